@@ -1,0 +1,1 @@
+"""Picket's process: settings, wiring, entry points and the metrics endpoint."""

@@ -1,0 +1,35 @@
+"""Settings from the environment or a ``.env`` file.
+
+With nothing set, Picket runs on the embedded default: a SQLite file under ``var/`` and fakeredis in
+process, so a newcomer needs no server at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.store import default_sqlite_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = Field(default=None, description="SQLAlchemy async URL; default: SQLite file in var/")
+    redis_url: str | None = Field(default=None, description="redis:// URL; default: fakeredis in process")
+    discord_token: str | None = None
+    var_dir: Path = Path("var")
+    signing_key_path: Path | None = Field(default=None, description="default: <var_dir>/keys")
+    metrics_port: int = 9108
+    database_pool_size: int = 10
+    shard_count: int | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or default_sqlite_url(self.var_dir)
+
+    @property
+    def resolved_signing_key_path(self) -> Path:
+        return self.signing_key_path or (self.var_dir / "keys")

@@ -1,0 +1,687 @@
+"""Holds, purchases and cancellations: the rules that keep a seat from being sold twice.
+
+How double sales are made impossible, with many bot processes on one database:
+1. A seat changes state only through a conditional UPDATE (``... WHERE status = 'available' OR the
+   hold on it has expired``), and a hold succeeds only if the UPDATE touched every seat it asked for.
+   Two buyers racing for a seat: the database lets exactly one UPDATE match.
+2. A fan's seats for a show are counted in ``fan_show_quotas`` and raised with
+   ``UPDATE ... SET seats = seats + n WHERE seats + n <= limit``: concurrent holds by one fan cannot
+   slip past the per-fan limit.
+3. Tickets carry ``active_seat_key`` under a UNIQUE index: even a bug above could not issue two live
+   tickets for one seat; the transaction would fail instead.
+
+Payment happens between two transactions (a provider call must not hold row locks), keyed by an
+idempotency key derived from the order, so a double click or a retry charges once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import errors
+from domain.models import (
+    FanShowQuota,
+    Hold,
+    HoldStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    PriceTier,
+    SeatStatus,
+    Show,
+    ShowSeat,
+    ShowStatus,
+    Ticket,
+    TicketStatus,
+)
+from domain.outbox import enqueue
+from domain.payments import PaymentGateway, PaymentResult, PaymentTimeout
+from domain.shows import load_show
+from domain.store import Store
+
+DEFAULT_HOLD_TTL = timedelta(minutes=5)
+MAX_SEATS_PER_HOLD = 50
+
+
+@dataclass(frozen=True)
+class SeatView:
+    id: int
+    section: str
+    row_label: str
+    seat_number: int
+    tier: str
+    price_cents: int
+
+    @property
+    def label(self) -> str:
+        if not self.row_label:
+            return f"{self.section} (general admission) #{self.seat_number}"
+        return f"{self.section} row {self.row_label} seat {self.seat_number}"
+
+
+@dataclass(frozen=True)
+class HoldView:
+    id: int
+    show_id: int
+    fan_discord_id: int
+    status: str
+    expires_at: datetime
+    seats: tuple[SeatView, ...]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(s.price_cents for s in self.seats)
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    order_id: int
+    show_id: int
+    holder_discord_id: int
+    status: str
+    seat: SeatView
+    checked_in_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: int
+    show_id: int
+    fan_discord_id: int
+    status: str
+    amount_cents: int
+    organizer_amount_cents: int
+    currency: str
+    tickets: tuple[TicketView, ...]
+
+
+def _sellable(now: datetime):
+    """SQL condition: a seat a new hold may take (free, or held by a hold that has run out)."""
+    return or_(
+        ShowSeat.status == SeatStatus.AVAILABLE.value,
+        and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
+    )
+
+
+def _check_on_sale(show: Show, now: datetime) -> None:
+    if show.status == ShowStatus.CANCELLED.value:
+        raise errors.ShowCancelled(f"“{show.title}” was cancelled; nothing can be booked.")
+    if now < show.on_sale_at:
+        when = int(show.on_sale_at.timestamp())
+        raise errors.SaleNotOpen(f"Sales for “{show.title}” open <t:{when}:R> (<t:{when}:f>).")
+    if now >= show.starts_at:
+        raise errors.SaleNotOpen(f"“{show.title}” has already started; sales are closed.")
+
+
+def _check_quantity(quantity: int) -> None:
+    if not isinstance(quantity, int) or quantity <= 0:
+        raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
+    if quantity > MAX_SEATS_PER_HOLD:
+        raise errors.InvalidInput(f"Quantity: at most {MAX_SEATS_PER_HOLD} seats at a time.")
+
+
+async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan: int, quantity: int) -> None:
+    await s.execute(store.insert_ignore(FanShowQuota.__table__, show_id=show.id, fan_discord_id=fan, seats=0))
+    raised = await s.execute(
+        update(FanShowQuota)
+        .where(
+            FanShowQuota.show_id == show.id,
+            FanShowQuota.fan_discord_id == fan,
+            FanShowQuota.seats + quantity <= show.per_fan_limit,
+        )
+        .values(seats=FanShowQuota.seats + quantity)
+    )
+    if raised.rowcount != 1:
+        have = (
+            await s.execute(
+                select(FanShowQuota.seats).where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan)
+            )
+        ).scalar_one()
+        left = max(0, show.per_fan_limit - have)
+        raise errors.FanLimitExceeded(
+            f"“{show.title}” allows {show.per_fan_limit} tickets per fan; you already hold or own {have}, "
+            f"so you can add {left} more."
+        )
+
+
+async def _release_quota(s: AsyncSession, show_id: int, fan: int, quantity: int) -> None:
+    await s.execute(
+        update(FanShowQuota)
+        .where(FanShowQuota.show_id == show_id, FanShowQuota.fan_discord_id == fan)
+        .values(seats=FanShowQuota.seats - quantity)
+    )
+
+
+async def _end_hold(s: AsyncSession, hold: Hold, status: HoldStatus) -> bool:
+    """Move an active hold to released/expired, freeing its seats and its quota. Exactly once:
+    the conditional UPDATE on the hold lets only one caller (or process) do it."""
+    ended = await s.execute(
+        update(Hold).where(Hold.id == hold.id, Hold.status == HoldStatus.ACTIVE.value).values(status=status.value)
+    )
+    if ended.rowcount != 1:
+        return False
+    await s.execute(
+        update(ShowSeat)
+        .where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value)
+        .values(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
+    )
+    await _release_quota(s, hold.show_id, hold.fan_discord_id, hold.quantity)
+    return True
+
+
+async def _seat_views(s: AsyncSession, where) -> tuple[SeatView, ...]:
+    rows = (
+        await s.execute(
+            select(ShowSeat, PriceTier.name, PriceTier.price_cents)
+            .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+            .where(where)
+            .order_by(ShowSeat.position)
+        )
+    ).all()
+    return tuple(SeatView(r.id, r.section, r.row_label, r.seat_number, name, price) for r, name, price in rows)
+
+
+async def _hold_view(s: AsyncSession, hold: Hold) -> HoldView:
+    seats = await _seat_views(s, ShowSeat.hold_id == hold.id)
+    return HoldView(hold.id, hold.show_id, hold.fan_discord_id, hold.status, hold.expires_at, seats)
+
+
+async def hold_seats(
+    store: Store,
+    *,
+    show_id: int,
+    fan_discord_id: int,
+    seat_ids: list[int] | None = None,
+    quantity: int | None = None,
+    tier: str | None = None,
+    ttl: timedelta = DEFAULT_HOLD_TTL,
+) -> HoldView:
+    """Reserve seats for a fan until ``now + ttl``: the given seats, or the best ``quantity`` available.
+
+    All or nothing: if any requested seat is taken, nothing is held and nothing is written.
+    """
+    if seat_ids is not None:
+        if not seat_ids:
+            raise errors.InvalidInput("Seats: choose at least one seat.")
+        if len(set(seat_ids)) != len(seat_ids):
+            raise errors.InvalidInput("Seats: the same seat was chosen twice.")
+        quantity = len(seat_ids)
+    elif quantity is None:
+        raise errors.InvalidInput("Quantity: say how many seats, or choose seats.")
+    _check_quantity(quantity)
+
+    for attempt in range(5):
+        try:
+            return await store.transaction(
+                lambda s: _hold_seats_tx(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl)
+            )
+        except _Contended:
+            # Best-available found fewer free seats than wanted only because other buyers' transactions
+            # have them locked right now; they may roll back. Look again shortly.
+            await asyncio.sleep(0.02 * (attempt + 1))
+    return await store.transaction(
+        lambda s: _hold_seats_tx(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl, final=True)
+    )
+
+
+class _Contended(Exception):
+    pass
+
+
+async def _hold_seats_tx(
+    store: Store,
+    s: AsyncSession,
+    show_id: int,
+    fan: int,
+    seat_ids: list[int] | None,
+    quantity: int,
+    tier_name: str | None,
+    ttl: timedelta,
+    final: bool = False,
+) -> HoldView:
+    now = store.now()
+    show = await load_show(s, show_id)
+    _check_on_sale(show, now)
+    tier_id = None
+    if tier_name is not None:
+        tier_id = (
+            await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier_name))
+        ).scalar_one_or_none()
+        if tier_id is None:
+            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{tier_name}`.")
+
+    # The fan's own lapsed holds no longer count against their limit.
+    own_lapsed = (
+        await s.execute(
+            select(Hold).where(
+                Hold.show_id == show.id,
+                Hold.fan_discord_id == fan,
+                Hold.status == HoldStatus.ACTIVE.value,
+                Hold.expires_at <= now,
+            )
+        )
+    ).scalars().all()
+    for old in own_lapsed:
+        await _end_hold(s, old, HoldStatus.EXPIRED)
+
+    await _reserve_quota(store, s, show, fan, quantity)
+    hold = Hold(
+        show_id=show.id,
+        fan_discord_id=fan,
+        quantity=quantity,
+        status=HoldStatus.ACTIVE.value,
+        expires_at=now + ttl,
+        created_at=now,
+    )
+    s.add(hold)
+    await s.flush()
+
+    if seat_ids is not None:
+        found = set(
+            (await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show.id, ShowSeat.id.in_(seat_ids)))).scalars()
+        )
+        missing = [sid for sid in seat_ids if sid not in found]
+        if missing:
+            raise errors.SeatNotFound(", ".join(f"#{m}" for m in missing), show.id)
+        wanted = list(seat_ids)
+    else:
+        q = select(ShowSeat.id).where(ShowSeat.show_id == show.id, _sellable(now))
+        if tier_id is not None:
+            q = q.where(ShowSeat.tier_id == tier_id)
+        q = q.order_by(ShowSeat.position).limit(quantity)
+        if not final:
+            q = q.with_for_update(skip_locked=True)
+        wanted = list((await s.execute(q)).scalars())
+        if len(wanted) < quantity:
+            if not final:
+                raise _Contended()
+            what = f"tier {tier_name}" if tier_name else "this show"
+            if not wanted:
+                raise errors.SoldOut(f"“{show.title}” is sold out for {what}. You can join the waitlist.")
+            raise errors.SeatUnavailable(f"Only {len(wanted)} seats are left for {what}; you asked for {quantity}.")
+
+    taken = await s.execute(
+        update(ShowSeat)
+        .where(ShowSeat.show_id == show.id, ShowSeat.id.in_(wanted), _sellable(now))
+        .values(status=SeatStatus.HELD.value, hold_id=hold.id, held_until=hold.expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != len(wanted):
+        if seat_ids is None and not final:
+            raise _Contended()
+        raise errors.SeatUnavailable("Someone else just took one of those seats. Nothing was reserved; pick again.")
+    return await _hold_view(s, hold)
+
+
+async def get_hold(store: Store, hold_id: int, fan_discord_id: int) -> HoldView:
+    async with store.session() as s:
+        hold = await _owned_hold(s, hold_id, fan_discord_id)
+        return await _hold_view(s, hold)
+
+
+async def _owned_hold(s: AsyncSession, hold_id: int, fan: int, *, lock: bool = False) -> Hold:
+    q = select(Hold).where(Hold.id == hold_id)
+    if lock:
+        q = q.with_for_update()
+    hold = (await s.execute(q)).scalar_one_or_none()
+    if hold is None:
+        raise errors.HoldNotFound(hold_id)
+    if hold.fan_discord_id != fan:
+        raise errors.NotPermitted("That reservation belongs to someone else.")
+    return hold
+
+
+async def release_hold(store: Store, hold_id: int, fan_discord_id: int) -> None:
+    """The fan gives seats back before paying."""
+
+    async def work(s: AsyncSession) -> None:
+        hold = await _owned_hold(s, hold_id, fan_discord_id, lock=True)
+        if hold.status != HoldStatus.ACTIVE.value:
+            raise errors.AlreadyDone("That reservation is no longer active.")
+        await _end_hold(s, hold, HoldStatus.RELEASED)
+
+    await store.transaction(work)
+
+
+async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
+    """Return seats of every hold past its expiry to sale. Safe to run in many processes at once:
+    rows are claimed with SKIP LOCKED and each hold ends exactly once. Returns holds released."""
+
+    async def work(s: AsyncSession) -> int:
+        holds = (
+            await s.execute(
+                select(Hold)
+                .where(Hold.status == HoldStatus.ACTIVE.value, Hold.expires_at <= store.now())
+                .order_by(Hold.expires_at)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars().all()
+        n = 0
+        for hold in holds:
+            n += await _end_hold(s, hold, HoldStatus.EXPIRED)
+        return n
+
+    total = 0
+    while True:
+        n = await store.transaction(work)
+        total += n
+        if n < batch:
+            return total
+
+
+# --- purchase -------------------------------------------------------------------------------------
+
+
+async def purchase(store: Store, gateway: PaymentGateway, *, hold_id: int, fan_discord_id: int) -> OrderView:
+    """Pay for a hold and issue one ticket per seat. Idempotent: calling it again for the same hold
+    (double click, retry after a timeout) returns the same order and never charges twice."""
+    prepared = await store.transaction(lambda s: _prepare_order(store, s, hold_id, fan_discord_id))
+    if isinstance(prepared, OrderView):
+        return prepared
+    order_id, key, amount, currency = prepared
+    try:
+        result = await gateway.charge(idempotency_key=key, amount_cents=amount, currency=currency, customer=fan_discord_id)
+    except PaymentTimeout:
+        raise errors.DomainError(
+            "The payment provider did not answer. Press Pay again: you will not be charged twice."
+        ) from None
+    outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result))
+    if isinstance(outcome, OrderView):
+        return outcome
+    if result.ok:
+        # The charge went through but the seats were lost (the hold ran out mid-payment): refund it.
+        await _refund(store, gateway, order_id=order_id, key=f"order:{order_id}:refund", charge_ref=result.reference, amount=amount)
+    raise outcome
+
+
+async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
+    now = store.now()
+    hold = await _owned_hold(s, hold_id, fan, lock=True)
+    order = (await s.execute(select(Order).where(Order.hold_id == hold.id))).scalar_one_or_none()
+    if order is not None:
+        if order.status == OrderStatus.PAID.value:
+            return await _order_view(s, order)
+        if order.status == OrderStatus.FAILED.value:
+            raise errors.PaymentDeclined(order.failure_reason or "That payment failed; reserve again.")
+    if order is None:
+        if hold.status != HoldStatus.ACTIVE.value or hold.expires_at <= now:
+            raise errors.HoldExpired("Your reservation expired and its seats went back on sale. Reserve again.")
+        show = await load_show(s, hold.show_id)
+        if show.status == ShowStatus.CANCELLED.value:
+            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+        amount = (
+            await s.execute(
+                select(func.coalesce(func.sum(PriceTier.price_cents), 0))
+                .select_from(ShowSeat)
+                .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+                .where(ShowSeat.hold_id == hold.id)
+            )
+        ).scalar_one()
+        order = Order(
+            show_id=hold.show_id,
+            fan_discord_id=fan,
+            hold_id=hold.id,
+            status=OrderStatus.PENDING.value,
+            amount_cents=int(amount),
+            organizer_amount_cents=int(amount),
+            currency=show.currency,
+            created_at=now,
+        )
+        s.add(order)
+        await s.flush()
+    key = f"order:{order.id}:charge"
+    await s.execute(
+        store.insert_ignore(
+            Payment.__table__,
+            idempotency_key=key,
+            order_id=order.id,
+            kind=PaymentKind.CHARGE.value,
+            amount_cents=order.amount_cents,
+            currency=order.currency,
+            status=PaymentStatus.PENDING.value,
+            created_at=now,
+        )
+    )
+    return order.id, key, order.amount_cents, order.currency
+
+
+async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult):
+    """Second half of a purchase. Returns the paid OrderView, or the DomainError to raise once this
+    transaction (which records the failure) has committed."""
+    now = store.now()
+    order = (await s.execute(select(Order).where(Order.id == order_id).with_for_update())).scalar_one()
+    if order.status == OrderStatus.PAID.value:
+        return await _order_view(s, order)
+    charge = (await s.execute(select(Payment).where(Payment.idempotency_key == f"order:{order.id}:charge"))).scalar_one()
+    hold = (await s.execute(select(Hold).where(Hold.id == order.hold_id).with_for_update())).scalar_one()
+    if not result.ok:
+        charge.status = PaymentStatus.DECLINED.value
+        charge.detail = (result.reason or "declined")[:200]
+        order.status = OrderStatus.FAILED.value
+        order.failure_reason = f"Payment declined: {result.reason or 'no reason given'}. Your seats were released."
+        await _end_hold(s, hold, HoldStatus.RELEASED)
+        return errors.PaymentDeclined(order.failure_reason)
+    charge.status = PaymentStatus.SUCCEEDED.value
+    charge.provider_ref = result.reference
+    seats = (
+        await s.execute(
+            select(ShowSeat).where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value).with_for_update()
+        )
+    ).scalars().all()
+    if hold.status != HoldStatus.ACTIVE.value or len(seats) != hold.quantity:
+        order.status = OrderStatus.FAILED.value
+        order.failure_reason = "Your reservation ran out before the payment finished; you were refunded."
+        await _end_hold(s, hold, HoldStatus.EXPIRED)
+        return errors.HoldExpired(order.failure_reason)
+    prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).all())
+    await s.execute(
+        update(ShowSeat)
+        .where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value)
+        .values(status=SeatStatus.SOLD.value, held_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    for seat in seats:
+        s.add(
+            Ticket(
+                order_id=order.id,
+                show_id=order.show_id,
+                show_seat_id=seat.id,
+                holder_discord_id=order.fan_discord_id,
+                price_cents=prices[seat.tier_id],
+                status=TicketStatus.VALID.value,
+                active_seat_key=seat.id,
+                issued_at=now,
+            )
+        )
+    await s.execute(update(Hold).where(Hold.id == hold.id).values(status=HoldStatus.CONVERTED.value))
+    order.status = OrderStatus.PAID.value
+    order.paid_at = now
+    await s.flush()
+    await enqueue(
+        store,
+        s,
+        kind="tickets_issued",
+        recipient_discord_id=order.fan_discord_id,
+        payload={"order_id": order.id, "show_id": order.show_id},
+        dedupe_key=f"order:{order.id}:tickets",
+    )
+    return await _order_view(s, order)
+
+
+async def _refund(store: Store, gateway: PaymentGateway, *, order_id: int, key: str, charge_ref: str | None, amount: int) -> bool:
+    """Record and send a refund. The Payment row is written first, so a crash before the provider
+    answers leaves a pending refund that recovery re-sends with the same key."""
+    now = store.now()
+    currency = await store.transaction(lambda s: _currency_of(s, order_id))
+    await store.transaction(
+        lambda s: s.execute(
+            store.insert_ignore(
+                Payment.__table__,
+                idempotency_key=key,
+                order_id=order_id,
+                kind=PaymentKind.REFUND.value,
+                amount_cents=amount,
+                currency=currency,
+                status=PaymentStatus.PENDING.value,
+                created_at=now,
+            )
+        )
+    )
+    if not charge_ref or amount == 0:
+        result = PaymentResult(True, reference=None)
+    else:
+        result = await gateway.refund(idempotency_key=key, charge_reference=charge_ref, amount_cents=amount)
+
+    async def record(s: AsyncSession) -> None:
+        await s.execute(
+            update(Payment)
+            .where(Payment.idempotency_key == key)
+            .values(
+                status=PaymentStatus.SUCCEEDED.value if result.ok else PaymentStatus.DECLINED.value,
+                provider_ref=result.reference,
+                detail=result.reason,
+            )
+        )
+
+    await store.transaction(record)
+    return result.ok
+
+
+async def _currency_of(s: AsyncSession, order_id: int) -> str:
+    return (await s.execute(select(Order.currency).where(Order.id == order_id))).scalar_one()
+
+
+# --- tickets ---------------------------------------------------------------------------------------
+
+
+async def _ticket_views(s: AsyncSession, where) -> tuple[TicketView, ...]:
+    rows = (
+        await s.execute(
+            select(Ticket, ShowSeat, PriceTier.name)
+            .join(ShowSeat, ShowSeat.id == Ticket.show_seat_id)
+            .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+            .where(where)
+            .order_by(Ticket.id)
+        )
+    ).all()
+    return tuple(
+        TicketView(
+            id=t.id,
+            order_id=t.order_id,
+            show_id=t.show_id,
+            holder_discord_id=t.holder_discord_id,
+            status=t.status,
+            seat=SeatView(seat.id, seat.section, seat.row_label, seat.seat_number, tier, t.price_cents),
+            checked_in_at=t.checked_in_at,
+        )
+        for t, seat, tier in rows
+    )
+
+
+async def _order_view(s: AsyncSession, order: Order) -> OrderView:
+    tickets = await _ticket_views(s, Ticket.order_id == order.id)
+    return OrderView(
+        order.id,
+        order.show_id,
+        order.fan_discord_id,
+        order.status,
+        order.amount_cents,
+        order.organizer_amount_cents,
+        order.currency,
+        tickets,
+    )
+
+
+async def list_tickets(store: Store, fan_discord_id: int, *, show_id: int | None = None, include_revoked: bool = False) -> list[TicketView]:
+    """A fan's own tickets. There is no way to list someone else's."""
+    cond = Ticket.holder_discord_id == fan_discord_id
+    if show_id is not None:
+        cond = and_(cond, Ticket.show_id == show_id)
+    if not include_revoked:
+        cond = and_(cond, Ticket.status != TicketStatus.REVOKED.value)
+    async with store.session() as s:
+        return list(await _ticket_views(s, cond))
+
+
+async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int, fan_discord_id: int) -> TicketView:
+    """The holder gives a ticket back before the show: full refund, the seat goes back on sale."""
+
+    async def work(s: AsyncSession):
+        now = store.now()
+        ticket = (await s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update())).scalar_one_or_none()
+        if ticket is None or ticket.holder_discord_id != fan_discord_id:
+            # Same answer for "no such ticket" and "not yours": ticket ids are not to be probed.
+            raise errors.TicketNotFound(ticket_id)
+        if ticket.status == TicketStatus.REVOKED.value:
+            raise errors.AlreadyDone(f"Ticket #{ticket.id} was already cancelled.")
+        if ticket.status == TicketStatus.CHECKED_IN.value:
+            raise errors.NotPermitted(f"Ticket #{ticket.id} was already used to enter; it cannot be refunded.")
+        show = await s.get(Show, ticket.show_id)
+        if now >= show.starts_at:
+            raise errors.NotPermitted(f"“{show.title}” has started; tickets can no longer be cancelled.")
+        ticket.status = TicketStatus.REVOKED.value
+        ticket.active_seat_key = None
+        ticket.revoked_reason = "cancelled"
+        await s.execute(
+            update(ShowSeat)
+            .where(ShowSeat.id == ticket.show_seat_id, ShowSeat.status == SeatStatus.SOLD.value)
+            .values(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
+        )
+        await _release_quota(s, ticket.show_id, ticket.holder_discord_id, 1)
+        live = (
+            await s.execute(
+                select(func.count()).where(Ticket.order_id == ticket.order_id, Ticket.status != TicketStatus.REVOKED.value, Ticket.id != ticket.id)
+            )
+        ).scalar_one()
+        order = await s.get(Order, ticket.order_id)
+        if live == 0:
+            order.status = OrderStatus.REFUNDED.value
+        charge_ref = (
+            await s.execute(select(Payment.provider_ref).where(Payment.idempotency_key == f"order:{order.id}:charge"))
+        ).scalar_one_or_none()
+        await enqueue(
+            store,
+            s,
+            kind="ticket_cancelled",
+            recipient_discord_id=ticket.holder_discord_id,
+            payload={"ticket_id": ticket.id, "show_id": ticket.show_id, "refund_cents": ticket.price_cents},
+            dedupe_key=f"ticket:{ticket.id}:cancelled",
+        )
+        await s.flush()
+        return order.id, charge_ref, ticket.price_cents
+
+    order_id, charge_ref, amount = await store.transaction(work)
+    await _refund(store, gateway, order_id=order_id, key=f"ticket:{ticket_id}:refund", charge_ref=charge_ref, amount=amount)
+    async with store.session() as s:
+        return (await _ticket_views(s, Ticket.id == ticket_id))[0]
+
+
+async def seat_ids_by_label(store: Store, show_id: int, labels: list[tuple[str, str, int]]) -> list[int]:
+    """Seat ids for (section, row, number) triples; SeatNotFound naming the first that is not there."""
+    async with store.session() as s:
+        await load_show(s, show_id)
+        ids = []
+        for section, row, number in labels:
+            sid = (
+                await s.execute(
+                    select(ShowSeat.id).where(
+                        ShowSeat.show_id == show_id,
+                        ShowSeat.section == section,
+                        ShowSeat.row_label == row,
+                        ShowSeat.seat_number == number,
+                    )
+                )
+            ).scalar_one_or_none()
+            if sid is None:
+                raise errors.SeatNotFound(f"{section} {row}{number}", show_id)
+            ids.append(sid)
+        return ids

@@ -1,0 +1,90 @@
+"""Fans' interests (artists and genres they follow) and their alert settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import errors
+from domain.models import Fan, Follow, FollowKind, ShowArtist, ShowGenre
+from domain.specs import normalize_key
+from domain.store import Store
+
+MAX_FOLLOWS_PER_FAN = 200
+
+
+@dataclass(frozen=True)
+class FollowView:
+    kind: str
+    name: str
+
+
+def _kind(kind: str) -> FollowKind:
+    try:
+        return FollowKind(kind)
+    except ValueError:
+        raise errors.InvalidInput(f"Follow: `{kind}` is neither `artist` nor `genre`.") from None
+
+
+async def follow(store: Store, fan_discord_id: int, kind: str, name: str) -> FollowView:
+    """Follow an artist or genre. Following the same thing twice keeps one follow."""
+    fk = _kind(kind)
+    name = " ".join((name or "").split())
+    if not name or len(name) > 100:
+        raise errors.InvalidInput(f"{fk.value.title()}: give a name of 1-100 characters.")
+    key = normalize_key(name)
+
+    async def work(s: AsyncSession) -> FollowView:
+        count = (await s.execute(select(func.count()).where(Follow.fan_discord_id == fan_discord_id))).scalar_one()
+        if count >= MAX_FOLLOWS_PER_FAN:
+            raise errors.InvalidInput(f"You follow {count} artists and genres already; unfollow some first.")
+        await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan_discord_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
+        await s.execute(
+            store.insert_ignore(
+                Follow.__table__, fan_discord_id=fan_discord_id, kind=fk.value, key=key, name=name, created_at=store.now()
+            )
+        )
+        row = (
+            await s.execute(select(Follow).where(Follow.fan_discord_id == fan_discord_id, Follow.kind == fk.value, Follow.key == key))
+        ).scalar_one()
+        return FollowView(row.kind, row.name)
+
+    return await store.transaction(work)
+
+
+async def unfollow(store: Store, fan_discord_id: int, kind: str, name: str) -> bool:
+    """Returns False when the fan was not following it."""
+    fk = _kind(kind)
+    key = normalize_key(name or "")
+
+    async def work(s: AsyncSession) -> bool:
+        res = await s.execute(
+            delete(Follow).where(Follow.fan_discord_id == fan_discord_id, Follow.kind == fk.value, Follow.key == key)
+        )
+        return res.rowcount > 0
+
+    return await store.transaction(work)
+
+
+async def list_follows(store: Store, fan_discord_id: int) -> list[FollowView]:
+    async with store.session() as s:
+        rows = (
+            await s.execute(select(Follow).where(Follow.fan_discord_id == fan_discord_id).order_by(Follow.kind, Follow.key))
+        ).scalars()
+        return [FollowView(r.kind, r.name) for r in rows]
+
+
+async def known_names(store: Store, kind: str, prefix: str = "", limit: int = 25) -> list[str]:
+    """Artist or genre names seen on shows, for autocomplete."""
+    fk = _kind(kind)
+    table = ShowArtist if fk is FollowKind.ARTIST else ShowGenre
+    key = normalize_key(prefix)
+    async with store.session() as s:
+        rows = (
+            await s.execute(
+                select(func.min(table.name)).where(table.key.like(f"{key}%")).group_by(table.key).order_by(table.key).limit(limit)
+            )
+        ).scalars()
+        return list(rows)

@@ -1,0 +1,408 @@
+"""SQLAlchemy models: the store of record.
+
+Conventions:
+- Discord snowflakes are BIGINT columns named ``*_discord_id`` / ``guild_id``.
+- Times are timezone-aware UTC in Python, stored as naive UTC (MariaDB DATETIME(6) has no zone).
+- Money is integer minor units (cents) with a currency code; no floats.
+- "At most one active X" rules use a nullable ``active_key`` column under a UNIQUE index: the key is
+  set while the row is active and NULL once it is not. MariaDB has no partial indexes, and NULLs never
+  collide, so this gives the same guarantee on MariaDB and SQLite.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BIGINT ids that still autoincrement on SQLite (which only does so for INTEGER PRIMARY KEY).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database, microsecond precision."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ShowStatus(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class SeatStatus(str, enum.Enum):
+    AVAILABLE = "available"
+    HELD = "held"
+    SOLD = "sold"
+
+
+class HoldStatus(str, enum.Enum):
+    ACTIVE = "active"
+    CONVERTED = "converted"  # paid: its seats became tickets
+    RELEASED = "released"  # given up by the fan or by a failed payment
+    EXPIRED = "expired"
+
+
+class OrderStatus(str, enum.Enum):
+    PENDING = "pending"  # created, payment not settled yet
+    PAID = "paid"
+    FAILED = "failed"  # payment declined or the hold was lost before it settled
+    REFUNDED = "refunded"  # every ticket of it refunded
+
+
+class PaymentKind(str, enum.Enum):
+    CHARGE = "charge"
+    REFUND = "refund"
+
+
+class PaymentStatus(str, enum.Enum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+
+
+class TicketStatus(str, enum.Enum):
+    VALID = "valid"
+    CHECKED_IN = "checked_in"
+    REVOKED = "revoked"
+
+
+class FollowKind(str, enum.Enum):
+    ARTIST = "artist"
+    GENRE = "genre"
+
+
+class WaitlistStatus(str, enum.Enum):
+    WAITING = "waiting"
+    PROMOTED = "promoted"
+    LEFT = "left"
+
+
+class OutboxStatus(str, enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up: the fan closed DMs, or retries ran out
+
+
+def _enum(e: type[enum.Enum]) -> String:
+    """Enums are stored as short strings: portable and readable in a SQL shell."""
+    return String(16)
+
+
+class Organizer(Base):
+    __tablename__ = "organizers"
+    __table_args__ = (UniqueConstraint("guild_id", "discord_id", name="uq_organizer_guild_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    discord_id: Mapped[int] = mapped_column(BigInteger)
+    display_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    seatmap_spec: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class VenueSection(Base):
+    """A block of a venue: seated (rows x seats per row) or general admission (capacity)."""
+
+    __tablename__ = "venue_sections"
+    __table_args__ = (UniqueConstraint("venue_id", "name", name="uq_section_venue_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(Integer)  # 0 for general admission
+    seats_per_row: Mapped[int] = mapped_column(Integer)  # capacity for general admission
+    default_tier: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Show(Base):
+    __tablename__ = "shows"
+    __table_args__ = (Index("ix_shows_guild", "guild_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id"))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    on_sale_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    per_fan_limit: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(_enum(ShowStatus), default=ShowStatus.SCHEDULED.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShowArtist(Base):
+    __tablename__ = "show_artists"
+    __table_args__ = (
+        UniqueConstraint("show_id", "key", name="uq_show_artist"),
+        Index("ix_show_artists_key", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    key: Mapped[str] = mapped_column(String(100))  # normalized for matching follows
+    name: Mapped[str] = mapped_column(String(100))  # as the organizer wrote it
+
+
+class ShowGenre(Base):
+    __tablename__ = "show_genres"
+    __table_args__ = (
+        UniqueConstraint("show_id", "key", name="uq_show_genre"),
+        Index("ix_show_genres_key", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class PriceTier(Base):
+    __tablename__ = "price_tiers"
+    __table_args__ = (UniqueConstraint("show_id", "name", name="uq_tier_show_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    name: Mapped[str] = mapped_column(String(40))
+    price_cents: Mapped[int] = mapped_column(Integer)
+
+
+class ShowSeat(Base):
+    """One sellable place of one show. General admission places are rows here too (row ``""``).
+
+    ``status`` moves available -> held -> sold only through conditional UPDATEs (see booking.py),
+    which is what makes a double sale impossible across processes.
+    """
+
+    __tablename__ = "show_seats"
+    __table_args__ = (
+        UniqueConstraint("show_id", "section", "row_label", "seat_number", name="uq_show_seat"),
+        Index("ix_show_seats_pick", "show_id", "tier_id", "status", "position"),
+        Index("ix_show_seats_hold", "hold_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    tier_id: Mapped[int] = mapped_column(ForeignKey("price_tiers.id"))
+    section: Mapped[str] = mapped_column(String(40))
+    row_label: Mapped[str] = mapped_column(String(8))
+    seat_number: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)  # best-first order for "best available"
+    status: Mapped[str] = mapped_column(_enum(SeatStatus), default=SeatStatus.AVAILABLE.value)
+    hold_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FanShowQuota(Base):
+    """Seats a fan holds or owns for a show, kept under the show's per-fan limit by a conditional UPDATE."""
+
+    __tablename__ = "fan_show_quotas"
+
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"), primary_key=True)
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Hold(Base):
+    __tablename__ = "holds"
+    __table_args__ = (
+        Index("ix_holds_expiry", "status", "expires_at"),
+        Index("ix_holds_fan", "show_id", "fan_discord_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(_enum(HoldStatus), default=HoldStatus.ACTIVE.value)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("hold_id", name="uq_order_hold"),
+        Index("ix_orders_fan", "fan_discord_id", "show_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"))
+    status: Mapped[str] = mapped_column(_enum(OrderStatus), default=OrderStatus.PENDING.value)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    # Picket takes no commission: the organizer's amount is the whole amount, recorded explicitly.
+    organizer_amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Payment(Base):
+    """One call to the payment gateway. The idempotency key is unique, so a retry reuses the row."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_payment_idem"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(_enum(PaymentKind))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(_enum(PaymentStatus), default=PaymentStatus.PENDING.value)
+    provider_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Ticket(Base):
+    """A seat sold to one Discord account. ``active_seat_key`` = seat id while valid or checked in:
+    its UNIQUE index is the last line of defence against selling a seat twice."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("active_seat_key", name="uq_ticket_active_seat"),
+        Index("ix_tickets_holder", "holder_discord_id", "show_id"),
+        Index("ix_tickets_order", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    show_seat_id: Mapped[int] = mapped_column(ForeignKey("show_seats.id"))
+    holder_discord_id: Mapped[int] = mapped_column(BigInteger)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(_enum(TicketStatus), default=TicketStatus.VALID.value)
+    active_seat_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    checked_in_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class Fan(Base):
+    """A fan's alert settings. A row exists once the fan has used a command that needs one."""
+
+    __tablename__ = "fans"
+
+    discord_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    alerts_enabled: Mapped[bool] = mapped_column(default=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    quiet_start_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quiet_end_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dms_closed: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class Follow(Base):
+    __tablename__ = "follows"
+    __table_args__ = (
+        UniqueConstraint("fan_discord_id", "kind", "key", name="uq_follow"),
+        Index("ix_follows_match", "kind", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(_enum(FollowKind))
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WaitlistEntry(Base):
+    """A fan waiting for cancelled seats. Position is by id within (show, tier) among waiting rows;
+    ``active_key`` ("show:fan") keeps one waiting entry per fan per show."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        UniqueConstraint("active_key", name="uq_waitlist_active"),
+        Index("ix_waitlist_queue", "show_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("price_tiers.id"), nullable=True)
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(_enum(WaitlistStatus), default=WaitlistStatus.WAITING.value)
+    active_key: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A message Picket owes someone (a DM to a fan, a post in a channel).
+
+    Written in the same transaction as the change that causes it, so a crash can neither lose it nor
+    send it for a change that rolled back. ``dedupe_key`` is unique: the same cause never queues twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient_discord_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict] = mapped_column(JSON)
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    discord_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,350 @@
+"""Organizers, venues and shows: what exists to be sold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import errors
+from domain.models import (
+    Organizer,
+    PriceTier,
+    SeatStatus,
+    Show,
+    ShowArtist,
+    ShowGenre,
+    ShowSeat,
+    ShowStatus,
+    Venue,
+    VenueSection,
+)
+from domain.specs import SectionSpec, normalize_key, parse_seatmap, row_label
+from domain.store import Store
+
+MAX_PER_FAN_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class OrganizerView:
+    id: int
+    guild_id: int
+    discord_id: int
+    display_name: str
+
+
+@dataclass(frozen=True)
+class VenueView:
+    id: int
+    organizer_id: int
+    name: str
+    sections: tuple[SectionSpec, ...]
+
+    @property
+    def capacity(self) -> int:
+        return sum(s.capacity for s in self.sections)
+
+
+@dataclass(frozen=True)
+class TierView:
+    id: int
+    name: str
+    price_cents: int
+
+
+@dataclass(frozen=True)
+class ShowView:
+    id: int
+    organizer_id: int
+    guild_id: int
+    venue_id: int
+    title: str
+    artists: tuple[str, ...]
+    genres: tuple[str, ...]
+    starts_at: datetime
+    on_sale_at: datetime
+    per_fan_limit: int
+    currency: str
+    status: str
+    tiers: tuple[TierView, ...]
+
+    def tier(self, name: str) -> TierView:
+        for t in self.tiers:
+            if t.name.casefold() == name.casefold():
+                return t
+        names = ", ".join(t.name for t in self.tiers)
+        raise errors.InvalidInput(f"Show #{self.id} has no tier `{name}`; its tiers are {names}.")
+
+
+@dataclass(frozen=True)
+class TierAvailability:
+    tier: str
+    price_cents: int
+    available: int
+    held: int
+    sold: int
+
+
+# --- organizers -------------------------------------------------------------------------------
+
+
+async def register_organizer(store: Store, guild_id: int, discord_id: int, display_name: str) -> OrganizerView:
+    """Make a Discord member an organizer in a guild. Registering twice returns the same organizer."""
+
+    async def work(s: AsyncSession) -> OrganizerView:
+        await s.execute(
+            store.insert_ignore(
+                Organizer.__table__,
+                guild_id=guild_id,
+                discord_id=discord_id,
+                display_name=display_name[:100],
+                created_at=store.now(),
+            )
+        )
+        row = (
+            await s.execute(
+                select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id)
+            )
+        ).scalar_one()
+        return _organizer_view(row)
+
+    return await store.transaction(work)
+
+
+async def get_organizer(store: Store, guild_id: int, discord_id: int) -> OrganizerView:
+    async with store.session() as s:
+        row = (
+            await s.execute(
+                select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id)
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        raise errors.OrganizerNotFound(f"<@{discord_id}>")
+    return _organizer_view(row)
+
+
+def _organizer_view(row: Organizer) -> OrganizerView:
+    return OrganizerView(row.id, row.guild_id, row.discord_id, row.display_name)
+
+
+# --- venues -----------------------------------------------------------------------------------
+
+
+async def create_venue(store: Store, organizer_id: int, name: str, seatmap_spec: str) -> VenueView:
+    sections = parse_seatmap(seatmap_spec)
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise errors.InvalidInput("Venue: give a name of 1-200 characters.")
+
+    async def work(s: AsyncSession) -> VenueView:
+        if await s.get(Organizer, organizer_id) is None:
+            raise errors.OrganizerNotFound(f"Organizer #{organizer_id}")
+        venue = Venue(organizer_id=organizer_id, name=name, seatmap_spec=seatmap_spec, created_at=store.now())
+        s.add(venue)
+        await s.flush()
+        for i, sec in enumerate(sections):
+            s.add(
+                VenueSection(
+                    venue_id=venue.id,
+                    name=sec.name,
+                    rows=sec.rows,
+                    seats_per_row=sec.seats_per_row,
+                    default_tier=sec.tier or "",
+                    position=i,
+                )
+            )
+        return VenueView(venue.id, organizer_id, name, tuple(sections))
+
+    return await store.transaction(work)
+
+
+async def _venue_sections(s: AsyncSession, venue_id: int) -> list[SectionSpec]:
+    rows = (
+        await s.execute(select(VenueSection).where(VenueSection.venue_id == venue_id).order_by(VenueSection.position))
+    ).scalars()
+    return [SectionSpec(r.name, r.rows, r.seats_per_row, r.default_tier or None) for r in rows]
+
+
+# --- shows ------------------------------------------------------------------------------------
+
+
+async def create_show(
+    store: Store,
+    *,
+    organizer_id: int,
+    venue_id: int,
+    title: str,
+    artists: list[str],
+    genres: list[str],
+    starts_at: datetime,
+    on_sale_at: datetime,
+    tiers: dict[str, int],
+    per_fan_limit: int = 4,
+    currency: str = "USD",
+) -> ShowView:
+    """Create a show and every one of its sellable seats, each priced by its section's tier.
+
+    A venue section names its tier; when a show has a single tier every section uses it.
+    """
+    title = " ".join((title or "").split())
+    if not title or len(title) > 200:
+        raise errors.InvalidInput("Title: give 1-200 characters.")
+    if not artists:
+        raise errors.InvalidInput("Artists: give at least one.")
+    if not tiers:
+        raise errors.InvalidInput("Price tiers: give at least one.")
+    if any(p < 0 for p in tiers.values()):
+        raise errors.InvalidInput("Price tiers: prices must be zero or more.")
+    now = store.now()
+    if starts_at <= now:
+        raise errors.InvalidInput("Start time: the show must start in the future.")
+    if on_sale_at >= starts_at:
+        raise errors.InvalidInput("On-sale time: sales must open before the show starts.")
+    if not 1 <= per_fan_limit <= MAX_PER_FAN_LIMIT:
+        raise errors.InvalidInput(f"Per-fan limit: give a whole number from 1 to {MAX_PER_FAN_LIMIT}.")
+    currency = (currency or "USD").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise errors.InvalidInput("Currency: give a three-letter code such as USD or KRW.")
+
+    async def work(s: AsyncSession) -> ShowView:
+        organizer = await s.get(Organizer, organizer_id)
+        if organizer is None:
+            raise errors.OrganizerNotFound(f"Organizer #{organizer_id}")
+        venue = await s.get(Venue, venue_id)
+        if venue is None or venue.organizer_id != organizer_id:
+            raise errors.VenueNotFound(venue_id)
+        sections = await _venue_sections(s, venue_id)
+        tier_by_key = {name.casefold(): name for name in tiers}
+        section_tier: dict[str, str] = {}
+        for sec in sections:
+            if sec.tier and sec.tier.casefold() in tier_by_key:
+                section_tier[sec.name] = tier_by_key[sec.tier.casefold()]
+            elif len(tiers) == 1:
+                section_tier[sec.name] = next(iter(tiers))
+            else:
+                wanted = sec.tier or "(none)"
+                raise errors.InvalidInput(
+                    f"Price tiers: section `{sec.name}` uses tier `{wanted}`, which has no price. "
+                    f"Tiers given: {', '.join(tiers)}."
+                )
+        show = Show(
+            organizer_id=organizer_id,
+            guild_id=organizer.guild_id,
+            venue_id=venue_id,
+            title=title,
+            starts_at=starts_at,
+            on_sale_at=on_sale_at,
+            per_fan_limit=per_fan_limit,
+            currency=currency,
+            status=ShowStatus.SCHEDULED.value,
+            created_at=now,
+        )
+        s.add(show)
+        await s.flush()
+        for name in artists:
+            s.add(ShowArtist(show_id=show.id, key=normalize_key(name), name=name))
+        for name in genres:
+            s.add(ShowGenre(show_id=show.id, key=normalize_key(name), name=name))
+        tier_ids: dict[str, int] = {}
+        for name, price in tiers.items():
+            tier = PriceTier(show_id=show.id, name=name, price_cents=price)
+            s.add(tier)
+            await s.flush()
+            tier_ids[name] = tier.id
+        await _insert_seats(s, show.id, sections, {k: tier_ids[v] for k, v in section_tier.items()})
+        return await _show_view(s, show)
+
+    return await store.transaction(work)
+
+
+async def _insert_seats(s: AsyncSession, show_id: int, sections: list[SectionSpec], tier_of: dict[str, int]) -> None:
+    """Bulk-insert every seat. ``position`` orders seats best-first: section order, then front row."""
+    rows: list[dict] = []
+    position = 0
+    for sec in sections:
+        if sec.general_admission:
+            places = (("", n) for n in range(1, sec.capacity + 1))
+        else:
+            places = ((row_label(r), n) for r in range(sec.rows) for n in range(1, sec.seats_per_row + 1))
+        for label, number in places:
+            rows.append(
+                dict(
+                    show_id=show_id,
+                    tier_id=tier_of[sec.name],
+                    section=sec.name,
+                    row_label=label,
+                    seat_number=number,
+                    position=position,
+                    status=SeatStatus.AVAILABLE.value,
+                )
+            )
+            position += 1
+    for i in range(0, len(rows), 5000):
+        await s.execute(insert(ShowSeat), rows[i : i + 5000])
+
+
+async def _show_view(s: AsyncSession, show: Show) -> ShowView:
+    artists = (await s.execute(select(ShowArtist.name).where(ShowArtist.show_id == show.id).order_by(ShowArtist.id))).scalars()
+    genres = (await s.execute(select(ShowGenre.name).where(ShowGenre.show_id == show.id).order_by(ShowGenre.id))).scalars()
+    tiers = (await s.execute(select(PriceTier).where(PriceTier.show_id == show.id).order_by(PriceTier.id))).scalars()
+    return ShowView(
+        id=show.id,
+        organizer_id=show.organizer_id,
+        guild_id=show.guild_id,
+        venue_id=show.venue_id,
+        title=show.title,
+        artists=tuple(artists),
+        genres=tuple(genres),
+        starts_at=show.starts_at,
+        on_sale_at=show.on_sale_at,
+        per_fan_limit=show.per_fan_limit,
+        currency=show.currency,
+        status=show.status,
+        tiers=tuple(TierView(t.id, t.name, t.price_cents) for t in tiers),
+    )
+
+
+async def load_show(s: AsyncSession, show_id: int) -> Show:
+    """The show row, or ShowNotFound. For services already inside a transaction."""
+    show = await s.get(Show, show_id) if isinstance(show_id, int) and show_id > 0 else None
+    if show is None:
+        raise errors.ShowNotFound(show_id)
+    return show
+
+
+async def get_show(store: Store, show_id: int) -> ShowView:
+    async with store.session() as s:
+        return await _show_view(s, await load_show(s, show_id))
+
+
+async def list_shows(store: Store, guild_id: int | None = None, *, upcoming_only: bool = True) -> list[ShowView]:
+    async with store.session() as s:
+        q = select(Show).order_by(Show.starts_at)
+        if guild_id is not None:
+            q = q.where(Show.guild_id == guild_id)
+        if upcoming_only:
+            q = q.where(Show.starts_at > store.now() - timedelta(hours=6), Show.status != ShowStatus.CANCELLED.value)
+        return [await _show_view(s, show) for show in (await s.execute(q)).scalars()]
+
+
+async def availability(store: Store, show_id: int) -> list[TierAvailability]:
+    """Seats per tier by state. A hold past its expiry counts as available: it is, to a buyer."""
+    now = store.now()
+    async with store.session() as s:
+        await load_show(s, show_id)
+        tiers = (await s.execute(select(PriceTier).where(PriceTier.show_id == show_id).order_by(PriceTier.id))).scalars().all()
+        counts = (
+            await s.execute(
+                select(ShowSeat.tier_id, ShowSeat.status, ShowSeat.held_until, func.count())
+                .where(ShowSeat.show_id == show_id)
+                .group_by(ShowSeat.tier_id, ShowSeat.status, ShowSeat.held_until)
+            )
+        ).all()
+    by_tier: dict[int, dict[str, int]] = {t.id: {"available": 0, "held": 0, "sold": 0} for t in tiers}
+    for tier_id, status, held_until, n in counts:
+        if status == SeatStatus.HELD.value and held_until is not None and held_until <= now:
+            status = SeatStatus.AVAILABLE.value
+        by_tier[tier_id][status] += n
+    return [TierAvailability(t.name, t.price_cents, **by_tier[t.id]) for t in tiers]

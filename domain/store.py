@@ -1,0 +1,135 @@
+"""The store: one engine, one session factory, one clock, and the unit of work every service uses.
+
+Two backends, one code path:
+- MariaDB (production): READ COMMITTED, row locks (``FOR UPDATE``, ``SKIP LOCKED``); deadlocks and
+  lock wait timeouts are retried by :meth:`Store.transaction`.
+- SQLite (embedded default): WAL and ``BEGIN IMMEDIATE`` for every transaction, so writers queue on
+  the file lock (with a busy timeout) instead of failing on a lock upgrade. ``FOR UPDATE`` is a no-op
+  there, which is fine: an IMMEDIATE transaction already excludes every other writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event, insert
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from domain.clock import Clock, SystemClock
+
+T = TypeVar("T")
+
+# MySQL/MariaDB error codes worth retrying the whole transaction for.
+_RETRYABLE_MYSQL = {1213, 1205}  # deadlock, lock wait timeout
+
+
+def default_sqlite_url(var_dir: str | Path = "var") -> str:
+    path = Path(var_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{(path / 'picket.sqlite3').resolve()}"
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        # One connection per checkout: SQLite connections are cheap and this keeps every transaction
+        # on its own connection, which matters for BEGIN IMMEDIATE.
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn):  # pragma: no cover
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        isolation_level="READ COMMITTED",
+    )
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        args = getattr(exc.orig, "args", ())
+        if args and isinstance(args[0], int) and args[0] in _RETRYABLE_MYSQL:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+class Store:
+    """Entry point to the store of record. Services take a Store and open their own transactions."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None):
+        self.engine = engine
+        self.clock: Clock = clock or SystemClock()
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10) -> "Store":
+        return cls(make_engine(url, pool_size=pool_size), clock)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def now(self):
+        return self.clock.now()
+
+    @asynccontextmanager
+    async def session(self):
+        """A session in one transaction: committed on success, rolled back on any exception."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+
+    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]], *, attempts: int = 8) -> T:
+        """Run ``work(session)`` in one transaction; re-run it on deadlock / lock timeout.
+
+        ``work`` must be safe to re-run: everything it did is rolled back before the next attempt.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.session() as session:
+                    return await work(session)
+            except DBAPIError as exc:
+                if attempt == attempts or not _is_retryable(exc):
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def insert_ignore(self, table: Any, **values: Any):
+        """INSERT that does nothing when a unique key already has the row (both backends)."""
+        if self.dialect == "sqlite":
+            return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+        if self.dialect in ("mysql", "mariadb"):
+            # ON DUPLICATE KEY UPDATE k = k rather than INSERT IGNORE, which would also hide bad data.
+            stmt = mysql_insert(table).values(**values)
+            first = next(iter(values))
+            return stmt.on_duplicate_key_update({first: table.c[first]})
+        return insert(table).values(**values)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

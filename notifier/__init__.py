@@ -1,0 +1,1 @@
+"""DM delivery (outbox drain, retries, rate limits), alert matching and the scheduler."""

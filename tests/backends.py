@@ -1,0 +1,63 @@
+"""Which store and Redis the suite runs on.
+
+``PICKET_TEST_DATABASE_URL`` / ``PICKET_TEST_REDIS_URL`` select MariaDB and a real Redis; unset, the
+suite runs on the embedded default (a SQLite file in a temp folder, fakeredis). Separate variables from
+the app's own ``DATABASE_URL``: the suite wipes its database, so it must never pick up a real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import text
+
+from domain.models import Base
+from domain.store import make_engine
+
+DATABASE_URL = os.environ.get("PICKET_TEST_DATABASE_URL") or ""
+REDIS_URL = os.environ.get("PICKET_TEST_REDIS_URL") or None
+_tmp = None
+
+
+def database_url() -> str:
+    global _tmp, DATABASE_URL
+    if not DATABASE_URL:
+        _tmp = tempfile.mkdtemp(prefix="picket-test-")
+        DATABASE_URL = f"sqlite+aiosqlite:///{Path(_tmp) / 'picket.sqlite3'}"
+    return DATABASE_URL
+
+
+def describe() -> str:
+    db = database_url()
+    db_name = "sqlite (embedded)" if db.startswith("sqlite") else db.split("://")[0] + "@" + db.split("@")[-1]
+    redis_name = REDIS_URL or "fakeredis (embedded)"
+    return f"picket backend: db={db_name} redis={redis_name}"
+
+
+async def _rebuild_schema(url: str) -> None:
+    from migrations import upgrade
+
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        if conn.dialect.name in ("mysql", "mariadb"):
+            await conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            names = (await conn.execute(text("SHOW TABLES"))).scalars().all()
+            for name in names:
+                await conn.execute(text(f"DROP TABLE IF EXISTS `{name}`"))
+            await conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+    await upgrade(engine)
+    await engine.dispose()
+
+
+def rebuild_schema() -> None:
+    asyncio.run(_rebuild_schema(database_url()))
+
+
+async def wipe(engine) -> None:
+    """Empty every table (children first) so each test starts from nothing."""
+    async with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
