@@ -71,6 +71,8 @@ def parse_seatmap(spec: str) -> list[SectionSpec]:
         m = re.fullmatch(r"(\d+)x(\d+)", dims)
         if m:
             rows, per_row = int(m.group(1)), int(m.group(2))
+            if rows == 0 or per_row == 0:
+                raise InvalidInput(f"Seat map: section `{name}` has zero seats.")
             if rows > MAX_ROWS:
                 raise InvalidInput(f"Seat map: section `{name}` has {rows} rows; at most {MAX_ROWS}.")
         elif dims.isdigit():
