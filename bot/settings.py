@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     metrics_port: int = 9108
     database_pool_size: int = 10
     shard_count: int | None = None
+    # Discord pacing for DMs: the global limit is ~50 requests/s; a DM channel takes ~5 messages / 5 s.
+    dm_global_rate: float = 45.0
+    dm_channel_rate: float = 1.0
+    dm_channel_burst: float = 5.0
+    outbox_poll_seconds: float = 1.0
+    hold_sweep_seconds: float = 30.0
 
     @property
     def resolved_database_url(self) -> str:

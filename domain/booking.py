@@ -381,7 +381,9 @@ async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
 # --- purchase -------------------------------------------------------------------------------------
 
 
-async def purchase(store: Store, gateway: PaymentGateway, *, hold_id: int, fan_discord_id: int) -> OrderView:
+async def purchase(
+    store: Store, gateway: PaymentGateway, *, hold_id: int, fan_discord_id: int, fan_name: str | None = None
+) -> OrderView:
     """Pay for a hold and issue one ticket per seat. Idempotent: calling it again for the same hold
     (double click, retry after a timeout) returns the same order and never charges twice."""
     prepared = await store.transaction(lambda s: _prepare_order(store, s, hold_id, fan_discord_id))
@@ -394,7 +396,7 @@ async def purchase(store: Store, gateway: PaymentGateway, *, hold_id: int, fan_d
         raise errors.DomainError(
             "The payment provider did not answer. Press Pay again: you will not be charged twice."
         ) from None
-    outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result))
+    outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result, fan_name))
     if isinstance(outcome, OrderView):
         return outcome
     if result.ok:
@@ -454,7 +456,7 @@ async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
     return order.id, key, order.amount_cents, order.currency
 
 
-async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult):
+async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult, fan_name: str | None):
     """Second half of a purchase. Returns the paid OrderView, or the DomainError to raise once this
     transaction (which records the failure) has committed."""
     now = store.now()
@@ -511,7 +513,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         s,
         kind="tickets_issued",
         recipient_discord_id=order.fan_discord_id,
-        payload={"order_id": order.id, "show_id": order.show_id},
+        payload={"order_id": order.id, "show_id": order.show_id, "holder_name": fan_name},
         dedupe_key=f"order:{order.id}:tickets",
     )
     return await _order_view(s, order)
@@ -599,6 +601,14 @@ async def _order_view(s: AsyncSession, order: Order) -> OrderView:
         order.currency,
         tickets,
     )
+
+
+async def get_order(store: Store, order_id: int) -> OrderView:
+    async with store.session() as s:
+        order = await s.get(Order, order_id)
+        if order is None:
+            raise errors.OrderNotFound(order_id)
+        return await _order_view(s, order)
 
 
 async def list_tickets(store: Store, fan_discord_id: int, *, show_id: int | None = None, include_revoked: bool = False) -> list[TicketView]:

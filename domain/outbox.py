@@ -7,11 +7,14 @@ racing to promote the same fan) leaves one message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import OutboxMessage, OutboxStatus
+from domain.models import Fan, OutboxMessage, OutboxStatus
 from domain.store import Store
 
 
@@ -38,3 +41,111 @@ async def enqueue(
             created_at=now,
         )
     )
+
+
+# --- the sender's side: claiming and settling messages -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    kind: str
+    recipient_discord_id: int
+    payload: dict
+    attempts: int
+    created_at: object
+
+
+async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
+    """Claim up to ``limit`` due messages for this worker until ``now + lease``.
+
+    Rows are picked with ``FOR UPDATE SKIP LOCKED`` (MariaDB) so several processes draining one outbox
+    never claim the same row; a claim whose worker died lapses after the lease and is claimed again.
+    """
+
+    async def work(s: AsyncSession) -> list[ClaimedMessage]:
+        now = store.now()
+        rows = (
+            await s.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars().all()
+        if not rows:
+            return []
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([r.id for r in rows]))
+            .values(claimed_by=worker_id, claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        return [ClaimedMessage(r.id, r.kind, r.recipient_discord_id, r.payload, r.attempts, r.created_at) for r in rows]
+
+    return await store.transaction(work)
+
+
+async def mark_sent(store: Store, worker_id: str, message_id: int, discord_message_id: int | None) -> bool:
+    async def work(s: AsyncSession) -> bool:
+        res = await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING.value)
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=store.now(),
+                discord_message_id=discord_message_id,
+                attempts=OutboxMessage.attempts + 1,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+        return res.rowcount == 1
+
+    return await store.transaction(work)
+
+
+async def mark_retry(store: Store, worker_id: str, message_id: int, *, delay: timedelta, error: str, max_attempts: int) -> str:
+    """Give the message back for a later attempt, or mark it dead when attempts run out."""
+
+    async def work(s: AsyncSession) -> str:
+        row = await s.get(OutboxMessage, message_id)
+        if row is None or row.status != OutboxStatus.PENDING.value or row.claimed_by != worker_id:
+            return "lost"
+        row.attempts += 1
+        row.last_error = error[:300]
+        row.claimed_by = None
+        row.claimed_until = None
+        if row.attempts >= max_attempts:
+            row.status = OutboxStatus.DEAD.value
+            return "dead"
+        row.next_attempt_at = store.now() + delay
+        return "retry"
+
+    return await store.transaction(work)
+
+
+async def mark_undeliverable(store: Store, message_id: int, recipient_discord_id: int, error: str) -> None:
+    """The fan cannot receive DMs: the message is dead and the fan is recorded as unreachable, so
+    alerts skip them until they use Picket again."""
+
+    async def work(s: AsyncSession) -> None:
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.DEAD.value, last_error=error[:300], claimed_by=None, claimed_until=None, attempts=OutboxMessage.attempts + 1)
+        )
+        await s.execute(store.insert_ignore(Fan.__table__, discord_id=recipient_discord_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
+        await s.execute(update(Fan).where(Fan.discord_id == recipient_discord_id).values(dms_closed=True))
+
+    await store.transaction(work)
+
+
+async def backlog(store: Store) -> int:
+    async with store.session() as s:
+        return (await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value))).scalar_one()

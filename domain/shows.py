@@ -60,6 +60,7 @@ class ShowView:
     organizer_id: int
     guild_id: int
     venue_id: int
+    venue_name: str
     title: str
     artists: tuple[str, ...]
     genres: tuple[str, ...]
@@ -294,6 +295,7 @@ async def _show_view(s: AsyncSession, show: Show) -> ShowView:
         organizer_id=show.organizer_id,
         guild_id=show.guild_id,
         venue_id=show.venue_id,
+        venue_name=(await s.execute(select(Venue.name).where(Venue.id == show.venue_id))).scalar_one(),
         title=show.title,
         artists=tuple(artists),
         genres=tuple(genres),

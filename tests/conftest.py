@@ -55,3 +55,68 @@ def gateway() -> SandboxGateway:
 def later(clock):
     """Shortcut: a time `hours` from the test clock's now."""
     return lambda hours: clock.now() + timedelta(hours=hours)
+
+
+# --- end to end through SimCord ----------------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+import pytest_asyncio  # noqa: E402
+
+from bot.app import create_bot  # noqa: E402
+from bot.clock import DiscordClock  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+
+def e2e_settings(**overrides) -> Settings:
+    """Settings for a bot under SimCord: one shard; the outbox polls rarely (SimCord waits out short
+    timers in real time), since every cog kicks the sender when it queues something."""
+    base = dict(shard_count=1, outbox_poll_seconds=60.0, hold_sweep_seconds=60.0, redis_url=backends.REDIS_URL)
+    return Settings(_env_file=None, **{**base, **overrides})
+
+
+@pytest.fixture
+async def e2e_store():
+    store = Store.from_url(backends.database_url(), DiscordClock(), pool_size=20)
+    await backends.wipe(store.engine)
+    yield store
+    await store.dispose()
+
+
+@pytest.fixture
+def simcord_bot(e2e_store, gateway):
+    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, sender_options={"retry_base": 0.05})
+
+
+@dataclass
+class World:
+    env: object
+    guild: object
+    channel: object
+    organizer: object
+    door: object
+    fans: list
+
+    @property
+    def bot(self):
+        return self.env.bot
+
+    @property
+    def store(self):
+        return self.env.bot.services.store
+
+    async def show(self, **kw):
+        """A show of this world's organizer in this world's guild, on sale now (SimCord time)."""
+        from tests.factories import on_sale_show
+
+        return await on_sale_show(self.store, guild_id=self.guild.id, organizer_id=self.organizer.id, **kw)
+
+
+@pytest_asyncio.fixture
+async def world(simcord_env):
+    guild = simcord_env.create_guild("Picket Live")
+    channel = guild.create_text_channel("box-office")
+    organizer = guild.add_member(simcord_env.create_user("org"))
+    door = guild.add_member(simcord_env.create_user("door"))
+    fans = [guild.add_member(simcord_env.create_user(f"fan{i}")) for i in range(5)]
+    return World(simcord_env, guild, channel, organizer, door, fans)

@@ -1,0 +1,122 @@
+"""Wiring: settings -> store, Redis, gateway, notifier -> the discord.py bot and its cogs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.clock import DiscordClock
+from bot.settings import Settings
+from bot.transport import DiscordTransport
+from cogs.booking import BookingCog
+from cogs.services import Services
+from cogs.tickets import TicketsCog
+from cogs.ui import report_error
+from domain import booking
+from domain.payments import PaymentGateway, SandboxGateway
+from domain.redis_client import make_redis
+from domain.store import Store
+from notifier.pacing import Pacer
+from notifier.sender import OutboxSender
+
+log = logging.getLogger("picket.bot")
+
+COGS = (BookingCog, TicketsCog)
+
+
+class PicketBot(commands.AutoShardedBot):
+    """Picket's bot. ``setup_hook`` is idempotent: SimCord's ``restart_bot()`` (and a real reconnect
+    with the same object) runs it again, and it must re-attach persistent buttons without loading
+    cogs twice."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        gateway: PaymentGateway | None = None,
+        pacer: Pacer | None = None,
+        sender_options: dict | None = None,
+    ):
+        intents = discord.Intents.default()  # slash commands need no privileged intents
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            shard_count=settings.shard_count,
+            help_command=None,
+        )
+        self.settings = settings
+        self._store = store
+        self._gateway = gateway
+        self._pacer = pacer
+        self._sender_options = sender_options or {}
+        self.services: Services | None = None
+        self._sweeper: asyncio.Task | None = None
+        self.tree.on_error = self._on_tree_error
+
+    async def _build_services(self) -> Services:
+        store = self._store
+        if store is None:
+            store = Store.from_url(self.settings.resolved_database_url, DiscordClock(), pool_size=self.settings.database_pool_size)
+            if store.dialect == "sqlite":  # embedded default: the newcomer gets a schema without a step
+                from migrations import upgrade
+
+                await upgrade(store.engine)
+        pacer = self._pacer or Pacer(
+            global_rate=self.settings.dm_global_rate,
+            channel_rate=self.settings.dm_channel_rate,
+            channel_burst=self.settings.dm_channel_burst,
+        )
+        options = {"poll_interval": self.settings.outbox_poll_seconds, **self._sender_options}
+        sender = OutboxSender(store, DiscordTransport(self), pacer=pacer, **options)
+        return Services(store=store, gateway=self._gateway or SandboxGateway(), sender=sender, redis=make_redis(self.settings.redis_url))
+
+    async def setup_hook(self) -> None:
+        if self.services is None:
+            self.services = await self._build_services()
+        for cog_cls in COGS:
+            if self.get_cog(cog_cls.__cog_name__) is None:
+                await self.add_cog(cog_cls(self.services))
+        for cog in self.cogs.values():
+            for item in getattr(cog, "dynamic_items", ()):
+                self.add_dynamic_items(item)
+        await self.tree.sync()
+        self.services.sender.start()
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_holds(), name="hold-sweeper")
+
+    async def _sweep_holds(self) -> None:
+        """Return expired holds to sale. Correctness does not depend on this loop (a lapsed hold's
+        seats can be taken at once); it keeps availability counts and fan limits tidy."""
+        while True:
+            try:
+                released = await booking.release_expired_holds(self.services.store)
+                if released:
+                    log.info("released %d expired holds", released)
+            except Exception:
+                log.exception("hold sweep failed")
+            await asyncio.sleep(self.settings.hold_sweep_seconds)
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        if not await report_error(interaction, error):
+            raise getattr(error, "original", error)
+
+    async def close(self) -> None:
+        """Graceful stop: background loops end, pooled connections close, then the gateway."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        if self.services is not None:
+            await self.services.sender.stop()
+            if self._store is None:
+                await self.services.store.dispose()
+            self.services = None
+        await super().close()
+
+
+def create_bot(settings: Settings | None = None, **kwargs) -> PicketBot:
+    return PicketBot(settings or Settings(), **kwargs)

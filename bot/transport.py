@@ -1,0 +1,77 @@
+"""The notifier's Transport on discord.py: turns an OutgoingMessage into a DM."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import discord
+
+from notifier.transport import OutgoingMessage, RateLimited, TransientSendError, Undeliverable
+
+_STYLES = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+    "danger": discord.ButtonStyle.danger,
+}
+CANNOT_DM = 50007  # Discord: "Cannot send messages to this user"
+
+
+def _retry_after(exc: discord.HTTPException) -> tuple[float, bool]:
+    """Read ``retry_after`` (and ``global``) from a 429's body or headers; 1 s when absent."""
+    retry, is_global = None, False
+    try:
+        body = json.loads(exc.text) if exc.text and exc.text.lstrip().startswith("{") else {}
+        retry = body.get("retry_after")
+        is_global = bool(body.get("global", False))
+    except (ValueError, AttributeError):
+        pass
+    headers = getattr(exc.response, "headers", None) or {}
+    if retry is None and headers.get("Retry-After"):
+        retry = float(headers["Retry-After"])
+    is_global = is_global or headers.get("X-RateLimit-Global", "").lower() == "true"
+    return float(retry if retry is not None else 1.0), is_global
+
+
+class DiscordTransport:
+    def __init__(self, bot: discord.Client):
+        self.bot = bot
+
+    async def _dm_channel(self, user_id: int) -> discord.DMChannel:
+        # create_dm returns the cached channel when there is one; no user lookup needed.
+        return await self.bot.create_dm(discord.Object(id=user_id))
+
+    async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str) -> int:
+        view = None
+        if message.buttons:
+            view = discord.ui.View(timeout=None)
+            for b in message.buttons:
+                view.add_item(discord.ui.Button(label=b.label, custom_id=b.custom_id, style=_STYLES.get(b.style, discord.ButtonStyle.primary)))
+        try:
+            channel = await self._dm_channel(recipient_id)
+            sent = await channel.send(
+                content=message.content or None,
+                embeds=[discord.Embed.from_dict(e) for e in message.embeds],
+                files=[discord.File(io.BytesIO(data), filename=name) for name, data in message.files],
+                view=view,
+                nonce=nonce,  # discord.py adds enforce_nonce: a resend within minutes returns the first message
+            )
+        except discord.RateLimited as exc:  # discord.py gave up waiting on its own
+            raise RateLimited(exc.retry_after) from exc
+        except discord.Forbidden as exc:
+            raise Undeliverable(f"cannot DM user {recipient_id}: {exc.text}") from exc
+        except discord.NotFound as exc:
+            raise Undeliverable(f"unknown user {recipient_id}") from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                retry, is_global = _retry_after(exc)
+                raise RateLimited(retry, is_global=is_global) from exc
+            if exc.status >= 500:
+                raise TransientSendError(f"{exc.status} {exc.text}") from exc
+            if exc.code == CANNOT_DM:
+                raise Undeliverable(f"cannot DM user {recipient_id}") from exc
+            raise Undeliverable(f"{exc.status} {exc.text}") from exc
+        except (OSError, TimeoutError) as exc:
+            raise TransientSendError(repr(exc)) from exc
+        return sent.id

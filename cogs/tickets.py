@@ -1,0 +1,56 @@
+"""A fan's own tickets: /ticket list and /ticket cancel."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.services import Services, services_of
+from cogs.ui import money, refusals, reply
+from domain import booking, shows
+
+
+async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+    tickets = await booking.list_tickets(services_of(interaction).store, interaction.user.id)
+    return [
+        app_commands.Choice(name=f"#{t.id} · {t.seat.label}"[:100], value=t.id)
+        for t in tickets
+        if not current or current in str(t.id) or current.casefold() in t.seat.label.casefold()
+    ][:25]
+
+
+class TicketsCog(commands.GroupCog, group_name="ticket", name="tickets"):
+    def __init__(self, services: Services):
+        self.services = services
+        super().__init__()
+
+    @app_commands.command(name="list", description="Your tickets")
+    async def list_(self, interaction: discord.Interaction) -> None:
+        async with refusals(interaction):
+            tickets = await booking.list_tickets(self.services.store, interaction.user.id)
+            if not tickets:
+                await reply(interaction, "You have no tickets yet. Use /book to get some.")
+                return
+            titles = {sid: (await shows.get_show(self.services.store, sid)).title for sid in {t.show_id for t in tickets}}
+            embed = discord.Embed(title="Your tickets")
+            for t in tickets[:25]:
+                state = "checked in" if t.status == "checked_in" else "valid"
+                embed.add_field(name=f"#{t.id} · {titles[t.show_id]}"[:256], value=f"{t.seat.label} · {state}", inline=False)
+            await reply(interaction, embed=embed)
+
+    @app_commands.command(name="cancel", description="Cancel one of your tickets for a full refund")
+    @app_commands.describe(ticket="The ticket to cancel")
+    @app_commands.autocomplete(ticket=own_ticket_choices)
+    async def cancel(self, interaction: discord.Interaction, ticket: int) -> None:
+        async with refusals(interaction):
+            done = await booking.cancel_ticket(
+                self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
+            )
+            self.services.queued()
+            show = await shows.get_show(self.services.store, done.show_id)
+            await reply(
+                interaction,
+                f"Ticket #{done.id} ({done.seat.label}) for **{show.title}** is cancelled; "
+                f"{money(done.seat.price_cents, show.currency)} is on its way back to your card.",
+            )

@@ -1,0 +1,73 @@
+"""Shared rendering and reply helpers for cogs."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import discord
+from discord import app_commands
+
+from domain.errors import DomainError
+
+log = logging.getLogger("picket.cogs")
+
+GENERIC_FAILURE = "Something went wrong on our side and nothing was changed. Please try again in a moment."
+
+
+def ts(when: datetime, style: str = "f") -> str:
+    """A Discord timestamp: every fan sees it in their own time zone."""
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+def money(cents: int, currency: str) -> str:
+    return f"{cents / 100:,.2f} {currency}"
+
+
+async def reply(interaction: discord.Interaction, content: str | None = None, **kwargs) -> None:
+    """Answer ephemerally, whether or not the interaction was already answered or deferred."""
+    kwargs.setdefault("ephemeral", True)
+    if interaction.response.is_done():
+        await interaction.followup.send(content, **kwargs)
+    else:
+        await interaction.response.send_message(content, **kwargs)
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> bool:
+    """Tell the user why their request was refused. Returns False for unexpected errors, which the
+    caller re-raises so they reach the logs (and fail tests)."""
+    original = getattr(error, "original", error)
+    if isinstance(original, DomainError):
+        await reply(interaction, original.message)
+        return True
+    if isinstance(error, app_commands.TransformerError):
+        await reply(interaction, f"`{error.value}` is not a valid {error.type.name.lower()} here.")
+        return True
+    if isinstance(error, app_commands.CheckFailure):
+        await reply(interaction, str(error) or "You can't use this command here.")
+        return True
+    log.error("unexpected error in %s", getattr(interaction.command, "qualified_name", "component"), exc_info=original)
+    try:
+        await reply(interaction, GENERIC_FAILURE)
+    except discord.HTTPException:
+        pass
+    return False
+
+
+@asynccontextmanager
+async def refusals(interaction: discord.Interaction):
+    """Wrap the body of every command and component callback::
+
+        async with refusals(interaction):
+            ...call the domain, render...
+
+    A domain refusal (unknown show, sold out, not yours...) becomes an ephemeral message and goes no
+    further: it is an answer, not an error. Anything else gets a generic apology and is re-raised so it
+    reaches the logs (and fails the test that caused it).
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not await report_error(interaction, exc):
+            raise

@@ -1,0 +1,183 @@
+"""Draining the outbox: claim, render, pace, send, settle. Each message reaches its fan once.
+
+Why a message is not lost: it was committed with the change that caused it, and it stays ``pending``
+until a send succeeded and was recorded. Why it is not sent twice: a row is claimed by one worker at a
+time (SKIP LOCKED, with a lease), it is marked sent right after Discord accepts it, and every send
+carries the outbox id as Discord's ``nonce`` with ``enforce_nonce`` so that the rare resend after a
+crash between "Discord accepted" and "we recorded it" is folded into the first message by Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from domain import outbox
+from domain.outbox import ClaimedMessage
+from domain.store import Store
+from notifier.pacing import Pacer
+from notifier.render import render
+from notifier.transport import RateLimited, TransientSendError, Transport, Undeliverable
+
+log = logging.getLogger("picket.notifier")
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    rate_limited: int = 0
+    transient_errors: int = 0
+    undeliverable: int = 0
+    rescheduled: int = 0
+    dead: int = 0
+    latencies: list[float] = field(default_factory=list)  # seconds from queued to sent (bounded)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        *,
+        pacer: Pacer | None = None,
+        worker_id: str | None = None,
+        batch_size: int = 100,
+        concurrency: int = 16,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 10,
+        retry_base: float = 0.5,
+        inline_retries: int = 3,
+        poll_interval: float = 1.0,
+        on_sent=None,
+        on_rate_limited=None,
+    ):
+        self.store = store
+        self.transport = transport
+        self.pacer = pacer or Pacer()
+        self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+        self.inline_retries = inline_retries
+        self.poll_interval = poll_interval
+        self.stats = SenderStats()
+        self.on_sent = on_sent
+        self.on_rate_limited = on_rate_limited
+        self._poller: asyncio.Task | None = None
+        self._drainer: asyncio.Task | None = None
+        self._again = False
+
+    # --- running ------------------------------------------------------------------------------
+    #
+    # No task ever waits on an Event: a kick starts a drain task (or asks the running one to look
+    # again), and a poll loop kicks every ``poll_interval`` for messages queued by other processes.
+    # Plain sleeps and short-lived tasks are what SimCord's virtual time understands, too.
+
+    def kick(self) -> None:
+        """Something was queued: drain now instead of at the next poll."""
+        if self._drainer is None or self._drainer.done():
+            self._again = False
+            self._drainer = asyncio.get_running_loop().create_task(self._drain_logged(), name=f"outbox-drain-{self.worker_id}")
+        else:
+            self._again = True
+
+    def start(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
+        self.kick()
+
+    async def stop(self) -> None:
+        for task in (self._poller, self._drainer):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._poller = self._drainer = None
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            self.kick()
+
+    async def _drain_logged(self) -> None:
+        while True:
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup: the rows stay pending for the next kick or poll
+                log.exception("outbox drain failed")
+            if not self._again:
+                return
+            self._again = False
+
+    async def drain(self) -> int:
+        """Send everything due now; returns how many messages this worker delivered."""
+        delivered = 0
+        while True:
+            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self.batch_size, lease=self.lease)
+            if not claimed:
+                return delivered
+            gate = asyncio.Semaphore(self.concurrency)
+
+            async def one(msg: ClaimedMessage) -> bool:
+                async with gate:
+                    return await self.deliver(msg)
+
+            results = await asyncio.gather(*(one(m) for m in claimed))
+            delivered += sum(results)
+
+    # --- one message ----------------------------------------------------------------------------
+
+    async def deliver(self, msg: ClaimedMessage) -> bool:
+        try:
+            message = await render(self.store, msg.kind, msg.payload)
+        except Exception as exc:
+            log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
+            await outbox.mark_retry(self.store, self.worker_id, msg.id, delay=timedelta(0), error=f"render: {exc!r}", max_attempts=0)
+            self.stats.dead += 1
+            return False
+        channel = ("dm", msg.recipient_discord_id)
+        last_error = ""
+        for attempt in range(self.inline_retries + 1):
+            await self.pacer.acquire(channel)
+            try:
+                discord_id = await self.transport.send_dm(msg.recipient_discord_id, message, nonce=f"pk{msg.id}")
+            except RateLimited as exc:
+                self.stats.rate_limited += 1
+                if self.on_rate_limited:
+                    self.on_rate_limited()
+                self.pacer.pause(exc.retry_after, channel, is_global=exc.is_global)
+                last_error = str(exc)
+                continue  # acquire() waits the pause out; a 429 is not the message's fault
+            except TransientSendError as exc:
+                self.stats.transient_errors += 1
+                last_error = f"transient: {exc}"
+                await asyncio.sleep(self.retry_base * 2**attempt)
+                continue
+            except Undeliverable as exc:
+                self.stats.undeliverable += 1
+                await outbox.mark_undeliverable(self.store, msg.id, msg.recipient_discord_id, str(exc))
+                return False
+            await outbox.mark_sent(self.store, self.worker_id, msg.id, discord_id)
+            self.stats.sent += 1
+            if len(self.stats.latencies) < 100_000:
+                self.stats.latencies.append((self.store.now() - msg.created_at).total_seconds())
+            if self.on_sent:
+                self.on_sent(msg)
+            return True
+        delay = timedelta(seconds=min(600.0, self.retry_base * 2 ** (msg.attempts + self.inline_retries + 1)))
+        outcome = await outbox.mark_retry(self.store, self.worker_id, msg.id, delay=delay, error=last_error, max_attempts=self.max_attempts)
+        if outcome == "dead":
+            self.stats.dead += 1
+        else:
+            self.stats.rescheduled += 1
+        return False

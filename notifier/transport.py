@@ -1,0 +1,53 @@
+"""The port the notifier sends through, and the outcomes a send can have.
+
+bot/ implements it on discord.py; tests and benchmarks drive the real implementation through SimCord.
+Messages are plain data here (Discord embed JSON, file bytes, button ids) so the notifier needs no
+Discord import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    custom_id: str
+    style: str = "primary"  # primary | secondary | success | danger
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    content: str
+    embeds: tuple[dict, ...] = ()
+    files: tuple[tuple[str, bytes], ...] = ()
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+
+class SendError(Exception):
+    pass
+
+
+class RateLimited(SendError):
+    """Discord answered 429. ``retry_after`` seconds must pass before this route is used again."""
+
+    def __init__(self, retry_after: float, *, is_global: bool = False):
+        super().__init__(f"rate limited for {retry_after:.2f}s")
+        self.retry_after = retry_after
+        self.is_global = is_global
+
+
+class TransientSendError(SendError):
+    """A 5xx or a dropped connection: the same message may be sent again later."""
+
+
+class Undeliverable(SendError):
+    """The recipient cannot be reached (DMs closed, unknown user): retrying will not help."""
+
+
+class Transport(Protocol):
+    async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str) -> int:
+        """Deliver a DM; return Discord's message id."""
+        ...
