@@ -25,16 +25,64 @@ def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def _run(settings: Settings) -> int:
+    """Run the bot against real Discord until SIGTERM / SIGINT, then shut down cleanly."""
+    if not settings.discord_token:
+        print(
+            "picket run: DISCORD_TOKEN is not set. Put your bot token in the environment or in .env "
+            "(DISCORD_TOKEN=...). To try Picket without Discord, run `picket demo`.",
+            file=sys.stderr,
+        )
+        return 2
+    import signal
+
+    from bot.app import create_bot
+    from bot.logs import configure_logging
+
+    configure_logging()
+    bot = create_bot(settings)
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        async with bot:
+            await bot.start(settings.discord_token)
+
+    asyncio.run(go())
+    return 0
+
+
+def _demo(args) -> int:
+    from pathlib import Path
+
+    from bot.demo import run_demo
+
+    if args.fans < 1 or args.seats < 1 or args.seats > 7000:
+        print("picket demo: --fans must be >= 1 and --seats between 1 and 7000", file=sys.stderr)
+        return 2
+    return run_demo(args.fans, args.seats, Path(args.out) if args.out else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="picket", description="Ticket booking and alerts in Discord.")
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply every migration (creates the schema on a new database)")
+    sub.add_parser("run", help="run the bot on Discord (needs DISCORD_TOKEN)")
+    demo = sub.add_parser("demo", help="play a show's life inside a simulated Discord (no token, no servers)")
+    demo.add_argument("--fans", type=int, default=200)
+    demo.add_argument("--seats", type=int, default=100)
+    demo.add_argument("--out", help="write the ticket images fans received by DM to this folder")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "db" and args.db_command == "upgrade":
         return _db_upgrade(settings)
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "demo":
+        return _demo(args)
     parser.error("unknown command")
     return 2
 

@@ -301,8 +301,14 @@ async def _hold_seats_tx(
             q = q.with_for_update(skip_locked=True)
         wanted = list((await s.execute(q)).scalars())
         if len(wanted) < quantity:
-            if not final:
-                raise _Contended()
+            if not final and store.dialect != "sqlite":
+                # SKIP LOCKED hid seats other buyers' open transactions have locked. If enough seats
+                # would be free without them, those buyers may yet roll back: look again shortly.
+                count = select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show.id, _sellable(now))
+                if tier_id is not None:
+                    count = count.where(ShowSeat.tier_id == tier_id)
+                if (await s.execute(count)).scalar_one() >= quantity:
+                    raise _Contended()
             what = f"tier {tier_name}" if tier_name else "this show"
             if not wanted:
                 raise errors.SoldOut(f"“{show.title}” is sold out for {what}. You can join the waitlist.")

@@ -22,7 +22,6 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from domain.clock import Clock, SystemClock
 
@@ -40,9 +39,9 @@ def default_sqlite_url(var_dir: str | Path = "var") -> str:
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
-        # One connection per checkout: SQLite connections are cheap and this keeps every transaction
-        # on its own connection, which matters for BEGIN IMMEDIATE.
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+        # A small pool: each aiosqlite connection is a thread, too costly to open per transaction.
+        # Writers still queue on SQLite's file lock (BEGIN IMMEDIATE + busy timeout).
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args={"timeout": 60})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test

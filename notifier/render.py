@@ -13,6 +13,8 @@ from domain.store import Store
 from notifier.ticket_card import render_ticket_card
 from notifier.transport import OutgoingMessage
 
+ALERT_PREFIX = "🔔"  # first character of every interest alert DM
+
 Renderer = Callable[[Store, dict], Awaitable[OutgoingMessage]]
 RENDERERS: dict[str, Renderer] = {}
 

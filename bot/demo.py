@@ -1,0 +1,158 @@
+"""``picket demo``: the real bot inside SimCord, playing a show's life with simulated people.
+
+Everything goes through Discord as a user would: slash commands, button clicks, DMs. The closing line
+is read back from the store and from SimCord's record of what was delivered, never counted by this
+script as it goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import simcord
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.app import create_bot
+from bot.settings import Settings
+from domain import shows, stats
+from notifier.render import ALERT_PREFIX
+
+console = Console(stderr=True)
+
+
+@dataclass
+class DemoResult:
+    fans: int
+    seats: int
+    sold: int
+    oversold: int
+    tickets_dm: int
+    alerts_dm: int
+    promoted: int
+    checked_in: int
+
+    def line(self) -> str:
+        return (
+            f"demo: fans={self.fans} seats={self.seats} sold={self.sold} oversold={self.oversold} "
+            f"tickets_dm={self.tickets_dm} alerts_dm={self.alerts_dm} promoted={self.promoted} checked_in={self.checked_in}"
+        )
+
+
+def seatmap_for(seats: int) -> str:
+    """Rows of 10 in section A, the remainder as a short last section."""
+    rows, rest = divmod(seats, 10)
+    parts = [f"A:{rows}x10:Standard"] if rows else []
+    if rest:
+        parts.append(f"B:1x{rest}:Standard")
+    return ", ".join(parts)
+
+
+def _button_id(message, label_prefix: str) -> str | None:
+    for row in message.components or []:
+        for comp in row.get("components", []):
+            if str(comp.get("label", "")).startswith(label_prefix):
+                return comp["custom_id"]
+    return None
+
+
+async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, var_dir: Path = Path("var"), seed: int = 7) -> DemoResult:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    db = var_dir / "demo.sqlite3"
+    for leftover in var_dir.glob("demo.sqlite3*"):
+        leftover.unlink()
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{db.resolve()}",
+        redis_url=None,
+        shard_count=1,
+        outbox_poll_seconds=60.0,
+        hold_sweep_seconds=60.0,
+        var_dir=var_dir,
+    )
+    rng = random.Random(seed)
+    bot = create_bot(settings)
+    started = time.perf_counter()
+    async with simcord.run(bot) as env:
+        guild = env.create_guild("Picket Live")
+        box_office = guild.create_text_channel("box-office")
+        organizer = guild.add_member(env.create_user("organizer"))
+        people = [guild.add_member(env.create_user(f"fan{i:04d}")) for i in range(fans)]
+        store = bot.services.store
+
+        # Act 1: the organizer opens a show. (/show create arrives with the organizer issue; until then
+        # the organizer's show is registered through the same domain service that command will call.)
+        org = await shows.register_organizer(store, guild.id, organizer.id, "organizer")
+        venue = await shows.create_venue(store, org.id, "Picket Hall", seatmap_for(seats))
+        now = store.now()
+        show = await shows.create_show(
+            store,
+            organizer_id=org.id,
+            venue_id=venue.id,
+            title="Midnight Static",
+            artists=["The Nightjars"],
+            genres=["indie"],
+            starts_at=now + timedelta(days=14),
+            on_sale_at=now + timedelta(minutes=10),
+            tiers={"Standard": 4500},
+            per_fan_limit=4,
+        )
+        console.print(f"[bold]show #{show.id}[/] {show.title}: {seats} seats, on sale in 10 minutes")
+
+        # Act 2: on-sale. Fans book (1 or 2 seats) and pay.
+        await env.advance_time(600)
+        buyers = []
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("fans booking", total=fans)
+            for fan in people:
+                res = await fan.slash(box_office, "book", show=show.id, quantity=rng.choice((1, 1, 2)))
+                pay = res.response and _button_id(res.response, "Pay")
+                if pay:
+                    await fan.click(res.response, custom_id=pay)
+                    buyers.append(fan)
+                progress.advance(task)
+        await env.settle()
+
+        # Act 3: a few fans cancel their tickets.
+        for fan in rng.sample(buyers, k=min(len(buyers), max(1, len(buyers) // 20))):
+            listing = await fan.slash(box_office, "ticket list")
+            first = listing.response.embeds[0].fields[0].name if listing.response.embeds else ""
+            if first.startswith("#"):
+                await fan.slash(box_office, "ticket cancel", ticket=int(first[1:].split(" ")[0]))
+        await env.settle()
+
+        # The summary: the store's counts and SimCord's record of delivered DMs.
+        totals = await stats.show_totals(store, show.id)
+        tickets_dm = alerts_dm = 0
+        for fan in people:
+            for message in fan.user.dm_channel.history():
+                images = [a for a in message.attachments if a.filename.startswith("ticket-")]
+                tickets_dm += len(images)
+                if out is not None:
+                    out.mkdir(parents=True, exist_ok=True)
+                    for a in images:
+                        (out / f"{fan.name}-{a.filename}").write_bytes(await a.read())
+                if (message.content or "").startswith(ALERT_PREFIX):
+                    alerts_dm += 1
+    console.print(f"played in {time.perf_counter() - started:.1f}s")
+    return DemoResult(
+        fans=fans,
+        seats=totals.seats,
+        sold=totals.sold,
+        oversold=totals.oversold,
+        tickets_dm=tickets_dm,
+        alerts_dm=alerts_dm,
+        promoted=totals.promoted,
+        checked_in=totals.checked_in,
+    )
+
+
+def run_demo(fans: int, seats: int, out: Path | None) -> int:
+    result = asyncio.run(play(fans=fans, seats=seats, out=out))
+    print(result.line(), flush=True)
+    return 0 if result.oversold == 0 else 1
