@@ -62,8 +62,8 @@ class SeatView:
     @property
     def label(self) -> str:
         if not self.row_label:
-            return f"{self.section} (general admission) #{self.seat_number}"
-        return f"{self.section} row {self.row_label} seat {self.seat_number}"
+            return f"{self.section} · general admission #{self.seat_number}"
+        return f"Section {self.section} · row {self.row_label} · seat {self.seat_number}"
 
 
 @dataclass(frozen=True)

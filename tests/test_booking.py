@@ -22,7 +22,7 @@ async def seat_ids(store, show_id):
 async def test_hold_and_pay_issues_one_ticket_per_seat(store, gateway):
     show = await on_sale_show(store, tiers={"Standard": 4500})
     hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=42, quantity=2)
-    assert [s.label for s in hold.seats] == ["A row A seat 1", "A row A seat 2"]
+    assert [s.label for s in hold.seats] == ["Section A · row A · seat 1", "Section A · row A · seat 2"]
     assert hold.total_cents == 9000
 
     order = await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=42)
@@ -30,7 +30,7 @@ async def test_hold_and_pay_issues_one_ticket_per_seat(store, gateway):
     assert order.status == "paid"
     assert order.amount_cents == 9000
     assert order.organizer_amount_cents == 9000  # no commission
-    assert [t.seat.label for t in order.tickets] == ["A row A seat 1", "A row A seat 2"]
+    assert [t.seat.label for t in order.tickets] == ["Section A · row A · seat 1", "Section A · row A · seat 2"]
     assert {t.holder_discord_id for t in order.tickets} == {42}
     assert gateway.charged_total == 9000
     assert [t.id for t in await booking.list_tickets(store, 42)] == [t.id for t in order.tickets]
