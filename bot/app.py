@@ -13,7 +13,9 @@ from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
 from cogs.booking import BookingCog
+from cogs.organizer import OrganizerCog
 from cogs.services import Services
+from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
 from cogs.ui import report_error
 from domain import booking
@@ -25,7 +27,7 @@ from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.bot")
 
-COGS = (BookingCog, TicketsCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, TicketsCog)
 
 
 class PicketBot(commands.AutoShardedBot):

@@ -40,10 +40,12 @@ from domain.models import (
     ShowStatus,
     Ticket,
     TicketStatus,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 from domain.outbox import enqueue
 from domain.payments import PaymentGateway, PaymentResult, PaymentTimeout
-from domain.shows import load_show
+from domain.shows import check_organizer, load_show
 from domain.store import Store
 
 DEFAULT_HOLD_TTL = timedelta(minutes=5)
@@ -405,9 +407,8 @@ async def purchase(
     outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result, fan_name))
     if isinstance(outcome, OrderView):
         return outcome
-    if result.ok:
-        # The charge went through but the seats were lost (the hold ran out mid-payment): refund it.
-        await _refund(store, gateway, order_id=order_id, key=f"order:{order_id}:refund", charge_ref=result.reference, amount=amount)
+    if result.ok:  # the charge went through but the seats were lost (the hold ran out mid-payment)
+        await settle_refunds(store, gateway, [f"order:{order_id}:refund"])
     raise outcome
 
 
@@ -489,6 +490,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         order.status = OrderStatus.FAILED.value
         order.failure_reason = "Your reservation ran out before the payment finished; you were refunded."
         await _end_hold(s, hold, HoldStatus.EXPIRED)
+        await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
         return errors.HoldExpired(order.failure_reason)
     prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).all())
     await s.execute(
@@ -525,43 +527,66 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
     return await _order_view(s, order)
 
 
-async def _refund(store: Store, gateway: PaymentGateway, *, order_id: int, key: str, charge_ref: str | None, amount: int) -> bool:
-    """Record and send a refund. The Payment row is written first, so a crash before the provider
-    answers leaves a pending refund that recovery re-sends with the same key."""
-    now = store.now()
-    currency = await store.transaction(lambda s: _currency_of(s, order_id))
-    await store.transaction(
-        lambda s: s.execute(
-            store.insert_ignore(
-                Payment.__table__,
-                idempotency_key=key,
-                order_id=order_id,
-                kind=PaymentKind.REFUND.value,
-                amount_cents=amount,
-                currency=currency,
-                status=PaymentStatus.PENDING.value,
-                created_at=now,
-            )
+async def queue_refund(store: Store, s: AsyncSession, *, order_id: int, key: str, amount: int) -> None:
+    """Record a refund owed, inside the transaction that makes it owed (a cancellation). The
+    provider is called after commit by :func:`settle_refunds`; a crash in between leaves a pending
+    row that the next settle sends, with the same idempotency key."""
+    currency = await _currency_of(s, order_id)
+    await s.execute(
+        store.insert_ignore(
+            Payment.__table__,
+            idempotency_key=key,
+            order_id=order_id,
+            kind=PaymentKind.REFUND.value,
+            amount_cents=amount,
+            currency=currency,
+            status=PaymentStatus.PENDING.value,
+            created_at=store.now(),
         )
     )
-    if not charge_ref or amount == 0:
-        result = PaymentResult(True, reference=None)
-    else:
-        result = await gateway.refund(idempotency_key=key, charge_reference=charge_ref, amount_cents=amount)
 
-    async def record(s: AsyncSession) -> None:
-        await s.execute(
-            update(Payment)
-            .where(Payment.idempotency_key == key)
-            .values(
-                status=PaymentStatus.SUCCEEDED.value if result.ok else PaymentStatus.DECLINED.value,
-                provider_ref=result.reference,
-                detail=result.reason,
-            )
+
+async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] | None = None) -> int:
+    """Send pending refunds to the provider (the given ones, or every pending one). Returns how many
+    succeeded. Safe to repeat and to run in several processes: the provider dedupes by key."""
+    async with store.session() as s:
+        q = select(Payment).where(Payment.kind == PaymentKind.REFUND.value, Payment.status == PaymentStatus.PENDING.value)
+        if keys is not None:
+            q = q.where(Payment.idempotency_key.in_(keys))
+        pending = (await s.execute(q)).scalars().all()
+        charges = dict(
+            (
+                await s.execute(
+                    select(Payment.order_id, Payment.provider_ref).where(
+                        Payment.order_id.in_({p.order_id for p in pending}),
+                        Payment.kind == PaymentKind.CHARGE.value,
+                        Payment.status == PaymentStatus.SUCCEEDED.value,
+                    )
+                )
+            ).all()
         )
+    done = 0
+    for refund in pending:
+        charge_ref = charges.get(refund.order_id)
+        if charge_ref is None or refund.amount_cents == 0:
+            result = PaymentResult(True, reference=None, reason="nothing was charged")
+        else:
+            result = await gateway.refund(idempotency_key=refund.idempotency_key, charge_reference=charge_ref, amount_cents=refund.amount_cents)
 
-    await store.transaction(record)
-    return result.ok
+        async def record(s: AsyncSession, refund=refund, result=result) -> None:
+            await s.execute(
+                update(Payment)
+                .where(Payment.id == refund.id, Payment.status == PaymentStatus.PENDING.value)
+                .values(
+                    status=PaymentStatus.SUCCEEDED.value if result.ok else PaymentStatus.DECLINED.value,
+                    provider_ref=result.reference,
+                    detail=result.reason,
+                )
+            )
+
+        await store.transaction(record)
+        done += result.ok
+    return done
 
 
 async def _currency_of(s: AsyncSession, order_id: int) -> str:
@@ -661,9 +686,7 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
         order = await s.get(Order, ticket.order_id)
         if live == 0:
             order.status = OrderStatus.REFUNDED.value
-        charge_ref = (
-            await s.execute(select(Payment.provider_ref).where(Payment.idempotency_key == f"order:{order.id}:charge"))
-        ).scalar_one_or_none()
+        await queue_refund(store, s, order_id=order.id, key=f"ticket:{ticket.id}:refund", amount=ticket.price_cents)
         await enqueue(
             store,
             s,
@@ -673,10 +696,9 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
             dedupe_key=f"ticket:{ticket.id}:cancelled",
         )
         await s.flush()
-        return order.id, charge_ref, ticket.price_cents
 
-    order_id, charge_ref, amount = await store.transaction(work)
-    await _refund(store, gateway, order_id=order_id, key=f"ticket:{ticket_id}:refund", charge_ref=charge_ref, amount=amount)
+    await store.transaction(work)
+    await settle_refunds(store, gateway, [f"ticket:{ticket_id}:refund"])
     async with store.session() as s:
         return (await _ticket_views(s, Ticket.id == ticket_id))[0]
 
@@ -701,3 +723,75 @@ async def seat_ids_by_label(store: Store, show_id: int, labels: list[tuple[str, 
                 raise errors.SeatNotFound(f"{section} {row}{number}", show_id)
             ids.append(sid)
         return ids
+
+
+# --- cancelling a whole show ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShowCancellation:
+    show_id: int
+    tickets_revoked: int
+    orders_refunded: int
+    fans_notified: int
+
+
+async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, organizer_discord_id: int) -> ShowCancellation:
+    """The organizer calls the show off: every order refunded, every ticket revoked, every active hold
+    released, every ticket holder and waitlisted fan told by DM. One transaction records all of it
+    (refunds as pending payments, DMs in the outbox); the refunds are then sent to the provider."""
+    async def work(s: AsyncSession) -> tuple[ShowCancellation, list[str]]:
+        show = (await s.execute(select(Show).where(Show.id == show_id).with_for_update())).scalar_one_or_none()
+        if show is None:
+            raise errors.ShowNotFound(show_id)
+        await check_organizer(s, show, organizer_discord_id, "cancel it")
+        if show.status == ShowStatus.CANCELLED.value:
+            raise errors.AlreadyDone(f"“{show.title}” is already cancelled.")
+        show.status = ShowStatus.CANCELLED.value
+        for hold in (await s.execute(select(Hold).where(Hold.show_id == show.id, Hold.status == HoldStatus.ACTIVE.value))).scalars().all():
+            await _end_hold(s, hold, HoldStatus.RELEASED)
+        tickets = (
+            await s.execute(select(Ticket).where(Ticket.show_id == show.id, Ticket.status != TicketStatus.REVOKED.value).with_for_update())
+        ).scalars().all()
+        per_order: dict[int, int] = {}
+        per_fan: dict[int, int] = {}
+        for t in tickets:
+            t.status = TicketStatus.REVOKED.value
+            t.active_seat_key = None
+            t.revoked_reason = "show_cancelled"
+            per_order[t.order_id] = per_order.get(t.order_id, 0) + t.price_cents
+            per_fan[t.holder_discord_id] = per_fan.get(t.holder_discord_id, 0) + t.price_cents
+        await s.execute(
+            update(ShowSeat)
+            .where(ShowSeat.show_id == show.id, ShowSeat.status == SeatStatus.SOLD.value)
+            .values(status=SeatStatus.AVAILABLE.value)
+        )
+        keys = []
+        for order_id, amount in per_order.items():
+            key = f"order:{order_id}:show-cancelled"
+            await queue_refund(store, s, order_id=order_id, key=key, amount=amount)
+            keys.append(key)
+            await s.execute(update(Order).where(Order.id == order_id).values(status=OrderStatus.REFUNDED.value))
+        waiting = (
+            await s.execute(select(WaitlistEntry).where(WaitlistEntry.show_id == show.id, WaitlistEntry.status == WaitlistStatus.WAITING.value))
+        ).scalars().all()
+        for entry in waiting:
+            entry.status = WaitlistStatus.LEFT.value
+            entry.active_key = None
+        notify = dict(per_fan)
+        for entry in waiting:
+            notify.setdefault(entry.fan_discord_id, 0)
+        for fan, refund in notify.items():
+            await enqueue(
+                store,
+                s,
+                kind="show_cancelled",
+                recipient_discord_id=fan,
+                payload={"show_id": show.id, "refund_cents": refund},
+                dedupe_key=f"show:{show.id}:cancelled:{fan}",
+            )
+        return ShowCancellation(show.id, len(tickets), len(per_order), len(notify)), keys
+
+    summary, keys = await store.transaction(work)
+    await settle_refunds(store, gateway, keys)
+    return summary

@@ -125,6 +125,16 @@ def _enum(e: type[enum.Enum]) -> String:
     return String(16)
 
 
+class GuildSettings(Base):
+    """Per-server settings. ``organizer_role_id``: members with this role may register as organizers
+    (server admins always may)."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organizer_role_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 class Organizer(Base):
     __tablename__ = "organizers"
     __table_args__ = (UniqueConstraint("guild_id", "discord_id", name="uq_organizer_guild_user"),)
@@ -175,6 +185,21 @@ class Show(Base):
     per_fan_limit: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(_enum(ShowStatus), default=ShowStatus.SCHEDULED.value)
+    poster_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShowAnnouncement(Base):
+    """A message announcing a show in a server channel (its buttons carry the show id)."""
+
+    __tablename__ = "show_announcements"
+    __table_args__ = (Index("ix_announcements_show", "show_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
 from domain.models import (
+    GuildSettings,
     Organizer,
+    ShowAnnouncement,
     PriceTier,
     SeatStatus,
     Show,
@@ -130,32 +132,86 @@ def _organizer_view(row: Organizer) -> OrganizerView:
     return OrganizerView(row.id, row.guild_id, row.discord_id, row.display_name)
 
 
+async def organizer_role(store: Store, guild_id: int) -> int | None:
+    async with store.session() as s:
+        row = await s.get(GuildSettings, guild_id)
+        return row.organizer_role_id if row else None
+
+
+async def set_organizer_role(store: Store, guild_id: int, role_id: int | None, *, caller_is_admin: bool) -> None:
+    """Server admins choose the role whose members may register themselves as organizers."""
+    if not caller_is_admin:
+        raise errors.NotPermitted("Only server admins (Manage Server) can choose the organizer role.")
+
+    async def work(s: AsyncSession) -> None:
+        await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
+        row = await s.get(GuildSettings, guild_id)
+        row.organizer_role_id = role_id
+
+    await store.transaction(work)
+
+
+async def claim_organizer(
+    store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool, caller_role_ids: list[int]
+) -> OrganizerView:
+    """``/organizer register``: allowed for server admins and members holding the organizer role."""
+    role = await organizer_role(store, guild_id)
+    if not caller_is_admin and (role is None or role not in caller_role_ids):
+        how = f"the <@&{role}> role" if role else "a server admin to grant it (/organizer grant)"
+        raise errors.NotPermitted(f"Registering as an organizer here needs {how}.")
+    return await register_organizer(store, guild_id, discord_id, display_name)
+
+
+async def grant_organizer(store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool) -> OrganizerView:
+    if not caller_is_admin:
+        raise errors.NotPermitted("Only server admins (Manage Server) can make someone an organizer.")
+    return await register_organizer(store, guild_id, discord_id, display_name)
+
+
+async def check_organizer(s: AsyncSession, show: Show, discord_id: int, doing: str) -> None:
+    """Only the organizer who owns a show may manage it."""
+    owner = await s.get(Organizer, show.organizer_id)
+    if owner is None or owner.discord_id != discord_id:
+        raise errors.NotPermitted(f"Only the organizer of “{show.title}” can {doing}.")
+
+
 # --- venues -----------------------------------------------------------------------------------
+
+
+def _clean_venue_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise errors.InvalidInput("Venue: give a name of 1-200 characters.")
+    return name
+
+
+async def _create_venue_tx(store: Store, s: AsyncSession, organizer_id: int, name: str, seatmap_spec: str, sections: list[SectionSpec]) -> Venue:
+    venue = Venue(organizer_id=organizer_id, name=name, seatmap_spec=seatmap_spec, created_at=store.now())
+    s.add(venue)
+    await s.flush()
+    for i, sec in enumerate(sections):
+        s.add(
+            VenueSection(
+                venue_id=venue.id,
+                name=sec.name,
+                rows=sec.rows,
+                seats_per_row=sec.seats_per_row,
+                default_tier=sec.tier or "",
+                position=i,
+            )
+        )
+    await s.flush()
+    return venue
 
 
 async def create_venue(store: Store, organizer_id: int, name: str, seatmap_spec: str) -> VenueView:
     sections = parse_seatmap(seatmap_spec)
-    name = " ".join((name or "").split())
-    if not name or len(name) > 200:
-        raise errors.InvalidInput("Venue: give a name of 1-200 characters.")
+    name = _clean_venue_name(name)
 
     async def work(s: AsyncSession) -> VenueView:
         if await s.get(Organizer, organizer_id) is None:
             raise errors.OrganizerNotFound(f"Organizer #{organizer_id}")
-        venue = Venue(organizer_id=organizer_id, name=name, seatmap_spec=seatmap_spec, created_at=store.now())
-        s.add(venue)
-        await s.flush()
-        for i, sec in enumerate(sections):
-            s.add(
-                VenueSection(
-                    venue_id=venue.id,
-                    name=sec.name,
-                    rows=sec.rows,
-                    seats_per_row=sec.seats_per_row,
-                    default_tier=sec.tier or "",
-                    position=i,
-                )
-            )
+        venue = await _create_venue_tx(store, s, organizer_id, name, seatmap_spec, sections)
         return VenueView(venue.id, organizer_id, name, tuple(sections))
 
     return await store.transaction(work)
@@ -175,7 +231,9 @@ async def create_show(
     store: Store,
     *,
     organizer_id: int,
-    venue_id: int,
+    venue_id: int | None = None,
+    venue_name: str | None = None,
+    seatmap_spec: str | None = None,
     title: str,
     artists: list[str],
     genres: list[str],
@@ -187,8 +245,14 @@ async def create_show(
 ) -> ShowView:
     """Create a show and every one of its sellable seats, each priced by its section's tier.
 
-    A venue section names its tier; when a show has a single tier every section uses it.
+    The show plays at an existing venue (``venue_id``) or at a new one described by ``venue_name`` and
+    ``seatmap_spec``, created in the same transaction: a refused show leaves no stray venue.
+    A venue section names its tier; a section that names none uses the show's only tier.
     """
+    new_sections = None
+    if venue_id is None:
+        new_sections = parse_seatmap(seatmap_spec or "")
+        venue_name = _clean_venue_name(venue_name or "")
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
         raise errors.InvalidInput("Title: give 1-200 characters.")
@@ -213,19 +277,22 @@ async def create_show(
         organizer = await s.get(Organizer, organizer_id)
         if organizer is None:
             raise errors.OrganizerNotFound(f"Organizer #{organizer_id}")
-        venue = await s.get(Venue, venue_id)
-        if venue is None or venue.organizer_id != organizer_id:
-            raise errors.VenueNotFound(venue_id)
-        sections = await _venue_sections(s, venue_id)
+        if new_sections is not None:
+            venue = await _create_venue_tx(store, s, organizer_id, venue_name, seatmap_spec, new_sections)
+        else:
+            venue = await s.get(Venue, venue_id)
+            if venue is None or venue.organizer_id != organizer_id:
+                raise errors.VenueNotFound(venue_id)
+        sections = await _venue_sections(s, venue.id)
         tier_by_key = {name.casefold(): name for name in tiers}
         section_tier: dict[str, str] = {}
         for sec in sections:
             if sec.tier and sec.tier.casefold() in tier_by_key:
                 section_tier[sec.name] = tier_by_key[sec.tier.casefold()]
-            elif len(tiers) == 1:
+            elif not sec.tier and len(tiers) == 1:
                 section_tier[sec.name] = next(iter(tiers))
             else:
-                wanted = sec.tier or "(none)"
+                wanted = sec.tier or "(none: name one after the section, e.g. A:10x20:VIP)"
                 raise errors.InvalidInput(
                     f"Price tiers: section `{sec.name}` uses tier `{wanted}`, which has no price. "
                     f"Tiers given: {', '.join(tiers)}."
@@ -233,7 +300,7 @@ async def create_show(
         show = Show(
             organizer_id=organizer_id,
             guild_id=organizer.guild_id,
-            venue_id=venue_id,
+            venue_id=venue.id,
             title=title,
             starts_at=starts_at,
             on_sale_at=on_sale_at,
@@ -314,6 +381,78 @@ async def load_show(s: AsyncSession, show_id: int) -> Show:
     if show is None:
         raise errors.ShowNotFound(show_id)
     return show
+
+
+async def update_show(
+    store: Store,
+    show_id: int,
+    organizer_discord_id: int,
+    *,
+    title: str | None = None,
+    artists: list[str] | None = None,
+    genres: list[str] | None = None,
+    starts_at: datetime | None = None,
+    on_sale_at: datetime | None = None,
+    per_fan_limit: int | None = None,
+) -> ShowView:
+    """``/show edit``. Fields left None keep their value; the same rules as creation apply.
+    Once sales have opened the on-sale time is history and cannot move."""
+
+    async def work(s: AsyncSession) -> ShowView:
+        now = store.now()
+        show = await load_show(s, show_id)
+        await check_organizer(s, show, organizer_discord_id, "edit it")
+        if show.status == ShowStatus.CANCELLED.value:
+            raise errors.ShowCancelled(f"“{show.title}” was cancelled and can no longer be edited.")
+        new_title = show.title if title is None else " ".join(title.split())
+        if not new_title or len(new_title) > 200:
+            raise errors.InvalidInput("Title: give 1-200 characters.")
+        new_start = starts_at or show.starts_at
+        new_on_sale = on_sale_at or show.on_sale_at
+        if starts_at is not None and starts_at <= now:
+            raise errors.InvalidInput("Start time: the show must start in the future.")
+        if on_sale_at is not None and on_sale_at != show.on_sale_at and show.on_sale_at <= now:
+            raise errors.InvalidInput("On-sale time: sales have already opened; it can no longer change.")
+        if new_on_sale >= new_start:
+            raise errors.InvalidInput("On-sale time: sales must open before the show starts.")
+        if per_fan_limit is not None and not 1 <= per_fan_limit <= MAX_PER_FAN_LIMIT:
+            raise errors.InvalidInput(f"Per-fan limit: give a whole number from 1 to {MAX_PER_FAN_LIMIT}.")
+        if artists is not None and not artists:
+            raise errors.InvalidInput("Artists: give at least one.")
+        show.title, show.starts_at, show.on_sale_at = new_title, new_start, new_on_sale
+        if per_fan_limit is not None:
+            show.per_fan_limit = per_fan_limit
+        for table, names in ((ShowArtist, artists), (ShowGenre, genres)):
+            if names is not None:
+                await s.execute(delete(table).where(table.show_id == show.id))
+                for name in names:
+                    s.add(table(show_id=show.id, key=normalize_key(name), name=name))
+        await s.flush()
+        return await _show_view(s, show)
+
+    return await store.transaction(work)
+
+
+async def record_announcement(store: Store, show_id: int, organizer_discord_id: int, channel_id: int, guild_id: int) -> ShowView:
+    """Check the caller may announce the show; remember where it was announced."""
+
+    async def work(s: AsyncSession) -> ShowView:
+        show = await load_show(s, show_id)
+        await check_organizer(s, show, organizer_discord_id, "announce it")
+        if show.status == ShowStatus.CANCELLED.value:
+            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+        s.add(ShowAnnouncement(show_id=show.id, guild_id=guild_id, channel_id=channel_id, created_at=store.now()))
+        return await _show_view(s, show)
+
+    return await store.transaction(work)
+
+
+async def require_organizer(store: Store, show_id: int, discord_id: int, doing: str) -> ShowView:
+    """The show, if the caller organizes it; NotPermitted otherwise (sales, door staff...)."""
+    async with store.session() as s:
+        show = await load_show(s, show_id)
+        await check_organizer(s, show, discord_id, doing)
+        return await _show_view(s, show)
 
 
 async def get_show(store: Store, show_id: int) -> ShowView:

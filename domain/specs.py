@@ -147,3 +147,24 @@ def parse_names(text: str, *, field: str, required: bool = True) -> list[str]:
     if required and not names:
         raise InvalidInput(f"{field}: give at least one.")
     return names
+
+
+def parse_when(text: str, tz_name: str, *, field: str):
+    """``"2026-06-01 20:00"`` in the organizer's time zone -> aware UTC datetime."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        tz = ZoneInfo(tz_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"Time zone: `{tz_name}` is not a known time zone such as Europe/Paris or Asia/Seoul.") from None
+    raw = " ".join((text or "").replace("T", " ").split())
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            local = datetime.strptime(raw, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        raise InvalidInput(f"{field}: `{text}` is not a date and time like 2026-06-01 20:00.")
+    return local.replace(tzinfo=tz).astimezone(timezone.utc)

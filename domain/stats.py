@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from domain.models import ShowSeat, Ticket, TicketStatus, WaitlistEntry, WaitlistStatus
+from domain import shows
+from domain.models import Order, Payment, PaymentKind, PaymentStatus, ShowSeat, Ticket, TicketStatus, WaitlistEntry, WaitlistStatus
 from domain.store import Store
 
 
@@ -37,3 +38,37 @@ async def show_totals(store: Store, show_id: int) -> ShowTotals:
             )
         ).scalar_one()
     return ShowTotals(seats=seats, sold=sold, oversold=sold - distinct_seats, checked_in=checked_in, promoted=promoted)
+
+
+@dataclass(frozen=True)
+class SalesReport:
+    show_id: int
+    tiers: tuple  # of shows.TierAvailability
+    revenue_cents: int  # live tickets, at the price paid
+    refunded_cents: int
+    waitlist_waiting: int
+    issued_times: tuple  # datetime of every ticket issued, for the sales chart
+
+
+async def sales_report(store: Store, show_id: int) -> SalesReport:
+    tiers = await shows.availability(store, show_id)
+    async with store.session() as s:
+        revenue = (
+            await s.execute(
+                select(func.coalesce(func.sum(Ticket.price_cents), 0)).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value)
+            )
+        ).scalar_one()
+        refunded = (
+            await s.execute(
+                select(func.coalesce(func.sum(Payment.amount_cents), 0))
+                .join(Order, Order.id == Payment.order_id)
+                .where(Order.show_id == show_id, Payment.kind == PaymentKind.REFUND.value, Payment.status == PaymentStatus.SUCCEEDED.value)
+            )
+        ).scalar_one()
+        waiting = (
+            await s.execute(
+                select(func.count()).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+            )
+        ).scalar_one()
+        issued = (await s.execute(select(Ticket.issued_at).where(Ticket.show_id == show_id).order_by(Ticket.issued_at))).scalars().all()
+    return SalesReport(show_id, tuple(tiers), int(revenue), int(refunded), waiting, tuple(issued))

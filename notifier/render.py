@@ -84,3 +84,15 @@ async def _ticket_cancelled(store: Store, payload: dict) -> OutgoingMessage:
     return OutgoingMessage(
         content=f"Ticket #{payload['ticket_id']} for **{show.title}** is cancelled. {amount} is refunded to your card."
     )
+
+
+@renderer("show_cancelled")
+async def _show_cancelled(store: Store, payload: dict) -> OutgoingMessage:
+    show = await shows.get_show(store, payload["show_id"])
+    refund = payload.get("refund_cents", 0)
+    text = f"**{show.title}** ({show.starts_at:%d %b %Y}) has been cancelled by its organizer."
+    if refund:
+        text += f" Your tickets are void and {money(refund, show.currency)} is refunded to your card."
+    else:
+        text += " You were on its waitlist; nothing was charged."
+    return OutgoingMessage(content=text)

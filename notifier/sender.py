@@ -180,4 +180,6 @@ class OutboxSender:
             self.stats.dead += 1
         else:
             self.stats.rescheduled += 1
+            # Come back when it is due rather than waiting for the next poll.
+            asyncio.get_running_loop().call_later(delay.total_seconds() + 0.01, self.kick)
         return False

@@ -69,9 +69,11 @@ from bot.settings import Settings  # noqa: E402
 
 
 def e2e_settings(**overrides) -> Settings:
-    """Settings for a bot under SimCord: one shard; the outbox polls rarely (SimCord waits out short
-    timers in real time), since every cog kicks the sender when it queues something."""
-    base = dict(shard_count=1, outbox_poll_seconds=60.0, hold_sweep_seconds=60.0, redis_url=backends.REDIS_URL)
+    """Settings for a bot under SimCord: one shard; background polls are hourly, because SimCord runs
+    every timer a test's advance_time passes (days, in some tests), and the bot never needs them
+    here: cogs kick the sender when they queue something, retries schedule their own wake-up, and a
+    lapsed hold's seats can be taken at once."""
+    base = dict(shard_count=1, outbox_poll_seconds=3600.0, hold_sweep_seconds=3600.0, redis_url=backends.REDIS_URL)
     return Settings(_env_file=None, **{**base, **overrides})
 
 
@@ -114,9 +116,12 @@ class World:
 
 @pytest_asyncio.fixture
 async def world(simcord_env):
+    import discord
+
     guild = simcord_env.create_guild("Picket Live")
     channel = guild.create_text_channel("box-office")
-    organizer = guild.add_member(simcord_env.create_user("org"))
+    admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    organizer = guild.add_member(simcord_env.create_user("org"), roles=[admins])
     door = guild.add_member(simcord_env.create_user("door"))
     fans = [guild.add_member(simcord_env.create_user(f"fan{i}")) for i in range(5)]
     return World(simcord_env, guild, channel, organizer, door, fans)

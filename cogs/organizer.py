@@ -1,0 +1,55 @@
+"""Organizer rights in a server: /organizer register, /organizer grant, /organizer role."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.services import Services
+from cogs.ui import refusals, reply
+from domain import shows
+
+
+def is_admin(member: discord.abc.User) -> bool:
+    perms = getattr(member, "guild_permissions", None)
+    return bool(perms and (perms.manage_guild or perms.administrator))
+
+
+def role_ids(member: discord.abc.User) -> list[int]:
+    return [r.id for r in getattr(member, "roles", [])]
+
+
+@app_commands.guild_only()
+class OrganizerCog(commands.GroupCog, group_name="organizer", name="organizer"):
+    def __init__(self, services: Services):
+        self.services = services
+        super().__init__()
+
+    @app_commands.command(name="register", description="Become an organizer in this server (admins, or the organizer role)")
+    async def register(self, interaction: discord.Interaction) -> None:
+        async with refusals(interaction):
+            await shows.claim_organizer(
+                self.services.store,
+                interaction.guild_id,
+                interaction.user.id,
+                interaction.user.display_name,
+                caller_is_admin=is_admin(interaction.user),
+                caller_role_ids=role_ids(interaction.user),
+            )
+            await reply(interaction, "You are an organizer here. Create a show with /show create: no agency, no commission.")
+
+    @app_commands.command(name="grant", description="Make a member an organizer (server admins)")
+    @app_commands.describe(member="Who may create and sell shows here")
+    async def grant(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        async with refusals(interaction):
+            await shows.grant_organizer(
+                self.services.store, interaction.guild_id, member.id, member.display_name, caller_is_admin=is_admin(interaction.user)
+            )
+            await reply(interaction, f"{member.mention} is now an organizer here.")
+
+    @app_commands.command(name="role", description="Let members with this role register as organizers (server admins)")
+    async def role(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        async with refusals(interaction):
+            await shows.set_organizer_role(self.services.store, interaction.guild_id, role.id, caller_is_admin=is_admin(interaction.user))
+            await reply(interaction, f"Members with {role.mention} can now run /organizer register.")

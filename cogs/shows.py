@@ -1,0 +1,307 @@
+"""Organizers run their shows: /show create (modal), edit, cancel, announce, sales.
+The announcement's buttons (Book, Follow artist, Join waitlist) are for fans and survive restarts."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.booking import hold_embed, hold_view, show_choices
+from cogs.charts import sales_chart
+from cogs.services import Services, services_of
+from cogs.ui import money, refusals, reply, ts
+from domain import booking, errors, follows, shows, stats, waitlist
+from domain.specs import parse_names, parse_price_tiers, parse_when
+
+# --- forms ------------------------------------------------------------------------------------------
+
+
+_TIME_LABEL = re.compile(r"^(start|starts|doors|on[ -]?sale|sale|opens?)\s*:\s*", re.IGNORECASE)
+
+
+def _two_lines(text: str, first: str, second: str) -> tuple[str, str]:
+    """Split a two-line form field; the second part may run over several lines (a long seat map)."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if len(lines) < 2:
+        raise errors.InvalidInput(f"{first} / {second}: put the {first.lower()} on the first line and the {second.lower()} on the second.")
+    return lines[0], " ".join(lines[1:])
+
+
+def _times(text: str) -> tuple[str, str]:
+    start, on_sale = _two_lines(text, "Start time", "On-sale time")
+    return _TIME_LABEL.sub("", start), _TIME_LABEL.sub("", on_sale)
+
+
+class ShowCreateModal(discord.ui.Modal, title="Create a show"):
+    show_title = discord.ui.TextInput(label="Title", custom_id="title", max_length=200)
+    artists = discord.ui.TextInput(label="Artists (comma-separated)", custom_id="artists", max_length=500)
+    when = discord.ui.TextInput(
+        label="Start, then on-sale time (one per line)",
+        custom_id="when",
+        style=discord.TextStyle.paragraph,
+        placeholder="2026-06-01 20:00\n2026-05-01 10:00",
+    )
+    venue = discord.ui.TextInput(
+        label="Venue name, then seat map (next line)",
+        custom_id="venue",
+        style=discord.TextStyle.paragraph,
+        placeholder="Picket Hall\nA:10x20:VIP, Floor:300:GA",
+    )
+    tiers = discord.ui.TextInput(label="Price tiers", custom_id="tiers", placeholder="VIP=120, GA=45")
+
+    def __init__(self, services: Services, *, genres: str, per_fan_limit: int, timezone: str, currency: str):
+        super().__init__()
+        self.services = services
+        self.genres = genres
+        self.per_fan_limit = per_fan_limit
+        self.timezone = timezone
+        self.currency = currency
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        async with refusals(interaction):
+            organizer = await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)
+            start_text, on_sale_text = _times(self.when.value)
+            venue_name, seatmap = _two_lines(self.venue.value, "Venue name", "Seat map")
+            show = await shows.create_show(
+                self.services.store,
+                organizer_id=organizer.id,
+                venue_name=venue_name,
+                seatmap_spec=seatmap,
+                title=self.show_title.value,
+                artists=parse_names(self.artists.value, field="Artists"),
+                genres=parse_names(self.genres, field="Genres", required=False),
+                starts_at=parse_when(start_text, self.timezone, field="Start time"),
+                on_sale_at=parse_when(on_sale_text, self.timezone, field="On-sale time"),
+                tiers=parse_price_tiers(self.tiers.value),
+                per_fan_limit=self.per_fan_limit,
+                currency=self.currency,
+            )
+            await reply(interaction, f"Created show #{show.id}. Announce it with /show announce.", embed=show_embed(show))
+
+
+class ShowEditModal(discord.ui.Modal, title="Edit show"):
+    def __init__(self, services: Services, show: shows.ShowView, timezone: str):
+        super().__init__()
+        self.services, self.show_id, self.timezone = services, show.id, timezone
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo(timezone)
+        self.show_title = discord.ui.TextInput(label="Title", custom_id="title", default=show.title, max_length=200)
+        self.artists = discord.ui.TextInput(label="Artists", custom_id="artists", default=", ".join(show.artists))
+        self.genres = discord.ui.TextInput(label="Genres", custom_id="genres", default=", ".join(show.genres), required=False)
+        self.start = discord.ui.TextInput(label=f"Start ({timezone})", custom_id="start", default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}")
+        self.on_sale = discord.ui.TextInput(
+            label=f"On sale ({timezone})", custom_id="on_sale", default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}"
+        )
+        for item in (self.show_title, self.artists, self.genres, self.start, self.on_sale):
+            self.add_item(item)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        async with refusals(interaction):
+            # An untouched time field means "keep it": re-parsing it would drop its seconds.
+            starts_at = None if self.start.value == self.start.default else parse_when(self.start.value, self.timezone, field="Start time")
+            on_sale_at = (
+                None if self.on_sale.value == self.on_sale.default else parse_when(self.on_sale.value, self.timezone, field="On-sale time")
+            )
+            show = await shows.update_show(
+                self.services.store,
+                self.show_id,
+                interaction.user.id,
+                title=self.show_title.value,
+                artists=parse_names(self.artists.value, field="Artists"),
+                genres=parse_names(self.genres.value, field="Genres", required=False),
+                starts_at=starts_at,
+                on_sale_at=on_sale_at,
+            )
+            await reply(interaction, f"Show #{show.id} updated.", embed=show_embed(show))
+
+
+# --- rendering ----------------------------------------------------------------------------------------
+
+
+def show_embed(show: shows.ShowView, poster_url: str | None = None) -> discord.Embed:
+    embed = discord.Embed(title=show.title, colour=discord.Colour.blurple())
+    embed.description = f"**{', '.join(show.artists)}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name}"
+    embed.add_field(name="On sale", value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
+    embed.add_field(name="Prices", value="\n".join(f"{t.name}: {money(t.price_cents, show.currency)}" for t in show.tiers)[:1024], inline=True)
+    if show.genres:
+        embed.add_field(name="Genres", value=", ".join(show.genres)[:1024], inline=True)
+    embed.add_field(name="Limit", value=f"{show.per_fan_limit} per fan", inline=True)
+    embed.set_footer(text=f"Show #{show.id} · sold by the organizer through Picket, no commission")
+    if poster_url:
+        embed.set_image(url=poster_url)
+    return embed
+
+
+class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show:(?P<action>book|follow|wait):(?P<show_id>\d+)"):
+    """The announcement's buttons. Everything they need is in the custom_id, so they keep working
+    after a restart and on announcements posted long ago."""
+
+    LABELS = {"book": "Book", "follow": "Follow artist", "wait": "Join waitlist"}
+    STYLES = {"book": discord.ButtonStyle.success, "follow": discord.ButtonStyle.secondary, "wait": discord.ButtonStyle.secondary}
+
+    def __init__(self, action: str, show_id: int):
+        super().__init__(discord.ui.Button(label=self.LABELS[action], style=self.STYLES[action], custom_id=f"picket:show:{action}:{show_id}"))
+        self.action, self.show_id = action, show_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["action"], int(match["show_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            show = await shows.get_show(services.store, self.show_id)
+            if self.action == "book":
+                if show.status == "cancelled":
+                    raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+                view = discord.ui.View(timeout=None)
+                view.add_item(QuantitySelect(show.id, min(show.per_fan_limit, 10)))
+                await reply(interaction, f"How many seats for **{show.title}**?", view=view)
+            elif self.action == "follow":
+                for name in show.artists:
+                    await follows.follow(services.store, interaction.user.id, "artist", name)
+                await reply(interaction, f"You follow {', '.join(show.artists)}. New shows of theirs will reach you by DM.")
+            else:
+                entry = await waitlist.join_waitlist(services.store, show_id=show.id, fan_discord_id=interaction.user.id, quantity=1)
+                await reply(interaction, f"You are #{entry.position} on the waitlist for **{show.title}**.")
+
+
+class QuantitySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
+    def __init__(self, show_id: int, most: int):
+        options = [discord.SelectOption(label=str(n), value=str(n)) for n in range(1, most + 1)]
+        super().__init__(discord.ui.Select(placeholder="Seats", options=options, custom_id=f"picket:book:{show_id}:{most}"))
+        self.show_id = show_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(int(match["show_id"]), int(match["most"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            quantity = int(self.item.values[0])
+            hold = await booking.hold_seats(services.store, show_id=self.show_id, fan_discord_id=interaction.user.id, quantity=quantity)
+            show = await shows.get_show(services.store, self.show_id)
+            await interaction.response.edit_message(content=None, embed=hold_embed(hold, show), view=hold_view(hold, show))
+
+
+def announcement_view(show_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in ("book", "follow", "wait"):
+        view.add_item(ShowButton(action, show_id))
+    return view
+
+
+class CancelShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show-cancel:(?P<show_id>\d+)"):
+    def __init__(self, show_id: int):
+        super().__init__(discord.ui.Button(label="Yes, cancel the show", style=discord.ButtonStyle.danger, custom_id=f"picket:show-cancel:{show_id}"))
+        self.show_id = show_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(int(match["show_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            await interaction.response.defer()
+            done = await booking.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
+            services.queued()
+            await interaction.edit_original_response(
+                content=f"Cancelled. {done.tickets_revoked} tickets voided, {done.orders_refunded} orders refunded, "
+                f"{done.fans_notified} fans notified by DM.",
+                view=None,
+            )
+
+
+# --- the cog ------------------------------------------------------------------------------------------
+
+
+@app_commands.guild_only()
+class ShowsCog(commands.GroupCog, group_name="show", name="shows"):
+    dynamic_items = (ShowButton, QuantitySelect, CancelShowButton)
+
+    def __init__(self, services: Services):
+        self.services = services
+        super().__init__()
+
+    @app_commands.command(name="create", description="Create a show: a form asks for title, artists, times, venue and prices")
+    @app_commands.describe(
+        genres="Genres, comma-separated (fans following them get an alert)",
+        per_fan_limit="Most tickets one fan may buy",
+        timezone="Time zone of the times you type, e.g. Asia/Seoul",
+        currency="Three-letter currency code",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        genres: str = "",
+        per_fan_limit: app_commands.Range[int, 1, 50] = 4,
+        timezone: str = "UTC",
+        currency: str = "USD",
+    ) -> None:
+        async with refusals(interaction):
+            await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)  # refuse before the form
+            await interaction.response.send_modal(
+                ShowCreateModal(self.services, genres=genres, per_fan_limit=per_fan_limit, timezone=timezone, currency=currency)
+            )
+
+    @app_commands.command(name="edit", description="Edit one of your shows")
+    @app_commands.autocomplete(show=show_choices)
+    async def edit(self, interaction: discord.Interaction, show: int, timezone: str = "UTC") -> None:
+        async with refusals(interaction):
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit it")
+            parse_when("2000-01-01 00:00", timezone, field="Time zone")  # refuse an unknown zone before the form
+            await interaction.response.send_modal(ShowEditModal(self.services, info, timezone))
+
+    @app_commands.command(name="cancel", description="Cancel one of your shows: every fan is refunded and told")
+    @app_commands.autocomplete(show=show_choices)
+    async def cancel(self, interaction: discord.Interaction, show: int) -> None:
+        async with refusals(interaction):
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "cancel it")
+            view = discord.ui.View(timeout=None)
+            view.add_item(CancelShowButton(info.id))
+            await reply(
+                interaction,
+                f"Cancel **{info.title}**? Every order is refunded, every ticket voided, and every holder and "
+                "waitlisted fan gets a DM. This cannot be undone.",
+                view=view,
+            )
+
+    @app_commands.command(name="announce", description="Post a show's announcement with Book / Follow / Waitlist buttons")
+    @app_commands.autocomplete(show=show_choices)
+    @app_commands.describe(channel="Where to post it", poster="An optional poster image")
+    async def announce(
+        self, interaction: discord.Interaction, show: int, channel: discord.TextChannel, poster: discord.Attachment | None = None
+    ) -> None:
+        async with refusals(interaction):
+            info = await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
+            poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
+            await channel.send(embed=show_embed(info, poster_url), view=announcement_view(info.id))
+            await reply(interaction, f"Announced in {channel.mention}.")
+
+    @app_commands.command(name="sales", description="Sales of one of your shows: per tier, revenue, waitlist, chart")
+    @app_commands.autocomplete(show=show_choices)
+    async def sales(self, interaction: discord.Interaction, show: int) -> None:
+        async with refusals(interaction):
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "see its sales")
+            report = await stats.sales_report(self.services.store, show)
+            embed = discord.Embed(title=f"Sales · {info.title}", colour=discord.Colour.teal())
+            for t in report.tiers:
+                embed.add_field(
+                    name=f"{t.tier} ({money(t.price_cents, info.currency)})",
+                    value=f"sold {t.sold} · held {t.held} · available {t.available}",
+                    inline=False,
+                )
+            embed.add_field(name="Revenue", value=money(report.revenue_cents, info.currency), inline=True)
+            embed.add_field(name="Refunded", value=money(report.refunded_cents, info.currency), inline=True)
+            embed.add_field(name="Waitlist", value=str(report.waitlist_waiting), inline=True)
+            capacity = sum(t.sold + t.held + t.available for t in report.tiers)
+            chart = sales_chart(list(report.issued_times), capacity, info.title)
+            embed.set_image(url="attachment://sales.png")
+            await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename="sales.png"))
