@@ -13,6 +13,7 @@ from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
 from cogs.booking import BookingCog
+from cogs.i18n import PicketTranslator
 from cogs.organizer import OrganizerCog
 from cogs.services import Services
 from cogs.shows import ShowsCog
@@ -86,6 +87,7 @@ class PicketBot(commands.AutoShardedBot):
         for cog in self.cogs.values():
             for item in getattr(cog, "dynamic_items", ()):
                 self.add_dynamic_items(item)
+        await self.tree.set_translator(PicketTranslator())
         await self.tree.sync()
         self.services.sender.start()
         if self._sweeper is None or self._sweeper.done():

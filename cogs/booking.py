@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.services import Services, services_of
+from cogs.i18n import t
 from cogs.ui import money, refusals, reply, ts
 from domain import booking, shows
 from domain.booking import HoldView, OrderView
@@ -23,8 +24,8 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
     ][:25]
 
 
-def hold_embed(hold: HoldView, show: shows.ShowView) -> discord.Embed:
-    embed = discord.Embed(title=f"Reserved: {show.title}", colour=discord.Colour.gold())
+def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
+    embed = discord.Embed(title=t(interaction, "Reserved: {title}", title=show.title), colour=discord.Colour.gold())
     embed.description = (
         f"{len(hold.seats)} seat(s), **{money(hold.total_cents, show.currency)}**.\n"
         f"Held for you until {ts(hold.expires_at, 'T')} ({ts(hold.expires_at, 'R')}); then they go back on sale."
@@ -34,14 +35,14 @@ def hold_embed(hold: HoldView, show: shows.ShowView) -> discord.Embed:
     return embed
 
 
-def order_embed(order: OrderView, show: shows.ShowView) -> discord.Embed:
-    embed = discord.Embed(title=f"Paid: {show.title}", colour=discord.Colour.green())
+def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.ShowView) -> discord.Embed:
+    embed = discord.Embed(title=t(interaction, "Paid: {title}", title=show.title), colour=discord.Colour.green())
     embed.description = (
         f"Order #{order.id}: {len(order.tickets)} ticket(s), {money(order.amount_cents, order.currency)}.\n"
         "Your tickets are on their way by DM."
     )
-    for t in order.tickets[:24]:
-        embed.add_field(name=f"Ticket #{t.id}", value=t.seat.label, inline=True)
+    for ticket in order.tickets[:24]:
+        embed.add_field(name=f"Ticket #{ticket.id}", value=ticket.seat.label, inline=True)
     return embed
 
 
@@ -66,7 +67,7 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
         async with refusals(interaction):
             if self.action == "release":
                 await booking.release_hold(services.store, self.hold_id, interaction.user.id)
-                await interaction.response.edit_message(content="Released: the seats are back on sale.", embed=None, view=None)
+                await interaction.response.edit_message(content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None)
                 return
             await interaction.response.defer()
             order = await booking.purchase(
@@ -78,7 +79,7 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
             )
             services.queued()
             show = await shows.get_show(services.store, order.show_id)
-            await interaction.edit_original_response(content=None, embed=order_embed(order, show), view=None)
+            await interaction.edit_original_response(content=None, embed=order_embed(interaction, order, show), view=None)
 
 
 def hold_view(hold: HoldView, show: shows.ShowView) -> discord.ui.View:
@@ -100,9 +101,9 @@ class BookingCog(commands.Cog, name="booking"):
         async with refusals(interaction):
             found = await shows.list_shows(self.services.store, interaction.guild_id)
             if not found:
-                await reply(interaction, "No upcoming shows here yet.")
+                await reply(interaction, t(interaction, "No upcoming shows here yet."))
                 return
-            embed = discord.Embed(title="Upcoming shows")
+            embed = discord.Embed(title=t(interaction, "Upcoming shows"))
             for s in found[:25]:
                 embed.add_field(
                     name=f"#{s.id} {s.title}"[:256],
@@ -127,4 +128,4 @@ class BookingCog(commands.Cog, name="booking"):
                 self.services.store, show_id=show, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier
             )
             info = await shows.get_show(self.services.store, show)
-            await reply(interaction, embed=hold_embed(hold, info), view=hold_view(hold, info))
+            await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info))

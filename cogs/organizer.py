@@ -21,7 +21,7 @@ def role_ids(member: discord.abc.User) -> list[int]:
 
 
 @app_commands.guild_only()
-class OrganizerCog(commands.GroupCog, group_name="organizer", name="organizer"):
+class OrganizerCog(commands.GroupCog, group_name="organizer", group_description="Organizer tools for this server", name="organizer"):
     def __init__(self, services: Services):
         self.services = services
         super().__init__()

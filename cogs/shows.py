@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from cogs.booking import hold_embed, hold_view, show_choices
 from cogs.charts import sales_chart
+from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import money, refusals, reply, ts
 from domain import booking, errors, follows, shows, stats, waitlist
@@ -127,7 +128,7 @@ def show_embed(show: shows.ShowView, poster_url: str | None = None) -> discord.E
     embed = discord.Embed(title=show.title, colour=discord.Colour.blurple())
     embed.description = f"**{', '.join(show.artists)}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name}"
     embed.add_field(name="On sale", value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
-    embed.add_field(name="Prices", value="\n".join(f"{t.name}: {money(t.price_cents, show.currency)}" for t in show.tiers)[:1024], inline=True)
+    embed.add_field(name="Prices", value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency)}" for tier in show.tiers)[:1024], inline=True)
     if show.genres:
         embed.add_field(name="Genres", value=", ".join(show.genres)[:1024], inline=True)
     embed.add_field(name="Limit", value=f"{show.per_fan_limit} per fan", inline=True)
@@ -161,14 +162,14 @@ class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:sh
                     raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
                 view = discord.ui.View(timeout=None)
                 view.add_item(QuantitySelect(show.id, min(show.per_fan_limit, 10)))
-                await reply(interaction, f"How many seats for **{show.title}**?", view=view)
+                await reply(interaction, t(interaction, "How many seats for **{title}**?", title=show.title), view=view)
             elif self.action == "follow":
                 for name in show.artists:
                     await follows.follow(services.store, interaction.user.id, "artist", name)
                 await reply(interaction, f"You follow {', '.join(show.artists)}. New shows of theirs will reach you by DM.")
             else:
                 entry = await waitlist.join_waitlist(services.store, show_id=show.id, fan_discord_id=interaction.user.id, quantity=1)
-                await reply(interaction, f"You are #{entry.position} on the waitlist for **{show.title}**.")
+                await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=show.title))
 
 
 class QuantitySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
@@ -187,7 +188,7 @@ class QuantitySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picke
             quantity = int(self.item.values[0])
             hold = await booking.hold_seats(services.store, show_id=self.show_id, fan_discord_id=interaction.user.id, quantity=quantity)
             show = await shows.get_show(services.store, self.show_id)
-            await interaction.response.edit_message(content=None, embed=hold_embed(hold, show), view=hold_view(hold, show))
+            await interaction.response.edit_message(content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
 
 
 def announcement_view(show_id: int) -> discord.ui.View:
@@ -223,7 +224,7 @@ class CancelShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pic
 
 
 @app_commands.guild_only()
-class ShowsCog(commands.GroupCog, group_name="show", name="shows"):
+class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, announce and run your shows", name="shows"):
     dynamic_items = (ShowButton, QuantitySelect, CancelShowButton)
 
     def __init__(self, services: Services):
@@ -283,7 +284,7 @@ class ShowsCog(commands.GroupCog, group_name="show", name="shows"):
             info = await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
             poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
             await channel.send(embed=show_embed(info, poster_url), view=announcement_view(info.id))
-            await reply(interaction, f"Announced in {channel.mention}.")
+            await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 
     @app_commands.command(name="sales", description="Sales of one of your shows: per tier, revenue, waitlist, chart")
     @app_commands.autocomplete(show=show_choices)
@@ -292,16 +293,16 @@ class ShowsCog(commands.GroupCog, group_name="show", name="shows"):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "see its sales")
             report = await stats.sales_report(self.services.store, show)
             embed = discord.Embed(title=f"Sales · {info.title}", colour=discord.Colour.teal())
-            for t in report.tiers:
+            for tier in report.tiers:
                 embed.add_field(
-                    name=f"{t.tier} ({money(t.price_cents, info.currency)})",
-                    value=f"sold {t.sold} · held {t.held} · available {t.available}",
+                    name=f"{tier.tier} ({money(tier.price_cents, info.currency)})",
+                    value=f"sold {tier.sold} · held {tier.held} · available {tier.available}",
                     inline=False,
                 )
             embed.add_field(name="Revenue", value=money(report.revenue_cents, info.currency), inline=True)
             embed.add_field(name="Refunded", value=money(report.refunded_cents, info.currency), inline=True)
             embed.add_field(name="Waitlist", value=str(report.waitlist_waiting), inline=True)
-            capacity = sum(t.sold + t.held + t.available for t in report.tiers)
+            capacity = sum(tier.sold + tier.held + tier.available for tier in report.tiers)
             chart = sales_chart(list(report.issued_times), capacity, info.title)
             embed.set_image(url="attachment://sales.png")
             await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename="sales.png"))

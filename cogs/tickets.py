@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.services import Services, services_of
+from cogs.i18n import t
 from cogs.ui import money, refusals, reply
 from domain import booking, shows
 
@@ -14,13 +15,13 @@ from domain import booking, shows
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
     tickets = await booking.list_tickets(services_of(interaction).store, interaction.user.id)
     return [
-        app_commands.Choice(name=f"#{t.id} · {t.seat.label}"[:100], value=t.id)
-        for t in tickets
-        if not current or current in str(t.id) or current.casefold() in t.seat.label.casefold()
+        app_commands.Choice(name=f"#{tk.id} · {tk.seat.label}"[:100], value=tk.id)
+        for tk in tickets
+        if not current or current in str(tk.id) or current.casefold() in tk.seat.label.casefold()
     ][:25]
 
 
-class TicketsCog(commands.GroupCog, group_name="ticket", name="tickets"):
+class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your tickets and refunds", name="tickets"):
     def __init__(self, services: Services):
         self.services = services
         super().__init__()
@@ -30,13 +31,13 @@ class TicketsCog(commands.GroupCog, group_name="ticket", name="tickets"):
         async with refusals(interaction):
             tickets = await booking.list_tickets(self.services.store, interaction.user.id)
             if not tickets:
-                await reply(interaction, "You have no tickets yet. Use /book to get some.")
+                await reply(interaction, t(interaction, "You have no tickets yet. Use /book to get some."))
                 return
-            titles = {sid: (await shows.get_show(self.services.store, sid)).title for sid in {t.show_id for t in tickets}}
-            embed = discord.Embed(title="Your tickets")
-            for t in tickets[:25]:
-                state = "checked in" if t.status == "checked_in" else "valid"
-                embed.add_field(name=f"#{t.id} · {titles[t.show_id]}"[:256], value=f"{t.seat.label} · {state}", inline=False)
+            titles = {sid: (await shows.get_show(self.services.store, sid)).title for sid in {tk.show_id for tk in tickets}}
+            embed = discord.Embed(title=t(interaction, "Your tickets"))
+            for ticket in tickets[:25]:
+                state = "checked in" if ticket.status == "checked_in" else "valid"
+                embed.add_field(name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256], value=f"{ticket.seat.label} · {state}", inline=False)
             await reply(interaction, embed=embed)
 
     @app_commands.command(name="cancel", description="Cancel one of your tickets for a full refund")

@@ -9,6 +9,7 @@ from datetime import datetime
 import discord
 from discord import app_commands
 
+from cogs.i18n import t
 from domain.errors import DomainError
 
 log = logging.getLogger("picket.cogs")
@@ -49,7 +50,7 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         return True
     log.error("unexpected error in %s", getattr(interaction.command, "qualified_name", "component"), exc_info=original)
     try:
-        await reply(interaction, GENERIC_FAILURE)
+        await reply(interaction, t(interaction, GENERIC_FAILURE))
     except discord.HTTPException:
         pass
     return False

@@ -1,0 +1,90 @@
+"""English and Korean.
+
+Command names, descriptions and options are localized through discord.py's app_commands Translator
+(Discord shows each user their own locale's names). Replies written by cogs go through :func:`t`,
+keyed by their English text, so English needs no catalogue and a missing Korean entry falls back to
+English rather than failing.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+KO: dict[str, str] = {
+    # command, group and option names
+    "shows": "공연목록",
+    "book": "예매",
+    "organizer": "주최자",
+    "register": "등록",
+    "grant": "권한부여",
+    "role": "역할",
+    "show": "공연",
+    "create": "만들기",
+    "edit": "수정",
+    "cancel": "취소",
+    "announce": "공지",
+    "sales": "판매현황",
+    "ticket": "티켓",
+    "list": "목록",
+    "quantity": "수량",
+    "tier": "등급",
+    "member": "멤버",
+    "genres": "장르",
+    "per_fan_limit": "1인당한도",
+    "timezone": "시간대",
+    "currency": "통화",
+    "channel": "채널",
+    "poster": "포스터",
+    # descriptions
+    "Upcoming shows in this server": "이 서버의 예정된 공연",
+    "Reserve the best available seats for a show": "공연의 가장 좋은 빈 좌석을 예약합니다",
+    "The show": "공연",
+    "How many seats": "좌석 수",
+    "Price tier (optional)": "가격 등급 (선택)",
+    "Organizer tools for this server": "이 서버의 주최자 도구",
+    "Become an organizer in this server (admins, or the organizer role)": "이 서버의 주최자가 됩니다 (관리자 또는 주최자 역할)",
+    "Make a member an organizer (server admins)": "멤버를 주최자로 지정합니다 (서버 관리자)",
+    "Who may create and sell shows here": "이 서버에서 공연을 만들고 판매할 수 있는 사람",
+    "Let members with this role register as organizers (server admins)": "이 역할의 멤버가 주최자로 등록할 수 있게 합니다 (서버 관리자)",
+    "Create, announce and run your shows": "공연을 만들고 공지하고 운영합니다",
+    "Create a show: a form asks for title, artists, times, venue and prices": "공연 만들기: 제목, 아티스트, 시간, 장소, 가격을 입력합니다",
+    "Genres, comma-separated (fans following them get an alert)": "장르, 쉼표로 구분 (팔로우한 팬에게 알림)",
+    "Most tickets one fan may buy": "팬 한 명이 살 수 있는 최대 티켓 수",
+    "Time zone of the times you type, e.g. Asia/Seoul": "입력하는 시간의 시간대, 예: Asia/Seoul",
+    "Three-letter currency code": "세 글자 통화 코드",
+    "Edit one of your shows": "내 공연을 수정합니다",
+    "Cancel one of your shows: every fan is refunded and told": "내 공연을 취소합니다: 모든 팬에게 환불하고 알립니다",
+    "Post a show's announcement with Book / Follow / Waitlist buttons": "예매 / 팔로우 / 대기 버튼이 있는 공연 공지를 올립니다",
+    "Where to post it": "올릴 채널",
+    "An optional poster image": "포스터 이미지 (선택)",
+    "Sales of one of your shows: per tier, revenue, waitlist, chart": "내 공연의 판매 현황: 등급별, 매출, 대기자, 차트",
+    "Your tickets": "내 티켓",
+    "Your tickets and refunds": "내 티켓과 환불",
+    "Cancel one of your tickets for a full refund": "티켓을 취소하고 전액 환불받습니다",
+    "The ticket to cancel": "취소할 티켓",
+    # replies
+    "No upcoming shows here yet.": "아직 예정된 공연이 없습니다.",
+    "Upcoming shows": "예정된 공연",
+    "You have no tickets yet. Use /book to get some.": "아직 티켓이 없습니다. /예매 로 예매하세요.",
+    "How many seats for **{title}**?": "**{title}** 몇 석을 예매할까요?",
+    "Reserved: {title}": "예약됨: {title}",
+    "Paid: {title}": "결제 완료: {title}",
+    "Released: the seats are back on sale.": "해제됨: 좌석이 다시 판매됩니다.",
+    "You are #{position} on the waitlist for **{title}**.": "**{title}** 대기 순번 {position}번입니다.",
+    "Announced in {channel}.": "{channel}에 공지했습니다.",
+    "Something went wrong on our side and nothing was changed. Please try again in a moment.": "오류가 발생했지만 아무것도 변경되지 않았습니다. 잠시 후 다시 시도해 주세요.",
+}
+
+CATALOGUES = {discord.Locale.korean: KO}
+
+
+def t(interaction: discord.Interaction | None, text: str, **params: object) -> str:
+    """``text`` (an English template) in the interaction user's language, formatted with ``params``."""
+    catalogue = CATALOGUES.get(getattr(interaction, "locale", None), {})
+    return catalogue.get(text, text).format(**params)
+
+
+class PicketTranslator(app_commands.Translator):
+    async def translate(self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContext) -> str | None:
+        return CATALOGUES.get(locale, {}).get(string.message)
