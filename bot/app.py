@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import discord
@@ -12,6 +11,7 @@ from discord.ext import commands
 from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
+from cogs.alerts import AlertsCog
 from cogs.booking import BookingCog
 from cogs.i18n import PicketTranslator
 from cogs.organizer import OrganizerCog
@@ -19,16 +19,16 @@ from cogs.services import Services
 from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
 from cogs.ui import report_error
-from domain import booking
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis
 from domain.store import Store
 from notifier.pacing import Pacer
+from notifier.scheduler import Jobs, start_scheduler
 from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, TicketsCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, TicketsCog, AlertsCog)
 
 
 class PicketBot(commands.AutoShardedBot):
@@ -58,7 +58,8 @@ class PicketBot(commands.AutoShardedBot):
         self._pacer = pacer
         self._sender_options = sender_options or {}
         self.services: Services | None = None
-        self._sweeper: asyncio.Task | None = None
+        self.jobs: Jobs | None = None
+        self._scheduler = None
         self.tree.on_error = self._on_tree_error
 
     async def _build_services(self) -> Services:
@@ -90,20 +91,9 @@ class PicketBot(commands.AutoShardedBot):
         await self.tree.set_translator(PicketTranslator())
         await self.tree.sync()
         self.services.sender.start()
-        if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_holds(), name="hold-sweeper")
-
-    async def _sweep_holds(self) -> None:
-        """Return expired holds to sale. Correctness does not depend on this loop (a lapsed hold's
-        seats can be taken at once); it keeps availability counts and fan limits tidy."""
-        while True:
-            try:
-                released = await booking.release_expired_holds(self.services.store)
-                if released:
-                    log.info("released %d expired holds", released)
-            except Exception:
-                log.exception("hold sweep failed")
-            await asyncio.sleep(self.settings.hold_sweep_seconds)
+        self.jobs = Jobs(self.services.store, self.services.gateway, self.services.sender)
+        if self.settings.scheduler_enabled and self._scheduler is None:
+            self._scheduler = start_scheduler(self.jobs, tick_seconds=self.settings.scheduler_tick_seconds)
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         if not await report_error(interaction, error):
@@ -111,9 +101,9 @@ class PicketBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         """Graceful stop: background loops end, pooled connections close, then the gateway."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
         if self.services is not None:
             await self.services.sender.stop()
             if self._store is None:

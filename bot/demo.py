@@ -72,7 +72,7 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
         redis_url=None,
         shard_count=1,
         outbox_poll_seconds=60.0,
-        hold_sweep_seconds=60.0,
+        scheduler_enabled=False,
         var_dir=var_dir,
     )
     rng = random.Random(seed)

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     dm_channel_rate: float = 1.0
     dm_channel_burst: float = 5.0
     outbox_poll_seconds: float = 1.0
-    hold_sweep_seconds: float = 30.0
+    # APScheduler runs holds / reminders / refunds every tick and the digest on Mondays. Off under
+    # SimCord (tests, demo): its triggers follow the wall clock, not SimCord's virtual time.
+    scheduler_enabled: bool = True
+    scheduler_tick_seconds: float = 30.0
 
     @property
     def resolved_database_url(self) -> str:

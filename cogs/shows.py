@@ -15,7 +15,7 @@ from cogs.charts import sales_chart
 from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import money, refusals, reply, ts
-from domain import booking, errors, follows, shows, stats, waitlist
+from domain import alerts, booking, errors, follows, shows, stats, waitlist
 from domain.specs import parse_names, parse_price_tiers, parse_when
 
 # --- forms ------------------------------------------------------------------------------------------
@@ -138,12 +138,17 @@ def show_embed(show: shows.ShowView, poster_url: str | None = None) -> discord.E
     return embed
 
 
-class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show:(?P<action>book|follow|wait):(?P<show_id>\d+)"):
+class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show:(?P<action>book|follow|wait|remind):(?P<show_id>\d+)"):
     """The announcement's buttons. Everything they need is in the custom_id, so they keep working
     after a restart and on announcements posted long ago."""
 
-    LABELS = {"book": "Book", "follow": "Follow artist", "wait": "Join waitlist"}
-    STYLES = {"book": discord.ButtonStyle.success, "follow": discord.ButtonStyle.secondary, "wait": discord.ButtonStyle.secondary}
+    LABELS = {"book": "Book", "follow": "Follow artist", "wait": "Join waitlist", "remind": "Remind me"}
+    STYLES = {
+        "book": discord.ButtonStyle.success,
+        "follow": discord.ButtonStyle.secondary,
+        "wait": discord.ButtonStyle.secondary,
+        "remind": discord.ButtonStyle.secondary,
+    }
 
     def __init__(self, action: str, show_id: int):
         super().__init__(discord.ui.Button(label=self.LABELS[action], style=self.STYLES[action], custom_id=f"picket:show:{action}:{show_id}"))
@@ -167,6 +172,9 @@ class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:sh
                 for name in show.artists:
                     await follows.follow(services.store, interaction.user.id, "artist", name)
                 await reply(interaction, f"You follow {', '.join(show.artists)}. New shows of theirs will reach you by DM.")
+            elif self.action == "remind":
+                on_sale = await alerts.request_reminder(services.store, show.id, interaction.user.id)
+                await reply(interaction, f"We'll DM you a day and an hour before **{show.title}** goes on sale ({ts(on_sale, 'f')}).")
             else:
                 entry = await waitlist.join_waitlist(services.store, show_id=show.id, fan_discord_id=interaction.user.id, quantity=1)
                 await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=show.title))
@@ -193,7 +201,7 @@ class QuantitySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picke
 
 def announcement_view(show_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for action in ("book", "follow", "wait"):
+    for action in ("book", "remind", "follow", "wait"):
         view.add_item(ShowButton(action, show_id))
     return view
 
@@ -284,6 +292,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             info = await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
             poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
             await channel.send(embed=show_embed(info, poster_url), view=announcement_view(info.id))
+            self.services.queued()  # the followers' alerts were queued with the announcement
             await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 
     @app_commands.command(name="sales", description="Sales of one of your shows: per tier, revenue, waitlist, chart")

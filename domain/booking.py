@@ -43,6 +43,7 @@ from domain.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from domain.alerts import plan_show_notices
 from domain.outbox import enqueue
 from domain.payments import PaymentGateway, PaymentResult, PaymentTimeout
 from domain.shows import check_organizer, load_show
@@ -748,6 +749,7 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.AlreadyDone(f"“{show.title}” is already cancelled.")
         show.status = ShowStatus.CANCELLED.value
+        await plan_show_notices(store, s, show)  # drops its pending reminders
         for hold in (await s.execute(select(Hold).where(Hold.show_id == show.id, Hold.status == HoldStatus.ACTIVE.value))).scalars().all():
             await _end_hold(s, hold, HoldStatus.RELEASED)
         tickets = (

@@ -118,6 +118,7 @@ class OutboxStatus(str, enum.Enum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # gave up: the fan closed DMs, or retries ran out
+    SKIPPED = "skipped"  # not sent on purpose: the fan turned alerts off before it went out
 
 
 def _enum(e: type[enum.Enum]) -> String:
@@ -431,3 +432,39 @@ class OutboxMessage(Base):
     discord_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReminderRequest(Base):
+    """A fan pressed "Remind me" on a show: they get the on-sale reminders even without following."""
+
+    __tablename__ = "reminder_requests"
+    __table_args__ = (UniqueConstraint("show_id", "fan_discord_id", name="uq_reminder_request"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduledNotice(Base):
+    """A fan-out that must happen once at a given time (on-sale reminders, the weekly digest).
+
+    Every process's scheduler looks for due rows; the one whose conditional UPDATE moves a row from
+    ``pending`` to ``done`` does the fan-out, in that same transaction. ``key`` is unique
+    ("show:12:onsale-24h", "digest:2026-W05"), so a notice cannot be planned twice.
+    """
+
+    __tablename__ = "scheduled_notices"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_notice_key"),
+        Index("ix_notices_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    show_id: Mapped[int | None] = mapped_column(ForeignKey("shows.id"), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    fanned_out: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -149,3 +149,27 @@ async def mark_undeliverable(store: Store, message_id: int, recipient_discord_id
 async def backlog(store: Store) -> int:
     async with store.session() as s:
         return (await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value))).scalar_one()
+
+
+async def defer(store: Store, worker_id: str, message_id: int, until) -> None:
+    """Hold a message back until ``until`` (quiet hours). Not an attempt: nothing failed."""
+
+    async def work(s: AsyncSession) -> None:
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker_id)
+            .values(next_attempt_at=until, claimed_by=None, claimed_until=None)
+        )
+
+    await store.transaction(work)
+
+
+async def mark_skipped(store: Store, message_id: int, reason: str) -> None:
+    async def work(s: AsyncSession) -> None:
+        await s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.SKIPPED.value, last_error=reason[:300], claimed_by=None, claimed_until=None)
+        )
+
+    await store.transaction(work)

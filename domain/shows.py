@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors
+from domain import alerts, errors
 from domain.models import (
     GuildSettings,
     Organizer,
@@ -322,6 +322,7 @@ async def create_show(
             await s.flush()
             tier_ids[name] = tier.id
         await _insert_seats(s, show.id, sections, {k: tier_ids[v] for k, v in section_tier.items()})
+        await alerts.plan_show_notices(store, s, show)
         return await _show_view(s, show)
 
     return await store.transaction(work)
@@ -428,6 +429,7 @@ async def update_show(
                 for name in names:
                     s.add(table(show_id=show.id, key=normalize_key(name), name=name))
         await s.flush()
+        await alerts.plan_show_notices(store, s, show)
         return await _show_view(s, show)
 
     return await store.transaction(work)
@@ -442,6 +444,7 @@ async def record_announcement(store: Store, show_id: int, organizer_discord_id: 
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
         s.add(ShowAnnouncement(show_id=show.id, guild_id=guild_id, channel_id=channel_id, created_at=store.now()))
+        await alerts.fan_out_announcement(store, s, show)
         return await _show_view(s, show)
 
     return await store.transaction(work)

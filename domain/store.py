@@ -130,5 +130,14 @@ class Store:
             return stmt.on_duplicate_key_update({first: table.c[first]})
         return insert(table).values(**values)
 
+    def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any):
+        """INSERT ... SELECT skipping rows whose unique key already exists (both backends)."""
+        stmt = insert(table).from_select(columns, select_stmt)
+        if self.dialect == "sqlite":
+            return stmt.prefix_with("OR IGNORE")
+        # On a duplicate dedupe key MariaDB's IGNORE skips the row; the SELECT is ours, so no bad
+        # data can hide behind it.
+        return stmt.prefix_with("IGNORE")
+
     async def dispose(self) -> None:
         await self.engine.dispose()

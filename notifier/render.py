@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from domain import booking, shows
 from domain.store import Store
 from notifier.ticket_card import render_ticket_card
-from notifier.transport import OutgoingMessage
+from notifier.transport import Button, OutgoingMessage
 
 ALERT_PREFIX = "🔔"  # first character of every interest alert DM
 
@@ -96,3 +96,50 @@ async def _show_cancelled(store: Store, payload: dict) -> OutgoingMessage:
     else:
         text += " You were on its waitlist; nothing was charged."
     return OutgoingMessage(content=text)
+
+
+def show_embed_dict(show: shows.ShowView) -> dict:
+    start, sale = int(show.starts_at.timestamp()), int(show.on_sale_at.timestamp())
+    prices = ", ".join(f"{t.name} {money(t.price_cents, show.currency)}" for t in show.tiers)
+    return {
+        "title": show.title,
+        "description": f"**{', '.join(show.artists)}**\n<t:{start}:F> (<t:{start}:R>)\n{show.venue_name}",
+        "fields": [
+            {"name": "On sale", "value": f"<t:{sale}:F> (<t:{sale}:R>)", "inline": False},
+            {"name": "Prices", "value": prices[:1024] or "-", "inline": False},
+        ],
+        "footer": {"text": f"Show #{show.id} · you follow {', '.join(show.artists[:3])} or its genres · /alerts to change"},
+    }
+
+
+def show_buttons(show_id: int) -> tuple[Button, ...]:
+    """The same custom_ids as the announcement's buttons: one handler serves both."""
+    return (Button("Book", f"picket:show:book:{show_id}", "success"), Button("Remind me", f"picket:show:remind:{show_id}", "secondary"))
+
+
+@renderer("show_alert")
+async def _show_alert(store: Store, payload: dict) -> OutgoingMessage:
+    show = await shows.get_show(store, payload["show_id"])
+    return OutgoingMessage(
+        content=f"{ALERT_PREFIX} New show: **{show.title}** by {', '.join(show.artists)}",
+        embeds=(show_embed_dict(show),),
+        buttons=show_buttons(show.id),
+    )
+
+
+@renderer("onsale_reminder")
+async def _onsale_reminder(store: Store, payload: dict) -> OutgoingMessage:
+    show = await shows.get_show(store, payload["show_id"])
+    sale = int(show.on_sale_at.timestamp())
+    return OutgoingMessage(
+        content=f"{ALERT_PREFIX} Reminder: **{show.title}** goes on sale <t:{sale}:R> (<t:{sale}:t>).",
+        embeds=(show_embed_dict(show),),
+        buttons=(Button("Book", f"picket:show:book:{show.id}", "success"),),
+    )
+
+
+@renderer("digest")
+async def _digest(store: Store, payload: dict) -> OutgoingMessage:
+    found = [await shows.get_show(store, sid) for sid in payload["show_ids"]]
+    lines = [f"• **{s.title}** · {', '.join(s.artists)} · <t:{int(s.starts_at.timestamp())}:D> · show #{s.id}" for s in found]
+    return OutgoingMessage(content=f"{ALERT_PREFIX} This week's new shows for you:\n" + "\n".join(lines))

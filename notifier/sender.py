@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from domain import outbox
+from domain import alerts, outbox
+from domain.alerts import FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
 from notifier.pacing import Pacer
@@ -34,6 +35,8 @@ class SenderStats:
     undeliverable: int = 0
     rescheduled: int = 0
     dead: int = 0
+    skipped: int = 0
+    deferred: int = 0
     latencies: list[float] = field(default_factory=list)  # seconds from queued to sent (bounded)
 
 
@@ -127,17 +130,30 @@ class OutboxSender:
             if not claimed:
                 return delivered
             gate = asyncio.Semaphore(self.concurrency)
+            interested = [m.recipient_discord_id for m in claimed if m.kind in alerts.INTEREST_KINDS]
+            settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
 
             async def one(msg: ClaimedMessage) -> bool:
                 async with gate:
-                    return await self.deliver(msg)
+                    return await self.deliver(msg, settings.get(msg.recipient_discord_id))
 
             results = await asyncio.gather(*(one(m) for m in claimed))
             delivered += sum(results)
 
     # --- one message ----------------------------------------------------------------------------
 
-    async def deliver(self, msg: ClaimedMessage) -> bool:
+    async def deliver(self, msg: ClaimedMessage, fan: FanSettings | None = None) -> bool:
+        if fan is not None:  # an alert, reminder or digest: the fan's own switches apply
+            if not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_closed:
+                await outbox.mark_skipped(self.store, msg.id, "alerts off" if not fan.alerts_enabled else "DMs closed")
+                self.stats.skipped += 1
+                return False
+            quiet_until = fan.quiet_until(self.store.now())
+            if quiet_until is not None:
+                await outbox.defer(self.store, self.worker_id, msg.id, quiet_until)
+                self.stats.deferred += 1
+                asyncio.get_running_loop().call_later((quiet_until - self.store.now()).total_seconds() + 0.01, self.kick)
+                return False
         try:
             message = await render(self.store, msg.kind, msg.payload)
         except Exception as exc:

@@ -69,11 +69,11 @@ from bot.settings import Settings  # noqa: E402
 
 
 def e2e_settings(**overrides) -> Settings:
-    """Settings for a bot under SimCord: one shard; background polls are hourly, because SimCord runs
-    every timer a test's advance_time passes (days, in some tests), and the bot never needs them
-    here: cogs kick the sender when they queue something, retries schedule their own wake-up, and a
-    lapsed hold's seats can be taken at once."""
-    base = dict(shard_count=1, outbox_poll_seconds=3600.0, hold_sweep_seconds=3600.0, redis_url=backends.REDIS_URL)
+    """Settings for a bot under SimCord: one shard; the outbox poll is hourly, because SimCord runs
+    every timer a test's advance_time passes (days, in some tests), and the bot never needs it here:
+    cogs kick the sender when they queue something and retries schedule their own wake-up.
+    APScheduler is off (wall-clock triggers); tests run its jobs with ``bot.jobs``."""
+    base = dict(shard_count=1, outbox_poll_seconds=3600.0, scheduler_enabled=False, redis_url=backends.REDIS_URL)
     return Settings(_env_file=None, **{**base, **overrides})
 
 

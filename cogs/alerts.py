@@ -1,0 +1,116 @@
+"""Fans' interests and alert settings: /follow, /unfollow, /following, /alerts."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.services import Services, services_of
+from cogs.ui import refusals, reply
+from domain import alerts, errors, follows
+
+
+async def _known(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
+    names = await follows.known_names(services_of(interaction).store, kind, current)
+    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names]
+
+
+async def artist_choices(interaction: discord.Interaction, current: str):
+    return await _known(interaction, "artist", current)
+
+
+async def genre_choices(interaction: discord.Interaction, current: str):
+    return await _known(interaction, "genre", current)
+
+
+async def _followed(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
+    mine = await follows.list_follows(services_of(interaction).store, interaction.user.id)
+    return [
+        app_commands.Choice(name=f.name[:100], value=f.name[:100]) for f in mine if f.kind == kind and current.casefold() in f.name.casefold()
+    ][:25]
+
+
+async def followed_artist_choices(interaction: discord.Interaction, current: str):
+    return await _followed(interaction, "artist", current)
+
+
+async def followed_genre_choices(interaction: discord.Interaction, current: str):
+    return await _followed(interaction, "genre", current)
+
+
+def _pairs(artist: str | None, genre: str | None) -> list[tuple[str, str]]:
+    pairs = [("artist", artist), ("genre", genre)]
+    chosen = [(k, v) for k, v in pairs if v]
+    if not chosen:
+        raise errors.InvalidInput("Give an artist, a genre, or both.")
+    return chosen
+
+
+def settings_text(st: alerts.FanSettings) -> str:
+    quiet = (
+        f"quiet {st.quiet_start_hour:02d}:00-{st.quiet_end_hour:02d}:00 ({st.timezone})"
+        if st.quiet_start_hour is not None and st.quiet_start_hour != st.quiet_end_hour
+        else "no quiet hours"
+    )
+    return f"Alerts are **{'on' if st.alerts_enabled else 'off'}**, {quiet}."
+
+
+class AlertsCog(commands.Cog, name="alerts"):
+    def __init__(self, services: Services):
+        self.services = services
+
+    @app_commands.command(name="follow", description="Get a DM when an artist or genre you like has a new show")
+    @app_commands.autocomplete(artist=artist_choices, genre=genre_choices)
+    async def follow(self, interaction: discord.Interaction, artist: str | None = None, genre: str | None = None) -> None:
+        async with refusals(interaction):
+            done = [await follows.follow(self.services.store, interaction.user.id, kind, name) for kind, name in _pairs(artist, genre)]
+            await reply(interaction, "You now follow " + " and ".join(f"{f.kind} **{f.name}**" for f in done) + ".")
+
+    @app_commands.command(name="unfollow", description="Stop alerts for an artist or genre")
+    @app_commands.autocomplete(artist=followed_artist_choices, genre=followed_genre_choices)
+    async def unfollow(self, interaction: discord.Interaction, artist: str | None = None, genre: str | None = None) -> None:
+        async with refusals(interaction):
+            lines = []
+            for kind, name in _pairs(artist, genre):
+                gone = await follows.unfollow(self.services.store, interaction.user.id, kind, name)
+                lines.append(f"Unfollowed {kind} **{name}**." if gone else f"You were not following {kind} **{name}**.")
+            await reply(interaction, "\n".join(lines))
+
+    @app_commands.command(name="following", description="The artists and genres you follow, and your alert settings")
+    async def following(self, interaction: discord.Interaction) -> None:
+        async with refusals(interaction):
+            mine = await follows.list_follows(self.services.store, interaction.user.id)
+            st = await alerts.fan_settings(self.services.store, interaction.user.id)
+            if not mine:
+                await reply(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…\n" + settings_text(st))
+                return
+            artists = ", ".join(f.name for f in mine if f.kind == "artist") or "-"
+            genres = ", ".join(f.name for f in mine if f.kind == "genre") or "-"
+            await reply(interaction, f"Artists: {artists}\nGenres: {genres}\n{settings_text(st)}")
+
+    @app_commands.command(name="alerts", description="Turn alert DMs on or off; set quiet hours in your time zone")
+    @app_commands.describe(
+        enabled="Alert DMs on or off",
+        quiet_start="Hour (0-23) quiet hours begin",
+        quiet_end="Hour (0-23) quiet hours end; equal to start for none",
+        timezone="Your time zone, e.g. Asia/Seoul",
+    )
+    async def alerts_(
+        self,
+        interaction: discord.Interaction,
+        enabled: bool | None = None,
+        quiet_start: app_commands.Range[int, 0, 23] | None = None,
+        quiet_end: app_commands.Range[int, 0, 23] | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        async with refusals(interaction):
+            st = await alerts.update_fan_settings(
+                self.services.store,
+                interaction.user.id,
+                alerts_enabled=enabled,
+                quiet_start_hour=quiet_start,
+                quiet_end_hour=quiet_end,
+                timezone=timezone,
+            )
+            await reply(interaction, settings_text(st))
