@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -105,6 +106,10 @@ class PicketBot(commands.AutoShardedBot):
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self.services is not None:
+            try:  # let DMs already handed to Discord be recorded as sent before stopping
+                await asyncio.wait_for(self.services.sender.idle(), timeout=10)
+            except (asyncio.TimeoutError, Exception):
+                log.warning("outbox drain did not finish before shutdown; its claims lapse and another run resends")
             await self.services.sender.stop()
             if self._store is None:
                 await self.services.store.dispose()

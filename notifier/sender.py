@@ -95,6 +95,11 @@ class OutboxSender:
             self._poller = asyncio.get_running_loop().create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
         self.kick()
 
+    async def idle(self) -> None:
+        """Wait until the drain in progress (if any) has finished: a clean point to stop at."""
+        while self._drainer is not None and not self._drainer.done():
+            await asyncio.shield(self._drainer)
+
     async def stop(self) -> None:
         for task in (self._poller, self._drainer):
             if task is not None and not task.done():

@@ -101,7 +101,7 @@ async def test_weekly_digest_lists_new_matching_shows_once(world):
     await created_show_id(await create_show(world))
     assert await world.bot.jobs.weekly_digest() == 1
     assert await world.bot.jobs.weekly_digest() == 0  # every process runs the cron: one digest per week
-    await world.bot.services.sender.drain()
+    await world.bot.services.sender.idle()  # the job kicked the sender; let that drain finish
     digests = [m for m in alert_dms(fan) if "This week's new shows" in m.content]
     assert len(digests) == 1 and "Harbour Lights" in digests[0].content
 
