@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # Discord pacing for DMs: the global limit is ~50 requests/s; a DM channel takes ~5 messages / 5 s.
     dm_global_rate: float = 45.0
     dm_channel_rate: float = 1.0
-    dm_channel_burst: float = 5.0
+    dm_channel_burst: float = 1.0
     outbox_poll_seconds: float = 1.0
     # APScheduler runs holds / reminders / refunds every tick and the digest on Mondays. Off under
     # SimCord (tests, demo): its triggers follow the wall clock, not SimCord's virtual time.

@@ -57,6 +57,10 @@ class DiscordTransport:
                 view=view,
                 nonce=nonce,  # discord.py adds enforce_nonce: a resend within minutes returns the first message
             )
+            if view is not None:
+                # Its buttons are DynamicItems (the ids carry what they need); keeping a view per DM
+                # in discord.py's view store would only grow memory with every alert.
+                view.stop()
         except discord.RateLimited as exc:  # discord.py gave up waiting on its own
             raise RateLimited(exc.retry_after) from exc
         except discord.Forbidden as exc:

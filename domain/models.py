@@ -415,7 +415,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The claim query walks this index in order (pending, due first) and stops at its LIMIT,
+        # however long the backlog: ordering by id alone made every claim sort the whole backlog.
+        Index("ix_outbox_claim", "status", "next_attempt_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Fan, OutboxMessage, OutboxStatus
@@ -73,7 +73,7 @@ async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelt
                     OutboxMessage.next_attempt_at <= now,
                     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
                 )
-                .order_by(OutboxMessage.id)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
@@ -91,21 +91,27 @@ async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelt
     return await store.transaction(work)
 
 
-async def mark_sent(store: Store, worker_id: str, message_id: int, discord_message_id: int | None) -> bool:
-    async def work(s: AsyncSession) -> bool:
-        res = await s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING.value)
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=store.now(),
-                discord_message_id=discord_message_id,
-                attempts=OutboxMessage.attempts + 1,
-                claimed_by=None,
-                claimed_until=None,
-            )
+async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]]) -> int:
+    """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE."""
+    if not sent:
+        return 0
+    table = OutboxMessage.__table__
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == OutboxStatus.PENDING.value)
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=store.now(),
+            discord_message_id=bindparam("b_mid"),
+            attempts=table.c.attempts + 1,
+            claimed_by=None,
+            claimed_until=None,
         )
-        return res.rowcount == 1
+    )
+
+    async def work(s: AsyncSession) -> int:
+        result = await s.execute(stmt, [{"b_id": i, "b_mid": m} for i, m in sent])
+        return result.rowcount
 
     return await store.transaction(work)
 

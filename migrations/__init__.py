@@ -43,3 +43,22 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(run)
+
+
+async def rebuild(engine: AsyncEngine) -> None:
+    """Drop every table in the database, then upgrade: a blank schema for the test suite and the
+    benchmarks, which run against a scratch database (never point this at real data)."""
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        if conn.dialect.name in ("mysql", "mariadb"):
+            await conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for name in (await conn.execute(text("SHOW TABLES"))).scalars().all():
+                await conn.execute(text(f"DROP TABLE IF EXISTS `{name}`"))
+            await conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        else:
+            names = (await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"))).scalars().all()
+            await conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for name in names:
+                await conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+    await upgrade(engine)

@@ -12,8 +12,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import text
-
 from domain.models import Base
 from domain.store import make_engine
 
@@ -38,17 +36,10 @@ def describe() -> str:
 
 
 async def _rebuild_schema(url: str) -> None:
-    from migrations import upgrade
+    from migrations import rebuild
 
     engine = make_engine(url)
-    async with engine.begin() as conn:
-        if conn.dialect.name in ("mysql", "mariadb"):
-            await conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-            names = (await conn.execute(text("SHOW TABLES"))).scalars().all()
-            for name in names:
-                await conn.execute(text(f"DROP TABLE IF EXISTS `{name}`"))
-            await conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-    await upgrade(engine)
+    await rebuild(engine)
     await engine.dispose()
 
 
