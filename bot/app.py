@@ -75,6 +75,7 @@ class PicketBot(commands.AutoShardedBot):
             global_rate=self.settings.dm_global_rate,
             channel_rate=self.settings.dm_channel_rate,
             channel_burst=self.settings.dm_channel_burst,
+            enabled=self.settings.dm_pacing_enabled,
         )
         options = {"poll_interval": self.settings.outbox_poll_seconds, **self._sender_options}
         sender = OutboxSender(store, DiscordTransport(self), pacer=pacer, **options)

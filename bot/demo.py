@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.app import create_bot
 from bot.settings import Settings
-from domain import shows, stats
+from domain import stats
 from notifier.render import ALERT_PREFIX
 
 console = Console(stderr=True)
@@ -73,52 +73,64 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
         shard_count=1,
         outbox_poll_seconds=60.0,
         scheduler_enabled=False,
+        dm_pacing_enabled=False,
         var_dir=var_dir,
     )
     rng = random.Random(seed)
     bot = create_bot(settings)
     started = time.perf_counter()
     async with simcord.run(bot) as env:
+        import discord
+
         guild = env.create_guild("Picket Live")
         box_office = guild.create_text_channel("box-office")
-        organizer = guild.add_member(env.create_user("organizer"))
+        admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+        organizer = guild.add_member(env.create_user("organizer"), roles=[admins])
         people = [guild.add_member(env.create_user(f"fan{i:04d}")) for i in range(fans)]
         store = bot.services.store
 
-        # Act 1: the organizer opens a show. (/show create arrives with the organizer issue; until then
-        # the organizer's show is registered through the same domain service that command will call.)
-        org = await shows.register_organizer(store, guild.id, organizer.id, "organizer")
-        venue = await shows.create_venue(store, org.id, "Picket Hall", seatmap_for(seats))
-        now = store.now()
-        show = await shows.create_show(
-            store,
-            organizer_id=org.id,
-            venue_id=venue.id,
-            title="Midnight Static",
-            artists=["The Nightjars"],
-            genres=["indie"],
-            starts_at=now + timedelta(days=14),
-            on_sale_at=now + timedelta(minutes=10),
-            tiers={"Standard": 4500},
-            per_fan_limit=4,
-        )
-        console.print(f"[bold]show #{show.id}[/] {show.title}: {seats} seats, on sale in 10 minutes")
+        # Act 1: fans follow what they like (some the headliner, some the genre, some both).
+        for i, fan in enumerate(people):
+            if i % 3 == 0:
+                await fan.slash(box_office, "follow", artist="The Nightjars")
+            if i % 5 == 0:
+                await fan.slash(box_office, "follow", genre="indie")
 
-        # Act 2: on-sale. Fans book (1 or 2 seats) and pay.
+        # Act 2: the organizer registers, creates the show through the form, and announces it.
+        await organizer.slash(box_office, "organizer register")
+        form = await organizer.slash(box_office, "show create", genres="indie", per_fan_limit=4)
+        now = store.now()
+        created = await organizer.submit_modal(
+            form,
+            {
+                "title": "Midnight Static",
+                "artists": "The Nightjars",
+                "when": f"{now + timedelta(days=14):%Y-%m-%d %H:%M}\n{now + timedelta(minutes=10):%Y-%m-%d %H:%M}",
+                "venue": f"Picket Hall\n{seatmap_for(seats)}",
+                "tiers": "Standard=45",
+            },
+        )
+        show_id = int(created.response.content.split("#")[1].split(".")[0])
+        await organizer.slash(box_office, "show announce", show=show_id, channel=box_office)
+        announcement = box_office.last_message
+        console.print(f"[bold]show #{show_id}[/] Midnight Static: {seats} seats, on sale in 10 minutes, announced")
+
+        # Act 3: on-sale. Fans press Book on the announcement, choose 1 or 2 seats, and pay.
         await env.advance_time(600)
         buyers = []
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
             task = progress.add_task("fans booking", total=fans)
             for fan in people:
-                res = await fan.slash(box_office, "book", show=show.id, quantity=rng.choice((1, 1, 2)))
-                pay = res.response and _button_id(res.response, "Pay")
+                booked = await fan.click(announcement, label="Book")
+                await fan.select(booked.response, [str(rng.choice((1, 1, 2)))])  # the message becomes the hold
+                pay = _button_id(booked.response, "Pay")
                 if pay:
-                    await fan.click(res.response, custom_id=pay)
+                    await fan.click(booked.response, custom_id=pay)
                     buyers.append(fan)
                 progress.advance(task)
         await env.settle()
 
-        # Act 3: a few fans cancel their tickets.
+        # Act 4: a few fans cancel their tickets.
         for fan in rng.sample(buyers, k=min(len(buyers), max(1, len(buyers) // 20))):
             listing = await fan.slash(box_office, "ticket list")
             first = listing.response.embeds[0].fields[0].name if listing.response.embeds else ""
@@ -127,7 +139,7 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
         await env.settle()
 
         # The summary: the store's counts and SimCord's record of delivered DMs.
-        totals = await stats.show_totals(store, show.id)
+        totals = await stats.show_totals(store, show_id)
         tickets_dm = alerts_dm = 0
         for fan in people:
             for message in fan.user.dm_channel.history():

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     dm_global_rate: float = 45.0
     dm_channel_rate: float = 1.0
     dm_channel_burst: float = 1.0
+    # Off only under SimCord (tests, demo): its settlement cannot follow dozens of concurrent short
+    # pacing sleeps during one actor operation. Pacing itself is tested by draining from test code
+    # and measured in bench/alerts.py.
+    dm_pacing_enabled: bool = True
     outbox_poll_seconds: float = 1.0
     # APScheduler runs holds / reminders / refunds every tick and the digest on Mondays. Off under
     # SimCord (tests, demo): its triggers follow the wall clock, not SimCord's virtual time.

@@ -72,8 +72,9 @@ def e2e_settings(**overrides) -> Settings:
     """Settings for a bot under SimCord: one shard; the outbox poll is hourly, because SimCord runs
     every timer a test's advance_time passes (days, in some tests), and the bot never needs it here:
     cogs kick the sender when they queue something and retries schedule their own wake-up.
-    APScheduler is off (wall-clock triggers); tests run its jobs with ``bot.jobs``."""
-    base = dict(shard_count=1, outbox_poll_seconds=3600.0, scheduler_enabled=False, redis_url=backends.REDIS_URL)
+    APScheduler is off (wall-clock triggers); tests run its jobs with ``bot.jobs``. DM pacing is off
+    (see Settings.dm_pacing_enabled); test_pacing.py drives the pacer directly."""
+    base = dict(shard_count=1, outbox_poll_seconds=3600.0, scheduler_enabled=False, dm_pacing_enabled=False, redis_url=backends.REDIS_URL)
     return Settings(_env_file=None, **{**base, **overrides})
 
 
