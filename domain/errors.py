@@ -80,6 +80,10 @@ class SoldOut(DomainError):
     pass
 
 
+class NotAdmitted(DomainError):
+    """The on-sale queue has not let this fan in (yet)."""
+
+
 class HoldExpired(DomainError):
     pass
 

@@ -187,6 +187,9 @@ class Show(Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(_enum(ShowStatus), default=ShowStatus.SCHEDULED.value)
     poster_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The waiting queue: fans let through per minute, and how long a let-in fan may shop.
+    admission_per_minute: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+    admission_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -1,0 +1,287 @@
+"""The fair virtual waiting queue for an on-sale, in Redis.
+
+- Fans who join before sales open get a random place (a uniformly random score, drawn once): joining
+  early, or refreshing, buys nothing. Fans who join after the open line up behind them, first come
+  first served. Leaving and joining again goes to the back.
+- The head of the line is let in at the organizer's rate (fans per minute). A let-in fan holds an
+  admission token with a time limit; only a fan holding one can reserve seats.
+- Every step is one Lua script, atomic on Redis: with many bot processes a place is given once and a
+  fan is let in once. The same scripts run on fakeredis for the embedded default.
+
+Redis holds only the line. Orders, holds and tickets live in the database, so losing Redis loses
+places in line, never a booking.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from domain import errors
+from domain import booking, outbox
+from domain.booking import HoldView
+from domain.models import SeatStatus, Show, ShowSeat
+from domain.shows import load_show
+from domain.store import Store
+
+ACTIVE_SHOWS = "pq:active"  # show ids whose line is not empty
+
+
+def _keys(show_id: int) -> dict[str, str]:
+    base = f"pq:{show_id}"
+    return {
+        "line": f"{base}:line",
+        "seq": f"{base}:seq",
+        "ever": f"{base}:ever",
+        "admitted": f"{base}:admitted",
+        "admit_seq": f"{base}:admit_seq",
+        "clock": f"{base}:clock",
+        "token": f"{base}:adm:",
+    }
+
+
+_JOIN = """
+local line, seq, ever, token_prefix, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local fan, now, on_sale, draw, show = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local ttl = redis.call('TTL', token_prefix .. fan)
+if ttl > 0 then return {'admitted', ttl} end
+local rank = redis.call('ZRANK', line, fan)
+if rank then return {'queued', rank} end
+local again = redis.call('SISMEMBER', ever, fan)
+redis.call('SADD', ever, fan)
+local score
+if now < on_sale and again == 0 then
+  score = draw
+else
+  score = 1 + redis.call('INCR', seq)
+end
+redis.call('ZADD', line, score, fan)
+redis.call('SADD', active, show)
+return {'queued', redis.call('ZRANK', line, fan)}
+"""
+
+_ADMIT = """
+local line, clock, admitted, admit_seq, token_prefix, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local now, on_sale, rate, ttl, show = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+if now < on_sale then return {} end
+local last = tonumber(redis.call('GET', clock) or on_sale)
+local allowance = math.floor((now - last) * rate / 60)
+if allowance <= 0 then return {} end
+local popped = redis.call('ZPOPMIN', line, allowance)
+local fans = {}
+for i = 1, #popped, 2 do
+  local fan = popped[i]
+  redis.call('SET', token_prefix .. fan, ARGV[6], 'EX', ttl)
+  redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
+  fans[#fans + 1] = fan
+end
+if #fans < allowance then
+  redis.call('SET', clock, now)  -- the line ran dry: unused allowance does not pile up
+  redis.call('SREM', active, show)
+else
+  redis.call('SET', clock, last + #fans * 60 / rate)
+end
+return fans
+"""
+
+_CLOSE = """
+local line, active = KEYS[1], KEYS[2]
+local fans = redis.call('ZRANGE', line, 0, -1)
+redis.call('DEL', line)
+redis.call('SREM', active, ARGV[1])
+return fans
+"""
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    state: str  # "lobby" (before the open) | "queued" | "admitted" | "none"
+    position: int | None = None  # 1-based, when queued after the open
+    ahead: int | None = None
+    eta_seconds: int | None = None
+    admitted_for_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class ShowQueue:
+    """The facts about a show the queue needs (read from the store)."""
+
+    show_id: int
+    title: str
+    on_sale_at: datetime
+    admission_per_minute: int
+    admission_minutes: int
+
+
+async def show_queue(store: Store, show_id: int) -> ShowQueue:
+    async with store.session() as s:
+        show = await load_show(s, show_id)
+        return ShowQueue(show.id, show.title, show.on_sale_at, show.admission_per_minute, show.admission_minutes)
+
+
+def _status(raw, q: ShowQueue, now: datetime) -> QueueStatus:
+    state, value = raw[0], int(raw[1])
+    if state == "admitted":
+        return QueueStatus("admitted", admitted_for_seconds=value)
+    if now < q.on_sale_at:
+        return QueueStatus("lobby")
+    eta = int((value + 1) * 60 / max(1, q.admission_per_minute))
+    return QueueStatus("queued", position=value + 1, ahead=value, eta_seconds=eta)
+
+
+async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatus:
+    """Take a place in line (or report the place already held). Let the fan in at once when the
+    line is short enough for the admission rate."""
+    q = await show_queue(store, show_id)
+    now = store.now()
+    if now >= q.on_sale_at:
+        await _refuse_if_closed(store, q)
+    k = _keys(q.show_id)
+    raw = await redis.eval(
+        _JOIN, 5, k["line"], k["seq"], k["ever"], k["token"], ACTIVE_SHOWS,
+        fan, now.timestamp(), q.on_sale_at.timestamp(), random.random(), q.show_id,
+    )
+    if raw[0] == "queued" and now >= q.on_sale_at:
+        await admit(store, redis, q)
+        return await status(store, redis, show_id, fan, q)
+    return _status(raw, q, now)
+
+
+async def status(store: Store, redis: Redis, show_id: int, fan: int, q: ShowQueue | None = None) -> QueueStatus:
+    q = q or await show_queue(store, show_id)
+    k = _keys(q.show_id)
+    ttl = await redis.ttl(k["token"] + str(fan))
+    if ttl > 0:
+        return QueueStatus("admitted", admitted_for_seconds=ttl)
+    rank = await redis.zrank(k["line"], fan)
+    if rank is None:
+        return QueueStatus("none")
+    return _status(("queued", rank), q, store.now())
+
+
+async def leave(store: Store, redis: Redis, show_id: int, fan: int) -> bool:
+    k = _keys(show_id)
+    removed = await redis.zrem(k["line"], fan)
+    dropped = await redis.delete(k["token"] + str(fan))
+    return bool(removed or dropped)
+
+
+async def admit(store: Store, redis: Redis, q: ShowQueue) -> list[int]:
+    """Let the head of the line in, as many as the rate allows since the last admission."""
+    k = _keys(q.show_id)
+    fans = await redis.eval(
+        _ADMIT, 6, k["line"], k["clock"], k["admitted"], k["admit_seq"], k["token"], ACTIVE_SHOWS,
+        store.now().timestamp(), q.on_sale_at.timestamp(), q.admission_per_minute, q.admission_minutes * 60, q.show_id,
+        secrets.token_hex(8),
+    )
+    return [int(f) for f in fans]
+
+
+async def admission_order(redis: Redis, show_id: int) -> list[int]:
+    return [int(f) for f in await redis.zrange(_keys(show_id)["admitted"], 0, -1)]
+
+
+async def close(redis: Redis, show_id: int) -> list[int]:
+    """Empty the line (sold out, show cancelled); returns the fans who were waiting."""
+    k = _keys(show_id)
+    return [int(f) for f in await redis.eval(_CLOSE, 2, k["line"], ACTIVE_SHOWS, show_id)]
+
+
+async def active_shows(redis: Redis) -> list[int]:
+    return [int(s) for s in await redis.smembers(ACTIVE_SHOWS)]
+
+
+async def require_admission(redis: Redis, q: ShowQueue, fan: int, now: datetime) -> None:
+    if now < q.on_sale_at:
+        when = int(q.on_sale_at.timestamp())
+        raise errors.SaleNotOpen(f"Sales for “{q.title}” open <t:{when}:R>. Join the queue now: your place is drawn at random at the open.")
+    if await redis.ttl(_keys(q.show_id)["token"] + str(fan)) <= 0:
+        raise errors.NotAdmitted(f"It is not your turn yet for “{q.title}”. Join the queue (/queue join) and we will let you in.")
+
+
+async def _refuse_if_closed(store: Store, q: ShowQueue) -> None:
+    if await sold_out(store, q.show_id):
+        raise errors.SoldOut(f"“{q.title}” is sold out. You can join the waitlist.")
+
+
+async def sold_out(store: Store, show_id: int) -> bool:
+    """No seat free and none held: nothing can come back except through cancellations."""
+    async with store.session() as s:
+        open_seats = (
+            await s.execute(
+                select(func.count()).where(
+                    ShowSeat.show_id == show_id,
+                    (ShowSeat.status == SeatStatus.AVAILABLE.value) | (ShowSeat.status == SeatStatus.HELD.value),
+                )
+            )
+        ).scalar_one()
+    return open_seats == 0  # a held seat counts as open: it comes back if its hold lapses
+
+
+async def shows_on_sale_with_lines(store: Store, redis: Redis) -> list[ShowQueue]:
+    ids = await active_shows(redis)
+    found = []
+    async with store.session() as s:
+        for show_id in ids:
+            show = await s.get(Show, show_id)
+            if show is not None:
+                found.append(ShowQueue(show.id, show.title, show.on_sale_at, show.admission_per_minute, show.admission_minutes))
+    return found
+
+
+async def reserve(
+    store: Store,
+    redis: Redis,
+    *,
+    show_id: int,
+    fan: int,
+    quantity: int | None = None,
+    seat_ids: list[int] | None = None,
+    tier: str | None = None,
+) -> HoldView:
+    """Hold seats for a fan the queue has let in. The one way fans reserve during an on-sale."""
+    q = await show_queue(store, show_id)
+    await require_admission(redis, q, fan, store.now())
+    return await booking.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
+
+
+async def admit_all(store: Store, redis: Redis) -> int:
+    """The scheduler's admission tick, for every show with a line: let fans in at each show's rate
+    and DM them that it is their turn; when a show is sold out, close its line and tell everyone
+    still waiting (with the waitlist offer). Returns the number of fans messaged."""
+    messaged = 0
+    for q in await shows_on_sale_with_lines(store, redis):
+        if store.now() < q.on_sale_at:
+            continue
+        if await sold_out(store, q.show_id):
+            waiting = await close(redis, q.show_id)
+            await _notify(store, waiting, kind=SOLD_OUT_DM, show_id=q.show_id, key="soldout")
+            messaged += len(waiting)
+            continue
+        let_in = await admit(store, redis, q)
+        await _notify(store, let_in, kind=ADMISSION_DM, show_id=q.show_id, key="turn")
+        messaged += len(let_in)
+    return messaged
+
+
+async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key: str) -> None:
+    if not fans:
+        return
+    stamp = int(store.now().timestamp())
+
+    async def work(s) -> None:
+        for fan in fans:
+            await outbox.enqueue(
+                store, s, kind=kind, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:{key}:{fan}:{stamp}"
+            )
+
+    await store.transaction(work)
+
+
+ADMISSION_DM = "queue_turn"
+SOLD_OUT_DM = "queue_sold_out"
