@@ -16,6 +16,7 @@ from cogs.alerts import AlertsCog
 from cogs.booking import BookingCog
 from cogs.i18n import PicketTranslator
 from cogs.organizer import OrganizerCog
+from cogs.queue import QueueCog
 from cogs.services import Services
 from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
@@ -29,7 +30,7 @@ from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, TicketsCog, AlertsCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog)
 
 
 class PicketBot(commands.AutoShardedBot):
@@ -93,7 +94,7 @@ class PicketBot(commands.AutoShardedBot):
         await self.tree.set_translator(PicketTranslator())
         await self.tree.sync()
         self.services.sender.start()
-        self.jobs = Jobs(self.services.store, self.services.gateway, self.services.sender)
+        self.jobs = Jobs(self.services.store, self.services.gateway, self.services.sender, self.services.redis)
         if self.settings.scheduler_enabled and self._scheduler is None:
             self._scheduler = start_scheduler(self.jobs, tick_seconds=self.settings.scheduler_tick_seconds)
 

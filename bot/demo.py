@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.app import create_bot
 from bot.settings import Settings
-from domain import stats
+from domain import queue, stats
 from notifier.render import ALERT_PREFIX
 
 console = Console(stderr=True)
@@ -79,7 +79,7 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
     rng = random.Random(seed)
     bot = create_bot(settings)
     started = time.perf_counter()
-    async with simcord.run(bot) as env:
+    async with simcord.run(bot, settle_timeout=30) as env:
         import discord
 
         guild = env.create_guild("Picket Live")
@@ -115,19 +115,43 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
         announcement = box_office.last_message
         console.print(f"[bold]show #{show_id}[/] Midnight Static: {seats} seats, on sale in 10 minutes, announced")
 
-        # Act 3: on-sale. Fans press Book on the announcement, choose 1 or 2 seats, and pay.
+        # Act 3: before the open every fan presses Book and waits in the queue's lobby; at the open
+        # the queue draws a random order and lets fans in at the organizer's rate, each told by DM.
+        for fan in people:
+            await fan.click(announcement, label="Book")
         await env.advance_time(600)
-        buyers = []
+        buyers, turns_taken = [], set()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
-            task = progress.add_task("fans booking", total=fans)
-            for fan in people:
-                booked = await fan.click(announcement, label="Book")
-                await fan.select(booked.response, [str(rng.choice((1, 1, 2)))])  # the message becomes the hold
-                pay = _button_id(booked.response, "Pay")
-                if pay:
-                    await fan.click(booked.response, custom_id=pay)
-                    buyers.append(fan)
-                progress.advance(task)
+            task = progress.add_task("queue: fans let in", total=fans)
+            for _ in range(10_000):
+                await env.advance_time(15)
+                messaged = await bot.jobs.admit_queues()
+                await bot.services.sender.idle()
+                for fan in people:
+                    if fan.id in turns_taken:
+                        continue
+                    dms = fan.user.dm_channel.history()
+                    last = dms[-1] if dms else None
+                    if last is None or not (last.content or "").startswith(("🎫", f"**Midnight Static** sold out")):
+                        continue
+                    turns_taken.add(fan.id)
+                    progress.advance(task)
+                    if not last.content.startswith("🎫"):
+                        continue  # sold out while waiting: offered the waitlist
+                    turn = await fan.user.click(last, label="Book")
+                    if _button_id(turn.response, "Choose seats") is None:
+                        continue
+                    await fan.user.click(turn.response, label="Choose seats")
+                    quantity = str(rng.choice((1, 1, 2)))
+                    await fan.user.select(turn.response, [quantity], custom_id=f"picket:book:{show_id}:4")
+                    pay = _button_id(turn.response, "Pay")
+                    if pay:
+                        await fan.user.click(turn.response, custom_id=pay)
+                        buyers.append(fan)
+                if not messaged and len(turns_taken) == len(people):
+                    break
+                if not messaged and not await queue.active_shows(bot.services.redis):
+                    break
         await env.settle()
 
         # Act 4: a few fans cancel their tickets.

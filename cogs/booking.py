@@ -1,16 +1,25 @@
-"""Fans reserve and pay: /shows, /book, and the Pay / Release buttons on a reservation."""
+"""Fans book: /shows, /book, the waiting queue's message, the seat picker (seat map, section and
+seat selects, best available), and the Pay / Release buttons on a reservation.
+
+Booking always goes through the show's queue: the fan joins it, and once let in picks seats.
+The queue message is ephemeral and updated in place (Refresh edits it; it never posts a new one).
+"""
 
 from __future__ import annotations
+
+import io
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.services import Services, services_of
+from cogs.charts import seat_map_image
 from cogs.i18n import t
-from cogs.ui import money, refusals, reply, ts
-from domain import booking, shows
+from cogs.services import Services, services_of
+from cogs.ui import StatelessView, edit, money, refusals, reply, ts
+from domain import booking, queue, shows
 from domain.booking import HoldView, OrderView
+from domain.queue import QueueStatus
 
 
 async def show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -67,7 +76,7 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
         async with refusals(interaction):
             if self.action == "release":
                 await booking.release_hold(services.store, self.hold_id, interaction.user.id)
-                await interaction.response.edit_message(content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None)
+                await edit(interaction, content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None)
                 return
             await interaction.response.defer()
             order = await booking.purchase(
@@ -79,18 +88,168 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
             )
             services.queued()
             show = await shows.get_show(services.store, order.show_id)
-            await interaction.edit_original_response(content=None, embed=order_embed(interaction, order, show), view=None)
+            await edit(interaction, content=None, embed=order_embed(interaction, order, show), view=None)
 
 
 def hold_view(hold: HoldView, show: shows.ShowView) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = StatelessView()
     view.add_item(HoldButton("pay", hold.id, f"Pay {money(hold.total_cents, show.currency)}"))
     view.add_item(HoldButton("release", hold.id, "Release"))
     return view
 
 
+MAX_OPTIONS = 25  # Discord: a select has at most 25 options
+
+
+def status_text(status: QueueStatus, show: shows.ShowView) -> str:
+    if status.state == "lobby":
+        return (
+            f"You're in the queue for **{show.title}**. Sales open {ts(show.on_sale_at, 'R')}; then everyone who joined "
+            "before the open gets a random place, so there is no need to hurry or refresh."
+        )
+    if status.state == "queued":
+        minutes = max(1, round((status.eta_seconds or 0) / 60))
+        return f"You're **#{status.position}** in line for **{show.title}** ({status.ahead} ahead of you, about {minutes} min)."
+    if status.state == "admitted":
+        return f"It's your turn for **{show.title}**! You have {max(1, (status.admitted_for_seconds or 0) // 60)} min to choose seats."
+    return f"You're not in the queue for **{show.title}**."
+
+
+def queue_view(show_id: int, status: QueueStatus) -> discord.ui.View:
+    view = StatelessView()
+    if status.state == "admitted":
+        view.add_item(QueueButton("seats", show_id))
+    elif status.state in ("lobby", "queued"):
+        view.add_item(QueueButton("refresh", show_id))
+        view.add_item(QueueButton("leave", show_id))
+    return view
+
+
+async def start_booking(interaction: discord.Interaction, show_id: int) -> None:
+    """Join the queue (a no-op for a fan already in it) and show where they stand."""
+    services = services_of(interaction)
+    show = await shows.get_show(services.store, show_id)
+    status = await queue.join(services.store, services.redis, show_id, interaction.user.id)
+    await reply(interaction, status_text(status, show), view=queue_view(show_id, status))
+
+
+async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_place: bool) -> None:
+    """The seat map with a section select and a best-available select."""
+    services = services_of(interaction)
+    show = await shows.get_show(services.store, show_id)
+    seats = await shows.seat_states(services.store, show_id)
+    picture = discord.File(io.BytesIO(seat_map_image(seats, show.title)), filename="seatmap.png")
+    embed = discord.Embed(title=f"Choose seats · {show.title}", description="Green seats are free. Pick a section, or take the best available.")
+    embed.set_image(url="attachment://seatmap.png")
+    sections = [name for name in dict.fromkeys(s.section for s in seats if s.state == "available")]
+    view = StatelessView()
+    if sections:
+        view.add_item(SectionSelect(show_id, sections[:MAX_OPTIONS]))
+    view.add_item(QuantitySelect(show_id, min(show.per_fan_limit, 10)))
+    if in_place:
+        await edit(interaction, content=None, embed=embed, attachments=[picture], view=view)
+    else:
+        await reply(interaction, embed=embed, file=picture, view=view)
+
+
+class QueueButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:queue:(?P<action>refresh|leave|seats):(?P<show_id>\d+)"):
+    LABELS = {"refresh": "Refresh", "leave": "Leave the queue", "seats": "Choose seats"}
+
+    def __init__(self, action: str, show_id: int):
+        style = discord.ButtonStyle.success if action == "seats" else discord.ButtonStyle.secondary
+        super().__init__(discord.ui.Button(label=self.LABELS[action], style=style, custom_id=f"picket:queue:{action}:{show_id}"))
+        self.action, self.show_id = action, show_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["action"], int(match["show_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            show = await shows.get_show(services.store, self.show_id)
+            if self.action == "seats":
+                await seat_picker(interaction, self.show_id, in_place=True)
+                return
+            if self.action == "leave":
+                await queue.leave(services.store, services.redis, self.show_id, interaction.user.id)
+                await edit(interaction, content=f"You left the queue for **{show.title}**.", view=None)
+                return
+            status = await queue.status(services.store, services.redis, self.show_id, interaction.user.id)
+            await edit(interaction, content=status_text(status, show), view=queue_view(self.show_id, status))
+
+
+class SectionSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
+    def __init__(self, show_id: int, sections: list[str] | None = None):
+        options = [discord.SelectOption(label=f"Section {name}", value=name) for name in (sections or ["-"])]
+        super().__init__(discord.ui.Select(placeholder="Section", options=options, custom_id=f"picket:seats:section:{show_id}"))
+        self.show_id = show_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(int(match["show_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            section = self.item.values[0]
+            show = await shows.get_show(services.store, self.show_id)
+            free = [s for s in await shows.seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
+            if not free:
+                await reply(interaction, f"Section {section} has no free seats left. Pick another, or take the best available.")
+                return
+            view = StatelessView()
+            view.add_item(SeatSelect(self.show_id, free[:MAX_OPTIONS], min(show.per_fan_limit, len(free[:MAX_OPTIONS]))))
+            await reply(interaction, f"Seats in section {section} (the best {min(len(free), MAX_OPTIONS)} free ones):", view=view)
+
+
+class SeatSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:pick:(?P<show_id>\d+)"):
+    def __init__(self, show_id: int, free=None, most: int = 1):
+        options = [
+            discord.SelectOption(label=(f"Row {s.row_label} seat {s.seat_number}" if s.row_label else f"Place {s.seat_number}"), value=str(s.id))
+            for s in (free or [])
+        ] or [discord.SelectOption(label="-", value="0")]
+        super().__init__(
+            discord.ui.Select(placeholder="Seats", options=options, min_values=1, max_values=max(1, most), custom_id=f"picket:seats:pick:{show_id}")
+        )
+        self.show_id = show_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(int(match["show_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            hold = await queue.reserve(
+                services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
+            )
+            show = await shows.get_show(services.store, self.show_id)
+            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
+
+
+class QuantitySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
+    def __init__(self, show_id: int, most: int):
+        options = [discord.SelectOption(label=str(n), value=str(n)) for n in range(1, most + 1)]
+        super().__init__(discord.ui.Select(placeholder="Seats", options=options, custom_id=f"picket:book:{show_id}:{most}"))
+        self.show_id = show_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(int(match["show_id"]), int(match["most"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            quantity = int(self.item.values[0])
+            hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=quantity)
+            show = await shows.get_show(services.store, self.show_id)
+            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
+
+
+
 class BookingCog(commands.Cog, name="booking"):
-    dynamic_items = (HoldButton,)
+    dynamic_items = (HoldButton, QueueButton, SectionSelect, SeatSelect, QuantitySelect)
 
     def __init__(self, services: Services):
         self.services = services
@@ -112,7 +271,7 @@ class BookingCog(commands.Cog, name="booking"):
                 )
             await reply(interaction, embed=embed)
 
-    @app_commands.command(name="book", description="Reserve the best available seats for a show")
+    @app_commands.command(name="book", description="Reserve the best available seats for a show (through its queue)")
     @app_commands.describe(show="The show", quantity="How many seats", tier="Price tier (optional)")
     @app_commands.autocomplete(show=show_choices)
     @app_commands.guild_only()
@@ -124,8 +283,10 @@ class BookingCog(commands.Cog, name="booking"):
         tier: str | None = None,
     ) -> None:
         async with refusals(interaction):
-            hold = await booking.hold_seats(
-                self.services.store, show_id=show, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier
-            )
             info = await shows.get_show(self.services.store, show)
+            status = await queue.join(self.services.store, self.services.redis, show, interaction.user.id)
+            if status.state != "admitted":
+                await reply(interaction, status_text(status, info), view=queue_view(show, status))
+                return
+            hold = await queue.reserve(self.services.store, self.services.redis, show_id=show, fan=interaction.user.id, quantity=quantity, tier=tier)
             await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info))

@@ -43,3 +43,65 @@ def sales_chart(issued: list[datetime], capacity: int, title: str) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+SEAT_COLOURS = {"available": "#3cb371", "held": "#f0b429", "sold": "#c0392b"}
+
+
+def seat_map_image(seats, title: str) -> bytes:
+    """Every seat as a square, section by section, row by row: green free, amber held, red sold.
+    General admission sections are drawn as one bar split by state."""
+    cell, gap, pad, label_w = 10, 2, 16, 70
+    sections: dict[str, list] = {}
+    for seat in seats:
+        sections.setdefault(seat.section, []).append(seat)
+    blocks = []
+    width = 420
+    height = pad + 30
+    for name, places in sections.items():
+        if places and not places[0].row_label:
+            blocks.append((name, None, places))
+            height += 40
+            continue
+        rows: dict[str, list] = {}
+        for seat in places:
+            rows.setdefault(seat.row_label, []).append(seat)
+        per_row = max(len(r) for r in rows.values())
+        width = max(width, label_w + pad * 2 + min(per_row, 200) * (cell + gap))
+        height += 22 + len(rows) * (cell + gap) + 10
+        blocks.append((name, rows, places))
+    height += 30
+    img = Image.new("RGB", (width, min(height, 4000)), "white")
+    d = ImageDraw.Draw(img)
+    d.text((pad, 8), f"Seat map · {title}"[:80], font=_font(16), fill="#222")
+    y = pad + 22
+    for name, rows, places in blocks:
+        if rows is None:
+            counts = {k: sum(1 for p in places if p.state == k) for k in SEAT_COLOURS}
+            d.text((pad, y), f"{name} (general admission)", font=_font(13), fill="#222")
+            x = pad + 200
+            total = max(1, len(places))
+            for state, n in counts.items():
+                w = int(200 * n / total)
+                d.rectangle([x, y, x + w, y + 14], fill=SEAT_COLOURS[state])
+                x += w
+            y += 40
+            continue
+        d.text((pad, y), f"Section {name}", font=_font(13), fill="#222")
+        y += 20
+        for row_name, row in rows.items():
+            d.text((pad, y - 2), row_name, font=_font(10), fill="#555")
+            for i, seat in enumerate(row[:200]):
+                x = pad + label_w + i * (cell + gap)
+                d.rectangle([x, y, x + cell, y + cell], fill=SEAT_COLOURS.get(seat.state, "#999"))
+            y += cell + gap
+            if y > 3950:
+                break
+        y += 10
+    legend_y = min(height, 4000) - 24
+    for i, (state, colour) in enumerate(SEAT_COLOURS.items()):
+        d.rectangle([pad + i * 110, legend_y, pad + i * 110 + 12, legend_y + 12], fill=colour)
+        d.text((pad + i * 110 + 18, legend_y - 1), state, font=_font(12), fill="#333")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

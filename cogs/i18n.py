@@ -38,7 +38,7 @@ KO: dict[str, str] = {
     "poster": "포스터",
     # descriptions
     "Upcoming shows in this server": "이 서버의 예정된 공연",
-    "Reserve the best available seats for a show": "공연의 가장 좋은 빈 좌석을 예약합니다",
+    "Reserve the best available seats for a show (through its queue)": "대기열을 거쳐 공연의 가장 좋은 빈 좌석을 예약합니다",
     "The show": "공연",
     "How many seats": "좌석 수",
     "Price tier (optional)": "가격 등급 (선택)",

@@ -10,11 +10,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.booking import hold_embed, hold_view, show_choices
+from cogs.booking import show_choices, start_booking
 from cogs.charts import sales_chart
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import money, refusals, reply, ts
+from cogs.ui import StatelessView, edit, money, post, refusals, reply, ts
 from domain import alerts, booking, errors, follows, shows, stats, waitlist
 from domain.specs import parse_names, parse_price_tiers, parse_when
 
@@ -165,9 +165,7 @@ class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:sh
             if self.action == "book":
                 if show.status == "cancelled":
                     raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
-                view = discord.ui.View(timeout=None)
-                view.add_item(QuantitySelect(show.id, min(show.per_fan_limit, 10)))
-                await reply(interaction, t(interaction, "How many seats for **{title}**?", title=show.title), view=view)
+                await start_booking(interaction, show.id)
             elif self.action == "follow":
                 for name in show.artists:
                     await follows.follow(services.store, interaction.user.id, "artist", name)
@@ -180,27 +178,8 @@ class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:sh
                 await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=show.title))
 
 
-class QuantitySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
-    def __init__(self, show_id: int, most: int):
-        options = [discord.SelectOption(label=str(n), value=str(n)) for n in range(1, most + 1)]
-        super().__init__(discord.ui.Select(placeholder="Seats", options=options, custom_id=f"picket:book:{show_id}:{most}"))
-        self.show_id = show_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(int(match["show_id"]), int(match["most"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction)
-        async with refusals(interaction):
-            quantity = int(self.item.values[0])
-            hold = await booking.hold_seats(services.store, show_id=self.show_id, fan_discord_id=interaction.user.id, quantity=quantity)
-            show = await shows.get_show(services.store, self.show_id)
-            await interaction.response.edit_message(content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
-
-
 def announcement_view(show_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = StatelessView()
     for action in ("book", "remind", "follow", "wait"):
         view.add_item(ShowButton(action, show_id))
     return view
@@ -221,7 +200,7 @@ class CancelShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pic
             await interaction.response.defer()
             done = await booking.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
             services.queued()
-            await interaction.edit_original_response(
+            await edit(interaction, 
                 content=f"Cancelled. {done.tickets_revoked} tickets voided, {done.orders_refunded} orders refunded, "
                 f"{done.fans_notified} fans notified by DM.",
                 view=None,
@@ -233,7 +212,7 @@ class CancelShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pic
 
 @app_commands.guild_only()
 class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, announce and run your shows", name="shows"):
-    dynamic_items = (ShowButton, QuantitySelect, CancelShowButton)
+    dynamic_items = (ShowButton, CancelShowButton)
 
     def __init__(self, services: Services):
         self.services = services
@@ -273,7 +252,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     async def cancel(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "cancel it")
-            view = discord.ui.View(timeout=None)
+            view = StatelessView()
             view.add_item(CancelShowButton(info.id))
             await reply(
                 interaction,
@@ -291,7 +270,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         async with refusals(interaction):
             info = await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
             poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
-            await channel.send(embed=show_embed(info, poster_url), view=announcement_view(info.id))
+            await post(channel, embed=show_embed(info, poster_url), view=announcement_view(info.id))
             self.services.queued()  # the followers' alerts were queued with the announcement
             await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 

@@ -26,6 +26,25 @@ def money(cents: int, currency: str) -> str:
     return f"{cents / 100:,.2f} {currency}"
 
 
+class StatelessView(discord.ui.View):
+    """A view made only of DynamicItems: their custom_ids carry all the state, and the bot's
+    registered DynamicItem classes answer them, after restarts too. So discord.py need not keep the
+    view once sent; :func:`reply` and :func:`edit` stop it, which drops it from the view store and
+    cancels the 15-minute timeout task discord.py gives every ephemeral view (thousands of those
+    during an on-sale)."""
+
+    def __init__(self, *items: discord.ui.Item):
+        super().__init__(timeout=None)
+        for item in items:
+            self.add_item(item)
+
+
+def _release(kwargs: dict) -> None:
+    view = kwargs.get("view")
+    if isinstance(view, StatelessView):
+        view.stop()
+
+
 async def reply(interaction: discord.Interaction, content: str | None = None, **kwargs) -> None:
     """Answer ephemerally, whether or not the interaction was already answered or deferred."""
     kwargs.setdefault("ephemeral", True)
@@ -33,6 +52,23 @@ async def reply(interaction: discord.Interaction, content: str | None = None, **
         await interaction.followup.send(content, **kwargs)
     else:
         await interaction.response.send_message(content, **kwargs)
+    _release(kwargs)
+
+
+async def edit(interaction: discord.Interaction, **kwargs) -> None:
+    """Update the message a component was used on, in place."""
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**kwargs)
+    else:
+        await interaction.response.edit_message(**kwargs)
+    _release(kwargs)
+
+
+async def post(channel: discord.abc.Messageable, **kwargs) -> discord.Message:
+    """Post a (public) message, e.g. an announcement."""
+    message = await channel.send(**kwargs)
+    _release(kwargs)
+    return message
 
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> bool:

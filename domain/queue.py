@@ -69,8 +69,11 @@ _ADMIT = """
 local line, clock, admitted, admit_seq, token_prefix, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now, on_sale, rate, ttl, show = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 if now < on_sale then return {} end
-local last = tonumber(redis.call('GET', clock) or on_sale)
-local allowance = math.floor((now - last) * rate / 60)
+-- Unused admissions pile up to a burst of 10 seconds' worth (at least one): a fan who arrives at a
+-- quiet moment goes straight in, a crowd is still let in at the rate.
+local burst = math.max(1, rate / 6)
+local last = math.max(tonumber(redis.call('GET', clock) or on_sale), now - burst * 60 / rate)
+local allowance = math.floor((now - last) * rate / 60 + 1e-9)
 if allowance <= 0 then return {} end
 local popped = redis.call('ZPOPMIN', line, allowance)
 local fans = {}
@@ -80,11 +83,9 @@ for i = 1, #popped, 2 do
   redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
   fans[#fans + 1] = fan
 end
+redis.call('SET', clock, last + #fans * 60 / rate)
 if #fans < allowance then
-  redis.call('SET', clock, now)  -- the line ran dry: unused allowance does not pile up
-  redis.call('SREM', active, show)
-else
-  redis.call('SET', clock, last + #fans * 60 / rate)
+  redis.call('SREM', active, show)  -- the line ran dry
 end
 return fans
 """

@@ -473,6 +473,35 @@ async def list_shows(store: Store, guild_id: int | None = None, *, upcoming_only
         return [await _show_view(s, show) for show in (await s.execute(q)).scalars()]
 
 
+@dataclass(frozen=True)
+class SeatState:
+    id: int
+    section: str
+    row_label: str
+    seat_number: int
+    state: str  # available | held | sold (a lapsed hold reads as available)
+
+
+async def seat_states(store: Store, show_id: int) -> list[SeatState]:
+    """Every seat of a show in best-first order, for the seat map and the seat pickers."""
+    now = store.now()
+    async with store.session() as s:
+        await load_show(s, show_id)
+        rows = (
+            await s.execute(
+                select(ShowSeat.id, ShowSeat.section, ShowSeat.row_label, ShowSeat.seat_number, ShowSeat.status, ShowSeat.held_until)
+                .where(ShowSeat.show_id == show_id)
+                .order_by(ShowSeat.position)
+            )
+        ).all()
+    out = []
+    for sid, section, row, number, status, held_until in rows:
+        if status == SeatStatus.HELD.value and held_until is not None and held_until <= now:
+            status = SeatStatus.AVAILABLE.value
+        out.append(SeatState(sid, section, row, number, status))
+    return out
+
+
 async def availability(store: Store, show_id: int) -> list[TierAvailability]:
     """Seats per tier by state. A hold past its expiry counts as available: it is, to a buyer."""
     now = store.now()

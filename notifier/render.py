@@ -143,3 +143,21 @@ async def _digest(store: Store, payload: dict) -> OutgoingMessage:
     found = [await shows.get_show(store, sid) for sid in payload["show_ids"]]
     lines = [f"• **{s.title}** · {', '.join(s.artists)} · <t:{int(s.starts_at.timestamp())}:D> · show #{s.id}" for s in found]
     return OutgoingMessage(content=f"{ALERT_PREFIX} This week's new shows for you:\n" + "\n".join(lines))
+
+
+@renderer("queue_turn")
+async def _queue_turn(store: Store, payload: dict) -> OutgoingMessage:
+    show = await shows.get_show(store, payload["show_id"])
+    return OutgoingMessage(
+        content=f"🎫 It's your turn for **{show.title}**! Press Book to choose your seats; your turn lasts a few minutes.",
+        buttons=(Button("Book", f"picket:show:book:{show.id}", "success"),),
+    )
+
+
+@renderer("queue_sold_out")
+async def _queue_sold_out(store: Store, payload: dict) -> OutgoingMessage:
+    show = await shows.get_show(store, payload["show_id"])
+    return OutgoingMessage(
+        content=f"**{show.title}** sold out while you were in line. Join the waitlist to get a seat if one comes back.",
+        buttons=(Button("Join waitlist", f"picket:show:wait:{show.id}", "secondary"),),
+    )

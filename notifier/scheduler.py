@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from domain import alerts, booking
+from domain import alerts, booking, queue
 from domain.payments import PaymentGateway
 from domain.store import Store
 from notifier.sender import OutboxSender
@@ -28,6 +28,7 @@ class Jobs:
     store: Store
     gateway: PaymentGateway
     sender: OutboxSender
+    redis: object = None
 
     async def release_expired_holds(self) -> int:
         return await booking.release_expired_holds(self.store)
@@ -42,6 +43,12 @@ class Jobs:
         await alerts.plan_weekly_digest(self.store)
         return await self.send_due_notices()
 
+    async def admit_queues(self) -> int:
+        messaged = await queue.admit_all(self.store, self.redis)
+        if messaged:
+            self.sender.kick()
+        return messaged
+
     async def settle_refunds(self) -> int:
         return await booking.settle_refunds(self.store, self.gateway)
 
@@ -49,6 +56,7 @@ class Jobs:
         """Every periodic job once, as the scheduler would. For tests and the demo, which run in
         SimCord's virtual time where APScheduler's wall-clock triggers do not apply."""
         await self.release_expired_holds()
+        await self.admit_queues()
         await self.send_due_notices()
         await self.settle_refunds()
 
@@ -58,6 +66,7 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: float = 30.0) -> AsyncIOSchedul
     common = dict(coalesce=True, max_instances=1, misfire_grace_time=300)
     scheduler.add_job(jobs.release_expired_holds, IntervalTrigger(seconds=tick_seconds), id="holds", **common)
     scheduler.add_job(jobs.send_due_notices, IntervalTrigger(seconds=tick_seconds), id="notices", **common)
+    scheduler.add_job(jobs.admit_queues, IntervalTrigger(seconds=min(tick_seconds, 5)), id="queues", **common)
     scheduler.add_job(jobs.settle_refunds, IntervalTrigger(seconds=max(tick_seconds, 60)), id="refunds", **common)
     scheduler.add_job(jobs.weekly_digest, CronTrigger(day_of_week="mon", hour=10, minute=0), id="digest", **common)
     scheduler.start()

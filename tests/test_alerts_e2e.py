@@ -50,7 +50,7 @@ async def test_one_alert_per_interested_fan_none_when_alerts_are_off(world):
     # the alert's Book button works from the DM
     dm = alert_dms(artist_fans[0])[0]
     clicked = await artist_fans[0].user.click(dm, label="Book")
-    assert "How many seats" in clicked.response.content
+    assert "You're in the queue for **Harbour Lights**" in clicked.response.content
 
 
 async def test_quiet_hours_hold_an_alert_until_they_end(world):

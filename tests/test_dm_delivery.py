@@ -10,8 +10,9 @@ from domain.models import Fan, OutboxMessage
 
 async def buy(world, fan, show, quantity=1):
     res = await fan.slash(world.channel, "book", show=show.id, quantity=quantity)
+    assert res.response.components, res.response.content
     await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
-    assert res.response.embeds[0].title.startswith("Paid"), res.response.embeds[0].title
+    assert res.response.embeds and res.response.embeds[0].title.startswith("Paid"), (res.response.content, res.followups)
 
 
 def dm_posts(env, fan):

@@ -13,7 +13,7 @@ def synced_commands(env):
 async def test_commands_carry_korean_names_and_descriptions(world):
     commands = synced_commands(world.env)
     assert commands["book"]["name_localizations"]["ko"] == "예매"
-    assert commands["book"]["description_localizations"]["ko"] == "공연의 가장 좋은 빈 좌석을 예약합니다"
+    assert commands["book"]["description_localizations"]["ko"] == "대기열을 거쳐 공연의 가장 좋은 빈 좌석을 예약합니다"
     show = commands["show"]
     create = next(o for o in show["options"] if o["name"] == "create")
     assert create["name_localizations"]["ko"] == "만들기"

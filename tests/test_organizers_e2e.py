@@ -51,14 +51,16 @@ async def test_create_announce_book_after_restart_then_cancel(world, gateway):
 
     waiting_fan, fan = world.fans[0], world.fans[1]
     early = await fan.click(announcement, label="Book")
-    picked = await fan.select(early.response, ["2"])
-    assert "open <t:" in picked.response.content  # sales are not open yet: told when they open
+    assert "Sales open <t:" in early.response.content  # not open yet: in the queue, told when it opens
 
     await world.env.advance_time(10 * 86400)  # past the on-sale time
     await world.env.restart_bot()  # the announcement's buttons must survive a restart
     clicked = await fan.click(announcement, label="Book")
-    assert clicked.ephemeral and "How many seats" in clicked.response.content
-    await fan.select(clicked.response, ["2"])
+    assert clicked.ephemeral and "It's your turn" in clicked.response.content
+    await fan.click(clicked.response, label="Choose seats")
+    assert clicked.response.embeds[0].title == "Choose seats · Harbour Lights"
+    assert clicked.response.attachments[0].filename == "seatmap.png"
+    await fan.select(clicked.response, ["2"], custom_id=f"picket:book:{show_id}:4")
     assert clicked.response.embeds[0].title == "Reserved: Harbour Lights"
     await fan.click(clicked.response, custom_id=button(clicked.response, "Pay 90.00 USD"))
     assert clicked.response.embeds[0].title == "Paid: Harbour Lights"

@@ -1,0 +1,556 @@
+"""On-sale: N fans join the waiting queue in one burst, then P bot processes sell M seats, on MariaDB + Redis.
+
+    python bench/onsale.py [--fans 100000] [--seats 10000] [--processes 4] [--concurrency 8]
+
+What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
+1. join burst: before sales open, all N fans call ``queue.join`` from this process, ``--join-concurrency``
+   (500) at a time. Each join reads the show from MariaDB, then runs the join script on Redis.
+2. sale: at one wall-clock instant (the show's on-sale time) P worker processes start. Each has its
+   own Store (SystemClock) and Redis client, lets fans in with ``queue.admit`` (the show's admission
+   rate is raised so that everyone is let in within ``--admit-seconds``: admission is not the
+   bottleneck), and serves only its own fans (fan id modulo P) with ``--concurrency`` buyers, each
+   doing ``queue.reserve(quantity=1)`` (best available) then ``booking.purchase`` with a
+   SandboxGateway, until a reserve answers SoldOut. All P processes compete for the same seats.
+3. naive baseline: a second show of M seats, the same P processes x concurrency buyers, no queue,
+   selling by read-then-write without locks: SELECT the first available seat (no FOR UPDATE), a plain
+   ``UPDATE show_seats SET status='sold' WHERE id=...`` (no status condition), INSERT a ticket with
+   ``active_seat_key`` NULL (so the UNIQUE key cannot refuse a duplicate). One transaction per sale.
+
+Figures (the last line printed is JSON):
+- join_p50_ms / join_p99_ms / join_max_ms: latency of one ``queue.join`` under the burst (including
+  the wait for a pooled DB connection); joins_per_s: N / burst wall time.
+- holds_per_s: successful holds / (last hold - on-sale instant); purchases_per_s: paid orders /
+  (last purchase - on-sale instant); sale_seconds: on-sale instant to the last purchase (sold out).
+  hold_p50_ms / purchase_p50_ms...: per-call latency inside the workers. holds_first_10pct_per_s and
+  holds_last_10pct_per_s show whether the rate decays as the show fills.
+- sold / oversold: read back with ``stats.show_totals``: sold must equal M and oversold must be 0.
+- naive_*: the baseline's tickets written, distinct seats, oversold (= tickets - distinct seats) and
+  rate (tickets written / its wall time). holds_vs_naive = holds_per_s / naive_holds_per_s, measured
+  in the same run on the same machine. The naive sale does one short transaction per seat and none
+  of the bookkeeping (no hold, order, payment, quota, outbox), so the ratio is the price of the whole
+  correct path, not of the locking alone; its oversold count is what that shortcut costs.
+- peak_rss_mb (this process) and worker_peak_rss_mb (the largest worker).
+
+Defaults use the MariaDB database ``bench`` and Redis db 13, which this script empties: never point it
+at real data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, insert, select, update  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
+
+from domain import booking, errors, queue, shows, stats  # noqa: E402
+from domain.clock import SystemClock  # noqa: E402
+from domain.models import Hold, HoldStatus, Order, OrderStatus, SeatStatus, Show, ShowSeat, Ticket, TicketStatus  # noqa: E402
+from domain.payments import SandboxGateway  # noqa: E402
+from domain.redis_client import make_redis  # noqa: E402
+from domain.store import Store, _is_retryable, make_engine  # noqa: E402
+
+GUILD = 900_000_000_000_000_001
+ORGANIZER = 900_000_000_000_000_002
+FAN_BASE = 800_000_000_000_000_000  # fan ids FAN_BASE + i, snowflake-sized
+PRICE = 5000
+
+
+def log(msg: str) -> None:
+    print(f"[onsale {os.getpid()}] {msg}", file=sys.stderr, flush=True)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 2)
+
+
+def seatmap(seats: int) -> str:
+    """A seat map of exactly ``seats`` seats: sections of up to 700 rows of 100, then a short row."""
+    parts, left, n = [], seats, 0
+    while left >= 100:
+        rows = min(700, left // 100)
+        parts.append(f"S{n}:{rows}x100:Standard")
+        left -= rows * 100
+        n += 1
+    if left:
+        parts.append(f"S{n}:1x{left}:Standard")
+    return ", ".join(parts)
+
+
+# --- workers (separate OS processes) --------------------------------------------------------------
+
+
+async def _wait_for_go() -> float:
+    print("ready", flush=True)
+    line = await asyncio.to_thread(sys.stdin.readline)
+    start = float(line.split()[1])
+    await asyncio.sleep(max(0.0, start - time.time()))
+    return start
+
+
+async def picket_worker(cfg: dict) -> dict:
+    """Admit fans, and for this worker's own admitted fans reserve one seat then pay, until sold out."""
+    show_id, me, procs, conc = cfg["show_id"], cfg["index"], cfg["processes"], cfg["concurrency"]
+    store = Store.from_url(cfg["database_url"], SystemClock(), pool_size=conc)
+    redis = make_redis(cfg["redis_url"])
+    gateway = SandboxGateway()
+    keys = queue._keys(show_id)  # the admitted-fans log; no public API reads it incrementally
+    # Warm the pools so the on-sale instant does not also measure connecting.
+    await asyncio.gather(*(queue.show_queue(store, show_id) for _ in range(conc)))
+    await redis.ping()
+    start = await _wait_for_go()
+
+    q = await queue.show_queue(store, show_id)
+    done = asyncio.Event()  # a reserve answered SoldOut
+    admitting_over = asyncio.Event()
+    mine: asyncio.Queue = asyncio.Queue()
+    admitted_by_me = 0
+    holds = purchases = contended = 0
+    hold_lat: list[float] = []
+    buy_lat: list[float] = []
+    hold_times: list[float] = []
+    last_hold = last_purchase = None
+    errs: Counter = Counter()
+
+    async def admitter() -> None:
+        nonlocal admitted_by_me
+        try:
+            while not done.is_set():
+                admitted_by_me += len(await queue.admit(store, redis, q))
+                if await redis.zcard(keys["line"]) == 0:
+                    return
+                await asyncio.sleep(cfg["tick"])
+        finally:
+            admitting_over.set()
+
+    async def feeder() -> None:
+        cursor = 0.0
+        while not done.is_set():
+            line_empty = admitting_over.is_set() and await redis.zcard(keys["line"]) == 0
+            rows = await redis.zrangebyscore(keys["admitted"], f"({cursor}", "+inf", withscores=True)
+            for fan, score in rows:
+                cursor = max(cursor, score)
+                if int(fan) % procs == me:
+                    mine.put_nowait(int(fan))
+            if not rows and line_empty:
+                break
+            await asyncio.sleep(cfg["tick"])
+        for _ in range(conc):
+            mine.put_nowait(None)
+
+    async def buyer() -> None:
+        nonlocal holds, purchases, contended, last_hold, last_purchase
+        while True:
+            fan = await mine.get()
+            if fan is None or done.is_set():
+                return
+            for _attempt in range(5):
+                t = time.perf_counter()
+                try:
+                    hold = await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
+                except errors.SoldOut:
+                    done.set()
+                    return
+                except errors.SeatUnavailable:
+                    contended += 1
+                    continue
+                except errors.DomainError as exc:
+                    errs[type(exc).__name__] += 1
+                    break
+                hold_lat.append(time.perf_counter() - t)
+                holds += 1
+                last_hold = time.time()
+                hold_times.append(last_hold)
+                t = time.perf_counter()
+                try:
+                    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
+                except errors.DomainError as exc:
+                    errs["purchase:" + type(exc).__name__] += 1
+                    break
+                buy_lat.append(time.perf_counter() - t)
+                purchases += 1
+                last_purchase = time.time()
+                break
+
+    async def progress() -> None:
+        while not done.is_set():
+            await asyncio.sleep(5)
+            log(f"worker {me}: {holds} holds, {purchases} purchases, {mine.qsize()} of its fans waiting")
+
+    ticker = asyncio.create_task(progress())
+    await asyncio.gather(admitter(), feeder(), *(buyer() for _ in range(conc)))
+    ticker.cancel()
+    await store.dispose()
+    await redis.aclose()
+    return dict(
+        index=me,
+        start=start,
+        admitted_by_me=admitted_by_me,
+        holds=holds,
+        purchases=purchases,
+        contended_retries=contended,
+        errors=dict(errs),
+        sold_out_seen=done.is_set(),
+        last_hold=last_hold,
+        last_purchase=last_purchase,
+        hold_times=hold_times,
+        hold_lat=hold_lat,
+        buy_lat=buy_lat,
+        rss_mb=rss_mb(),
+    )
+
+
+async def naive_worker(cfg: dict) -> dict:
+    """The deliberately wrong sale: read a free seat, then write it sold, with nothing stopping a race."""
+    show_id, me, procs, conc = cfg["show_id"], cfg["index"], cfg["processes"], cfg["concurrency"]
+    engine = make_engine(cfg["database_url"], pool_size=conc)
+    # This worker's fans, round and round: a fan whose ticket turned out to be a duplicate is not told,
+    # so buyers go on until the SELECT finds no free seat.
+    fans = itertools.cycle(range(FAN_BASE + me, FAN_BASE + cfg["fans"], procs))
+    async with engine.connect() as conn:
+        await conn.execute(select(1))
+    start = await _wait_for_go()
+    done = asyncio.Event()
+    sales = retries = 0
+    lat: list[float] = []
+    last_sale = None
+
+    async def sell_one(fan: int) -> bool:
+        async with engine.begin() as conn:
+            seat = (
+                await conn.execute(
+                    select(ShowSeat.id)
+                    .where(ShowSeat.show_id == show_id, ShowSeat.status == SeatStatus.AVAILABLE.value)
+                    .order_by(ShowSeat.position)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if seat is None:
+                return False
+            await conn.execute(update(ShowSeat).where(ShowSeat.id == seat).values(status=SeatStatus.SOLD.value))
+            await conn.execute(
+                insert(Ticket).values(
+                    order_id=cfg["order_id"],
+                    show_id=show_id,
+                    show_seat_id=seat,
+                    holder_discord_id=fan,
+                    price_cents=PRICE,
+                    status=TicketStatus.VALID.value,
+                    active_seat_key=None,
+                    issued_at=datetime.now(timezone.utc),
+                )
+            )
+        return True
+
+    async def buyer() -> None:
+        nonlocal sales, retries, last_sale
+        for fan in fans:
+            if done.is_set():
+                return
+            t = time.perf_counter()
+            while True:
+                try:
+                    sold = await sell_one(fan)
+                    break
+                except DBAPIError as exc:
+                    if not _is_retryable(exc):
+                        raise
+                    retries += 1
+            if not sold:
+                done.set()
+                return
+            lat.append(time.perf_counter() - t)
+            sales += 1
+            last_sale = time.time()
+
+    await asyncio.gather(*(buyer() for _ in range(conc)))
+    await engine.dispose()
+    return dict(index=me, start=start, sales=sales, retries=retries, last_sale=last_sale, lat=lat, rss_mb=rss_mb())
+
+
+def worker_main(cfg: dict) -> None:
+    run = picket_worker if cfg["mode"] == "picket" else naive_worker
+    out = asyncio.run(run(cfg))
+    print(json.dumps(out), flush=True)
+
+
+# --- the parent -----------------------------------------------------------------------------------
+
+
+async def run_workers(args, mode: str, show_id: int, extra: dict, before_go=None) -> tuple[float, list[dict]]:
+    """Start P workers, wait until each has connected, pick the common start instant, run, collect."""
+    procs = []
+    for i in range(args.processes):
+        cfg = dict(
+            mode=mode,
+            index=i,
+            processes=args.processes,
+            concurrency=args.concurrency,
+            show_id=show_id,
+            fans=args.fans,
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+            tick=args.tick,
+            **extra,
+        )
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            )
+        )
+    for p in procs:
+        line = (await p.stdout.readline()).decode().strip()
+        if line != "ready":
+            raise RuntimeError(f"worker did not start (said {line!r})")
+    start = time.time() + args.lead
+    if before_go is not None:
+        await before_go(start)
+    for p in procs:
+        p.stdin.write(f"go {start!r}\n".encode())
+        await p.stdin.drain()
+    results = []
+    for p in procs:
+        out, _ = await p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"a {mode} worker failed (exit {p.returncode})")
+        results.append(json.loads(out.decode().strip().splitlines()[-1]))
+    return start, results
+
+
+async def join_burst(store: Store, redis, show_id: int, fans: int, concurrency: int) -> dict:
+    lat: list[float] = []
+    errs: Counter = Counter()
+    ids = iter(range(FAN_BASE, FAN_BASE + fans))
+    step = max(1, fans // 10)
+
+    async def joiner() -> None:
+        for fan in ids:
+            t = time.perf_counter()
+            try:
+                st = await queue.join(store, redis, show_id, fan)
+            except errors.DomainError as exc:
+                errs[type(exc).__name__] += 1
+                continue
+            lat.append(time.perf_counter() - t)
+            if st.state != "lobby":
+                errs[f"state:{st.state}"] += 1
+            if len(lat) % step == 0:
+                log(f"join burst: {len(lat)}/{fans}")
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(joiner() for _ in range(concurrency)))
+    seconds = time.perf_counter() - t0
+    return dict(lat=lat, seconds=seconds, errors=dict(errs))
+
+
+async def main(args) -> dict:
+    result: dict = dict(
+        bench="onsale",
+        fans=args.fans,
+        seats=args.seats,
+        processes=args.processes,
+        concurrency=args.concurrency,
+        database=args.database_url.split("@")[-1],
+        redis=args.redis_url.split("@")[-1],
+    )
+    t0 = time.perf_counter()
+    engine = make_engine(args.database_url)
+    from migrations import rebuild
+
+    await rebuild(engine)
+    await engine.dispose()
+    redis = make_redis(args.redis_url)
+    await redis.flushdb()
+    store = Store.from_url(args.database_url, SystemClock(), pool_size=args.pool)
+
+    org = await shows.register_organizer(store, GUILD, ORGANIZER, "bench organizer")
+    now = store.now()
+    common = dict(
+        organizer_id=org.id,
+        seatmap_spec=seatmap(args.seats),
+        artists=["Bench Act"],
+        genres=[],
+        starts_at=now + timedelta(days=30),
+        on_sale_at=now + timedelta(days=1),  # moved to the workers' start instant after the join burst
+        tiers={"Standard": PRICE},
+        per_fan_limit=4,
+    )
+    show = await shows.create_show(store, venue_name="Bench Arena", title="On-sale", **common)
+    naive = await shows.create_show(store, venue_name="Naive Arena", title="Naive baseline", **common)
+    rate = max(1, math.ceil(args.fans * 60 / args.admit_seconds))
+
+    async def setup(s) -> int:
+        await s.execute(update(Show).where(Show.id == show.id).values(admission_per_minute=rate))
+        # The naive tickets need an order to point at: one placeholder hold and order, made here.
+        hold_id = (
+            await s.execute(
+                insert(Hold).values(
+                    show_id=naive.id, fan_discord_id=0, quantity=0, status=HoldStatus.CONVERTED.value,
+                    expires_at=now, created_at=now,
+                )
+            )
+        ).inserted_primary_key[0]
+        return (
+            await s.execute(
+                insert(Order).values(
+                    show_id=naive.id, fan_discord_id=0, hold_id=hold_id, status=OrderStatus.PAID.value,
+                    amount_cents=0, organizer_amount_cents=0, currency="USD", created_at=now,
+                )
+            )
+        ).inserted_primary_key[0]
+
+    naive_order = await store.transaction(setup)
+    result["admission_per_minute"] = rate
+    result["setup_s"] = round(time.perf_counter() - t0, 2)
+    log(f"setup done in {result['setup_s']}s: show {show.id} and naive show {naive.id}, {args.seats} seats each")
+
+    # Phase 1: the join burst, before sales open.
+    burst = await join_burst(store, redis, show.id, args.fans, args.join_concurrency)
+    in_line = await redis.zcard(queue._keys(show.id)["line"])
+    lat = burst["lat"]
+    result.update(
+        join_seconds=round(burst["seconds"], 2),
+        joins_per_s=round(len(lat) / burst["seconds"], 1),
+        join_p50_ms=ms(pct(lat, 50)),
+        join_p99_ms=ms(pct(lat, 99)),
+        join_max_ms=ms(max(lat) if lat else None),
+        in_line=in_line,
+        join_errors=burst["errors"],
+    )
+    log(f"join burst: {len(lat)} joins in {burst['seconds']:.1f}s, {in_line} in line")
+    del burst, lat
+    await store.dispose()  # give the connections back while the workers run
+
+    # Phase 2: the sale, P processes.
+    async def open_sales(start: float) -> None:
+        await shows.update_show(store, show.id, ORGANIZER, on_sale_at=datetime.fromtimestamp(start, timezone.utc))
+        await store.dispose()
+
+    log(f"sale: starting {args.processes} workers x {args.concurrency} buyers")
+    start, workers = await run_workers(args, "picket", show.id, {}, before_go=open_sales)
+    totals = await stats.show_totals(store, show.id)
+    holds = sum(w["holds"] for w in workers)
+    purchases = sum(w["purchases"] for w in workers)
+    last_hold = max((w["last_hold"] for w in workers if w["last_hold"]), default=start)
+    last_purchase = max((w["last_purchase"] for w in workers if w["last_purchase"]), default=start)
+    hold_lat = [x for w in workers for x in w["hold_lat"]]
+    buy_lat = [x for w in workers for x in w["buy_lat"]]
+    times = sorted(t for w in workers for t in w["hold_times"])
+    tenth = max(1, len(times) // 10)
+
+    def window_rate(chunk: list[float], since: float) -> float | None:
+        span = chunk[-1] - since if chunk else 0
+        return round(len(chunk) / span, 1) if span > 0 else None
+
+    async with store.session() as s:
+        left = dict(
+            (await s.execute(select(ShowSeat.status, func.count()).where(ShowSeat.show_id == show.id).group_by(ShowSeat.status))).all()
+        )
+    errs: Counter = Counter()
+    for w in workers:
+        errs.update(w["errors"])
+    sale_seconds = last_purchase - start
+    result.update(
+        sale_seconds=round(sale_seconds, 2),
+        holds=holds,
+        purchases=purchases,
+        holds_per_s=round(holds / (last_hold - start), 1) if last_hold > start else None,
+        purchases_per_s=round(purchases / sale_seconds, 1) if sale_seconds > 0 else None,
+        holds_first_10pct_per_s=window_rate(times[:tenth], start),
+        holds_last_10pct_per_s=window_rate(times[-tenth:], times[-tenth - 1] if len(times) > tenth else start),
+        hold_p50_ms=ms(pct(hold_lat, 50)),
+        hold_p99_ms=ms(pct(hold_lat, 99)),
+        purchase_p50_ms=ms(pct(buy_lat, 50)),
+        purchase_p99_ms=ms(pct(buy_lat, 99)),
+        contended_retries=sum(w["contended_retries"] for w in workers),
+        sale_errors=dict(errs),
+        admitted=sum(w["admitted_by_me"] for w in workers),
+        sold=totals.sold,
+        oversold=totals.oversold,
+        seats_left=dict(left),
+    )
+    log(f"sale: {holds} holds, {purchases} purchases in {sale_seconds:.1f}s; sold {totals.sold}, oversold {totals.oversold}")
+    picket_rss = max(w["rss_mb"] for w in workers)
+    del hold_lat, buy_lat, times, workers
+
+    # Phase 3: the naive baseline, same P x concurrency buyers.
+    log(f"naive: starting {args.processes} workers x {args.concurrency} buyers")
+    nstart, nworkers = await run_workers(args, "naive", naive.id, {"order_id": naive_order})
+    ntotals = await stats.show_totals(store, naive.id)
+    async with store.session() as s:
+        nseats_sold = (
+            await s.execute(
+                select(func.count()).where(ShowSeat.show_id == naive.id, ShowSeat.status == SeatStatus.SOLD.value)
+            )
+        ).scalar_one()
+    nsales = sum(w["sales"] for w in nworkers)
+    nlast = max((w["last_sale"] for w in nworkers if w["last_sale"]), default=nstart)
+    nlat = [x for w in nworkers for x in w["lat"]]
+    nseconds = nlast - nstart
+    naive_rate = nsales / nseconds if nseconds > 0 else None
+    result.update(
+        naive_seconds=round(nseconds, 2),
+        naive_tickets=ntotals.sold,
+        naive_distinct_seats=ntotals.sold - ntotals.oversold,
+        naive_seats_marked_sold=nseats_sold,
+        naive_holds_per_s=round(naive_rate, 1) if naive_rate else None,
+        naive_p50_ms=ms(pct(nlat, 50)),
+        naive_p99_ms=ms(pct(nlat, 99)),
+        naive_retries=sum(w["retries"] for w in nworkers),
+        naive_oversold=ntotals.oversold,
+        holds_vs_naive=round(result["holds_per_s"] / naive_rate, 3) if naive_rate and result["holds_per_s"] else None,
+        sellout_seconds_vs_naive=round(sale_seconds / nseconds, 3) if nseconds > 0 else None,
+        peak_rss_mb=round(rss_mb(), 1),
+        worker_peak_rss_mb=round(max([picket_rss] + [w["rss_mb"] for w in nworkers]), 1),
+    )
+    log(f"naive: {ntotals.sold} tickets for {ntotals.sold - ntotals.oversold} seats in {nseconds:.1f}s")
+    await store.dispose()
+    await redis.aclose()
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fans", type=int, default=100_000)
+    parser.add_argument("--seats", type=int, default=10_000)
+    parser.add_argument("--processes", type=int, default=4, help="bot processes selling at once")
+    parser.add_argument("--concurrency", type=int, default=8, help="buyers in flight per process")
+    parser.add_argument("--join-concurrency", type=int, default=500, help="joins in flight during the burst")
+    parser.add_argument("--admit-seconds", type=float, default=10.0, help="admission rate: every fan let in within this")
+    parser.add_argument("--tick", type=float, default=0.05, help="seconds between a worker's admission ticks")
+    parser.add_argument("--lead", type=float, default=1.0, help="seconds from 'all workers ready' to the on-sale instant")
+    parser.add_argument("--pool", type=int, default=20, help="DB pool size of this process (join burst)")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "mysql+aiomysql://root@127.0.0.1:3306/bench"))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    ns = parser.parse_args()
+    if ns.worker:
+        worker_main(json.loads(ns.worker))
+        sys.exit(0)
+    out = asyncio.run(main(ns))
+    print(json.dumps(out), flush=True)

@@ -1,0 +1,46 @@
+"""The on-sale from a fan's side: the waiting queue, then the seat picker.
+
+Booking always starts here (/book, the announcement's Book button, /queue join): the fan joins the
+queue, and once the queue lets them in they pick seats on a seat map or take the best available.
+The queue message is ephemeral and updated in place (Refresh edits it; it never posts a new one).
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.booking import queue_view, show_choices, start_booking, status_text
+from cogs.services import Services
+from cogs.ui import refusals, reply
+from domain import queue, shows
+
+@app_commands.guild_only()
+class QueueCog(commands.GroupCog, group_name="queue", group_description="The waiting queue for an on-sale", name="queue"):
+
+    def __init__(self, services: Services):
+        self.services = services
+        super().__init__()
+
+    @app_commands.command(name="join", description="Join the queue for a show's on-sale")
+    @app_commands.autocomplete(show=show_choices)
+    async def join(self, interaction: discord.Interaction, show: int) -> None:
+        async with refusals(interaction):
+            await start_booking(interaction, show)
+
+    @app_commands.command(name="status", description="Your place in a show's queue")
+    @app_commands.autocomplete(show=show_choices)
+    async def status(self, interaction: discord.Interaction, show: int) -> None:
+        async with refusals(interaction):
+            info = await shows.get_show(self.services.store, show)
+            st = await queue.status(self.services.store, self.services.redis, show, interaction.user.id)
+            await reply(interaction, status_text(st, info), view=queue_view(show, st))
+
+    @app_commands.command(name="leave", description="Leave a show's queue (joining again puts you at the back)")
+    @app_commands.autocomplete(show=show_choices)
+    async def leave(self, interaction: discord.Interaction, show: int) -> None:
+        async with refusals(interaction):
+            info = await shows.get_show(self.services.store, show)
+            left = await queue.leave(self.services.store, self.services.redis, show, interaction.user.id)
+            await reply(interaction, f"You left the queue for **{info.title}**." if left else f"You were not in the queue for **{info.title}**.")
