@@ -22,11 +22,16 @@ Figures (the last line printed is JSON):
 - holds_per_s: successful holds / (last hold - on-sale instant); purchases_per_s: paid orders /
   (last purchase - on-sale instant); sale_seconds: on-sale instant to the last purchase (sold out).
   hold_p50_ms / purchase_p50_ms...: per-call latency inside the workers. holds_first_10pct_per_s and
-  holds_last_10pct_per_s show whether the rate decays as the show fills.
+  holds_last_10pct_per_s show whether the rate decays as the show fills. hold_seat_unavailable: how
+  often a best-available reserve still answered SeatUnavailable ("someone else just took one of those
+  seats") after its internal retries; the buyer then tries again (up to 5 times).
 - sold / oversold: read back with ``stats.show_totals``: sold must equal M and oversold must be 0.
 - naive_*: the baseline's tickets written, distinct seats, oversold (= tickets - distinct seats) and
-  rate (tickets written / its wall time). holds_vs_naive = holds_per_s / naive_holds_per_s, measured
-  in the same run on the same machine. The naive sale does one short transaction per seat and none
+  rate (naive_holds_per_s: tickets written / its wall time; naive_seats_per_s: distinct seats / its
+  wall time). holds_vs_naive = holds_per_s / naive_holds_per_s and sellout_seconds_vs_naive =
+  sale_seconds / naive_seconds, measured in the same run on the same machine. Every naive buyer
+  starts from the same "first free seat", so most of its writes are duplicates: it writes fast but
+  sells distinct seats slowly. The naive sale does one short transaction per seat and none
   of the bookkeeping (no hold, order, payment, quota, outbox), so the ratio is the price of the whole
   correct path, not of the locking alone; its oversold count is what that shortcut costs.
 - peak_rss_mb (this process) and worker_peak_rss_mb (the largest worker).
@@ -487,7 +492,7 @@ async def main(args) -> dict:
         hold_p99_ms=ms(pct(hold_lat, 99)),
         purchase_p50_ms=ms(pct(buy_lat, 50)),
         purchase_p99_ms=ms(pct(buy_lat, 99)),
-        contended_retries=sum(w["contended_retries"] for w in workers),
+        hold_seat_unavailable=sum(w["contended_retries"] for w in workers),
         sale_errors=dict(errs),
         admitted=sum(w["admitted_by_me"] for w in workers),
         sold=totals.sold,
@@ -519,6 +524,7 @@ async def main(args) -> dict:
         naive_distinct_seats=ntotals.sold - ntotals.oversold,
         naive_seats_marked_sold=nseats_sold,
         naive_holds_per_s=round(naive_rate, 1) if naive_rate else None,
+        naive_seats_per_s=round((ntotals.sold - ntotals.oversold) / nseconds, 1) if nseconds > 0 else None,
         naive_p50_ms=ms(pct(nlat, 50)),
         naive_p99_ms=ms(pct(nlat, 99)),
         naive_retries=sum(w["retries"] for w in nworkers),

@@ -53,6 +53,8 @@ KO: dict[str, str] = {
     "Most tickets one fan may buy": "팬 한 명이 살 수 있는 최대 티켓 수",
     "Time zone of the times you type, e.g. Asia/Seoul": "입력하는 시간의 시간대, 예: Asia/Seoul",
     "Three-letter currency code": "세 글자 통화 코드",
+    "queue_rate": "대기열속도",
+    "Fans let in from the queue per minute during the on-sale": "판매 중 분당 대기열에서 입장시키는 팬 수",
     "Edit one of your shows": "내 공연을 수정합니다",
     "Cancel one of your shows: every fan is refunded and told": "내 공연을 취소합니다: 모든 팬에게 환불하고 알립니다",
     "Post a show's announcement with Book / Follow / Waitlist buttons": "예매 / 팔로우 / 대기 버튼이 있는 공연 공지를 올립니다",

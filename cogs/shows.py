@@ -54,9 +54,10 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
     )
     tiers = discord.ui.TextInput(label="Price tiers", custom_id="tiers", placeholder="VIP=120, GA=45")
 
-    def __init__(self, services: Services, *, genres: str, per_fan_limit: int, timezone: str, currency: str):
+    def __init__(self, services: Services, *, genres: str, per_fan_limit: int, timezone: str, currency: str, queue_rate: int = 120):
         super().__init__()
         self.services = services
+        self.queue_rate = queue_rate
         self.genres = genres
         self.per_fan_limit = per_fan_limit
         self.timezone = timezone
@@ -80,6 +81,7 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
                 tiers=parse_price_tiers(self.tiers.value),
                 per_fan_limit=self.per_fan_limit,
                 currency=self.currency,
+                admission_per_minute=self.queue_rate,
             )
             await reply(interaction, f"Created show #{show.id}. Announce it with /show announce.", embed=show_embed(show))
 
@@ -224,6 +226,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         per_fan_limit="Most tickets one fan may buy",
         timezone="Time zone of the times you type, e.g. Asia/Seoul",
         currency="Three-letter currency code",
+        queue_rate="Fans let in from the queue per minute during the on-sale",
     )
     async def create(
         self,
@@ -232,11 +235,14 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         per_fan_limit: app_commands.Range[int, 1, 50] = 4,
         timezone: str = "UTC",
         currency: str = "USD",
+        queue_rate: app_commands.Range[int, 1, 100_000] = 120,
     ) -> None:
         async with refusals(interaction):
             await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)  # refuse before the form
             await interaction.response.send_modal(
-                ShowCreateModal(self.services, genres=genres, per_fan_limit=per_fan_limit, timezone=timezone, currency=currency)
+                ShowCreateModal(
+                    self.services, genres=genres, per_fan_limit=per_fan_limit, timezone=timezone, currency=currency, queue_rate=queue_rate
+                )
             )
 
     @app_commands.command(name="edit", description="Edit one of your shows")

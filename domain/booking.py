@@ -296,13 +296,24 @@ async def _hold_seats_tx(
             raise errors.SeatNotFound(", ".join(f"#{m}" for m in missing), show.id)
         wanted = list(seat_ids)
     else:
-        q = select(ShowSeat.id).where(ShowSeat.show_id == show.id, _sellable(now))
-        if tier_id is not None:
-            q = q.where(ShowSeat.tier_id == tier_id)
-        q = q.order_by(ShowSeat.position).limit(quantity)
-        if not final:
-            q = q.with_for_update(skip_locked=True)
-        wanted = list((await s.execute(q)).scalars())
+        # Free seats first, then seats whose hold ran out: each query is one index range read in
+        # position order, so SKIP LOCKED locks just the rows it hands back.
+        wanted = []
+        for state in (
+            ShowSeat.status == SeatStatus.AVAILABLE.value,
+            and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
+        ):
+            q = select(ShowSeat.id).where(ShowSeat.show_id == show.id, state)
+            if tier_id is not None:
+                q = q.where(ShowSeat.tier_id == tier_id).with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql")
+            else:
+                q = q.with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
+            q = q.order_by(ShowSeat.position).limit(quantity - len(wanted))
+            if not final:
+                q = q.with_for_update(skip_locked=True)
+            wanted += list((await s.execute(q)).scalars())
+            if len(wanted) == quantity:
+                break
         if len(wanted) < quantity:
             if not final and store.dialect != "sqlite":
                 # SKIP LOCKED hid seats other buyers' open transactions have locked. If enough seats

@@ -253,7 +253,10 @@ class ShowSeat(Base):
     __tablename__ = "show_seats"
     __table_args__ = (
         UniqueConstraint("show_id", "section", "row_label", "seat_number", name="uq_show_seat"),
+        # Best-available walks one of these in position order and stops at its LIMIT, locking only
+        # the seats it returns (an ORDER BY no index serves makes InnoDB lock every candidate).
         Index("ix_show_seats_pick", "show_id", "tier_id", "status", "position"),
+        Index("ix_show_seats_free", "show_id", "status", "position"),
         Index("ix_show_seats_hold", "hold_id"),
     )
 

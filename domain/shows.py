@@ -242,6 +242,7 @@ async def create_show(
     tiers: dict[str, int],
     per_fan_limit: int = 4,
     currency: str = "USD",
+    admission_per_minute: int = 120,
 ) -> ShowView:
     """Create a show and every one of its sellable seats, each priced by its section's tier.
 
@@ -269,6 +270,8 @@ async def create_show(
         raise errors.InvalidInput("On-sale time: sales must open before the show starts.")
     if not 1 <= per_fan_limit <= MAX_PER_FAN_LIMIT:
         raise errors.InvalidInput(f"Per-fan limit: give a whole number from 1 to {MAX_PER_FAN_LIMIT}.")
+    if not 1 <= admission_per_minute <= 100_000:
+        raise errors.InvalidInput("Queue rate: give a number of fans per minute from 1 to 100000.")
     currency = (currency or "USD").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise errors.InvalidInput("Currency: give a three-letter code such as USD or KRW.")
@@ -306,6 +309,7 @@ async def create_show(
             on_sale_at=on_sale_at,
             per_fan_limit=per_fan_limit,
             currency=currency,
+            admission_per_minute=admission_per_minute,
             status=ShowStatus.SCHEDULED.value,
             created_at=now,
         )

@@ -24,6 +24,7 @@ async def on_sale_show(
     genres: list[str] | None = None,
     guild_id: int = 1000,
     organizer_id: int = 1,
+    admission_per_minute: int = 120,
 ):
     org = await organizer(store, guild_id, organizer_id)
     venue = await shows.create_venue(store, org.id, "The Hall", seatmap)
@@ -40,4 +41,5 @@ async def on_sale_show(
         on_sale_at=store.now() + opens_in,
         tiers=tiers or {"Standard": 4500},
         per_fan_limit=per_fan_limit,
+        admission_per_minute=admission_per_minute,
     )
