@@ -14,6 +14,7 @@ from bot.settings import Settings
 from bot.transport import DiscordTransport
 from cogs.alerts import AlertsCog
 from cogs.booking import BookingCog
+from cogs.door import DoorCog
 from cogs.i18n import PicketTranslator
 from cogs.organizer import OrganizerCog
 from cogs.queue import QueueCog
@@ -24,13 +25,14 @@ from cogs.ui import report_error
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis
 from domain.store import Store
+from notifier import ticket_codes
 from notifier.pacing import Pacer
 from notifier.scheduler import Jobs, start_scheduler
 from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog)
 
 
 class PicketBot(commands.AutoShardedBot):
@@ -72,6 +74,7 @@ class PicketBot(commands.AutoShardedBot):
                 from migrations import upgrade
 
                 await upgrade(store.engine)
+        ticket_codes.configure(self.settings.resolved_signing_key_path)
         pacer = self._pacer or Pacer(
             global_rate=self.settings.dm_global_rate,
             channel_rate=self.settings.dm_channel_rate,

@@ -15,7 +15,7 @@ from cogs.charts import sales_chart
 from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import StatelessView, edit, money, post, refusals, reply, ts
-from domain import alerts, booking, errors, follows, shows, stats, waitlist
+from domain import alerts, booking, checkin, errors, follows, shows, stats, waitlist
 from domain.specs import parse_names, parse_price_tiers, parse_when
 
 # --- forms ------------------------------------------------------------------------------------------
@@ -279,6 +279,13 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             await post(channel, embed=show_embed(info, poster_url), view=announcement_view(info.id))
             self.services.queued()  # the followers' alerts were queued with the announcement
             await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
+
+    @app_commands.command(name="staff", description="Let a member check tickets in at one of your shows")
+    @app_commands.autocomplete(show=show_choices)
+    async def staff(self, interaction: discord.Interaction, show: int, member: discord.Member) -> None:
+        async with refusals(interaction):
+            await checkin.add_door_staff(self.services.store, show, interaction.user.id, member.id)
+            await reply(interaction, f"{member.mention} can now check tickets in for show #{show} with /checkin.")
 
     @app_commands.command(name="sales", description="Sales of one of your shows: per tier, revenue, waitlist, chart")
     @app_commands.autocomplete(show=show_choices)

@@ -9,7 +9,7 @@ from discord.ext import commands
 from cogs.services import Services, services_of
 from cogs.i18n import t
 from cogs.ui import money, refusals, reply
-from domain import booking, shows
+from domain import booking, checkin, shows
 
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -39,6 +39,15 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
                 state = "checked in" if ticket.status == "checked_in" else "valid"
                 embed.add_field(name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256], value=f"{ticket.seat.label} · {state}", inline=False)
             await reply(interaction, embed=embed)
+
+    @app_commands.command(name="show", description="DM me a fresh entry QR for one of my tickets (valid one minute)")
+    @app_commands.describe(ticket="The ticket to show at the door")
+    @app_commands.autocomplete(ticket=own_ticket_choices)
+    async def show(self, interaction: discord.Interaction, ticket: int) -> None:
+        async with refusals(interaction):
+            found = await checkin.request_code(self.services.store, ticket, interaction.user.id)
+            self.services.queued()
+            await reply(interaction, f"A fresh entry code for ticket #{found.id} ({found.seat.label}) is in your DMs. It works for one minute.")
 
     @app_commands.command(name="cancel", description="Cancel one of your tickets for a full refund")
     @app_commands.describe(ticket="The ticket to cancel")

@@ -608,7 +608,7 @@ async def _currency_of(s: AsyncSession, order_id: int) -> str:
 # --- tickets ---------------------------------------------------------------------------------------
 
 
-async def _ticket_views(s: AsyncSession, where) -> tuple[TicketView, ...]:
+async def ticket_views(s: AsyncSession, where) -> tuple[TicketView, ...]:
     rows = (
         await s.execute(
             select(Ticket, ShowSeat, PriceTier.name)
@@ -633,7 +633,7 @@ async def _ticket_views(s: AsyncSession, where) -> tuple[TicketView, ...]:
 
 
 async def _order_view(s: AsyncSession, order: Order) -> OrderView:
-    tickets = await _ticket_views(s, Ticket.order_id == order.id)
+    tickets = await ticket_views(s, Ticket.order_id == order.id)
     return OrderView(
         order.id,
         order.show_id,
@@ -662,7 +662,7 @@ async def list_tickets(store: Store, fan_discord_id: int, *, show_id: int | None
     if not include_revoked:
         cond = and_(cond, Ticket.status != TicketStatus.REVOKED.value)
     async with store.session() as s:
-        return list(await _ticket_views(s, cond))
+        return list(await ticket_views(s, cond))
 
 
 async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int, fan_discord_id: int) -> TicketView:
@@ -712,7 +712,7 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
     await store.transaction(work)
     await settle_refunds(store, gateway, [f"ticket:{ticket_id}:refund"])
     async with store.session() as s:
-        return (await _ticket_views(s, Ticket.id == ticket_id))[0]
+        return (await ticket_views(s, Ticket.id == ticket_id))[0]
 
 
 async def seat_ids_by_label(store: Store, show_id: int, labels: list[tuple[str, str, int]]) -> list[int]:

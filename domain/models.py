@@ -476,3 +476,15 @@ class ScheduledNotice(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     fanned_out: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DoorStaff(Base):
+    """Members the organizer named to check tickets in at a show's door."""
+
+    __tablename__ = "door_staff"
+    __table_args__ = (UniqueConstraint("show_id", "discord_id", name="uq_door_staff"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    discord_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

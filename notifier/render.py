@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from domain import booking, shows
 from domain.store import Store
+from notifier import ticket_codes
 from notifier.ticket_card import render_ticket_card
 from notifier.transport import Button, OutgoingMessage
 
@@ -49,6 +50,8 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
     holder = payload.get("holder_name") or f"fan {order.fan_discord_id}"
     live = [t for t in order.tickets if t.status != "revoked"]
     when = int(show.starts_at.timestamp())
+    keys = ticket_codes.keyring()
+    codes = {t.id: keys.sign(ticket_id=t.id, show_id=show.id, holder_discord_id=order.fan_discord_id, now=store.now()) for t in live}
     files = tuple(
         (
             f"ticket-{t.id}.png",
@@ -60,6 +63,7 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
                 tier=t.seat.tier,
                 holder_name=holder,
                 ticket_id=t.id,
+                qr_image=ticket_codes.qr_image(codes[t.id]),
             ),
         )
         for t in live
@@ -71,7 +75,10 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
         "footer": {"text": f"Order #{order.id} · paid {money(order.amount_cents, order.currency)} · bound to your Discord account"},
     }
     return OutgoingMessage(
-        content=f"Your tickets for **{show.title}**: {len(live)} seat(s). Show the QR at the door.",
+        content=(
+            f"Your tickets for **{show.title}**: {len(live)} seat(s). They are bound to your Discord account. "
+            "At the door, run /ticket show for a fresh QR: each code works for a minute, so a screenshot is worthless."
+        ),
         embeds=(embed,),
         files=files,
     )
@@ -160,4 +167,17 @@ async def _queue_sold_out(store: Store, payload: dict) -> OutgoingMessage:
     return OutgoingMessage(
         content=f"**{show.title}** sold out while you were in line. Join the waitlist to get a seat if one comes back.",
         buttons=(Button("Join waitlist", f"picket:show:wait:{show.id}", "secondary"),),
+    )
+
+
+@renderer("ticket_code")
+async def _ticket_code(store: Store, payload: dict) -> OutgoingMessage:
+    """A fresh code, signed when the DM is sent (not when it was asked for)."""
+    show = await shows.get_show(store, payload["show_id"])
+    code = ticket_codes.keyring().sign(
+        ticket_id=payload["ticket_id"], show_id=show.id, holder_discord_id=payload["holder"], now=store.now()
+    )
+    return OutgoingMessage(
+        content=f"Entry code for ticket #{payload['ticket_id']} · **{show.title}** · valid for one minute.\n`{code}`",
+        files=((f"code-{payload['ticket_id']}.png", ticket_codes.qr_png(code)),),
     )

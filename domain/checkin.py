@@ -1,0 +1,110 @@
+"""Door staff and check-in: a ticket admits once, only at its own show, only its holder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import errors
+from domain.booking import TicketView, ticket_views
+from domain.models import DoorStaff, Organizer, Show, Ticket, TicketStatus
+from domain.outbox import enqueue
+from domain.shows import check_organizer, load_show
+from domain.store import Store
+
+
+@dataclass(frozen=True)
+class Admission:
+    ticket: TicketView
+    checked_in_at: datetime
+
+
+async def add_door_staff(store: Store, show_id: int, organizer_discord_id: int, member_discord_id: int) -> None:
+    async def work(s: AsyncSession) -> None:
+        show = await load_show(s, show_id)
+        await check_organizer(s, show, organizer_discord_id, "name its door staff")
+        await s.execute(store.insert_ignore(DoorStaff.__table__, show_id=show.id, discord_id=member_discord_id, created_at=store.now()))
+
+    await store.transaction(work)
+
+
+async def _check_staff(s: AsyncSession, show: Show, staff: int) -> None:
+    organizer = await s.get(Organizer, show.organizer_id)
+    if organizer is not None and organizer.discord_id == staff:
+        return
+    named = (await s.execute(select(DoorStaff.id).where(DoorStaff.show_id == show.id, DoorStaff.discord_id == staff))).first()
+    if named is None:
+        raise errors.NotPermitted(f"Only the door staff of “{show.title}” can check tickets in.")
+
+
+async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord_id: int, staff_discord_id: int) -> Admission:
+    """Admit the holder of a verified code. The conditional UPDATE admits once even when two doors
+    scan the same ticket at the same moment."""
+
+    async def work(s: AsyncSession):
+        now = store.now()
+        show = await load_show(s, show_id)
+        await _check_staff(s, show, staff_discord_id)
+        ticket = await s.get(Ticket, ticket_id)
+        if ticket is None:
+            return errors.TicketNotFound(ticket_id)
+        if ticket.show_id != show.id:
+            return errors.NotPermitted(f"This ticket is for another show (#{ticket.show_id}), not “{show.title}”.")
+        if ticket.status == TicketStatus.REVOKED.value:
+            return errors.NotPermitted(f"Ticket #{ticket.id} was {ticket.revoked_reason or 'revoked'}; it admits nobody.")
+        if ticket.holder_discord_id != holder_discord_id:
+            return errors.NotPermitted(f"Ticket #{ticket.id} belongs to someone else; this code is not theirs.")
+        done = await s.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket.id, Ticket.status == TicketStatus.VALID.value)
+            .values(status=TicketStatus.CHECKED_IN.value, checked_in_at=now, checked_in_by=staff_discord_id)
+        )
+        if done.rowcount != 1:
+            await s.refresh(ticket)
+            when = ticket.checked_in_at.strftime("%H:%M") if ticket.checked_in_at else "?"
+            return errors.AlreadyDone(f"Already checked in at {when} UTC by <@{ticket.checked_in_by}>.")
+        view = (await ticket_views(s, Ticket.id == ticket.id))[0]
+        return Admission(view, now)
+
+    outcome = await store.transaction(work)
+    if isinstance(outcome, errors.DomainError):
+        raise outcome
+    return outcome
+
+
+async def own_valid_ticket(store: Store, ticket_id: int, fan: int) -> TicketView:
+    """A fan's own ticket that can still admit (for /ticket show). Others' tickets do not exist."""
+    async with store.session() as s:
+        found = await ticket_views(s, Ticket.id == ticket_id)
+    if not found or found[0].holder_discord_id != fan:
+        raise errors.TicketNotFound(ticket_id)
+    ticket = found[0]
+    if ticket.status == TicketStatus.REVOKED.value:
+        raise errors.NotPermitted(f"Ticket #{ticket.id} was cancelled; it has no code.")
+    if ticket.status == TicketStatus.CHECKED_IN.value:
+        raise errors.AlreadyDone(f"Ticket #{ticket.id} was already used to enter.")
+    return ticket
+
+
+
+
+
+async def request_code(store: Store, ticket_id: int, fan: int) -> TicketView:
+    """/ticket show: queue a DM with a fresh entry code for the fan's own valid ticket."""
+    ticket = await own_valid_ticket(store, ticket_id, fan)
+
+    async def work(s: AsyncSession) -> None:
+        await enqueue(
+            store,
+            s,
+            kind="ticket_code",
+            recipient_discord_id=fan,
+            payload={"ticket_id": ticket.id, "show_id": ticket.show_id, "holder": fan},
+            dedupe_key=f"code:{ticket.id}:{store.now().timestamp():.3f}",
+        )
+
+    await store.transaction(work)
+    return ticket

@@ -1,0 +1,182 @@
+"""Signed, holder-bound, short-lived ticket codes (the text inside a ticket's QR).
+
+A code is ``PK1.<payload>.<signature>``: the payload names the signing key, the ticket, its show,
+the holder's Discord id and a validity window; the signature is Ed25519 over the payload. Anyone with
+the public keys can verify a code offline (a door device with no connection); only Picket can make
+one. A code lives for a short window (60 s by default), so a screenshot sold on is useless by the
+time a buyer reaches the door: the holder shows a fresh code with /ticket show.
+
+Keys: generated on first use under ``<var>/keys`` (never in the repository). Rotation adds a new key
+and makes it the signing key; older public keys stay, so codes signed before a rotation verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PREFIX = "PK1"
+DEFAULT_WINDOW = timedelta(seconds=60)
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+class InvalidCode(Exception):
+    """A code that must not admit anyone; ``str()`` says why, for door staff."""
+
+
+@dataclass(frozen=True)
+class TicketClaim:
+    ticket_id: int
+    show_id: int
+    holder_discord_id: int
+    not_before: datetime
+    not_after: datetime
+    key_id: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Keyring:
+    """Ed25519 keys in a folder: ``<kid>.key`` (private, mode 600) and ``<kid>.pub``. The newest
+    private key signs; every public key verifies."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not list(self.folder.glob("*.key")):
+            self.rotate()
+        self._load()
+
+    def _load(self) -> None:
+        self.public: dict[str, Ed25519PublicKey] = {}
+        for pub in self.folder.glob("*.pub"):
+            self.public[pub.stem] = serialization.load_pem_public_key(pub.read_bytes())
+        newest = max(self.folder.glob("*.key"), key=lambda p: p.stem)
+        self.key_id = newest.stem
+        self.private = serialization.load_pem_private_key(newest.read_bytes(), password=None)
+
+    def rotate(self) -> str:
+        """Create a new signing key; old public keys keep verifying. Returns the new key id."""
+        existing = sorted(p.stem for p in self.folder.glob("*.key"))
+        kid = f"k{len(existing) + 1:04d}"
+        key = Ed25519PrivateKey.generate()
+        private = self.folder / f"{kid}.key"
+        private.write_bytes(
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+        os.chmod(private, 0o600)
+        (self.folder / f"{kid}.pub").write_bytes(
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
+        if hasattr(self, "public"):
+            self._load()
+        return kid
+
+    def sign(self, *, ticket_id: int, show_id: int, holder_discord_id: int, now: datetime, window: timedelta = DEFAULT_WINDOW) -> str:
+        payload = json.dumps(
+            {"k": self.key_id, "t": ticket_id, "s": show_id, "h": holder_discord_id, "nb": int(now.timestamp()), "na": int((now + window).timestamp())},
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
+        return f"{PREFIX}.{_b64(payload)}.{_b64(self.private.sign(payload))}"
+
+    def verify(self, code: str, *, now: datetime) -> TicketClaim:
+        """The claim inside a genuine, current code; InvalidCode with the reason otherwise."""
+        parts = (code or "").strip().split(".")
+        if len(parts) != 3 or parts[0] != PREFIX:
+            raise InvalidCode("This is not a Picket ticket code.")
+        try:
+            payload, signature = _unb64(parts[1]), _unb64(parts[2])
+            claims = json.loads(payload)
+            kid = claims["k"]
+        except (ValueError, KeyError, TypeError):
+            raise InvalidCode("This ticket code is damaged.") from None
+        key = self.public.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidCode("This ticket code was not signed by Picket.")
+        try:
+            key.verify(signature, payload)
+        except InvalidSignature:
+            raise InvalidCode("This ticket code is forged or altered.") from None
+        try:
+            claim = TicketClaim(
+                ticket_id=int(claims["t"]),
+                show_id=int(claims["s"]),
+                holder_discord_id=int(claims["h"]),
+                not_before=datetime.fromtimestamp(int(claims["nb"]), timezone.utc),
+                not_after=datetime.fromtimestamp(int(claims["na"]), timezone.utc),
+                key_id=kid,
+            )
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise InvalidCode("This ticket code is damaged.") from None
+        if now > claim.not_after + CLOCK_SKEW:
+            raise InvalidCode("This ticket code has expired: ask the holder to run /ticket show for a fresh one.")
+        if now < claim.not_before - CLOCK_SKEW:
+            raise InvalidCode("This ticket code is not valid yet.")
+        return claim
+
+
+def qr_png(code: str) -> bytes:
+    import io
+
+    import qrcode
+
+    img = qrcode.make(code, box_size=8, border=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def qr_image(code: str):
+    import qrcode
+
+    return qrcode.make(code, box_size=8, border=2).get_image()
+
+
+def read_qr(image_bytes: bytes) -> str | None:
+    """The text of the first QR code in a photo or screenshot, or None (zxing-cpp)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(image_bytes))
+        image.load()
+    except Exception:
+        return None
+    for result in zxingcpp.read_barcodes(image):
+        if result.text:
+            return result.text
+    return None
+
+
+_keyring: Keyring | None = None
+
+
+def configure(folder: Path) -> Keyring:
+    """Load (or create) the keys once per process; bot/ calls this at start-up."""
+    global _keyring
+    if _keyring is None or _keyring.folder != Path(folder):
+        _keyring = Keyring(folder)
+    return _keyring
+
+
+def keyring() -> Keyring:
+    if _keyring is None:
+        raise RuntimeError("ticket code keys are not configured (notifier.ticket_codes.configure)")
+    return _keyring

@@ -1,0 +1,91 @@
+"""Ticket codes: nothing but a genuine, current code from Picket's keys is accepted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from notifier.ticket_codes import InvalidCode, Keyring, read_qr, qr_png
+
+NOW = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return Keyring(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="module")
+def other_keys(tmp_path_factory):
+    return Keyring(tmp_path_factory.mktemp("other-keys"))
+
+
+ids = st.integers(min_value=1, max_value=2**62)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ticket=ids, show=ids, holder=ids, position=st.integers(min_value=0, max_value=400), replacement=st.characters(codec="ascii"))
+def test_a_changed_code_never_verifies_as_anything_else(keys, ticket, show, holder, position, replacement):
+    code = keys.sign(ticket_id=ticket, show_id=show, holder_discord_id=holder, now=NOW)
+    i = position % len(code)
+    mutated = code[:i] + replacement + code[i + 1 :]
+    try:
+        claim = keys.verify(mutated, now=NOW)
+    except InvalidCode:
+        return
+    # Only a change that decodes to the same signed bytes can pass, and then it says the same thing.
+    assert (claim.ticket_id, claim.show_id, claim.holder_discord_id) == (ticket, show, holder)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ticket=ids, show=ids, holder=ids)
+def test_codes_signed_with_another_key_are_refused(keys, other_keys, ticket, show, holder):
+    forged = other_keys.sign(ticket_id=ticket, show_id=show, holder_discord_id=holder, now=NOW)
+    with pytest.raises(InvalidCode, match="forged|not signed"):
+        keys.verify(forged, now=NOW)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ticket=ids, holder=ids, later=st.integers(min_value=66, max_value=10**8))
+def test_a_code_replayed_after_its_window_is_refused(keys, ticket, holder, later):
+    code = keys.sign(ticket_id=ticket, show_id=1, holder_discord_id=holder, now=NOW)
+    assert keys.verify(code, now=NOW + timedelta(seconds=30)).ticket_id == ticket
+    with pytest.raises(InvalidCode, match="expired"):
+        keys.verify(code, now=NOW + timedelta(seconds=later))
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ticket=ids, holder=ids, other=ids)
+def test_a_code_names_its_holder_and_no_one_else(keys, ticket, holder, other):
+    """Re-binding a code to another account needs a new signature: the claim always carries the
+    holder it was signed for, and check-in compares it with the ticket's holder."""
+    code = keys.sign(ticket_id=ticket, show_id=1, holder_discord_id=holder, now=NOW)
+    assert keys.verify(code, now=NOW).holder_discord_id == holder
+    import base64
+    import json
+
+    head, payload, sig = code.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["h"] = other
+    swapped = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()).rstrip(b"=").decode()
+    if other != holder:
+        with pytest.raises(InvalidCode):
+            keys.verify(f"{head}.{swapped}.{sig}", now=NOW)
+
+
+def test_rotation_keeps_old_codes_verifiable(tmp_path):
+    ring = Keyring(tmp_path)
+    old = ring.sign(ticket_id=1, show_id=1, holder_discord_id=5, now=NOW)
+    new_kid = ring.rotate()
+    assert ring.key_id == new_kid
+    assert Keyring(tmp_path).verify(old, now=NOW).ticket_id == 1  # a restarted process too
+    assert ring.verify(ring.sign(ticket_id=2, show_id=1, holder_discord_id=5, now=NOW), now=NOW).key_id == new_kid
+
+
+def test_the_qr_carries_the_code(keys):
+    code = keys.sign(ticket_id=9, show_id=3, holder_discord_id=77, now=NOW)
+    assert read_qr(qr_png(code)) == code
+    assert read_qr(b"not an image") is None
