@@ -154,13 +154,26 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
                     break
         await env.settle()
 
-        # Act 4: a few fans cancel their tickets.
+        # Act 4: a few fans cancel their tickets (refunded; the seat goes back on sale).
         for fan in rng.sample(buyers, k=min(len(buyers), max(1, len(buyers) // 20))):
             listing = await fan.slash(box_office, "ticket list")
             first = listing.response.embeds[0].fields[0].name if listing.response.embeds else ""
             if first.startswith("#"):
                 await fan.slash(box_office, "ticket cancel", ticket=int(first[1:].split(" ")[0]))
         await env.settle()
+
+        # Act 5: doors open. The organizer names door staff; fans show a fresh QR, staff scan a photo.
+        door = guild.add_member(env.create_user("door"))
+        await organizer.slash(box_office, "show staff", show=show_id, member=door)
+        for fan in buyers[: max(1, len(buyers) // 3)]:
+            listing = await fan.slash(box_office, "ticket list")
+            first = listing.response.embeds[0].fields[0].name if listing.response.embeds else ""
+            if not first.startswith("#"):
+                continue  # this fan cancelled
+            await fan.slash(box_office, "ticket show", ticket=int(first[1:].split(" ")[0]))
+            code_dm = fan.user.dm_channel.history()[-1]
+            if code_dm.attachments:
+                await door.slash(box_office, "checkin", show=show_id, photo=("qr.png", await code_dm.attachments[0].read()))
 
         # The summary: the store's counts and SimCord's record of delivered DMs.
         totals = await stats.show_totals(store, show_id)

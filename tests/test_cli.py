@@ -39,6 +39,8 @@ def test_demo_plays_a_show_and_reports_from_the_store(tmp_path):
     assert (fans, seats, oversold) == (30, 12, 0)
     assert tickets_dm == 12  # 30 fans want more than 12 seats: every seat sold once and its ticket DMed
     assert 0 < sold <= 12  # a few fans cancelled afterwards
+    assert 0 < checked_in <= sold  # some holders showed a fresh QR at the door
+    assert alerts_dm > 0  # followers of the artist or genre heard about the show
     images = sorted(out.glob("*.png"))
     assert len(images) == tickets_dm
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in images)
