@@ -21,6 +21,7 @@ from cogs.queue import QueueCog
 from cogs.services import Services
 from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
+from cogs.waitlist import WaitlistCog
 from cogs.ui import report_error
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis
@@ -32,7 +33,7 @@ from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog)
 
 
 class PicketBot(commands.AutoShardedBot):

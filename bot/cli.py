@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply every migration (creates the schema on a new database)")
+    keys = sub.add_parser("keys", help="ticket signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("rotate", help="start signing with a new key; codes signed with older keys still verify")
     sub.add_parser("run", help="run the bot on Discord (needs DISCORD_TOKEN)")
     demo = sub.add_parser("demo", help="play a show's life inside a simulated Discord (no token, no servers)")
     demo.add_argument("--fans", type=int, default=200)
@@ -79,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.command == "db" and args.db_command == "upgrade":
         return _db_upgrade(settings)
+    if args.command == "keys" and args.keys_command == "rotate":
+        from notifier.ticket_codes import Keyring
+
+        ring = Keyring(settings.resolved_signing_key_path)
+        kid = ring.rotate()
+        print(f"signing with {kid}; {len(ring.public)} public key(s) verify codes in {settings.resolved_signing_key_path}")
+        return 0
     if args.command == "run":
         return _run(settings)
     if args.command == "demo":

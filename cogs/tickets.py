@@ -9,7 +9,7 @@ from discord.ext import commands
 from cogs.services import Services, services_of
 from cogs.i18n import t
 from cogs.ui import money, refusals, reply
-from domain import booking, checkin, shows
+from domain import booking, checkin, shows, waitlist
 
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -57,6 +57,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
             done = await booking.cancel_ticket(
                 self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
             )
+            await waitlist.promote(self.services.store, self.services.gateway, done.show_id)  # the waitlist comes first
             self.services.queued()
             show = await shows.get_show(self.services.store, done.show_id)
             await reply(

@@ -99,3 +99,101 @@ async def waitlist_position(store: Store, *, show_id: int, fan_discord_id: int) 
             return None
         tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
         return WaitlistView(entry.id, entry.show_id, fan_discord_id, tier, entry.quantity, await _position(s, entry))
+
+
+# --- promotion ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Promotion:
+    entry_id: int
+    fan_discord_id: int
+    order_id: int | None
+    outcome: str  # "promoted" | "declined"
+    reason: str | None = None
+
+
+async def _claim_next(store: Store, s: AsyncSession, show_id: int):
+    """Claim the first waiting fan whose request fits the seats now free, and hold those seats for
+    them, in one transaction: the entry moves waiting -> promoting by a conditional UPDATE and the
+    seats by the booking rules, so two processes promoting at once never pick the same fan or seat."""
+    from domain import booking
+
+    entries = (
+        await s.execute(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+            .order_by(WaitlistEntry.id)
+            .limit(50)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalars().all()
+    for entry in entries:
+        tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
+        try:
+            async with s.begin_nested():
+                hold = await booking._hold_seats_tx(
+                    store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, booking.DEFAULT_HOLD_TTL, final=True
+                )
+        except (errors.SoldOut, errors.SeatUnavailable):
+            continue  # not enough seats for this request yet; a smaller one further down may fit
+        except errors.DomainError as refused:  # over the per-fan limit, show off sale...
+            entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+            return ("refused", entry.id, entry.fan_discord_id, refused.message)
+        claimed = await s.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+            .values(status="promoting")
+        )
+        if claimed.rowcount == 1:
+            return ("hold", entry.id, entry.fan_discord_id, hold.id)
+    return None
+
+
+async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> list[Promotion]:
+    """Give seats that came back to the waitlist, first come first served: charge the fan's saved
+    authorization, issue and DM the tickets (the purchase's own outbox message), and take them off
+    the list. A declined charge passes the seats to the next fan and tells the declined one why."""
+    from domain import booking
+    from domain.outbox import enqueue
+
+    done: list[Promotion] = []
+    for _ in range(limit):
+        claim = await store.transaction(lambda s: _claim_next(store, s, show_id))
+        if claim is None:
+            break
+        kind, entry_id, fan, detail = claim
+        if kind == "refused":
+            await store.transaction(
+                lambda s, e=entry_id, f=fan, r=detail: enqueue(
+                    store, s, kind="waitlist_declined", recipient_discord_id=f, payload={"show_id": show_id, "reason": r}, dedupe_key=f"waitlist:{e}:refused"
+                )
+            )
+            done.append(Promotion(entry_id, fan, None, "declined", detail))
+            continue
+        try:
+            order = await booking.purchase(store, gateway, hold_id=detail, fan_discord_id=fan)
+        except errors.DomainError as failed:
+            reason = failed.message
+
+            async def decline(s: AsyncSession, e=entry_id, f=fan, r=reason) -> None:
+                await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == e).values(status=WaitlistStatus.LEFT.value, active_key=None))
+                await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=f, payload={"show_id": show_id, "reason": r}, dedupe_key=f"waitlist:{e}:declined")
+
+            await store.transaction(decline)
+            done.append(Promotion(entry_id, fan, None, "declined", reason))
+            continue
+        await store.transaction(
+            lambda s, e=entry_id: s.execute(
+                update(WaitlistEntry).where(WaitlistEntry.id == e).values(status=WaitlistStatus.PROMOTED.value, active_key=None)
+            )
+        )
+        done.append(Promotion(entry_id, fan, order.id, "promoted"))
+    return done
+
+
+async def shows_with_waiting(store: Store) -> list[int]:
+    async with store.session() as s:
+        return list(
+            (await s.execute(select(WaitlistEntry.show_id).where(WaitlistEntry.status == WaitlistStatus.WAITING.value).distinct())).scalars()
+        )

@@ -181,3 +181,12 @@ async def _ticket_code(store: Store, payload: dict) -> OutgoingMessage:
         content=f"Entry code for ticket #{payload['ticket_id']} · **{show.title}** · valid for one minute.\n`{code}`",
         files=((f"code-{payload['ticket_id']}.png", ticket_codes.qr_png(code)),),
     )
+
+
+@renderer("waitlist_declined")
+async def _waitlist_declined(store: Store, payload: dict) -> OutgoingMessage:
+    show = await shows.get_show(store, payload["show_id"])
+    return OutgoingMessage(
+        content=f"A seat for **{show.title}** came back and you were next on the waitlist, but it could not be yours: "
+        f"{payload.get('reason') or 'the payment failed'} You have left the waitlist; join again with /waitlist join."
+    )

@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from domain import alerts, booking, queue
+from domain import alerts, booking, queue, waitlist
 from domain.payments import PaymentGateway
 from domain.store import Store
 from notifier.sender import OutboxSender
@@ -31,7 +31,14 @@ class Jobs:
     redis: object = None
 
     async def release_expired_holds(self) -> int:
-        return await booking.release_expired_holds(self.store)
+        """Lapsed holds go back; seats that came back go to waitlisted fans first."""
+        released = await booking.release_expired_holds(self.store)
+        promoted = 0
+        for show_id in await waitlist.shows_with_waiting(self.store):
+            promoted += len(await waitlist.promote(self.store, self.gateway, show_id))
+        if promoted:
+            self.sender.kick()
+        return released
 
     async def send_due_notices(self) -> int:
         queued = await alerts.run_due_notices(self.store)

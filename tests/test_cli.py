@@ -51,3 +51,11 @@ def test_db_upgrade_builds_the_embedded_schema(tmp_path):
     done = run(["db", "upgrade"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "var" / "picket.sqlite3").exists()
+
+
+def test_keys_rotate_adds_a_signing_key_and_keeps_the_old_ones(tmp_path):
+    first = run(["keys", "rotate"], tmp_path)
+    second = run(["keys", "rotate"], tmp_path)
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert "signing with k0003; 3 public key(s)" in second.stdout  # k0001 made on first use, then two rotations
+    assert sorted(p.name for p in (tmp_path / "var" / "keys").glob("*.pub")) == ["k0001.pub", "k0002.pub", "k0003.pub"]

@@ -1,0 +1,47 @@
+"""The cancellation waitlist: /waitlist join | leave | status."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.booking import show_choices
+from cogs.services import Services
+from cogs.ui import refusals, reply
+from domain import shows, waitlist
+
+
+@app_commands.guild_only()
+class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="Wait for cancelled seats", name="waitlist"):
+    def __init__(self, services: Services):
+        self.services = services
+        super().__init__()
+
+    @app_commands.command(name="join", description="Wait for cancelled seats: when one comes back it is charged and sent to you")
+    @app_commands.autocomplete(show=show_choices)
+    async def join(self, interaction: discord.Interaction, show: int, quantity: app_commands.Range[int, 1, 50] = 1, tier: str | None = None) -> None:
+        async with refusals(interaction):
+            entry = await waitlist.join_waitlist(self.services.store, show_id=show, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier)
+            info = await shows.get_show(self.services.store, show)
+            await reply(
+                interaction,
+                f"You are #{entry.position} on the waitlist for **{info.title}** ({entry.quantity} seat(s)). When seats come back "
+                "they are charged to your card and your tickets arrive by DM; nothing is charged before.",
+            )
+
+    @app_commands.command(name="status", description="Your place on a show's waitlist")
+    @app_commands.autocomplete(show=show_choices)
+    async def status(self, interaction: discord.Interaction, show: int) -> None:
+        async with refusals(interaction):
+            info = await shows.get_show(self.services.store, show)
+            entry = await waitlist.waitlist_position(self.services.store, show_id=show, fan_discord_id=interaction.user.id)
+            await reply(interaction, f"You are #{entry.position} on the waitlist for **{info.title}**." if entry else f"You are not on the waitlist for **{info.title}**.")
+
+    @app_commands.command(name="leave", description="Leave a show's waitlist")
+    @app_commands.autocomplete(show=show_choices)
+    async def leave(self, interaction: discord.Interaction, show: int) -> None:
+        async with refusals(interaction):
+            info = await shows.get_show(self.services.store, show)
+            left = await waitlist.leave_waitlist(self.services.store, show_id=show, fan_discord_id=interaction.user.id)
+            await reply(interaction, f"You left the waitlist for **{info.title}**." if left else f"You were not on the waitlist for **{info.title}**.")
