@@ -16,7 +16,7 @@ from discord.ext import commands
 from cogs.charts import seat_map_image
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import StatelessView, edit, money, refusals, reply, ts
+from cogs.ui import FromCustomId, StatelessView, edit, money, refusals, reply, ts
 from domain import booking, queue, shows
 from domain.booking import HoldView, OrderView
 from domain.queue import QueueStatus
@@ -152,17 +152,13 @@ async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_plac
         await reply(interaction, embed=embed, file=picture, view=view)
 
 
-class QueueButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:queue:(?P<action>refresh|leave|seats):(?P<show_id>\d+)"):
+class QueueButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:queue:(?P<action>refresh|leave|seats):(?P<show_id>\d+)"):
     LABELS = {"refresh": "Refresh", "leave": "Leave the queue", "seats": "Choose seats"}
 
     def __init__(self, action: str, show_id: int):
         style = discord.ButtonStyle.success if action == "seats" else discord.ButtonStyle.secondary
         super().__init__(discord.ui.Button(label=self.LABELS[action], style=style, custom_id=f"picket:queue:{action}:{show_id}"))
         self.action, self.show_id = action, show_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(match["action"], int(match["show_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -179,15 +175,11 @@ class QueueButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:q
             await edit(interaction, content=status_text(status, show), view=queue_view(self.show_id, status))
 
 
-class SectionSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
+class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
     def __init__(self, show_id: int, sections: list[str] | None = None):
         options = [discord.SelectOption(label=f"Section {name}", value=name) for name in (sections or ["-"])]
         super().__init__(discord.ui.Select(placeholder="Section", options=options, custom_id=f"picket:seats:section:{show_id}"))
         self.show_id = show_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(int(match["show_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -203,7 +195,7 @@ class SectionSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket
             await reply(interaction, f"Seats in section {section} (the best {min(len(free), MAX_OPTIONS)} free ones):", view=view)
 
 
-class SeatSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:pick:(?P<show_id>\d+)"):
+class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:pick:(?P<show_id>\d+)"):
     def __init__(self, show_id: int, free=None, most: int = 1):
         options = [
             discord.SelectOption(label=(f"Row {s.row_label} seat {s.seat_number}" if s.row_label else f"Place {s.seat_number}"), value=str(s.id))
@@ -213,10 +205,6 @@ class SeatSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:se
             discord.ui.Select(placeholder="Seats", options=options, min_values=1, max_values=max(1, most), custom_id=f"picket:seats:pick:{show_id}")
         )
         self.show_id = show_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(int(match["show_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -228,15 +216,11 @@ class SeatSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:se
             await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
 
 
-class QuantitySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
+class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
     def __init__(self, show_id: int, most: int):
         options = [discord.SelectOption(label=str(n), value=str(n)) for n in range(1, most + 1)]
         super().__init__(discord.ui.Select(placeholder="Seats", options=options, custom_id=f"picket:book:{show_id}:{most}"))
         self.show_id = show_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(int(match["show_id"]), int(match["most"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)

@@ -14,7 +14,7 @@ from cogs.booking import show_choices, start_booking
 from cogs.charts import sales_chart
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import StatelessView, edit, money, post, refusals, reply, ts
+from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, ts
 from domain import alerts, booking, checkin, errors, follows, shows, stats, waitlist
 from domain.specs import parse_names, parse_price_tiers, parse_when
 
@@ -140,7 +140,7 @@ def show_embed(show: shows.ShowView, poster_url: str | None = None) -> discord.E
     return embed
 
 
-class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show:(?P<action>book|follow|wait|remind):(?P<show_id>\d+)"):
+class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show:(?P<action>book|follow|wait|remind):(?P<show_id>\d+)"):
     """The announcement's buttons. Everything they need is in the custom_id, so they keep working
     after a restart and on announcements posted long ago."""
 
@@ -155,10 +155,6 @@ class ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:sh
     def __init__(self, action: str, show_id: int):
         super().__init__(discord.ui.Button(label=self.LABELS[action], style=self.STYLES[action], custom_id=f"picket:show:{action}:{show_id}"))
         self.action, self.show_id = action, show_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(match["action"], int(match["show_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -187,14 +183,10 @@ def announcement_view(show_id: int) -> discord.ui.View:
     return view
 
 
-class CancelShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show-cancel:(?P<show_id>\d+)"):
+class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show-cancel:(?P<show_id>\d+)"):
     def __init__(self, show_id: int):
         super().__init__(discord.ui.Button(label="Yes, cancel the show", style=discord.ButtonStyle.danger, custom_id=f"picket:show-cancel:{show_id}"))
         self.show_id = show_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(int(match["show_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)

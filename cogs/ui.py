@@ -26,6 +26,15 @@ def money(cents: int, currency: str) -> str:
     return f"{cents / 100:,.2f} {currency}"
 
 
+class FromCustomId:
+    """Mixin for DynamicItems whose constructor takes exactly the named groups of their template:
+    rebuilding one from a clicked custom_id is then the same everywhere (digits become ints)."""
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(**{k: int(v) if v.isdigit() else v for k, v in match.groupdict().items()})
+
+
 class StatelessView(discord.ui.View):
     """A view made only of DynamicItems: their custom_ids carry all the state, and the bot's
     registered DynamicItem classes answer them, after restarts too. So discord.py need not keep the
