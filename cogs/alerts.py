@@ -47,7 +47,7 @@ def _pairs(artist: str | None, genre: str | None) -> list[tuple[str, str]]:
     return chosen
 
 
-def settings_text(st: alerts.FanSettings) -> str:
+def describe_alert_settings(st: alerts.FanSettings) -> str:
     quiet = (
         f"quiet {st.quiet_start_hour:02d}:00-{st.quiet_end_hour:02d}:00 ({st.timezone})"
         if st.quiet_start_hour is not None and st.quiet_start_hour != st.quiet_end_hour
@@ -83,11 +83,11 @@ class AlertsCog(commands.Cog, name="alerts"):
             mine = await follows.list_follows(self.services.store, interaction.user.id)
             st = await alerts.fan_settings(self.services.store, interaction.user.id)
             if not mine:
-                await reply(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…\n" + settings_text(st))
+                await reply(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…\n" + describe_alert_settings(st))
                 return
             artists = ", ".join(f.name for f in mine if f.kind == "artist") or "-"
             genres = ", ".join(f.name for f in mine if f.kind == "genre") or "-"
-            await reply(interaction, f"Artists: {artists}\nGenres: {genres}\n{settings_text(st)}")
+            await reply(interaction, f"Artists: {artists}\nGenres: {genres}\n{describe_alert_settings(st)}")
 
     @app_commands.command(name="alerts", description="Turn alert DMs on or off; set quiet hours in your time zone")
     @app_commands.describe(
@@ -113,4 +113,4 @@ class AlertsCog(commands.Cog, name="alerts"):
                 quiet_end_hour=quiet_end,
                 timezone=timezone,
             )
-            await reply(interaction, settings_text(st))
+            await reply(interaction, describe_alert_settings(st))

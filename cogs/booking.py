@@ -101,7 +101,7 @@ def hold_view(hold: HoldView, show: shows.ShowView) -> discord.ui.View:
 MAX_OPTIONS = 25  # Discord: a select has at most 25 options
 
 
-def status_text(status: QueueStatus, show: shows.ShowView) -> str:
+def describe_queue_status(status: QueueStatus, show: shows.ShowView) -> str:
     if status.state == "lobby":
         return (
             f"You're in the queue for **{show.title}**. Sales open {ts(show.on_sale_at, 'R')}; then everyone who joined "
@@ -130,7 +130,7 @@ async def start_booking(interaction: discord.Interaction, show_id: int) -> None:
     services = services_of(interaction)
     show = await shows.get_show(services.store, show_id)
     status = await queue.join(services.store, services.redis, show_id, interaction.user.id)
-    await reply(interaction, status_text(status, show), view=queue_view(show_id, status))
+    await reply(interaction, describe_queue_status(status, show), view=queue_view(show_id, status))
 
 
 async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_place: bool) -> None:
@@ -172,7 +172,7 @@ class QueueButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templ
                 await edit(interaction, content=f"You left the queue for **{show.title}**.", view=None)
                 return
             status = await queue.status(services.store, services.redis, self.show_id, interaction.user.id)
-            await edit(interaction, content=status_text(status, show), view=queue_view(self.show_id, status))
+            await edit(interaction, content=describe_queue_status(status, show), view=queue_view(self.show_id, status))
 
 
 class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
@@ -270,7 +270,7 @@ class BookingCog(commands.Cog, name="booking"):
             info = await shows.get_show(self.services.store, show)
             status = await queue.join(self.services.store, self.services.redis, show, interaction.user.id)
             if status.state != "admitted":
-                await reply(interaction, status_text(status, info), view=queue_view(show, status))
+                await reply(interaction, describe_queue_status(status, info), view=queue_view(show, status))
                 return
             hold = await queue.reserve(self.services.store, self.services.redis, show_id=show, fan=interaction.user.id, quantity=quantity, tier=tier)
             await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info))

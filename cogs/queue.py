@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.booking import queue_view, show_choices, start_booking, status_text
+from cogs.booking import queue_view, show_choices, start_booking, describe_queue_status
 from cogs.services import Services
 from cogs.ui import refusals, reply
 from domain import queue, shows
@@ -35,7 +35,7 @@ class QueueCog(commands.GroupCog, group_name="queue", group_description="The wai
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
             st = await queue.status(self.services.store, self.services.redis, show, interaction.user.id)
-            await reply(interaction, status_text(st, info), view=queue_view(show, st))
+            await reply(interaction, describe_queue_status(st, info), view=queue_view(show, st))
 
     @app_commands.command(name="leave", description="Leave a show's queue (joining again puts you at the back)")
     @app_commands.autocomplete(show=show_choices)

@@ -22,7 +22,9 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
     @app_commands.autocomplete(show=show_choices)
     async def join(self, interaction: discord.Interaction, show: int, quantity: app_commands.Range[int, 1, 50] = 1, tier: str | None = None) -> None:
         async with refusals(interaction):
-            entry = await waitlist.join_waitlist(self.services.store, show_id=show, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier)
+            entry = await waitlist.join_waitlist(
+                self.services.store, show_id=show, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=self.services.gateway
+            )
             info = await shows.get_show(self.services.store, show)
             await reply(
                 interaction,

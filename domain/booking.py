@@ -402,7 +402,13 @@ async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
 
 
 async def purchase(
-    store: Store, gateway: PaymentGateway, *, hold_id: int, fan_discord_id: int, fan_name: str | None = None
+    store: Store,
+    gateway: PaymentGateway,
+    *,
+    hold_id: int,
+    fan_discord_id: int,
+    fan_name: str | None = None,
+    authorization: str | None = None,
 ) -> OrderView:
     """Pay for a hold and issue one ticket per seat. Idempotent: calling it again for the same hold
     (double click, retry after a timeout) returns the same order and never charges twice."""
@@ -411,7 +417,9 @@ async def purchase(
         return prepared
     order_id, key, amount, currency = prepared
     try:
-        result = await gateway.charge(idempotency_key=key, amount_cents=amount, currency=currency, customer=fan_discord_id)
+        result = await gateway.charge(
+            idempotency_key=key, amount_cents=amount, currency=currency, customer=fan_discord_id, authorization=authorization
+        )
     except PaymentTimeout:
         raise errors.DomainError(
             "The payment provider did not answer. Press Pay again: you will not be charged twice."

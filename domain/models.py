@@ -408,6 +408,7 @@ class WaitlistEntry(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(_enum(WaitlistStatus), default=WaitlistStatus.WAITING.value)
     active_key: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    payment_authorization: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

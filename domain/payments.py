@@ -25,7 +25,13 @@ class PaymentTimeout(Exception):
 
 
 class PaymentGateway(Protocol):
-    async def charge(self, *, idempotency_key: str, amount_cents: int, currency: str, customer: int) -> PaymentResult: ...
+    async def authorize(self, *, customer: int) -> PaymentResult:
+        """Save a payment method for later charges (the waitlist); ``reference`` names it."""
+        ...
+
+    async def charge(
+        self, *, idempotency_key: str, amount_cents: int, currency: str, customer: int, authorization: str | None = None
+    ) -> PaymentResult: ...
 
     async def refund(self, *, idempotency_key: str, charge_reference: str, amount_cents: int) -> PaymentResult: ...
 
@@ -40,20 +46,34 @@ class SandboxGateway:
     """
 
     declined_customers: set[int] = field(default_factory=set)
+    unauthorizable_customers: set[int] = field(default_factory=set)
+    authorizations: dict[str, int] = field(default_factory=dict)  # reference -> customer
     timeouts_left: int = 0
     charges: dict[str, tuple[PaymentResult, int, int]] = field(default_factory=dict)  # key -> result, amount, customer
     refunds: dict[str, tuple[PaymentResult, str, int]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def charge(self, *, idempotency_key: str, amount_cents: int, currency: str, customer: int) -> PaymentResult:
+    async def authorize(self, *, customer: int) -> PaymentResult:
+        async with self._lock:
+            if customer in self.unauthorizable_customers:
+                return PaymentResult(False, reason="Your card could not be authorized.")
+            reference = f"auth_{next(self._ids)}"
+            self.authorizations[reference] = customer
+            return PaymentResult(True, reference=reference)
+
+    async def charge(
+        self, *, idempotency_key: str, amount_cents: int, currency: str, customer: int, authorization: str | None = None
+    ) -> PaymentResult:
         async with self._lock:
             if idempotency_key in self.charges:
                 return self.charges[idempotency_key][0]
             if self.timeouts_left > 0:
                 self.timeouts_left -= 1
                 raise PaymentTimeout("the payment provider did not answer")
-            if customer in self.declined_customers:
+            if authorization is not None and self.authorizations.get(authorization) != customer:
+                result = PaymentResult(False, reason="The saved card authorization is no longer valid.")
+            elif customer in self.declined_customers:
                 result = PaymentResult(False, reason="Your card was declined.")
             else:
                 result = PaymentResult(True, reference=f"ch_{next(self._ids)}")

@@ -40,8 +40,21 @@ async def _position(s: AsyncSession, entry: WaitlistEntry) -> int:
     return ahead + 1
 
 
-async def join_waitlist(store: Store, *, show_id: int, fan_discord_id: int, quantity: int, tier: str | None = None) -> WaitlistView:
-    """Join a show's waitlist (once per fan; joining again returns the current place)."""
+async def join_waitlist(
+    store: Store, *, show_id: int, fan_discord_id: int, quantity: int, tier: str | None = None, gateway=None
+) -> WaitlistView:
+    """Join a show's waitlist (once per fan; joining again returns the current place). With a
+    gateway, the fan's card is authorized now and that authorization is charged on promotion."""
+    authorization = None
+    if gateway is not None:
+        existing = await waitlist_position(store, show_id=show_id, fan_discord_id=fan_discord_id)
+        if existing is not None:
+            return existing
+        await _validate_join(store, show_id, quantity, tier)
+        auth = await gateway.authorize(customer=fan_discord_id)
+        if not auth.ok:
+            raise errors.PaymentDeclined(f"{auth.reason or 'Your card could not be authorized.'} You were not added to the waitlist.")
+        authorization = auth.reference
 
     async def work(s: AsyncSession) -> WaitlistView:
         show = await load_show(s, show_id)
@@ -67,6 +80,7 @@ async def join_waitlist(store: Store, *, show_id: int, fan_discord_id: int, quan
                 fan_discord_id=fan_discord_id,
                 quantity=quantity,
                 status=WaitlistStatus.WAITING.value,
+                payment_authorization=authorization,
                 created_at=store.now(),
             )
         )
@@ -172,7 +186,8 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
             done.append(Promotion(entry_id, fan, None, "declined", detail))
             continue
         try:
-            order = await booking.purchase(store, gateway, hold_id=detail, fan_discord_id=fan)
+            authorization = await store.transaction(lambda s, e=entry_id: _authorization(s, e))
+            order = await booking.purchase(store, gateway, hold_id=detail, fan_discord_id=fan, authorization=authorization)
         except errors.DomainError as failed:
             reason = failed.message
 
@@ -197,3 +212,19 @@ async def shows_with_waiting(store: Store) -> list[int]:
         return list(
             (await s.execute(select(WaitlistEntry.show_id).where(WaitlistEntry.status == WaitlistStatus.WAITING.value).distinct())).scalars()
         )
+
+
+async def _authorization(s: AsyncSession, entry_id: int) -> str | None:
+    return (await s.execute(select(WaitlistEntry.payment_authorization).where(WaitlistEntry.id == entry_id))).scalar_one()
+
+
+async def _validate_join(store: Store, show_id: int, quantity: int, tier: str | None) -> None:
+    """The checks join_waitlist makes, run before asking the gateway for an authorization."""
+    async with store.session() as s:
+        show = await load_show(s, show_id)
+        if show.status == ShowStatus.CANCELLED.value:
+            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+        if not isinstance(quantity, int) or quantity <= 0:
+            raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
+        if quantity > show.per_fan_limit:
+            raise errors.FanLimitExceeded(f"“{show.title}” allows {show.per_fan_limit} tickets per fan.")

@@ -70,3 +70,38 @@ async def test_simultaneous_cancellations_and_two_promoting_processes(store, gat
     assert len({p.fan_discord_id for p in promoted}) == len(promoted)  # nobody promoted twice
     for p in promoted:
         assert dms[p.fan_discord_id] == 1  # one ticket DM per promotion
+
+
+async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat_on(store, gateway):
+    from sqlalchemy import select as sel
+
+    from domain import errors
+    from domain.models import WaitlistEntry
+    from tests.snapshot import table_counts
+
+    show = await on_sale_show(store, seatmap="A:1x2:Standard")
+    for fan in (1, 2):
+        hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=fan, quantity=1)
+        await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
+    gateway.unauthorizable_customers.add(30)
+    before = await table_counts(store)
+    try:
+        await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=30, quantity=1, gateway=gateway)
+        raise AssertionError("an unauthorizable card joined the waitlist")
+    except errors.PaymentDeclined as refused:
+        assert "not added to the waitlist" in refused.message
+    assert await table_counts(store) == before
+    first = await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=31, quantity=1, gateway=gateway)
+    second = await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=32, quantity=1, gateway=gateway)
+    assert (first.position, second.position) == (1, 2)
+    gateway.declined_customers.add(31)  # authorized when joining, declined when charged
+    ticket = (await booking.list_tickets(store, 1))[0]
+    await booking.cancel_ticket(store, gateway, ticket_id=ticket.id, fan_discord_id=1)
+    outcomes = await waitlist.promote(store, gateway, show.id)
+    assert [(p.fan_discord_id, p.outcome) for p in outcomes] == [(31, "declined"), (32, "promoted")]
+    assert [t.seat.id for t in await booking.list_tickets(store, 32)] == [ticket.seat.id]
+    async with store.session() as s:
+        auths = (await s.execute(sel(WaitlistEntry.payment_authorization).where(WaitlistEntry.fan_discord_id == 32))).scalar_one()
+        told = (await s.execute(sel(OutboxMessage.kind).where(OutboxMessage.recipient_discord_id == 31))).scalars().all()
+    assert gateway.authorizations[auths] == 32  # the promotion charged the saved authorization
+    assert told == ["waitlist_declined"]
