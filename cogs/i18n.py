@@ -54,6 +54,8 @@ KO: dict[str, str] = {
     "Time zone of the times you type, e.g. Asia/Seoul": "입력하는 시간의 시간대, 예: Asia/Seoul",
     "Three-letter currency code": "세 글자 통화 코드",
     "queue_rate": "대기열속도",
+    "waitlist_mode": "대기자방식",
+    "charge: the next waiting fan is charged at once; offer: they get minutes to accept": "charge: 다음 대기자에게 바로 결제; offer: 몇 분 안에 수락",
     "Fans let in from the queue per minute during the on-sale": "판매 중 분당 대기열에서 입장시키는 팬 수",
     "Edit one of your shows": "내 공연을 수정합니다",
     "Cancel one of your shows: every fan is refunded and told": "내 공연을 취소합니다: 모든 팬에게 환불하고 알립니다",

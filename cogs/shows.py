@@ -54,10 +54,13 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
     )
     tiers = discord.ui.TextInput(label="Price tiers", custom_id="tiers", placeholder="VIP=120, GA=45")
 
-    def __init__(self, services: Services, *, genres: str, per_fan_limit: int, timezone: str, currency: str, queue_rate: int = 120):
+    def __init__(
+        self, services: Services, *, genres: str, per_fan_limit: int, timezone: str, currency: str, queue_rate: int = 120, waitlist_mode: str = "charge"
+    ):
         super().__init__()
         self.services = services
         self.queue_rate = queue_rate
+        self.waitlist_mode = waitlist_mode
         self.genres = genres
         self.per_fan_limit = per_fan_limit
         self.timezone = timezone
@@ -82,6 +85,7 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
                 per_fan_limit=self.per_fan_limit,
                 currency=self.currency,
                 admission_per_minute=self.queue_rate,
+                waitlist_mode=self.waitlist_mode,
             )
             await reply(interaction, f"Created show #{show.id}. Announce it with /show announce.", embed=show_embed(show))
 
@@ -221,7 +225,9 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         timezone="Time zone of the times you type, e.g. Asia/Seoul",
         currency="Three-letter currency code",
         queue_rate="Fans let in from the queue per minute during the on-sale",
+        waitlist_mode="charge: the next waiting fan is charged at once; offer: they get minutes to accept",
     )
+    @app_commands.choices(waitlist_mode=[app_commands.Choice(name="charge", value="charge"), app_commands.Choice(name="offer", value="offer")])
     async def create(
         self,
         interaction: discord.Interaction,
@@ -230,12 +236,19 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         timezone: str = "UTC",
         currency: str = "USD",
         queue_rate: app_commands.Range[int, 1, 100_000] = 120,
+        waitlist_mode: str = "charge",
     ) -> None:
         async with refusals(interaction):
             await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)  # refuse before the form
             await interaction.response.send_modal(
                 ShowCreateModal(
-                    self.services, genres=genres, per_fan_limit=per_fan_limit, timezone=timezone, currency=currency, queue_rate=queue_rate
+                    self.services,
+                    genres=genres,
+                    per_fan_limit=per_fan_limit,
+                    timezone=timezone,
+                    currency=currency,
+                    queue_rate=queue_rate,
+                    waitlist_mode=waitlist_mode,
                 )
             )
 

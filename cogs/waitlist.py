@@ -7,13 +7,37 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.booking import show_choices
-from cogs.services import Services
-from cogs.ui import refusals, reply
+from cogs.services import Services, services_of
+from cogs.ui import FromCustomId, edit, refusals, reply
 from domain import shows, waitlist
+
+
+class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:offer:(?P<action>accept|decline):(?P<entry_id>\d+)"):
+    """Accept / Pass on a waitlist offer DM (shows in offer mode)."""
+
+    def __init__(self, action: str, entry_id: int):
+        style = discord.ButtonStyle.success if action == "accept" else discord.ButtonStyle.secondary
+        super().__init__(discord.ui.Button(label="Accept" if action == "accept" else "Pass", style=style, custom_id=f"picket:offer:{action}:{entry_id}"))
+        self.action, self.entry_id = action, entry_id
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            await interaction.response.defer()
+            if self.action == "accept":
+                order = await waitlist.accept_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
+                services.queued()
+                await edit(interaction, content=f"Accepted: order #{order.id}, {len(order.tickets)} ticket(s). They are on their way by DM.", view=None)
+            else:
+                await waitlist.decline_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
+                services.queued()
+                await edit(interaction, content="You passed; the seats went to the next fan on the waitlist.", view=None)
 
 
 @app_commands.guild_only()
 class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="Wait for cancelled seats", name="waitlist"):
+    dynamic_items = (OfferButton,)
+
     def __init__(self, services: Services):
         self.services = services
         super().__init__()

@@ -190,6 +190,10 @@ class Show(Base):
     # The waiting queue: fans let through per minute, and how long a let-in fan may shop.
     admission_per_minute: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
     admission_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Waitlist: "charge" promotes and charges at once; "offer" holds the seats and DMs the fan an
+    # offer to accept within offer_minutes, then passes it on.
+    waitlist_mode: Mapped[str] = mapped_column(String(8), default="charge", server_default="charge")
+    offer_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -409,6 +413,7 @@ class WaitlistEntry(Base):
     status: Mapped[str] = mapped_column(_enum(WaitlistStatus), default=WaitlistStatus.WAITING.value)
     active_key: Mapped[str | None] = mapped_column(String(60), nullable=True)
     payment_authorization: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    hold_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the seats of an open offer
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

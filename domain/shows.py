@@ -243,6 +243,7 @@ async def create_show(
     per_fan_limit: int = 4,
     currency: str = "USD",
     admission_per_minute: int = 120,
+    waitlist_mode: str = "charge",
 ) -> ShowView:
     """Create a show and every one of its sellable seats, each priced by its section's tier.
 
@@ -270,6 +271,8 @@ async def create_show(
         raise errors.InvalidInput("On-sale time: sales must open before the show starts.")
     if not 1 <= per_fan_limit <= MAX_PER_FAN_LIMIT:
         raise errors.InvalidInput(f"Per-fan limit: give a whole number from 1 to {MAX_PER_FAN_LIMIT}.")
+    if waitlist_mode not in ("charge", "offer"):
+        raise errors.InvalidInput("Waitlist mode: `charge` (charge the next fan at once) or `offer` (they accept within minutes).")
     if not 1 <= admission_per_minute <= 100_000:
         raise errors.InvalidInput("Queue rate: give a number of fans per minute from 1 to 100000.")
     currency = (currency or "USD").upper()
@@ -310,6 +313,7 @@ async def create_show(
             per_fan_limit=per_fan_limit,
             currency=currency,
             admission_per_minute=admission_per_minute,
+            waitlist_mode=waitlist_mode,
             status=ShowStatus.SCHEDULED.value,
             created_at=now,
         )

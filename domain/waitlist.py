@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
-from domain.models import PriceTier, ShowStatus, WaitlistEntry, WaitlistStatus
+from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
+from domain.outbox import enqueue
 from domain.shows import load_show
 from domain.store import Store
 
@@ -123,7 +125,7 @@ class Promotion:
     entry_id: int
     fan_discord_id: int
     order_id: int | None
-    outcome: str  # "promoted" | "declined"
+    outcome: str  # "promoted" | "declined" | "offered"
     reason: str | None = None
 
 
@@ -133,6 +135,8 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
     seats by the booking rules, so two processes promoting at once never pick the same fan or seat."""
     from domain import booking
 
+    show = await s.get(Show, show_id)
+    ttl = timedelta(minutes=show.offer_minutes) if show.waitlist_mode == "offer" else booking.DEFAULT_HOLD_TTL
     entries = (
         await s.execute(
             select(WaitlistEntry)
@@ -146,20 +150,29 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
         tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
         try:
             async with s.begin_nested():
-                hold = await booking._hold_seats_tx(
-                    store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, booking.DEFAULT_HOLD_TTL, final=True
-                )
+                hold = await booking._hold_seats_tx(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True)
         except (errors.SoldOut, errors.SeatUnavailable):
             continue  # not enough seats for this request yet; a smaller one further down may fit
         except errors.DomainError as refused:  # over the per-fan limit, show off sale...
             entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
             return ("refused", entry.id, entry.fan_discord_id, refused.message)
+        offering = show.waitlist_mode == "offer"
         claimed = await s.execute(
             update(WaitlistEntry)
             .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
-            .values(status="promoting")
+            .values(status=OFFERED if offering else "promoting", hold_id=hold.id)
         )
         if claimed.rowcount == 1:
+            if offering:
+                await enqueue(
+                    store,
+                    s,
+                    kind="waitlist_offer",
+                    recipient_discord_id=entry.fan_discord_id,
+                    payload={"show_id": show_id, "entry_id": entry.id, "expires": int(hold.expires_at.timestamp())},
+                    dedupe_key=f"waitlist:{entry.id}:offer",
+                )
+                return ("offered", entry.id, entry.fan_discord_id, hold.id)
             return ("hold", entry.id, entry.fan_discord_id, hold.id)
     return None
 
@@ -169,14 +182,17 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
     authorization, issue and DM the tickets (the purchase's own outbox message), and take them off
     the list. A declined charge passes the seats to the next fan and tells the declined one why."""
     from domain import booking
-    from domain.outbox import enqueue
 
     done: list[Promotion] = []
+    await store.transaction(lambda s: _lapse_offers(store, s, show_id))
     for _ in range(limit):
         claim = await store.transaction(lambda s: _claim_next(store, s, show_id))
         if claim is None:
             break
         kind, entry_id, fan, detail = claim
+        if kind == "offered":
+            done.append(Promotion(entry_id, fan, None, "offered"))
+            continue
         if kind == "refused":
             await store.transaction(
                 lambda s, e=entry_id, f=fan, r=detail: enqueue(
@@ -228,3 +244,68 @@ async def _validate_join(store: Store, show_id: int, quantity: int, tier: str | 
             raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
         if quantity > show.per_fan_limit:
             raise errors.FanLimitExceeded(f"“{show.title}” allows {show.per_fan_limit} tickets per fan.")
+
+
+OFFERED = "offered"
+
+
+async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
+    """Offers whose time ran out pass on: the fan leaves the list (told by DM) and the seats return."""
+    from domain import booking
+
+    now = store.now()
+    open_offers = (
+        await s.execute(select(WaitlistEntry).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == OFFERED).with_for_update())
+    ).scalars().all()
+    for entry in open_offers:
+        hold = await s.get(Hold, entry.hold_id) if entry.hold_id else None
+        if hold is not None and hold.status == HoldStatus.ACTIVE.value and hold.expires_at > now:
+            continue
+        if hold is not None and hold.status == HoldStatus.CONVERTED.value:
+            continue
+        if hold is not None:
+            await booking._end_hold(s, hold, HoldStatus.EXPIRED)
+        entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+        await enqueue(
+            store, s, kind="waitlist_declined", recipient_discord_id=entry.fan_discord_id,
+            payload={"show_id": show_id, "reason": "The offer ran out before you accepted it."}, dedupe_key=f"waitlist:{entry.id}:lapsed",
+        )
+
+
+async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
+    """The fan accepts a waitlist offer: their saved authorization is charged for the held seats."""
+    from domain import booking
+
+    async with store.session() as s:
+        entry = await s.get(WaitlistEntry, entry_id)
+    if entry is None or entry.fan_discord_id != fan:
+        raise errors.NotFound("There is no such waitlist offer for you.")
+    if entry.status == WaitlistStatus.PROMOTED.value:
+        raise errors.AlreadyDone("You already accepted this offer: your tickets were sent by DM.")
+    if entry.status != OFFERED:
+        raise errors.HoldExpired("This offer is no longer open: it ran out or was declined.")
+    order = await booking.purchase(store, gateway, hold_id=entry.hold_id, fan_discord_id=fan, authorization=entry.payment_authorization)
+    await store.transaction(
+        lambda s: s.execute(
+            update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.PROMOTED.value, active_key=None)
+        )
+    )
+    return order
+
+
+async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> None:
+    """The fan passes: the seats go to the next fan at once."""
+    from domain import booking
+
+    async def work(s: AsyncSession) -> int:
+        entry = (await s.execute(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())).scalar_one_or_none()
+        if entry is None or entry.fan_discord_id != fan or entry.status != OFFERED:
+            raise errors.NotFound("There is no open waitlist offer for you.")
+        hold = await s.get(Hold, entry.hold_id)
+        if hold is not None:
+            await booking._end_hold(s, hold, HoldStatus.RELEASED)
+        entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+        return entry.show_id
+
+    show_id = await store.transaction(work)
+    await promote(store, gateway, show_id)

@@ -190,3 +190,14 @@ async def _waitlist_declined(store: Store, payload: dict) -> OutgoingMessage:
         content=f"A seat for **{show.title}** came back and you were next on the waitlist, but it could not be yours: "
         f"{payload.get('reason') or 'the payment failed'} You have left the waitlist; join again with /waitlist join."
     )
+
+
+@renderer("waitlist_offer")
+async def _waitlist_offer(store: Store, payload: dict) -> OutgoingMessage:
+    show = await shows.get_show(store, payload["show_id"])
+    entry = payload["entry_id"]
+    return OutgoingMessage(
+        content=f"🎟️ Seats for **{show.title}** came back and you're next on the waitlist. Accept before <t:{payload['expires']}:t> "
+        f"(<t:{payload['expires']}:R>) to be charged and get your tickets; after that the offer passes to the next fan.",
+        buttons=(Button("Accept", f"picket:offer:accept:{entry}", "success"), Button("Pass", f"picket:offer:decline:{entry}", "secondary")),
+    )

@@ -12,6 +12,8 @@ from domain.store import Store
 from notifier.pacing import Pacer
 from notifier.scheduler import Jobs, start_scheduler
 from notifier.sender import OutboxSender
+from domain.redis_client import make_redis
+from tests import backends
 from tests.factories import on_sale_show
 
 
@@ -23,10 +25,11 @@ class NoTransport:
 async def test_scheduler_runs_the_due_notices_of_every_process_once(store, gateway):
     real = Store(store.engine, SystemClock())
     await on_sale_show(real, genres=["indie"])
-    two = []
+    two, senders = [], []
     for _ in range(2):  # two processes' schedulers on one database
         sender = OutboxSender(real, NoTransport(), pacer=Pacer(enabled=False), poll_interval=3600)
-        two.append(start_scheduler(Jobs(real, gateway, sender), tick_seconds=0.2))
+        senders.append(sender)
+        two.append(start_scheduler(Jobs(real, gateway, sender, make_redis(backends.REDIS_URL)), tick_seconds=0.2))
     try:
         from domain import alerts
 
@@ -41,4 +44,10 @@ async def test_scheduler_runs_the_due_notices_of_every_process_once(store, gatew
         assert {j.id for j in two[0].get_jobs()} == {"holds", "queues", "notices", "refunds", "digest"}
     finally:
         for scheduler in two:
+            scheduler.pause()
+        await asyncio.sleep(0.5)  # let jobs already running finish before the loop closes
+        for scheduler in two:
             scheduler.shutdown(wait=False)
+        for sender in senders:
+            await sender.idle()
+            await sender.stop()

@@ -105,3 +105,45 @@ async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat
         told = (await s.execute(sel(OutboxMessage.kind).where(OutboxMessage.recipient_discord_id == 31))).scalars().all()
     assert gateway.authorizations[auths] == 32  # the promotion charged the saved authorization
     assert told == ["waitlist_declined"]
+
+
+async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gateway):
+    """In offer mode the next fan gets a DM offer with the seats held for them; accepting charges
+    their saved authorization; letting it run out passes the seats to the following fan."""
+    from datetime import timedelta as td
+
+    from domain import shows as shows_domain
+
+    org = await shows_domain.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
+    now = world.store.now()
+    show = await shows_domain.create_show(
+        world.store, organizer_id=org.id, venue_name="Hall", seatmap_spec="A:1x2:Standard", title="Offer Night",
+        artists=["X"], genres=[], starts_at=now + td(days=5), on_sale_at=now - td(hours=1), tiers={"Standard": 3000},
+        waitlist_mode="offer",
+    )
+    holders = world.fans[:2]
+    for fan in holders:
+        await buy(world, fan, show)
+    slow, quick = world.fans[2], world.fans[3]
+    for fan in (slow, quick):
+        await fan.slash(world.channel, "waitlist join", show=show.id)
+    for holder in holders:
+        ticket_id = int(holder.user.dm_channel.history()[0].embeds[0].fields[0].name.split("#")[1])
+        await holder.slash(world.channel, "ticket cancel", ticket=ticket_id)
+    await world.env.settle()
+    offer = slow.user.dm_channel.history()[-1]
+    assert "came back and you're next" in offer.content
+    assert "came back and you're next" in quick.user.dm_channel.history()[-1].content  # two seats, two offers
+    accepted = await quick.user.click(quick.user.dm_channel.history()[-1], label="Accept")
+    assert any("Accepted: order #" in (m.content or "") for m in [accepted.response, *accepted.followups] if m is not None)
+    await world.env.settle()
+    assert any(a.filename.startswith("ticket-") for m in quick.user.dm_channel.history() for a in m.attachments)
+
+    await world.env.advance_time(16 * 60)  # the slow fan's offer runs out
+    await waitlist.promote(world.store, gateway, show.id)
+    await world.bot.services.sender.drain()
+    assert "ran out before you accepted" in slow.user.dm_channel.history()[-1].content
+    late = await slow.user.click(offer, label="Accept")
+    texts = [m.content or "" for m in [late.response, *late.followups] if m is not None]
+    assert any("no longer open" in t for t in texts), texts
+    assert gateway.successful_charges == 3  # two buyers and the fan who accepted
