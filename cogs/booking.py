@@ -13,13 +13,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.charts import seat_map_image
 from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, refusals, reply, ts
 from domain import booking, queue, shows
 from domain.booking import HoldView, OrderView
 from domain.queue import QueueStatus
+from notifier.charts import seat_map_image
 
 
 async def show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:

@@ -11,12 +11,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.booking import show_choices, start_booking
-from cogs.charts import sales_chart
 from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, ts
 from domain import alerts, booking, checkin, errors, follows, shows, stats, waitlist
 from domain.specs import parse_names, parse_price_tiers, parse_when
+from notifier.charts import sales_chart
 
 # --- forms ------------------------------------------------------------------------------------------
 

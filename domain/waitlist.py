@@ -60,12 +60,7 @@ async def join_waitlist(
 
     async def work(s: AsyncSession) -> WaitlistView:
         show = await load_show(s, show_id)
-        if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
-        if not isinstance(quantity, int) or quantity <= 0:
-            raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
-        if quantity > show.per_fan_limit:
-            raise errors.FanLimitExceeded(f"“{show.title}” allows {show.per_fan_limit} tickets per fan.")
+        _check_join(show, quantity)
         tier_id = None
         if tier is not None:
             tier_id = (
@@ -234,16 +229,19 @@ async def _authorization(s: AsyncSession, entry_id: int) -> str | None:
     return (await s.execute(select(WaitlistEntry.payment_authorization).where(WaitlistEntry.id == entry_id))).scalar_one()
 
 
+def _check_join(show: Show, quantity: int) -> None:
+    if show.status == ShowStatus.CANCELLED.value:
+        raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+    if not isinstance(quantity, int) or quantity <= 0:
+        raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
+    if quantity > show.per_fan_limit:
+        raise errors.FanLimitExceeded(f"“{show.title}” allows {show.per_fan_limit} tickets per fan.")
+
+
 async def _validate_join(store: Store, show_id: int, quantity: int, tier: str | None) -> None:
     """The checks join_waitlist makes, run before asking the gateway for an authorization."""
     async with store.session() as s:
-        show = await load_show(s, show_id)
-        if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
-        if not isinstance(quantity, int) or quantity <= 0:
-            raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
-        if quantity > show.per_fan_limit:
-            raise errors.FanLimitExceeded(f"“{show.title}” allows {show.per_fan_limit} tickets per fan.")
+        _check_join(await load_show(s, show_id), quantity)
 
 
 OFFERED = "offered"

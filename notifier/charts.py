@@ -1,4 +1,4 @@
-"""Small charts for organizers (Pillow only)."""
+"""Images for organizers and fans: the sales chart and the seat map (Pillow only)."""
 
 from __future__ import annotations
 
