@@ -287,6 +287,17 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             self.services.queued()  # the followers' alerts were queued with the announcement
             await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 
+    @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
+    @app_commands.describe(seatmap="New sections, e.g. Balcony:2x10:Standard")
+    @app_commands.autocomplete(show=show_choices)
+    async def seats(self, interaction: discord.Interaction, show: int, seatmap: str) -> None:
+        async with refusals(interaction):
+            added = await shows.add_sections(self.services.store, show, interaction.user.id, seatmap)
+            promoted = await waitlist.promote(self.services.store, self.services.gateway, show)
+            self.services.queued()
+            given = sum(1 for p in promoted if p.outcome in ("promoted", "offered"))
+            await reply(interaction, f"Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.")
+
     @app_commands.command(name="staff", description="Let a member check tickets in at one of your shows")
     @app_commands.autocomplete(show=show_choices)
     async def staff(self, interaction: discord.Interaction, show: int, member: discord.Member) -> None:

@@ -336,10 +336,10 @@ async def create_show(
     return await store.transaction(work)
 
 
-async def _insert_seats(s: AsyncSession, show_id: int, sections: list[SectionSpec], tier_of: dict[str, int]) -> None:
+async def _insert_seats(s: AsyncSession, show_id: int, sections: list[SectionSpec], tier_of: dict[str, int], first_position: int = 0) -> None:
     """Bulk-insert every seat. ``position`` orders seats best-first: section order, then front row."""
     rows: list[dict] = []
-    position = 0
+    position = first_position
     for sec in sections:
         if sec.general_admission:
             places = (("", n) for n in range(1, sec.capacity + 1))
@@ -439,6 +439,35 @@ async def update_show(
         await s.flush()
         await alerts.plan_show_notices(store, s, show)
         return await _show_view(s, show)
+
+    return await store.transaction(work)
+
+
+async def add_sections(store: Store, show_id: int, organizer_discord_id: int, seatmap_spec: str) -> int:
+    """Raise a show's capacity with new sections (same spec as the seat map; each names an existing
+    tier). Returns the seats added. The caller then offers them to the waitlist first."""
+    sections = parse_seatmap(seatmap_spec)
+
+    async def work(s: AsyncSession) -> int:
+        show = await load_show(s, show_id)
+        await check_organizer(s, show, organizer_discord_id, "add seats to it")
+        if show.status == ShowStatus.CANCELLED.value:
+            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+        existing = set((await s.execute(select(ShowSeat.section).where(ShowSeat.show_id == show.id).distinct())).scalars())
+        tiers = {t.name.casefold(): t.id for t in (await s.execute(select(PriceTier).where(PriceTier.show_id == show.id))).scalars()}
+        tier_of = {}
+        for sec in sections:
+            if sec.name in existing:
+                raise errors.InvalidInput(f"Seat map: section `{sec.name}` already exists in “{show.title}”.")
+            if sec.tier is None and len(tiers) == 1:
+                tier_of[sec.name] = next(iter(tiers.values()))
+            elif sec.tier and sec.tier.casefold() in tiers:
+                tier_of[sec.name] = tiers[sec.tier.casefold()]
+            else:
+                raise errors.InvalidInput(f"Price tiers: section `{sec.name}` must name one of the show's tiers.")
+        last = (await s.execute(select(func.max(ShowSeat.position)).where(ShowSeat.show_id == show.id))).scalar_one() or 0
+        await _insert_seats(s, show.id, sections, tier_of, first_position=last + 1)
+        return sum(sec.capacity for sec in sections)
 
     return await store.transaction(work)
 

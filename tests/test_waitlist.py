@@ -147,3 +147,23 @@ async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gate
     texts = [m.content or "" for m in [late.response, *late.followups] if m is not None]
     assert any("no longer open" in t for t in texts), texts
     assert gateway.successful_charges == 3  # two buyers and the fan who accepted
+
+
+async def test_raising_capacity_serves_the_waitlist_first(world, gateway):
+    show = await world.show(seatmap="A:1x1:Standard")
+    await buy(world, world.fans[0], show)
+    waiting = world.fans[1]
+    await waiting.slash(world.channel, "waitlist join", show=show.id, quantity=2)
+    refused = await world.fans[2].slash(world.channel, "show seats", show=show.id, seatmap="B:1x4:Standard")
+    assert refused.response.content == "Only the organizer of “Night Shift” can add seats to it."
+    clash = await world.organizer.slash(world.channel, "show seats", show=show.id, seatmap="A:1x4:Standard")
+    assert "already exists" in clash.response.content
+    added = await world.organizer.slash(world.channel, "show seats", show=show.id, seatmap="B:1x4:Standard")
+    assert added.response.content.startswith("Added 4 seats") and "1 waitlisted fan(s) got them first" in added.response.content
+    await world.env.settle()
+    tickets = [a for m in waiting.user.dm_channel.history() for a in m.attachments if a.filename.startswith("ticket-")]
+    assert len(tickets) == 2  # the quantity asked for, no more
+    from domain import shows as shows_domain
+
+    avail = await shows_domain.availability(world.store, show.id)
+    assert (avail[0].sold, avail[0].available) == (3, 2)
