@@ -66,7 +66,7 @@ from domain.clock import SystemClock  # noqa: E402
 from domain.models import Hold, HoldStatus, Order, OrderStatus, SeatStatus, Show, ShowSeat, Ticket, TicketStatus  # noqa: E402
 from domain.payments import SandboxGateway  # noqa: E402
 from domain.redis_client import make_redis  # noqa: E402
-from domain.store import Store, _is_retryable, make_engine  # noqa: E402
+from domain.store import Store, is_retryable, make_engine  # noqa: E402
 
 GUILD = 900_000_000_000_000_001
 ORGANIZER = 900_000_000_000_000_002
@@ -123,7 +123,6 @@ async def picket_worker(cfg: dict) -> dict:
     store = Store.from_url(cfg["database_url"], SystemClock(), pool_size=conc)
     redis = make_redis(cfg["redis_url"])
     gateway = SandboxGateway()
-    keys = queue._keys(show_id)  # the admitted-fans log; no public API reads it incrementally
     # Warm the pools so the on-sale instant does not also measure connecting.
     await asyncio.gather(*(queue.show_queue(store, show_id) for _ in range(conc)))
     await redis.ping()
@@ -146,7 +145,7 @@ async def picket_worker(cfg: dict) -> dict:
         try:
             while not done.is_set():
                 admitted_by_me += len(await queue.admit(store, redis, q))
-                if await redis.zcard(keys["line"]) == 0:
+                if await queue.line_length(redis, show_id) == 0:
                     return
                 await asyncio.sleep(cfg["tick"])
         finally:
@@ -155,8 +154,8 @@ async def picket_worker(cfg: dict) -> dict:
     async def feeder() -> None:
         cursor = 0.0
         while not done.is_set():
-            line_empty = admitting_over.is_set() and await redis.zcard(keys["line"]) == 0
-            rows = await redis.zrangebyscore(keys["admitted"], f"({cursor}", "+inf", withscores=True)
+            line_empty = admitting_over.is_set() and await queue.line_length(redis, show_id) == 0
+            rows = await queue.admitted_after(redis, show_id, cursor)
             for fan, score in rows:
                 cursor = max(cursor, score)
                 if int(fan) % procs == me:
@@ -282,7 +281,7 @@ async def naive_worker(cfg: dict) -> dict:
                     sold = await sell_one(fan)
                     break
                 except DBAPIError as exc:
-                    if not _is_retryable(exc):
+                    if not is_retryable(exc):
                         raise
                     retries += 1
             if not sold:
@@ -436,7 +435,7 @@ async def main(args) -> dict:
 
     # Phase 1: the join burst, before sales open.
     burst = await join_burst(store, redis, show.id, args.fans, args.join_concurrency)
-    in_line = await redis.zcard(queue._keys(show.id)["line"])
+    in_line = await queue.line_length(redis, show.id)
     lat = burst["lat"]
     result.update(
         join_seconds=round(burst["seconds"], 2),

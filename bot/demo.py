@@ -132,12 +132,15 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
                         continue
                     dms = fan.user.dm_channel.history()
                     last = dms[-1] if dms else None
-                    if last is None or not (last.content or "").startswith(("🎫", f"**Midnight Static** sold out")):
+                    buttons = {c.custom_id for row in (last.components if last else []) for c in getattr(row, "children", [])}
+                    if f"picket:show:wait:{show_id}" in buttons:  # sold out while waiting: offered the waitlist
+                        turns_taken.add(fan.id)
+                        progress.advance(task)
                         continue
+                    if f"picket:show:book:{show_id}" not in buttons or not (last.content or "").startswith("🎫"):
+                        continue  # not a "your turn" DM (an alert, a ticket)
                     turns_taken.add(fan.id)
                     progress.advance(task)
-                    if not last.content.startswith("🎫"):
-                        continue  # sold out while waiting: offered the waitlist
                     turn = await fan.user.click(last, label="Book")
                     if _button_id(turn.response, "Choose seats") is None:
                         continue

@@ -163,7 +163,7 @@ async def _release_quota(s: AsyncSession, show_id: int, fan: int, quantity: int)
     )
 
 
-async def _end_hold(s: AsyncSession, hold: Hold, status: HoldStatus) -> bool:
+async def end_hold(s: AsyncSession, hold: Hold, status: HoldStatus) -> bool:
     """Move an active hold to released/expired, freeing its seats and its quota. Exactly once:
     the conditional UPDATE on the hold lets only one caller (or process) do it."""
     ended = await s.execute(
@@ -224,14 +224,14 @@ async def hold_seats(
     for attempt in range(5):
         try:
             return await store.transaction(
-                lambda s: _hold_seats_tx(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl)
+                lambda s: hold_seats_in(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl)
             )
         except _Contended:
             # Best-available found fewer free seats than wanted only because other buyers' transactions
             # have them locked right now; they may roll back. Look again shortly.
             await asyncio.sleep(0.02 * (attempt + 1))
     return await store.transaction(
-        lambda s: _hold_seats_tx(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl, final=True)
+        lambda s: hold_seats_in(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl, final=True)
     )
 
 
@@ -239,7 +239,7 @@ class _Contended(Exception):
     pass
 
 
-async def _hold_seats_tx(
+async def hold_seats_in(
     store: Store,
     s: AsyncSession,
     show_id: int,
@@ -273,7 +273,7 @@ async def _hold_seats_tx(
         )
     ).scalars().all()
     for old in own_lapsed:
-        await _end_hold(s, old, HoldStatus.EXPIRED)
+        await end_hold(s, old, HoldStatus.EXPIRED)
 
     await _reserve_quota(store, s, show, fan, quantity)
     hold = Hold(
@@ -366,7 +366,7 @@ async def release_hold(store: Store, hold_id: int, fan_discord_id: int) -> None:
         hold = await _owned_hold(s, hold_id, fan_discord_id, lock=True)
         if hold.status != HoldStatus.ACTIVE.value:
             raise errors.AlreadyDone("That reservation is no longer active.")
-        await _end_hold(s, hold, HoldStatus.RELEASED)
+        await end_hold(s, hold, HoldStatus.RELEASED)
 
     await store.transaction(work)
 
@@ -387,7 +387,7 @@ async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
         ).scalars().all()
         n = 0
         for hold in holds:
-            n += await _end_hold(s, hold, HoldStatus.EXPIRED)
+            n += await end_hold(s, hold, HoldStatus.EXPIRED)
         return n
 
     total = 0
@@ -497,7 +497,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         charge.detail = (result.reason or "declined")[:200]
         order.status = OrderStatus.FAILED.value
         order.failure_reason = f"Payment declined: {result.reason or 'no reason given'}. Your seats were released."
-        await _end_hold(s, hold, HoldStatus.RELEASED)
+        await end_hold(s, hold, HoldStatus.RELEASED)
         return errors.PaymentDeclined(order.failure_reason)
     charge.status = PaymentStatus.SUCCEEDED.value
     charge.provider_ref = result.reference
@@ -509,7 +509,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
     if hold.status != HoldStatus.ACTIVE.value or len(seats) != hold.quantity:
         order.status = OrderStatus.FAILED.value
         order.failure_reason = "Your reservation ran out before the payment finished; you were refunded."
-        await _end_hold(s, hold, HoldStatus.EXPIRED)
+        await end_hold(s, hold, HoldStatus.EXPIRED)
         await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
         return errors.HoldExpired(order.failure_reason)
     prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).all())
@@ -770,7 +770,7 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
         show.status = ShowStatus.CANCELLED.value
         await plan_show_notices(store, s, show)  # drops its pending reminders
         for hold in (await s.execute(select(Hold).where(Hold.show_id == show.id, Hold.status == HoldStatus.ACTIVE.value))).scalars().all():
-            await _end_hold(s, hold, HoldStatus.RELEASED)
+            await end_hold(s, hold, HoldStatus.RELEASED)
         tickets = (
             await s.execute(select(Ticket).where(Ticket.show_id == show.id, Ticket.status != TicketStatus.REVOKED.value).with_for_update())
         ).scalars().all()

@@ -183,6 +183,17 @@ async def admit(store: Store, redis: Redis, q: ShowQueue) -> list[int]:
     return [int(f) for f in fans]
 
 
+async def line_length(redis: Redis, show_id: int) -> int:
+    return await redis.zcard(_keys(show_id)["line"])
+
+
+async def admitted_after(redis: Redis, show_id: int, after: float) -> list[tuple[int, float]]:
+    """Fans let in after admission number ``after``, as (fan, admission number): lets a reader
+    (a worker, a dashboard) follow admissions incrementally."""
+    rows = await redis.zrangebyscore(_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True)
+    return [(int(fan), score) for fan, score in rows]
+
+
 async def admission_order(redis: Redis, show_id: int) -> list[int]:
     return [int(f) for f in await redis.zrange(_keys(show_id)["admitted"], 0, -1)]
 

@@ -68,7 +68,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
-def _is_retryable(exc: BaseException) -> bool:
+def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         args = getattr(exc.orig, "args", ())
         if args and isinstance(args[0], int) and args[0] in _RETRYABLE_MYSQL:
@@ -114,7 +114,7 @@ class Store:
                 async with self.session() as session:
                     return await work(session)
             except DBAPIError as exc:
-                if attempt == attempts or not _is_retryable(exc):
+                if attempt == attempts or not is_retryable(exc):
                     raise
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
