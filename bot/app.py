@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import metrics
 from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
@@ -23,6 +24,7 @@ from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
 from cogs.waitlist import WaitlistCog
 from cogs.ui import report_error
+from domain import recovery, telemetry
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis
 from domain.store import Store
@@ -55,6 +57,7 @@ class PicketBot(commands.AutoShardedBot):
             command_prefix=commands.when_mentioned,
             intents=intents,
             shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids,
             help_command=None,
         )
         self.settings = settings
@@ -64,6 +67,7 @@ class PicketBot(commands.AutoShardedBot):
         self._sender_options = sender_options or {}
         self.services: Services | None = None
         self.jobs: Jobs | None = None
+        self.metrics_server: metrics.MetricsServer | None = None
         self._scheduler = None
         self.tree.on_error = self._on_tree_error
 
@@ -82,13 +86,20 @@ class PicketBot(commands.AutoShardedBot):
             channel_burst=self.settings.dm_channel_burst,
             enabled=self.settings.dm_pacing_enabled,
         )
-        options = {"poll_interval": self.settings.outbox_poll_seconds, **self._sender_options}
+        options = {"poll_interval": self.settings.outbox_poll_seconds, "worker_id": self.settings.instance_id, **self._sender_options}
         sender = OutboxSender(store, DiscordTransport(self), pacer=pacer, **options)
-        return Services(store=store, gateway=self._gateway or SandboxGateway(), sender=sender, redis=make_redis(self.settings.redis_url))
+        gateway = self._gateway or SandboxGateway(self.settings.var_dir / "sandbox-payments.sqlite3")
+        return Services(store=store, gateway=gateway, sender=sender, redis=make_redis(self.settings.redis_url))
 
     async def setup_hook(self) -> None:
+        telemetry.install(metrics.SINK)
         if self.services is None:
             self.services = await self._build_services()
+            if self.settings.metrics_port >= 0:
+                self.metrics_server = metrics.MetricsServer(
+                    self.services.store, self.services.redis, host=self.settings.metrics_host, port=self.settings.metrics_port
+                )
+                await self.metrics_server.start()
         for cog_cls in COGS:
             if self.get_cog(cog_cls.__cog_name__) is None:
                 await self.add_cog(cog_cls(self.services))
@@ -97,6 +108,12 @@ class PicketBot(commands.AutoShardedBot):
                 self.add_dynamic_items(item)
         await self.tree.set_translator(PicketTranslator())
         await self.tree.sync()
+        # Before sending anything: finish what a crash of this (or another) process left behind.
+        report = await recovery.recover(
+            self.services.store, self.services.gateway, self.services.redis, worker_id=self.services.sender.worker_id
+        )
+        if report.anything:
+            log.info("recovered at start: %s", report)
         self.services.sender.start()
         self.jobs = Jobs(self.services.store, self.services.gateway, self.services.sender, self.services.redis)
         if self.settings.scheduler_enabled and self._scheduler is None:
@@ -117,6 +134,9 @@ class PicketBot(commands.AutoShardedBot):
             except (asyncio.TimeoutError, Exception):
                 log.warning("outbox drain did not finish before shutdown; its claims lapse and another run resends")
             await self.services.sender.stop()
+            if self.metrics_server is not None:
+                await self.metrics_server.stop()
+                self.metrics_server = None
             if self._store is None:
                 await self.services.store.dispose()
             self.services = None

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.app import create_bot
+from domain.payments import SandboxGateway
 from bot.settings import Settings
 from domain import queue, stats
 from notifier.render import ALERT_PREFIX
@@ -74,10 +75,11 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
         outbox_poll_seconds=60.0,
         scheduler_enabled=False,
         dm_pacing_enabled=False,
+        metrics_port=-1,
         var_dir=var_dir,
     )
     rng = random.Random(seed)
-    bot = create_bot(settings)
+    bot = create_bot(settings, gateway=SandboxGateway())  # a fresh ledger for a fresh database
     started = time.perf_counter()
     async with simcord.run(bot, settle_timeout=30) as env:
         import discord

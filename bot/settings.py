@@ -22,9 +22,17 @@ class Settings(BaseSettings):
     discord_token: str | None = None
     var_dir: Path = Path("var")
     signing_key_path: Path | None = Field(default=None, description="default: <var_dir>/keys")
-    metrics_port: int = 9108
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = Field(default=9108, description="/metrics and /healthz; 0 picks a free port; -1 turns them off")
     database_pool_size: int = 10
+    # Several processes share one MariaDB and one Redis: give each the same SHARD_COUNT and its own
+    # SHARD_IDS (e.g. "[0,1]" and "[2,3]"), and its own INSTANCE_ID.
     shard_count: int | None = None
+    shard_ids: list[int] | None = None
+    instance_id: str | None = Field(
+        default=None,
+        description="stable name of this process (e.g. shard-0); a restart finishes the DMs its previous run had claimed at once, instead of after the claim lapses",
+    )
     # Discord pacing for DMs: the global limit is ~50 requests/s; a DM channel takes ~5 messages / 5 s.
     dm_global_rate: float = 45.0
     dm_channel_rate: float = 1.0

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors
+from domain import errors, telemetry
 from domain.models import (
     FanShowQuota,
     Hold,
@@ -221,18 +221,18 @@ async def hold_seats(
         raise errors.InvalidInput("Quantity: say how many seats, or choose seats.")
     _check_quantity(quantity)
 
-    for attempt in range(5):
+    for attempt in range(6):
         try:
-            return await store.transaction(
-                lambda s: hold_seats_in(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl)
+            hold = await store.transaction(
+                lambda s: hold_seats_in(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl, final=attempt == 5)
             )
+            telemetry.count("hold_created")
+            return hold
         except _Contended:
             # Best-available found fewer free seats than wanted only because other buyers' transactions
             # have them locked right now; they may roll back. Look again shortly.
             await asyncio.sleep(0.02 * (attempt + 1))
-    return await store.transaction(
-        lambda s: hold_seats_in(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl, final=True)
-    )
+    raise AssertionError("unreachable: the last attempt is final and never contended")
 
 
 class _Contended(Exception):
@@ -369,6 +369,7 @@ async def release_hold(store: Store, hold_id: int, fan_discord_id: int) -> None:
         await end_hold(s, hold, HoldStatus.RELEASED)
 
     await store.transaction(work)
+    telemetry.count("hold_ended", reason="released")
 
 
 async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
@@ -394,6 +395,7 @@ async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
     while True:
         n = await store.transaction(work)
         total += n
+        telemetry.count("hold_ended", n, reason="expired")
         if n < batch:
             return total
 
@@ -421,15 +423,32 @@ async def purchase(
             idempotency_key=key, amount_cents=amount, currency=currency, customer=fan_discord_id, authorization=authorization
         )
     except PaymentTimeout:
+        telemetry.count("payment", kind="charge", outcome="timeout")
         raise errors.DomainError(
             "The payment provider did not answer. Press Pay again: you will not be charged twice."
         ) from None
-    outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result, fan_name))
+    outcome = await settle_charge(store, gateway, order_id, result, fan_name)
     if isinstance(outcome, OrderView):
         return outcome
-    if result.ok:  # the charge went through but the seats were lost (the hold ran out mid-payment)
-        await settle_refunds(store, gateway, [f"order:{order_id}:refund"])
     raise outcome
+
+
+async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, result: PaymentResult, fan_name: str | None = None):
+    """Record the provider's answer for an order's charge: tickets and their DM when it went
+    through and the seats are still held; a refund when it went through too late; the failure
+    otherwise. Returns the paid OrderView or the DomainError to show. Used by :func:`purchase` and by
+    recovery, which gets the answer of a charge whose process died by looking its key up."""
+    outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result, fan_name))
+    if isinstance(outcome, tuple):  # settled just now, not found settled by an earlier call
+        outcome, what = outcome
+        telemetry.count("payment", kind="charge", outcome="succeeded" if result.ok else "declined")
+        if what != "late":
+            telemetry.count("order", outcome=what)
+        if what == "paid":
+            telemetry.count("ticket_issued", len(outcome.tickets))
+        elif result.ok:  # the charge went through but the seats were lost (the hold ran out mid-payment)
+            await settle_refunds(store, gateway, [f"order:{order_id}:refund"])
+    return outcome
 
 
 async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
@@ -485,12 +504,21 @@ async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
 
 async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult, fan_name: str | None):
     """Second half of a purchase. Returns the paid OrderView, or the DomainError to raise once this
-    transaction (which records the failure) has committed."""
+    transaction (which records the failure) has committed; paired with what happened ("paid",
+    "failed", "late") when this call settled the order, alone when an earlier one had."""
     now = store.now()
     order = (await s.execute(select(Order).where(Order.id == order_id).with_for_update())).scalar_one()
-    if order.status == OrderStatus.PAID.value:
+    if order.status in (OrderStatus.PAID.value, OrderStatus.REFUNDED.value):
         return await _order_view(s, order)
     charge = (await s.execute(select(Payment).where(Payment.idempotency_key == f"order:{order.id}:charge"))).scalar_one()
+    if order.status == OrderStatus.FAILED.value:
+        # Settled before (declined, or given up by recovery): an answer arriving now changes nothing,
+        # except that money taken late goes back.
+        if result.ok and charge.status != PaymentStatus.SUCCEEDED.value:
+            charge.status, charge.provider_ref = PaymentStatus.SUCCEEDED.value, result.reference
+            await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
+            return errors.HoldExpired(order.failure_reason or "That payment came too late; you were refunded."), "late"
+        return errors.PaymentDeclined(order.failure_reason or "That payment failed; reserve again.")
     hold = (await s.execute(select(Hold).where(Hold.id == order.hold_id).with_for_update())).scalar_one()
     if not result.ok:
         charge.status = PaymentStatus.DECLINED.value
@@ -498,7 +526,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         order.status = OrderStatus.FAILED.value
         order.failure_reason = f"Payment declined: {result.reason or 'no reason given'}. Your seats were released."
         await end_hold(s, hold, HoldStatus.RELEASED)
-        return errors.PaymentDeclined(order.failure_reason)
+        return errors.PaymentDeclined(order.failure_reason), "failed"
     charge.status = PaymentStatus.SUCCEEDED.value
     charge.provider_ref = result.reference
     seats = (
@@ -511,7 +539,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         order.failure_reason = "Your reservation ran out before the payment finished; you were refunded."
         await end_hold(s, hold, HoldStatus.EXPIRED)
         await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
-        return errors.HoldExpired(order.failure_reason)
+        return errors.HoldExpired(order.failure_reason), "failed"
     prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).all())
     await s.execute(
         update(ShowSeat)
@@ -544,7 +572,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         payload={"order_id": order.id, "show_id": order.show_id, "holder_name": fan_name},
         dedupe_key=f"order:{order.id}:tickets",
     )
-    return await _order_view(s, order)
+    return await _order_view(s, order), "paid"
 
 
 async def queue_refund(store: Store, s: AsyncSession, *, order_id: int, key: str, amount: int) -> None:
@@ -605,6 +633,7 @@ async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] 
             )
 
         await store.transaction(record)
+        telemetry.count("payment", kind="refund", outcome="succeeded" if result.ok else "declined")
         done += result.ok
     return done
 

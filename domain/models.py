@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -446,6 +447,20 @@ class OutboxMessage(Base):
     discord_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class QueuePlace(Base):
+    """A fan's place in an on-sale line, written through from Redis so a lost Redis (restart,
+    failover) can be rebuilt in the same order: ``score`` is the Redis sorted-set score (a random
+    draw before the open, then arrival order), ``admitted_until`` the end of the fan's turn."""
+
+    __tablename__ = "queue_places"
+
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"), primary_key=True)
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    score: Mapped[float] = mapped_column(Double)
+    admitted_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ReminderRequest(Base):

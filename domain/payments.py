@@ -8,8 +8,10 @@ key and is charged once.
 from __future__ import annotations
 
 import asyncio
-import itertools
-from dataclasses import dataclass, field
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 
@@ -35,39 +37,66 @@ class PaymentGateway(Protocol):
 
     async def refund(self, *, idempotency_key: str, charge_reference: str, amount_cents: int) -> PaymentResult: ...
 
+    async def lookup(self, *, idempotency_key: str) -> PaymentResult | None:
+        """The result of the charge made under this key, or None when the provider never saw it.
+        Recovery uses it to finish a purchase whose process died waiting for the answer."""
+        ...
 
-@dataclass
+
 class SandboxGateway:
-    """In-process provider for the embedded default, the demo and tests.
+    """The provider for the embedded default, the demo and tests.
 
     Behaves like a real provider on the points Picket relies on: the same idempotency key returns the
-    first result and never charges twice; refunds are also idempotent and never exceed the charge.
-    It can be told to decline a customer's cards or to time out once.
+    first result and never charges twice; refunds are also idempotent and never exceed the charge; a
+    charge can be looked up by its key. Its ledger is its own SQLite file (``ledger_path``; in memory
+    when None), written before it answers: like a real provider's records, it outlives a crash of the
+    bot, which is what lets recovery reconcile half-finished payments.
+    It can be told to decline a customer's cards, or to time out once (before or after charging).
     """
 
-    declined_customers: set[int] = field(default_factory=set)
-    unauthorizable_customers: set[int] = field(default_factory=set)
-    authorizations: dict[str, int] = field(default_factory=dict)  # reference -> customer
-    timeouts_left: int = 0
-    charges: dict[str, tuple[PaymentResult, int, int]] = field(default_factory=dict)  # key -> result, amount, customer
-    refunds: dict[str, tuple[PaymentResult, str, int]] = field(default_factory=dict)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    def __init__(self, ledger_path: str | Path | None = None):
+        self.declined_customers: set[int] = set()
+        self.unauthorizable_customers: set[int] = set()
+        self.timeouts_left = 0  # the provider does not answer, and charges nothing
+        self.lost_answers_left = 0  # the provider charges, but the answer never arrives
+        if ledger_path is not None:
+            Path(ledger_path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(ledger_path) if ledger_path else ":memory:", isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS authorizations (reference TEXT PRIMARY KEY, customer INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS charges (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
+                reason TEXT, amount INTEGER NOT NULL, customer INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS refunds (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
+                reason TEXT, charge_reference TEXT NOT NULL, amount INTEGER NOT NULL);
+            """
+        )
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _reference(prefix: str) -> str:
+        return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+    def _charge_result(self, key: str) -> PaymentResult | None:
+        row = self._db.execute("SELECT ok, reference, reason FROM charges WHERE key = ?", (key,)).fetchone()
+        return None if row is None else PaymentResult(bool(row[0]), row[1], row[2])
 
     async def authorize(self, *, customer: int) -> PaymentResult:
         async with self._lock:
             if customer in self.unauthorizable_customers:
                 return PaymentResult(False, reason="Your card could not be authorized.")
-            reference = f"auth_{next(self._ids)}"
-            self.authorizations[reference] = customer
+            reference = self._reference("auth")
+            self._db.execute("INSERT INTO authorizations VALUES (?, ?)", (reference, customer))
             return PaymentResult(True, reference=reference)
 
     async def charge(
         self, *, idempotency_key: str, amount_cents: int, currency: str, customer: int, authorization: str | None = None
     ) -> PaymentResult:
         async with self._lock:
-            if idempotency_key in self.charges:
-                return self.charges[idempotency_key][0]
+            first = self._charge_result(idempotency_key)
+            if first is not None:
+                return first
             if self.timeouts_left > 0:
                 self.timeouts_left -= 1
                 raise PaymentTimeout("the payment provider did not answer")
@@ -76,27 +105,64 @@ class SandboxGateway:
             elif customer in self.declined_customers:
                 result = PaymentResult(False, reason="Your card was declined.")
             else:
-                result = PaymentResult(True, reference=f"ch_{next(self._ids)}")
-            self.charges[idempotency_key] = (result, amount_cents, customer)
+                result = PaymentResult(True, reference=self._reference("ch"))
+            self._db.execute(
+                "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?)",
+                (idempotency_key, int(result.ok), result.reference, result.reason, amount_cents, customer),
+            )
+            if self.lost_answers_left > 0:
+                self.lost_answers_left -= 1
+                raise PaymentTimeout("the payment provider's answer was lost")
             return result
+
+    async def lookup(self, *, idempotency_key: str) -> PaymentResult | None:
+        async with self._lock:
+            return self._charge_result(idempotency_key)
 
     async def refund(self, *, idempotency_key: str, charge_reference: str, amount_cents: int) -> PaymentResult:
         async with self._lock:
-            if idempotency_key in self.refunds:
-                return self.refunds[idempotency_key][0]
-            charged = next((amt for res, amt, _ in self.charges.values() if res.reference == charge_reference), None)
-            refunded = sum(amt for res, ref, amt in self.refunds.values() if ref == charge_reference and res.ok)
-            if charged is None or refunded + amount_cents > charged:
+            row = self._db.execute("SELECT ok, reference, reason FROM refunds WHERE key = ?", (idempotency_key,)).fetchone()
+            if row is not None:
+                return PaymentResult(bool(row[0]), row[1], row[2])
+            charged = self._db.execute("SELECT amount FROM charges WHERE ok = 1 AND reference = ?", (charge_reference,)).fetchone()
+            refunded = self._db.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE ok = 1 AND charge_reference = ?", (charge_reference,)
+            ).fetchone()[0]
+            if charged is None or refunded + amount_cents > charged[0]:
                 result = PaymentResult(False, reason="refund exceeds the charge")
             else:
-                result = PaymentResult(True, reference=f"re_{next(self._ids)}")
-            self.refunds[idempotency_key] = (result, charge_reference, amount_cents)
+                result = PaymentResult(True, reference=self._reference("re"))
+            self._db.execute(
+                "INSERT INTO refunds VALUES (?, ?, ?, ?, ?, ?)",
+                (idempotency_key, int(result.ok), result.reference, result.reason, charge_reference, amount_cents),
+            )
             return result
+
+    # --- the ledger, for tests and the demo ------------------------------------------------------
+
+    @property
+    def authorizations(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT reference, customer FROM authorizations"))
+
+    @property
+    def charges(self) -> dict[str, tuple[PaymentResult, int, int]]:
+        """key -> (result, amount, customer)"""
+        rows = self._db.execute("SELECT key, ok, reference, reason, amount, customer FROM charges")
+        return {k: (PaymentResult(bool(ok), ref, why), amt, cust) for k, ok, ref, why, amt, cust in rows}
+
+    @property
+    def refunds(self) -> dict[str, tuple[PaymentResult, str, int]]:
+        """key -> (result, charge reference, amount)"""
+        rows = self._db.execute("SELECT key, ok, reference, reason, charge_reference, amount FROM refunds")
+        return {k: (PaymentResult(bool(ok), ref, why), charge, amt) for k, ok, ref, why, charge, amt in rows}
 
     @property
     def charged_total(self) -> int:
-        return sum(amt for res, amt, _ in self.charges.values() if res.ok)
+        return self._db.execute("SELECT COALESCE(SUM(amount), 0) FROM charges WHERE ok = 1").fetchone()[0]
 
     @property
     def successful_charges(self) -> int:
-        return sum(1 for res, _, _ in self.charges.values() if res.ok)
+        return self._db.execute("SELECT COUNT(*) FROM charges WHERE ok = 1").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()

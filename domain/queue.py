@@ -8,8 +8,10 @@
 - Every step is one Lua script, atomic on Redis: with many bot processes a place is given once and a
   fan is let in once. The same scripts run on fakeredis for the embedded default.
 
-Redis holds only the line. Orders, holds and tickets live in the database, so losing Redis loses
-places in line, never a booking.
+Redis holds the line; orders, holds and tickets live in the database, so losing Redis never loses a
+booking. Each place is also written through to ``queue_places`` (one row per fan and show, with the
+Redis score and the end of the fan's turn), so when Redis comes back empty :func:`restore_lines`
+rebuilds every line in its old order and gives admitted fans the rest of their turn.
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from domain import errors
-from domain import booking, outbox
+from domain import booking, errors, outbox, telemetry
 from domain.booking import HoldView
-from domain.models import SeatStatus, Show, ShowSeat
+from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
 from domain.shows import load_show
 from domain.store import Store
 
 ACTIVE_SHOWS = "pq:active"  # show ids whose line is not empty
+EPOCH = "pq:epoch"  # set once the lines are known to be complete (restored, or nothing to restore)
 
 
 def _keys(show_id: int) -> dict[str, str]:
@@ -42,11 +44,13 @@ def _keys(show_id: int) -> dict[str, str]:
         "admit_seq": f"{base}:admit_seq",
         "clock": f"{base}:clock",
         "token": f"{base}:adm:",
+        "restoring": f"{base}:restored",
     }
 
 
 _JOIN = """
-local line, seq, ever, token_prefix, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local line, seq, ever, token_prefix, active, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+if redis.call('EXISTS', epoch) == 0 then return {'lost', 0} end  -- Redis is new: restore_lines first
 local fan, now, on_sale, draw, show = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local ttl = redis.call('TTL', token_prefix .. fan)
 if ttl > 0 then return {'admitted', ttl} end
@@ -62,7 +66,7 @@ else
 end
 redis.call('ZADD', line, score, fan)
 redis.call('SADD', active, show)
-return {'queued', redis.call('ZRANK', line, fan)}
+return {'queued', redis.call('ZRANK', line, fan), tostring(score)}
 """
 
 _ADMIT = """
@@ -143,10 +147,17 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
     if now >= q.on_sale_at:
         await _refuse_if_closed(store, q)
     k = _keys(q.show_id)
-    raw = await redis.eval(
-        _JOIN, 5, k["line"], k["seq"], k["ever"], k["token"], ACTIVE_SHOWS,
-        fan, now.timestamp(), q.on_sale_at.timestamp(), random.random(), q.show_id,
-    )
+    for _ in range(2):
+        raw = await redis.eval(
+            _JOIN, 6, k["line"], k["seq"], k["ever"], k["token"], ACTIVE_SHOWS, EPOCH,
+            fan, now.timestamp(), q.on_sale_at.timestamp(), random.random(), q.show_id,
+        )
+        if raw[0] != "lost":
+            break
+        await restore_lines(store, redis)  # Redis lost its lines: put them back before adding to one
+    if len(raw) > 2:  # a new place: write it through, so a lost Redis can be rebuilt in this order
+        await _record_place(store, q.show_id, fan, float(raw[2]))
+        telemetry.count("queue_joined")
     if raw[0] == "queued" and now >= q.on_sale_at:
         await admit(store, redis, q)
         return await status(store, redis, show_id, fan, q)
@@ -169,6 +180,9 @@ async def leave(store: Store, redis: Redis, show_id: int, fan: int) -> bool:
     k = _keys(show_id)
     removed = await redis.zrem(k["line"], fan)
     dropped = await redis.delete(k["token"] + str(fan))
+    await store.transaction(
+        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan))
+    )
     return bool(removed or dropped)
 
 
@@ -198,8 +212,9 @@ async def admission_order(redis: Redis, show_id: int) -> list[int]:
     return [int(f) for f in await redis.zrange(_keys(show_id)["admitted"], 0, -1)]
 
 
-async def close(redis: Redis, show_id: int) -> list[int]:
-    """Empty the line (sold out, show cancelled); returns the fans who were waiting."""
+async def close(store: Store, redis: Redis, show_id: int) -> list[int]:
+    """Empty the line (sold out, show cancelled); returns the fans who were waiting. Their places
+    are forgotten in the same transaction that queues their "sold out" DMs (:func:`admit_all`)."""
     k = _keys(show_id)
     return [int(f) for f in await redis.eval(_CLOSE, 2, k["line"], ACTIVE_SHOWS, show_id)]
 
@@ -271,17 +286,20 @@ async def admit_all(store: Store, redis: Redis) -> int:
         if store.now() < q.on_sale_at:
             continue
         if await sold_out(store, q.show_id):
-            waiting = await close(redis, q.show_id)
+            waiting = await close(store, redis, q.show_id)
             await _notify(store, waiting, kind=SOLD_OUT_DM, show_id=q.show_id, key="soldout")
             messaged += len(waiting)
             continue
         let_in = await admit(store, redis, q)
-        await _notify(store, let_in, kind=ADMISSION_DM, show_id=q.show_id, key="turn")
+        await _notify(store, let_in, kind=ADMISSION_DM, show_id=q.show_id, key="turn", turn_ends=store.now() + timedelta(minutes=q.admission_minutes))
+        telemetry.count("queue_admitted", len(let_in))
         messaged += len(let_in)
     return messaged
 
 
-async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key: str) -> None:
+async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key: str, turn_ends: datetime | None = None) -> None:
+    """DM the fans, and record in the same transaction what happened to their places: let in
+    until ``turn_ends``, or (sold out) gone."""
     if not fans:
         return
     stamp = int(store.now().timestamp())
@@ -291,8 +309,94 @@ async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key
             await outbox.enqueue(
                 store, s, kind=kind, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:{key}:{fan}:{stamp}"
             )
+        places = (QueuePlace.show_id == show_id) & QueuePlace.fan_discord_id.in_(fans)
+        if turn_ends is None:
+            await s.execute(delete(QueuePlace).where(places))
+        else:
+            await s.execute(update(QueuePlace).where(places).values(admitted_until=turn_ends))
 
     await store.transaction(work)
+
+
+async def _record_place(store: Store, show_id: int, fan: int, score: float) -> None:
+    async def work(s) -> None:
+        moved = await s.execute(
+            update(QueuePlace)
+            .where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan)
+            .values(score=score, admitted_until=None, joined_at=store.now())
+        )
+        if moved.rowcount == 0:
+            await s.execute(
+                store.insert_ignore(QueuePlace.__table__, show_id=show_id, fan_discord_id=fan, score=score, joined_at=store.now())
+            )
+
+    await store.transaction(work)
+
+
+# --- rebuilding a lost queue ----------------------------------------------------------------------
+
+_RESTORE_BEGIN = """
+local restoring, seq, active = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('SET', restoring, '1', 'NX') == false then return 0 end
+redis.call('SET', seq, ARGV[1])  -- before any new join: newcomers line up behind the restored places
+redis.call('SADD', active, ARGV[2])
+return 1
+"""
+
+_RESTORE_PLACES = """
+local line, ever, token_prefix, admitted, admit_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+for i = 1, #ARGV, 3 do
+  local fan, score, ttl = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  redis.call('SADD', ever, fan)
+  if ttl > 0 then
+    redis.call('SET', token_prefix .. fan, 'restored', 'EX', ttl, 'NX')
+    redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
+  elseif ttl == 0 then
+    redis.call('ZADD', line, 'NX', score, fan)
+  end
+end
+return 1
+"""
+
+
+async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int:
+    """Rebuild the lines of shows on sale that Redis lost (restart without persistence, failover):
+    each fan gets their old place back, in the old order, and a fan whose turn had started gets the
+    rest of it. Run at start, by the scheduler and by the first join that finds Redis new; when Redis
+    still has its lines it costs one EXISTS, and a per-show Lua check makes one process rebuild each
+    line. Returns the number of places restored."""
+    if await redis.exists(EPOCH):
+        return 0
+    now = store.now()
+    async with store.session() as s:
+        shows = (
+            await s.execute(
+                select(Show.id)
+                .where(Show.status == ShowStatus.SCHEDULED.value, Show.starts_at > now)
+                .where(select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists())
+            )
+        ).scalars().all()
+    restored = 0
+    for show_id in shows:
+        k = _keys(show_id)
+        async with store.session() as s:
+            places = (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score))).scalars().all()
+        top = max((p.score for p in places if p.score >= 1), default=0)
+        if not await redis.eval(_RESTORE_BEGIN, 3, k["restoring"], k["seq"], ACTIVE_SHOWS, int(top), show_id):
+            continue  # another process is rebuilding it
+        for i in range(0, len(places), chunk):
+            args: list = []
+            for p in places[i : i + chunk]:
+                if p.admitted_until is None:
+                    ttl = 0
+                else:
+                    ttl = max(-1, int((p.admitted_until - now).total_seconds()))  # -1: the turn is over
+                args += [p.fan_discord_id, repr(p.score), ttl]
+            await redis.eval(_RESTORE_PLACES, 5, k["line"], k["ever"], k["token"], k["admitted"], k["admit_seq"], *args)
+        restored += len(places)
+        telemetry.count("recovery", len(places), action="queue_place_restored")
+    await redis.set(EPOCH, int(now.timestamp()))
+    return restored
 
 
 ADMISSION_DM = "queue_turn"

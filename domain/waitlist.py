@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors
+from domain import errors, telemetry
 from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
 from domain.outbox import enqueue
 from domain.shows import load_show
@@ -155,7 +155,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
         claimed = await s.execute(
             update(WaitlistEntry)
             .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
-            .values(status=OFFERED if offering else "promoting", hold_id=hold.id)
+            .values(status=OFFERED if offering else PROMOTING, hold_id=hold.id)
         )
         if claimed.rowcount == 1:
             if offering:
@@ -186,6 +186,7 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
             break
         kind, entry_id, fan, detail = claim
         if kind == "offered":
+            telemetry.count("waitlist", outcome="offered")
             done.append(Promotion(entry_id, fan, None, "offered"))
             continue
         if kind == "refused":
@@ -196,26 +197,50 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
             )
             done.append(Promotion(entry_id, fan, None, "declined", detail))
             continue
-        try:
-            authorization = await store.transaction(lambda s, e=entry_id: _authorization(s, e))
-            order = await booking.purchase(store, gateway, hold_id=detail, fan_discord_id=fan, authorization=authorization)
-        except errors.DomainError as failed:
-            reason = failed.message
-
-            async def decline(s: AsyncSession, e=entry_id, f=fan, r=reason) -> None:
-                await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == e).values(status=WaitlistStatus.LEFT.value, active_key=None))
-                await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=f, payload={"show_id": show_id, "reason": r}, dedupe_key=f"waitlist:{e}:declined")
-
-            await store.transaction(decline)
-            done.append(Promotion(entry_id, fan, None, "declined", reason))
-            continue
-        await store.transaction(
-            lambda s, e=entry_id: s.execute(
-                update(WaitlistEntry).where(WaitlistEntry.id == e).values(status=WaitlistStatus.PROMOTED.value, active_key=None)
-            )
-        )
-        done.append(Promotion(entry_id, fan, order.id, "promoted"))
+        done.append(await complete_promotion(store, gateway, entry_id, fan, detail, show_id))
     return done
+
+
+async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hold_id: int, show_id: int) -> Promotion:
+    """Second half of a promotion, once the seats are held for the fan: charge their saved
+    authorization (the purchase writes the tickets and their DM), then take them off the list; or,
+    when the charge is refused, tell them why and let the seats go to the next fan. Idempotent
+    (the purchase is, by hold), so recovery can finish a promotion a crash interrupted.
+    """
+    from domain import booking
+
+    try:
+        authorization = await store.transaction(lambda s: _authorization(s, entry_id))
+        order = await booking.purchase(store, gateway, hold_id=hold_id, fan_discord_id=fan, authorization=authorization)
+    except errors.DomainError as failed:
+        reason = failed.message
+
+        async def decline(s: AsyncSession) -> None:
+            await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.LEFT.value, active_key=None))
+            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "reason": reason}, dedupe_key=f"waitlist:{entry_id}:declined")
+
+        await store.transaction(decline)
+        telemetry.count("waitlist", outcome="declined")
+        return Promotion(entry_id, fan, None, "declined", reason)
+    moved = await store.transaction(
+        lambda s: s.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id == entry_id, WaitlistEntry.status != WaitlistStatus.PROMOTED.value)
+            .values(status=WaitlistStatus.PROMOTED.value, active_key=None)
+        )
+    )
+    if moved.rowcount:
+        telemetry.count("waitlist", outcome="promoted")
+    return Promotion(entry_id, fan, order.id, "promoted")
+
+
+async def requeue(s: AsyncSession, entry_id: int) -> bool:
+    """A promotion that cannot finish (its hold ran out while no process was charging it): the fan
+    goes back to their old place (places are by entry id)."""
+    done = await s.execute(
+        update(WaitlistEntry).where(WaitlistEntry.id == entry_id, WaitlistEntry.status == PROMOTING).values(status=WaitlistStatus.WAITING.value, hold_id=None)
+    )
+    return done.rowcount == 1
 
 
 async def shows_with_waiting(store: Store) -> list[int]:
@@ -245,6 +270,7 @@ async def _validate_join(store: Store, show_id: int, quantity: int, tier: str | 
 
 
 OFFERED = "offered"
+PROMOTING = "promoting"  # seats held for the fan, their charge under way
 
 
 async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:

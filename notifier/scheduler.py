@@ -1,4 +1,5 @@
-"""Timed work: expired holds, on-sale reminders, the weekly digest, refunds left pending.
+"""Timed work: recovery (expired holds, refunds, half-finished payments and promotions, a lost
+queue), queue admission, on-sale reminders, the weekly digest.
 
 APScheduler provides the timing (interval and cron triggers). It keeps no state that matters: each
 job claims its work through the database (conditional UPDATEs, SKIP LOCKED), so several processes may
@@ -15,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from domain import alerts, booking, queue, waitlist
+from domain import alerts, queue, recovery
 from domain.payments import PaymentGateway
 from domain.store import Store
 from notifier.sender import OutboxSender
@@ -30,15 +31,13 @@ class Jobs:
     sender: OutboxSender
     redis: object = None
 
-    async def release_expired_holds(self) -> int:
-        """Lapsed holds go back; seats that came back go to waitlisted fans first."""
-        released = await booking.release_expired_holds(self.store)
-        promoted = 0
-        for show_id in await waitlist.shows_with_waiting(self.store):
-            promoted += len(await waitlist.promote(self.store, self.gateway, show_id))
-        if promoted:
+    async def recover(self) -> recovery.RecoveryReport:
+        """Lapsed holds go back (to waitlisted fans first), owed refunds are sent, and whatever a
+        dead process left half done is finished (see ``domain.recovery``)."""
+        report = await recovery.recover(self.store, self.gateway, self.redis)
+        if report.anything:
             self.sender.kick()
-        return released
+        return report
 
     async def send_due_notices(self) -> int:
         queued = await alerts.run_due_notices(self.store)
@@ -56,26 +55,15 @@ class Jobs:
             self.sender.kick()
         return messaged
 
-    async def settle_refunds(self) -> int:
-        return await booking.settle_refunds(self.store, self.gateway)
-
-    async def run_all(self) -> None:
-        """Every periodic job once, as the scheduler would. For tests and the demo, which run in
-        SimCord's virtual time where APScheduler's wall-clock triggers do not apply."""
-        await self.release_expired_holds()
-        await self.admit_queues()
-        await self.send_due_notices()
-        await self.settle_refunds()
 
 
 def start_scheduler(jobs: Jobs, *, tick_seconds: float = 30.0) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     common = dict(coalesce=True, max_instances=1, misfire_grace_time=300)
-    scheduler.add_job(jobs.release_expired_holds, IntervalTrigger(seconds=tick_seconds), id="holds", **common)
+    scheduler.add_job(jobs.recover, IntervalTrigger(seconds=tick_seconds), id="recover", **common)
     scheduler.add_job(jobs.send_due_notices, IntervalTrigger(seconds=tick_seconds), id="notices", **common)
     scheduler.add_job(jobs.admit_queues, IntervalTrigger(seconds=min(tick_seconds, 5)), id="queues", **common)
-    scheduler.add_job(jobs.settle_refunds, IntervalTrigger(seconds=max(tick_seconds, 60)), id="refunds", **common)
     scheduler.add_job(jobs.weekly_digest, CronTrigger(day_of_week="mon", hour=10, minute=0), id="digest", **common)
     scheduler.start()
-    log.info("scheduler started: holds/notices every %ss, digest Mondays 10:00 UTC", tick_seconds)
+    log.info("scheduler started: recovery/notices every %ss, digest Mondays 10:00 UTC", tick_seconds)
     return scheduler

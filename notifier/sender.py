@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from domain import alerts, outbox
+from domain import alerts, outbox, telemetry
 from domain.alerts import FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
@@ -151,7 +151,8 @@ class OutboxSender:
 
             async def one(msg: ClaimedMessage) -> tuple[int, int] | None:
                 async with gate:
-                    return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered)
+                    with telemetry.log_context(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
+                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered)
 
             results = [r for r in await asyncio.gather(*(one(m) for m in claimed)) if r is not None]
             # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
@@ -200,6 +201,7 @@ class OutboxSender:
                 discord_id = await self.transport.send_dm(msg.recipient_discord_id, message, nonce=f"pk{msg.id}")
             except RateLimited as exc:
                 self.stats.rate_limited += 1
+                telemetry.count("rate_limited")
                 if self.on_rate_limited:
                     self.on_rate_limited()
                 self.pacer.pause(exc.retry_after, channel, is_global=exc.is_global)
@@ -213,10 +215,14 @@ class OutboxSender:
             except Undeliverable as exc:
                 self.stats.undeliverable += 1
                 await outbox.mark_undeliverable(self.store, msg.id, msg.recipient_discord_id, str(exc))
+                telemetry.count("dm_failed", reason="undeliverable")
                 return None
             self.stats.sent += 1
+            latency = (self.store.now() - msg.created_at).total_seconds()
             if len(self.stats.latencies) < 100_000:
-                self.stats.latencies.append((self.store.now() - msg.created_at).total_seconds())
+                self.stats.latencies.append(latency)
+            telemetry.count("dm_sent", kind=msg.kind)
+            telemetry.observe("dm_latency", max(0.0, latency))
             if self.on_sent:
                 self.on_sent(msg)
             return msg.id, discord_id
@@ -224,6 +230,7 @@ class OutboxSender:
         outcome = await outbox.mark_retry(self.store, self.worker_id, msg.id, delay=delay, error=last_error, max_attempts=self.max_attempts)
         if outcome == "dead":
             self.stats.dead += 1
+            telemetry.count("dm_failed", reason="retries_exhausted")
         else:
             self.stats.rescheduled += 1
             # Come back when it is due rather than waiting for the next poll.

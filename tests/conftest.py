@@ -74,7 +74,7 @@ def e2e_settings(**overrides) -> Settings:
     cogs kick the sender when they queue something and retries schedule their own wake-up.
     APScheduler is off (wall-clock triggers); tests run its jobs with ``bot.jobs``. DM pacing is off
     (see Settings.dm_pacing_enabled); test_pacing.py drives the pacer directly."""
-    base = dict(shard_count=1, outbox_poll_seconds=3600.0, scheduler_enabled=False, dm_pacing_enabled=False, redis_url=backends.REDIS_URL)
+    base = dict(shard_count=1, metrics_port=-1, outbox_poll_seconds=3600.0, scheduler_enabled=False, dm_pacing_enabled=False, redis_url=backends.REDIS_URL)
     return Settings(_env_file=None, **{**base, **overrides})
 
 
