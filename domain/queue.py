@@ -194,7 +194,16 @@ async def admit(store: Store, redis: Redis, q: ShowQueue) -> list[int]:
         store.now().timestamp(), q.on_sale_at.timestamp(), q.admission_per_minute, q.admission_minutes * 60, q.show_id,
         secrets.token_hex(8),
     )
-    return [int(f) for f in fans]
+    fans = [int(f) for f in fans]
+    if fans:  # write the turns through, so a lost Redis gives these fans the rest of theirs
+        until = store.now() + timedelta(minutes=q.admission_minutes)
+        await store.transaction(
+            lambda s: s.execute(
+                update(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)).values(admitted_until=until)
+            )
+        )
+        telemetry.count("queue_admitted", len(fans))
+    return fans
 
 
 async def line_length(redis: Redis, show_id: int) -> int:
@@ -291,15 +300,13 @@ async def admit_all(store: Store, redis: Redis) -> int:
             messaged += len(waiting)
             continue
         let_in = await admit(store, redis, q)
-        await _notify(store, let_in, kind=ADMISSION_DM, show_id=q.show_id, key="turn", turn_ends=store.now() + timedelta(minutes=q.admission_minutes))
-        telemetry.count("queue_admitted", len(let_in))
+        await _notify(store, let_in, kind=ADMISSION_DM, show_id=q.show_id, key="turn")
         messaged += len(let_in)
     return messaged
 
 
-async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key: str, turn_ends: datetime | None = None) -> None:
-    """DM the fans, and record in the same transaction what happened to their places: let in
-    until ``turn_ends``, or (sold out) gone."""
+async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key: str) -> None:
+    """DM the fans; when their line closed (sold out), forget their places in the same transaction."""
     if not fans:
         return
     stamp = int(store.now().timestamp())
@@ -309,11 +316,8 @@ async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key
             await outbox.enqueue(
                 store, s, kind=kind, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:{key}:{fan}:{stamp}"
             )
-        places = (QueuePlace.show_id == show_id) & QueuePlace.fan_discord_id.in_(fans)
-        if turn_ends is None:
-            await s.execute(delete(QueuePlace).where(places))
-        else:
-            await s.execute(update(QueuePlace).where(places).values(admitted_until=turn_ends))
+        if kind == SOLD_OUT_DM:
+            await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
 
     await store.transaction(work)
 
