@@ -51,7 +51,10 @@ class PicketBot(commands.AutoShardedBot):
         gateway: PaymentGateway | None = None,
         pacer: Pacer | None = None,
         sender_options: dict | None = None,
+        **client_options,
     ):
+        """``client_options`` go to discord.py's Client as they are (e.g. ``connector``, which the
+        fault test uses to reach its recording stand-in for Discord)."""
         intents = discord.Intents.default()  # slash commands need no privileged intents
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -59,6 +62,7 @@ class PicketBot(commands.AutoShardedBot):
             shard_count=settings.shard_count,
             shard_ids=settings.shard_ids,
             help_command=None,
+            **client_options,
         )
         self.settings = settings
         self._store = store

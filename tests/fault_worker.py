@@ -1,0 +1,212 @@
+"""The process the fault test kills: a real Picket bot (unmodified discord.py, the real sender,
+recovery and jobs) that books for a crowd of fans and sends their DMs, through discord.py's HTTP
+client, to the recording stand-in for Discord that lives in the test's process.
+
+Fans act the way they would in Discord, with the same domain calls the cogs make: join the queue,
+wait to be let in, reserve, pay; some cancel a ticket afterwards, some walk away from a hold, some
+wait on the waitlist. Each fan's next step is read from the store, so after a restart every fan
+picks up where the crash left them (a fan whose Pay click died presses Pay again, as a fan would).
+
+Time runs ``SPEED`` times faster than the wall clock (``ScaledClock``, its origin kept in a file so
+restarts share it): 5-minute holds, the outbox lease and recovery's in-flight grace all pass within
+seconds, so expiry and recovery happen during the test.
+
+Prints READY once logged in and recovered, DONE when every fan is finished and nothing is pending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from sqlalchemy import func, select
+
+from bot.app import create_bot
+from bot.settings import Settings
+from domain import booking, errors, queue, waitlist
+from domain.models import Hold, Order, OutboxMessage, Payment, Ticket, WaitlistEntry
+from domain.payments import SandboxGateway
+from domain.store import Store
+
+SPEED = 40.0
+BUYERS = range(1, 25)  # quantity 1 or 2; every third one cancels a ticket once paid
+WALKAWAYS = range(25, 28)  # hold one seat and never pay: the hold must lapse and the seat return
+WAITLISTERS = range(28, 38)  # one seat each from the waitlist
+SEATMAP = "A:4x10:Standard"  # 40 seats
+FAN_BASE = 500_000
+
+
+def fan_id(n: int) -> int:
+    return FAN_BASE + n
+
+
+def quantity(n: int) -> int:
+    return 1 + n % 2
+
+
+def cancels(n: int) -> bool:
+    return n in BUYERS and n % 3 == 0
+
+
+class ScaledClock:
+    """UTC time running ``speed`` times faster than the wall clock from an origin kept in a file."""
+
+    def __init__(self, origin_file: Path, speed: float = SPEED):
+        if not origin_file.exists():
+            origin_file.write_text(json.dumps({"wall": time.time(), "base": datetime.now(timezone.utc).isoformat()}))
+        origin = json.loads(origin_file.read_text())
+        self.wall0, self.base, self.speed = origin["wall"], datetime.fromisoformat(origin["base"]), speed
+
+    def now(self) -> datetime:
+        return self.base + timedelta(seconds=(time.time() - self.wall0) * self.speed)
+
+
+class ToStandIn(AbstractResolver):
+    """Resolves every host (discord.com) to the stand-in on loopback."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        return [{"hostname": host, "host": "127.0.0.1", "port": self.port, "family": socket.AF_INET, "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        pass
+
+
+async def one(store: Store, q):
+    async with store.session() as s:
+        return (await s.execute(q)).scalar_one_or_none()
+
+
+async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
+    fan = fan_id(n)
+    while True:
+        order = await one(store, select(Order).where(Order.fan_discord_id == fan, Order.status.in_(("paid", "refunded"))).limit(1))
+        if order is not None:
+            break
+        hold = await one(
+            store, select(Hold.id).where(Hold.fan_discord_id == fan, Hold.status == "active", Hold.expires_at > store.now()).order_by(Hold.id.desc()).limit(1)
+        )
+        try:
+            if hold is None:
+                state = await queue.join(store, redis, show_id, fan)
+                if state.state != "admitted":
+                    await asyncio.sleep(0.05)
+                    continue
+                hold = (await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=quantity(n))).id
+            await booking.purchase(store, gateway, hold_id=hold, fan_discord_id=fan)
+        except (errors.SoldOut, errors.SeatUnavailable, errors.NotAdmitted, errors.HoldExpired):
+            await asyncio.sleep(0.1)  # seats come back (cancellations, lapsed holds): try again
+        except errors.PaymentDeclined:
+            await asyncio.sleep(0.05)  # a payment recovery gave up: reserve again
+        except errors.DomainError:
+            await asyncio.sleep(0.1)  # e.g. the provider did not answer: press Pay again
+    if cancels(n):
+        revoked = await one(store, select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == fan, Ticket.status == "revoked"))
+        if not revoked:
+            first = await one(store, select(Ticket.id).where(Ticket.holder_discord_id == fan, Ticket.status == "valid").order_by(Ticket.id).limit(1))
+            await booking.cancel_ticket(store, gateway, ticket_id=first, fan_discord_id=fan)
+            await waitlist.promote(store, gateway, show_id)  # as /ticket cancel does
+
+
+async def walkaway(store, redis, show_id: int, n: int) -> None:
+    fan = fan_id(n)
+    while not await one(store, select(func.count()).select_from(Hold).where(Hold.fan_discord_id == fan)):
+        try:
+            state = await queue.join(store, redis, show_id, fan)
+            if state.state == "admitted":
+                await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
+                return
+        except errors.DomainError:
+            pass
+        await asyncio.sleep(0.05)
+
+
+async def waitlister(store, gateway, show_id: int, n: int) -> None:
+    if await one(store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))):
+        return  # joined in an earlier run (and perhaps promoted since): a fan joins once
+    await waitlist.join_waitlist(store, show_id=show_id, fan_discord_id=fan_id(n), quantity=1, gateway=gateway)
+
+
+async def finished(store: Store) -> bool:
+    now = store.now()
+    async with store.session() as s:
+        def count(q):
+            return s.execute(q)
+
+        pending_pay = (await count(select(func.count()).select_from(Payment).where(Payment.status == "pending"))).scalar_one()
+        pending_dm = (await count(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))).scalar_one()
+        live_holds = (await count(select(func.count()).select_from(Hold).where(Hold.status == "active"))).scalar_one()
+        unpromoted = (await count(select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.status != "promoted"))).scalar_one()
+        entries = (await count(select(func.count()).select_from(WaitlistEntry))).scalar_one()
+        _ = now
+    print(f"waiting: payments={pending_pay} dms={pending_dm} holds={live_holds} unpromoted={unpromoted} entries={entries}", file=sys.stderr, flush=True)
+    return pending_pay == 0 and pending_dm == 0 and live_holds == 0 and unpromoted == 0 and entries == len(WAITLISTERS)
+
+
+async def ticker(bot) -> None:
+    """The scheduler's jobs, at test speed."""
+    while True:
+        try:
+            await bot.jobs.admit_queues()
+            await bot.jobs.recover()
+        except Exception as exc:  # a database hiccup: the next tick tries again
+            print(f"tick failed: {exc!r}", file=sys.stderr, flush=True)
+        await asyncio.sleep(0.1)
+
+
+async def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--db", required=True)
+    p.add_argument("--redis", default="")
+    p.add_argument("--var", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--show", type=int, required=True)
+    args = p.parse_args()
+    var = Path(args.var)
+    store = Store.from_url(args.db, ScaledClock(var / "clock.json"), pool_size=20)
+    gateway = SandboxGateway(var / "provider.sqlite3")
+    settings = Settings(
+        _env_file=None,
+        database_url=args.db,
+        redis_url=args.redis or None,  # none: fakeredis in this process, lost at every kill
+        instance_id="fault-worker",
+        metrics_port=-1,
+        scheduler_enabled=False,
+        outbox_poll_seconds=0.2,
+        var_dir=var,
+        shard_count=1,
+    )
+    connector = aiohttp.TCPConnector(resolver=ToStandIn(args.port), ssl=False)
+    bot = create_bot(settings, store=store, gateway=gateway, connector=connector)
+    await bot.login("stand-in-token")  # setup_hook: recovery, then the sender starts
+    print("READY", flush=True)
+    services = bot.services
+    tick = asyncio.create_task(ticker(bot))
+    await asyncio.gather(
+        *(buyer(store, services.redis, gateway, args.show, n) for n in BUYERS),
+        *(walkaway(store, services.redis, args.show, n) for n in WALKAWAYS),
+        *(waitlister(store, gateway, args.show, n) for n in WAITLISTERS),
+    )
+    print("FANS DONE", flush=True)
+    while not await finished(store):
+        services.sender.kick()
+        await asyncio.sleep(0.1)
+    await services.sender.idle()
+    print("DONE", flush=True)
+    tick.cancel()
+    await bot.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
