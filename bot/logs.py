@@ -6,6 +6,8 @@ import json
 import logging
 import sys
 
+from domain import telemetry
+
 
 class JsonFormatter(logging.Formatter):
     FIELDS = ("command", "fan", "show", "guild")
@@ -17,8 +19,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        data.update(telemetry.current_log_context())  # set where the request or job began
         for key in self.FIELDS:
-            if hasattr(record, key):
+            if hasattr(record, key):  # extra=... on the call wins
                 data[key] = getattr(record, key)
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -10,6 +12,7 @@ import discord
 from discord import app_commands
 
 from cogs.i18n import t
+from domain import telemetry
 from domain.errors import DomainError
 
 log = logging.getLogger("picket.cogs")
@@ -101,6 +104,28 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     return False
 
 
+_SHOW_IN_CUSTOM_ID = re.compile(r"^picket:(?:show|show-cancel|queue:\w+|seats:\w+|book):(?:\w+:)?(\d+)")
+
+
+def command_label(interaction: discord.Interaction) -> str:
+    """What the user did, as a metric label: the slash command's name, or a component's custom_id
+    with its ids dropped ("picket:hold:pay")."""
+    if interaction.command is not None:
+        return interaction.command.qualified_name
+    custom_id = (interaction.data or {}).get("custom_id", "") if isinstance(interaction.data, dict) else ""
+    return re.sub(r":\d+", "", custom_id) or "unknown"
+
+
+def show_of(interaction: discord.Interaction) -> int | None:
+    """The show a request is about, when its options or custom_id say (for the log context)."""
+    if interaction.command is not None:
+        show = getattr(interaction.namespace, "show", None)
+        return show if isinstance(show, int) else None
+    custom_id = (interaction.data or {}).get("custom_id", "") if isinstance(interaction.data, dict) else ""
+    found = _SHOW_IN_CUSTOM_ID.match(custom_id)
+    return int(found.group(1)) if found else None
+
+
 @asynccontextmanager
 async def refusals(interaction: discord.Interaction):
     """Wrap the body of every command and component callback::
@@ -110,10 +135,20 @@ async def refusals(interaction: discord.Interaction):
 
     A domain refusal (unknown show, sold out, not yours...) becomes an ephemeral message and goes no
     further: it is an answer, not an error. Anything else gets a generic apology and is re-raised so it
-    reaches the logs (and fails the test that caused it).
+    reaches the logs (and fails the test that caused it). Every request is counted and timed by
+    command and outcome, and its log lines carry the command, the fan and the show.
     """
-    try:
-        yield
-    except Exception as exc:
-        if not await report_error(interaction, exc):
-            raise
+    command = command_label(interaction)
+    started = time.perf_counter()
+    outcome = "ok"
+    with telemetry.log_context(command=command, fan=interaction.user.id, show=show_of(interaction)):
+        try:
+            yield
+        except Exception as exc:
+            handled = await report_error(interaction, exc)
+            outcome = "refused" if handled else "error"
+            if not handled:
+                raise
+        finally:
+            telemetry.count("command", command=command, outcome=outcome)
+            telemetry.observe("command_latency", time.perf_counter() - started, command=command)

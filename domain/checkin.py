@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors
+from domain import errors, telemetry
 from domain.booking import TicketView, ticket_views
 from domain.models import DoorStaff, Organizer, Show, Ticket, TicketStatus
 from domain.outbox import enqueue
@@ -71,7 +71,9 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
 
     outcome = await store.transaction(work)
     if isinstance(outcome, errors.DomainError):
+        telemetry.count("checkin", result="already_in" if isinstance(outcome, errors.AlreadyDone) else "refused")
         raise outcome
+    telemetry.count("checkin", result="admitted")
     return outcome
 
 
@@ -87,9 +89,6 @@ async def own_valid_ticket(store: Store, ticket_id: int, fan: int) -> TicketView
     if ticket.status == TicketStatus.CHECKED_IN.value:
         raise errors.AlreadyDone(f"Ticket #{ticket.id} was already used to enter.")
     return ticket
-
-
-
 
 
 async def request_code(store: Store, ticket_id: int, fan: int) -> TicketView:

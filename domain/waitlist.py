@@ -185,6 +185,8 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
         if claim is None:
             break
         kind, entry_id, fan, detail = claim
+        if kind in ("hold", "offered"):
+            telemetry.count("hold_created")
         if kind == "offered":
             telemetry.count("waitlist", outcome="offered")
             done.append(Promotion(entry_id, fan, None, "offered"))

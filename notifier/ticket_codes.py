@@ -52,7 +52,11 @@ def _unb64(text: str) -> bytes:
 
 class Keyring:
     """Ed25519 keys in a folder: ``<kid>.key`` (private, mode 600) and ``<kid>.pub``. The newest
-    private key signs; every public key verifies."""
+    private key signs; every public key verifies.
+
+    Several shards share the folder: a key made by ``picket keys rotate`` (or by another shard) is
+    picked up without a restart, because the folder's modification time is checked (one stat) before
+    signing or verifying."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -61,32 +65,43 @@ class Keyring:
             self.rotate()
         self._load()
 
+    def _refresh(self) -> None:
+        if self.folder.stat().st_mtime_ns != self._seen:
+            self._load()
+
     def _load(self) -> None:
+        self._seen = self.folder.stat().st_mtime_ns
         self.public: dict[str, Ed25519PublicKey] = {}
         for pub in self.folder.glob("*.pub"):
             self.public[pub.stem] = serialization.load_pem_public_key(pub.read_bytes())
-        newest = max(self.folder.glob("*.key"), key=lambda p: p.stem)
+        newest = max((k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: p.stem)
         self.key_id = newest.stem
         self.private = serialization.load_pem_private_key(newest.read_bytes(), password=None)
 
     def rotate(self) -> str:
-        """Create a new signing key; old public keys keep verifying. Returns the new key id."""
+        """Create a new signing key; old public keys keep verifying. Returns the new key id.
+
+        The private key is created exclusively and its public half renamed into place after it, so
+        two shards starting on an empty folder cannot overwrite each other's key (the loser keeps
+        the winner's), and a key is only used once its public half is there."""
         existing = sorted(p.stem for p in self.folder.glob("*.key"))
         kid = f"k{len(existing) + 1:04d}"
         key = Ed25519PrivateKey.generate()
-        private = self.folder / f"{kid}.key"
-        private.write_bytes(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        )
-        os.chmod(private, 0o600)
-        (self.folder / f"{kid}.pub").write_bytes(
-            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        )
+        try:
+            with open(self.folder / f"{kid}.key", "xb", opener=lambda path, flags: os.open(path, flags, 0o600)) as private:
+                private.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        except FileExistsError:
+            pass  # another process made this key just now: use theirs
+        else:
+            staged = self.folder / f".{kid}.pub.{os.getpid()}"
+            staged.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+            os.replace(staged, self.folder / f"{kid}.pub")
         if hasattr(self, "public"):
             self._load()
         return kid
 
     def sign(self, *, ticket_id: int, show_id: int, holder_discord_id: int, now: datetime, window: timedelta = DEFAULT_WINDOW) -> str:
+        self._refresh()
         payload = json.dumps(
             {"k": self.key_id, "t": ticket_id, "s": show_id, "h": holder_discord_id, "nb": int(now.timestamp()), "na": int((now + window).timestamp())},
             separators=(",", ":"),
@@ -105,6 +120,8 @@ class Keyring:
             kid = claims["k"]
         except (ValueError, KeyError, TypeError):
             raise InvalidCode("This ticket code is damaged.") from None
+        if isinstance(kid, str) and kid not in self.public:
+            self._refresh()  # a key another shard (or `picket keys rotate`) made since we loaded
         key = self.public.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise InvalidCode("This ticket code was not signed by Picket.")

@@ -89,3 +89,18 @@ def test_the_qr_carries_the_code(keys):
     code = keys.sign(ticket_id=9, show_id=3, holder_discord_id=77, now=NOW)
     assert read_qr(qr_png(code)) == code
     assert read_qr(b"not an image") is None
+
+
+def test_a_key_rotated_by_another_process_is_used_and_verified_without_a_restart(tmp_path):
+    from datetime import datetime, timezone
+
+    from notifier.ticket_codes import Keyring
+
+    now = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+    shard_a, shard_b = Keyring(tmp_path), Keyring(tmp_path)  # two shards sharing the keys folder
+    assert shard_a.key_id == shard_b.key_id == "k0001"  # neither made a key of its own
+    old = shard_a.sign(ticket_id=1, show_id=2, holder_discord_id=3, now=now)
+    new_kid = Keyring(tmp_path).rotate()  # the operator runs `picket keys rotate`
+    fresh = shard_b.sign(ticket_id=1, show_id=2, holder_discord_id=3, now=now)
+    assert shard_a.verify(fresh, now=now).key_id == new_kid  # shard A was not restarted
+    assert shard_b.verify(old, now=now).key_id == "k0001"  # old codes keep verifying
