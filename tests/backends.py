@@ -52,3 +52,13 @@ async def wipe(engine) -> None:
     async with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             await conn.execute(table.delete())
+
+
+async def flush_redis() -> None:
+    """Empty the real Redis the suite uses (fakeredis starts empty with every bot)."""
+    if REDIS_URL:
+        from domain.redis_client import make_redis
+
+        client = make_redis(REDIS_URL)
+        await client.flushdb()
+        await client.aclose()

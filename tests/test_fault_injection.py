@@ -55,12 +55,7 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
         starts_at=clock.now() + timedelta(days=30), on_sale_at=clock.now() - timedelta(minutes=1),
         tiers={"Standard": 4500}, per_fan_limit=4, admission_per_minute=600,
     )
-    if backends.REDIS_URL:
-        from domain.redis_client import make_redis
-
-        redis = make_redis(backends.REDIS_URL)
-        await redis.flushdb()
-        await redis.aclose()
+    await backends.flush_redis()
 
     standin = DiscordStandIn()
     port = await standin.start()
@@ -88,6 +83,7 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
         assert proc.returncode == 0 and b"DONE" in out, err.decode()[-4000:]
     finally:
         await standin.stop()
+        await backends.flush_redis()
     assert kills >= 10, f"only {kills} kills landed before the sale finished"
 
     async with fast.session() as s:
