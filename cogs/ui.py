@@ -150,5 +150,7 @@ async def refusals(interaction: discord.Interaction):
             if not handled:
                 raise
         finally:
+            elapsed = time.perf_counter() - started
             telemetry.count("command", command=command, outcome=outcome)
-            telemetry.observe("command_latency", time.perf_counter() - started, command=command)
+            telemetry.observe("command_latency", elapsed, command=command)
+            log.info("%s: %s in %.0f ms", command, outcome, elapsed * 1000)
