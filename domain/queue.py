@@ -16,8 +16,10 @@ rebuilds every line in its old order and gives admitted fans the rest of their t
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -322,19 +324,50 @@ async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key
     await store.transaction(work)
 
 
-async def _record_place(store: Store, show_id: int, fan: int, score: float) -> None:
-    async def work(s) -> None:
-        moved = await s.execute(
-            update(QueuePlace)
-            .where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan)
-            .values(score=score, admitted_until=None, joined_at=store.now())
-        )
-        if moved.rowcount == 0:
-            await s.execute(
-                store.insert_ignore(QueuePlace.__table__, show_id=show_id, fan_discord_id=fan, score=score, joined_at=store.now())
-            )
+class _PlaceJournal:
+    """Writes queue places through to the database with group commit: a join waits until its row
+    is committed, but the joins arriving while one batch commits share the next transaction. At a
+    quiet moment a join costs one small transaction; in an on-sale burst hundreds share one, so the
+    write-through does not cap joins at the database's commit rate."""
 
-    await store.transaction(work)
+    def __init__(self, store: Store):
+        self.store = store
+        self.waiting: list[tuple[dict, asyncio.Future]] = []
+        self.writer: asyncio.Task | None = None
+
+    async def record(self, show_id: int, fan: int, score: float) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.get_running_loop().create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting[:1000], self.waiting[1000:]
+            rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
+            try:
+                await self.store.transaction(
+                    lambda s: s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
+                )
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+_journals: "weakref.WeakKeyDictionary[Store, _PlaceJournal]" = weakref.WeakKeyDictionary()
+
+
+async def _record_place(store: Store, show_id: int, fan: int, score: float) -> None:
+    journal = _journals.get(store)
+    if journal is None:
+        journal = _journals[store] = _PlaceJournal(store)
+    await journal.record(show_id, fan, score)
 
 
 # --- rebuilding a lost queue ----------------------------------------------------------------------

@@ -130,6 +130,15 @@ class Store:
             return stmt.on_duplicate_key_update({first: table.c[first]})
         return insert(table).values(**values)
 
+    def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]):
+        """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""
+        if self.dialect == "sqlite":
+            stmt = sqlite_insert(table).values(rows)
+            keys = [c.name for c in table.primary_key.columns]
+            return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
+        stmt = mysql_insert(table).values(rows)
+        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
+
     def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any):
         """INSERT ... SELECT skipping rows whose unique key already exists (both backends)."""
         stmt = insert(table).from_select(columns, select_stmt)
