@@ -161,7 +161,7 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
         await _record_place(store, q.show_id, fan, float(raw[2]))
         telemetry.count("queue_joined")
     if raw[0] == "queued" and now >= q.on_sale_at:
-        await admit(store, redis, q)
+        await admit(store, redis, q, answering=fan)
         return await status(store, redis, show_id, fan, q)
     return _status(raw, q, now)
 
@@ -188,8 +188,13 @@ async def leave(store: Store, redis: Redis, show_id: int, fan: int) -> bool:
     return bool(removed or dropped)
 
 
-async def admit(store: Store, redis: Redis, q: ShowQueue) -> list[int]:
-    """Let the head of the line in, as many as the rate allows since the last admission."""
+async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | None = None) -> list[int]:
+    """Let the head of the line in, as many as the rate allows since the last admission.
+
+    In one transaction right after the Redis step, each fan let in gets their turn written through
+    (so a lost Redis gives them the rest of it) and a "your turn" DM queued; except ``answering``,
+    the fan whose own join let them in and who reads it in the reply. A crash can only fall between
+    the Redis step and that commit; the fan is then in (``/queue status`` says so) without a DM."""
     k = _keys(q.show_id)
     fans = await redis.eval(
         _ADMIT, 6, k["line"], k["clock"], k["admitted"], k["admit_seq"], k["token"], ACTIVE_SHOWS,
@@ -197,14 +202,24 @@ async def admit(store: Store, redis: Redis, q: ShowQueue) -> list[int]:
         secrets.token_hex(8),
     )
     fans = [int(f) for f in fans]
-    if fans:  # write the turns through, so a lost Redis gives these fans the rest of theirs
-        until = store.now() + timedelta(minutes=q.admission_minutes)
-        await store.transaction(
-            lambda s: s.execute(
-                update(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)).values(admitted_until=until)
-            )
+    if not fans:
+        return fans
+    now = store.now()
+    until = now + timedelta(minutes=q.admission_minutes)
+
+    async def work(s) -> None:
+        await s.execute(
+            update(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)).values(admitted_until=until)
         )
-        telemetry.count("queue_admitted", len(fans))
+        for fan in fans:
+            if fan != answering:
+                await outbox.enqueue(
+                    store, s, kind=ADMISSION_DM, recipient_discord_id=fan, payload={"show_id": q.show_id},
+                    dedupe_key=f"queue:{q.show_id}:turn:{fan}:{int(now.timestamp())}",
+                )
+
+    await store.transaction(work)
+    telemetry.count("queue_admitted", len(fans))
     return fans
 
 
@@ -301,14 +316,12 @@ async def admit_all(store: Store, redis: Redis) -> int:
             await _notify(store, waiting, kind=SOLD_OUT_DM, show_id=q.show_id, key="soldout")
             messaged += len(waiting)
             continue
-        let_in = await admit(store, redis, q)
-        await _notify(store, let_in, kind=ADMISSION_DM, show_id=q.show_id, key="turn")
-        messaged += len(let_in)
+        messaged += len(await admit(store, redis, q))
     return messaged
 
 
 async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key: str) -> None:
-    """DM the fans; when their line closed (sold out), forget their places in the same transaction."""
+    """DM the fans whose line closed (sold out) and forget their places, in one transaction."""
     if not fans:
         return
     stamp = int(store.now().timestamp())
@@ -318,8 +331,7 @@ async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key
             await outbox.enqueue(
                 store, s, kind=kind, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:{key}:{fan}:{stamp}"
             )
-        if kind == SOLD_OUT_DM:
-            await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
+        await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
 
     await store.transaction(work)
 

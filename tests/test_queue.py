@@ -56,3 +56,22 @@ async def test_only_admitted_fans_can_hold(store, redis, clock):
     assert await queue.admit(store, redis, await queue.show_queue(store, show.id)) == [7]
     hold = await queue.reserve(store, redis, show_id=show.id, fan=7, quantity=2)
     assert len(hold.seats) == 2
+
+
+async def test_fans_let_in_by_someone_elses_join_are_told_by_dm(store, redis, clock):
+    from sqlalchemy import select
+
+    from domain.models import OutboxMessage, QueuePlace
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=1), admission_per_minute=6)  # a burst of 1
+    for fan in (1, 2):
+        await queue.join(store, redis, show.id, fan)
+    clock.advance(minutes=2)
+    assert (await queue.join(store, redis, show.id, 3)).state == "queued"  # its join lets the head in
+    async with store.session() as s:
+        told = (await s.execute(select(OutboxMessage.recipient_discord_id, OutboxMessage.kind))).all()
+        turns = dict((await s.execute(select(QueuePlace.fan_discord_id, QueuePlace.admitted_until))).all())
+    let_in = [f for f in (1, 2) if (await queue.status(store, redis, show.id, f)).state == "admitted"]
+    assert len(let_in) == 1
+    assert told == [(let_in[0], queue.ADMISSION_DM)]  # the fan let in hears it; the joiner read the reply
+    assert turns[let_in[0]] is not None and turns[3] is None  # the turn is written through with the DM
