@@ -53,7 +53,7 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
     show = await shows.create_show(
         fast, organizer_id=org.id, venue_id=venue.id, title="Night Shift", artists=["The Nightjars"], genres=["indie"],
         starts_at=clock.now() + timedelta(days=30), on_sale_at=clock.now() - timedelta(minutes=1),
-        tiers={"Standard": 4500}, per_fan_limit=4, admission_per_minute=600,
+        tiers={"Standard": 4500}, per_fan_limit=4, admission_per_minute=4,  # about one fan every 0.4 s of live time: the sale outlasts the kills
     )
     await backends.flush_redis()
 
@@ -66,7 +66,14 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
     try:
         while kills < KILLS:
             proc = await _spawn(args)
-            await asyncio.sleep(rng.uniform(0.8, 3.0))  # during start-up and recovery, or mid-sale
+            if rng.random() < 0.25:  # during start-up and recovery
+                await asyncio.sleep(rng.uniform(0.3, 1.5))
+            else:  # mid-sale: booking, paying, sending
+                try:
+                    await asyncio.wait_for(proc.stdout.readuntil(b"READY\n"), timeout=30)
+                except (asyncio.IncompleteReadError, asyncio.TimeoutError):
+                    pass
+                await asyncio.sleep(rng.uniform(0.1, 1.0))
             if proc.returncode is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
