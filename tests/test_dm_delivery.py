@@ -26,6 +26,12 @@ async def outbox_states(store):
 
 
 async def test_429s_and_500s_on_dm_sends_deliver_each_message_once(world):
+    from bot.metrics import REGISTRY
+
+    def rate_limited() -> float:
+        return REGISTRY.get_sample_value("picket_discord_rate_limited_total") or 0.0
+
+    before = rate_limited()
     show = await world.show(seatmap="A:2x10:Standard")
     fans = world.fans[:4]
     # Discord answers the first sends with two 429s and a 500, on any channel.
@@ -42,6 +48,7 @@ async def test_429s_and_500s_on_dm_sends_deliver_each_message_once(world):
     assert [status for _, status in await outbox_states(world.store)] == ["sent"] * len(fans)
     stats = world.bot.services.sender.stats
     assert (stats.rate_limited, stats.transient_errors, stats.sent) == (2, 1, len(fans))
+    assert rate_limited() - before == 2  # what the dashboard's 429 panel and alert read
 
 
 async def test_a_send_that_keeps_failing_is_rescheduled_then_delivered_once(world):

@@ -77,9 +77,18 @@ async def test_a_charge_the_provider_never_saw_is_given_up_once_the_hold_is_gone
     await recovery.recover(store, gateway, None)
     assert await scalar(store, select(Order.status)) == "pending"  # the fan may still press Pay
 
+    from bot import metrics
+    from domain import telemetry
+
+    telemetry.install(metrics.SINK)  # as the bot does: what recovery did shows on the dashboard
+    sample = metrics.REGISTRY.get_sample_value
+    expired = sample("picket_holds_ended_total", {"reason": "expired"}) or 0
+    abandoned = sample("picket_recovery_actions_total", {"action": "charge_abandoned"}) or 0
     clock.advance(minutes=5)
     report = await recovery.recover(store, gateway, None)
     assert report.charges_abandoned == 1 and report.holds_released == 1
+    assert sample("picket_holds_ended_total", {"reason": "expired"}) - expired == 1
+    assert sample("picket_recovery_actions_total", {"action": "charge_abandoned"}) - abandoned == 1
     assert await scalar(store, select(Order.status)) == "failed"
     assert gateway.successful_charges == 0
     with pytest.raises(errors.PaymentDeclined):  # a late press of Pay changes nothing
