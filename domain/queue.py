@@ -308,6 +308,7 @@ async def admit_all(store: Store, redis: Redis) -> int:
     and DM them that it is their turn; when a show is sold out, close its line and tell everyone
     still waiting (with the waitlist offer). Returns the number of fans messaged."""
     messaged = 0
+    await restore_lines(store, redis)  # one EXISTS while Redis is intact; a rebuild after it was lost
     for q in await shows_on_sale_with_lines(store, redis):
         if store.now() < q.on_sale_at:
             continue

@@ -200,3 +200,13 @@ async def test_restoring_twice_or_from_two_processes_restores_once(store, redis,
     assert sorted(counts) == [0, 20] or sum(counts) == 20
     assert [int(f) for f in await redis.zrange(f"pq:{show.id}:line", 0, -1)] == before
     assert await queue.restore_lines(store, redis) == 0
+
+
+async def test_admission_goes_on_after_redis_is_lost_without_anyone_joining(store, redis, clock):
+    show = await on_sale_show(store, opens_in=timedelta(minutes=1), admission_per_minute=60)
+    for fan in range(1, 31):
+        await queue.join(store, redis, show.id, fan)
+    await redis.flushdb()  # lost before the open
+    clock.advance(minutes=1, seconds=5)
+    assert await queue.admit_all(store, redis) > 0  # the admission tick rebuilt the line first
+    assert await queue.line_length(redis, show.id) + len(await queue.admission_order(redis, show.id)) == 30
