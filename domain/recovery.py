@@ -30,7 +30,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import booking, errors, queue, telemetry, waitlist
+from domain import booking, queue, telemetry, waitlist
 from domain.models import (
     Hold,
     HoldStatus,
@@ -42,9 +42,7 @@ from domain.models import (
     PaymentKind,
     PaymentStatus,
     WaitlistEntry,
-    WaitlistStatus,
 )
-from domain.outbox import enqueue
 from domain.payments import PaymentGateway, PaymentTimeout
 from domain.store import Store
 

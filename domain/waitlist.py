@@ -176,8 +176,6 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
     """Give seats that came back to the waitlist, first come first served: charge the fan's saved
     authorization, issue and DM the tickets (the purchase's own outbox message), and take them off
     the list. A declined charge passes the seats to the next fan and tells the declined one why."""
-    from domain import booking
-
     done: list[Promotion] = []
     await store.transaction(lambda s: _lapse_offers(store, s, show_id))
     for _ in range(limit):

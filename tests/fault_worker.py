@@ -138,19 +138,21 @@ async def waitlister(store, gateway, show_id: int, n: int) -> None:
 
 
 async def finished(store: Store) -> bool:
-    now = store.now()
-    async with store.session() as s:
-        def count(q):
-            return s.execute(q)
+    """Every fan's story has ended and nothing is left pending anywhere."""
 
-        pending_pay = (await count(select(func.count()).select_from(Payment).where(Payment.status == "pending"))).scalar_one()
-        pending_dm = (await count(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))).scalar_one()
-        live_holds = (await count(select(func.count()).select_from(Hold).where(Hold.status == "active"))).scalar_one()
-        unpromoted = (await count(select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.status != "promoted"))).scalar_one()
-        entries = (await count(select(func.count()).select_from(WaitlistEntry))).scalar_one()
-        _ = now
-    print(f"waiting: payments={pending_pay} dms={pending_dm} holds={live_holds} unpromoted={unpromoted} entries={entries}", file=sys.stderr, flush=True)
-    return pending_pay == 0 and pending_dm == 0 and live_holds == 0 and unpromoted == 0 and entries == len(WAITLISTERS)
+    async def count(model, *where) -> int:
+        async with store.session() as s:
+            return (await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
+
+    left = {
+        "payments": await count(Payment, Payment.status == "pending"),
+        "dms": await count(OutboxMessage, OutboxMessage.status == "pending"),
+        "holds": await count(Hold, Hold.status == "active"),
+        "unpromoted": await count(WaitlistEntry, WaitlistEntry.status != "promoted"),
+        "missing_entries": len(WAITLISTERS) - await count(WaitlistEntry),
+    }
+    print(f"waiting for: {left}", file=sys.stderr, flush=True)
+    return not any(left.values())
 
 
 async def ticker(bot) -> None:
