@@ -238,7 +238,7 @@ async def admission_order(redis: Redis, show_id: int) -> list[int]:
     return [int(f) for f in await redis.zrange(_keys(show_id)["admitted"], 0, -1)]
 
 
-async def close(store: Store, redis: Redis, show_id: int) -> list[int]:
+async def close(redis: Redis, show_id: int) -> list[int]:
     """Empty the line (sold out, show cancelled); returns the fans who were waiting. Their places
     are forgotten in the same transaction that queues their "sold out" DMs (:func:`admit_all`)."""
     k = _keys(show_id)
@@ -313,7 +313,7 @@ async def admit_all(store: Store, redis: Redis) -> int:
         if store.now() < q.on_sale_at:
             continue
         if await sold_out(store, q.show_id):
-            waiting = await close(store, redis, q.show_id)
+            waiting = await close(redis, q.show_id)
             await _notify(store, waiting, kind=SOLD_OUT_DM, show_id=q.show_id, key="soldout")
             messaged += len(waiting)
             continue

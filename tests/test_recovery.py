@@ -197,7 +197,7 @@ async def test_restoring_twice_or_from_two_processes_restores_once(store, redis,
     before = [int(f) for f in await redis.zrange(f"pq:{show.id}:line", 0, -1)]
     await redis.flushdb()
     counts = await asyncio.gather(queue.restore_lines(store, redis), queue.restore_lines(store, redis))
-    assert sorted(counts) == [0, 20] or sum(counts) == 20
+    assert sorted(counts) == [0, 20]  # one of them rebuilt the line, the other found it claimed
     assert [int(f) for f in await redis.zrange(f"pq:{show.id}:line", 0, -1)] == before
     assert await queue.restore_lines(store, redis) == 0
 
