@@ -106,11 +106,53 @@ class OrderView:
     tickets: tuple[TicketView, ...]
 
 
-def _sellable(now: datetime):
-    """SQL condition: a seat a new hold may take (free, or held by a hold that has run out)."""
-    return or_(
+# A seat that comes back (a cancelled ticket, a hold that ended) while fans wait on the show's
+# waitlist is kept for them: held by no hold, until ``now + WAITLIST_FIRST``. Waitlist promotion may
+# take it at once; a buyer only once that time has passed, so a promotion that never comes (a crash)
+# cannot keep the seat off sale for longer.
+WAITLIST_FIRST = timedelta(seconds=60)
+
+
+def _sellable(now: datetime, *, for_waitlist: bool = False):
+    """SQL condition: a seat a new hold may take (free, or held by a hold that has run out; for a
+    waitlist promotion, also a seat kept back for the waitlist)."""
+    conditions = [
         ShowSeat.status == SeatStatus.AVAILABLE.value,
         and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
+    ]
+    if for_waitlist:
+        conditions.append(_kept_for_waitlist())
+    return or_(*conditions)
+
+
+def _kept_for_waitlist():
+    return and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.hold_id.is_(None))
+
+
+async def return_seats(store: Store, s: AsyncSession, show_id: int, where) -> None:
+    """Seats come back from a hold or a ticket: to the waitlist first when fans wait on this show
+    (the caller, or the next scheduler tick, promotes them), otherwise straight back on sale."""
+    waiting = (
+        await s.execute(
+            select(WaitlistEntry.id).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value).limit(1)
+        )
+    ).first()
+    if waiting:
+        values = dict(status=SeatStatus.HELD.value, hold_id=None, held_until=store.now() + WAITLIST_FIRST)
+    else:
+        values = dict(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
+    await s.execute(update(ShowSeat).where(ShowSeat.show_id == show_id, where).values(**values).execution_options(synchronize_session=False))
+
+
+async def release_kept_seats(store: Store, show_id: int) -> None:
+    """After a promotion pass: seats kept for the waitlist that no waiting fan could take go on sale."""
+    await store.transaction(
+        lambda s: s.execute(
+            update(ShowSeat)
+            .where(ShowSeat.show_id == show_id, _kept_for_waitlist())
+            .values(status=SeatStatus.AVAILABLE.value, held_until=None)
+            .execution_options(synchronize_session=False)
+        )
     )
 
 
@@ -163,7 +205,7 @@ async def _release_quota(s: AsyncSession, show_id: int, fan: int, quantity: int)
     )
 
 
-async def end_hold(s: AsyncSession, hold: Hold, status: HoldStatus) -> bool:
+async def end_hold(store: Store, s: AsyncSession, hold: Hold, status: HoldStatus) -> bool:
     """Move an active hold to released/expired, freeing its seats and its quota. Exactly once:
     the conditional UPDATE on the hold lets only one caller (or process) do it."""
     ended = await s.execute(
@@ -171,11 +213,7 @@ async def end_hold(s: AsyncSession, hold: Hold, status: HoldStatus) -> bool:
     )
     if ended.rowcount != 1:
         return False
-    await s.execute(
-        update(ShowSeat)
-        .where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value)
-        .values(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
-    )
+    await return_seats(store, s, hold.show_id, and_(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value))
     await _release_quota(s, hold.show_id, hold.fan_discord_id, hold.quantity)
     return True
 
@@ -249,6 +287,7 @@ async def hold_seats_in(
     tier_name: str | None,
     ttl: timedelta,
     final: bool = False,
+    for_waitlist: bool = False,
 ) -> HoldView:
     now = store.now()
     show = await load_show(s, show_id)
@@ -273,7 +312,7 @@ async def hold_seats_in(
         )
     ).scalars().all()
     for old in own_lapsed:
-        await end_hold(s, old, HoldStatus.EXPIRED)
+        await end_hold(store, s, old, HoldStatus.EXPIRED)
 
     await _reserve_quota(store, s, show, fan, quantity)
     hold = Hold(
@@ -299,10 +338,13 @@ async def hold_seats_in(
         # Free seats first, then seats whose hold ran out: each query is one index range read in
         # position order, so SKIP LOCKED locks just the rows it hands back.
         wanted = []
-        for state in (
+        states = [
             ShowSeat.status == SeatStatus.AVAILABLE.value,
             and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
-        ):
+        ]
+        if for_waitlist:  # seats kept back for the waitlist first
+            states.insert(0, _kept_for_waitlist())
+        for state in states:
             q = select(ShowSeat.id).where(ShowSeat.show_id == show.id, state)
             if tier_id is not None:
                 q = q.where(ShowSeat.tier_id == tier_id).with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql")
@@ -330,7 +372,7 @@ async def hold_seats_in(
 
     taken = await s.execute(
         update(ShowSeat)
-        .where(ShowSeat.show_id == show.id, ShowSeat.id.in_(wanted), _sellable(now))
+        .where(ShowSeat.show_id == show.id, ShowSeat.id.in_(wanted), _sellable(now, for_waitlist=for_waitlist))
         .values(status=SeatStatus.HELD.value, hold_id=hold.id, held_until=hold.expires_at)
         .execution_options(synchronize_session=False)
     )
@@ -366,7 +408,7 @@ async def release_hold(store: Store, hold_id: int, fan_discord_id: int) -> None:
         hold = await _owned_hold(s, hold_id, fan_discord_id, lock=True)
         if hold.status != HoldStatus.ACTIVE.value:
             raise errors.AlreadyDone("That reservation is no longer active.")
-        await end_hold(s, hold, HoldStatus.RELEASED)
+        await end_hold(store, s, hold, HoldStatus.RELEASED)
 
     await store.transaction(work)
     telemetry.count("hold_ended", reason="released")
@@ -388,7 +430,7 @@ async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
         ).scalars().all()
         n = 0
         for hold in holds:
-            n += await end_hold(s, hold, HoldStatus.EXPIRED)
+            n += await end_hold(store, s, hold, HoldStatus.EXPIRED)
         return n
 
     total = 0
@@ -525,7 +567,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         charge.detail = (result.reason or "declined")[:200]
         order.status = OrderStatus.FAILED.value
         order.failure_reason = f"Payment declined: {result.reason or 'no reason given'}. Your seats were released."
-        await end_hold(s, hold, HoldStatus.RELEASED)
+        await end_hold(store, s, hold, HoldStatus.RELEASED)
         return errors.PaymentDeclined(order.failure_reason), "failed"
     charge.status = PaymentStatus.SUCCEEDED.value
     charge.provider_ref = result.reference
@@ -537,7 +579,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
     if hold.status != HoldStatus.ACTIVE.value or len(seats) != hold.quantity:
         order.status = OrderStatus.FAILED.value
         order.failure_reason = "Your reservation ran out before the payment finished; you were refunded."
-        await end_hold(s, hold, HoldStatus.EXPIRED)
+        await end_hold(store, s, hold, HoldStatus.EXPIRED)
         await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
         return errors.HoldExpired(order.failure_reason), "failed"
     prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).all())
@@ -721,11 +763,7 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
         ticket.status = TicketStatus.REVOKED.value
         ticket.active_seat_key = None
         ticket.revoked_reason = "cancelled"
-        await s.execute(
-            update(ShowSeat)
-            .where(ShowSeat.id == ticket.show_seat_id, ShowSeat.status == SeatStatus.SOLD.value)
-            .values(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
-        )
+        await return_seats(store, s, ticket.show_id, and_(ShowSeat.id == ticket.show_seat_id, ShowSeat.status == SeatStatus.SOLD.value))
         await _release_quota(s, ticket.show_id, ticket.holder_discord_id, 1)
         live = (
             await s.execute(
@@ -799,7 +837,7 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
         show.status = ShowStatus.CANCELLED.value
         await plan_show_notices(store, s, show)  # drops its pending reminders
         for hold in (await s.execute(select(Hold).where(Hold.show_id == show.id, Hold.status == HoldStatus.ACTIVE.value))).scalars().all():
-            await end_hold(s, hold, HoldStatus.RELEASED)
+            await end_hold(store, s, hold, HoldStatus.RELEASED)
         tickets = (
             await s.execute(select(Ticket).where(Ticket.show_id == show.id, Ticket.status != TicketStatus.REVOKED.value).with_for_update())
         ).scalars().all()
@@ -813,8 +851,8 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
             per_fan[t.holder_discord_id] = per_fan.get(t.holder_discord_id, 0) + t.price_cents
         await s.execute(
             update(ShowSeat)
-            .where(ShowSeat.show_id == show.id, ShowSeat.status == SeatStatus.SOLD.value)
-            .values(status=SeatStatus.AVAILABLE.value)
+            .where(ShowSeat.show_id == show.id, or_(ShowSeat.status == SeatStatus.SOLD.value, _kept_for_waitlist()))
+            .values(status=SeatStatus.AVAILABLE.value, held_until=None)
         )
         keys = []
         for order_id, amount in per_order.items():

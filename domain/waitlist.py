@@ -145,7 +145,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
         tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
         try:
             async with s.begin_nested():
-                hold = await booking.hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True)
+                hold = await booking.hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True, for_waitlist=True)
         except (errors.SoldOut, errors.SeatUnavailable):
             continue  # not enough seats for this request yet; a smaller one further down may fit
         except errors.DomainError as refused:  # over the per-fan limit, show off sale...
@@ -198,6 +198,9 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
             done.append(Promotion(entry_id, fan, None, "declined", detail))
             continue
         done.append(await complete_promotion(store, gateway, entry_id, fan, detail, show_id))
+    from domain import booking
+
+    await booking.release_kept_seats(store, show_id)  # what no waiting fan could take goes on sale
     return done
 
 
@@ -288,7 +291,7 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         if hold is not None and hold.status == HoldStatus.CONVERTED.value:
             continue
         if hold is not None:
-            await booking.end_hold(s, hold, HoldStatus.EXPIRED)
+            await booking.end_hold(store, s, hold, HoldStatus.EXPIRED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
         await enqueue(
             store, s, kind="waitlist_declined", recipient_discord_id=entry.fan_discord_id,
@@ -327,7 +330,7 @@ async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> No
             raise errors.NotFound("There is no open waitlist offer for you.")
         hold = await s.get(Hold, entry.hold_id)
         if hold is not None:
-            await booking.end_hold(s, hold, HoldStatus.RELEASED)
+            await booking.end_hold(store, s, hold, HoldStatus.RELEASED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
         return entry.show_id
 

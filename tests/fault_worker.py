@@ -40,7 +40,7 @@ SPEED = 40.0
 BUYERS = range(1, 25)  # quantity 1 or 2; every third one cancels a ticket once paid
 WALKAWAYS = range(25, 28)  # hold one seat and never pay: the hold must lapse and the seat return
 WAITLISTERS = range(28, 38)  # one seat each from the waitlist
-SEATMAP = "A:4x10:Standard"  # 40 seats
+SEATMAP = "A:6x7:Standard"  # 42 seats: 38 end as tickets, and the three walk-aways can always get a hold
 FAN_BASE = 500_000
 
 

@@ -167,3 +167,55 @@ async def test_raising_capacity_serves_the_waitlist_first(world, gateway):
 
     avail = await shows_domain.availability(world.store, show.id)
     assert (avail[0].sold, avail[0].available) == (3, 2)
+
+
+async def _sold_out_to_fan_1(store, gateway, waiting: dict[int, int]):
+    show = await on_sale_show(store, seatmap="A:1x2:Standard")
+    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=2)
+    order = await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
+    for fan, quantity in waiting.items():
+        await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=fan, quantity=quantity, gateway=gateway)
+    return show, order
+
+
+async def test_a_cancelled_seat_is_never_on_sale_before_the_waitlist_had_it(store, gateway, clock):
+    import pytest
+
+    from domain import errors
+
+    show, order = await _sold_out_to_fan_1(store, gateway, {20: 1})
+    seat = order.tickets[0].seat
+    await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=1)
+    # Another shard's buyer strikes between the cancel and the promotion that follows it:
+    with pytest.raises(errors.SoldOut):
+        await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
+    with pytest.raises(errors.SeatUnavailable):
+        await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, seat_ids=[seat.id])
+
+    [promotion] = await waitlist.promote(store, gateway, show.id)
+
+    assert promotion.fan_discord_id == 20 and promotion.outcome == "promoted"
+    [ticket] = await booking.list_tickets(store, 20)
+    assert ticket.seat.id == seat.id
+
+
+async def test_a_returned_seat_no_waiting_fan_fits_goes_on_sale_after_the_promotion_pass(store, gateway, clock):
+    show, order = await _sold_out_to_fan_1(store, gateway, {20: 2})  # wants two; one comes back
+    await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=1)
+    assert await waitlist.promote(store, gateway, show.id) == []
+    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
+    assert hold.seats[0].id == order.tickets[0].seat.id
+
+
+async def test_a_seat_kept_for_a_promotion_that_never_came_goes_on_sale_a_minute_later(store, gateway, clock):
+    import pytest
+
+    from domain import errors
+
+    show, order = await _sold_out_to_fan_1(store, gateway, {20: 1})
+    await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=1)  # then the process dies
+    with pytest.raises(errors.SoldOut):
+        await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
+    clock.advance(booking.WAITLIST_FIRST.total_seconds() + 1)
+    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
+    assert hold.seats[0].id == order.tickets[0].seat.id
