@@ -19,7 +19,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        data.update(telemetry.current_log_context())  # set where the request or job began
+        data.update(telemetry.current_log_fields())  # set where the request or job began
         for key in self.FIELDS:
             if hasattr(record, key):  # extra=... on the call wins
                 data[key] = getattr(record, key)

@@ -141,7 +141,7 @@ async def refusals(interaction: discord.Interaction):
     command = command_label(interaction)
     started = time.perf_counter()
     outcome = "ok"
-    with telemetry.log_context(command=command, fan=interaction.user.id, show=show_of(interaction)):
+    with telemetry.log_fields(command=command, fan=interaction.user.id, show=show_of(interaction)):
         try:
             yield
         except Exception as exc:

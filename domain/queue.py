@@ -314,14 +314,14 @@ async def admit_all(store: Store, redis: Redis) -> int:
             continue
         if await sold_out(store, q.show_id):
             waiting = await close(redis, q.show_id)
-            await _notify(store, waiting, kind=SOLD_OUT_DM, show_id=q.show_id, key="soldout")
+            await _tell_sold_out(store, waiting, q.show_id)
             messaged += len(waiting)
             continue
         messaged += len(await admit(store, redis, q))
     return messaged
 
 
-async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key: str) -> None:
+async def _tell_sold_out(store: Store, fans: list[int], show_id: int) -> None:
     """DM the fans whose line closed (sold out) and forget their places, in one transaction."""
     if not fans:
         return
@@ -330,7 +330,7 @@ async def _notify(store: Store, fans: list[int], *, kind: str, show_id: int, key
     async def work(s) -> None:
         for fan in fans:
             await outbox.enqueue(
-                store, s, kind=kind, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:{key}:{fan}:{stamp}"
+                store, s, kind=SOLD_OUT_DM, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:soldout:{fan}:{stamp}"
             )
         await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
 

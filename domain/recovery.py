@@ -24,7 +24,7 @@ drains next.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -61,11 +61,10 @@ class RecoveryReport:
     holds_released: int = 0
     refunds_sent: int = 0
     queue_places_restored: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def anything(self) -> bool:
-        return any(v for k, v in vars(self).items() if k != "notes")
+        return any(vars(self).values())
 
 
 async def release_own_claims(store: Store, worker_id: str) -> int:

@@ -55,7 +55,7 @@ _context: dict[str, contextvars.ContextVar] = {name: contextvars.ContextVar(f"pi
 
 
 @contextmanager
-def log_context(**values) -> Iterator[None]:
+def log_fields(**values) -> Iterator[None]:
     """Name the command, fan and/or show for every log line written inside the block."""
     tokens = [(_context[k], _context[k].set(v)) for k, v in values.items() if k in _context and v is not None]
     try:
@@ -65,11 +65,5 @@ def log_context(**values) -> Iterator[None]:
             var.reset(token)
 
 
-def bind_show(show_id: int | None) -> None:
-    """Name the show for the rest of the current request or job (found only once it was parsed)."""
-    if show_id is not None:
-        _context["show"].set(show_id)
-
-
-def current_log_context() -> dict[str, object]:
+def current_log_fields() -> dict[str, object]:
     return {k: v for k, var in _context.items() if (v := var.get()) is not None}

@@ -151,7 +151,7 @@ class OutboxSender:
 
             async def one(msg: ClaimedMessage) -> tuple[int, int] | None:
                 async with gate:
-                    with telemetry.log_context(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
+                    with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
                         return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered)
 
             results = [r for r in await asyncio.gather(*(one(m) for m in claimed)) if r is not None]
