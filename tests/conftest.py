@@ -127,3 +127,19 @@ async def world(simcord_env):
     door = guild.add_member(simcord_env.create_user("door"))
     fans = [guild.add_member(simcord_env.create_user(f"fan{i}")) for i in range(5)]
     return World(simcord_env, guild, channel, organizer, door, fans)
+
+
+# SimCord waits for the bot to go quiet after each action and gives up after ``settle_timeout`` wall
+# seconds (5 by default). That bound is for a hung bot, not a measure of speed: on a loaded CI box a
+# real MariaDB round trip per fan can push an honest fan-out past 5 s. Every SimCord test gets a
+# generous bound instead; a test's own ``@pytest.mark.simcord(...)`` options still win.
+SETTLE_TIMEOUT = 60.0
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "simcord_env" not in getattr(item, "fixturenames", ()):
+            continue
+        own = item.get_closest_marker("simcord")
+        options = {"settle_timeout": SETTLE_TIMEOUT, **(own.kwargs if own else {})}
+        item.add_marker(pytest.mark.simcord(**options), append=False)

@@ -30,7 +30,7 @@ class RecordingTransport:
         self.count = 0
 
     async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str) -> int:
-        await asyncio.sleep(0)  # a real send yields to the loop
+        await asyncio.sleep(0.002)  # a real send waits on Discord: both workers' claims overlap
         self.count += 1
         self.file.write(f"{nonce}\n")
         return self.count
