@@ -7,8 +7,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.services import Services, services_of
+from cogs import ui
+from cogs.i18n import t
 from cogs.ui import refusals, reply
 from domain import alerts, errors, follows
+from notifier import messages
 
 
 async def _known(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
@@ -56,6 +59,21 @@ def describe_alert_settings(st: alerts.FanSettings) -> str:
     return f"Alerts are **{'on' if st.alerts_enabled else 'off'}**, {quiet}."
 
 
+def describe_follows(interaction: discord.Interaction, mine: list, settings: str) -> str:
+    """What /following says, within one message (2,000 characters) however many follows: as many
+    names as fit, then "…and N more" (a fan with hundreds of follows sees the count and the first ones)."""
+    artists = [f.name for f in mine if f.kind == "artist"]
+    genres = [f.name for f in mine if f.kind == "genre"]
+    a_head = t(interaction, "Artists ({count}): ", count=len(artists))
+    g_head = t(interaction, "Genres ({count}): ", count=len(genres))
+    room = messages.CONTENT - len(a_head) - len(g_head) - len(settings) - 2  # two newlines
+    more = ui.more(interaction)
+    # Genres are few; artists get whatever genres leave, and at least half.
+    genre_text = messages.join_within(genres, max(room // 2, room - len(", ".join(artists))), more=more) or "-"
+    artist_text = messages.join_within(artists, room - len(genre_text), more=more) or "-"
+    return f"{a_head}{artist_text}\n{g_head}{genre_text}\n{settings}"
+
+
 class AlertsCog(commands.Cog, name="alerts"):
     def __init__(self, services: Services):
         self.services = services
@@ -85,9 +103,7 @@ class AlertsCog(commands.Cog, name="alerts"):
             if not mine:
                 await reply(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…\n" + describe_alert_settings(st))
                 return
-            artists = ", ".join(f.name for f in mine if f.kind == "artist") or "-"
-            genres = ", ".join(f.name for f in mine if f.kind == "genre") or "-"
-            await reply(interaction, f"Artists: {artists}\nGenres: {genres}\n{describe_alert_settings(st)}")
+            await reply(interaction, describe_follows(interaction, mine, describe_alert_settings(st)))
 
     @app_commands.command(name="alerts", description="Turn alert DMs on or off; set quiet hours in your time zone")
     @app_commands.describe(
