@@ -136,9 +136,11 @@ def fit_embed(embed: dict, *, budget: int = EMBED_TOTAL, more: More = more_text)
     if (out.get("author") or {}).get("name"):
         out["author"] = {**out["author"], "name": clip(out["author"]["name"], AUTHOR)}
     fixed = len(out.get("title") or "") + len((out.get("footer") or {}).get("text") or "") + len((out.get("author") or {}).get("name") or "")
-    if out.get("description"):
-        out["description"] = clip(out["description"], min(DESCRIPTION, max(0, budget - fixed)))
     fields = [_fit_field(f) for f in out.get("fields") or ()]
+    # a description never takes the room of the "…and N more" field that may have to follow it
+    summary = len(ELLIPSIS) + len(clip(more(len(fields)), FIELD_VALUE)) if fields else 0
+    if out.get("description"):
+        out["description"] = clip(out["description"], min(DESCRIPTION, max(0, budget - fixed - summary)))
     if fields or "fields" in out:
         room = budget - fixed - len(out.get("description") or "")
         kept: list[dict] = []
