@@ -160,3 +160,29 @@ async def test_following_40_and_200_follows_fit_one_message(world):
     assert len(text) <= CONTENT
     assert text.startswith("Artists (199): Follow-worthy Artist With A Long Name 000, ")
     assert "more" in text.split("\n")[0] and "Genres (1): indie" in text and "Alerts are **on**" in text
+
+
+async def test_a_30_seat_order_lists_24_seats_and_how_many_more_everywhere(world, gateway, monkeypatch):
+    """reply() and edit() fit every embed a cog builds: past 25 fields the rest is summarised, in the
+    fan's language; the ticket DM does the same, and its 30 cards go out 10 a message."""
+    show = await world.show(seatmap="A:3x10:Standard", per_fan_limit=30)
+    fan = world.fans[4]
+    with actor_locale(monkeypatch, "ko"):
+        res = await fan.slash(world.channel, "book", show=show.id, quantity=30)
+    held = res.response.embeds[0]
+    assert held.title == "예약됨: Night Shift"
+    assert len(held.fields) == FIELDS and held.fields[-1].value == "…외 6건"
+    assert_within_limits(res.response)
+
+    await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
+    paid = res.response.embeds[0]
+    assert paid.title == "Paid: Night Shift" and gateway.successful_charges == 1
+    assert len(paid.fields) == FIELDS and paid.fields[-1].value == "…and 6 more"
+    await world.env.settle()
+
+    dms = fan.user.dm_channel.history()
+    for dm in dms:
+        assert_within_limits(dm)
+    assert len(dms) == 3 and len(set(cards(dms))) == 30
+    ticket_embed = next(m.embeds[0] for m in dms if m.embeds)
+    assert len(ticket_embed.fields) == FIELDS and ticket_embed.fields[-1].value == "…and 6 more"
