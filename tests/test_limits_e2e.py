@@ -87,7 +87,7 @@ async def test_the_weekly_digest_of_a_festival_week_fits_discord_messages(world)
     assert sorted(map(int, listed)) == sorted(s.id for s in created)  # every show of the week, a whole line each
 
 
-async def long_titled_shows(world, n: int):
+async def long_titled_shows(world, n: int, on_sale_in: timedelta = timedelta(days=1)):
     """``n`` shows with titles, venues and lineups near the store's column sizes."""
     org = await shows.register_organizer(world.store, world.guild.id, world.organizer.id, "Organizer")
     made = []
@@ -102,7 +102,7 @@ async def long_titled_shows(world, n: int):
                 artists=[f"Artist Number {i}-{j} and the Very Long Band Name" for j in range(12)],
                 genres=["indie"],
                 starts_at=world.store.now() + timedelta(days=5 + i),
-                on_sale_at=world.store.now() + timedelta(days=1),
+                on_sale_at=world.store.now() + on_sale_in,
                 tiers={"Standard": 4500},
                 per_fan_limit=4,
             )
@@ -186,3 +186,15 @@ async def test_a_30_seat_order_lists_24_seats_and_how_many_more_everywhere(world
     assert len(dms) == 3 and len(set(cards(dms))) == 30
     ticket_embed = next(m.embeds[0] for m in dms if m.embeds)
     assert len(ticket_embed.fields) == FIELDS and ticket_embed.fields[-1].value == "…and 6 more"
+
+
+async def test_ticket_list_of_26_tickets_for_long_titled_shows_stays_within_one_embed(world):
+    made = await long_titled_shows(world, 13, on_sale_in=timedelta(hours=-1))
+    fan = world.fans[0]
+    for show in made:
+        await buy(world, fan, show, quantity=2)
+    listing = await fan.slash(world.channel, "ticket list")
+    assert_within_limits(listing.response)
+    fields = listing.response.embeds[0].fields
+    shown = [f for f in fields if f.name.startswith("#")]
+    assert fields[-1].value == f"…and {26 - len(shown)} more" and len(shown) < 26
