@@ -16,7 +16,7 @@ from notifier import messages
 
 async def _known(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
     names = await follows.known_names(services_of(interaction).store, kind, current)
-    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names]
+    return ui.choices((n, n) for n in names)
 
 
 async def artist_choices(interaction: discord.Interaction, current: str):
@@ -29,9 +29,7 @@ async def genre_choices(interaction: discord.Interaction, current: str):
 
 async def _followed(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
     mine = await follows.list_follows(services_of(interaction).store, interaction.user.id)
-    return [
-        app_commands.Choice(name=f.name[:100], value=f.name[:100]) for f in mine if f.kind == kind and current.casefold() in f.name.casefold()
-    ][:25]
+    return ui.choices((f.name, f.name) for f in mine if f.kind == kind and current.casefold() in f.name.casefold())
 
 
 async def followed_artist_choices(interaction: discord.Interaction, current: str):

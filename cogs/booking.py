@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, StatelessView, edit, money, refusals, reply, ts
+from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, ts
 from domain import booking, queue, shows
 from domain.booking import HoldView, OrderView
 from domain.queue import QueueStatus
@@ -28,11 +28,11 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
     """Autocomplete for any ``show`` option: this server's upcoming shows, matching what was typed."""
     found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
     current = current.casefold().strip()
-    return [
-        app_commands.Choice(name=f"{s.title} · {s.starts_at:%d %b %H:%M} · #{s.id}"[:100], value=s.id)
+    return choices(
+        (f"{messages.clip(s.title, 60)} · {s.starts_at:%d %b %H:%M} · #{s.id}", s.id)  # a long title must not push out its id
         for s in found
         if not current or current in s.title.casefold() or current == str(s.id)
-    ][:25]
+    )
 
 
 def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
@@ -100,7 +100,7 @@ def hold_view(hold: HoldView, show: shows.ShowView) -> discord.ui.View:
     return view
 
 
-MAX_OPTIONS = 25  # Discord: a select has at most 25 options
+MAX_OPTIONS = messages.OPTIONS  # Discord: a select has at most 25 options
 
 
 def describe_queue_status(status: QueueStatus, show: shows.ShowView) -> str:

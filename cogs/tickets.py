@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.services import Services, services_of
+from cogs import ui
 from cogs.i18n import t
 from cogs.ui import money, refusals, reply
 from domain import booking, checkin, shows, waitlist
@@ -14,11 +15,11 @@ from domain import booking, checkin, shows, waitlist
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
     tickets = await booking.list_tickets(services_of(interaction).store, interaction.user.id)
-    return [
-        app_commands.Choice(name=f"#{tk.id} · {tk.seat.label}"[:100], value=tk.id)
+    return ui.choices(
+        (f"#{tk.id} · {tk.seat.label}", tk.id)
         for tk in tickets
         if not current or current in str(tk.id) or current.casefold() in tk.seat.label.casefold()
-    ][:25]
+    )
 
 
 class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your tickets and refunds", name="tickets"):

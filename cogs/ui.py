@@ -64,6 +64,17 @@ def more(interaction: discord.Interaction | None):
     return lambda n: t(interaction, "…and {n} more", n=n)
 
 
+def choices(pairs) -> list[app_commands.Choice]:
+    """Autocomplete answers within Discord's limits: the first 25 (name, value) pairs, names clipped
+    to 100 characters."""
+    out = []
+    for name, value in pairs:
+        if len(out) == messages.CHOICES:
+            break
+        out.append(app_commands.Choice(name=messages.clip(name, messages.CHOICE_NAME), value=value))
+    return out
+
+
 def _split(interaction: discord.Interaction | None, content: str | None, kwargs: dict) -> tuple[list[dict], object]:
     """``content`` and ``kwargs`` (discord.py's send arguments) as one or more sends, each inside
     Discord's limits (notifier/messages.py): long content is split on line ends, embeds are clipped and

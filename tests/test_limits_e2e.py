@@ -198,3 +198,11 @@ async def test_ticket_list_of_26_tickets_for_long_titled_shows_stays_within_one_
     fields = listing.response.embeds[0].fields
     shown = [f for f in fields if f.name.startswith("#")]
     assert fields[-1].value == f"…and {26 - len(shown)} more" and len(shown) < 26
+
+
+async def test_autocomplete_offers_at_most_25_choices_of_at_most_100_characters(world):
+    made = await long_titled_shows(world, 30)
+    offered = await world.fans[0].autocomplete(world.channel, "book", "show", "")
+    assert len(offered) == 25 and all(len(c["name"]) <= 100 for c in offered)
+    assert [c["value"] for c in offered] == [s.id for s in made[:25]]
+    assert all(c["name"].endswith(f"· #{c['value']}") for c in offered)  # the id survives a long title
