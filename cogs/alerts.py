@@ -6,9 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.services import Services, services_of
 from cogs import ui
 from cogs.i18n import t
+from cogs.services import Services, services_of
 from cogs.ui import refusals, reply
 from domain import alerts, errors, follows
 from notifier import messages
@@ -66,7 +66,7 @@ def describe_follows(interaction: discord.Interaction, mine: list, settings: str
     g_head = t(interaction, "Genres ({count}): ", count=len(genres))
     room = messages.CONTENT - len(a_head) - len(g_head) - len(settings) - 2  # two newlines
     more = ui.more(interaction)
-    # Genres are few; artists get whatever genres leave, and at least half.
+    # Genres get at least half the room (all they need when the artists need less); artists the rest.
     genre_text = messages.join_within(genres, max(room // 2, room - len(", ".join(artists))), more=more) or "-"
     artist_text = messages.join_within(artists, room - len(genre_text), more=more) or "-"
     return f"{a_head}{artist_text}\n{g_head}{genre_text}\n{settings}"

@@ -6,9 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.services import Services, services_of
 from cogs import ui
 from cogs.i18n import t
+from cogs.services import Services, services_of
 from cogs.ui import money, refusals, reply
 from domain import booking, checkin, shows, waitlist
 
