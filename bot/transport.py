@@ -7,6 +7,7 @@ import json
 
 import discord
 
+from notifier.messages import part_nonce, split_message
 from notifier.transport import OutgoingMessage, RateLimited, TransientSendError, Undeliverable
 
 _STYLES = {
@@ -42,25 +43,35 @@ class DiscordTransport:
         # create_dm returns the cached channel when there is one; no user lookup needed.
         return await self.bot.create_dm(discord.Object(id=user_id))
 
-    async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str) -> int:
+    async def _send(self, channel: discord.DMChannel, message: OutgoingMessage, *, nonce: str) -> discord.Message:
         view = None
         if message.buttons:
             view = discord.ui.View(timeout=None)
             for b in message.buttons:
                 view.add_item(discord.ui.Button(label=b.label, custom_id=b.custom_id, style=_STYLES.get(b.style, discord.ButtonStyle.primary)))
+        sent = await channel.send(
+            content=message.content or None,
+            embeds=[discord.Embed.from_dict(e) for e in message.embeds],
+            files=[discord.File(io.BytesIO(data), filename=name) for name, data in message.files],
+            view=view,
+            nonce=nonce,  # discord.py adds enforce_nonce: a resend within minutes returns the first message
+        )
+        if view is not None:
+            # Its buttons are DynamicItems (the ids carry what they need); keeping a view per DM
+            # in discord.py's view store would only grow memory with every alert.
+            view.stop()
+        return sent
+
+    async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str) -> int:
+        """Deliver ``message`` as the Discord messages its size needs (usually one), each with its own
+        nonce: when a later part fails, the whole row is sent again and the parts that had gone out
+        fold into their first copies. Returns the first part's message id."""
         try:
             channel = await self._dm_channel(recipient_id)
-            sent = await channel.send(
-                content=message.content or None,
-                embeds=[discord.Embed.from_dict(e) for e in message.embeds],
-                files=[discord.File(io.BytesIO(data), filename=name) for name, data in message.files],
-                view=view,
-                nonce=nonce,  # discord.py adds enforce_nonce: a resend within minutes returns the first message
-            )
-            if view is not None:
-                # Its buttons are DynamicItems (the ids carry what they need); keeping a view per DM
-                # in discord.py's view store would only grow memory with every alert.
-                view.stop()
+            first = None
+            for index, part in enumerate(split_message(message)):
+                sent = await self._send(channel, part, nonce=part_nonce(nonce, index))
+                first = sent.id if first is None else first
         except discord.RateLimited as exc:  # discord.py gave up waiting on its own
             raise RateLimited(exc.retry_after) from exc
         except discord.Forbidden as exc:
@@ -78,4 +89,4 @@ class DiscordTransport:
             raise Undeliverable(f"{exc.status} {exc.text}") from exc
         except (OSError, TimeoutError) as exc:
             raise TransientSendError(repr(exc)) from exc
-        return sent.id
+        return first

@@ -6,14 +6,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs import ui
+from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import refusals, reply
 from domain import alerts, errors, follows
+from notifier import messages
 
 
 async def _known(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
     names = await follows.known_names(services_of(interaction).store, kind, current)
-    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names]
+    return ui.choices((n, n) for n in names)
 
 
 async def artist_choices(interaction: discord.Interaction, current: str):
@@ -26,9 +29,7 @@ async def genre_choices(interaction: discord.Interaction, current: str):
 
 async def _followed(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
     mine = await follows.list_follows(services_of(interaction).store, interaction.user.id)
-    return [
-        app_commands.Choice(name=f.name[:100], value=f.name[:100]) for f in mine if f.kind == kind and current.casefold() in f.name.casefold()
-    ][:25]
+    return ui.choices((f.name, f.name) for f in mine if f.kind == kind and current.casefold() in f.name.casefold())
 
 
 async def followed_artist_choices(interaction: discord.Interaction, current: str):
@@ -54,6 +55,21 @@ def describe_alert_settings(st: alerts.FanSettings) -> str:
         else "no quiet hours"
     )
     return f"Alerts are **{'on' if st.alerts_enabled else 'off'}**, {quiet}."
+
+
+def describe_follows(interaction: discord.Interaction, mine: list, settings: str) -> str:
+    """What /following says, within one message (2,000 characters) however many follows: as many
+    names as fit, then "…and N more" (a fan with hundreds of follows sees the count and the first ones)."""
+    artists = [f.name for f in mine if f.kind == "artist"]
+    genres = [f.name for f in mine if f.kind == "genre"]
+    a_head = t(interaction, "Artists ({count}): ", count=len(artists))
+    g_head = t(interaction, "Genres ({count}): ", count=len(genres))
+    room = messages.CONTENT - len(a_head) - len(g_head) - len(settings) - 2  # two newlines
+    more = ui.more(interaction)
+    # Genres get at least half the room (all they need when the artists need less); artists the rest.
+    genre_text = messages.join_within(genres, max(room // 2, room - len(", ".join(artists))), more=more) or "-"
+    artist_text = messages.join_within(artists, room - len(genre_text), more=more) or "-"
+    return f"{a_head}{artist_text}\n{g_head}{genre_text}\n{settings}"
 
 
 class AlertsCog(commands.Cog, name="alerts"):
@@ -85,9 +101,7 @@ class AlertsCog(commands.Cog, name="alerts"):
             if not mine:
                 await reply(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…\n" + describe_alert_settings(st))
                 return
-            artists = ", ".join(f.name for f in mine if f.kind == "artist") or "-"
-            genres = ", ".join(f.name for f in mine if f.kind == "genre") or "-"
-            await reply(interaction, f"Artists: {artists}\nGenres: {genres}\n{describe_alert_settings(st)}")
+            await reply(interaction, describe_follows(interaction, mine, describe_alert_settings(st)))
 
     @app_commands.command(name="alerts", description="Turn alert DMs on or off; set quiet hours in your time zone")
     @app_commands.describe(

@@ -15,22 +15,24 @@ from discord.ext import commands
 
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, StatelessView, edit, money, refusals, reply, ts
+from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, ts
 from domain import booking, queue, shows
 from domain.booking import HoldView, OrderView
 from domain.queue import QueueStatus
+from notifier import messages
 from notifier.charts import seat_map_image
+from notifier.messages import join_within
 
 
 async def show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
     """Autocomplete for any ``show`` option: this server's upcoming shows, matching what was typed."""
     found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
     current = current.casefold().strip()
-    return [
-        app_commands.Choice(name=f"{s.title} · {s.starts_at:%d %b %H:%M} · #{s.id}"[:100], value=s.id)
+    return choices(
+        (f"{messages.clip(s.title, 60)} · {s.starts_at:%d %b %H:%M} · #{s.id}", s.id)  # a long title must not push out its id
         for s in found
         if not current or current in s.title.casefold() or current == str(s.id)
-    ][:25]
+    )
 
 
 def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
@@ -39,7 +41,7 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
         f"{len(hold.seats)} seat(s), **{money(hold.total_cents, show.currency)}**.\n"
         f"Held for you until {ts(hold.expires_at, 'T')} ({ts(hold.expires_at, 'R')}); then they go back on sale."
     )
-    for seat in hold.seats[:24]:
+    for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
         embed.add_field(name=seat.tier, value=seat.label, inline=True)
     return embed
 
@@ -50,7 +52,7 @@ def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.
         f"Order #{order.id}: {len(order.tickets)} ticket(s), {money(order.amount_cents, order.currency)}.\n"
         "Your tickets are on their way by DM."
     )
-    for ticket in order.tickets[:24]:
+    for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
         embed.add_field(name=f"Ticket #{ticket.id}", value=ticket.seat.label, inline=True)
     return embed
 
@@ -98,7 +100,7 @@ def hold_view(hold: HoldView, show: shows.ShowView) -> discord.ui.View:
     return view
 
 
-MAX_OPTIONS = 25  # Discord: a select has at most 25 options
+MAX_OPTIONS = messages.OPTIONS  # Discord: a select has at most 25 options
 
 
 def describe_queue_status(status: QueueStatus, show: shows.ShowView) -> str:
@@ -231,9 +233,63 @@ class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], te
             await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
 
 
+def _show_field(s: shows.ShowView) -> dict:
+    return {
+        "name": f"#{s.id} {s.title}",
+        "value": f"{ts(s.starts_at)} at {s.venue_name}\nOn sale {ts(s.on_sale_at, 'R')} · {join_within(s.artists, SHOW_ARTISTS)}",
+        "inline": False,
+    }
+
+
+SHOW_ARTISTS = 150  # characters of a lineup in /shows; the rest is summarised
+PAGE_FOOTER_RESERVE = 40  # room kept for the translated "Page x/y" footer
+
+
+def shows_page(interaction: discord.Interaction, found: list[shows.ShowView], page: int) -> tuple[discord.Embed, discord.ui.View | None]:
+    """Page ``page`` (1-based, clamped) of /shows: as many shows as fit one embed (25 fields, 6,000
+    characters), with Previous / Next buttons when there is more than one page."""
+    title = t(interaction, "Upcoming shows")
+    pages = messages.paginate_fields([_show_field(s) for s in found], reserve=len(title) + PAGE_FOOTER_RESERVE)
+    page = min(max(page, 1), len(pages))
+    embed = discord.Embed.from_dict({"title": title, "fields": pages[page - 1]})
+    if len(pages) == 1:
+        return embed, None
+    embed.set_footer(text=t(interaction, "Page {page}/{pages} · {count} shows", page=page, pages=len(pages), count=len(found)))
+    view = StatelessView(
+        ShowsPageButton("prev", page - 1, label=t(interaction, "Previous"), disabled=page == 1),
+        ShowsPageButton("next", page + 1, label=t(interaction, "Next"), disabled=page == len(pages)),
+    )
+    return embed, view
+
+
+class ShowsPageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:shows:(?P<way>prev|next):(?P<page>\d+)"):
+    """Previous / Next under /shows: the page to show is in the custom_id; the list is read again."""
+
+    def __init__(self, way: str, page: int, *, label: str | None = None, disabled: bool = False):
+        super().__init__(
+            discord.ui.Button(
+                label=label or way.title(), style=discord.ButtonStyle.secondary, custom_id=f"picket:shows:{way}:{page}", disabled=disabled
+            )
+        )
+        self.way, self.page = way, page
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["way"], int(match["page"]), label=item.label)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        async with refusals(interaction):
+            found = await shows.list_shows(services.store, interaction.guild_id)
+            if not found:
+                await edit(interaction, content=t(interaction, "No upcoming shows here yet."), embed=None, view=None)
+                return
+            embed, view = shows_page(interaction, found, self.page)
+            await edit(interaction, embed=embed, view=view)
+
 
 class BookingCog(commands.Cog, name="booking"):
-    dynamic_items = (HoldButton, QueueButton, SectionSelect, SeatSelect, QuantitySelect)
+    dynamic_items = (HoldButton, QueueButton, SectionSelect, SeatSelect, QuantitySelect, ShowsPageButton)
 
     def __init__(self, services: Services):
         self.services = services
@@ -246,14 +302,8 @@ class BookingCog(commands.Cog, name="booking"):
             if not found:
                 await reply(interaction, t(interaction, "No upcoming shows here yet."))
                 return
-            embed = discord.Embed(title=t(interaction, "Upcoming shows"))
-            for s in found[:25]:
-                embed.add_field(
-                    name=f"#{s.id} {s.title}"[:256],
-                    value=f"{ts(s.starts_at)} at {s.venue_name}\nOn sale {ts(s.on_sale_at, 'R')} · {', '.join(s.artists)}"[:1024],
-                    inline=False,
-                )
-            await reply(interaction, embed=embed)
+            embed, view = shows_page(interaction, found, 1)
+            await reply(interaction, embed=embed, view=view)
 
     @app_commands.command(name="book", description="Reserve the best available seats for a show (through its queue)")
     @app_commands.describe(show="The show", quantity="How many seats", tier="Price tier (optional)")

@@ -82,6 +82,13 @@ KO: dict[str, str] = {
     "You are #{position} on the waitlist for **{title}**.": "**{title}** 대기 순번 {position}번입니다.",
     "Announced in {channel}.": "{channel}에 공지했습니다.",
     "Something went wrong on our side and nothing was changed. Please try again in a moment.": "오류가 발생했지만 아무것도 변경되지 않았습니다. 잠시 후 다시 시도해 주세요.",
+    # --- limits ---
+    "…and {n} more": "…외 {n}건",
+    "Page {page}/{pages} · {count} shows": "{page}/{pages} 페이지 · 공연 {count}개",
+    "Previous": "이전",
+    "Next": "다음",
+    "Artists ({count}): ": "팔로우한 아티스트 ({count}): ",
+    "Genres ({count}): ": "팔로우한 장르 ({count}): ",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

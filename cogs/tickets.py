@@ -6,19 +6,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.services import Services, services_of
+from cogs import ui
 from cogs.i18n import t
+from cogs.services import Services, services_of
 from cogs.ui import money, refusals, reply
 from domain import booking, checkin, shows, waitlist
 
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
     tickets = await booking.list_tickets(services_of(interaction).store, interaction.user.id)
-    return [
-        app_commands.Choice(name=f"#{tk.id} · {tk.seat.label}"[:100], value=tk.id)
+    return ui.choices(
+        (f"#{tk.id} · {tk.seat.label}", tk.id)
         for tk in tickets
         if not current or current in str(tk.id) or current.casefold() in tk.seat.label.casefold()
-    ][:25]
+    )
 
 
 class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your tickets and refunds", name="tickets"):
@@ -35,7 +36,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
                 return
             titles = {sid: (await shows.get_show(self.services.store, sid)).title for sid in {tk.show_id for tk in tickets}}
             embed = discord.Embed(title=t(interaction, "Your tickets"))
-            for ticket in tickets[:25]:
+            for ticket in tickets:  # past 25 fields (or 6,000 characters) reply() summarises the rest
                 state = "checked in" if ticket.status == "checked_in" else "valid"
                 embed.add_field(name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256], value=f"{ticket.seat.label} · {state}", inline=False)
             await reply(interaction, embed=embed)

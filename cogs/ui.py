@@ -14,6 +14,7 @@ from discord import app_commands
 from cogs.i18n import t
 from domain import telemetry
 from domain.errors import DomainError
+from notifier import messages
 
 log = logging.getLogger("picket.cogs")
 
@@ -57,18 +58,67 @@ def _release(kwargs: dict) -> None:
         view.stop()
 
 
+def more(interaction: discord.Interaction | None):
+    """"…and N more" in the user's language: the summary the message builders put in place of what
+    did not fit."""
+    return lambda n: t(interaction, "…and {n} more", n=n)
+
+
+def choices(pairs) -> list[app_commands.Choice]:
+    """Autocomplete answers within Discord's limits: the first 25 (name, value) pairs, names clipped
+    to 100 characters."""
+    out = []
+    for name, value in pairs:
+        if len(out) == messages.CHOICES:
+            break
+        out.append(app_commands.Choice(name=messages.clip(name, messages.CHOICE_NAME), value=value))
+    return out
+
+
+def _split(interaction: discord.Interaction | None, content: str | None, kwargs: dict) -> tuple[list[dict], object]:
+    """``content`` and ``kwargs`` (discord.py's send arguments) as one or more sends, each inside
+    Discord's limits (notifier/messages.py): long content is split on line ends, embeds are clipped and
+    summarised, more than 10 embeds or files go on to further messages. The view goes on the last."""
+    rest = dict(kwargs)
+    embeds = rest.pop("embeds", None) or []
+    if rest.get("embed") is not None:
+        embeds = [rest.pop("embed")]
+    rest.pop("embed", None)
+    files = rest.pop("files", None) or []
+    if rest.get("file") is not None:
+        files = [rest.pop("file")]
+    rest.pop("file", None)
+    view = rest.pop("view", None)
+    sends = []
+    for part in messages.split_parts(content, [e.to_dict() for e in embeds], files, more=more(interaction)):
+        one = dict(rest, content=part.content)
+        if part.embeds:
+            one["embeds"] = [discord.Embed.from_dict(e) for e in part.embeds]
+        if part.files:
+            one["files"] = part.files
+        if part.last and view is not None:
+            one["view"] = view
+        sends.append(one)
+    return sends, view
+
+
 async def reply(interaction: discord.Interaction, content: str | None = None, **kwargs) -> None:
-    """Answer ephemerally, whether or not the interaction was already answered or deferred."""
+    """Answer ephemerally, whether or not the interaction was already answered or deferred. What does
+    not fit one Discord message goes on in follow-ups."""
     kwargs.setdefault("ephemeral", True)
-    if interaction.response.is_done():
-        await interaction.followup.send(content, **kwargs)
-    else:
-        await interaction.response.send_message(content, **kwargs)
-    _release(kwargs)
+    sends, view = _split(interaction, content, kwargs)
+    for one in sends:
+        if interaction.response.is_done():
+            await interaction.followup.send(**one)
+        else:
+            await interaction.response.send_message(**one)
+    _release({"view": view})
 
 
 async def edit(interaction: discord.Interaction, **kwargs) -> None:
-    """Update the message a component was used on, in place."""
+    """Update the message a component was used on, in place. One message cannot become several, so
+    what is over Discord's limits is clipped and summarised here."""
+    kwargs = _fit_in_place(interaction, kwargs)
     if interaction.response.is_done():
         await interaction.edit_original_response(**kwargs)
     else:
@@ -76,11 +126,32 @@ async def edit(interaction: discord.Interaction, **kwargs) -> None:
     _release(kwargs)
 
 
+def _fit_in_place(interaction: discord.Interaction, kwargs: dict) -> dict:
+    out = dict(kwargs)
+    if isinstance(out.get("content"), str):
+        out["content"] = messages.clip(out["content"], messages.CONTENT)
+    if isinstance(out.get("embed"), discord.Embed):
+        out["embed"] = discord.Embed.from_dict(messages.fit_embed(out["embed"].to_dict(), more=more(interaction)))
+    if out.get("embeds"):
+        kept = out["embeds"][: messages.EMBEDS]
+        budget = messages.EMBED_TOTAL // len(kept)
+        out["embeds"] = [discord.Embed.from_dict(messages.fit_embed(e.to_dict(), budget=budget, more=more(interaction))) for e in kept]
+    if out.get("attachments"):
+        out["attachments"] = out["attachments"][: messages.ATTACHMENTS]
+    return out
+
+
 async def post(channel: discord.abc.Messageable, **kwargs) -> discord.Message:
-    """Post a (public) message, e.g. an announcement."""
-    message = await channel.send(**kwargs)
-    _release(kwargs)
-    return message
+    """Post a (public) message, e.g. an announcement; several when it does not fit one. Returns the
+    first."""
+    content = kwargs.pop("content", None)
+    sends, view = _split(None, content, kwargs)
+    first = None
+    for one in sends:
+        message = await channel.send(**one)
+        first = first or message
+    _release({"view": view})
+    return first
 
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> bool:

@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable
 from domain import booking, shows
 from domain.store import Store
 from notifier import ticket_codes
+from notifier.messages import join_within
 from notifier.ticket_card import render_ticket_card
 from notifier.transport import Button, OutgoingMessage
 
 ALERT_PREFIX = "🔔"  # first character of every interest alert DM
+DIGEST_ARTISTS = 200  # characters of a show's lineup on its digest line
 
 Renderer = Callable[[Store, dict], Awaitable[OutgoingMessage]]
 RENDERERS: dict[str, Renderer] = {}
@@ -71,9 +73,11 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
     embed = {
         "title": f"🎟️ {show.title}",
         "description": f"<t:{when}:F> (<t:{when}:R>) at {show.venue_name}",
-        "fields": [{"name": f"Ticket #{t.id}", "value": t.seat.label, "inline": True} for t in live[:24]],
+        # One field per ticket; past 25 (or 6,000 characters) the message builder summarises the rest.
+        "fields": [{"name": f"Ticket #{t.id}", "value": t.seat.label, "inline": True} for t in live],
         "footer": {"text": f"Order #{order.id} · paid {money(order.amount_cents, order.currency)} · bound to your Discord account"},
     }
+    # One card per ticket: the transport sends them 10 to a message (Discord's limit), see notifier/messages.py.
     return OutgoingMessage(
         content=(
             f"Your tickets for **{show.title}**: {len(live)} seat(s). They are bound to your Discord account. "
@@ -148,7 +152,11 @@ async def _onsale_reminder(store: Store, payload: dict) -> OutgoingMessage:
 @renderer("digest")
 async def _digest(store: Store, payload: dict) -> OutgoingMessage:
     found = [await shows.get_show(store, sid) for sid in payload["show_ids"]]
-    lines = [f"• **{s.title}** · {', '.join(s.artists)} · <t:{int(s.starts_at.timestamp())}:D> · show #{s.id}" for s in found]
+    # A festival's lineup is summarised on its line; a long week is split on line ends into as many
+    # messages as it takes (notifier/messages.py), never cut inside a show's line.
+    lines = [
+        f"• **{s.title}** · {join_within(s.artists, DIGEST_ARTISTS)} · <t:{int(s.starts_at.timestamp())}:D> · show #{s.id}" for s in found
+    ]
     return OutgoingMessage(content=f"{ALERT_PREFIX} This week's new shows for you:\n" + "\n".join(lines))
 
 

@@ -26,3 +26,63 @@ def actor_locale(monkeypatch, locale: str):
         yield
     finally:
         monkeypatch.setattr(simcord.interactions, "base_payload", original)
+
+
+# --- message nonces -------------------------------------------------------------------------------
+#
+# Discord: a message created with ``nonce`` and ``enforce_nonce: true`` in a channel where a message
+# with the same nonce was created within the last few minutes is not created again; the first message
+# is returned. SimCord 3.2.1 ignores both fields (simcord.http._helpers._MESSAGE_IGNORED), so a resend
+# shows as a second message there. ``NonceFolding`` adds Discord's behaviour around SimCord's REST
+# router (simcord.http.router.dispatch, which SimCord's HTTP client calls through the module), and lets
+# a test fail chosen sends by their nonce (``env.inject_error`` matches on the path only).
+
+import copy  # noqa: E402
+
+import simcord.http.router  # noqa: E402
+from simcord.backend.errors import BackendError  # noqa: E402
+
+
+class NonceFolding:
+    def __init__(self) -> None:
+        self.created: dict[tuple[int, str, str], dict] = {}
+        self.folded = 0  # sends answered with an earlier message
+        self.posts: list[str] = []  # the nonce of every message POST, in order (failed ones too)
+        self._failures: list[list] = []  # [predicate, times left, status]
+
+    def fail(self, predicate, *, status: int = 500, times: int = 1) -> None:
+        """Make the next ``times`` message POSTs whose nonce satisfies ``predicate`` fail with ``status``."""
+        self._failures.append([predicate, times, status])
+
+    def wrap(self, original):
+        def dispatch(backend, method, path, *, json=None, **kwargs):
+            nonce = json.get("nonce") if isinstance(json, dict) else None
+            if method != "POST" or nonce is None or not path.endswith("/messages"):
+                return original(backend, method, path, json=json, **kwargs)
+            nonce = str(nonce)
+            self.posts.append(nonce)
+            for failure in self._failures:
+                if failure[1] > 0 and failure[0](nonce):
+                    failure[1] -= 1
+                    raise BackendError(failure[2], 0, "injected by NonceFolding")
+            key = (id(backend), path, nonce)
+            if json.get("enforce_nonce") and key in self.created:
+                self.folded += 1
+                return copy.deepcopy(self.created[key])
+            created = original(backend, method, path, json=json, **kwargs)
+            if json.get("enforce_nonce"):
+                self.created[key] = copy.deepcopy(created)
+            return created
+
+        return dispatch
+
+
+@contextlib.contextmanager
+def nonce_folding(monkeypatch):
+    folding = NonceFolding()
+    original = simcord.http.router.dispatch
+    monkeypatch.setattr(simcord.http.router, "dispatch", folding.wrap(original))
+    try:
+        yield folding
+    finally:
+        monkeypatch.setattr(simcord.http.router, "dispatch", original)
