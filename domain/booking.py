@@ -47,6 +47,7 @@ from domain.alerts import plan_show_notices
 from domain.outbox import enqueue
 from domain.payments import PaymentGateway, PaymentResult, PaymentTimeout
 from domain.shows import check_organizer, load_show
+from domain.specs import excerpt
 from domain.store import Store
 
 DEFAULT_HOLD_TTL = timedelta(minutes=5)
@@ -298,7 +299,7 @@ async def hold_seats_in(
             await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier_name))
         ).scalar_one_or_none()
         if tier_id is None:
-            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{tier_name}`.")
+            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{excerpt(tier_name)}`.")
 
     # The fan's own lapsed holds no longer count against their limit.
     own_lapsed = (
