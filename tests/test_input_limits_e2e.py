@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.models import Follow, Show, ShowArtist, Ticket
+from tests.simcord_ext import actor_locale
 from tests.snapshot import table_counts
 from tests.test_organizers_e2e import GOOD_FORM, button, create_show, created_show_id
 
@@ -68,7 +69,7 @@ async def test_every_option_and_form_field_declares_a_length_limit(world):
             assert isinstance(item, discord.ui.TextInput) and item.max_length, (type(form).__name__, item.label)
 
 
-async def test_a_refused_follow_follows_nothing(world):
+async def test_a_refused_follow_follows_nothing(world, monkeypatch):
     fan = world.fans[0]
     res = await fan.slash(world.channel, "follow", artist="Mira Sol", genre="ß" * 60)
     assert res.ephemeral and "Genre: `" in res.response.content and "longer than 100" in res.response.content
@@ -76,6 +77,9 @@ async def test_a_refused_follow_follows_nothing(world):
         assert (await s.execute(select(func.count()).select_from(Follow))).scalar_one() == 0
     res = await fan.slash(world.channel, "follow", artist="Mira Sol", genre="dream pop")
     assert res.response.content == "You now follow artist **Mira Sol** and genre **dream pop**."
+    with actor_locale(monkeypatch, "ko"):  # in the fan's language
+        followed = await fan.slash(world.channel, "follow", artist="Mira Sol", genre="indie")
+        assert followed.response.content == "아티스트 **Mira Sol**, 장르 **indie**을(를) 팔로우합니다."
 
 
 async def test_edit_with_too_many_artists_changes_nothing_and_says_so(world):
