@@ -26,16 +26,18 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 _SECTION_NAME = re.compile(r"^[\w\- ]{1,40}$")
 _NUMBER = re.compile(r"[0-9]{1,7}")  # ASCII digits only: int() refuses ², ① and 5,000-digit numbers
 
-# Characters that show nothing on their own: controls, format characters (zero-width space, joiners,
-# bidi marks), separators, combining marks, and the Hangul fillers and blank Braille pattern Discord
-# users know as "invisible names".
-_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me", "Mc"}
-_INVISIBLE_CHARS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f", "\u180e"}
+# Characters that show nothing: controls, format characters (zero-width space, joiners, bidi marks),
+# separators, unassigned and private code points, and the Hangul fillers and blank Braille pattern
+# Discord users know as "invisible names". Combining marks show only on top of another character: a
+# name needs one character that is neither.
+_BLANK_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
+_MARK_CATEGORIES = {"Mn", "Me", "Mc"}
+_FILLERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f", "\u180e"}
 EXCERPT_LENGTH = 40
 
 
-def _invisible(ch: str) -> bool:
-    return ch in _INVISIBLE_CHARS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+def _blank(ch: str) -> bool:
+    return ch in _FILLERS or unicodedata.category(ch) in _BLANK_CATEGORIES
 
 
 def excerpt(text: object, limit: int = EXCERPT_LENGTH) -> str:
@@ -45,22 +47,22 @@ def excerpt(text: object, limit: int = EXCERPT_LENGTH) -> str:
     quote inside `...`, and no excerpt can close that quote), and anything past ``limit`` characters
     is cut with "…": a 4,000-character seat map never makes the reply itself too long for Discord.
     """
-    flat = "".join(" " if _invisible(ch) and ch not in _INVISIBLE_CHARS else ch for ch in str(text or ""))
+    flat = "".join(" " if _blank(ch) else ch for ch in str(text or ""))
     flat = " ".join(flat.replace("`", "'").split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def has_visible(text: str) -> bool:
-    return any(not _invisible(ch) for ch in text or "")
+    return any(not _blank(ch) and unicodedata.category(ch) not in _MARK_CATEGORIES for ch in text or "")
 
 
 def clean_name(text: str | None, *, field: str, most: int) -> str:
     """A name as typed (title, artist, venue, tier): runs of whitespace become one space; it must hold
     1-``most`` characters and at least one that shows (a name of zero-width spaces is no name)."""
     name = " ".join((text or "").split())
-    while name and _invisible(name[0]):
+    while name and _blank(name[0]):
         name = name[1:]
-    while name and _invisible(name[-1]):
+    while name and _blank(name[-1]):
         name = name[:-1]
     if not name or not has_visible(name):
         raise InvalidInput(f"{field}: give a name of 1-{most} characters that can be seen.")

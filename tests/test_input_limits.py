@@ -150,3 +150,9 @@ async def test_one_timed_out_refund_does_not_stop_the_recovery_tick(store, gatew
         revoked = (await s.execute(select(func.count()).select_from(Ticket).where(Ticket.status == "revoked"))).scalar_one()
     assert pending == 1 and revoked == 3
     assert (await recovery.recover(store, gateway, None)).refunds_sent == 1
+
+
+def test_names_with_combining_marks_and_emoji_are_kept_as_typed():
+    for name in ["Beyonce\u0301", "राम\u093e", "❤️ Hearts", "Sigur Rós", "방탄소년단", "👨\u200d👩\u200d👧 Family"]:
+        assert parse_names(f"{name}, Mira Sol", field="Artists") == [name, "Mira Sol"]
+    assert parse_names("\u200bMira Sol\u200b", field="Artists") == ["Mira Sol"]  # invisible ends are dropped
