@@ -11,7 +11,10 @@ from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import refusals, reply
 from domain import alerts, errors, follows
+from domain.specs import MAX_NAME
 from notifier import messages
+
+Name = app_commands.Range[str, 1, MAX_NAME]  # an artist or genre (the domain checks again)
 
 
 async def _known(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
@@ -48,6 +51,11 @@ def _pairs(artist: str | None, genre: str | None) -> list[tuple[str, str]]:
     return chosen
 
 
+def _followed_label(interaction: discord.Interaction, f: follows.FollowView) -> str:
+    name = discord.utils.escape_markdown(f.name)
+    return t(interaction, "artist **{name}**", name=name) if f.kind == "artist" else t(interaction, "genre **{name}**", name=name)
+
+
 def describe_alert_settings(st: alerts.FanSettings) -> str:
     quiet = (
         f"quiet {st.quiet_start_hour:02d}:00-{st.quiet_end_hour:02d}:00 ({st.timezone})"
@@ -78,14 +86,18 @@ class AlertsCog(commands.Cog, name="alerts"):
 
     @app_commands.command(name="follow", description="Get a DM when an artist or genre you like has a new show")
     @app_commands.autocomplete(artist=artist_choices, genre=genre_choices)
-    async def follow(self, interaction: discord.Interaction, artist: str | None = None, genre: str | None = None) -> None:
+    async def follow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
         async with refusals(interaction):
-            done = [await follows.follow(self.services.store, interaction.user.id, kind, name) for kind, name in _pairs(artist, genre)]
-            await reply(interaction, "You now follow " + " and ".join(f"{f.kind} **{f.name}**" for f in done) + ".")
+            # Both or neither: a refused genre must not leave the artist followed.
+            done = await follows.follow_all(self.services.store, interaction.user.id, _pairs(artist, genre))
+            await reply(
+                interaction,
+                t(interaction, "You now follow {what}.", what=t(interaction, " and ").join(_followed_label(interaction, f) for f in done)),
+            )
 
     @app_commands.command(name="unfollow", description="Stop alerts for an artist or genre")
     @app_commands.autocomplete(artist=followed_artist_choices, genre=followed_genre_choices)
-    async def unfollow(self, interaction: discord.Interaction, artist: str | None = None, genre: str | None = None) -> None:
+    async def unfollow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
         async with refusals(interaction):
             lines = []
             for kind, name in _pairs(artist, genre):
@@ -116,7 +128,7 @@ class AlertsCog(commands.Cog, name="alerts"):
         enabled: bool | None = None,
         quiet_start: app_commands.Range[int, 0, 23] | None = None,
         quiet_end: app_commands.Range[int, 0, 23] | None = None,
-        timezone: str | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
         async with refusals(interaction):
             st = await alerts.update_fan_settings(

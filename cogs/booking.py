@@ -7,7 +7,9 @@ The queue message is ephemeral and updated in place (Refresh edits it; it never 
 
 from __future__ import annotations
 
+import asyncio
 import io
+from dataclasses import dataclass
 
 import discord
 from discord import app_commands
@@ -15,7 +17,7 @@ from discord.ext import commands
 
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, ts
+from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
 from domain import booking, queue, shows
 from domain.booking import HoldView, OrderView
 from domain.queue import QueueStatus
@@ -117,12 +119,29 @@ def describe_queue_status(status: QueueStatus, show: shows.ShowView) -> str:
     return f"You're not in the queue for **{show.title}**."
 
 
-def queue_view(show_id: int, status: QueueStatus) -> discord.ui.View:
+@dataclass(frozen=True)
+class Wanted:
+    """What a fan asked /book for while still in line (tier 0: any), kept in the queue message's
+    custom_ids so the step after admission honours it, after a restart too."""
+
+    quantity: int
+    tier_id: int = 0
+
+
+def queue_view(show_id: int, status: QueueStatus, wanted: Wanted | None = None, show: shows.ShowView | None = None, interaction=None) -> discord.ui.View:
     view = StatelessView()
     if status.state == "admitted":
+        if wanted is not None:
+            tier = next((tr.name for tr in (show.tiers if show else ()) if tr.id == wanted.tier_id), None)
+            label = (
+                t(interaction, "Reserve {n} seat(s) · {tier}", n=wanted.quantity, tier=tier)
+                if tier
+                else t(interaction, "Reserve {n} seat(s)", n=wanted.quantity)
+            )
+            view.add_item(QueueButton("book", show_id, wanted.quantity, wanted.tier_id, label=label[:80]))
         view.add_item(QueueButton("seats", show_id))
     elif status.state in ("lobby", "queued"):
-        view.add_item(QueueButton("refresh", show_id))
+        view.add_item(QueueButton("refresh", show_id, *((wanted.quantity, wanted.tier_id) if wanted else ())))
         view.add_item(QueueButton("leave", show_id))
     return view
 
@@ -138,9 +157,11 @@ async def start_booking(interaction: discord.Interaction, show_id: int) -> None:
 async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_place: bool) -> None:
     """The seat map with a section select and a best-available select."""
     services = services_of(interaction)
+    await thinking(interaction)  # drawing 100,000 seats takes seconds
     show = await shows.get_show(services.store, show_id)
     seats = await shows.seat_states(services.store, show_id)
-    picture = discord.File(io.BytesIO(seat_map_image(seats, show.title)), filename="seatmap.png")
+    image = await asyncio.to_thread(seat_map_image, seats, show.title)  # Pillow, off the event loop
+    picture = discord.File(io.BytesIO(image), filename="seatmap.png")
     embed = discord.Embed(title=f"Choose seats · {show.title}", description="Green seats are free. Pick a section, or take the best available.")
     embed.set_image(url="attachment://seatmap.png")
     sections = [name for name in dict.fromkeys(s.section for s in seats if s.state == "available")]
@@ -154,13 +175,27 @@ async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_plac
         await reply(interaction, embed=embed, file=picture, view=view)
 
 
-class QueueButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:queue:(?P<action>refresh|leave|seats):(?P<show_id>\d+)"):
-    LABELS = {"refresh": "Refresh", "leave": "Leave the queue", "seats": "Choose seats"}
+class QueueButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"picket:queue:(?P<action>refresh|leave|seats|book):(?P<show_id>\d+)(?::(?P<quantity>\d+):(?P<tier_id>\d+))?",
+):
+    """The queue message's buttons. Refresh and Reserve carry what the fan asked /book for
+    (quantity, tier id), so their turn uses it."""
 
-    def __init__(self, action: str, show_id: int):
-        style = discord.ButtonStyle.success if action == "seats" else discord.ButtonStyle.secondary
-        super().__init__(discord.ui.Button(label=self.LABELS[action], style=style, custom_id=f"picket:queue:{action}:{show_id}"))
+    LABELS = {"refresh": "Refresh", "leave": "Leave the queue", "seats": "Choose seats", "book": "Reserve"}
+
+    def __init__(self, action: str, show_id: int, quantity: int = 0, tier_id: int = 0, label: str | None = None):
+        style = discord.ButtonStyle.success if action in ("seats", "book") else discord.ButtonStyle.secondary
+        wanted = f":{quantity}:{tier_id}" if quantity else ""
+        super().__init__(
+            discord.ui.Button(label=label or self.LABELS[action], style=style, custom_id=f"picket:queue:{action}:{show_id}{wanted}")
+        )
         self.action, self.show_id = action, show_id
+        self.wanted = Wanted(quantity, tier_id) if quantity else None
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match):
+        return cls(match["action"], int(match["show_id"]), int(match["quantity"] or 0), int(match["tier_id"] or 0))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -169,12 +204,21 @@ class QueueButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templ
             if self.action == "seats":
                 await seat_picker(interaction, self.show_id, in_place=True)
                 return
+            if self.action == "book" and self.wanted is not None:
+                tier = next((tr.name for tr in show.tiers if tr.id == self.wanted.tier_id), None)
+                hold = await queue.reserve(
+                    services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=self.wanted.quantity, tier=tier
+                )
+                await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
+                return
             if self.action == "leave":
                 await queue.leave(services.store, services.redis, self.show_id, interaction.user.id)
                 await edit(interaction, content=f"You left the queue for **{show.title}**.", view=None)
                 return
             status = await queue.status(services.store, services.redis, self.show_id, interaction.user.id)
-            await edit(interaction, content=describe_queue_status(status, show), view=queue_view(self.show_id, status))
+            await edit(
+                interaction, content=describe_queue_status(status, show), view=queue_view(self.show_id, status, self.wanted, show, interaction)
+            )
 
 
 class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
@@ -314,13 +358,16 @@ class BookingCog(commands.Cog, name="booking"):
         interaction: discord.Interaction,
         show: int,
         quantity: app_commands.Range[int, 1, 50] = 1,
-        tier: str | None = None,
+        tier: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
+            chosen = info.tier(tier) if tier is not None else None  # an unknown tier is refused before joining the line
             status = await queue.join(self.services.store, self.services.redis, show, interaction.user.id)
             if status.state != "admitted":
-                await reply(interaction, describe_queue_status(status, info), view=queue_view(show, status))
+                wanted = Wanted(quantity, chosen.id if chosen else 0)
+                await reply(interaction, describe_queue_status(status, info), view=queue_view(show, status, wanted, info, interaction))
                 return
+            tier = chosen.name if chosen else None
             hold = await queue.reserve(self.services.store, self.services.redis, show_id=show, fan=interaction.user.id, quantity=quantity, tier=tier)
             await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info))

@@ -20,7 +20,7 @@ class DoorCog(commands.Cog, name="door"):
     @app_commands.command(name="checkin", description="Check a ticket in: paste its code or attach a photo of its QR")
     @app_commands.describe(show="The show at this door", code="The code under the QR", photo="A photo or screenshot of the QR")
     @app_commands.autocomplete(show=show_choices)
-    async def checkin(self, interaction: discord.Interaction, show: int, code: str | None = None, photo: discord.Attachment | None = None) -> None:
+    async def checkin(self, interaction: discord.Interaction, show: int, code: app_commands.Range[str, 1, 1000] | None = None, photo: discord.Attachment | None = None) -> None:
         async with refusals(interaction):
             if code is None and photo is None:
                 raise errors.InvalidInput("Give the ticket's code, or attach a photo of its QR.")

@@ -89,6 +89,20 @@ KO: dict[str, str] = {
     "Next": "다음",
     "Artists ({count}): ": "팔로우한 아티스트 ({count}): ",
     "Genres ({count}): ": "팔로우한 장르 ({count}): ",
+    # --- input ---
+    "`{value}` is not a valid {kind} here.": "`{value}`은(는) 여기서 쓸 수 없는 {kind} 값입니다.",
+    "Your request went through, but something went wrong on our side while answering. Check the result before trying again.": "요청은 처리되었지만 결과를 보여 드리는 중 오류가 발생했습니다. 다시 시도하기 전에 결과를 먼저 확인해 주세요.",
+    "Created show #{id}. Announce it with /show announce.": "공연 #{id}을(를) 만들었습니다. /공연 공지 로 알려 보세요.",
+    "Show #{id} updated.": "공연 #{id} 정보를 수정했습니다.",
+    "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.": "공연 #{show}에 {added}석을 추가했습니다. 취소표 대기자 {given}명에게 먼저 배정했고, 나머지는 예매 가능합니다.",
+    "You now follow {what}.": "{what}을(를) 팔로우합니다.",
+    " and ": ", ",
+    "artist **{name}**": "아티스트 **{name}**",
+    "genre **{name}**": "장르 **{name}**",
+    "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card.": "**{title}** 티켓 #{id} ({seat}) 예매를 취소했습니다. {amount}은(는) 결제하신 카드로 환불됩니다.",
+    "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of {amount} yet: it is pending and we retry it automatically; you need not do anything.": "**{title}** 티켓 #{id} ({seat}) 예매를 취소했습니다. {amount} 환불은 결제사 확인을 기다리는 중(환불 대기)이며 자동으로 다시 요청합니다. 따로 하실 일은 없습니다.",
+    "Reserve {n} seat(s) · {tier}": "{n}석 예매 · {tier}",
+    "Reserve {n} seat(s)": "{n}석 예매",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

@@ -3,6 +3,7 @@ The announcement's buttons (Book, Follow artist, Join waitlist) are for fans and
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 
@@ -13,9 +14,9 @@ from discord.ext import commands
 from cogs.booking import show_choices, start_booking
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, ts
+from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
 from domain import alerts, booking, checkin, errors, follows, shows, stats, waitlist
-from domain.specs import parse_names, parse_price_tiers, parse_when
+from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier.charts import sales_chart
 
 # --- forms ------------------------------------------------------------------------------------------
@@ -37,22 +38,33 @@ def _times(text: str) -> tuple[str, str]:
     return _TIME_LABEL.sub("", start), _TIME_LABEL.sub("", on_sale)
 
 
+# Longest values the forms and options take (declared to Discord, and checked again by the domain).
+TITLE_MAX, TIERS_MAX, WHEN_MAX, TIMEZONE_MAX = 200, 1000, 100, 64
+
+
+def _fits(default: str, most: int) -> int:
+    """A field's max_length that still holds its pre-filled value (Discord refuses the form otherwise)."""
+    return min(4000, max(most, len(default)))
+
+
 class ShowCreateModal(discord.ui.Modal, title="Create a show"):
-    show_title = discord.ui.TextInput(label="Title", custom_id="title", max_length=200)
-    artists = discord.ui.TextInput(label="Artists (comma-separated)", custom_id="artists", max_length=500)
+    show_title = discord.ui.TextInput(label="Title", custom_id="title", max_length=TITLE_MAX)
+    artists = discord.ui.TextInput(label="Artists (comma-separated)", custom_id="artists", max_length=MAX_NAMES_TEXT)
     when = discord.ui.TextInput(
         label="Start, then on-sale time (one per line)",
         custom_id="when",
         style=discord.TextStyle.paragraph,
         placeholder="2026-06-01 20:00\n2026-05-01 10:00",
+        max_length=WHEN_MAX,
     )
     venue = discord.ui.TextInput(
         label="Venue name, then seat map (next line)",
         custom_id="venue",
         style=discord.TextStyle.paragraph,
         placeholder="Picket Hall\nA:10x20:VIP, Floor:300:GA",
+        max_length=MAX_SEATMAP_TEXT,
     )
-    tiers = discord.ui.TextInput(label="Price tiers", custom_id="tiers", placeholder="VIP=120, GA=45")
+    tiers = discord.ui.TextInput(label="Price tiers", custom_id="tiers", placeholder="VIP=120, GA=45", max_length=TIERS_MAX)
 
     def __init__(
         self, services: Services, *, genres: str, per_fan_limit: int, timezone: str, currency: str, queue_rate: int = 120, waitlist_mode: str = "charge"
@@ -68,6 +80,7 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         async with refusals(interaction):
+            await thinking(interaction)  # a 100,000-seat map takes seconds to write
             organizer = await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)
             start_text, on_sale_text = _times(self.when.value)
             venue_name, seatmap = _two_lines(self.venue.value, "Venue name", "Seat map")
@@ -87,7 +100,7 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
                 admission_per_minute=self.queue_rate,
                 waitlist_mode=self.waitlist_mode,
             )
-            await reply(interaction, f"Created show #{show.id}. Announce it with /show announce.", embed=show_embed(show))
+            await reply(interaction, t(interaction, "Created show #{id}. Announce it with /show announce.", id=show.id), embed=show_embed(show))
 
 
 class ShowEditModal(discord.ui.Modal, title="Edit show"):
@@ -97,12 +110,17 @@ class ShowEditModal(discord.ui.Modal, title="Edit show"):
         from zoneinfo import ZoneInfo
 
         tz = ZoneInfo(timezone)
-        self.show_title = discord.ui.TextInput(label="Title", custom_id="title", default=show.title, max_length=200)
-        self.artists = discord.ui.TextInput(label="Artists", custom_id="artists", default=", ".join(show.artists))
-        self.genres = discord.ui.TextInput(label="Genres", custom_id="genres", default=", ".join(show.genres), required=False)
-        self.start = discord.ui.TextInput(label=f"Start ({timezone})", custom_id="start", default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}")
+        artists, genres = ", ".join(show.artists), ", ".join(show.genres)
+        self.show_title = discord.ui.TextInput(label="Title", custom_id="title", default=show.title, max_length=TITLE_MAX)
+        self.artists = discord.ui.TextInput(label="Artists", custom_id="artists", default=artists, max_length=_fits(artists, MAX_NAMES_TEXT))
+        self.genres = discord.ui.TextInput(
+            label="Genres", custom_id="genres", default=genres, required=False, max_length=_fits(genres, MAX_NAMES_TEXT)
+        )
+        self.start = discord.ui.TextInput(
+            label=f"Start ({timezone})", custom_id="start", default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
+        )
         self.on_sale = discord.ui.TextInput(
-            label=f"On sale ({timezone})", custom_id="on_sale", default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}"
+            label=f"On sale ({timezone})", custom_id="on_sale", default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
         )
         for item in (self.show_title, self.artists, self.genres, self.start, self.on_sale):
             self.add_item(item)
@@ -124,15 +142,18 @@ class ShowEditModal(discord.ui.Modal, title="Edit show"):
                 starts_at=starts_at,
                 on_sale_at=on_sale_at,
             )
-            await reply(interaction, f"Show #{show.id} updated.", embed=show_embed(show))
+            await reply(interaction, t(interaction, "Show #{id} updated.", id=show.id), embed=show_embed(show))
 
 
 # --- rendering ----------------------------------------------------------------------------------------
 
 
 def show_embed(show: shows.ShowView, poster_url: str | None = None) -> discord.Embed:
-    embed = discord.Embed(title=show.title, colour=discord.Colour.blurple())
-    embed.description = f"**{', '.join(show.artists)}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name}"
+    embed = discord.Embed(title=show.title[:256], colour=discord.Colour.blurple())
+    artists = ", ".join(show.artists)
+    if len(artists) > 1500:  # the domain keeps lists shorter; older shows may not be
+        artists = artists[:1499] + "…"
+    embed.description = f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name}"
     embed.add_field(name="On sale", value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
     embed.add_field(name="Prices", value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency)}" for tier in show.tiers)[:1024], inline=True)
     if show.genres:
@@ -169,8 +190,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
                     raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
                 await start_booking(interaction, show.id)
             elif self.action == "follow":
-                for name in show.artists:
-                    await follows.follow(services.store, interaction.user.id, "artist", name)
+                await follows.follow_all(services.store, interaction.user.id, [("artist", name) for name in show.artists])
                 await reply(interaction, f"You follow {', '.join(show.artists)}. New shows of theirs will reach you by DM.")
             elif self.action == "remind":
                 on_sale = await alerts.request_reminder(services.store, show.id, interaction.user.id)
@@ -231,15 +251,17 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     async def create(
         self,
         interaction: discord.Interaction,
-        genres: str = "",
+        genres: app_commands.Range[str, 1, MAX_NAMES_TEXT] = "",
         per_fan_limit: app_commands.Range[int, 1, 50] = 4,
-        timezone: str = "UTC",
-        currency: str = "USD",
+        timezone: app_commands.Range[str, 1, TIMEZONE_MAX] = "UTC",
+        currency: app_commands.Range[str, 3, 3] = "USD",
         queue_rate: app_commands.Range[int, 1, 100_000] = 120,
         waitlist_mode: str = "charge",
     ) -> None:
         async with refusals(interaction):
             await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)  # refuse before the form
+            parse_timezone(timezone)  # and an unknown zone, a bad genre list: not after the organizer typed the form
+            parse_names(genres, field="Genres", required=False)
             await interaction.response.send_modal(
                 ShowCreateModal(
                     self.services,
@@ -254,10 +276,10 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
 
     @app_commands.command(name="edit", description="Edit one of your shows")
     @app_commands.autocomplete(show=show_choices)
-    async def edit(self, interaction: discord.Interaction, show: int, timezone: str = "UTC") -> None:
+    async def edit(self, interaction: discord.Interaction, show: int, timezone: app_commands.Range[str, 1, TIMEZONE_MAX] = "UTC") -> None:
         async with refusals(interaction):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit it")
-            parse_when("2000-01-01 00:00", timezone, field="Time zone")  # refuse an unknown zone before the form
+            parse_timezone(timezone)  # refuse an unknown zone before the form
             await interaction.response.send_modal(ShowEditModal(self.services, info, timezone))
 
     @app_commands.command(name="cancel", description="Cancel one of your shows: every fan is refunded and told")
@@ -290,13 +312,17 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
     @app_commands.describe(seatmap="New sections, e.g. Balcony:2x10:Standard")
     @app_commands.autocomplete(show=show_choices)
-    async def seats(self, interaction: discord.Interaction, show: int, seatmap: str) -> None:
+    async def seats(self, interaction: discord.Interaction, show: int, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]) -> None:
         async with refusals(interaction):
+            await thinking(interaction)  # thousands of seats, then waitlist charges
             added = await shows.add_sections(self.services.store, show, interaction.user.id, seatmap)
             promoted = await waitlist.promote(self.services.store, self.services.gateway, show)
             self.services.queued()
             given = sum(1 for p in promoted if p.outcome in ("promoted", "offered"))
-            await reply(interaction, f"Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.")
+            await reply(
+                interaction,
+                t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=added, show=show, given=given),
+            )
 
     @app_commands.command(name="staff", description="Let a member check tickets in at one of your shows")
     @app_commands.autocomplete(show=show_choices)
@@ -309,6 +335,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     @app_commands.autocomplete(show=show_choices)
     async def sales(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
+            await thinking(interaction)  # the chart is drawn with Pillow
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "see its sales")
             report = await stats.sales_report(self.services.store, show)
             embed = discord.Embed(title=f"Sales · {info.title}", colour=discord.Colour.teal())
@@ -322,6 +349,6 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             embed.add_field(name="Refunded", value=money(report.refunded_cents, info.currency), inline=True)
             embed.add_field(name="Waitlist", value=str(report.waitlist_waiting), inline=True)
             capacity = sum(tier.sold + tier.held + tier.available for tier in report.tiers)
-            chart = sales_chart(list(report.issued_times), capacity, info.title)
+            chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title)
             embed.set_image(url="attachment://sales.png")
             await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename="sales.png"))

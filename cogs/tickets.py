@@ -9,7 +9,7 @@ from discord.ext import commands
 from cogs import ui
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import money, refusals, reply
+from cogs.ui import money, refusals, reply, thinking
 from domain import booking, checkin, shows, waitlist
 
 
@@ -55,14 +55,24 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
     @app_commands.autocomplete(ticket=own_ticket_choices)
     async def cancel(self, interaction: discord.Interaction, ticket: int) -> None:
         async with refusals(interaction):
+            await thinking(interaction)  # a refund, then charges to waitlisted fans
             done = await booking.cancel_ticket(
                 self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
             )
             await waitlist.promote(self.services.store, self.services.gateway, done.show_id)  # the waitlist comes first
             self.services.queued()
             show = await shows.get_show(self.services.store, done.show_id)
-            await reply(
-                interaction,
-                f"Ticket #{done.id} ({done.seat.label}) for **{show.title}** is cancelled; "
-                f"{money(done.seat.price_cents, show.currency)} is on its way back to your card.",
-            )
+            if done.refund_pending:
+                text = t(
+                    interaction,
+                    "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of "
+                    "{amount} yet: it is pending and we retry it automatically; you need not do anything.",
+                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency),
+                )
+            else:
+                text = t(
+                    interaction,
+                    "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card.",
+                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency),
+                )
+            await reply(interaction, text)

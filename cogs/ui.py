@@ -15,10 +15,15 @@ from cogs.i18n import t
 from domain import telemetry
 from domain.errors import DomainError
 from notifier import messages
+from domain.specs import excerpt
+from domain.store import committed_writes
 
 log = logging.getLogger("picket.cogs")
 
 GENERIC_FAILURE = "Something went wrong on our side and nothing was changed. Please try again in a moment."
+# When the request had already written something (a show saved, a ticket cancelled), saying nothing
+# changed would be false, and a retry could do it twice.
+FAILURE_AFTER_WRITE = "Your request went through, but something went wrong on our side while answering. Check the result before trying again."
 
 
 def ts(when: datetime, style: str = "f") -> str:
@@ -115,6 +120,19 @@ async def reply(interaction: discord.Interaction, content: str | None = None, **
     _release({"view": view})
 
 
+async def thinking(interaction: discord.Interaction, *, ephemeral: bool = True) -> None:
+    """Acknowledge now, answer later: for work that can take longer than Discord's 3 seconds (payments,
+    thousands of seats, images). A slash command or form shows "thinking..." and :func:`reply` then
+    fills it in; the deferred answer's ephemeral-ness is fixed here, so it must match the reply's
+    (replies are ephemeral by default). A component keeps its message and :func:`edit` updates it."""
+    if interaction.response.is_done():
+        return
+    if interaction.type is discord.InteractionType.component:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+
+
 async def edit(interaction: discord.Interaction, **kwargs) -> None:
     """Update the message a component was used on, in place. One message cannot become several, so
     what is over Discord's limits is clipped and summarised here."""
@@ -154,7 +172,7 @@ async def post(channel: discord.abc.Messageable, **kwargs) -> discord.Message:
     return first
 
 
-async def report_error(interaction: discord.Interaction, error: BaseException) -> bool:
+async def report_error(interaction: discord.Interaction, error: BaseException, *, wrote: bool = False) -> bool:
     """Tell the user why their request was refused. Returns False for unexpected errors, which the
     caller re-raises so they reach the logs (and fail tests)."""
     original = getattr(error, "original", error)
@@ -162,14 +180,14 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         await reply(interaction, original.message)
         return True
     if isinstance(error, app_commands.TransformerError):
-        await reply(interaction, f"`{error.value}` is not a valid {error.type.name.lower()} here.")
+        await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=error.type.name.lower()))
         return True
     if isinstance(error, app_commands.CheckFailure):
         await reply(interaction, str(error) or "You can't use this command here.")
         return True
     log.error("unexpected error in %s", getattr(interaction.command, "qualified_name", "component"), exc_info=original)
     try:
-        await reply(interaction, t(interaction, GENERIC_FAILURE))
+        await reply(interaction, t(interaction, FAILURE_AFTER_WRITE if wrote else GENERIC_FAILURE))
     except discord.HTTPException:
         pass
     return False
@@ -212,11 +230,11 @@ async def refusals(interaction: discord.Interaction):
     command = command_label(interaction)
     started = time.perf_counter()
     outcome = "ok"
-    with telemetry.log_fields(command=command, fan=interaction.user.id, show=show_of(interaction)):
+    with telemetry.log_fields(command=command, fan=interaction.user.id, show=show_of(interaction)), committed_writes() as writes:
         try:
             yield
         except Exception as exc:
-            handled = await report_error(interaction, exc)
+            handled = await report_error(interaction, exc, wrote=writes[0] > 0)
             outcome = "refused" if handled else "error"
             if not handled:
                 raise

@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from cogs.booking import show_choices
 from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, edit, refusals, reply
+from cogs.ui import FromCustomId, edit, refusals, reply, thinking
 from domain import shows, waitlist
 
 
@@ -44,8 +44,9 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
 
     @app_commands.command(name="join", description="Wait for cancelled seats: when one comes back it is charged and sent to you")
     @app_commands.autocomplete(show=show_choices)
-    async def join(self, interaction: discord.Interaction, show: int, quantity: app_commands.Range[int, 1, 50] = 1, tier: str | None = None) -> None:
+    async def join(self, interaction: discord.Interaction, show: int, quantity: app_commands.Range[int, 1, 50] = 1, tier: app_commands.Range[str, 1, 40] | None = None) -> None:
         async with refusals(interaction):
+            await thinking(interaction)  # the card is authorised with the payment provider
             entry = await waitlist.join_waitlist(
                 self.services.store, show_id=show, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=self.services.gateway
             )

@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, delete, literal, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from domain.models import (
     ShowGenre,
     ShowStatus,
 )
+from domain.specs import parse_timezone
 from domain.store import Store
 
 ALERT = "show_alert"
@@ -96,10 +97,7 @@ async def update_fan_settings(
     """``/alerts``. Quiet hours are whole local hours; equal start and end means no quiet hours.
     Using a command also reopens a fan whose DMs had been found closed: they are back."""
     if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise errors.InvalidInput(f"Time zone: `{timezone}` is not a known time zone such as Europe/Paris or Asia/Seoul.") from None
+        parse_timezone(timezone)  # InvalidInput quoting a short excerpt
     for name, hour in (("Quiet hours start", quiet_start_hour), ("Quiet hours end", quiet_end_hour)):
         if hour is not None and not 0 <= hour <= 23:
             raise errors.InvalidInput(f"{name}: give an hour from 0 to 23.")

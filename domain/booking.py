@@ -17,7 +17,7 @@ idempotency key derived from the order, so a double click or a retry charges onc
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
@@ -47,6 +47,7 @@ from domain.alerts import plan_show_notices
 from domain.outbox import enqueue
 from domain.payments import PaymentGateway, PaymentResult, PaymentTimeout
 from domain.shows import check_organizer, load_show
+from domain.specs import excerpt
 from domain.store import Store
 
 DEFAULT_HOLD_TTL = timedelta(minutes=5)
@@ -92,6 +93,7 @@ class TicketView:
     status: str
     seat: SeatView
     checked_in_at: datetime | None = None
+    refund_pending: bool = False  # set by cancel_ticket: the refund is owed but the provider has not confirmed it yet
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,7 @@ async def hold_seats_in(
             await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier_name))
         ).scalar_one_or_none()
         if tier_id is None:
-            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{tier_name}`.")
+            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{excerpt(tier_name)}`.")
 
     # The fan's own lapsed holds no longer count against their limit.
     own_lapsed = (
@@ -638,7 +640,9 @@ async def queue_refund(store: Store, s: AsyncSession, *, order_id: int, key: str
 
 async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] | None = None) -> int:
     """Send pending refunds to the provider (the given ones, or every pending one). Returns how many
-    succeeded. Safe to repeat and to run in several processes: the provider dedupes by key."""
+    succeeded. Safe to repeat and to run in several processes: the provider dedupes by key.
+    A refund the provider does not answer stays pending (the next run retries it under the same key)
+    and the others are still sent."""
     async with store.session() as s:
         q = select(Payment).where(Payment.kind == PaymentKind.REFUND.value, Payment.status == PaymentStatus.PENDING.value)
         if keys is not None:
@@ -661,7 +665,11 @@ async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] 
         if charge_ref is None or refund.amount_cents == 0:
             result = PaymentResult(True, reference=None, reason="nothing was charged")
         else:
-            result = await gateway.refund(idempotency_key=refund.idempotency_key, charge_reference=charge_ref, amount_cents=refund.amount_cents)
+            try:
+                result = await gateway.refund(idempotency_key=refund.idempotency_key, charge_reference=charge_ref, amount_cents=refund.amount_cents)
+            except PaymentTimeout:
+                telemetry.count("payment", kind="refund", outcome="timeout")
+                continue
 
         async def record(s: AsyncSession, refund=refund, result=result) -> None:
             await s.execute(
@@ -785,9 +793,13 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
         await s.flush()
 
     await store.transaction(work)
-    await settle_refunds(store, gateway, [f"ticket:{ticket_id}:refund"])
+    key = f"ticket:{ticket_id}:refund"
+    await settle_refunds(store, gateway, [key])
     async with store.session() as s:
-        return (await ticket_views(s, Ticket.id == ticket_id))[0]
+        view = (await ticket_views(s, Ticket.id == ticket_id))[0]
+        refund = (await s.execute(select(Payment.status).where(Payment.idempotency_key == key))).scalar_one_or_none()
+    # The ticket is cancelled either way; a refund the provider did not answer is retried by recovery.
+    return replace(view, refund_pending=refund == PaymentStatus.PENDING.value)
 
 
 async def seat_ids_by_label(store: Store, show_id: int, labels: list[tuple[str, str, int]]) -> list[int]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
 from domain.models import Fan, Follow, FollowKind, ShowArtist, ShowGenre
-from domain.specs import normalize_key
+from domain.specs import clean_follow_name, excerpt, normalize_key
 from domain.store import Store
 
 MAX_FOLLOWS_PER_FAN = 200
@@ -25,31 +25,39 @@ def _kind(kind: str) -> FollowKind:
     try:
         return FollowKind(kind)
     except ValueError:
-        raise errors.InvalidInput(f"Follow: `{kind}` is neither `artist` nor `genre`.") from None
+        raise errors.InvalidInput(f"Follow: `{excerpt(kind)}` is neither `artist` nor `genre`.") from None
 
 
 async def follow(store: Store, fan_discord_id: int, kind: str, name: str) -> FollowView:
     """Follow an artist or genre. Following the same thing twice keeps one follow."""
-    fk = _kind(kind)
-    name = " ".join((name or "").split())
-    if not name or len(name) > 100:
-        raise errors.InvalidInput(f"{fk.value.title()}: give a name of 1-100 characters.")
-    key = normalize_key(name)
+    return (await follow_all(store, fan_discord_id, [(kind, name)]))[0]
 
-    async def work(s: AsyncSession) -> FollowView:
+
+async def follow_all(store: Store, fan_discord_id: int, wanted: list[tuple[str, str]]) -> list[FollowView]:
+    """Follow several artists and genres at once: all of them, or (one refused) none."""
+    checked = []
+    for kind, name in wanted:
+        fk = _kind(kind)
+        clean, key = clean_follow_name(name, field=fk.value.title())
+        checked.append((fk, clean, key))
+
+    async def work(s: AsyncSession) -> list[FollowView]:
         count = (await s.execute(select(func.count()).where(Follow.fan_discord_id == fan_discord_id))).scalar_one()
-        if count >= MAX_FOLLOWS_PER_FAN:
+        if count + len(checked) > MAX_FOLLOWS_PER_FAN:
             raise errors.InvalidInput(f"You follow {count} artists and genres already; unfollow some first.")
         await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan_discord_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
-        await s.execute(
-            store.insert_ignore(
-                Follow.__table__, fan_discord_id=fan_discord_id, kind=fk.value, key=key, name=name, created_at=store.now()
+        done = []
+        for fk, name, key in checked:
+            await s.execute(
+                store.insert_ignore(
+                    Follow.__table__, fan_discord_id=fan_discord_id, kind=fk.value, key=key, name=name, created_at=store.now()
+                )
             )
-        )
-        row = (
-            await s.execute(select(Follow).where(Follow.fan_discord_id == fan_discord_id, Follow.kind == fk.value, Follow.key == key))
-        ).scalar_one()
-        return FollowView(row.kind, row.name)
+            row = (
+                await s.execute(select(Follow).where(Follow.fan_discord_id == fan_discord_id, Follow.kind == fk.value, Follow.key == key))
+            ).scalar_one()
+            done.append(FollowView(row.kind, row.name))
+        return done
 
     return await store.transaction(work)
 

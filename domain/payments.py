@@ -51,7 +51,8 @@ class SandboxGateway:
     charge can be looked up by its key. Its ledger is its own SQLite file (``ledger_path``; in memory
     when None), written before it answers: like a real provider's records, it outlives a crash of the
     bot, which is what lets recovery reconcile half-finished payments.
-    It can be told to decline a customer's cards, or to time out once (before or after charging).
+    It can be told to decline a customer's cards, or to time out once (before or after charging, or
+    on a refund).
     """
 
     def __init__(self, ledger_path: str | Path | None = None):
@@ -59,6 +60,7 @@ class SandboxGateway:
         self.unauthorizable_customers: set[int] = set()
         self.timeouts_left = 0  # the provider does not answer, and charges nothing
         self.lost_answers_left = 0  # the provider charges, but the answer never arrives
+        self.refund_timeouts_left = 0  # a refund is not answered, and nothing is refunded
         if ledger_path is not None:
             Path(ledger_path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(ledger_path) if ledger_path else ":memory:", isolation_level=None, timeout=30)
@@ -124,6 +126,9 @@ class SandboxGateway:
             row = self._db.execute("SELECT ok, reference, reason FROM refunds WHERE key = ?", (idempotency_key,)).fetchone()
             if row is not None:
                 return PaymentResult(bool(row[0]), row[1], row[2])
+            if self.refund_timeouts_left > 0:
+                self.refund_timeouts_left -= 1
+                raise PaymentTimeout("the payment provider did not answer the refund")
             charged = self._db.execute("SELECT amount FROM charges WHERE ok = 1 AND reference = ?", (charge_reference,)).fetchone()
             refunded = self._db.execute(
                 "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE ok = 1 AND charge_reference = ?", (charge_reference,)

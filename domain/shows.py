@@ -23,7 +23,18 @@ from domain.models import (
     Venue,
     VenueSection,
 )
-from domain.specs import SectionSpec, normalize_key, parse_seatmap, row_label
+from domain.specs import (
+    MAX_NAMES,
+    MAX_SEATS_PER_SHOW,
+    MAX_TIERS,
+    SectionSpec,
+    clean_follow_name,
+    clean_name,
+    excerpt,
+    normalize_key,
+    parse_seatmap,
+    row_label,
+)
 from domain.store import Store
 
 MAX_PER_FAN_LIMIT = 50
@@ -78,7 +89,7 @@ class ShowView:
             if t.name.casefold() == name.casefold():
                 return t
         names = ", ".join(t.name for t in self.tiers)
-        raise errors.InvalidInput(f"Show #{self.id} has no tier `{name}`; its tiers are {names}.")
+        raise errors.InvalidInput(f"Show #{self.id} has no tier `{excerpt(name)}`; its tiers are {names}.")
 
 
 @dataclass(frozen=True)
@@ -179,10 +190,25 @@ async def check_organizer(s: AsyncSession, show: Show, discord_id: int, doing: s
 
 
 def _clean_venue_name(name: str) -> str:
-    name = " ".join((name or "").split())
-    if not name or len(name) > 200:
-        raise errors.InvalidInput("Venue: give a name of 1-200 characters.")
-    return name
+    return clean_name(name, field="Venue", most=200)
+
+
+def _clean_title(title: str) -> str:
+    return clean_name(title, field="Title", most=200)
+
+
+def _clean_names(names: list[str], field: str) -> list[str]:
+    """The same rules as :func:`domain.specs.parse_names` for lists that did not come from text."""
+    cleaned = [clean_follow_name(n, field=field)[0] for n in names]
+    if len(cleaned) > MAX_NAMES:
+        raise errors.InvalidInput(f"{field}: at most {MAX_NAMES} names.")
+    return cleaned
+
+
+def _clean_tiers(tiers: dict[str, int]) -> dict[str, int]:
+    if len(tiers) > MAX_TIERS:
+        raise errors.InvalidInput(f"Price tiers: at most {MAX_TIERS}.")
+    return {clean_name(name, field="Price tiers: tier name", most=40): price for name, price in tiers.items()}
 
 
 async def _create_venue_tx(store: Store, s: AsyncSession, organizer_id: int, name: str, seatmap_spec: str, sections: list[SectionSpec]) -> Venue:
@@ -255,13 +281,13 @@ async def create_show(
     if venue_id is None:
         new_sections = parse_seatmap(seatmap_spec or "")
         venue_name = _clean_venue_name(venue_name or "")
-    title = " ".join((title or "").split())
-    if not title or len(title) > 200:
-        raise errors.InvalidInput("Title: give 1-200 characters.")
+    title = _clean_title(title)
     if not artists:
         raise errors.InvalidInput("Artists: give at least one.")
+    artists, genres = _clean_names(artists, "Artists"), _clean_names(genres, "Genres")
     if not tiers:
         raise errors.InvalidInput("Price tiers: give at least one.")
+    tiers = _clean_tiers(tiers)
     if any(p < 0 for p in tiers.values()):
         raise errors.InvalidInput("Price tiers: prices must be zero or more.")
     now = store.now()
@@ -413,9 +439,7 @@ async def update_show(
         await check_organizer(s, show, organizer_discord_id, "edit it")
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled(f"“{show.title}” was cancelled and can no longer be edited.")
-        new_title = show.title if title is None else " ".join(title.split())
-        if not new_title or len(new_title) > 200:
-            raise errors.InvalidInput("Title: give 1-200 characters.")
+        new_title = show.title if title is None else _clean_title(title)
         new_start = starts_at or show.starts_at
         new_on_sale = on_sale_at or show.on_sale_at
         if starts_at is not None and starts_at <= now:
@@ -428,10 +452,12 @@ async def update_show(
             raise errors.InvalidInput(f"Per-fan limit: give a whole number from 1 to {MAX_PER_FAN_LIMIT}.")
         if artists is not None and not artists:
             raise errors.InvalidInput("Artists: give at least one.")
+        new_artists = None if artists is None else _clean_names(artists, "Artists")
+        new_genres = None if genres is None else _clean_names(genres, "Genres")
         show.title, show.starts_at, show.on_sale_at = new_title, new_start, new_on_sale
         if per_fan_limit is not None:
             show.per_fan_limit = per_fan_limit
-        for table, names in ((ShowArtist, artists), (ShowGenre, genres)):
+        for table, names in ((ShowArtist, new_artists), (ShowGenre, new_genres)):
             if names is not None:
                 await s.execute(delete(table).where(table.show_id == show.id))
                 for name in names:
@@ -453,11 +479,18 @@ async def add_sections(store: Store, show_id: int, organizer_discord_id: int, se
         await check_organizer(s, show, organizer_discord_id, "add seats to it")
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
-        existing = set((await s.execute(select(ShowSeat.section).where(ShowSeat.show_id == show.id).distinct())).scalars())
+        existing = {name.casefold() for name in (await s.execute(select(ShowSeat.section).where(ShowSeat.show_id == show.id).distinct())).scalars()}
+        seats_now = (await s.execute(select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show.id))).scalar_one()
+        adding = sum(sec.capacity for sec in sections)
+        if seats_now + adding > MAX_SEATS_PER_SHOW:
+            raise errors.InvalidInput(
+                f"Seat map: “{show.title}” has {seats_now} seats; {adding} more would make {seats_now + adding}, "
+                f"and a show has at most {MAX_SEATS_PER_SHOW}."
+            )
         tiers = {t.name.casefold(): t.id for t in (await s.execute(select(PriceTier).where(PriceTier.show_id == show.id))).scalars()}
         tier_of = {}
         for sec in sections:
-            if sec.name in existing:
+            if sec.name.casefold() in existing:
                 raise errors.InvalidInput(f"Seat map: section `{sec.name}` already exists in “{show.title}”.")
             if sec.tier is None and len(tiers) == 1:
                 tier_of[sec.name] = next(iter(tiers.values()))

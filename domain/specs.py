@@ -9,13 +9,66 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from domain.errors import InvalidInput
 
 MAX_SEATS_PER_SHOW = 100_000
 MAX_ROWS = 702  # A..ZZ
+MAX_PRICE_CENTS = 10_000_000
+MAX_NAME = 100  # an artist or genre, as typed and as its match key
+MAX_NAMES = 50  # artists (or genres) on one show
+MAX_NAMES_TEXT = 1000  # a name list as one comma-separated text (fits the edit form's field)
+MAX_TIER_NAME = 40
+MAX_TIERS = 25
+MAX_SEATMAP_TEXT = 4000  # Discord's longest form field
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 _SECTION_NAME = re.compile(r"^[\w\- ]{1,40}$")
+_NUMBER = re.compile(r"[0-9]{1,7}")  # ASCII digits only: int() refuses ², ① and 5,000-digit numbers
+
+# Characters that show nothing: controls, format characters (zero-width space, joiners, bidi marks),
+# separators, unassigned and private code points, and the Hangul fillers and blank Braille pattern
+# Discord users know as "invisible names". Combining marks show only on top of another character: a
+# name needs one character that is neither.
+_BLANK_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
+_MARK_CATEGORIES = {"Mn", "Me", "Mc"}
+_FILLERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f", "\u180e"}
+EXCERPT_LENGTH = 40
+
+
+def _blank(ch: str) -> bool:
+    return ch in _FILLERS or unicodedata.category(ch) in _BLANK_CATEGORIES
+
+
+def excerpt(text: object, limit: int = EXCERPT_LENGTH) -> str:
+    """A short, plain quote of what a user typed, for an error message that names it.
+
+    Whitespace and invisible characters become single spaces, backticks become ``'`` (the messages
+    quote inside `...`, and no excerpt can close that quote), and anything past ``limit`` characters
+    is cut with "…": a 4,000-character seat map never makes the reply itself too long for Discord.
+    """
+    flat = "".join(" " if _blank(ch) else ch for ch in str(text or ""))
+    flat = " ".join(flat.replace("`", "'").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def has_visible(text: str) -> bool:
+    return any(not _blank(ch) and unicodedata.category(ch) not in _MARK_CATEGORIES for ch in text or "")
+
+
+def clean_name(text: str | None, *, field: str, most: int) -> str:
+    """A name as typed (title, artist, venue, tier): runs of whitespace become one space; it must hold
+    1-``most`` characters and at least one that shows (a name of zero-width spaces is no name)."""
+    name = " ".join((text or "").split())
+    while name and _blank(name[0]):
+        name = name[1:]
+    while name and _blank(name[-1]):
+        name = name[:-1]
+    if not name or not has_visible(name):
+        raise InvalidInput(f"{field}: give a name of 1-{most} characters that can be seen.")
+    if len(name) > most:
+        raise InvalidInput(f"{field}: `{excerpt(name)}` is longer than {most} characters.")
+    return name
 
 
 @dataclass(frozen=True)
@@ -50,6 +103,8 @@ def parse_seatmap(spec: str) -> list[SectionSpec]:
     Each part is ``section:ROWSxSEATS[:tier]`` for a seated block or ``section:CAPACITY[:tier]`` for
     general admission. Parts are separated by commas, semicolons or new lines.
     """
+    if len(spec or "") > MAX_SEATMAP_TEXT:
+        raise InvalidInput(f"Seat map: at most {MAX_SEATMAP_TEXT} characters.")
     parts = [p.strip() for p in re.split(r"[,;\n]", spec or "") if p.strip()]
     if not parts:
         raise InvalidInput("Seat map: give at least one section, e.g. `A:10x20:VIP` or `Floor:500:GA`.")
@@ -59,26 +114,31 @@ def parse_seatmap(spec: str) -> list[SectionSpec]:
         fields = [f.strip() for f in part.split(":")]
         if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
             raise InvalidInput(
-                f"Seat map: `{part}` is not `section:ROWSxSEATS:tier` or `section:CAPACITY:tier`."
+                f"Seat map: `{excerpt(part)}` is not `section:ROWSxSEATS:tier` or `section:CAPACITY:tier`."
             )
         name, dims = fields[0], fields[1].lower().replace(" ", "")
-        tier = fields[2] if len(fields) == 3 and fields[2] else None
-        if not _SECTION_NAME.match(name):
-            raise InvalidInput(f"Seat map: section name `{name}` must be 1-40 letters, digits, - or spaces.")
-        if name.lower() in seen:
+        if not _SECTION_NAME.match(name) or not has_visible(name.replace("-", "")):
+            raise InvalidInput(f"Seat map: section name `{excerpt(name)}` must be 1-40 letters, digits, - or spaces.")
+        tier = None
+        if len(fields) == 3 and fields[2]:
+            tier = clean_name(fields[2], field=f"Seat map: tier of section `{name}`", most=MAX_TIER_NAME)
+        if name.casefold() in seen:
             raise InvalidInput(f"Seat map: section `{name}` appears twice.")
-        seen.add(name.lower())
-        m = re.fullmatch(r"(\d+)x(\d+)", dims)
+        seen.add(name.casefold())
+        m = re.fullmatch(rf"({_NUMBER.pattern})x({_NUMBER.pattern})", dims)
         if m:
             rows, per_row = int(m.group(1)), int(m.group(2))
             if rows == 0 or per_row == 0:
                 raise InvalidInput(f"Seat map: section `{name}` has zero seats.")
             if rows > MAX_ROWS:
                 raise InvalidInput(f"Seat map: section `{name}` has {rows} rows; at most {MAX_ROWS}.")
-        elif dims.isdigit():
+        elif _NUMBER.fullmatch(dims):
             rows, per_row = 0, int(dims)
         else:
-            raise InvalidInput(f"Seat map: `{fields[1]}` in section `{name}` is not ROWSxSEATS or a capacity.")
+            raise InvalidInput(
+                f"Seat map: `{excerpt(fields[1])}` in section `{name}` is not ROWSxSEATS or a capacity "
+                f"(digits 0-9, at most {MAX_SEATS_PER_SHOW} seats)."
+            )
         section = SectionSpec(name=name, rows=rows, seats_per_row=per_row, tier=tier)
         if section.capacity <= 0:
             raise InvalidInput(f"Seat map: section `{name}` has zero seats.")
@@ -92,18 +152,19 @@ def parse_seatmap(spec: str) -> list[SectionSpec]:
 def parse_price(text: str, *, field: str = "Price") -> int:
     """``"45"``, ``"45.5"``, ``"45.50"`` -> 4550 cents. Refuses negatives and sub-cent amounts."""
     raw = (text or "").strip().lstrip("$€£₩").replace(",", "")
+    quoted = excerpt(text)
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise InvalidInput(f"{field}: `{text}` is not a number.") from None
+        raise InvalidInput(f"{field}: `{quoted}` is not a number.") from None
     if not value.is_finite() or value < 0:
-        raise InvalidInput(f"{field}: `{text}` must be zero or more.")
-    cents = value * 100
-    if cents != cents.to_integral_value():
-        raise InvalidInput(f"{field}: `{text}` has more than two decimals.")
-    if cents > 10_000_000:
-        raise InvalidInput(f"{field}: `{text}` is more than 100000.")
-    return int(cents)
+        raise InvalidInput(f"{field}: `{quoted}` must be zero or more.")
+    # Compare before any arithmetic: 1e999999 * 100 overflows Decimal's context.
+    if value > Decimal(MAX_PRICE_CENTS) / 100:
+        raise InvalidInput(f"{field}: `{quoted}` is more than {MAX_PRICE_CENTS // 100}.")
+    if value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise InvalidInput(f"{field}: `{quoted}` has more than two decimals.")
+    return int(value * 100)
 
 
 def parse_price_tiers(spec: str) -> dict[str, int]:
@@ -111,14 +172,15 @@ def parse_price_tiers(spec: str) -> dict[str, int]:
     parts = [p.strip() for p in re.split(r"[,;\n]", spec or "") if p.strip()]
     if not parts:
         raise InvalidInput("Price tiers: give at least one, e.g. `Standard=45`.")
+    if len(parts) > MAX_TIERS:
+        raise InvalidInput(f"Price tiers: at most {MAX_TIERS}.")
     tiers: dict[str, int] = {}
     for part in parts:
         if "=" not in part:
-            raise InvalidInput(f"Price tiers: `{part}` is not `name=price`.")
+            raise InvalidInput(f"Price tiers: `{excerpt(part)}` is not `name=price`.")
         name, price = (x.strip() for x in part.split("=", 1))
-        if not name or len(name) > 40:
-            raise InvalidInput(f"Price tiers: tier name `{name}` must be 1-40 characters.")
-        if name in tiers:
+        name = clean_name(name, field="Price tiers: tier name", most=MAX_TIER_NAME)
+        if name.casefold() in (t.casefold() for t in tiers):
             raise InvalidInput(f"Price tiers: `{name}` appears twice.")
         tiers[name] = parse_price(price, field=f"Price tiers: price of `{name}`")
     return tiers
@@ -130,34 +192,52 @@ def normalize_key(name: str) -> str:
     return " ".join(folded.split())
 
 
+def clean_follow_name(text: str | None, *, field: str) -> tuple[str, str]:
+    """An artist or genre name and its match key. Both must fit in 100 characters: normalising can
+    make a name longer (ß -> ss, ﷺ -> 18 letters)."""
+    name = clean_name(text, field=field, most=MAX_NAME)
+    key = normalize_key(name)
+    if len(key) > MAX_NAME:
+        raise InvalidInput(f"{field}: `{excerpt(name)}` is longer than {MAX_NAME} characters once spelled out (ß as ss...).")
+    return name, key
+
+
 def parse_names(text: str, *, field: str, required: bool = True) -> list[str]:
     """A comma-separated list of names (artists, genres), deduplicated by match key, order kept."""
     names: list[str] = []
     keys: set[str] = set()
     for raw in re.split(r"[,;\n]", text or ""):
-        name = " ".join(raw.split())
-        if not name:
+        if not raw.strip():
             continue
-        if len(name) > 100:
-            raise InvalidInput(f"{field}: `{name[:20]}...` is longer than 100 characters.")
-        key = normalize_key(name)
+        name, key = clean_follow_name(raw, field=field)
         if key not in keys:
             keys.add(key)
             names.append(name)
     if required and not names:
         raise InvalidInput(f"{field}: give at least one.")
+    if len(names) > MAX_NAMES or len(", ".join(names)) > MAX_NAMES_TEXT:
+        raise InvalidInput(f"{field}: at most {MAX_NAMES} names and {MAX_NAMES_TEXT} characters in all.")
     return names
+
+
+def parse_timezone(tz_name: str | None):
+    """A ZoneInfo for an IANA name such as Asia/Seoul; InvalidInput (quoting a short excerpt) otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = tz_name or "UTC"
+    try:
+        if len(name) > 64:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidInput(f"Time zone: `{excerpt(tz_name)}` is not a known time zone such as Europe/Paris or Asia/Seoul.") from None
 
 
 def parse_when(text: str, tz_name: str, *, field: str):
     """``"2026-06-01 20:00"`` in the organizer's time zone -> aware UTC datetime."""
     from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    try:
-        tz = ZoneInfo(tz_name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"Time zone: `{tz_name}` is not a known time zone such as Europe/Paris or Asia/Seoul.") from None
+    tz = parse_timezone(tz_name)
     raw = " ".join((text or "").replace("T", " ").split())
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
@@ -166,5 +246,8 @@ def parse_when(text: str, tz_name: str, *, field: str):
         except ValueError:
             continue
     else:
-        raise InvalidInput(f"{field}: `{text}` is not a date and time like 2026-06-01 20:00.")
+        raise InvalidInput(f"{field}: `{excerpt(text)}` is not a date and time like 2026-06-01 20:00.")
+    # Year 1 or 9999 in a zone off UTC overflows datetime; no show is that far away anyway.
+    if not FIRST_YEAR <= local.year <= LAST_YEAR:
+        raise InvalidInput(f"{field}: `{excerpt(text)}` is not between the years {FIRST_YEAR} and {LAST_YEAR}.")
     return local.replace(tzinfo=tz).astimezone(timezone.utc)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from domain.clock import Clock, SystemClock
 
 T = TypeVar("T")
+
+# Commits made by Store.transaction while a request is being answered (see committed_writes).
+_commits: ContextVar[list[int] | None] = ContextVar("picket_commits", default=None)
+
+
+@contextmanager
+def committed_writes():
+    """Count the transactions committed inside this block (this task and what it awaits), so a
+    request that fails after writing something is not told that nothing changed. Yields a one-item
+    list holding the count."""
+    box = [0]
+    token = _commits.set(box)
+    try:
+        yield box
+    finally:
+        _commits.reset(token)
+
 
 # MySQL/MariaDB error codes worth retrying the whole transaction for.
 _RETRYABLE_MYSQL = {1213, 1205}  # deadlock, lock wait timeout
@@ -112,7 +130,11 @@ class Store:
         for attempt in range(1, attempts + 1):
             try:
                 async with self.session() as session:
-                    return await work(session)
+                    result = await work(session)
+                box = _commits.get()
+                if box is not None:
+                    box[0] += 1
+                return result
             except DBAPIError as exc:
                 if attempt == attempts or not is_retryable(exc):
                     raise

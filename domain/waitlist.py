@@ -12,6 +12,7 @@ from domain import errors, telemetry
 from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
 from domain.outbox import enqueue
 from domain.shows import load_show
+from domain.specs import excerpt
 from domain.store import Store
 
 
@@ -67,7 +68,7 @@ async def join_waitlist(
                 await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier))
             ).scalar_one_or_none()
             if tier_id is None:
-                raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{tier}`.")
+                raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{excerpt(tier)}`.")
         await s.execute(
             store.insert_ignore(
                 WaitlistEntry.__table__,
