@@ -82,6 +82,10 @@ KO: dict[str, str] = {
     "You are #{position} on the waitlist for **{title}**.": "**{title}** 대기 순번 {position}번입니다.",
     "Announced in {channel}.": "{channel}에 공지했습니다.",
     "Something went wrong on our side and nothing was changed. Please try again in a moment.": "오류가 발생했지만 아무것도 변경되지 않았습니다. 잠시 후 다시 시도해 주세요.",
+    # --- authority ---
+    "⛔ Refused: {reason}": "⛔ 입장 불가: {reason}",
+    "That image is too large to read (over {megapixels} megapixels or {megabytes} MB). Send a screenshot of the QR, or type the code.": "이미지가 너무 커서 읽을 수 없습니다({megapixels}메가픽셀 또는 {megabytes}MB 초과). 모바일 티켓의 QR 화면을 캡처해 보내시거나 코드를 직접 입력해 주세요.",
+    "No QR code could be read in that photo. Try again closer, or type the code.": "사진에서 QR 코드를 읽을 수 없습니다. 더 가까이에서 다시 찍거나 코드를 직접 입력해 주세요.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

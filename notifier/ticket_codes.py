@@ -222,15 +222,49 @@ def qr_image(code: str):
     return qrcode.make(code, box_size=8, border=2).get_image()
 
 
+# A photo of a QR at the door: a phone photo is 12-50 MP and a few MB. Anything bigger is refused from
+# its header, before a pixel is decoded (a 13,000 x 13,000 PNG compresses to under 200 KiB and
+# decodes to gigabytes).
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_PIXELS = 50_000_000
+PHOTO_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def photo_size(image_bytes: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, JPEG or WebP, read from its header only (Pillow opens lazily);
+    None if it is none of those."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(image_bytes), formats=PHOTO_FORMATS) as image:
+                return image.size
+    except Exception:  # not an image, or a header so large Pillow refuses it: both are not photos
+        return None
+
+
+def photo_too_large(image_bytes: bytes) -> bool:
+    size = photo_size(image_bytes)
+    return len(image_bytes) > MAX_PHOTO_BYTES or (size is not None and size[0] * size[1] > MAX_PHOTO_PIXELS)
+
+
 def read_qr(image_bytes: bytes) -> str | None:
-    """The text of the first QR code in a photo or screenshot, or None (zxing-cpp)."""
+    """The text of the first QR code in a photo or screenshot, or None (zxing-cpp). CPU-bound: call
+    it off the event loop. Refuses (None) what is not a PNG/JPEG/WebP or is over the size caps
+    without decoding it."""
     import io
 
     import zxingcpp
     from PIL import Image
 
+    if photo_size(image_bytes) is None or photo_too_large(image_bytes):
+        return None
     try:
-        image = Image.open(io.BytesIO(image_bytes))
+        image = Image.open(io.BytesIO(image_bytes), formats=PHOTO_FORMATS)
         image.load()
     except Exception:
         return None
