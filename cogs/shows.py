@@ -165,7 +165,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         async with refusals(interaction):
-            show = await shows.get_show(services.store, self.show_id)
+            show = await shows.get_show(services.store, self.show_id, guild_id=interaction.guild_id)  # only where it was announced
             if self.action == "book":
                 if show.status == "cancelled":
                     raise errors.ShowCancelled(f"“{show.title}” was cancelled.")

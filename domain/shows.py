@@ -559,9 +559,13 @@ async def require_organizer(store: Store, show_id: int, discord_id: int, doing: 
         return await _show_view(s, show)
 
 
-async def get_show(store: Store, show_id: int) -> ShowView:
+async def get_show(store: Store, show_id: int, *, guild_id: int | None = None) -> ShowView:
+    """The show; with ``guild_id`` (a request from a server), ShowNotFound if it is another server's."""
     async with store.session() as s:
-        return await _show_view(s, await load_show(s, show_id))
+        show = await load_show(s, show_id)
+        if guild_id is not None and show.guild_id != guild_id:
+            raise errors.ShowNotFound(show_id)
+        return await _show_view(s, show)
 
 
 async def list_shows(store: Store, guild_id: int | None = None, *, upcoming_only: bool = True) -> list[ShowView]:

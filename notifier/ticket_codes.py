@@ -222,11 +222,11 @@ def qr_image(code: str):
     return qrcode.make(code, box_size=8, border=2).get_image()
 
 
-# A photo of a QR at the door: a phone photo is 12-50 MP and a few MB. Anything bigger is refused from
-# its header, before a pixel is decoded (a 13,000 x 13,000 PNG compresses to under 200 KiB and
-# decodes to gigabytes).
+# A photo of a QR at the door: a phone photo or screenshot is 1-24 MP and a few MB. Anything bigger is
+# refused from its header, before a pixel is decoded (a 13,000 x 13,000 PNG compresses to under
+# 200 KiB and decodes to gigabytes).
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
-MAX_PHOTO_PIXELS = 50_000_000
+MAX_PHOTO_PIXELS = 24_000_000
 PHOTO_FORMATS = ("PNG", "JPEG", "WEBP")
 
 

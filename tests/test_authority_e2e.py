@@ -42,6 +42,13 @@ async def test_a_command_in_one_server_never_reaches_a_show_of_another(world):
     assert booked.ephemeral and booked.response.content == f"There is no show #{show.id}."
     assert await fan_there.autocomplete(lobby, "book", "show", "") == []
     assert quiet.history() == [] and lobby.history() == []
+    # An announcement that reached the other server before this was fixed: its buttons lead nowhere.
+    from cogs.shows import announcement_view
+
+    await env.bot.get_channel(lobby.id).send("old announcement", view=announcement_view(show.id))
+    for label in ("Book", "Join waitlist", "Remind me"):
+        clicked = await fan_there.click(lobby.last_message, label=label)
+        assert clicked.ephemeral and clicked.response.content == f"There is no show #{show.id}.", label
     await env.settle()
     assert alert_dms(follower) == []
     assert await table_counts(world.store) == before
