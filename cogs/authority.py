@@ -17,8 +17,8 @@ import discord
 
 from cogs.organizer import is_admin, role_ids
 from cogs.services import services_of
-from cogs.ui import reply
-from domain import shows, telemetry
+from cogs.ui import refusals
+from domain import shows
 from domain.errors import DomainError
 
 
@@ -59,7 +59,7 @@ async def gate(interaction: discord.Interaction) -> bool:
         if interaction.guild_id is not None and isinstance(show, int):
             await shows.require_show_in_guild(services_of(interaction).store, show, interaction.guild_id)
     except DomainError as refused:
-        await reply(interaction, refused.message)
-        telemetry.count("command", command=command.qualified_name, outcome="refused")
+        async with refusals(interaction):  # answered, counted and logged like any other refusal
+            raise refused
         return False
     return True
