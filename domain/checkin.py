@@ -33,8 +33,8 @@ async def add_door_staff(store: Store, show_id: int, organizer_discord_id: int, 
 
 async def _check_staff(s: AsyncSession, show: Show, staff: int) -> None:
     organizer = await s.get(Organizer, show.organizer_id)
-    if organizer is not None and organizer.discord_id == staff:
-        return
+    if organizer is not None and organizer.discord_id == staff and organizer.revoked_at is None:
+        return  # a revoked organizer is not at the door of their shows any more (named staff stay)
     named = (await s.execute(select(DoorStaff.id).where(DoorStaff.show_id == show.id, DoorStaff.discord_id == staff))).first()
     if named is None:
         raise errors.NotPermitted(f"Only the door staff of “{show.title}” can check tickets in.")

@@ -128,6 +128,8 @@ async def test_an_admin_revokes_an_organizer(world):
     for command, options in [("show sales", {"show": show_id}), ("show create", {})]:
         res = await member.slash(world.channel, command, **options)
         assert res.ephemeral and res.response.content == revoked, command
+    door = await member.slash(world.channel, "checkin", show=show_id, code="PK1.x.y")
+    assert door.response.content == "Only the door staff of “Harbour Lights” can check tickets in."
     before = await table_counts(world.store)
     clicked = await member.click(ask.response, label="Yes, cancel the show")
     assert clicked.response.content == revoked
