@@ -23,6 +23,7 @@ from cogs.services import Services
 from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
 from cogs.waitlist import WaitlistCog
+from cogs import authority
 from cogs.ui import report_error
 from domain import recovery, telemetry
 from domain.payments import PaymentGateway, SandboxGateway
@@ -74,6 +75,7 @@ class PicketBot(commands.AutoShardedBot):
         self.metrics_server: metrics.MetricsServer | None = None
         self._scheduler = None
         self.tree.on_error = self._on_tree_error
+        self.tree.interaction_check = authority.gate  # server scope and organizer rights, before any command
 
     async def _build_services(self) -> Services:
         store = self._store

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     db_sub.add_parser("upgrade", help="apply every migration (creates the schema on a new database)")
     keys = sub.add_parser("keys", help="ticket signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    keys_sub.add_parser("rotate", help="start signing with a new key; codes signed with older keys still verify")
+    keys_sub.add_parser("rotate", help="start signing with a new key; the key it replaces retires after a grace period")
     sub.add_parser("run", help="run the bot on Discord (needs DISCORD_TOKEN)")
     demo = sub.add_parser("demo", help="play a show's life inside a simulated Discord (no token, no servers)")
     demo.add_argument("--fans", type=int, default=200)
@@ -87,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
 
         ring = Keyring(settings.resolved_signing_key_path)
         kid = ring.rotate()
-        print(f"signing with {kid}; {len(ring.public)} public key(s) verify codes in {settings.resolved_signing_key_path}")
+        grace = int(ring.grace.total_seconds() // 60)
+        print(
+            f"signing with {kid}; {len(ring.public)} public key(s) in {settings.resolved_signing_key_path}; "
+            f"the key it replaces verifies codes for {grace} more minutes, then retires"
+        )
         return 0
     if args.command == "run":
         return _run(settings)

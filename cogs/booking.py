@@ -27,7 +27,10 @@ from notifier.messages import join_within
 
 
 async def show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-    """Autocomplete for any ``show`` option: this server's upcoming shows, matching what was typed."""
+    """Autocomplete for any ``show`` option: this server's upcoming shows, matching what was typed
+    (outside a server, none: list_shows without a server would list every server's)."""
+    if interaction.guild_id is None:
+        return []
     found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
     current = current.casefold().strip()
     return choices(

@@ -1,40 +1,82 @@
-"""At the door: /checkin with a ticket's code or a photo of its QR (door staff and organizers)."""
+"""At the door: /checkin with a ticket's code or a photo of its QR (door staff and organizers).
+
+Authority first: nothing about a code or a photo is looked at until the caller is known to be the
+show's door staff or organizer. Photos are measured from their header before any decoding, and
+decoded on a worker thread, never on the event loop."""
 
 from __future__ import annotations
+
+import asyncio
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.booking import show_choices
+from cogs.i18n import t
 from cogs.services import Services
 from cogs.ui import refusals, reply
 from domain import checkin, errors
 from notifier import ticket_codes
 
 
+async def door_show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+    """Autocomplete for /checkin: the shows this member may check tickets in at; in a server, that
+    server's only (in DMs, theirs in every server, and nobody else's)."""
+    services: Services = interaction.client.services
+    found = await checkin.door_shows(services.store, interaction.user.id, interaction.guild_id)
+    current = current.casefold().strip()
+    return [
+        app_commands.Choice(name=f"{s.title} · {s.starts_at:%d %b %H:%M} · #{s.id}"[:100], value=s.id)
+        for s in found
+        if not current or current in s.title.casefold() or current == str(s.id)
+    ][:25]
+
+
 class DoorCog(commands.Cog, name="door"):
     def __init__(self, services: Services):
         self.services = services
 
+    async def _read_photo(self, interaction: discord.Interaction, photo: discord.Attachment) -> str:
+        limit = t(
+            interaction,
+            "That image is too large to read (over {megapixels} megapixels or {megabytes} MB). Send a screenshot of the QR, or type the code.",
+            megapixels=ticket_codes.MAX_PHOTO_PIXELS // 1_000_000,
+            megabytes=ticket_codes.MAX_PHOTO_BYTES // (1024 * 1024),
+        )
+        if photo.size > ticket_codes.MAX_PHOTO_BYTES:  # known before downloading it
+            raise errors.InvalidInput(limit)
+        data = await photo.read()
+        if ticket_codes.photo_too_large(data):
+            raise errors.InvalidInput(limit)
+        code = await asyncio.to_thread(ticket_codes.read_qr, data)
+        if code is None:
+            raise errors.InvalidInput(t(interaction, "No QR code could be read in that photo. Try again closer, or type the code."))
+        return code
+
     @app_commands.command(name="checkin", description="Check a ticket in: paste its code or attach a photo of its QR")
     @app_commands.describe(show="The show at this door", code="The code under the QR", photo="A photo or screenshot of the QR")
-    @app_commands.autocomplete(show=show_choices)
+    @app_commands.autocomplete(show=door_show_choices)
     async def checkin(self, interaction: discord.Interaction, show: int, code: app_commands.Range[str, 1, 1000] | None = None, photo: discord.Attachment | None = None) -> None:
         async with refusals(interaction):
             if code is None and photo is None:
                 raise errors.InvalidInput("Give the ticket's code, or attach a photo of its QR.")
+            await checkin.require_door_staff(self.services.store, show, interaction.user.id)
             if code is None:
-                code = ticket_codes.read_qr(await photo.read())
-                if code is None:
-                    raise errors.InvalidInput("No QR code could be read in that photo. Try again closer, or type the code.")
+                code = await self._read_photo(interaction, photo)
+
+            def refused(reason: str) -> errors.NotPermitted:
+                return errors.NotPermitted(t(interaction, "⛔ Refused: {reason}", reason=reason))
+
             try:
                 claim = ticket_codes.keyring().verify(code, now=self.services.store.now())
-            except ticket_codes.InvalidCode as refused:
-                raise errors.NotPermitted(f"⛔ Refused: {refused}") from None
+            except ticket_codes.InvalidCode as invalid:
+                raise refused(str(invalid)) from None
             if claim.show_id != show:
-                raise errors.NotPermitted(f"⛔ Refused: this ticket is for another show (#{claim.show_id}).")
-            admitted = await checkin.check_in(
-                self.services.store, show_id=show, ticket_id=claim.ticket_id, holder_discord_id=claim.holder_discord_id, staff_discord_id=interaction.user.id
-            )
+                raise refused(f"this ticket is for another show (#{claim.show_id}).")
+            try:
+                admitted = await checkin.check_in(
+                    self.services.store, show_id=show, ticket_id=claim.ticket_id, holder_discord_id=claim.holder_discord_id, staff_discord_id=interaction.user.id
+                )
+            except (errors.NotPermitted, errors.NotFound, errors.AlreadyDone) as door_says_no:
+                raise refused(door_says_no.message) from None
             await reply(interaction, f"✅ Admit <@{claim.holder_discord_id}>: ticket #{admitted.ticket.id}, {admitted.ticket.seat.label}.")

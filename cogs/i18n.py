@@ -103,6 +103,17 @@ KO: dict[str, str] = {
     "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of {amount} yet: it is pending and we retry it automatically; you need not do anything.": "**{title}** 티켓 #{id} ({seat}) 예매를 취소했습니다. {amount} 환불은 결제사 확인을 기다리는 중(환불 대기)이며 자동으로 다시 요청합니다. 따로 하실 일은 없습니다.",
     "Reserve {n} seat(s) · {tier}": "{n}석 예매 · {tier}",
     "Reserve {n} seat(s)": "{n}석 예매",
+    # --- authority ---
+    "⛔ Refused: {reason}": "⛔ 입장 불가: {reason}",
+    "That image is too large to read (over {megapixels} megapixels or {megabytes} MB). Send a screenshot of the QR, or type the code.": "이미지가 너무 커서 읽을 수 없습니다({megapixels}메가픽셀 또는 {megabytes}MB 초과). 모바일 티켓의 QR 화면을 캡처해 보내시거나 코드를 직접 입력해 주세요.",
+    "No QR code could be read in that photo. Try again closer, or type the code.": "사진에서 QR 코드를 읽을 수 없습니다. 더 가까이에서 다시 찍거나 코드를 직접 입력해 주세요.",
+    "revoke": "권한회수",
+    "Take a member's organizer rights away (server admins)": "멤버의 주최자 권한을 회수합니다 (서버 관리자)",
+    "Who may no longer create, announce or sell shows here": "더 이상 이 서버에서 공연을 등록·공지·판매할 수 없게 할 멤버",
+    "{member} is no longer an organizer here. Their shows stay on sale for ticket holders; they can no longer manage them.": "{member} 님의 주최자 권한을 회수했습니다. 이미 예매한 관객을 위해 기존 공연은 그대로 유지되며, 더 이상 공연을 관리할 수 없습니다.",
+    "Pick a channel of this server.": "이 서버의 채널을 선택해 주세요.",
+    "You can't post in {channel}, so Picket won't post there for you.": "{channel} 채널에 글을 쓸 권한이 없으므로 Picket이 대신 공지를 올리지 않습니다.",
+    "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.": "Picket이 {channel} 채널에 글을 올릴 수 없습니다. 해당 채널에서 Picket에 채널 보기, 메시지 보내기, 링크 첨부 권한을 주세요.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

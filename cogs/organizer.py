@@ -1,4 +1,7 @@
-"""Organizer rights in a server: /organizer register, /organizer grant, /organizer role."""
+"""Organizer rights in a server: /organizer register, /organizer grant, /organizer revoke, /organizer role.
+
+Rights are checked again at every organizer command (cogs/authority.py): a server admin, a member
+an admin granted them to (until revoked), or a member holding the organizer role right now."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.i18n import t
 from cogs.services import Services
 from cogs.ui import refusals, reply
 from domain import shows
@@ -47,6 +51,16 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
                 self.services.store, interaction.guild_id, member.id, member.display_name, caller_is_admin=is_admin(interaction.user)
             )
             await reply(interaction, f"{member.mention} is now an organizer here.")
+
+    @app_commands.command(name="revoke", description="Take a member's organizer rights away (server admins)")
+    @app_commands.describe(member="Who may no longer create, announce or sell shows here")
+    async def revoke(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        async with refusals(interaction):
+            await shows.revoke_organizer(self.services.store, interaction.guild_id, member.id, caller_is_admin=is_admin(interaction.user))
+            await reply(
+                interaction,
+                t(interaction, "{member} is no longer an organizer here. Their shows stay on sale for ticket holders; they can no longer manage them.", member=member.mention),
+            )
 
     @app_commands.command(name="role", description="Let members with this role register as organizers (server admins)")
     async def role(self, interaction: discord.Interaction, role: discord.Role) -> None:

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
 from cogs.i18n import t
 from cogs.services import Services, services_of
@@ -81,7 +82,7 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # a 100,000-seat map takes seconds to write
-            organizer = await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)
+            organizer = await organizer_rights(interaction)  # rights may have gone while the form was open
             start_text, on_sale_text = _times(self.when.value)
             venue_name, seatmap = _two_lines(self.venue.value, "Venue name", "Seat map")
             show = await shows.create_show(
@@ -127,6 +128,7 @@ class ShowEditModal(discord.ui.Modal, title="Edit show"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         async with refusals(interaction):
+            await organizer_rights(interaction)
             # An untouched time field means "keep it": re-parsing it would drop its seconds.
             starts_at = None if self.start.value == self.start.default else parse_when(self.start.value, self.timezone, field="Start time")
             on_sale_at = (
@@ -184,7 +186,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         async with refusals(interaction):
-            show = await shows.get_show(services.store, self.show_id)
+            show = await shows.get_show(services.store, self.show_id, guild_id=interaction.guild_id)  # only where it was announced
             if self.action == "book":
                 if show.status == "cancelled":
                     raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
@@ -217,6 +219,7 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         async with refusals(interaction):
+            await organizer_rights(interaction)
             await interaction.response.defer()
             done = await booking.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
             services.queued()
@@ -233,6 +236,7 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
 @app_commands.guild_only()
 class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, announce and run your shows", name="shows"):
     dynamic_items = (ShowButton, CancelShowButton)
+    organizer_only = True  # cogs/authority.gate checks the caller's organizer rights before each command
 
     def __init__(self, services: Services):
         self.services = services
@@ -259,8 +263,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         waitlist_mode: str = "charge",
     ) -> None:
         async with refusals(interaction):
-            await shows.get_organizer(self.services.store, interaction.guild_id, interaction.user.id)  # refuse before the form
-            parse_timezone(timezone)  # and an unknown zone, a bad genre list: not after the organizer typed the form
+            parse_timezone(timezone)  # refuse an unknown zone, a bad genre list before the form, not after the organizer typed it
             parse_names(genres, field="Genres", required=False)
             await interaction.response.send_modal(
                 ShowCreateModal(
@@ -303,9 +306,32 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         self, interaction: discord.Interaction, show: int, channel: discord.TextChannel, poster: discord.Attachment | None = None
     ) -> None:
         async with refusals(interaction):
-            info = await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "announce it")
+            if info.status == "cancelled":
+                raise errors.ShowCancelled(f"“{info.title}” was cancelled.")
+            # The bot posts on the organizer's behalf only where they could post themselves, and only
+            # where it can post: otherwise nothing is written and no follower is alerted.
+            if channel.guild.id != interaction.guild_id:
+                raise errors.NotPermitted(t(interaction, "Pick a channel of this server."))
+            if not channel.permissions_for(interaction.user).send_messages:
+                raise errors.NotPermitted(t(interaction, "You can't post in {channel}, so Picket won't post there for you.", channel=channel.mention))
+            mine = channel.permissions_for(channel.guild.me) if channel.guild.me else discord.Permissions.none()
+            if not (mine.view_channel and mine.send_messages and mine.embed_links):
+                raise errors.NotPermitted(
+                    t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
+                )
             poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
-            await post(channel, embed=show_embed(info, poster_url), view=announcement_view(info.id))
+            try:
+                message = await post(channel, embed=show_embed(info, poster_url), view=announcement_view(info.id))
+            except discord.Forbidden:
+                raise errors.NotPermitted(
+                    t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
+                ) from None
+            try:  # posted: now record it and queue the followers' alerts, in one transaction
+                await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
+            except errors.DomainError:
+                await message.delete()  # e.g. cancelled meanwhile: take the post back
+                raise
             self.services.queued()  # the followers' alerts were queued with the announcement
             await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, telemetry
 from domain.booking import TicketView, ticket_views
-from domain.models import DoorStaff, Organizer, Show, Ticket, TicketStatus
+from domain.models import DoorStaff, Organizer, Show, ShowStatus, Ticket, TicketStatus
 from domain.outbox import enqueue
 from domain.shows import check_organizer, load_show
 from domain.store import Store
@@ -33,11 +33,47 @@ async def add_door_staff(store: Store, show_id: int, organizer_discord_id: int, 
 
 async def _check_staff(s: AsyncSession, show: Show, staff: int) -> None:
     organizer = await s.get(Organizer, show.organizer_id)
-    if organizer is not None and organizer.discord_id == staff:
-        return
+    if organizer is not None and organizer.discord_id == staff and organizer.revoked_at is None:
+        return  # a revoked organizer is not at the door of their shows any more (named staff stay)
     named = (await s.execute(select(DoorStaff.id).where(DoorStaff.show_id == show.id, DoorStaff.discord_id == staff))).first()
     if named is None:
         raise errors.NotPermitted(f"Only the door staff of “{show.title}” can check tickets in.")
+
+
+async def require_door_staff(store: Store, show_id: int, staff_discord_id: int) -> None:
+    """NotPermitted unless the caller may check tickets in at this show (its organizer or named door
+    staff). /checkin asks this before it looks at a code or a photo: to anyone else a code's
+    validity, show and holder are none of their business."""
+    async with store.session() as s:
+        await _check_staff(s, await load_show(s, show_id), staff_discord_id)
+
+
+@dataclass(frozen=True)
+class DoorShow:
+    id: int
+    title: str
+    starts_at: datetime
+
+
+async def door_shows(store: Store, staff_discord_id: int, guild_id: int | None) -> list[DoorShow]:
+    """Upcoming shows this member may check tickets in at (in a server: that server's only)."""
+    q = (
+        select(Show)
+        .where(
+            or_(
+                Show.id.in_(select(DoorStaff.show_id).where(DoorStaff.discord_id == staff_discord_id)),
+                Show.organizer_id.in_(select(Organizer.id).where(Organizer.discord_id == staff_discord_id)),
+            ),
+            Show.starts_at > store.now() - timedelta(hours=12),
+            Show.status != ShowStatus.CANCELLED.value,
+        )
+        .order_by(Show.starts_at)
+        .limit(100)
+    )
+    if guild_id is not None:
+        q = q.where(Show.guild_id == guild_id)
+    async with store.session() as s:
+        return [DoorShow(show.id, show.title, show.starts_at) for show in (await s.execute(q)).scalars()]
 
 
 async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord_id: int, staff_discord_id: int) -> Admission:

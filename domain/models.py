@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
+from sqlalchemy import false as sa_false
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -146,6 +147,11 @@ class Organizer(Base):
     discord_id: Mapped[int] = mapped_column(BigInteger)
     display_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Rights are checked at every organizer command: a server admin, a member holding the server's
+    # organizer role, or one a server admin granted them to (``granted``) may act. A revoked organizer
+    # (``revoked_at``) may not, whatever their roles, until an admin grants again.
+    granted: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Venue(Base):

@@ -104,8 +104,10 @@ class TierAvailability:
 # --- organizers -------------------------------------------------------------------------------
 
 
-async def register_organizer(store: Store, guild_id: int, discord_id: int, display_name: str) -> OrganizerView:
-    """Make a Discord member an organizer in a guild. Registering twice returns the same organizer."""
+async def register_organizer(store: Store, guild_id: int, discord_id: int, display_name: str, *, granted: bool = False) -> OrganizerView:
+    """Make a Discord member an organizer in a guild. Registering twice returns the same organizer.
+    ``granted``: a server admin gave the rights explicitly (they last until revoked), which also
+    lifts an earlier revocation."""
 
     async def work(s: AsyncSession) -> OrganizerView:
         await s.execute(
@@ -115,6 +117,7 @@ async def register_organizer(store: Store, guild_id: int, discord_id: int, displ
                 discord_id=discord_id,
                 display_name=display_name[:100],
                 created_at=store.now(),
+                granted=granted,
             )
         )
         row = (
@@ -122,9 +125,68 @@ async def register_organizer(store: Store, guild_id: int, discord_id: int, displ
                 select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id)
             )
         ).scalar_one()
+        if granted:
+            row.granted, row.revoked_at = True, None
+        elif row.revoked_at is not None:
+            raise errors.NotPermitted(REVOKED)
         return _organizer_view(row)
 
     return await store.transaction(work)
+
+
+REVOKED = "Your organizer rights in this server were revoked by a server admin; only an admin can grant them again (/organizer grant)."
+
+
+async def authorize_organizer(
+    store: Store, guild_id: int | None, discord_id: int, *, caller_is_admin: bool, caller_role_ids: list[int]
+) -> OrganizerView:
+    """The caller's organizer record, if they may act as an organizer here right now; asked at every
+    organizer command with the caller's current Discord rights, since roles change after
+    registration. Rights come from being a server admin now, from an admin's explicit grant (until
+    revoked), or from holding the server's organizer role now: an organizer who registered through
+    the role loses the rights with the role. A revoked organizer has none, whatever their roles."""
+    async with store.session() as s:
+        row = (
+            await s.execute(select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id))
+        ).scalar_one_or_none()
+        settings = await s.get(GuildSettings, guild_id) if guild_id is not None else None
+    if row is None:
+        raise errors.OrganizerNotFound(f"<@{discord_id}>")
+    if row.revoked_at is not None:
+        raise errors.NotPermitted(REVOKED)
+    role = settings.organizer_role_id if settings else None
+    if not (caller_is_admin or row.granted or (role is not None and role in caller_role_ids)):
+        how = f"the <@&{role}> role" if role else "organizer rights"
+        raise errors.NotPermitted(f"You no longer have {how} in this server, so you cannot run shows here. Ask a server admin.")
+    return _organizer_view(row)
+
+
+async def revoke_organizer(store: Store, guild_id: int, discord_id: int, *, caller_is_admin: bool) -> OrganizerView:
+    """``/organizer revoke``: a server admin takes a member's organizer rights away. Their shows stay
+    on sale for the fans who hold tickets; they can no longer manage, announce or sell any."""
+    if not caller_is_admin:
+        raise errors.NotPermitted("Only server admins (Manage Server) can revoke an organizer.")
+
+    async def work(s: AsyncSession) -> OrganizerView:
+        row = (
+            await s.execute(select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id))
+        ).scalar_one_or_none()
+        if row is None:
+            raise errors.OrganizerNotFound(f"<@{discord_id}>")
+        if row.revoked_at is None:
+            row.granted, row.revoked_at = False, store.now()
+        return _organizer_view(row)
+
+    return await store.transaction(work)
+
+
+async def require_show_in_guild(store: Store, show_id: int, guild_id: int) -> None:
+    """ShowNotFound unless the show belongs to this server: a command in one server never reaches a
+    show of another (to it, that show does not exist)."""
+    async with store.session() as s:
+        guild = (await s.execute(select(Show.guild_id).where(Show.id == show_id))).scalar_one_or_none() if 0 < show_id < 2**63 else None
+    if guild is None or guild != guild_id:
+        raise errors.ShowNotFound(show_id)
 
 
 async def get_organizer(store: Store, guild_id: int, discord_id: int) -> OrganizerView:
@@ -176,7 +238,7 @@ async def claim_organizer(
 async def grant_organizer(store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool) -> OrganizerView:
     if not caller_is_admin:
         raise errors.NotPermitted("Only server admins (Manage Server) can make someone an organizer.")
-    return await register_organizer(store, guild_id, discord_id, display_name)
+    return await register_organizer(store, guild_id, discord_id, display_name, granted=True)
 
 
 async def check_organizer(s: AsyncSession, show: Show, discord_id: int, doing: str) -> None:
@@ -510,6 +572,8 @@ async def record_announcement(store: Store, show_id: int, organizer_discord_id: 
 
     async def work(s: AsyncSession) -> ShowView:
         show = await load_show(s, show_id)
+        if show.guild_id != guild_id:
+            raise errors.ShowNotFound(show_id)  # announcements stay in the show's own server
         await check_organizer(s, show, organizer_discord_id, "announce it")
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
@@ -528,9 +592,13 @@ async def require_organizer(store: Store, show_id: int, discord_id: int, doing: 
         return await _show_view(s, show)
 
 
-async def get_show(store: Store, show_id: int) -> ShowView:
+async def get_show(store: Store, show_id: int, *, guild_id: int | None = None) -> ShowView:
+    """The show; with ``guild_id`` (a request from a server), ShowNotFound if it is another server's."""
     async with store.session() as s:
-        return await _show_view(s, await load_show(s, show_id))
+        show = await load_show(s, show_id)
+        if guild_id is not None and show.guild_id != guild_id:
+            raise errors.ShowNotFound(show_id)
+        return await _show_view(s, show)
 
 
 async def list_shows(store: Store, guild_id: int | None = None, *, upcoming_only: bool = True) -> list[ShowView]:

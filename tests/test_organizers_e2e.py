@@ -88,15 +88,18 @@ async def test_create_announce_book_after_restart_then_cancel(world, gateway):
 
 async def test_only_the_organizer_manages_a_show(world):
     show_id = await created_show_id(await create_show(world))
-    fan = world.fans[0]
+    fan, rival = world.fans[0], world.fans[1]
+    await world.organizer.slash(world.channel, "organizer grant", member=rival)  # an organizer, of other shows
     for command, options, doing in [
         ("show sales", {}, "see its sales"),
         ("show cancel", {}, "cancel it"),
         ("show edit", {}, "edit it"),
         ("show announce", {"channel": world.channel}, "announce it"),
     ]:
-        res = await fan.slash(world.channel, command, show=show_id, **options)
+        res = await rival.slash(world.channel, command, show=show_id, **options)
         assert res.ephemeral and res.response.content == f"Only the organizer of “Harbour Lights” can {doing}.", command
+        res = await fan.slash(world.channel, command, show=show_id, **options)
+        assert res.ephemeral and res.response.content == f"{fan.mention} is not a registered organizer here. Use /organizer register first.", command
     refused = await fan.slash(world.channel, "organizer register")
     assert refused.ephemeral and "needs a server admin" in refused.response.content
     no_form = await fan.slash(world.channel, "show create")

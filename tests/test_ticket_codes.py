@@ -76,10 +76,10 @@ def test_a_code_names_its_holder_and_no_one_else(keys, ticket, holder, other):
             keys.verify(f"{head}.{swapped}.{sig}", now=NOW)
 
 
-def test_rotation_keeps_old_codes_verifiable(tmp_path):
+def test_rotation_keeps_old_codes_verifiable_through_the_grace_period(tmp_path):
     ring = Keyring(tmp_path)
     old = ring.sign(ticket_id=1, show_id=1, holder_discord_id=5, now=NOW)
-    new_kid = ring.rotate()
+    new_kid = ring.rotate(now=NOW)
     assert ring.key_id == new_kid
     assert Keyring(tmp_path).verify(old, now=NOW).ticket_id == 1  # a restarted process too
     assert ring.verify(ring.sign(ticket_id=2, show_id=1, holder_discord_id=5, now=NOW), now=NOW).key_id == new_kid
@@ -100,7 +100,49 @@ def test_a_key_rotated_by_another_process_is_used_and_verified_without_a_restart
     shard_a, shard_b = Keyring(tmp_path), Keyring(tmp_path)  # two shards sharing the keys folder
     assert shard_a.key_id == shard_b.key_id == "k0001"  # neither made a key of its own
     old = shard_a.sign(ticket_id=1, show_id=2, holder_discord_id=3, now=now)
-    new_kid = Keyring(tmp_path).rotate()  # the operator runs `picket keys rotate`
+    new_kid = Keyring(tmp_path).rotate(now=now)  # the operator runs `picket keys rotate`
     fresh = shard_b.sign(ticket_id=1, show_id=2, holder_discord_id=3, now=now)
     assert shard_a.verify(fresh, now=now).key_id == new_kid  # shard A was not restarted
-    assert shard_b.verify(old, now=now).key_id == "k0001"  # old codes keep verifying
+    assert shard_b.verify(old, now=now).key_id == "k0001"  # old codes keep verifying (within the grace period)
+
+
+def test_a_replaced_key_verifies_through_its_grace_period_then_retires(tmp_path):
+    """A key that leaked two rotations ago must not sign codes that admit: once the key that
+    replaced it has been signing for longer than the grace period, its codes are refused, fresh or not."""
+    import shutil
+
+    start = datetime.now(timezone.utc)  # rotations are dated by the wall clock
+    ring = Keyring(tmp_path / "keys")  # grace: RETIRE_GRACE, 10 minutes
+    before = ring.sign(ticket_id=1, show_id=1, holder_discord_id=5, now=start)
+    shutil.copytree(tmp_path / "keys", tmp_path / "leaked")  # someone copies k0001 away
+    leaked = Keyring(tmp_path / "leaked")
+    ring.rotate()
+    ring.rotate()
+    # Within the grace period a code signed just before the rotation still admits.
+    assert ring.verify(before, now=start + timedelta(seconds=40)).key_id == "k0001"
+    later = start + timedelta(hours=2)
+    forged = leaked.sign(ticket_id=1, show_id=1, holder_discord_id=5, now=later)  # fresh, well-formed, old key
+    with pytest.raises(InvalidCode, match="retired key"):
+        ring.verify(forged, now=later)
+    with pytest.raises(InvalidCode, match="retired key"):
+        Keyring(tmp_path / "keys").verify(forged, now=later)  # another process reads the same dates
+    # The leaked key cannot sign a code dated after the rotation either, even inside the grace.
+    soon = start + timedelta(minutes=5)
+    with pytest.raises(InvalidCode, match="retired key"):
+        ring.verify(leaked.sign(ticket_id=1, show_id=1, holder_discord_id=5, now=soon), now=soon)
+    current = ring.sign(ticket_id=2, show_id=1, holder_discord_id=5, now=later)
+    assert ring.verify(current, now=later).key_id == "k0003"
+
+
+def test_deleting_a_key_never_makes_rotation_reuse_its_id(tmp_path):
+    ring = Keyring(tmp_path)
+    assert [ring.rotate(), ring.rotate()] == ["k0002", "k0003"]
+    for leaked in tmp_path.glob("k0002.*"):
+        leaked.unlink()  # the operator removes a leaked key
+    assert ring.rotate() == "k0004"
+    assert ring.key_id == "k0004"
+    for newest in tmp_path.glob("k0004.*"):
+        newest.unlink()  # even the newest one
+    assert Keyring(tmp_path).rotate() == "k0005"
+    code = ring.sign(ticket_id=1, show_id=1, holder_discord_id=5, now=NOW)
+    assert ring.verify(code, now=NOW).key_id == "k0005"

@@ -1,0 +1,30 @@
+"""organizer rights: explicit grants and revocation
+
+Organizers registered before this migration count as not granted: from now on they need a server
+admin's rights or the server's organizer role at each command, or an admin's /organizer grant.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-26 02:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import domain.models
+
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('organizers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('granted', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('revoked_at', domain.models.UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('organizers', schema=None) as batch_op:
+        batch_op.drop_column('revoked_at')
+        batch_op.drop_column('granted')
