@@ -82,6 +82,13 @@ KO: dict[str, str] = {
     "You are #{position} on the waitlist for **{title}**.": "**{title}** 대기 순번 {position}번입니다.",
     "Announced in {channel}.": "{channel}에 공지했습니다.",
     "Something went wrong on our side and nothing was changed. Please try again in a moment.": "오류가 발생했지만 아무것도 변경되지 않았습니다. 잠시 후 다시 시도해 주세요.",
+    # --- fair ---
+    "**{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.":
+        "**{title}** 좌석이 아직 판매 중입니다: /queue join 으로 대기열에 들어와 예매하세요. 취소표 대기는 매진된 뒤에 열립니다.",
+    "Tier {tier} of **{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.":
+        "**{title}** {tier} 등급 좌석이 아직 판매 중입니다: /queue join 으로 대기열에 들어와 예매하세요. 취소표 대기는 매진된 뒤에 열립니다.",
+    "Sales for **{title}** open {when} ({date}). Join the queue with /queue join; the waitlist opens only once the show is sold out.":
+        "**{title}** 예매는 {when} ({date}) 오픈합니다. /queue join 으로 대기열에 들어오세요; 취소표 대기는 매진된 뒤에만 열립니다.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}
