@@ -175,6 +175,10 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
 
     if not await booking.has_kept_seats(store, show_id):
         return done  # promotion only ever takes seats kept for the waitlist: nothing to give
+    async with store.session() as s:
+        show = await load_show(s, show_id)
+    if show.status == ShowStatus.CANCELLED.value or store.now() >= show.starts_at:
+        return done  # sales are closed: nobody is promoted (or told a seat "could not be theirs")
     for _ in range(limit):
         claim = await store.transaction(lambda s: _claim_next(store, s, show_id))
         if claim is None:
