@@ -175,15 +175,38 @@ async def has_kept_seats(store: Store, show_id: int) -> bool:
 
 
 async def release_kept_seats(store: Store, show_id: int) -> None:
-    """After a promotion pass: seats kept for the waitlist that no waiting fan could take go on sale."""
-    await store.transaction(
-        lambda s: s.execute(
-            update(ShowSeat)
-            .where(ShowSeat.show_id == show_id, _kept_for_waitlist())
-            .values(status=SeatStatus.AVAILABLE.value, held_until=None)
-            .execution_options(synchronize_session=False)
+    """After a promotion pass: seats kept for the waitlist that no waiting fan could take go on sale.
+    Seats a waiting fan could still take stay kept: another process's promotion pass may be taking
+    them right now (its entries were locked, so this pass skipped them), and a pass that never comes
+    (a crash) only keeps them until ``WAITLIST_FIRST`` runs out."""
+
+    async def work(s: AsyncSession) -> None:
+        kept = dict(
+            (await s.execute(select(ShowSeat.tier_id, func.count()).where(ShowSeat.show_id == show_id, _kept_for_waitlist()).group_by(ShowSeat.tier_id))).all()
         )
-    )
+        if not kept:
+            return
+        smallest = dict(
+            (
+                await s.execute(
+                    select(WaitlistEntry.tier_id, func.min(WaitlistEntry.quantity))
+                    .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+                    .group_by(WaitlistEntry.tier_id)
+                )
+            ).all()
+        )
+        if None in smallest and smallest[None] <= sum(kept.values()):
+            return  # a fan waiting for any tier fits
+        release = [tier for tier, n in kept.items() if not (tier in smallest and smallest[tier] <= n)]
+        if release:
+            await s.execute(
+                update(ShowSeat)
+                .where(ShowSeat.show_id == show_id, _kept_for_waitlist(), ShowSeat.tier_id.in_(release))
+                .values(status=SeatStatus.AVAILABLE.value, held_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    await store.transaction(work)
 
 
 def _check_on_sale(show: Show, now: datetime) -> None:
