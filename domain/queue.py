@@ -503,9 +503,9 @@ async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int
 # --- forgetting the lines of shows that ended -------------------------------------------------------
 
 _PURGE = """
-for i = 1, #KEYS do redis.call('DEL', KEYS[i]) end
-redis.call('SREM', ARGV[1], ARGV[3])
-redis.call('SREM', ARGV[2], ARGV[3])
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 """
 
@@ -535,7 +535,7 @@ async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -
                 await redis.delete(*(k["token"] + str(f) for f in fans))
                 start += len(fans)
             keys = [k[name] for name in ("line", "seq", "ever", "admitted", "admit_seq", "clock", "restoring")]
-            await redis.eval(_PURGE, len(keys), *keys, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
+            await redis.eval(_PURGE, len(keys) + 2, ACTIVE_SHOWS, KNOWN_SHOWS, *keys, show_id)
         while True:  # in batches: one on-sale may have left 100,000 places
             async def work(s) -> int:
                 fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()

@@ -379,8 +379,10 @@ async def close_started(store: Store) -> int:
         entries = (
             await s.execute(
                 select(WaitlistEntry)
-                .join(Show, Show.id == WaitlistEntry.show_id)
-                .where(WaitlistEntry.status == WaitlistStatus.WAITING.value, Show.starts_at <= store.now())
+                .where(
+                    WaitlistEntry.status == WaitlistStatus.WAITING.value,
+                    WaitlistEntry.show_id.in_(select(Show.id).where(Show.starts_at <= store.now())),
+                )
                 .limit(500)
                 .with_for_update(skip_locked=True)
             )

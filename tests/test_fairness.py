@@ -257,3 +257,26 @@ async def test_an_alert_outlives_the_retention_while_its_show_is_upcoming(store,
     assert again == 0  # announced again: nobody alerted twice
     clock.advance(days=60)
     assert await outbox.purge_sent(store) == 1
+
+
+async def test_a_started_shows_waitlist_closes_and_its_fans_are_told_once(store, redis, clock, gateway):
+    from notifier.pacing import Pacer
+    from notifier.scheduler import Jobs
+    from notifier.sender import OutboxSender
+
+    show = await on_sale_show(store, seatmap="A:1x1:Standard", starts_in=timedelta(hours=2))
+    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=1)
+    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
+    await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=20, quantity=1)
+    sender = OutboxSender(store, _Quiet(), pacer=Pacer(enabled=False), poll_interval=3600)
+    jobs = Jobs(store, gateway, sender, redis)
+    await jobs.clean_up()
+    assert await waitlist.waitlist_position(store, show_id=show.id, fan_discord_id=20) is not None  # not started yet
+    clock.advance(hours=2)
+    await jobs.clean_up()
+    await jobs.clean_up()
+    assert await waitlist.waitlist_position(store, show_id=show.id, fan_discord_id=20) is None
+    assert await waitlist.shows_with_waiting(store) == []  # the promotion pass no longer visits it
+    assert await _rows(store, OutboxMessage, OutboxMessage.recipient_discord_id == 20, OutboxMessage.kind == "queue_closed") == 1
+    await sender.idle()
+    await sender.stop()
