@@ -114,6 +114,13 @@ KO: dict[str, str] = {
     "Pick a channel of this server.": "이 서버의 채널을 선택해 주세요.",
     "You can't post in {channel}, so Picket won't post there for you.": "{channel} 채널에 글을 쓸 권한이 없으므로 Picket이 대신 공지를 올리지 않습니다.",
     "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.": "Picket이 {channel} 채널에 글을 올릴 수 없습니다. 해당 채널에서 Picket에 채널 보기, 메시지 보내기, 링크 첨부 권한을 주세요.",
+    # --- fair ---
+    "**{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.":
+        "**{title}** 좌석이 아직 판매 중입니다: /queue join 으로 대기열에 들어와 예매하세요. 취소표 대기는 매진된 뒤에 열립니다.",
+    "Tier {tier} of **{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.":
+        "**{title}** {tier} 등급 좌석이 아직 판매 중입니다: /queue join 으로 대기열에 들어와 예매하세요. 취소표 대기는 매진된 뒤에 열립니다.",
+    "Sales for **{title}** open {when} ({date}). Join the queue with /queue join; the waitlist opens only once the show is sold out.":
+        "**{title}** 예매는 {when} ({date}) 오픈합니다. /queue join 으로 대기열에 들어오세요; 취소표 대기는 매진된 뒤에만 열립니다.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

@@ -198,10 +198,11 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
                 on_sale = await alerts.request_reminder(services.store, show.id, interaction.user.id)
                 await reply(interaction, f"We'll DM you a day and an hour before **{show.title}** goes on sale ({ts(on_sale, 'f')}).")
             else:
-                entry = await waitlist.join_waitlist(
-                    services.store, show_id=show.id, fan_discord_id=interaction.user.id, quantity=1, gateway=services.gateway
-                )
-                await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=show.title))
+                from cogs.waitlist import join_or_send_to_queue
+
+                entry = await join_or_send_to_queue(interaction, services, show)
+                if entry is not None:
+                    await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=show.title))
 
 
 def announcement_view(show_id: int) -> discord.ui.View:

@@ -7,9 +7,33 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.booking import show_choices
+from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, edit, refusals, reply, thinking
-from domain import shows, waitlist
+from cogs.ui import FromCustomId, edit, refusals, reply, thinking, ts
+from domain import errors, shows, waitlist
+
+
+async def join_or_send_to_queue(interaction: discord.Interaction, services: Services, info: shows.ShowView, *, quantity: int = 1, tier: str | None = None):
+    """Join the waitlist; or, while the queue still sells the show's seats (or before its sales
+    open), say so in the fan's language and return None: nothing is written then."""
+    try:
+        return await waitlist.join_waitlist(
+            services.store, show_id=info.id, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
+        )
+    except errors.QueueFirst:
+        if tier is not None:
+            text = t(interaction, "Tier {tier} of **{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.", tier=tier, title=info.title)
+        else:
+            text = t(interaction, "**{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.", title=info.title)
+    except errors.SaleNotOpen:
+        if services.store.now() >= info.on_sale_at:
+            raise  # started: the domain's message says sales are closed
+        text = t(
+            interaction, "Sales for **{title}** open {when} ({date}). Join the queue with /queue join; the waitlist opens only once the show is sold out.",
+            title=info.title, when=ts(info.on_sale_at, "R"), date=ts(info.on_sale_at, "f"),
+        )
+    await reply(interaction, text)
+    return None
 
 
 class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:offer:(?P<action>accept|decline):(?P<entry_id>\d+)"):
@@ -47,10 +71,10 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
     async def join(self, interaction: discord.Interaction, show: int, quantity: app_commands.Range[int, 1, 50] = 1, tier: app_commands.Range[str, 1, 40] | None = None) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # the card is authorised with the payment provider
-            entry = await waitlist.join_waitlist(
-                self.services.store, show_id=show, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=self.services.gateway
-            )
             info = await shows.get_show(self.services.store, show)
+            entry = await join_or_send_to_queue(interaction, self.services, info, quantity=quantity, tier=tier)
+            if entry is None:
+                return
             await reply(
                 interaction,
                 f"You are #{entry.position} on the waitlist for **{info.title}** ({entry.quantity} seat(s)). When seats come back "

@@ -34,6 +34,7 @@ from domain.models import (
     PaymentKind,
     PaymentStatus,
     PriceTier,
+    QueuePlace,
     SeatStatus,
     Show,
     ShowSeat,
@@ -116,46 +117,98 @@ WAITLIST_FIRST = timedelta(seconds=60)
 
 
 def _sellable(now: datetime, *, for_waitlist: bool = False):
-    """SQL condition: a seat a new hold may take (free, or held by a hold that has run out; for a
-    waitlist promotion, also a seat kept back for the waitlist)."""
-    conditions = [
+    """SQL condition: a seat a new hold may take. A buyer: a free seat, or one held by a hold that
+    has run out. A waitlist promotion: only a seat kept back for the waitlist (one that came back),
+    never a seat on sale, so the waitlist cannot overtake the fans the queue is selling to."""
+    if for_waitlist:
+        return _kept_for_waitlist()
+    return or_(
         ShowSeat.status == SeatStatus.AVAILABLE.value,
         and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
-    ]
-    if for_waitlist:
-        conditions.append(_kept_for_waitlist())
-    return or_(*conditions)
+    )
 
 
 def _kept_for_waitlist():
     return and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.hold_id.is_(None))
 
 
+def _on_sale_or_held():
+    """SQL condition: a seat a buyer can take now or may get when a buyer's hold ends (so the queue
+    is still selling it); not sold, not kept for the waitlist."""
+    return or_(ShowSeat.status == SeatStatus.AVAILABLE.value, and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.hold_id.is_not(None)))
+
+
+async def seats_still_selling(s: AsyncSession, show_id: int, tier_id: int | None = None) -> int:
+    """Seats of a show (of one tier) that are on sale or held by a buyer: while there are any, the
+    queue is selling them and the waitlist is not open."""
+    q = select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show_id, _on_sale_or_held())
+    if tier_id is not None:
+        q = q.where(ShowSeat.tier_id == tier_id)
+    return (await s.execute(q)).scalar_one()
+
+
 async def return_seats(store: Store, s: AsyncSession, show_id: int, where) -> None:
-    """Seats come back from a hold or a ticket: to the waitlist first when fans wait on this show
-    (the caller, or the next scheduler tick, promotes them), otherwise straight back on sale."""
-    waiting = (
-        await s.execute(
-            select(WaitlistEntry.id).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value).limit(1)
-        )
-    ).first()
-    if waiting:
-        values = dict(status=SeatStatus.HELD.value, hold_id=None, held_until=store.now() + WAITLIST_FIRST)
+    """Seats come back (a cancelled ticket, an ended hold, added capacity): kept for the waitlist
+    first when a waiting fan could take them (one waiting for any tier, or for the seat's tier; the
+    caller, or the next scheduler tick, promotes them), otherwise straight back on sale."""
+    tiers = set(
+        (
+            await s.execute(
+                select(WaitlistEntry.tier_id).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value).distinct()
+            )
+        ).scalars()
+    )
+    kept = dict(status=SeatStatus.HELD.value, hold_id=None, held_until=store.now() + WAITLIST_FIRST)
+    on_sale = dict(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
+    seats = and_(ShowSeat.show_id == show_id, where)
+    if None in tiers:
+        steps = [(seats, kept)]
+    elif tiers:
+        steps = [(and_(seats, ShowSeat.tier_id.in_(tiers)), kept), (and_(seats, ShowSeat.tier_id.not_in(tiers)), on_sale)]
     else:
-        values = dict(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
-    await s.execute(update(ShowSeat).where(ShowSeat.show_id == show_id, where).values(**values).execution_options(synchronize_session=False))
+        steps = [(seats, on_sale)]
+    for condition, values in steps:
+        await s.execute(update(ShowSeat).where(condition).values(**values).execution_options(synchronize_session=False))
+
+
+async def has_kept_seats(store: Store, show_id: int) -> bool:
+    async with store.session() as s:
+        return (await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id, _kept_for_waitlist()).limit(1))).first() is not None
 
 
 async def release_kept_seats(store: Store, show_id: int) -> None:
-    """After a promotion pass: seats kept for the waitlist that no waiting fan could take go on sale."""
-    await store.transaction(
-        lambda s: s.execute(
-            update(ShowSeat)
-            .where(ShowSeat.show_id == show_id, _kept_for_waitlist())
-            .values(status=SeatStatus.AVAILABLE.value, held_until=None)
-            .execution_options(synchronize_session=False)
+    """After a promotion pass: seats kept for the waitlist that no waiting fan could take go on sale.
+    Seats a waiting fan could still take stay kept: another process's promotion pass may be taking
+    them right now (its entries were locked, so this pass skipped them), and a pass that never comes
+    (a crash) only keeps them until ``WAITLIST_FIRST`` runs out."""
+
+    async def work(s: AsyncSession) -> None:
+        kept = dict(
+            (await s.execute(select(ShowSeat.tier_id, func.count()).where(ShowSeat.show_id == show_id, _kept_for_waitlist()).group_by(ShowSeat.tier_id))).all()
         )
-    )
+        if not kept:
+            return
+        smallest = dict(
+            (
+                await s.execute(
+                    select(WaitlistEntry.tier_id, func.min(WaitlistEntry.quantity))
+                    .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+                    .group_by(WaitlistEntry.tier_id)
+                )
+            ).all()
+        )
+        if None in smallest and smallest[None] <= sum(kept.values()):
+            return  # a fan waiting for any tier fits
+        release = [tier for tier, n in kept.items() if not (tier in smallest and smallest[tier] <= n)]
+        if release:
+            await s.execute(
+                update(ShowSeat)
+                .where(ShowSeat.show_id == show_id, _kept_for_waitlist(), ShowSeat.tier_id.in_(release))
+                .values(status=SeatStatus.AVAILABLE.value, held_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    await store.transaction(work)
 
 
 def _check_on_sale(show: Show, now: datetime) -> None:
@@ -344,8 +397,8 @@ async def hold_seats_in(
             ShowSeat.status == SeatStatus.AVAILABLE.value,
             and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
         ]
-        if for_waitlist:  # seats kept back for the waitlist first
-            states.insert(0, _kept_for_waitlist())
+        if for_waitlist:  # only seats kept back for the waitlist, never seats on sale
+            states = [_kept_for_waitlist()]
         for state in states:
             q = select(ShowSeat.id).where(ShowSeat.show_id == show.id, state)
             if tier_id is not None:
@@ -873,25 +926,38 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
             keys.append(key)
             await s.execute(update(Order).where(Order.id == order_id).values(status=OrderStatus.REFUNDED.value))
         waiting = (
-            await s.execute(select(WaitlistEntry).where(WaitlistEntry.show_id == show.id, WaitlistEntry.status == WaitlistStatus.WAITING.value))
+            await s.execute(
+                select(WaitlistEntry).where(WaitlistEntry.show_id == show.id, WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, "offered")))
+            )
         ).scalars().all()
         for entry in waiting:
             entry.status = WaitlistStatus.LEFT.value
             entry.active_key = None
-        notify = dict(per_fan)
+        notify = {fan: (refund, "tickets") for fan, refund in per_fan.items()}
         for entry in waiting:
-            notify.setdefault(entry.fan_discord_id, 0)
-        for fan, refund in notify.items():
-            await enqueue(
-                store,
-                s,
-                kind="show_cancelled",
-                recipient_discord_id=fan,
-                payload={"show_id": show.id, "refund_cents": refund},
-                dedupe_key=f"show:{show.id}:cancelled:{fan}",
-            )
+            notify.setdefault(entry.fan_discord_id, (0, "waitlist"))
+        # Fans in the on-sale queue (their places are written through): the line is closed too.
+        # The admission tick closes the Redis line and tells anyone it still finds, under the same
+        # dedupe key, so each fan hears of the cancellation once.
+        for fan in (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show.id))).scalars():
+            notify.setdefault(fan, (0, "queue"))
+        for fan, (refund, was) in notify.items():
+            await tell_show_cancelled(store, s, show.id, fan, refund_cents=refund, was=was)
         return ShowCancellation(show.id, len(tickets), len(per_order), len(notify)), keys
 
     summary, keys = await store.transaction(work)
     await settle_refunds(store, gateway, keys)
     return summary
+
+
+async def tell_show_cancelled(store: Store, s: AsyncSession, show_id: int, fan: int, *, refund_cents: int = 0, was: str = "queue") -> None:
+    """Queue the one "show cancelled" DM a fan gets (as a ticket holder, a waitlisted or a queued
+    fan): keyed by show and fan, so telling them again, from any process, folds into it."""
+    await enqueue(
+        store,
+        s,
+        kind="show_cancelled",
+        recipient_discord_id=fan,
+        payload={"show_id": show_id, "refund_cents": refund_cents, "was": was},
+        dedupe_key=f"show:{show_id}:cancelled:{fan}",
+    )

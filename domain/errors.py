@@ -94,3 +94,8 @@ class PaymentDeclined(DomainError):
 
 class AlreadyDone(DomainError):
     """The request repeats one already carried out (a cancelled ticket cancelled again)."""
+
+
+class QueueFirst(DomainError):
+    """The waitlist is for seats that come back after a sell-out: while the queue still sells seats
+    (of the show, or of the tier asked for), fans join the queue instead."""

@@ -11,11 +11,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Fan, OutboxMessage, OutboxStatus
+from domain.models import Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
 from domain.store import Store
+
+# Sent messages are kept this long (to look a delivery up, and so a repeat of the same cause folds
+# into the first message), then purged.
+RETENTION = timedelta(days=14)
+# A show's alert rows are what keeps a show announced again from alerting anyone twice: they are
+# kept until the show is over, however old (see :func:`purge_sent`).
+ALERT_KIND = "show_alert"
 
 
 async def enqueue(
@@ -179,3 +186,34 @@ async def mark_skipped(store: Store, message_id: int, reason: str) -> None:
         )
 
     await store.transaction(work)
+
+
+async def purge_sent(store: Store, *, retention: timedelta = RETENTION, batch: int = 5000) -> int:
+    """Delete messages sent (or skipped on purpose) more than ``retention`` ago, in batches; pending
+    and dead ones stay. An alert stays until its show is over (cancelled, or started a day ago):
+    its dedupe key is what keeps a second announcement from alerting the same fan. Safe to run in
+    many processes at once. Returns the rows deleted."""
+    now = store.now()
+    cutoff = now - retention
+    upcoming = exists().where(
+        Show.id == OutboxMessage.payload["show_id"].as_integer(),
+        Show.status != ShowStatus.CANCELLED.value,
+        Show.starts_at > now - timedelta(days=1),
+    )
+    old_enough = or_(
+        and_(OutboxMessage.status == OutboxStatus.SENT.value, OutboxMessage.next_attempt_at < cutoff, OutboxMessage.sent_at < cutoff),
+        and_(OutboxMessage.status == OutboxStatus.SKIPPED.value, OutboxMessage.next_attempt_at < cutoff),
+    )
+    purgeable = and_(old_enough, or_(OutboxMessage.kind != ALERT_KIND, ~upcoming))
+    total = 0
+    while True:
+        async def work(s: AsyncSession) -> int:
+            ids = (await s.execute(select(OutboxMessage.id).where(purgeable).order_by(OutboxMessage.id).limit(batch))).scalars().all()
+            if ids:
+                await s.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+            return len(ids)
+
+        n = await store.transaction(work)
+        total += n
+        if n < batch:
+            return total

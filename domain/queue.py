@@ -33,6 +33,7 @@ from domain.shows import load_show
 from domain.store import Store
 
 ACTIVE_SHOWS = "pq:active"  # show ids whose line is not empty
+KNOWN_SHOWS = "pq:shows"  # show ids with any queue state in Redis (deleted when the show ends)
 EPOCH = "pq:epoch"  # set once the lines are known to be complete (restored, or nothing to restore)
 
 
@@ -50,8 +51,13 @@ def _keys(show_id: int) -> dict[str, str]:
     }
 
 
+# A show's queue state (Redis keys and ``queue_places`` rows) is deleted once the show has ended:
+# cancelled, or started this long ago.
+ENDED_AFTER_START = timedelta(hours=6)
+
+
 _JOIN = """
-local line, seq, ever, token_prefix, active, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local line, seq, ever, token_prefix, active, epoch, known = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 if redis.call('EXISTS', epoch) == 0 then return {'lost', 0} end  -- Redis is new: restore_lines first
 local fan, now, on_sale, draw, show = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local ttl = redis.call('TTL', token_prefix .. fan)
@@ -68,6 +74,7 @@ else
 end
 redis.call('ZADD', line, score, fan)
 redis.call('SADD', active, show)
+redis.call('SADD', known, show)
 return {'queued', redis.call('ZRANK', line, fan), tostring(score)}
 """
 
@@ -123,12 +130,24 @@ class ShowQueue:
     on_sale_at: datetime
     admission_per_minute: int
     admission_minutes: int
+    starts_at: datetime | None = None
+    cancelled: bool = False
+
+    def closed(self, now: datetime) -> bool:
+        """The line lets nobody in any more: the show was cancelled, or has started."""
+        return self.cancelled or (self.starts_at is not None and now >= self.starts_at)
+
+
+def _show_queue(show: Show) -> ShowQueue:
+    return ShowQueue(
+        show.id, show.title, show.on_sale_at, show.admission_per_minute, show.admission_minutes,
+        starts_at=show.starts_at, cancelled=show.status == ShowStatus.CANCELLED.value,
+    )
 
 
 async def show_queue(store: Store, show_id: int) -> ShowQueue:
     async with store.session() as s:
-        show = await load_show(s, show_id)
-        return ShowQueue(show.id, show.title, show.on_sale_at, show.admission_per_minute, show.admission_minutes)
+        return _show_queue(await load_show(s, show_id))
 
 
 def _status(raw, q: ShowQueue, now: datetime) -> QueueStatus:
@@ -146,12 +165,16 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
     line is short enough for the admission rate."""
     q = await show_queue(store, show_id)
     now = store.now()
+    if q.cancelled:
+        raise errors.ShowCancelled(f"“{q.title}” was cancelled; its queue is closed.")
+    if q.closed(now):
+        raise errors.SaleNotOpen(f"“{q.title}” has already started; sales are closed.")
     if now >= q.on_sale_at:
         await _refuse_if_closed(store, q)
     k = _keys(q.show_id)
     for _ in range(2):
         raw = await redis.eval(
-            _JOIN, 6, k["line"], k["seq"], k["ever"], k["token"], ACTIVE_SHOWS, EPOCH,
+            _JOIN, 7, k["line"], k["seq"], k["ever"], k["token"], ACTIVE_SHOWS, EPOCH, KNOWN_SHOWS,
             fan, now.timestamp(), q.on_sale_at.timestamp(), random.random(), q.show_id,
         )
         if raw[0] != "lost":
@@ -195,6 +218,8 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
     (so a lost Redis gives them the rest of it) and a "your turn" DM queued; except ``answering``,
     the fan whose own join let them in and who reads it in the reply. A crash can only fall between
     the Redis step and that commit; the fan is then in (``/queue status`` says so) without a DM."""
+    if q.closed(store.now()):
+        return []  # a cancelled or started show lets nobody in; admit_all closes its line
     k = _keys(q.show_id)
     fans = await redis.eval(
         _ADMIT, 6, k["line"], k["clock"], k["admitted"], k["admit_seq"], k["token"], ACTIVE_SHOWS,
@@ -283,7 +308,7 @@ async def shows_on_sale_with_lines(store: Store, redis: Redis) -> list[ShowQueue
         for show_id in ids:
             show = await s.get(Show, show_id)
             if show is not None:
-                found.append(ShowQueue(show.id, show.title, show.on_sale_at, show.admission_per_minute, show.admission_minutes))
+                found.append(_show_queue(show))
     return found
 
 
@@ -310,6 +335,11 @@ async def admit_all(store: Store, redis: Redis) -> int:
     messaged = 0
     await restore_lines(store, redis)  # one EXISTS while Redis is intact; a rebuild after it was lost
     for q in await shows_on_sale_with_lines(store, redis):
+        if q.closed(store.now()):
+            waiting = await close(redis, q.show_id)
+            await _tell_closed(store, waiting, q)
+            messaged += len(waiting)
+            continue
         if store.now() < q.on_sale_at:
             continue
         if await sold_out(store, q.show_id):
@@ -333,6 +363,26 @@ async def _tell_sold_out(store: Store, fans: list[int], show_id: int) -> None:
                 store, s, kind=SOLD_OUT_DM, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:soldout:{fan}:{stamp}"
             )
         await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
+
+    await store.transaction(work)
+
+
+async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
+    """DM the fans still in the line of a show that was cancelled or has started, once each (the
+    dedupe key folds a repeat from another process, and the cancellation's own DM), and forget
+    their places, in one transaction."""
+    if not fans:
+        return
+
+    async def work(s) -> None:
+        for fan in fans:
+            if q.cancelled:
+                await booking.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
+            else:
+                await outbox.enqueue(
+                    store, s, kind=CLOSED_DM, recipient_discord_id=fan, payload={"show_id": q.show_id}, dedupe_key=f"queue:{q.show_id}:closed:{fan}"
+                )
+        await s.execute(delete(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)))
 
     await store.transaction(work)
 
@@ -386,10 +436,11 @@ async def _record_place(store: Store, show_id: int, fan: int, score: float) -> N
 # --- rebuilding a lost queue ----------------------------------------------------------------------
 
 _RESTORE_BEGIN = """
-local restoring, seq, active = KEYS[1], KEYS[2], KEYS[3]
+local restoring, seq, active, known = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('SET', restoring, '1', 'NX') == false then return 0 end
 redis.call('SET', seq, ARGV[1])  -- before any new join: newcomers line up behind the restored places
 redis.call('SADD', active, ARGV[2])
+redis.call('SADD', known, ARGV[2])
 return 1
 """
 
@@ -432,7 +483,7 @@ async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int
         async with store.session() as s:
             places = (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score))).scalars().all()
         top = max((p.score for p in places if p.score >= 1), default=0)
-        if not await redis.eval(_RESTORE_BEGIN, 3, k["restoring"], k["seq"], ACTIVE_SHOWS, int(top), show_id):
+        if not await redis.eval(_RESTORE_BEGIN, 4, k["restoring"], k["seq"], ACTIVE_SHOWS, KNOWN_SHOWS, int(top), show_id):
             continue  # another process is rebuilding it
         for i in range(0, len(places), chunk):
             args: list = []
@@ -449,5 +500,55 @@ async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int
     return restored
 
 
+# --- forgetting the lines of shows that ended -------------------------------------------------------
+
+_PURGE = """
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1
+"""
+
+
+def _ended(now: datetime):
+    """SQL condition: a show that has ended (cancelled, or started ENDED_AFTER_START ago)."""
+    return (Show.status == ShowStatus.CANCELLED.value) | (Show.starts_at <= now - ENDED_AFTER_START)
+
+
+async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -> int:
+    """Delete the queue state of shows that have ended: their Redis keys (line, places ever given,
+    admissions, counters) and their ``queue_places`` rows. Run by the scheduler's cleanup tick;
+    safe in many processes at once (deleting twice deletes nothing). Returns the shows purged."""
+    now = store.now()
+    known = [int(x) for x in await redis.smembers(KNOWN_SHOWS)] if redis is not None else []
+    async with store.session() as s:
+        with_rows = select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists()
+        ended = set((await s.execute(select(Show.id).where(_ended(now), with_rows))).scalars())
+        if known:
+            ended |= set((await s.execute(select(Show.id).where(Show.id.in_(known), _ended(now)))).scalars())
+            ended |= set(known) - set((await s.execute(select(Show.id).where(Show.id.in_(known)))).scalars())  # deleted shows
+    for show_id in sorted(ended):
+        if redis is not None:
+            k = _keys(show_id)
+            start = 0
+            while fans := await redis.zrange(k["admitted"], start, start + 999):  # turns still running
+                await redis.delete(*(k["token"] + str(f) for f in fans))
+                start += len(fans)
+            keys = [k[name] for name in ("line", "seq", "ever", "admitted", "admit_seq", "clock", "restoring")]
+            await redis.eval(_PURGE, len(keys) + 2, ACTIVE_SHOWS, KNOWN_SHOWS, *keys, show_id)
+        while True:  # in batches: one on-sale may have left 100,000 places
+            async def work(s) -> int:
+                fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()
+                if fans:
+                    await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
+                return len(fans)
+
+            if await store.transaction(work) < batch:
+                break
+        telemetry.count("cleanup", action="queue_purged")
+    return len(ended)
+
+
 ADMISSION_DM = "queue_turn"
 SOLD_OUT_DM = "queue_sold_out"
+CLOSED_DM = "queue_closed"  # the show started while the fan was still in line

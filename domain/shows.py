@@ -562,6 +562,10 @@ async def add_sections(store: Store, show_id: int, organizer_discord_id: int, se
                 raise errors.InvalidInput(f"Price tiers: section `{sec.name}` must name one of the show's tiers.")
         last = (await s.execute(select(func.max(ShowSeat.position)).where(ShowSeat.show_id == show.id))).scalar_one() or 0
         await _insert_seats(s, show.id, sections, tier_of, first_position=last + 1)
+        from domain import booking  # (booking builds on this module)
+
+        # Added capacity comes back like a returned seat: kept for the waitlist when fans wait for it.
+        await booking.return_seats(store, s, show.id, ShowSeat.position > last)
         return sum(sec.capacity for sec in sections)
 
     return await store.transaction(work)

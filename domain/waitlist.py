@@ -61,14 +61,7 @@ async def join_waitlist(
 
     async def work(s: AsyncSession) -> WaitlistView:
         show = await load_show(s, show_id)
-        _check_join(show, quantity)
-        tier_id = None
-        if tier is not None:
-            tier_id = (
-                await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier))
-            ).scalar_one_or_none()
-            if tier_id is None:
-                raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{excerpt(tier)}`.")
+        tier_id = await _check_join(store, s, show, quantity, tier)
         await s.execute(
             store.insert_ignore(
                 WaitlistEntry.__table__,
@@ -179,6 +172,14 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
     the list. A declined charge passes the seats to the next fan and tells the declined one why."""
     done: list[Promotion] = []
     await store.transaction(lambda s: _lapse_offers(store, s, show_id))
+    from domain import booking
+
+    if not await booking.has_kept_seats(store, show_id):
+        return done  # promotion only ever takes seats kept for the waitlist: nothing to give
+    async with store.session() as s:
+        show = await load_show(s, show_id)
+    if show.status == ShowStatus.CANCELLED.value or store.now() >= show.starts_at:
+        return done  # sales are closed: nobody is promoted (or told a seat "could not be theirs")
     for _ in range(limit):
         claim = await store.transaction(lambda s: _claim_next(store, s, show_id))
         if claim is None:
@@ -199,8 +200,6 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
             done.append(Promotion(entry_id, fan, None, "declined", detail))
             continue
         done.append(await complete_promotion(store, gateway, entry_id, fan, detail, show_id))
-    from domain import booking
-
     await booking.release_kept_seats(store, show_id)  # what no waiting fan could take goes on sale
     return done
 
@@ -248,9 +247,15 @@ async def requeue(s: AsyncSession, entry_id: int) -> bool:
 
 
 async def shows_with_waiting(store: Store) -> list[int]:
+    """Shows the promotion pass must visit: a fan waits, or an offer is open (it may have lapsed,
+    whether or not anyone waits behind it)."""
     async with store.session() as s:
         return list(
-            (await s.execute(select(WaitlistEntry.show_id).where(WaitlistEntry.status == WaitlistStatus.WAITING.value).distinct())).scalars()
+            (
+                await s.execute(
+                    select(WaitlistEntry.show_id).where(WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, OFFERED))).distinct()
+                )
+            ).scalars()
         )
 
 
@@ -258,19 +263,46 @@ async def _authorization(s: AsyncSession, entry_id: int) -> str | None:
     return (await s.execute(select(WaitlistEntry.payment_authorization).where(WaitlistEntry.id == entry_id))).scalar_one()
 
 
-def _check_join(show: Show, quantity: int) -> None:
+async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, tier: str | None) -> int | None:
+    """Refuse a join the waitlist cannot serve; returns the tier's id (None: any tier). The waitlist
+    gets only seats that come back, so it opens once the queue has nothing left to sell: before the
+    open, and while seats of the show (or of the tier asked for) are on sale or held by buyers, the
+    answer is the queue. Writes nothing."""
+    from domain import booking
+
     if show.status == ShowStatus.CANCELLED.value:
         raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
     if not isinstance(quantity, int) or quantity <= 0:
         raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
     if quantity > show.per_fan_limit:
         raise errors.FanLimitExceeded(f"“{show.title}” allows {show.per_fan_limit} tickets per fan.")
+    tier_id = None
+    if tier is not None:
+        tier_id = (await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier))).scalar_one_or_none()
+        if tier_id is None:
+            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{excerpt(tier)}`.")
+    now = store.now()
+    if now < show.on_sale_at:
+        when = int(show.on_sale_at.timestamp())
+        raise errors.SaleNotOpen(
+            f"Sales for “{show.title}” open <t:{when}:R> (<t:{when}:f>). Join the queue (/queue join); "
+            "the waitlist opens only once the show is sold out."
+        )
+    if now >= show.starts_at:
+        raise errors.SaleNotOpen(f"“{show.title}” has already started; sales are closed.")
+    if await booking.seats_still_selling(s, show.id, tier_id):
+        what = f"Tier {tier} of “{show.title}”" if tier is not None else f"“{show.title}”"
+        raise errors.QueueFirst(
+            f"{what} still has seats on sale: join the queue (/queue join) to book them. "
+            "The waitlist opens once they are sold out."
+        )
+    return tier_id
 
 
 async def _validate_join(store: Store, show_id: int, quantity: int, tier: str | None) -> None:
     """The checks join_waitlist makes, run before asking the gateway for an authorization."""
     async with store.session() as s:
-        _check_join(await load_show(s, show_id), quantity)
+        await _check_join(store, s, await load_show(s, show_id), quantity, tier)
 
 
 OFFERED = "offered"
@@ -337,3 +369,34 @@ async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> No
 
     show_id = await store.transaction(work)
     await promote(store, gateway, show_id)
+
+
+async def close_started(store: Store) -> int:
+    """Waitlists of shows that have started are closed: nothing can come back any more. Each fan
+    still waiting is told once (by dedupe key) and leaves the list, so the promotion pass stops
+    visiting the show. Safe in many processes. Returns the fans told."""
+
+    async def work(s: AsyncSession) -> int:
+        entries = (
+            await s.execute(
+                select(WaitlistEntry)
+                .where(
+                    WaitlistEntry.status == WaitlistStatus.WAITING.value,
+                    WaitlistEntry.show_id.in_(select(Show.id).where(Show.starts_at <= store.now())),
+                )
+                .limit(500)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars().all()
+        for entry in entries:
+            entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+            await enqueue(
+                store, s, kind="queue_closed", recipient_discord_id=entry.fan_discord_id,
+                payload={"show_id": entry.show_id, "line": "waitlist"}, dedupe_key=f"waitlist:{entry.id}:closed",
+            )
+        return len(entries)
+
+    total = 0
+    while n := await store.transaction(work):
+        total += n
+    return total

@@ -104,9 +104,21 @@ async def _show_cancelled(store: Store, payload: dict) -> OutgoingMessage:
     text = f"**{show.title}** ({show.starts_at:%d %b %Y}) has been cancelled by its organizer."
     if refund:
         text += f" Your tickets are void and {money(refund, show.currency)} is refunded to your card."
+    elif payload.get("was") == "queue":
+        text += " You were in its queue; the queue is closed and nothing was charged."
     else:
         text += " You were on its waitlist; nothing was charged."
     return OutgoingMessage(content=text)
+
+
+@renderer("queue_closed")
+async def _queue_closed(store: Store, payload: dict) -> OutgoingMessage:
+    """The show started while the fan was still in its queue (or on its waitlist)."""
+    show = await shows.get_show(store, payload["show_id"])
+    where = "on its waitlist" if payload.get("line") == "waitlist" else "in its queue"
+    return OutgoingMessage(
+        content=f"**{show.title}** has started, so its sales are closed. You were still {where}; nothing was charged."
+    )
 
 
 def show_embed_dict(show: shows.ShowView) -> dict:

@@ -1,5 +1,6 @@
 """Timed work: recovery (expired holds, refunds, half-finished payments and promotions, a lost
-queue), queue admission, on-sale reminders, the weekly digest.
+queue), queue admission, on-sale reminders, the weekly digest, and the cleanup of what ended shows
+and old DMs leave behind.
 
 APScheduler provides the timing (interval and cron triggers). It keeps no state that matters: each
 job claims its work through the database (conditional UPDATEs, SKIP LOCKED), so several processes may
@@ -16,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from domain import alerts, queue, recovery
+from domain import alerts, outbox, queue, recovery, waitlist
 from domain.payments import PaymentGateway
 from domain.store import Store
 from notifier.sender import OutboxSender
@@ -49,6 +50,16 @@ class Jobs:
         await alerts.plan_weekly_digest(self.store)
         return await self.send_due_notices()
 
+    async def clean_up(self) -> int:
+        """Storage that would otherwise only grow: the queue state of shows that ended, the
+        waitlists of shows that started (their fans are told), sent DMs past their retention."""
+        told = await waitlist.close_started(self.store)
+        await queue.purge_ended(self.store, self.redis)
+        await outbox.purge_sent(self.store)
+        if told:
+            self.sender.kick()
+        return told
+
     async def admit_queues(self) -> int:
         messaged = await queue.admit_all(self.store, self.redis)
         if messaged:
@@ -63,6 +74,7 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: float = 30.0) -> AsyncIOSchedul
     scheduler.add_job(jobs.recover, IntervalTrigger(seconds=tick_seconds), id="recover", **common)
     scheduler.add_job(jobs.send_due_notices, IntervalTrigger(seconds=tick_seconds), id="notices", **common)
     scheduler.add_job(jobs.admit_queues, IntervalTrigger(seconds=min(tick_seconds, 5)), id="queues", **common)
+    scheduler.add_job(jobs.clean_up, IntervalTrigger(seconds=max(tick_seconds, 60)), id="cleanup", **common)
     scheduler.add_job(jobs.weekly_digest, CronTrigger(day_of_week="mon", hour=10, minute=0), id="digest", **common)
     scheduler.start()
     log.info("scheduler started: recovery/notices every %ss, digest Mondays 10:00 UTC", tick_seconds)

@@ -3,8 +3,9 @@ recovery and jobs) that books for a crowd of fans and sends their DMs, through d
 client, to the recording stand-in for Discord that lives in the test's process.
 
 Fans act the way they would in Discord, with the same domain calls the cogs make: join the queue,
-wait to be let in, reserve, pay; some cancel a ticket afterwards, some walk away from a hold, some
-wait on the waitlist. Each fan's next step is read from the store, so after a restart every fan
+wait to be let in, reserve, pay; some walk away from a hold (or go home when it sold out before
+their turn); some join the waitlist once the show is sold out (the waitlist is refused before), and
+some buyers cancel a ticket once those are waiting, which is how the waitlist gets its seats. Each fan's next step is read from the store, so after a restart every fan
 picks up where the crash left them (a fan whose Pay click died presses Pay again, as a fan would).
 
 Time runs ``SPEED`` times faster than the wall clock (``ScaledClock``, its origin kept in a file so
@@ -37,10 +38,10 @@ from domain.payments import SandboxGateway
 from domain.store import Store
 
 SPEED = 40.0
-BUYERS = range(1, 25)  # quantity 1 or 2; every third one cancels a ticket once paid
+BUYERS = range(1, 25)  # quantity 1 or 2 (36 seats in all); every third one cancels a ticket once the waitlist is full
 WALKAWAYS = range(25, 28)  # hold one seat and never pay: the hold must lapse and the seat return
-WAITLISTERS = range(28, 38)  # one seat each from the waitlist
-SEATMAP = "A:6x7:Standard"  # 42 seats: 38 end as tickets, and the three walk-aways can always get a hold
+WAITLISTERS = range(28, 36)  # one seat each from the waitlist: the 8 cancelled tickets
+SEATMAP = "A:6x6:Standard"  # 36 seats: the buyers sell it out, then the waitlist gets the cancelled ones
 FAN_BASE = 500_000
 
 
@@ -111,6 +112,8 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
         except errors.DomainError:
             await asyncio.sleep(0.1)  # e.g. the provider did not answer: press Pay again
     if cancels(n):
+        while await one(store, select(func.count()).select_from(WaitlistEntry)) < len(WAITLISTERS):
+            await asyncio.sleep(0.1)  # the show sells out and the waitlist fills first
         revoked = await one(store, select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == fan, Ticket.status == "revoked"))
         if not revoked:
             first = await one(store, select(Ticket.id).where(Ticket.holder_discord_id == fan, Ticket.status == "valid").order_by(Ticket.id).limit(1))
@@ -126,15 +129,23 @@ async def walkaway(store, redis, show_id: int, n: int) -> None:
             if state.state == "admitted":
                 await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
                 return
+        except errors.SoldOut:
+            if await queue.sold_out(store, show_id):
+                return  # sold out before their turn: they go home
         except errors.DomainError:
             pass
         await asyncio.sleep(0.05)
 
 
 async def waitlister(store, gateway, show_id: int, n: int) -> None:
-    if await one(store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))):
-        return  # joined in an earlier run (and perhaps promoted since): a fan joins once
-    await waitlist.join_waitlist(store, show_id=show_id, fan_discord_id=fan_id(n), quantity=1, gateway=gateway)
+    while True:
+        if await one(store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))):
+            return  # joined in an earlier run (and perhaps promoted since): a fan joins once
+        try:
+            await waitlist.join_waitlist(store, show_id=show_id, fan_discord_id=fan_id(n), quantity=1, gateway=gateway)
+            return
+        except errors.QueueFirst:
+            await asyncio.sleep(0.1)  # still on sale: the waitlist opens once it is sold out
 
 
 async def finished(store: Store) -> bool:
