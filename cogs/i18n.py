@@ -103,6 +103,8 @@ KO: dict[str, str] = {
     "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of {amount} yet: it is pending and we retry it automatically; you need not do anything.": "**{title}** 티켓 #{id} ({seat}) 예매를 취소했습니다. {amount} 환불은 결제사 확인을 기다리는 중(환불 대기)이며 자동으로 다시 요청합니다. 따로 하실 일은 없습니다.",
     "Reserve {n} seat(s) · {tier}": "{n}석 예매 · {tier}",
     "Reserve {n} seat(s)": "{n}석 예매",
+    # --- money ---
+    "Currency: `{code}` is not an ISO 4217 currency code such as KRW, USD or EUR.": "통화: `{code}`은(는) ISO 4217 통화 코드가 아닙니다. KRW, USD, EUR처럼 입력해 주세요.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}
