@@ -169,12 +169,30 @@ class Currency:
 USD = Currency("USD", 2)
 
 
+_SYMBOL_PREFIX = re.compile(r"^[A-Za-z]{0,3}(\S)")
+
+
+def _without_currency(text: str, code: str) -> str:
+    """The number in a price written with its currency, as people and formatters write it: ``₩150000``,
+    ``$45.50``, ``US$45.50``, ``45 €``, ``KWD1.500``, ``150000 KRW``."""
+    raw = text.strip()
+    if raw[:3].upper() == code:
+        raw = raw[3:].strip()
+    elif raw[-3:].upper() == code:
+        raw = raw[:-3].strip()
+    symbol = _SYMBOL_PREFIX.match(raw)
+    if symbol and unicodedata.category(symbol.group(1)) == "Sc":
+        raw = raw[symbol.end() :].strip()
+    if raw and unicodedata.category(raw[-1]) == "Sc":
+        raw = raw[:-1].strip()
+    return raw
+
+
 def parse_price(text: str, *, currency: Currency = USD, field: str = "Price") -> int:
     """A price typed in major units, in the currency's minor units: ``"45.50"`` USD -> 4550,
     ``"150,000"`` KRW -> 150000, ``"1.5"`` KWD -> 1500. Refuses negatives, more decimals than the
     currency has (KRW has none) and prices above :attr:`Currency.max_major`."""
-    raw = (text or "").strip().replace(",", "")
-    raw = raw.strip("".join(ch for ch in raw if unicodedata.category(ch) == "Sc")).strip()  # $45, ₩150000, 45€
+    raw = _without_currency((text or "").replace(",", ""), currency.code)
     quoted = excerpt(text)
     try:
         value = Decimal(raw)
