@@ -71,7 +71,7 @@ from domain.store import Store, is_retryable, make_engine  # noqa: E402
 GUILD = 900_000_000_000_000_001
 ORGANIZER = 900_000_000_000_000_002
 FAN_BASE = 800_000_000_000_000_000  # fan ids FAN_BASE + i, snowflake-sized
-PRICE = 5000
+PRICE = 5000  # $50.00: ISO 4217 minor units of the shows' currency (USD, the default)
 
 
 def log(msg: str) -> None:

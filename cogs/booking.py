@@ -43,7 +43,7 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
 def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Reserved: {title}", title=show.title), colour=discord.Colour.gold())
     embed.description = (
-        f"{len(hold.seats)} seat(s), **{money(hold.total_cents, show.currency)}**.\n"
+        f"{len(hold.seats)} seat(s), **{money(hold.total_cents, show.currency, interaction)}**.\n"
         f"Held for you until {ts(hold.expires_at, 'T')} ({ts(hold.expires_at, 'R')}); then they go back on sale."
     )
     for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
@@ -54,7 +54,7 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
 def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Paid: {title}", title=show.title), colour=discord.Colour.green())
     embed.description = (
-        f"Order #{order.id}: {len(order.tickets)} ticket(s), {money(order.amount_cents, order.currency)}.\n"
+        f"Order #{order.id}: {len(order.tickets)} ticket(s), {money(order.amount_cents, order.currency, interaction)}.\n"
         "Your tickets are on their way by DM."
     )
     for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
@@ -98,9 +98,9 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
             await edit(interaction, content=None, embed=order_embed(interaction, order, show), view=None)
 
 
-def hold_view(hold: HoldView, show: shows.ShowView) -> discord.ui.View:
+def hold_view(hold: HoldView, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
     view = StatelessView()
-    view.add_item(HoldButton("pay", hold.id, f"Pay {money(hold.total_cents, show.currency)}"))
+    view.add_item(HoldButton("pay", hold.id, f"Pay {money(hold.total_cents, show.currency, interaction)}"))
     view.add_item(HoldButton("release", hold.id, "Release"))
     return view
 
@@ -212,7 +212,7 @@ class QueueButton(
                 hold = await queue.reserve(
                     services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=self.wanted.quantity, tier=tier
                 )
-                await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
+                await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
                 return
             if self.action == "leave":
                 await queue.leave(services.store, services.redis, self.show_id, interaction.user.id)
@@ -262,7 +262,7 @@ class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], templa
                 services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
             )
             show = await shows.get_show(services.store, self.show_id)
-            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
+            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
 
 
 class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
@@ -277,7 +277,7 @@ class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], te
             quantity = int(self.item.values[0])
             hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=quantity)
             show = await shows.get_show(services.store, self.show_id)
-            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show))
+            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
 
 
 def _show_field(s: shows.ShowView) -> dict:
@@ -373,4 +373,4 @@ class BookingCog(commands.Cog, name="booking"):
                 return
             tier = chosen.name if chosen else None
             hold = await queue.reserve(self.services.store, self.services.redis, show_id=show, fan=interaction.user.id, quantity=quantity, tier=tier)
-            await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info))
+            await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info, interaction))

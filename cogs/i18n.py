@@ -121,6 +121,8 @@ KO: dict[str, str] = {
         "**{title}** {tier} 등급 좌석이 아직 판매 중입니다: /queue join 으로 대기열에 들어와 예매하세요. 취소표 대기는 매진된 뒤에 열립니다.",
     "Sales for **{title}** open {when} ({date}). Join the queue with /queue join; the waitlist opens only once the show is sold out.":
         "**{title}** 예매는 {when} ({date}) 오픈합니다. /queue join 으로 대기열에 들어오세요; 취소표 대기는 매진된 뒤에만 열립니다.",
+    # --- money ---
+    "Currency: `{code}` is not an ISO 4217 currency code such as KRW, USD or EUR.": "통화: `{code}`은(는) ISO 4217 통화 코드가 아닙니다. KRW, USD, EUR처럼 입력해 주세요.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

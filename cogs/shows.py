@@ -17,7 +17,8 @@ from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
 from domain import alerts, booking, checkin, errors, follows, shows, stats, waitlist
-from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, parse_names, parse_price_tiers, parse_timezone, parse_when
+from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
+from notifier import money as money_units
 from notifier.charts import sales_chart
 
 # --- forms ------------------------------------------------------------------------------------------
@@ -95,13 +96,13 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
                 genres=parse_names(self.genres, field="Genres", required=False),
                 starts_at=parse_when(start_text, self.timezone, field="Start time"),
                 on_sale_at=parse_when(on_sale_text, self.timezone, field="On-sale time"),
-                tiers=parse_price_tiers(self.tiers.value),
+                tiers=parse_price_tiers(self.tiers.value, currency=money_units.currency(self.currency)),
                 per_fan_limit=self.per_fan_limit,
                 currency=self.currency,
                 admission_per_minute=self.queue_rate,
                 waitlist_mode=self.waitlist_mode,
             )
-            await reply(interaction, t(interaction, "Created show #{id}. Announce it with /show announce.", id=show.id), embed=show_embed(show))
+            await reply(interaction, t(interaction, "Created show #{id}. Announce it with /show announce.", id=show.id), embed=show_embed(show, interaction=interaction))
 
 
 class ShowEditModal(discord.ui.Modal, title="Edit show"):
@@ -144,20 +145,20 @@ class ShowEditModal(discord.ui.Modal, title="Edit show"):
                 starts_at=starts_at,
                 on_sale_at=on_sale_at,
             )
-            await reply(interaction, t(interaction, "Show #{id} updated.", id=show.id), embed=show_embed(show))
+            await reply(interaction, t(interaction, "Show #{id} updated.", id=show.id), embed=show_embed(show, interaction=interaction))
 
 
 # --- rendering ----------------------------------------------------------------------------------------
 
 
-def show_embed(show: shows.ShowView, poster_url: str | None = None) -> discord.Embed:
+def show_embed(show: shows.ShowView, poster_url: str | None = None, interaction: discord.Interaction | None = None) -> discord.Embed:
     embed = discord.Embed(title=show.title[:256], colour=discord.Colour.blurple())
     artists = ", ".join(show.artists)
     if len(artists) > 1500:  # the domain keeps lists shorter; older shows may not be
         artists = artists[:1499] + "…"
     embed.description = f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name}"
     embed.add_field(name="On sale", value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
-    embed.add_field(name="Prices", value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency)}" for tier in show.tiers)[:1024], inline=True)
+    embed.add_field(name="Prices", value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency, interaction)}" for tier in show.tiers)[:1024], inline=True)
     if show.genres:
         embed.add_field(name="Genres", value=", ".join(show.genres)[:1024], inline=True)
     embed.add_field(name="Limit", value=f"{show.per_fan_limit} per fan", inline=True)
@@ -266,6 +267,10 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         async with refusals(interaction):
             parse_timezone(timezone)  # refuse an unknown zone, a bad genre list before the form, not after the organizer typed it
             parse_names(genres, field="Genres", required=False)
+            currency = currency.strip().upper()
+            if not money_units.known(currency):
+                await reply(interaction, t(interaction, "Currency: `{code}` is not an ISO 4217 currency code such as KRW, USD or EUR.", code=excerpt(currency)))
+                return
             await interaction.response.send_modal(
                 ShowCreateModal(
                     self.services,
@@ -368,12 +373,12 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             embed = discord.Embed(title=f"Sales · {info.title}", colour=discord.Colour.teal())
             for tier in report.tiers:
                 embed.add_field(
-                    name=f"{tier.tier} ({money(tier.price_cents, info.currency)})",
+                    name=f"{tier.tier} ({money(tier.price_cents, info.currency, interaction)})",
                     value=f"sold {tier.sold} · held {tier.held} · available {tier.available}",
                     inline=False,
                 )
-            embed.add_field(name="Revenue", value=money(report.revenue_cents, info.currency), inline=True)
-            embed.add_field(name="Refunded", value=money(report.refunded_cents, info.currency), inline=True)
+            embed.add_field(name="Revenue", value=money(report.revenue_cents, info.currency, interaction), inline=True)
+            embed.add_field(name="Refunded", value=money(report.refunded_cents, info.currency, interaction), inline=True)
             embed.add_field(name="Waitlist", value=str(report.waitlist_waiting), inline=True)
             capacity = sum(tier.sold + tier.held + tier.available for tier in report.tiers)
             chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title)

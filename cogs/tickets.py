@@ -67,12 +67,12 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of "
                     "{amount} yet: it is pending and we retry it automatically; you need not do anything.",
-                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency),
+                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency, interaction),
                 )
             else:
                 text = t(
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card.",
-                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency),
+                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency, interaction),
                 )
             await reply(interaction, text)

@@ -15,6 +15,7 @@ from cogs.i18n import t
 from domain import telemetry
 from domain.errors import DomainError
 from notifier import messages
+from notifier.money import format_money
 from domain.specs import excerpt
 from domain.store import committed_writes
 
@@ -31,8 +32,10 @@ def ts(when: datetime, style: str = "f") -> str:
     return f"<t:{int(when.timestamp())}:{style}>"
 
 
-def money(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency}"
+def money(minor: int, currency: str, interaction: discord.Interaction | None = None) -> str:
+    """An amount in ISO 4217 minor units, written the way the user's locale writes it (₩150,000,
+    $45.50; US$45.50 in Korean). Without an interaction (a public post): English."""
+    return format_money(minor, currency, getattr(interaction, "locale", None))
 
 
 class FromCustomId:

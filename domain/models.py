@@ -3,7 +3,9 @@
 Conventions:
 - Discord snowflakes are BIGINT columns named ``*_discord_id`` / ``guild_id``.
 - Times are timezone-aware UTC in Python, stored as naive UTC (MariaDB DATETIME(6) has no zone).
-- Money is integer minor units (cents) with a currency code; no floats.
+- Money is an integer in ISO 4217 minor units with a currency code, never a float: ₩150,000 is 150000
+  (KRW has no minor unit), $45.50 is 4550, KWD 1.500 is 1500. The ``*_cents`` column names predate
+  this and stay for now; the integer is minor units of the row's (or its show's) currency.
 - "At most one active X" rules use a nullable ``active_key`` column under a UNIQUE index: the key is
   set while the row is active and NULL once it is not. MariaDB has no partial indexes, and NULLs never
   collide, so this gives the same guarantee on MariaDB and SQLite.

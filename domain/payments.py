@@ -33,7 +33,10 @@ class PaymentGateway(Protocol):
 
     async def charge(
         self, *, idempotency_key: str, amount_cents: int, currency: str, customer: int, authorization: str | None = None
-    ) -> PaymentResult: ...
+    ) -> PaymentResult:
+        """Charge ``amount_cents`` ISO 4217 minor units of ``currency``, as providers take them:
+        150000 KRW is ₩150,000 (KRW has no minor unit), 4550 USD is $45.50."""
+        ...
 
     async def refund(self, *, idempotency_key: str, charge_reference: str, amount_cents: int) -> PaymentResult: ...
 
@@ -69,11 +72,13 @@ class SandboxGateway:
             """
             CREATE TABLE IF NOT EXISTS authorizations (reference TEXT PRIMARY KEY, customer INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS charges (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
-                reason TEXT, amount INTEGER NOT NULL, customer INTEGER NOT NULL);
+                reason TEXT, amount INTEGER NOT NULL, customer INTEGER NOT NULL, currency TEXT);
             CREATE TABLE IF NOT EXISTS refunds (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
                 reason TEXT, charge_reference TEXT NOT NULL, amount INTEGER NOT NULL);
             """
         )
+        if "currency" not in {row[1] for row in self._db.execute("PRAGMA table_info(charges)")}:  # a ledger from before
+            self._db.execute("ALTER TABLE charges ADD COLUMN currency TEXT")
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -109,8 +114,8 @@ class SandboxGateway:
             else:
                 result = PaymentResult(True, reference=self._reference("ch"))
             self._db.execute(
-                "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?)",
-                (idempotency_key, int(result.ok), result.reference, result.reason, amount_cents, customer),
+                "INSERT INTO charges (key, ok, reference, reason, amount, customer, currency) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (idempotency_key, int(result.ok), result.reference, result.reason, amount_cents, customer, currency),
             )
             if self.lost_answers_left > 0:
                 self.lost_answers_left -= 1
@@ -154,6 +159,12 @@ class SandboxGateway:
         """key -> (result, amount, customer)"""
         rows = self._db.execute("SELECT key, ok, reference, reason, amount, customer FROM charges")
         return {k: (PaymentResult(bool(ok), ref, why), amt, cust) for k, ok, ref, why, amt, cust in rows}
+
+    @property
+    def charged_amounts(self) -> dict[str, tuple[int, str]]:
+        """key -> (amount in minor units, currency) of every successful charge: what the fan paid."""
+        rows = self._db.execute("SELECT key, amount, currency FROM charges WHERE ok = 1")
+        return {k: (amt, cur) for k, amt, cur in rows}
 
     @property
     def refunds(self) -> dict[str, tuple[PaymentResult, str, int]]:

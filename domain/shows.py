@@ -25,6 +25,7 @@ from domain.models import (
 )
 from domain.specs import (
     MAX_NAMES,
+    MAX_PRICE_MINOR,
     MAX_SEATS_PER_SHOW,
     MAX_TIERS,
     SectionSpec,
@@ -352,6 +353,8 @@ async def create_show(
     tiers = _clean_tiers(tiers)
     if any(p < 0 for p in tiers.values()):
         raise errors.InvalidInput("Price tiers: prices must be zero or more.")
+    if any(p > MAX_PRICE_MINOR for p in tiers.values()):  # minor units: parse_price says it per currency
+        raise errors.InvalidInput(f"Price tiers: at most {MAX_PRICE_MINOR:,} in the currency's smallest unit.")
     now = store.now()
     if starts_at <= now:
         raise errors.InvalidInput("Start time: the show must start in the future.")

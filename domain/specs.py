@@ -15,7 +15,9 @@ from domain.errors import InvalidInput
 
 MAX_SEATS_PER_SHOW = 100_000
 MAX_ROWS = 702  # A..ZZ
-MAX_PRICE_CENTS = 10_000_000
+# Highest price in ISO 4217 minor units, whatever the currency (10,000,000 KRW, 100,000.00 USD,
+# 10,000.000 KWD): an order of 50 such tickets still fits the 32-bit amount columns.
+MAX_PRICE_MINOR = 10_000_000
 MAX_NAME = 100  # an artist or genre, as typed and as its match key
 MAX_NAMES = 50  # artists (or genres) on one show
 MAX_NAMES_TEXT = 1000  # a name list as one comma-separated text (fits the edit form's field)
@@ -149,9 +151,48 @@ def parse_seatmap(spec: str) -> list[SectionSpec]:
     return sections
 
 
-def parse_price(text: str, *, field: str = "Price") -> int:
-    """``"45"``, ``"45.5"``, ``"45.50"`` -> 4550 cents. Refuses negatives and sub-cent amounts."""
-    raw = (text or "").strip().lstrip("$€£₩").replace(",", "")
+@dataclass(frozen=True)
+class Currency:
+    """An ISO 4217 code and its minor-unit exponent (KRW 0, USD 2, KWD 3): amounts are stored as
+    integers in minor units. The domain does not know which codes exist or their exponent: the caller
+    looks them up (notifier/money.py, from CLDR) and hands them in."""
+
+    code: str
+    precision: int
+
+    @property
+    def max_major(self) -> int:
+        """The highest price in major units: 10,000,000 KRW, 100,000 USD, 10,000 KWD."""
+        return MAX_PRICE_MINOR // 10**self.precision
+
+
+USD = Currency("USD", 2)
+
+
+_SYMBOL_PREFIX = re.compile(r"^[A-Za-z]{0,3}(\S)")
+
+
+def _without_currency(text: str, code: str) -> str:
+    """The number in a price written with its currency, as people and formatters write it: ``₩150000``,
+    ``$45.50``, ``US$45.50``, ``45 €``, ``KWD1.500``, ``150000 KRW``."""
+    raw = text.strip()
+    if raw[:3].upper() == code:
+        raw = raw[3:].strip()
+    elif raw[-3:].upper() == code:
+        raw = raw[:-3].strip()
+    symbol = _SYMBOL_PREFIX.match(raw)
+    if symbol and unicodedata.category(symbol.group(1)) == "Sc":
+        raw = raw[symbol.end() :].strip()
+    if raw and unicodedata.category(raw[-1]) == "Sc":
+        raw = raw[:-1].strip()
+    return raw
+
+
+def parse_price(text: str, *, currency: Currency = USD, field: str = "Price") -> int:
+    """A price typed in major units, in the currency's minor units: ``"45.50"`` USD -> 4550,
+    ``"150,000"`` KRW -> 150000, ``"1.5"`` KWD -> 1500. Refuses negatives, more decimals than the
+    currency has (KRW has none) and prices above :attr:`Currency.max_major`."""
+    raw = _without_currency((text or "").replace(",", ""), currency.code)
     quoted = excerpt(text)
     try:
         value = Decimal(raw)
@@ -159,17 +200,22 @@ def parse_price(text: str, *, field: str = "Price") -> int:
         raise InvalidInput(f"{field}: `{quoted}` is not a number.") from None
     if not value.is_finite() or value < 0:
         raise InvalidInput(f"{field}: `{quoted}` must be zero or more.")
-    # Compare before any arithmetic: 1e999999 * 100 overflows Decimal's context.
-    if value > Decimal(MAX_PRICE_CENTS) / 100:
-        raise InvalidInput(f"{field}: `{quoted}` is more than {MAX_PRICE_CENTS // 100}.")
-    if value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
-        raise InvalidInput(f"{field}: `{quoted}` has more than two decimals.")
-    return int(value * 100)
+    # Compare before any arithmetic: 1e999999 scaled to minor units overflows Decimal's context.
+    if value > currency.max_major:
+        raise InvalidInput(f"{field}: `{quoted}` is more than {currency.max_major:,} {currency.code}.")
+    minor = value.scaleb(currency.precision)
+    if minor != minor.to_integral_value(rounding=ROUND_DOWN):
+        if currency.precision == 0:
+            raise InvalidInput(f"{field}: `{quoted}`: {currency.code} has no decimals.")
+        digits = {1: "one", 2: "two", 3: "three", 4: "four"}.get(currency.precision, str(currency.precision))
+        raise InvalidInput(f"{field}: `{quoted}`: {currency.code} has at most {digits} decimals.")
+    return int(minor)
 
 
-def parse_price_tiers(spec: str) -> dict[str, int]:
-    """Parse ``"VIP=120, Standard=45.50"`` into ``{"VIP": 12000, "Standard": 4550}``."""
-    parts = [p.strip() for p in re.split(r"[,;\n]", spec or "") if p.strip()]
+def parse_price_tiers(spec: str, *, currency: Currency = USD) -> dict[str, int]:
+    """Parse ``"VIP=120, Standard=45.50"`` into minor units of ``currency``: ``{"VIP": 12000,
+    "Standard": 4550}`` in USD; ``"VIP=150000, R=99000"`` in KRW is ``{"VIP": 150000, "R": 99000}``."""
+    parts = [p.strip() for p in re.split(r"[;\n]|,(?![0-9]{3}(?![0-9]))", spec or "") if p.strip()]
     if not parts:
         raise InvalidInput("Price tiers: give at least one, e.g. `Standard=45`.")
     if len(parts) > MAX_TIERS:
@@ -182,7 +228,7 @@ def parse_price_tiers(spec: str) -> dict[str, int]:
         name = clean_name(name, field="Price tiers: tier name", most=MAX_TIER_NAME)
         if name.casefold() in (t.casefold() for t in tiers):
             raise InvalidInput(f"Price tiers: `{name}` appears twice.")
-        tiers[name] = parse_price(price, field=f"Price tiers: price of `{name}`")
+        tiers[name] = parse_price(price, currency=currency, field=f"Price tiers: price of `{name}`")
     return tiers
 
 

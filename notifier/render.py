@@ -12,6 +12,7 @@ from domain import booking, shows
 from domain.store import Store
 from notifier import ticket_codes
 from notifier.messages import join_within
+from notifier.money import format_money
 from notifier.ticket_card import render_ticket_card
 from notifier.transport import Button, OutgoingMessage
 
@@ -41,8 +42,9 @@ async def render(store: Store, kind: str, payload: dict) -> OutgoingMessage:
     return await fn(store, payload)
 
 
-def money(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency}"
+def money(minor: int, currency: str) -> str:
+    """An amount in ISO 4217 minor units as the fan reads it (DMs are in English): ₩150,000, $45.50."""
+    return format_money(minor, currency)
 
 
 @renderer("tickets_issued")

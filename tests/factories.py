@@ -16,7 +16,7 @@ async def on_sale_show(
     store: Store,
     *,
     seatmap: str = "A:2x5:Standard",
-    tiers: dict[str, int] | None = None,
+    tiers: dict[str, int] | None = None,  # ISO 4217 minor units of ``currency``: 4500 USD is $45.00
     per_fan_limit: int = 4,
     opens_in: timedelta = timedelta(hours=-1),
     starts_in: timedelta = timedelta(days=30),
@@ -25,6 +25,7 @@ async def on_sale_show(
     guild_id: int = 1000,
     organizer_id: int = 1,
     admission_per_minute: int = 120,
+    currency: str = "USD",
 ):
     org = await organizer(store, guild_id, organizer_id)
     venue = await shows.create_venue(store, org.id, "The Hall", seatmap)
@@ -42,4 +43,5 @@ async def on_sale_show(
         tiers=tiers or {"Standard": 4500},
         per_fan_limit=per_fan_limit,
         admission_per_minute=admission_per_minute,
+        currency=currency,
     )

@@ -18,9 +18,9 @@ async def test_commands_are_synced_and_a_fan_books_and_pays(world, gateway):
     res = await fan.slash(world.channel, "book", show=show.id, quantity=2)
     assert res.ephemeral
     assert res.response.embeds[0].title == "Reserved: Night Shift"
-    assert "90.00 USD" in res.response.embeds[0].description
+    assert "$90.00" in res.response.embeds[0].description
 
-    paid = await fan.click(res.response, label="Pay 90.00 USD")
+    paid = await fan.click(res.response, label="Pay $90.00")
     assert paid.response is not None
     assert res.response.embeds[0].title == "Paid: Night Shift"
     assert gateway.charged_total == 9000
@@ -63,7 +63,7 @@ async def test_expired_hold_is_refused_at_pay_time(world, gateway):
     fan = world.fans[2]
     res = await fan.slash(world.channel, "book", show=show.id, quantity=2)
     await world.env.advance_time(timedelta(minutes=6).total_seconds())
-    click = await fan.click(res.response, label="Pay 90.00 USD")
+    click = await fan.click(res.response, label="Pay $90.00")
     assert click.followups or click.response
     texts = [m.content for m in [click.response, *click.followups] if m is not None]
     assert any("expired" in (t or "") for t in texts), texts

@@ -62,7 +62,7 @@ async def test_create_announce_book_after_restart_then_cancel(world, gateway):
     assert clicked.response.attachments[0].filename == "seatmap.png"
     await fan.select(clicked.response, ["2"], custom_id=f"picket:book:{show_id}:4")
     assert clicked.response.embeds[0].title == "Reserved: Harbour Lights"
-    await fan.click(clicked.response, custom_id=button(clicked.response, "Pay 90.00 USD"))
+    await fan.click(clicked.response, custom_id=button(clicked.response, "Pay $90.00"))
     assert clicked.response.embeds[0].title == "Paid: Harbour Lights"
     joined = await waiting_fan.click(announcement, label="Join waitlist")
     assert "still has seats on sale: join the queue" in joined.response.content  # not sold out: the queue sells them
@@ -72,8 +72,8 @@ async def test_create_announce_book_after_restart_then_cancel(world, gateway):
 
     sales = await world.organizer.slash(world.channel, "show sales", show=show_id)
     fields = {f.name: f.value for f in sales.response.embeds[0].fields}
-    assert fields["Standard (45.00 USD)"] == "sold 2 · held 0 · available 8"
-    assert fields["Revenue"] == "90.00 USD" and fields["Waitlist"] == "0"
+    assert fields["Standard ($45.00)"] == "sold 2 · held 0 · available 8"
+    assert fields["Revenue"] == "$90.00" and fields["Waitlist"] == "0"
     assert sales.response.attachments[0].filename == "sales.png"
 
     ask = await world.organizer.slash(world.channel, "show cancel", show=show_id)
@@ -81,7 +81,7 @@ async def test_create_announce_book_after_restart_then_cancel(world, gateway):
     assert "2 tickets voided, 1 orders refunded, 2 fans notified" in ask.response.content
     assert sum(amt for res, _, amt in gateway.refunds.values() if res.ok) == 9000
     holder_dm = fan.user.dm_channel.history()[-1].content
-    assert "has been cancelled" in holder_dm and "90.00 USD is refunded" in holder_dm
+    assert "has been cancelled" in holder_dm and "$90.00 is refunded" in holder_dm
     assert "in its queue; the queue is closed and nothing was charged" in waiting_fan.user.dm_channel.history()[-1].content
     after = await fan.slash(world.channel, "ticket list")
     assert after.response.content == "You have no tickets yet. Use /book to get some."
