@@ -103,6 +103,13 @@ KO: dict[str, str] = {
     "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of {amount} yet: it is pending and we retry it automatically; you need not do anything.": "**{title}** 티켓 #{id} ({seat}) 예매를 취소했습니다. {amount} 환불은 결제사 확인을 기다리는 중(환불 대기)이며 자동으로 다시 요청합니다. 따로 하실 일은 없습니다.",
     "Reserve {n} seat(s) · {tier}": "{n}석 예매 · {tier}",
     "Reserve {n} seat(s)": "{n}석 예매",
+    # --- zone ---
+    "zone": "시간대",
+    "The time zone of new shows here when their organizer names none (server admins)": "주최자가 시간대를 정하지 않은 새 공연에 쓸 이 서버의 기본 시간대 (서버 관리자)",
+    "An IANA time zone, e.g. Asia/Seoul or Europe/Paris": "IANA 시간대, 예: Asia/Seoul, Europe/Paris",
+    "The venue's time zone, e.g. Asia/Seoul (default: the server's)": "공연장 시간대, 예: Asia/Seoul (기본값: 서버 기본 시간대)",
+    "Move the show to another time zone (default: keep its own)": "공연 시간대 변경 (기본값: 현재 시간대 유지)",
+    "New shows in this server use {zone} unless their organizer names another time zone.": "이 서버의 새 공연은 주최자가 시간대를 따로 정하지 않으면 {zone} 기준으로 등록됩니다.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}
