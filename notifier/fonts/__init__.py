@@ -13,8 +13,9 @@ FONT_FILE = "NanumGothic.ttf"
 
 @lru_cache(maxsize=None)
 def font(size: int) -> ImageFont.FreeTypeFont:
-    """The shipped font at ``size`` pixels (one object per size, shared by every image).
-    A missing font file is an error, not a silent fall back to a font without Hangul."""
+    """The shipped font at ``size`` pixels (one object per size, shared by every image, also by the
+    charts drawn in worker threads: Pillow's FreeType calls hold the GIL). A missing font file is an
+    error, not a silent fall back to a font without Hangul."""
     with resources.as_file(resources.files(__name__) / FONT_FILE) as path:
         return ImageFont.truetype(str(path), size)
 
