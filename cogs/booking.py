@@ -24,6 +24,7 @@ from domain.queue import QueueStatus
 from notifier import messages
 from notifier.charts import seat_map_image
 from notifier.messages import join_within
+from notifier.times import venue_time
 
 
 async def show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -34,7 +35,7 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
     found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
     current = current.casefold().strip()
     return choices(
-        (f"{messages.clip(s.title, 60)} · {s.starts_at:%d %b %H:%M} · #{s.id}", s.id)  # a long title must not push out its id
+        (f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False)} · #{s.id}", s.id)  # a long title must not push out its id
         for s in found
         if not current or current in s.title.casefold() or current == str(s.id)
     )

@@ -123,6 +123,13 @@ KO: dict[str, str] = {
         "**{title}** 예매는 {when} ({date}) 오픈합니다. /queue join 으로 대기열에 들어오세요; 취소표 대기는 매진된 뒤에만 열립니다.",
     # --- money ---
     "Currency: `{code}` is not an ISO 4217 currency code such as KRW, USD or EUR.": "통화: `{code}`은(는) ISO 4217 통화 코드가 아닙니다. KRW, USD, EUR처럼 입력해 주세요.",
+    # --- zone ---
+    "zone": "시간대",
+    "The time zone of new shows here when their organizer names none (server admins)": "주최자가 시간대를 정하지 않은 새 공연에 쓸 이 서버의 기본 시간대 (서버 관리자)",
+    "An IANA time zone, e.g. Asia/Seoul or Europe/Paris": "IANA 시간대, 예: Asia/Seoul, Europe/Paris",
+    "The venue's time zone, e.g. Asia/Seoul (default: the server's)": "공연장 시간대, 예: Asia/Seoul (기본값: 서버 기본 시간대)",
+    "Move the show to another time zone (default: keep its own)": "공연 시간대 변경 (기본값: 현재 시간대 유지)",
+    "New shows in this server use {zone} unless their organizer names another time zone.": "이 서버의 새 공연은 주최자가 시간대를 따로 정하지 않으면 {zone} 기준으로 등록됩니다.",
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

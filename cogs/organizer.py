@@ -67,3 +67,10 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
         async with refusals(interaction):
             await shows.set_organizer_role(self.services.store, interaction.guild_id, role.id, caller_is_admin=is_admin(interaction.user))
             await reply(interaction, f"Members with {role.mention} can now run /organizer register.")
+
+    @app_commands.command(name="timezone", description="The time zone of new shows here when their organizer names none (server admins)")
+    @app_commands.describe(zone="An IANA time zone, e.g. Asia/Seoul or Europe/Paris")
+    async def timezone(self, interaction: discord.Interaction, zone: app_commands.Range[str, 1, 64]) -> None:
+        async with refusals(interaction):
+            name = await shows.set_server_timezone(self.services.store, interaction.guild_id, zone, caller_is_admin=is_admin(interaction.user))
+            await reply(interaction, t(interaction, "New shows in this server use {zone} unless their organizer names another time zone.", zone=name))

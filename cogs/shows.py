@@ -20,6 +20,7 @@ from domain import alerts, booking, checkin, errors, follows, shows, stats, wait
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units
 from notifier.charts import sales_chart
+from notifier.times import venue_time
 
 # --- forms ------------------------------------------------------------------------------------------
 
@@ -42,6 +43,22 @@ def _times(text: str) -> tuple[str, str]:
 
 # Longest values the forms and options take (declared to Discord, and checked again by the domain).
 TITLE_MAX, TIERS_MAX, WHEN_MAX, TIMEZONE_MAX = 200, 1000, 100, 64
+LABEL_MAX = 45  # a form field's label
+
+
+async def server_zone(services: Services, interaction: discord.Interaction) -> str:
+    """The zone of a new show whose organizer named none: the one the server's admins chose
+    (/organizer timezone), else Asia/Seoul in a server whose language is Korean, else UTC."""
+    chosen = await shows.server_timezone(services.store, interaction.guild_id)
+    if chosen:
+        return chosen
+    locale = interaction.guild.preferred_locale if interaction.guild is not None else interaction.guild_locale
+    return "Asia/Seoul" if locale == discord.Locale.korean else "UTC"
+
+
+def _zone_label(text: str, zone: str) -> str:
+    label = f"{text} ({zone})"
+    return label if len(label) <= LABEL_MAX else zone[:LABEL_MAX]
 
 
 def _fits(default: str, most: int) -> int:
@@ -79,6 +96,7 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
         self.per_fan_limit = per_fan_limit
         self.timezone = timezone
         self.currency = currency
+        self.when.placeholder = f"{self.when.placeholder} ({timezone})"  # the clock the times are read on
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         async with refusals(interaction):
@@ -101,17 +119,21 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
                 currency=self.currency,
                 admission_per_minute=self.queue_rate,
                 waitlist_mode=self.waitlist_mode,
+                timezone=self.timezone,
             )
             await reply(interaction, t(interaction, "Created show #{id}. Announce it with /show announce.", id=show.id), embed=show_embed(show, interaction=interaction))
 
 
 class ShowEditModal(discord.ui.Modal, title="Edit show"):
-    def __init__(self, services: Services, show: shows.ShowView, timezone: str):
-        super().__init__()
-        self.services, self.show_id, self.timezone = services, show.id, timezone
-        from zoneinfo import ZoneInfo
+    """The show's times are shown and read in its own zone; ``timezone``, when given, moves the show
+    to another zone (its times are then shown and read in that one)."""
 
-        tz = ZoneInfo(timezone)
+    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None):
+        super().__init__()
+        timezone = timezone or show.timezone
+        self.services, self.show_id, self.timezone = services, show.id, timezone
+        self.new_zone = timezone if timezone != show.timezone else None
+        tz = parse_timezone(timezone)
         artists, genres = ", ".join(show.artists), ", ".join(show.genres)
         self.show_title = discord.ui.TextInput(label="Title", custom_id="title", default=show.title, max_length=TITLE_MAX)
         self.artists = discord.ui.TextInput(label="Artists", custom_id="artists", default=artists, max_length=_fits(artists, MAX_NAMES_TEXT))
@@ -119,10 +141,10 @@ class ShowEditModal(discord.ui.Modal, title="Edit show"):
             label="Genres", custom_id="genres", default=genres, required=False, max_length=_fits(genres, MAX_NAMES_TEXT)
         )
         self.start = discord.ui.TextInput(
-            label=f"Start ({timezone})", custom_id="start", default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
+            label=_zone_label("Start", timezone), custom_id="start", default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
         )
         self.on_sale = discord.ui.TextInput(
-            label=f"On sale ({timezone})", custom_id="on_sale", default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
+            label=_zone_label("On sale", timezone), custom_id="on_sale", default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
         )
         for item in (self.show_title, self.artists, self.genres, self.start, self.on_sale):
             self.add_item(item)
@@ -144,6 +166,7 @@ class ShowEditModal(discord.ui.Modal, title="Edit show"):
                 genres=parse_names(self.genres.value, field="Genres", required=False),
                 starts_at=starts_at,
                 on_sale_at=on_sale_at,
+                timezone=self.new_zone,
             )
             await reply(interaction, t(interaction, "Show #{id} updated.", id=show.id), embed=show_embed(show, interaction=interaction))
 
@@ -156,7 +179,10 @@ def show_embed(show: shows.ShowView, poster_url: str | None = None, interaction:
     artists = ", ".join(show.artists)
     if len(artists) > 1500:  # the domain keeps lists shorter; older shows may not be
         artists = artists[:1499] + "…"
-    embed.description = f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name}"
+    # Each reader sees the timestamps in their own zone; the venue's clock is on the last line.
+    embed.description = (
+        f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name} · {venue_time(show.starts_at, show.timezone)}"
+    )
     embed.add_field(name="On sale", value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
     embed.add_field(name="Prices", value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency, interaction)}" for tier in show.tiers)[:1024], inline=True)
     if show.genres:
@@ -248,7 +274,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     @app_commands.describe(
         genres="Genres, comma-separated (fans following them get an alert)",
         per_fan_limit="Most tickets one fan may buy",
-        timezone="Time zone of the times you type, e.g. Asia/Seoul",
+        timezone="The venue's time zone, e.g. Asia/Seoul (default: the server's)",
         currency="Three-letter currency code",
         queue_rate="Fans let in from the queue per minute during the on-sale",
         waitlist_mode="charge: the next waiting fan is charged at once; offer: they get minutes to accept",
@@ -259,14 +285,14 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         interaction: discord.Interaction,
         genres: app_commands.Range[str, 1, MAX_NAMES_TEXT] = "",
         per_fan_limit: app_commands.Range[int, 1, 50] = 4,
-        timezone: app_commands.Range[str, 1, TIMEZONE_MAX] = "UTC",
+        timezone: app_commands.Range[str, 1, TIMEZONE_MAX] | None = None,
         currency: app_commands.Range[str, 3, 3] = "USD",
         queue_rate: app_commands.Range[int, 1, 100_000] = 120,
         waitlist_mode: str = "charge",
     ) -> None:
         async with refusals(interaction):
-            parse_timezone(timezone)  # refuse an unknown zone, a bad genre list before the form, not after the organizer typed it
-            parse_names(genres, field="Genres", required=False)
+            zone = parse_timezone(timezone or await server_zone(self.services, interaction)).key  # an unknown zone,
+            parse_names(genres, field="Genres", required=False)  # a bad genre list, an unknown currency: refused before the form
             currency = currency.strip().upper()
             if not money_units.known(currency):
                 await reply(interaction, t(interaction, "Currency: `{code}` is not an ISO 4217 currency code such as KRW, USD or EUR.", code=excerpt(currency)))
@@ -276,7 +302,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
                     self.services,
                     genres=genres,
                     per_fan_limit=per_fan_limit,
-                    timezone=timezone,
+                    timezone=zone,
                     currency=currency,
                     queue_rate=queue_rate,
                     waitlist_mode=waitlist_mode,
@@ -285,11 +311,14 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
 
     @app_commands.command(name="edit", description="Edit one of your shows")
     @app_commands.autocomplete(show=show_choices)
-    async def edit(self, interaction: discord.Interaction, show: int, timezone: app_commands.Range[str, 1, TIMEZONE_MAX] = "UTC") -> None:
+    @app_commands.describe(timezone="Move the show to another time zone (default: keep its own)")
+    async def edit(
+        self, interaction: discord.Interaction, show: int, timezone: app_commands.Range[str, 1, TIMEZONE_MAX] | None = None
+    ) -> None:
         async with refusals(interaction):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit it")
-            parse_timezone(timezone)  # refuse an unknown zone before the form
-            await interaction.response.send_modal(ShowEditModal(self.services, info, timezone))
+            zone = parse_timezone(timezone).key if timezone else None  # refuse an unknown zone before the form
+            await interaction.response.send_modal(ShowEditModal(self.services, info, zone))
 
     @app_commands.command(name="cancel", description="Cancel one of your shows: every fan is refunded and told")
     @app_commands.autocomplete(show=show_choices)
@@ -381,6 +410,6 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             embed.add_field(name="Refunded", value=money(report.refunded_cents, info.currency, interaction), inline=True)
             embed.add_field(name="Waitlist", value=str(report.waitlist_waiting), inline=True)
             capacity = sum(tier.sold + tier.held + tier.available for tier in report.tiers)
-            chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title)
+            chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title, info.timezone)
             embed.set_image(url="attachment://sales.png")
             await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename="sales.png"))

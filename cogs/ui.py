@@ -28,8 +28,8 @@ FAILURE_AFTER_WRITE = "Your request went through, but something went wrong on ou
 
 
 def ts(when: datetime, style: str = "f") -> str:
-    """A Discord timestamp: every fan sees it in their own time zone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
+    """A Discord timestamp: every fan sees it in their own time zone (and language)."""
+    return discord.utils.format_dt(when, style)
 
 
 def money(minor: int, currency: str, interaction: discord.Interaction | None = None) -> str:

@@ -132,12 +132,14 @@ def _enum(e: type[enum.Enum]) -> String:
 
 class GuildSettings(Base):
     """Per-server settings. ``organizer_role_id``: members with this role may register as organizers
-    (server admins always may)."""
+    (server admins always may). ``default_timezone``: the IANA zone new shows get when the organizer
+    names none (unset: chosen from the server's language, see cogs/shows.py)."""
 
     __tablename__ = "guild_settings"
 
     guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     organizer_role_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    default_timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Organizer(Base):
@@ -194,6 +196,8 @@ class Show(Base):
     on_sale_at: Mapped[datetime] = mapped_column(UTCDateTime)
     per_fan_limit: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    # The venue's IANA zone (Asia/Seoul): the times the organizer types, and the clock on the ticket.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     status: Mapped[str] = mapped_column(_enum(ShowStatus), default=ShowStatus.SCHEDULED.value)
     poster_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # The waiting queue: fans let through per minute, and how long a let-in fan may shop.

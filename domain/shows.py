@@ -34,6 +34,7 @@ from domain.specs import (
     excerpt,
     normalize_key,
     parse_seatmap,
+    parse_timezone,
     row_label,
 )
 from domain.store import Store
@@ -84,6 +85,7 @@ class ShowView:
     currency: str
     status: str
     tiers: tuple[TierView, ...]
+    timezone: str = "UTC"  # the venue's IANA zone
 
     def tier(self, name: str) -> TierView:
         for t in self.tiers:
@@ -225,6 +227,28 @@ async def set_organizer_role(store: Store, guild_id: int, role_id: int | None, *
     await store.transaction(work)
 
 
+async def server_timezone(store: Store, guild_id: int) -> str | None:
+    """The zone a server's admins chose for its new shows, or None if they chose none."""
+    async with store.session() as s:
+        row = await s.get(GuildSettings, guild_id)
+        return row.default_timezone if row else None
+
+
+async def set_server_timezone(store: Store, guild_id: int, zone: str, *, caller_is_admin: bool) -> str:
+    """Server admins choose the zone new shows use when their organizer names none. Returns its IANA name."""
+    if not caller_is_admin:
+        raise errors.NotPermitted("Only server admins (Manage Server) can choose the server's time zone.")
+    name = parse_timezone(zone).key
+
+    async def work(s: AsyncSession) -> None:
+        await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
+        row = await s.get(GuildSettings, guild_id)
+        row.default_timezone = name
+
+    await store.transaction(work)
+    return name
+
+
 async def claim_organizer(
     store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool, caller_role_ids: list[int]
 ) -> OrganizerView:
@@ -333,12 +357,14 @@ async def create_show(
     currency: str = "USD",
     admission_per_minute: int = 120,
     waitlist_mode: str = "charge",
+    timezone: str = "UTC",
 ) -> ShowView:
     """Create a show and every one of its sellable seats, each priced by its section's tier.
 
     The show plays at an existing venue (``venue_id``) or at a new one described by ``venue_name`` and
     ``seatmap_spec``, created in the same transaction: a refused show leaves no stray venue.
     A venue section names its tier; a section that names none uses the show's only tier.
+    ``timezone`` is the venue's IANA zone: the ticket shows the start on its clocks.
     """
     new_sections = None
     if venue_id is None:
@@ -369,6 +395,7 @@ async def create_show(
     currency = (currency or "USD").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise errors.InvalidInput("Currency: give a three-letter code such as USD or KRW.")
+    timezone = parse_timezone(timezone).key
 
     async def work(s: AsyncSession) -> ShowView:
         organizer = await s.get(Organizer, organizer_id)
@@ -403,6 +430,7 @@ async def create_show(
             on_sale_at=on_sale_at,
             per_fan_limit=per_fan_limit,
             currency=currency,
+            timezone=timezone,
             admission_per_minute=admission_per_minute,
             waitlist_mode=waitlist_mode,
             status=ShowStatus.SCHEDULED.value,
@@ -472,6 +500,7 @@ async def _show_view(s: AsyncSession, show: Show) -> ShowView:
         currency=show.currency,
         status=show.status,
         tiers=tuple(TierView(t.id, t.name, t.price_cents) for t in tiers),
+        timezone=show.timezone or "UTC",
     )
 
 
@@ -494,9 +523,11 @@ async def update_show(
     starts_at: datetime | None = None,
     on_sale_at: datetime | None = None,
     per_fan_limit: int | None = None,
+    timezone: str | None = None,
 ) -> ShowView:
     """``/show edit``. Fields left None keep their value; the same rules as creation apply.
     Once sales have opened the on-sale time is history and cannot move."""
+    new_zone = None if timezone is None else parse_timezone(timezone).key
 
     async def work(s: AsyncSession) -> ShowView:
         now = store.now()
@@ -522,6 +553,8 @@ async def update_show(
         show.title, show.starts_at, show.on_sale_at = new_title, new_start, new_on_sale
         if per_fan_limit is not None:
             show.per_fan_limit = per_fan_limit
+        if new_zone is not None:
+            show.timezone = new_zone
         for table, names in ((ShowArtist, new_artists), (ShowGenre, new_genres)):
             if names is not None:
                 await s.execute(delete(table).where(table.show_id == show.id))

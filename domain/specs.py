@@ -296,4 +296,24 @@ def parse_when(text: str, tz_name: str, *, field: str):
     # Year 1 or 9999 in a zone off UTC overflows datetime; no show is that far away anyway.
     if not FIRST_YEAR <= local.year <= LAST_YEAR:
         raise InvalidInput(f"{field}: `{excerpt(text)}` is not between the years {FIRST_YEAR} and {LAST_YEAR}.")
-    return local.replace(tzinfo=tz).astimezone(timezone.utc)
+    return _one_instant(local, tz, text, field).astimezone(timezone.utc)
+
+
+def _one_instant(local, tz, text: str, field: str):
+    """``local`` on the clocks of ``tz``, refused when those clocks never show it (the hour skipped when
+    daylight saving time starts) or show it twice (the hour repeated when it ends): guessing either
+    would sell a show at a time its organizer did not mean."""
+    from datetime import timezone
+
+    first, second = local.replace(tzinfo=tz, fold=0), local.replace(tzinfo=tz, fold=1)
+    shown = f"`{excerpt(text)}`"
+    if first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != local:
+        raise InvalidInput(
+            f"{field}: {shown} does not exist in {tz.key}: the clocks skip that hour when daylight saving time starts. Give another time."
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise InvalidInput(
+            f"{field}: {shown} happens twice in {tz.key}: the clocks go back that hour when daylight saving time ends. "
+            "Give a time outside that hour."
+        )
+    return first

@@ -5,22 +5,20 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from notifier.fonts import fit
+from notifier.fonts import font as _font
+from notifier.times import venue_time
 
 
-def _font(size: int):
-    try:
-        return ImageFont.truetype("DejaVuSans.ttf", size)
-    except OSError:
-        return ImageFont.load_default(size=size)
-
-
-def sales_chart(issued: list[datetime], capacity: int, title: str) -> bytes:
-    """Cumulative tickets issued over time, against the show's capacity."""
+def sales_chart(issued: list[datetime], capacity: int, title: str, timezone: str = "UTC") -> bytes:
+    """Cumulative tickets issued over time, against the show's capacity; the time axis reads in the
+    venue's zone (``timezone``), with its name."""
     w, h, pad = 800, 360, 50
     img = Image.new("RGB", (w, h), "white")
     d = ImageDraw.Draw(img)
-    d.text((pad, 12), f"Tickets sold over time · {title}"[:70], font=_font(18), fill="#222")
+    d.text((pad, 12), fit(f"Tickets sold over time · {title}", 18, w - 2 * pad), font=_font(18), fill="#222")
     x0, y0, x1, y1 = pad, h - pad, w - pad, pad + 20
     d.line([(x0, y0), (x1, y0)], fill="#888")
     d.line([(x0, y0), (x0, y1)], fill="#888")
@@ -38,8 +36,9 @@ def sales_chart(issued: list[datetime], capacity: int, title: str) -> bytes:
             points.append((x, points[-1][1]))
             points.append((x, y0 - (y0 - y1) * n / top))
         d.line(points, fill="#2a6fdb", width=3)
-        d.text((x0, y0 + 8), start.strftime("%d %b %H:%M"), font=_font(12), fill="#555")
-        d.text((x1 - 90, y0 + 8), end.strftime("%d %b %H:%M"), font=_font(12), fill="#555")
+        last = venue_time(end, timezone, date=False)
+        d.text((x0, y0 + 8), venue_time(start, timezone, date=False), font=_font(12), fill="#555")
+        d.text((x1 - _font(12).getlength(last), y0 + 8), last, font=_font(12), fill="#555")
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -73,12 +72,12 @@ def seat_map_image(seats, title: str) -> bytes:
     height += 30
     img = Image.new("RGB", (width, min(height, 4000)), "white")
     d = ImageDraw.Draw(img)
-    d.text((pad, 8), f"Seat map · {title}"[:80], font=_font(16), fill="#222")
+    d.text((pad, 8), fit(f"Seat map · {title}", 16, width - 2 * pad), font=_font(16), fill="#222")
     y = pad + 22
     for name, rows, places in blocks:
         if rows is None:
             counts = {k: sum(1 for p in places if p.state == k) for k in SEAT_COLOURS}
-            d.text((pad, y), f"{name} (general admission)", font=_font(13), fill="#222")
+            d.text((pad, y), fit(f"{name} (general admission)", 13, 190), font=_font(13), fill="#222")
             x = pad + 200
             total = max(1, len(places))
             for state, n in counts.items():

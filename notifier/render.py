@@ -14,6 +14,7 @@ from notifier import ticket_codes
 from notifier.messages import join_within
 from notifier.money import format_money
 from notifier.ticket_card import render_ticket_card
+from notifier.times import discord_ts
 from notifier.transport import Button, OutgoingMessage
 
 ALERT_PREFIX = "🔔"  # first character of every interest alert DM
@@ -53,7 +54,6 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
     show = await shows.get_show(store, order.show_id)
     holder = payload.get("holder_name") or f"fan {order.fan_discord_id}"
     live = [t for t in order.tickets if t.status != "revoked"]
-    when = int(show.starts_at.timestamp())
     keys = ticket_codes.keyring()
     codes = {t.id: keys.sign(ticket_id=t.id, show_id=show.id, holder_discord_id=order.fan_discord_id, now=store.now()) for t in live}
     files = tuple(
@@ -62,6 +62,7 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
             render_ticket_card(
                 show_title=show.title,
                 starts_at=show.starts_at,
+                timezone=show.timezone,
                 venue=show.venue_name,
                 seat_label=t.seat.label,
                 tier=t.seat.tier,
@@ -74,7 +75,7 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
     )
     embed = {
         "title": f"🎟️ {show.title}",
-        "description": f"<t:{when}:F> (<t:{when}:R>) at {show.venue_name}",
+        "description": f"{discord_ts(show.starts_at, 'F')} ({discord_ts(show.starts_at, 'R')}) at {show.venue_name}",
         # One field per ticket; past 25 (or 6,000 characters) the message builder summarises the rest.
         "fields": [{"name": f"Ticket #{t.id}", "value": t.seat.label, "inline": True} for t in live],
         "footer": {"text": f"Order #{order.id} · paid {money(order.amount_cents, order.currency)} · bound to your Discord account"},
@@ -103,7 +104,7 @@ async def _ticket_cancelled(store: Store, payload: dict) -> OutgoingMessage:
 async def _show_cancelled(store: Store, payload: dict) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     refund = payload.get("refund_cents", 0)
-    text = f"**{show.title}** ({show.starts_at:%d %b %Y}) has been cancelled by its organizer."
+    text = f"**{show.title}** ({discord_ts(show.starts_at, 'f')}) has been cancelled by its organizer."
     if refund:
         text += f" Your tickets are void and {money(refund, show.currency)} is refunded to your card."
     elif payload.get("was") == "queue":
@@ -124,13 +125,13 @@ async def _queue_closed(store: Store, payload: dict) -> OutgoingMessage:
 
 
 def show_embed_dict(show: shows.ShowView) -> dict:
-    start, sale = int(show.starts_at.timestamp()), int(show.on_sale_at.timestamp())
+    start, sale = show.starts_at, show.on_sale_at
     prices = ", ".join(f"{t.name} {money(t.price_cents, show.currency)}" for t in show.tiers)
     return {
         "title": show.title,
-        "description": f"**{', '.join(show.artists)}**\n<t:{start}:F> (<t:{start}:R>)\n{show.venue_name}",
+        "description": f"**{', '.join(show.artists)}**\n{discord_ts(start, 'F')} ({discord_ts(start, 'R')})\n{show.venue_name}",
         "fields": [
-            {"name": "On sale", "value": f"<t:{sale}:F> (<t:{sale}:R>)", "inline": False},
+            {"name": "On sale", "value": f"{discord_ts(sale, 'F')} ({discord_ts(sale, 'R')})", "inline": False},
             {"name": "Prices", "value": prices[:1024] or "-", "inline": False},
         ],
         "footer": {"text": f"Show #{show.id} · you follow {', '.join(show.artists[:3])} or its genres · /alerts to change"},
@@ -155,9 +156,9 @@ async def _show_alert(store: Store, payload: dict) -> OutgoingMessage:
 @renderer("onsale_reminder")
 async def _onsale_reminder(store: Store, payload: dict) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
-    sale = int(show.on_sale_at.timestamp())
+    sale = show.on_sale_at
     return OutgoingMessage(
-        content=f"{ALERT_PREFIX} Reminder: **{show.title}** goes on sale <t:{sale}:R> (<t:{sale}:t>).",
+        content=f"{ALERT_PREFIX} Reminder: **{show.title}** goes on sale {discord_ts(sale, 'R')} ({discord_ts(sale, 't')}).",
         embeds=(show_embed_dict(show),),
         buttons=(Button("Book", f"picket:show:book:{show.id}", "success"),),
     )
@@ -169,7 +170,7 @@ async def _digest(store: Store, payload: dict) -> OutgoingMessage:
     # A festival's lineup is summarised on its line; a long week is split on line ends into as many
     # messages as it takes (notifier/messages.py), never cut inside a show's line.
     lines = [
-        f"• **{s.title}** · {join_within(s.artists, DIGEST_ARTISTS)} · <t:{int(s.starts_at.timestamp())}:D> · show #{s.id}" for s in found
+        f"• **{s.title}** · {join_within(s.artists, DIGEST_ARTISTS)} · {discord_ts(s.starts_at, 'D')} · show #{s.id}" for s in found
     ]
     return OutgoingMessage(content=f"{ALERT_PREFIX} This week's new shows for you:\n" + "\n".join(lines))
 
@@ -219,7 +220,7 @@ async def _waitlist_offer(store: Store, payload: dict) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     entry = payload["entry_id"]
     return OutgoingMessage(
-        content=f"🎟️ Seats for **{show.title}** came back and you're next on the waitlist. Accept before <t:{payload['expires']}:t> "
-        f"(<t:{payload['expires']}:R>) to be charged and get your tickets; after that the offer passes to the next fan.",
+        content=f"🎟️ Seats for **{show.title}** came back and you're next on the waitlist. Accept before {discord_ts(payload['expires'], 't')} "
+        f"({discord_ts(payload['expires'], 'R')}) to be charged and get your tickets; after that the offer passes to the next fan.",
         buttons=(Button("Accept", f"picket:offer:accept:{entry}", "success"), Button("Pass", f"picket:offer:decline:{entry}", "secondary")),
     )
