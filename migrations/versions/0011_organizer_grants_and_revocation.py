@@ -19,12 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('organizers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('granted', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('revoked_at', domain.models.UTCDateTime(), nullable=True))
+    # Plain ADD/DROP COLUMN (SQLite >= 3.35 has both): a batch copy of `organizers` would drop a table
+    # other tables' foreign keys point at, which SQLite refuses with foreign keys on.
+    op.add_column('organizers', sa.Column('granted', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('organizers', sa.Column('revoked_at', domain.models.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('organizers', schema=None) as batch_op:
-        batch_op.drop_column('revoked_at')
-        batch_op.drop_column('granted')
+    op.drop_column('organizers', 'revoked_at')
+    op.drop_column('organizers', 'granted')

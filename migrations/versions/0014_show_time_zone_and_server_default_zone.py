@@ -16,14 +16,12 @@ depends_on = None
 
 def upgrade() -> None:
     # Shows created before this migration had their times typed in a zone nobody recorded: they read UTC.
-    with op.batch_alter_table('shows', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('timezone', sa.String(length=64), server_default='UTC', nullable=False))
-    with op.batch_alter_table('guild_settings', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('default_timezone', sa.String(length=64), nullable=True))
+    # Plain ADD/DROP COLUMN (SQLite >= 3.35 has both): a batch copy of `shows` would drop a table
+    # other tables' foreign keys point at, which SQLite refuses with foreign keys on.
+    op.add_column('shows', sa.Column('timezone', sa.String(length=64), server_default='UTC', nullable=False))
+    op.add_column('guild_settings', sa.Column('default_timezone', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('guild_settings', schema=None) as batch_op:
-        batch_op.drop_column('default_timezone')
-    with op.batch_alter_table('shows', schema=None) as batch_op:
-        batch_op.drop_column('timezone')
+    op.drop_column('guild_settings', 'default_timezone')
+    op.drop_column('shows', 'timezone')
