@@ -7,7 +7,7 @@ import json
 
 import discord
 
-from notifier.transport import OutgoingMessage, RateLimited, TransientSendError, Undeliverable
+from notifier.transport import DMsClosed, OutgoingMessage, RateLimited, TransientSendError, Undeliverable
 
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -63,19 +63,17 @@ class DiscordTransport:
                 view.stop()
         except discord.RateLimited as exc:  # discord.py gave up waiting on its own
             raise RateLimited(exc.retry_after) from exc
-        except discord.Forbidden as exc:
-            raise Undeliverable(f"cannot DM user {recipient_id}: {exc.text}") from exc
-        except discord.NotFound as exc:
-            raise Undeliverable(f"unknown user {recipient_id}") from exc
         except discord.HTTPException as exc:
+            # Only Discord's 50007 says the fan's DMs are closed; any other 4xx (a 403 for another
+            # reason, an unknown user, a message Discord will not take) refuses this message only.
             if exc.status == 429:
                 retry, is_global = _retry_after(exc)
                 raise RateLimited(retry, is_global=is_global) from exc
             if exc.status >= 500:
                 raise TransientSendError(f"{exc.status} {exc.text}") from exc
             if exc.code == CANNOT_DM:
-                raise Undeliverable(f"cannot DM user {recipient_id}") from exc
-            raise Undeliverable(f"{exc.status} {exc.text}") from exc
+                raise DMsClosed(f"cannot DM user {recipient_id}: {exc.status} {exc.code} {exc.text}") from exc
+            raise Undeliverable(f"{exc.status} {exc.code} {exc.text}") from exc
         except (OSError, TimeoutError) as exc:
             raise TransientSendError(repr(exc)) from exc
         return sent.id

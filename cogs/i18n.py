@@ -82,6 +82,12 @@ KO: dict[str, str] = {
     "You are #{position} on the waitlist for **{title}**.": "**{title}** 대기 순번 {position}번입니다.",
     "Announced in {channel}.": "{channel}에 공지했습니다.",
     "Something went wrong on our side and nothing was changed. Please try again in a moment.": "오류가 발생했지만 아무것도 변경되지 않았습니다. 잠시 후 다시 시도해 주세요.",
+    # --- deliver ---
+    "⚠️ I could not send you a DM: your Discord privacy settings block DMs from me. Allow direct messages"
+    " from this server's members to get your tickets and alerts by DM (/ticket list shows your tickets).": (
+        "⚠️ DM을 보내지 못했습니다: 디스코드 개인정보 설정에서 DM이 차단되어 있습니다. 티켓과 알림을 DM으로 받으려면"
+        " 이 서버 멤버의 다이렉트 메시지를 허용해 주세요 (티켓은 /티켓 목록 에서 확인할 수 있습니다)."
+    ),
 }
 
 CATALOGUES = {discord.Locale.korean: KO}
