@@ -1,11 +1,16 @@
 """Ticket DMs under Discord's failures: 429s and 500s are waited out and retried; each fan gets
-exactly one DM per order; a fan with closed DMs is recorded, not retried forever."""
+exactly one DM per order; a fan with closed DMs is recorded, not retried forever, and told at their
+next command; a passing failure on our side (the database) is retried, never the end of a DM."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from domain.models import Fan, OutboxMessage
+from tests.simcord_ext import actor_locale
+from tests.test_alerts_e2e import alert_dms
+from tests.test_organizers_e2e import create_show, created_show_id
 
 
 async def buy(world, fan, show, quantity=1):
@@ -94,3 +99,108 @@ async def test_messages_left_in_the_outbox_are_sent_when_the_bot_starts(world, g
     await world.env.restart_bot()
     await world.env.settle()
     assert len(fan.user.dm_channel.history()) == 1
+
+
+async def test_a_database_error_while_rendering_is_retried_and_the_ticket_dm_arrives(world, monkeypatch):
+    """The ticket DM's render reads the store; a dropped connection there once must not end the DM."""
+    from sqlalchemy.exc import OperationalError
+
+    import notifier.sender
+
+    render, failed = notifier.sender.render, []
+
+    async def database_drops_once(store, kind, payload):
+        if kind == "tickets_issued" and not failed:
+            failed.append(kind)
+            raise OperationalError("SELECT ...", {}, ConnectionError("Lost connection to server during query"))
+        return await render(store, kind, payload)
+
+    monkeypatch.setattr(notifier.sender, "render", database_drops_once)
+    show = await world.show()
+    fan = world.fans[0]
+    await buy(world, fan, show)
+    await world.env.advance_time(600)  # past the back-off
+    await world.env.settle()
+    assert failed, "the render never failed: the test proves nothing"
+    assert len(fan.user.dm_channel.history()) == 1
+    assert len(fan.user.dm_channel.history()[0].attachments) == 1  # the ticket
+    assert [s for _, s in await outbox_states(world.store)] == ["sent"]
+
+
+async def announce_new_show(world) -> int:
+    show_id = await created_show_id(await create_show(world))  # The Nightjars, Mira Sol
+    await world.organizer.slash(world.channel, "show announce", show=show_id, channel=world.channel)
+    await world.env.settle()
+    return show_id
+
+
+async def dms_closed(store, fan) -> bool:
+    async with store.session() as s:
+        row = await s.get(Fan, fan.id)
+        return bool(row and row.dms_closed)
+
+
+@pytest.mark.parametrize(
+    "status,code,message",
+    [(400, 50035, "Invalid Form Body"), (403, 50001, "Missing Access"), (404, 10003, "Unknown Channel")],
+)
+async def test_a_refusal_other_than_closed_dms_leaves_the_fans_alerts_on(world, status, code, message):
+    fan = world.fans[0]
+    await fan.slash(world.channel, "follow", artist="The Nightjars")
+    show = await world.show()
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=status, code=code, message=message, times=1)
+    await buy(world, fan, show)
+    await world.env.settle()
+    assert fan.user.dm_channel.history() == []  # Discord refused that message for good: not retried
+    assert [s for _, s in await outbox_states(world.store)] == ["dead"]
+    assert not await dms_closed(world.store, fan)
+
+    await announce_new_show(world)
+    assert len(alert_dms(fan)) == 1  # the fan's DMs were never closed: their alert arrives
+    later = await fan.slash(world.channel, "shows")
+    assert all("DM" not in (f.content or "") for f in later.followups)  # and nobody tells them otherwise
+
+
+async def test_a_fan_whose_dms_are_closed_is_told_once_at_their_next_command_and_a_dm_that_gets_through_clears_it(world, monkeypatch):
+    fan = world.fans[0]
+    await fan.slash(world.channel, "follow", artist="The Nightjars")
+    show = await world.show()
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=1)
+    await buy(world, fan, show)
+    await world.env.settle()
+    assert fan.user.dm_channel.history() == [] and await dms_closed(world.store, fan)
+    await announce_new_show(world)
+    assert alert_dms(fan) == []  # not told yet: no more refused requests for this fan
+
+    with actor_locale(monkeypatch, "ko"):
+        told = await fan.slash(world.channel, "shows")
+    assert told.response.content or told.response.embeds  # the command's own answer is unchanged
+    notices = [f for f in told.followups if "DM" in (f.content or "")]
+    assert len(notices) == 1 and notices[0].ephemeral, told.followups
+    assert "DM을 보내지 못했습니다" in notices[0].content and "/티켓 목록" in notices[0].content
+    again = await fan.slash(world.channel, "ticket list")
+    assert all("DM" not in (f.content or "") for f in again.followups)  # told once
+
+    # The fan opened their DMs: the next DM is tried, gets through, and the flag clears.
+    await announce_new_show(world)
+    assert len(alert_dms(fan)) == 1
+    assert not await dms_closed(world.store, fan)
+    await announce_new_show(world)
+    assert len(alert_dms(fan)) == 2
+
+
+async def test_a_fan_told_whose_dms_are_still_closed_is_told_again_after_the_next_refusal(world):
+    fan = world.fans[0]
+    await fan.slash(world.channel, "follow", artist="The Nightjars")
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=None)
+    show = await world.show()
+    await buy(world, fan, show)
+    await world.env.settle()
+    first = await fan.slash(world.channel, "shows")
+    assert [f.content for f in first.followups if "DM" in (f.content or "")]
+    attempts = len(dm_posts(world.env, fan))
+    await announce_new_show(world)  # tried once more (they were told), refused again
+    await announce_new_show(world)  # closed again: skipped, no request
+    assert len(dm_posts(world.env, fan)) == attempts + 1
+    again = await fan.slash(world.channel, "shows")
+    assert [f.content for f in again.followups if "Allow direct messages" in (f.content or "")]
