@@ -94,7 +94,7 @@ class PicketBot(commands.AutoShardedBot):
             redis=redis,
         )
         options = {"poll_interval": self.settings.outbox_poll_seconds, "worker_id": self.settings.instance_id, **self._sender_options}
-        sender = OutboxSender(store, DiscordTransport(self), pacer=pacer, **options)
+        sender = OutboxSender(store, DiscordTransport(self, before_request=pacer.acquire_global), pacer=pacer, **options)
         gateway = self._gateway or SandboxGateway(self.settings.var_dir / "sandbox-payments.sqlite3")
         return Services(store=store, gateway=gateway, sender=sender, redis=redis)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Awaitable, Callable
 
 import discord
 
@@ -35,12 +36,21 @@ def _retry_after(exc: discord.HTTPException) -> tuple[float, bool]:
 
 
 class DiscordTransport:
-    def __init__(self, bot: discord.Client):
+    def __init__(self, bot: discord.Client, *, before_request: Callable[[], Awaitable[None]] | None = None):
         self.bot = bot
+        # Awaited before a request the sender's pacing did not count (opening a DM channel): every
+        # REST request draws on the bot's global budget.
+        self.before_request = before_request
 
     async def _dm_channel(self, user_id: int) -> discord.DMChannel:
-        # create_dm returns the cached channel when there is one; no user lookup needed.
-        return await self.bot.create_dm(discord.Object(id=user_id))
+        # create_dm returns the cached channel when there is one; no user lookup needed. Otherwise
+        # opening it is one more request (discord.py keeps only the last 128 DM channels, so most
+        # alert DMs open one): it takes the slot the sender paced, and the message waits for another.
+        opening = self.bot._connection._get_private_channel_by_user(user_id) is None
+        channel = await self.bot.create_dm(discord.Object(id=user_id))
+        if opening and self.before_request is not None:
+            await self.before_request()
+        return channel
 
     async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str) -> int:
         view = None

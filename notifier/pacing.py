@@ -177,6 +177,12 @@ class Pacer:
         slot = self._channel(channel_key).reserve(now)
         if slot > now:
             await asyncio.sleep(slot - now)
+        await self.acquire_global()
+
+    async def acquire_global(self) -> None:
+        """A slot of the global budget only, for a request on no paced channel (opening a DM)."""
+        if not self.enabled:
+            return
         # One waiter per process asks the global bucket at a time (FIFO); the others queue here
         # rather than all waking for the same free slot.
         if self._global_turn is None:
