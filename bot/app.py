@@ -94,7 +94,9 @@ class PicketBot(commands.AutoShardedBot):
             redis=redis,
         )
         options = {"poll_interval": self.settings.outbox_poll_seconds, "worker_id": self.settings.instance_id, **self._sender_options}
-        sender = OutboxSender(store, DiscordTransport(self, before_request=pacer.acquire_global), pacer=pacer, **options)
+        transport = DiscordTransport(self)
+        sender = OutboxSender(store, transport, pacer=pacer, **options)
+        transport.before_request = lambda: sender.pacer.acquire_global()  # the sender's pacer, even if swapped
         gateway = self._gateway or SandboxGateway(self.settings.var_dir / "sandbox-payments.sqlite3")
         return Services(store=store, gateway=gateway, sender=sender, redis=redis)
 
