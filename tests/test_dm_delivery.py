@@ -204,3 +204,18 @@ async def test_a_fan_told_whose_dms_are_still_closed_is_told_again_after_the_nex
     assert len(dm_posts(world.env, fan)) == attempts + 1
     again = await fan.slash(world.channel, "shows")
     assert [f.content for f in again.followups if "Allow direct messages" in (f.content or "")]
+
+
+async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_over(world):
+    """Only a permanent refusal ends a DM: 5xx for 60 requests in a row (15 rounds of retries, the
+    back-off growing to its 10-minute cap) and the ticket still arrives, once."""
+    show = await world.show()
+    fan = world.fans[0]
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=503, message="Service Unavailable", times=60)
+    await buy(world, fan, show)
+    for _ in range(8):
+        await world.env.advance_time(1800)
+    await world.env.settle()
+    assert len(dm_posts(world.env, fan)) == 61
+    assert len(fan.user.dm_channel.history()) == 1
+    assert [s for _, s in await outbox_states(world.store)] == ["sent"]
