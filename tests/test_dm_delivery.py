@@ -16,8 +16,9 @@ from tests.test_organizers_e2e import create_show, created_show_id
 async def buy(world, fan, show, quantity=1):
     res = await fan.slash(world.channel, "book", show=show.id, quantity=quantity)
     assert res.response.components, res.response.content
-    await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
+    paid = await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
     assert res.response.embeds and res.response.embeds[0].title.startswith("Paid"), (res.response.content, res.followups)
+    return paid
 
 
 def dm_posts(env, fan):
@@ -161,25 +162,27 @@ async def test_a_refusal_other_than_closed_dms_leaves_the_fans_alerts_on(world, 
     assert all("DM" not in (f.content or "") for f in later.followups)  # and nobody tells them otherwise
 
 
+def notices(result) -> list:
+    return [f for f in result.followups if "DM" in (f.content or "")]
+
+
 async def test_a_fan_whose_dms_are_closed_is_told_once_at_their_next_command_and_a_dm_that_gets_through_clears_it(world, monkeypatch):
     fan = world.fans[0]
     await fan.slash(world.channel, "follow", artist="The Nightjars")
-    show = await world.show()
     world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=1)
-    await buy(world, fan, show)
-    await world.env.settle()
-    assert fan.user.dm_channel.history() == [] and await dms_closed(world.store, fan)
+    await announce_new_show(world)  # the alert is refused: the fan's DMs are closed
+    assert alert_dms(fan) == [] and await dms_closed(world.store, fan)
+    posts = len(dm_posts(world.env, fan))
     await announce_new_show(world)
-    assert alert_dms(fan) == []  # not told yet: no more refused requests for this fan
+    assert alert_dms(fan) == [] and len(dm_posts(world.env, fan)) == posts  # not told yet: no more refused requests
 
     with actor_locale(monkeypatch, "ko"):
         told = await fan.slash(world.channel, "shows")
     assert told.response.content or told.response.embeds  # the command's own answer is unchanged
-    notices = [f for f in told.followups if "DM" in (f.content or "")]
-    assert len(notices) == 1 and notices[0].ephemeral, told.followups
-    assert "DM을 보내지 못했습니다" in notices[0].content and "/티켓 목록" in notices[0].content
+    assert len(notices(told)) == 1 and notices(told)[0].ephemeral, told.followups
+    assert "DM을 보내지 못했습니다" in notices(told)[0].content and "/티켓 목록" in notices(told)[0].content
     again = await fan.slash(world.channel, "ticket list")
-    assert all("DM" not in (f.content or "") for f in again.followups)  # told once
+    assert notices(again) == []  # told once
 
     # The fan opened their DMs: the next DM is tried, gets through, and the flag clears.
     await announce_new_show(world)
@@ -189,21 +192,23 @@ async def test_a_fan_whose_dms_are_closed_is_told_once_at_their_next_command_and
     assert len(alert_dms(fan)) == 2
 
 
-async def test_a_fan_told_whose_dms_are_still_closed_is_told_again_after_the_next_refusal(world):
+async def test_a_paid_fan_whose_ticket_dm_is_refused_is_told_and_told_again_after_the_next_refusal(world):
     fan = world.fans[0]
     await fan.slash(world.channel, "follow", artist="The Nightjars")
     world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=None)
     show = await world.show()
-    await buy(world, fan, show)
+    paid = await buy(world, fan, show)
     await world.env.settle()
+    # Told with the payment's own answer if the refusal came back in time, else at the next command.
     first = await fan.slash(world.channel, "shows")
-    assert [f.content for f in first.followups if "DM" in (f.content or "")]
+    told = notices(paid) + notices(first)
+    assert len(told) == 1 and "Allow direct messages" in told[0].content and "/ticket list" in told[0].content
     attempts = len(dm_posts(world.env, fan))
     await announce_new_show(world)  # tried once more (they were told), refused again
     await announce_new_show(world)  # closed again: skipped, no request
     assert len(dm_posts(world.env, fan)) == attempts + 1
     again = await fan.slash(world.channel, "shows")
-    assert [f.content for f in again.followups if "Allow direct messages" in (f.content or "")]
+    assert len(notices(again)) == 1
 
 
 async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_over(world):
