@@ -73,3 +73,21 @@ async def test_no_one_second_window_goes_over_the_limit_even_when_the_sender_is_
     # Every POST counts: the messages and the DM channels opened for them.
     assert len(arrived) >= 100
     assert most_in_any_window([t for t, _ in arrived]) <= 40
+
+
+async def test_a_global_429_seen_by_one_process_holds_back_every_process(redis):
+    """Two pacers on one Redis stand for two processes of the bot: Discord's global 429 answered to
+    one of them pauses the budget they share."""
+    first, second = Pacer(global_rate=50.0, redis=redis), Pacer(global_rate=50.0, redis=redis)
+    await first.acquire_global()
+    started = time.monotonic()
+    first.pause(0.5, is_global=True)
+    granted = {}
+
+    async def send(name, pacer, after):
+        await asyncio.sleep(after)
+        await pacer.acquire_global()
+        granted[name] = time.monotonic() - started
+
+    await asyncio.gather(send("first", first, 0.0), send("second", second, 0.05))
+    assert granted["first"] >= 0.45 and granted["second"] >= 0.45, granted
