@@ -10,12 +10,15 @@ Figures (the last line printed is JSON):
   overhead and would otherwise dominate.
 - baseline: the same sender run naively (one message per claim and per transaction, no concurrency)
   on a sample, in the same process, so the unpaced figure is also a ratio against it.
-- paced: the achieved rate as a fraction of a configured limit, the most sends in any one second,
-  and 429 responses.
+- paced: the achieved rate as a fraction of a configured limit, the most DM sends and the most
+  requests reaching SimCord (messages and the DM channels opened for them: every request counts
+  against Discord's global limit) in any one second, and 429 responses. The pacer is the bot's own,
+  shared through Redis; the bench fails if any one-second window holds more than the limit.
 - time from the announce command to the first DM; peak RSS.
 
 SimCord does not enforce Discord's rate limits, so "0 responses 429" is only half the evidence; the
-"max_sends_in_any_1s" figure shows the pacer itself never went over the limit.
+"max_sends_in_any_1s" / "max_requests_in_any_1s" figures show the pacer itself never went over the
+limit (a sliding one-second window, as Discord counts).
 """
 
 from __future__ import annotations
@@ -54,9 +57,12 @@ class DiscordSideClock:
         self.router = router
         self.original = router.dispatch
         self.seconds = 0.0
+        self.posts: list[float] | None = None  # when recording: arrival of every POST
 
         def timed(*args, **kwargs):
             t = time.perf_counter()
+            if self.posts is not None and len(args) > 1 and args[1] == "POST":
+                self.posts.append(t)
             try:
                 return self.original(*args, **kwargs)
             finally:
@@ -87,12 +93,18 @@ class Timeline:
         self.times.append(time.perf_counter())
 
     def max_in_window(self, seconds: float = 1.0) -> int:
-        best, lo = 0, 0
-        for hi, t in enumerate(self.times):
-            while t - self.times[lo] >= seconds:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+        return max_in_window(self.times, seconds)
+
+
+def max_in_window(times: list[float], seconds: float = 1.0) -> int:
+    """The most of ``times`` in any window ``seconds`` long (sliding, as Discord counts)."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= seconds:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 async def fan_out(bot, organizer, channel, store, *, artist: str, title: str, pacer: Pacer, sender_cfg: dict) -> dict:
@@ -124,6 +136,7 @@ async def fan_out(bot, organizer, channel, store, *, artist: str, title: str, pa
     sender.transport.send_dm = timed_send
     sent_before = sender.stats.sent
     discord_before = DISCORD_SIDE.seconds
+    DISCORD_SIDE.posts = []
     started = time.perf_counter()
     # The call /show announce makes (it queues the followers' alerts with the announcement), then
     # the drain its kick would start. Both run here, not inside a slash operation, so SimCord's
@@ -131,6 +144,7 @@ async def fan_out(bot, organizer, channel, store, *, artist: str, title: str, pa
     await shows.record_announcement(store, show.id, organizer.id, channel.id, channel.guild.id)
     await sender.drain()
     finished = time.perf_counter()
+    posts, DISCORD_SIDE.posts = DISCORD_SIDE.posts, None
     sender.transport.send_dm = transport_send
     sent = sender.stats.sent - sent_before
     return {
@@ -140,6 +154,9 @@ async def fan_out(bot, organizer, channel, store, *, artist: str, title: str, pa
         "first_dm_s": (timeline.times[0] - started) if timeline.times else None,
         "send_span_s": (timeline.times[-1] - timeline.times[0]) if len(timeline.times) > 1 else None,
         "max_sends_in_any_1s": timeline.max_in_window(),
+        "requests": len(posts),
+        "requests_span_s": (posts[-1] - posts[0]) if len(posts) > 1 else None,
+        "max_requests_in_any_1s": max_in_window(posts),
     }
 
 
@@ -203,7 +220,8 @@ async def main(args) -> dict:
             store,
             artist="Paced Act",
             title="Paced",
-            pacer=Pacer(global_rate=args.paced_limit, channel_rate=5.0, channel_burst=5.0),
+            # The bot's pacer as it runs in production: the global budget taken from Redis.
+            pacer=Pacer(global_rate=args.paced_limit, channel_rate=5.0, channel_burst=5.0, redis=bot.services.redis, redis_key="bench:pace"),
             sender_cfg=fast,
         )
         rate_limited = bot.services.sender.stats.rate_limited
@@ -214,6 +232,7 @@ async def main(args) -> dict:
     own_rate = unpaced["sent"] / unpaced["picket_seconds"]
     own_base = baseline["sent"] / baseline["picket_seconds"]
     paced_rate = (paced["sent"] - 1) / paced["send_span_s"] if paced["send_span_s"] else 0.0
+    paced_request_rate = (paced["requests"] - 1) / paced["requests_span_s"] if paced["requests_span_s"] else 0.0
     result.update(
         unpaced_dms=unpaced["sent"],
         unpaced_seconds=round(unpaced["seconds"], 2),
@@ -232,6 +251,11 @@ async def main(args) -> dict:
         paced_rate_per_s=round(paced_rate, 1),
         paced_fraction_of_limit=round(paced_rate / args.paced_limit, 3),
         paced_max_sends_in_any_1s=paced["max_sends_in_any_1s"],
+        paced_requests=paced["requests"],
+        paced_requests_per_s=round(paced_request_rate, 1),
+        paced_requests_fraction_of_limit=round(paced_request_rate / args.paced_limit, 3),
+        paced_max_requests_in_any_1s=paced["max_requests_in_any_1s"],
+        paced_within_limit=max(paced["max_sends_in_any_1s"], paced["max_requests_in_any_1s"]) <= args.paced_limit,
         responses_429=rate_limited,
         rss_start_mb=round(rss_start, 1),
         peak_rss_mb=round(rss_mb(), 1),
@@ -251,3 +275,8 @@ if __name__ == "__main__":
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     out = asyncio.run(main(parser.parse_args()))
     print(json.dumps(out), flush=True)
+    # Discord counts per second in a sliding window: the pacer must never go over its limit in any.
+    assert out["paced_within_limit"], (
+        f"paced sends went over the limit of {out['paced_limit_per_s']}/s in some second: "
+        f"{out['paced_max_sends_in_any_1s']} DMs, {out['paced_max_requests_in_any_1s']} requests"
+    )

@@ -86,16 +86,21 @@ class PicketBot(commands.AutoShardedBot):
 
                 await upgrade(store.engine)
         ticket_codes.configure(self.settings.resolved_signing_key_path)
+        redis = make_redis(self.settings.redis_url)
+        # DM_GLOBAL_RATE is the bot's budget, shared through Redis by all of its processes.
         pacer = self._pacer or Pacer(
             global_rate=self.settings.dm_global_rate,
             channel_rate=self.settings.dm_channel_rate,
             channel_burst=self.settings.dm_channel_burst,
             enabled=self.settings.dm_pacing_enabled,
+            redis=redis,
         )
         options = {"poll_interval": self.settings.outbox_poll_seconds, "worker_id": self.settings.instance_id, **self._sender_options}
-        sender = OutboxSender(store, DiscordTransport(self), pacer=pacer, **options)
+        transport = DiscordTransport(self)
+        sender = OutboxSender(store, transport, pacer=pacer, **options)
+        transport.before_request = lambda: sender.pacer.acquire_global()  # the sender's pacer, even if swapped
         gateway = self._gateway or SandboxGateway(self.settings.var_dir / "sandbox-payments.sqlite3")
-        return Services(store=store, gateway=gateway, sender=sender, redis=make_redis(self.settings.redis_url))
+        return Services(store=store, gateway=gateway, sender=sender, redis=redis)
 
     async def setup_hook(self) -> None:
         telemetry.install(metrics.SINK)

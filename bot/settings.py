@@ -33,7 +33,8 @@ class Settings(BaseSettings):
         default=None,
         description="stable name of this process (e.g. shard-0); a restart finishes the DMs its previous run had claimed at once, instead of after the claim lapses",
     )
-    # Discord pacing for DMs: the global limit is ~50 requests/s; a DM channel takes ~5 messages / 5 s.
+    # Discord pacing for DMs: the global limit is ~50 requests/s per bot (all processes together:
+    # DM_GLOBAL_RATE is shared through Redis); a DM channel takes ~5 messages / 5 s.
     dm_global_rate: float = 45.0
     dm_channel_rate: float = 1.0
     dm_channel_burst: float = 1.0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Awaitable, Callable
 
 import discord
 
 from notifier.messages import part_nonce, split_message
-from notifier.transport import OutgoingMessage, RateLimited, TransientSendError, Undeliverable
+from notifier.transport import DMsClosed, OutgoingMessage, RateLimited, TransientSendError, Undeliverable
 
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -36,12 +37,21 @@ def _retry_after(exc: discord.HTTPException) -> tuple[float, bool]:
 
 
 class DiscordTransport:
-    def __init__(self, bot: discord.Client):
+    def __init__(self, bot: discord.Client, *, before_request: Callable[[], Awaitable[None]] | None = None):
         self.bot = bot
+        # Awaited before a request the sender's pacing did not count (opening a DM channel): every
+        # REST request draws on the bot's global budget.
+        self.before_request = before_request
 
     async def _dm_channel(self, user_id: int) -> discord.DMChannel:
-        # create_dm returns the cached channel when there is one; no user lookup needed.
-        return await self.bot.create_dm(discord.Object(id=user_id))
+        # create_dm returns the cached channel when there is one; no user lookup needed. Otherwise
+        # opening it is one more request (discord.py keeps only the last 128 DM channels, so most
+        # alert DMs open one): it takes the slot the sender paced, and the message waits for another.
+        opening = self.bot._connection._get_private_channel_by_user(user_id) is None
+        channel = await self.bot.create_dm(discord.Object(id=user_id))
+        if opening and self.before_request is not None:
+            await self.before_request()
+        return channel
 
     async def _send(self, channel: discord.DMChannel, message: OutgoingMessage, *, nonce: str) -> discord.Message:
         view = None
@@ -70,23 +80,23 @@ class DiscordTransport:
             channel = await self._dm_channel(recipient_id)
             first = None
             for index, part in enumerate(split_message(message)):
+                if index and self.before_request is not None:
+                    await self.before_request()  # the sender paced the row's first request; every part is one more
                 sent = await self._send(channel, part, nonce=part_nonce(nonce, index))
                 first = sent.id if first is None else first
         except discord.RateLimited as exc:  # discord.py gave up waiting on its own
             raise RateLimited(exc.retry_after) from exc
-        except discord.Forbidden as exc:
-            raise Undeliverable(f"cannot DM user {recipient_id}: {exc.text}") from exc
-        except discord.NotFound as exc:
-            raise Undeliverable(f"unknown user {recipient_id}") from exc
         except discord.HTTPException as exc:
+            # Only Discord's 50007 says the fan's DMs are closed; any other 4xx (a 403 for another
+            # reason, an unknown user, a message Discord will not take) refuses this message only.
             if exc.status == 429:
                 retry, is_global = _retry_after(exc)
                 raise RateLimited(retry, is_global=is_global) from exc
             if exc.status >= 500:
                 raise TransientSendError(f"{exc.status} {exc.text}") from exc
             if exc.code == CANNOT_DM:
-                raise Undeliverable(f"cannot DM user {recipient_id}") from exc
-            raise Undeliverable(f"{exc.status} {exc.text}") from exc
+                raise DMsClosed(f"cannot DM user {recipient_id}: {exc.status} {exc.code} {exc.text}") from exc
+            raise Undeliverable(f"{exc.status} {exc.code} {exc.text}") from exc
         except (OSError, TimeoutError) as exc:
             raise TransientSendError(repr(exc)) from exc
         return first

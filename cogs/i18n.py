@@ -130,6 +130,12 @@ KO: dict[str, str] = {
     "The venue's time zone, e.g. Asia/Seoul (default: the server's)": "공연장 시간대, 예: Asia/Seoul (기본값: 서버 기본 시간대)",
     "Move the show to another time zone (default: keep its own)": "공연 시간대 변경 (기본값: 현재 시간대 유지)",
     "New shows in this server use {zone} unless their organizer names another time zone.": "이 서버의 새 공연은 주최자가 시간대를 따로 정하지 않으면 {zone} 기준으로 등록됩니다.",
+    # --- deliver ---
+    "⚠️ I could not send you a DM: your Discord privacy settings block DMs from me. Allow direct messages"
+    " from this server's members to get your tickets and alerts by DM (/ticket list shows your tickets).": (
+        "⚠️ DM을 보내지 못했습니다: 디스코드 개인정보 설정에서 DM이 차단되어 있습니다. 티켓과 알림을 DM으로 받으려면"
+        " 이 서버 멤버의 다이렉트 메시지를 허용해 주세요 (티켓은 /티켓 목록 에서 확인할 수 있습니다)."
+    ),
 }
 
 CATALOGUES = {discord.Locale.korean: KO}

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 
 from cogs.i18n import t
-from domain import telemetry
+from domain import alerts, telemetry
 from domain.errors import DomainError
 from notifier import messages
 from notifier.money import format_money
@@ -246,3 +246,25 @@ async def refusals(interaction: discord.Interaction):
             telemetry.count("command", command=command, outcome=outcome)
             telemetry.observe("command_latency", elapsed, command=command)
             log.info("%s: %s in %.0f ms", command, outcome, elapsed * 1000)
+        await tell_if_dms_closed(interaction)
+
+
+DMS_CLOSED_NOTICE = (
+    "⚠️ I could not send you a DM: your Discord privacy settings block DMs from me. Allow direct messages"
+    " from this server's members to get your tickets and alerts by DM (/ticket list shows your tickets)."
+)
+
+
+async def tell_if_dms_closed(interaction: discord.Interaction) -> None:
+    """After the reply: if a DM to this fan was refused because their DMs are closed, tell them once,
+    in one more ephemeral line. Never fails the command it follows."""
+    if interaction.response.type == discord.InteractionResponseType.modal:
+        return  # a form is open: no message may follow it
+    services = getattr(interaction.client, "services", None)
+    if services is None:
+        return
+    try:
+        if await alerts.take_dms_closed_notice(services.store, interaction.user.id):
+            await reply(interaction, t(interaction, DMS_CLOSED_NOTICE))
+    except Exception:
+        log.warning("could not tell fan %s their DMs are closed", interaction.user.id, exc_info=True)

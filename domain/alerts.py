@@ -50,6 +50,13 @@ class FanSettings:
     quiet_start_hour: int | None = None
     quiet_end_hour: int | None = None
     dms_closed: bool = False
+    dms_closed_told: bool = False
+
+    @property
+    def dms_blocked(self) -> bool:
+        """DMs were found closed and the fan has not been told yet: interest DMs are skipped (each
+        would be one more refused request). Once told, DMs are tried again."""
+        return self.dms_closed and not self.dms_closed_told
 
     def quiet_until(self, now: datetime) -> datetime | None:
         """When the fan's quiet hours end, if ``now`` falls inside them; None otherwise."""
@@ -81,7 +88,7 @@ async def fan_settings(store: Store, fan: int) -> FanSettings:
 async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSettings]:
     async with store.session() as s:
         rows = (await s.execute(select(Fan).where(Fan.discord_id.in_(set(fans))))).scalars().all()
-    found = {r.discord_id: FanSettings(r.discord_id, r.alerts_enabled, r.timezone, r.quiet_start_hour, r.quiet_end_hour, r.dms_closed) for r in rows}
+    found = {r.discord_id: FanSettings(r.discord_id, r.alerts_enabled, r.timezone, r.quiet_start_hour, r.quiet_end_hour, r.dms_closed, r.dms_closed_told) for r in rows}
     return {f: found.get(f, FanSettings(f)) for f in fans}
 
 
@@ -107,7 +114,7 @@ async def update_fan_settings(
     async def work(s: AsyncSession) -> None:
         await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan)))
         row = await s.get(Fan, fan)
-        row.dms_closed = False
+        row.dms_closed = row.dms_closed_told = False
         if alerts_enabled is not None:
             row.alerts_enabled = alerts_enabled
         if timezone is not None:
@@ -117,6 +124,29 @@ async def update_fan_settings(
 
     await store.transaction(work)
     return await fan_settings(store, fan)
+
+
+async def take_dms_closed_notice(store: Store, fan: int) -> bool:
+    """True once after a DM to ``fan`` was refused because their DMs are closed: the caller tells
+    the fan (their next command). From then on DMs are tried again; the first that gets through
+    clears the flag, one refused again sets it anew (and the fan is told again).
+
+    A read for every command; the write only when there is something to tell, and conditional, so
+    two commands at once tell the fan once."""
+    async with store.session() as s:
+        row = (await s.execute(select(Fan.dms_closed, Fan.dms_closed_told).where(Fan.discord_id == fan))).first()
+    if row is None or not row.dms_closed or row.dms_closed_told:
+        return False
+
+    async def work(s: AsyncSession) -> bool:
+        result = await s.execute(
+            update(Fan)
+            .where(Fan.discord_id == fan, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
+            .values(dms_closed_told=True)
+        )
+        return result.rowcount == 1
+
+    return await store.transaction(work)
 
 
 # --- who is interested in a show -------------------------------------------------------------------
@@ -130,7 +160,7 @@ async def _interest_keys(s: AsyncSession, show_id: int) -> tuple[list[str], list
 
 def _reachable(fan_column, *, require_alerts: bool):
     """Fans with no settings row have the defaults (alerts on, DMs open)."""
-    cond = or_(Fan.discord_id.is_(None), Fan.dms_closed.is_(False))
+    cond = or_(Fan.discord_id.is_(None), Fan.dms_closed.is_(False), Fan.dms_closed_told.is_(True))
     if require_alerts:
         cond = and_(cond, or_(Fan.discord_id.is_(None), Fan.alerts_enabled.is_(True)))
     return cond

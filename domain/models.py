@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -389,7 +390,10 @@ class Fan(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     quiet_start_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
     quiet_end_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    dms_closed: Mapped[bool] = mapped_column(default=False)
+    dms_closed: Mapped[bool] = mapped_column(default=False)  # Discord said 50007: the fan does not accept DMs
+    # The fan was told (at their next command) that their DMs are closed: DMs are tried again, and
+    # the first that gets through clears both flags; one refused again sets dms_closed anew.
+    dms_closed_told: Mapped[bool] = mapped_column(default=False, server_default=false())
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 

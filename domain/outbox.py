@@ -98,8 +98,11 @@ async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelt
     return await store.transaction(work)
 
 
-async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]]) -> int:
-    """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE."""
+async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]], *, reached: list[int] = ()) -> int:
+    """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE.
+
+    ``reached``: fans a DM just got through to who may be flagged as having closed DMs; the flag
+    clears (their DMs work again), in the same transaction."""
     if not sent:
         return 0
     table = OutboxMessage.__table__
@@ -115,16 +118,26 @@ async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]]) -> in
             claimed_until=None,
         )
     )
+    reached = sorted(set(reached))
 
     async def work(s: AsyncSession) -> int:
         result = await s.execute(stmt, [{"b_id": i, "b_mid": m} for i, m in sent])
+        if reached:
+            await s.execute(
+                update(Fan)
+                .where(Fan.discord_id.in_(reached), Fan.dms_closed.is_(True))
+                .values(dms_closed=False, dms_closed_told=False)
+                .execution_options(synchronize_session=False)
+            )
         return result.rowcount
 
     return await store.transaction(work)
 
 
-async def mark_retry(store: Store, worker_id: str, message_id: int, *, delay: timedelta, error: str, max_attempts: int) -> str:
-    """Give the message back for a later attempt, or mark it dead when attempts run out."""
+async def mark_retry(store: Store, worker_id: str, message_id: int, *, delay: timedelta, error: str, max_attempts: int | None = None) -> str:
+    """Give the message back for a later attempt. With ``max_attempts``, mark it dead when attempts
+    run out; without (the sender's default), a message that failed for a passing reason is never given
+    up: only a permanent refusal from Discord (:func:`mark_undeliverable`) ends it."""
 
     async def work(s: AsyncSession) -> str:
         row = await s.get(OutboxMessage, message_id)
@@ -134,7 +147,7 @@ async def mark_retry(store: Store, worker_id: str, message_id: int, *, delay: ti
         row.last_error = error[:300]
         row.claimed_by = None
         row.claimed_until = None
-        if row.attempts >= max_attempts:
+        if max_attempts is not None and row.attempts >= max_attempts:
             row.status = OutboxStatus.DEAD.value
             return "dead"
         row.next_attempt_at = store.now() + delay
@@ -143,9 +156,10 @@ async def mark_retry(store: Store, worker_id: str, message_id: int, *, delay: ti
     return await store.transaction(work)
 
 
-async def mark_undeliverable(store: Store, message_id: int, recipient_discord_id: int, error: str) -> None:
-    """The fan cannot receive DMs: the message is dead and the fan is recorded as unreachable, so
-    alerts skip them until they use Picket again."""
+async def mark_undeliverable(store: Store, message_id: int, recipient_discord_id: int, error: str, *, dms_closed: bool = False) -> None:
+    """Discord refused the message for good: it is dead. ``dms_closed`` (Discord's 50007, "cannot
+    send messages to this user", and only that) also records the fan as unreachable, so alerts skip
+    them until they are told at their next command; any other refusal says nothing about the fan."""
 
     async def work(s: AsyncSession) -> None:
         await s.execute(
@@ -153,8 +167,9 @@ async def mark_undeliverable(store: Store, message_id: int, recipient_discord_id
             .where(OutboxMessage.id == message_id)
             .values(status=OutboxStatus.DEAD.value, last_error=error[:300], claimed_by=None, claimed_until=None, attempts=OutboxMessage.attempts + 1)
         )
-        await s.execute(store.insert_ignore(Fan.__table__, discord_id=recipient_discord_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
-        await s.execute(update(Fan).where(Fan.discord_id == recipient_discord_id).values(dms_closed=True))
+        if dms_closed:
+            await s.execute(store.insert_ignore(Fan.__table__, discord_id=recipient_discord_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
+            await s.execute(update(Fan).where(Fan.discord_id == recipient_discord_id).values(dms_closed=True, dms_closed_told=False))
 
     await store.transaction(work)
 

@@ -1,28 +1,45 @@
 """Picket's own pacing of outgoing Discord requests.
 
-Discord allows about 50 requests per second per bot and smaller per-route buckets (a DM channel takes
-about 5 messages per 5 seconds). Picket paces itself below those limits rather than leaning on 429s:
-a global token bucket and one bucket per channel. The buckets hold little burst (3 tokens globally,
-1 per channel): sends are spread evenly, so no one-second window sees more than the rate plus three,
-where a bucket as deep as its rate would let twice the rate through in its first second. A 429 pauses
-the bucket it names for ``retry_after`` seconds (or every bucket when Discord says it is global).
+Discord allows about 50 requests per second per bot (all its shards and processes together) and
+smaller per-route buckets (a DM channel takes about 5 messages per 5 seconds). Picket paces itself
+below those limits rather than leaning on 429s: a global bucket and one bucket per channel.
+
+Discord counts requests per second in a sliding window, so the global bucket is built to hold that
+bound, not an average: a request is granted at the moment it leaves (never for a slot reserved
+earlier: a sender that wakes late would otherwise send its late slots together with the next ones).
+As GCRA with a burst of ``b``, it lets at most ``r + b - 1`` requests through in any second at rate
+``r``; it runs at ``r = limit - (b - 1)``, so no one-second window ever holds more than ``limit``
+requests, whether the senders are on time or were held up, and a sender that woke a little late may
+catch up by ``b - 1`` requests.
+
+The global bucket is shared by every process of the bot when the pacer is given Redis: one Lua script
+takes a slot atomically on the Redis server's clock (and runs on fakeredis for the embedded default).
+Without Redis it lives in the process. A 429 pauses the bucket it names for ``retry_after`` seconds
+(or every bucket, and every process, when Discord says it is global).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+log = logging.getLogger("picket.notifier")
+
+# Grants are spaced as if the limit held over 1.02 s instead of 1 s: a request arrives a little after
+# its grant (the Redis reply, discord.py's own work, the network), and arrivals that lag their grants
+# unevenly by up to 20 ms still never put ``limit + 1`` requests into one second. Costs 2 % of the rate.
+SAFETY = 0.02
+
 
 class TokenBucket:
-    """A rate limit as GCRA (the "virtual scheduling" form of a token bucket).
+    """A rate limit as GCRA (the "virtual scheduling" form of a token bucket), in one process.
 
-    :meth:`reserve` hands out send times synchronously: each caller learns at once how long to wait
-    and sleeps once, so concurrent senders need no lock and no polling loop, and the slots they get
-    are spaced exactly ``1/rate`` apart after a burst of ``burst``.
-    """
+    :meth:`reserve` hands out send times synchronously (used for per-channel buckets, where a late
+    send only spreads that channel's messages out). :meth:`take` grants a request only at the time it
+    is asked for, and tells how long to wait otherwise (used for the global bucket)."""
 
     def __init__(self, rate: float, burst: float, clock: Callable[[], float]):
         self.interval = 1.0 / rate
@@ -39,10 +56,94 @@ class TokenBucket:
         self.tat = tat + self.interval
         return slot
 
+    def take(self, now: float) -> float:
+        """Take a slot at ``now`` if one is free (returns 0), else return how long to wait."""
+        if now < self.paused_until:
+            return self.paused_until - now
+        tat = max(self.tat, now)
+        if tat - self.tolerance > now:
+            return tat - self.tolerance - now
+        self.tat = tat + self.interval
+        return 0.0
+
+
+def window_rate(limit: float, burst: float) -> float:
+    """The GCRA rate that keeps any one-second window at or under ``limit`` with this burst."""
+    burst = max(1.0, burst)
+    if limit - (burst - 1.0) <= 0:
+        raise ValueError(f"a burst of {burst} does not fit in a limit of {limit} per second")
+    return (limit - (burst - 1.0)) / (1.0 + SAFETY)
+
+
+class LocalBucket:
+    """The global budget of a single process (no Redis given): at most ``limit`` in any second."""
+
+    def __init__(self, limit: float, burst: float, clock: Callable[[], float]):
+        self.bucket = TokenBucket(window_rate(limit, burst), burst, clock)
+        self.clock = clock
+
+    async def take(self) -> float:
+        return self.bucket.take(self.clock())
+
+    def pause(self, seconds: float) -> None:
+        self.bucket.paused_until = max(self.bucket.paused_until, self.clock() + seconds)
+
+
+# GCRA on the Redis server's clock, in microseconds. KEYS[1]: the bucket's theoretical arrival time.
+# ARGV: interval, tolerance, pause (all µs; pause > 0 holds every grant back that long from now).
+# Returns 0 when a slot was taken, else the µs to wait before asking again (at least 1).
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local pause = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if pause > 0 and tat < now + pause + tolerance then
+  tat = now + pause + tolerance
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+end
+if tat - tolerance > now then
+  return math.max(1, math.ceil(tat - tolerance - now))
+end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+return 0
+"""
+
+
+class RedisBucket:
+    """The global budget shared by every process of the bot: one Redis key, taken by one Lua script
+    (atomic on Redis, so two processes never take the same slot), on the Redis server's clock (the
+    processes' own clocks need not agree)."""
+
+    def __init__(self, redis, limit: float, burst: float, *, key: str = "picket:pace:global"):
+        self.redis = redis
+        self.key = key
+        self.interval_us = 1_000_000.0 / window_rate(limit, burst)
+        self.tolerance_us = (max(1.0, burst) - 1.0) * self.interval_us
+        self._pause_us = 0.0
+
+    async def take(self) -> float:
+        pause, self._pause_us = self._pause_us, 0.0
+        try:
+            wait = await self.redis.eval(_TAKE, 1, self.key, int(self.interval_us), int(self.tolerance_us), int(pause))
+        except BaseException:
+            self._pause_us = max(self._pause_us, pause)  # not applied: carry it to the next take
+            raise
+        return int(wait) / 1_000_000
+
+    def pause(self, seconds: float) -> None:
+        """Applied to the shared key with the next take, so every process holds back."""
+        self._pause_us = max(self._pause_us, seconds * 1_000_000)
+
 
 class Pacer:
     """Awaits a free slot before each request. ``enabled=False`` lets everything through at once
-    (used by the benchmark to measure Picket's own throughput)."""
+    (used by the benchmark to measure Picket's own throughput). ``global_rate`` is a hard limit: no
+    one-second window holds more requests. With ``redis``, that budget is shared by every process
+    using the same Redis."""
 
     def __init__(
         self,
@@ -54,14 +155,21 @@ class Pacer:
         enabled: bool = True,
         clock: Callable[[], float] = time.monotonic,
         max_channels: int = 10_000,
+        redis=None,
+        redis_key: str = "picket:pace:global",
     ):
         self.enabled = enabled
         self.clock = clock
-        self.global_bucket = TokenBucket(global_rate, global_burst, clock)
+        self.global_rate = global_rate
+        if redis is not None:
+            self.global_bucket: LocalBucket | RedisBucket = RedisBucket(redis, global_rate, global_burst, key=redis_key)
+        else:
+            self.global_bucket = LocalBucket(global_rate, global_burst, clock)
         self.channel_rate = channel_rate
         self.channel_burst = channel_burst
         self.channels: OrderedDict[object, TokenBucket] = OrderedDict()
         self.max_channels = max_channels
+        self._global_turn: asyncio.Lock | None = None
 
     def _channel(self, key: object) -> TokenBucket:
         bucket = self.channels.get(key)
@@ -74,14 +182,37 @@ class Pacer:
         return bucket
 
     async def acquire(self, channel_key: object) -> None:
+        """Returns when the request may leave: the caller sends at once, with no await in between."""
         if not self.enabled:
             return
         now = self.clock()
-        slot = self.global_bucket.reserve(self._channel(channel_key).reserve(now))
+        slot = self._channel(channel_key).reserve(now)
         if slot > now:
             await asyncio.sleep(slot - now)
+        await self.acquire_global()
+
+    async def acquire_global(self) -> None:
+        """A slot of the global budget only, for a request on no paced channel (opening a DM)."""
+        if not self.enabled:
+            return
+        # One waiter per process asks the global bucket at a time (FIFO); the others queue here
+        # rather than all waking for the same free slot.
+        if self._global_turn is None:
+            self._global_turn = asyncio.Lock()
+        async with self._global_turn:
+            while True:
+                try:
+                    wait = await self.global_bucket.take()
+                except Exception:  # Redis did not answer: hold back (never send unpaced), ask again
+                    log.warning("shared DM pacing bucket unavailable; retrying in 1 s", exc_info=True)
+                    wait = 1.0
+                if wait <= 0:
+                    return
+                await asyncio.sleep(wait)
 
     def pause(self, seconds: float, channel_key: object | None = None, *, is_global: bool = False) -> None:
-        until = self.clock() + seconds
-        bucket = self.global_bucket if is_global or channel_key is None else self._channel(channel_key)
-        bucket.paused_until = max(bucket.paused_until, until)
+        if is_global or channel_key is None:
+            self.global_bucket.pause(seconds)
+            return
+        bucket = self._channel(channel_key)
+        bucket.paused_until = max(bucket.paused_until, self.clock() + seconds)

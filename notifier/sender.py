@@ -23,7 +23,7 @@ from domain.outbox import ClaimedMessage
 from domain.store import Store
 from notifier.pacing import Pacer
 from notifier.render import render
-from notifier.transport import RateLimited, TransientSendError, Transport, Undeliverable
+from notifier.transport import DMsClosed, RateLimited, TransientSendError, Transport, Undeliverable
 
 log = logging.getLogger("picket.notifier")
 
@@ -52,7 +52,7 @@ class OutboxSender:
         batch_size: int = 100,
         concurrency: int = 16,
         lease: timedelta = timedelta(minutes=2),
-        max_attempts: int = 10,
+        max_attempts: int | None = None,
         retry_base: float = 0.5,
         inline_retries: int = 3,
         lanes: int = 2,
@@ -154,10 +154,22 @@ class OutboxSender:
                     with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
                         return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered)
 
-            results = [r for r in await asyncio.gather(*(one(m) for m in claimed)) if r is not None]
+            outcomes = await asyncio.gather(*(one(m) for m in claimed), return_exceptions=True)
+            for msg, outcome in zip(claimed, outcomes):
+                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                    raise outcome  # cancelled: stop here (the claims lapse and are resent)
+                if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
+                    log.error("outbox message %s: %r", msg.id, outcome, exc_info=outcome)
+            results = [r for r in outcomes if isinstance(r, tuple)]
+            # A fan whose DMs were found closed and who got this one has opened them again.
+            reached = [
+                m.recipient_discord_id
+                for m, r in zip(claimed, outcomes)
+                if isinstance(r, tuple) and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
+            ]
             # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
             # they are sent again with the same nonce, which Discord folds into the first message.
-            await outbox.mark_sent_many(self.store, results)
+            await outbox.mark_sent_many(self.store, results, reached=reached)
             delivered += len(results)
 
     # --- one message ----------------------------------------------------------------------------
@@ -176,7 +188,7 @@ class OutboxSender:
         """Send one claimed message. Returns (outbox id, Discord message id) when Discord accepted
         it (the caller records it as sent), None when it was deferred, skipped or rescheduled."""
         if fan is not None:  # an alert, reminder or digest: the fan's own switches apply
-            if not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_closed:
+            if not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_blocked:
                 await outbox.mark_skipped(self.store, msg.id, "alerts off" if not fan.alerts_enabled else "DMs closed")
                 self.stats.skipped += 1
                 return None
@@ -188,11 +200,10 @@ class OutboxSender:
                 return None
         try:
             message = await self._render(msg, render_cache)
-        except Exception as exc:
+        except Exception as exc:  # e.g. the database dropped the connection: try again later
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
-            await outbox.mark_retry(self.store, self.worker_id, msg.id, delay=timedelta(0), error=f"render: {exc!r}", max_attempts=0)
-            self.stats.dead += 1
-            return None
+            self.stats.transient_errors += 1
+            return await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
         channel = ("dm", msg.recipient_discord_id)
         last_error = ""
         for attempt in range(self.inline_retries + 1):
@@ -212,10 +223,11 @@ class OutboxSender:
                 last_error = f"transient: {exc}"
                 await asyncio.sleep(self.retry_base * 2**attempt)
                 continue
-            except Undeliverable as exc:
+            except Undeliverable as exc:  # a permanent refusal from Discord: the only end but success
                 self.stats.undeliverable += 1
-                await outbox.mark_undeliverable(self.store, msg.id, msg.recipient_discord_id, str(exc))
-                telemetry.count("dm_failed", reason="undeliverable")
+                closed = isinstance(exc, DMsClosed)
+                await outbox.mark_undeliverable(self.store, msg.id, msg.recipient_discord_id, str(exc), dms_closed=closed)
+                telemetry.count("dm_failed", reason="dms_closed" if closed else "refused")
                 return None
             self.stats.sent += 1
             latency = (self.store.now() - msg.created_at).total_seconds()
@@ -226,8 +238,13 @@ class OutboxSender:
             if self.on_sent:
                 self.on_sent(msg)
             return msg.id, discord_id
-        delay = timedelta(seconds=min(600.0, self.retry_base * 2 ** (msg.attempts + self.inline_retries + 1)))
-        outcome = await outbox.mark_retry(self.store, self.worker_id, msg.id, delay=delay, error=last_error, max_attempts=self.max_attempts)
+        return await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+
+    async def _retry_later(self, msg: ClaimedMessage, error: str, *, exponent: int) -> None:
+        """Give the message back with an exponential back-off (at most 10 minutes). It stays pending
+        however long the trouble lasts, unless ``max_attempts`` was set."""
+        delay = timedelta(seconds=min(600.0, self.retry_base * 2 ** min(exponent, 30)))
+        outcome = await outbox.mark_retry(self.store, self.worker_id, msg.id, delay=delay, error=error, max_attempts=self.max_attempts)
         if outcome == "dead":
             self.stats.dead += 1
             telemetry.count("dm_failed", reason="retries_exhausted")

@@ -44,7 +44,14 @@ class TransientSendError(SendError):
 
 
 class Undeliverable(SendError):
-    """The recipient cannot be reached (DMs closed, unknown user): retrying will not help."""
+    """Discord refused this message for good (a 4xx other than 429: unknown user, a message it will
+    not take...): retrying will not help. Says nothing about the fan's other DMs."""
+
+
+class DMsClosed(Undeliverable):
+    """Discord refused because the recipient does not accept DMs from the bot (403, JSON code 50007
+    "Cannot send messages to this user"): their later alerts and reminders are held back until they
+    are told."""
 
 
 class Transport(Protocol):

@@ -58,6 +58,7 @@ class Recorder:
     messages: list[RecordedMessage] = field(default_factory=list)
     posts_by_nonce: dict[str, int] = field(default_factory=dict)  # every POST, deduped or not
     folded: int = 0  # POSTs answered with an earlier message because of their nonce
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of every POST (open DM, message)
 
     def created_by_nonce(self) -> dict[str, list[RecordedMessage]]:
         out: dict[str, list[RecordedMessage]] = {}
@@ -127,6 +128,7 @@ class DiscordStandIn:
         return _json([])
 
     async def _open_dm(self, request: web.Request) -> web.Response:
+        self.recorder.arrivals.append(time.monotonic())
         recipient = int((await request.json())["recipient_id"])
         channel = self._channels.get(recipient)
         if channel is None:
@@ -135,6 +137,7 @@ class DiscordStandIn:
         return _json({"id": str(channel), "type": 1, "last_message_id": None, "recipients": [self._user(recipient, f"fan{recipient}")]})
 
     async def _create_message(self, request: web.Request) -> web.Response:
+        self.recorder.arrivals.append(time.monotonic())
         channel = int(request.match_info["channel"])
         files: list[str] = []
         if request.content_type.startswith("multipart/"):

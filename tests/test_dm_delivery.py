@@ -1,18 +1,24 @@
 """Ticket DMs under Discord's failures: 429s and 500s are waited out and retried; each fan gets
-exactly one DM per order; a fan with closed DMs is recorded, not retried forever."""
+exactly one DM per order; a fan with closed DMs is recorded, not retried forever, and told at their
+next command; a passing failure on our side (the database) is retried, never the end of a DM."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from domain.models import Fan, OutboxMessage
+from tests.simcord_ext import actor_locale
+from tests.test_alerts_e2e import alert_dms
+from tests.test_organizers_e2e import create_show, created_show_id
 
 
 async def buy(world, fan, show, quantity=1):
     res = await fan.slash(world.channel, "book", show=show.id, quantity=quantity)
     assert res.response.components, res.response.content
-    await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
+    paid = await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
     assert res.response.embeds and res.response.embeds[0].title.startswith("Paid"), (res.response.content, res.followups)
+    return paid
 
 
 def dm_posts(env, fan):
@@ -94,3 +100,132 @@ async def test_messages_left_in_the_outbox_are_sent_when_the_bot_starts(world, g
     await world.env.restart_bot()
     await world.env.settle()
     assert len(fan.user.dm_channel.history()) == 1
+
+
+async def test_a_database_error_while_rendering_is_retried_and_the_ticket_dm_arrives(world, monkeypatch):
+    """The ticket DM's render reads the store; a dropped connection there once must not end the DM."""
+    from sqlalchemy.exc import OperationalError
+
+    import notifier.sender
+
+    render, failed = notifier.sender.render, []
+
+    async def database_drops_once(store, kind, payload):
+        if kind == "tickets_issued" and not failed:
+            failed.append(kind)
+            raise OperationalError("SELECT ...", {}, ConnectionError("Lost connection to server during query"))
+        return await render(store, kind, payload)
+
+    monkeypatch.setattr(notifier.sender, "render", database_drops_once)
+    show = await world.show()
+    fan = world.fans[0]
+    await buy(world, fan, show)
+    await world.env.advance_time(600)  # past the back-off
+    await world.env.settle()
+    assert failed, "the render never failed: the test proves nothing"
+    assert len(fan.user.dm_channel.history()) == 1
+    assert len(fan.user.dm_channel.history()[0].attachments) == 1  # the ticket
+    assert [s for _, s in await outbox_states(world.store)] == ["sent"]
+
+
+async def announce_new_show(world) -> int:
+    show_id = await created_show_id(await create_show(world))  # The Nightjars, Mira Sol
+    await world.organizer.slash(world.channel, "show announce", show=show_id, channel=world.channel)
+    await world.env.settle()
+    return show_id
+
+
+async def dms_closed(store, fan) -> bool:
+    async with store.session() as s:
+        row = await s.get(Fan, fan.id)
+        return bool(row and row.dms_closed)
+
+
+@pytest.mark.parametrize(
+    "status,code,message",
+    [(400, 50035, "Invalid Form Body"), (403, 50001, "Missing Access"), (404, 10003, "Unknown Channel")],
+)
+async def test_a_refusal_other_than_closed_dms_leaves_the_fans_alerts_on(world, status, code, message):
+    fan = world.fans[0]
+    await fan.slash(world.channel, "follow", artist="The Nightjars")
+    show = await world.show()
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=status, code=code, message=message, times=1)
+    await buy(world, fan, show)
+    await world.env.settle()
+    assert fan.user.dm_channel.history() == []  # Discord refused that message for good: not retried
+    assert [s for _, s in await outbox_states(world.store)] == ["dead"]
+    assert not await dms_closed(world.store, fan)
+
+    await announce_new_show(world)
+    assert len(alert_dms(fan)) == 1  # the fan's DMs were never closed: their alert arrives
+    later = await fan.slash(world.channel, "shows")
+    assert all("DM" not in (f.content or "") for f in later.followups)  # and nobody tells them otherwise
+
+
+def notices(result) -> list:
+    return [f for f in result.followups if "DM" in (f.content or "")]
+
+
+async def test_a_fan_whose_dms_are_closed_is_told_once_at_their_next_command_and_a_dm_that_gets_through_clears_it(world, monkeypatch):
+    fan = world.fans[0]
+    await fan.slash(world.channel, "follow", artist="The Nightjars")
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=1)
+    await announce_new_show(world)  # the alert is refused: the fan's DMs are closed
+    assert alert_dms(fan) == [] and await dms_closed(world.store, fan)
+    posts = len(dm_posts(world.env, fan))
+    await announce_new_show(world)
+    assert alert_dms(fan) == [] and len(dm_posts(world.env, fan)) == posts  # not told yet: no more refused requests
+
+    with actor_locale(monkeypatch, "ko"):
+        told = await fan.slash(world.channel, "shows")
+    assert told.response.content or told.response.embeds  # the command's own answer is unchanged
+    assert len(notices(told)) == 1 and notices(told)[0].ephemeral, told.followups
+    assert "DM을 보내지 못했습니다" in notices(told)[0].content and "/티켓 목록" in notices(told)[0].content
+    again = await fan.slash(world.channel, "ticket list")
+    assert notices(again) == []  # told once
+
+    # The fan opened their DMs: the next DM is tried, gets through, and the flag clears.
+    await announce_new_show(world)
+    assert len(alert_dms(fan)) == 1
+    assert not await dms_closed(world.store, fan)
+    await announce_new_show(world)
+    assert len(alert_dms(fan)) == 2
+
+
+async def test_a_paid_fan_whose_ticket_dm_is_refused_is_told_and_told_again_after_the_next_refusal(world):
+    fan = world.fans[0]
+    await fan.slash(world.channel, "follow", artist="The Nightjars")
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=None)
+    show = await world.show()
+    paid = await buy(world, fan, show)
+    await world.env.settle()
+    # Told with the payment's own answer if the refusal came back in time, else at the next command.
+    first = await fan.slash(world.channel, "shows")
+    told = notices(paid) + notices(first)
+    assert len(told) == 1 and "Allow direct messages" in told[0].content and "/ticket list" in told[0].content
+    attempts = len(dm_posts(world.env, fan))
+    await announce_new_show(world)  # tried once more (they were told), refused again
+    await announce_new_show(world)  # closed again: skipped, no request
+    assert len(dm_posts(world.env, fan)) == attempts + 1
+    again = await fan.slash(world.channel, "shows")
+    assert len(notices(again)) == 1
+
+
+async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_over(world, gateway):
+    """Only a permanent refusal ends a DM: 5xx for 12 rounds of retries in a row (Picket used to give
+    up after 10), the back-off growing to its 10-minute cap, and the ticket still arrives, once."""
+    from domain import booking
+
+    world.bot.services.sender.inline_retries = 0  # one request per round: the rounds are what count
+    show = await world.show()
+    fan = world.fans[0]
+    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=503, message="Service Unavailable", times=12)
+    # Paid outside the bot, so the sends and their back-off all run on SimCord's virtual time below.
+    hold = await booking.hold_seats(world.store, show_id=show.id, fan_discord_id=fan.id, quantity=1)
+    await booking.purchase(world.store, gateway, hold_id=hold.id, fan_discord_id=fan.id)
+    for _ in range(6):
+        await world.env.advance_time(3600)
+    await world.env.settle()
+    assert len(dm_posts(world.env, fan)) == 13
+    assert len(fan.user.dm_channel.history()) == 1
+    assert [s for _, s in await outbox_states(world.store)] == ["sent"]

@@ -11,7 +11,7 @@ payments (by their own currency), and the refund amount in queued cancellation D
 The sandbox ledger is the provider's record of what it was asked to charge, and is left alone.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-26 02:30:00
 """
 import json
@@ -22,7 +22,7 @@ from babel.numbers import get_currency_precision, is_currency
 
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
