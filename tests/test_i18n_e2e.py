@@ -13,10 +13,10 @@ def synced_commands(env):
 async def test_commands_carry_korean_names_and_descriptions(world):
     commands = synced_commands(world.env)
     assert commands["book"]["name_localizations"]["ko"] == "예매"
-    assert commands["book"]["description_localizations"]["ko"] == "대기열을 거쳐 공연의 가장 좋은 빈 좌석을 예약합니다"
+    assert commands["book"]["description_localizations"]["ko"] == "대기열을 거쳐 공연의 가장 좋은 잔여 좌석을 예매합니다"
     show = commands["show"]
     create = next(o for o in show["options"] if o["name"] == "create")
-    assert create["name_localizations"]["ko"] == "만들기"
+    assert create["name_localizations"]["ko"] == "등록"
     assert "en-US" not in commands["book"].get("name_localizations", {})  # English is the default name
 
 
@@ -29,4 +29,4 @@ async def test_replies_follow_the_users_locale(world, monkeypatch):
         assert korean.response.content == "아직 티켓이 없습니다. /예매 로 예매하세요."
         show = await world.show()
         held = await fan.slash(world.channel, "book", show=show.id, quantity=1)
-        assert held.response.embeds[0].title == "예약됨: Night Shift"
+        assert held.response.embeds[0].title == "좌석 선택 완료: Night Shift"
