@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.i18n import t
+from cogs.i18n import lang, t
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
 from domain import booking, queue, shows
@@ -36,7 +36,7 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
     found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
     current = current.casefold().strip()
     return choices(
-        (f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False)} · #{s.id}", s.id)  # a long title must not push out its id
+        (f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False, lang=lang(interaction))} · #{s.id}", s.id)  # a long title must not push out its id
         for s in found
         if not current or current in s.title.casefold() or current == str(s.id)
     )

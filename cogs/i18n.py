@@ -43,6 +43,11 @@ def t(where: discord.Interaction | discord.Locale | str | None, text: str, **par
     return i18n.translate(locale_of(where), text, **params)
 
 
+def lang(where: object) -> str:
+    """The catalogue language (``"en"``, ``"ko"``) of ``where``, for helpers that take one (dates)."""
+    return i18n.language(locale_of(where))
+
+
 def context_of(context: app_commands.TranslationContext) -> str | None:
     return CONTEXTS.get(context.location)
 

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from cogs.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
-from cogs.i18n import t
+from cogs.i18n import lang, t
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
 from domain import alerts, booking, checkin, errors, follows, shows, stats, waitlist
@@ -209,7 +209,7 @@ def show_embed(show: shows.ShowView, poster_url: str | None = None, interaction:
         artists = artists[:1499] + "…"
     # Each reader sees the timestamps in their own zone; the venue's clock is on the last line.
     embed.description = (
-        f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name} · {venue_time(show.starts_at, show.timezone)}"
+        f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name} · {venue_time(show.starts_at, show.timezone, lang=lang(interaction))}"
     )
     embed.add_field(name=t(interaction, "On sale"), value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
     embed.add_field(
