@@ -176,6 +176,20 @@ async def post(channel: discord.abc.Messageable, **kwargs) -> discord.Message:
     return first
 
 
+# What an option holds, as a refusal names it (discord.AppCommandOptionType names).
+OPTION_KINDS = {
+    "string": N_("text"),
+    "integer": N_("whole number"),
+    "number": N_("number"),
+    "boolean": N_("yes/no"),
+    "user": N_("member"),
+    "channel": N_("channel"),
+    "role": N_("role"),
+    "mentionable": N_("member or role"),
+    "attachment": N_("attachment"),
+}
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException, *, wrote: bool = False) -> bool:
     """Tell the user why their request was refused. Returns False for unexpected errors, which the
     caller re-raises so they reach the logs (and fail tests)."""
@@ -184,7 +198,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException, *
         await reply(interaction, original.message)
         return True
     if isinstance(error, app_commands.TransformerError):
-        await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=error.type.name.lower()))
+        kind = t(interaction, OPTION_KINDS.get(error.type.name, N_("value")))
+        await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=kind))
         return True
     if isinstance(error, app_commands.CheckFailure):
         await reply(interaction, str(error) or t(interaction, "You can't use this command here."))
