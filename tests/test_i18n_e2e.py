@@ -55,6 +55,13 @@ async def test_a_korean_organizer_gets_the_form_and_its_answers_in_korean(world,
         assert refused.response.content == "공연 시작 / 예매 오픈 일시: 첫 줄에 공연 시작 일시, 둘째 줄에 예매 오픈 일시를 입력해 주세요."
     english = await world.organizer.slash(world.channel, "show create")
     assert english.modal["title"] == "Create a show"
+    show = await world.show()
+    with actor_locale(monkeypatch, "ko"):
+        edit = await world.organizer.slash(world.channel, "show edit", show=show.id, timezone="America/Argentina/ComodRivadavia")
+    labels = [row["components"][0]["label"] for row in edit.modal["components"]]
+    assert edit.modal["title"] == "공연 정보 수정"
+    assert labels[:3] == ["공연명", "아티스트", "장르"] and labels[3].startswith("공연 시작") and labels[4].startswith("예매 오픈")
+    assert all(len(label) <= 45 for label in labels)
 
 
 async def test_a_korean_fan_books_in_korean_from_the_queue_to_the_pay_button(world, monkeypatch):
