@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.i18n import lang, t
+from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
 from domain import booking, queue, shows
@@ -52,6 +53,8 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
         until=ts(hold.expires_at, "T"),
         left=ts(hold.expires_at, "R"),
     )
+    # Before paying, the fan reads the show's cancellation policy (Korean sites show it at this step).
+    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
     for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
         embed.add_field(name=seat.tier, value=seat.label, inline=True)
     return embed
@@ -66,6 +69,7 @@ def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.
         n=len(order.tickets),
         amount=money(order.amount_cents, order.currency, interaction),
     )
+    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
     for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
         embed.add_field(name=t(interaction, "Ticket #{id}", id=ticket.id), value=ticket.seat.label, inline=True)
     return embed
