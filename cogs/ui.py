@@ -14,7 +14,7 @@ from discord import app_commands
 from cogs.i18n import t
 from domain import alerts, telemetry
 from domain.errors import DomainError
-from notifier import messages
+from notifier import errors_text, messages
 from notifier.money import format_money
 from domain.specs import excerpt
 from domain.store import committed_writes
@@ -179,8 +179,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException, *
     """Tell the user why their request was refused. Returns False for unexpected errors, which the
     caller re-raises so they reach the logs (and fail tests)."""
     original = getattr(error, "original", error)
-    if isinstance(original, DomainError):
-        await reply(interaction, original.message)
+    if isinstance(original, DomainError):  # a code and params: worded in the user's language
+        await reply(interaction, errors_text.describe(original, interaction.locale))
         return True
     if isinstance(error, app_commands.TransformerError):
         await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=error.type.name.lower()))
