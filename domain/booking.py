@@ -627,7 +627,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         order.failure_reason = "payment.declined"  # a code: rendered in the fan's language when shown
         await end_hold(store, s, hold, HoldStatus.RELEASED)
         if result.reason:
-            return errors.PaymentDeclined("payment.declined_because", provider_reason=excerpt(result.reason)), "failed"
+            return errors.PaymentDeclined("payment.declined_because", provider_reason=excerpt(result.reason).rstrip(".")), "failed"
         return errors.PaymentDeclined("payment.declined"), "failed"
     charge.status = PaymentStatus.SUCCEEDED.value
     charge.provider_ref = result.reference

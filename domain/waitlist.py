@@ -57,7 +57,7 @@ async def join_waitlist(
         auth = await gateway.authorize(customer=fan_discord_id)
         if not auth.ok:
             if auth.reason:
-                raise errors.PaymentDeclined("waitlist.card_declined_because", provider_reason=excerpt(auth.reason))
+                raise errors.PaymentDeclined("waitlist.card_declined_because", provider_reason=excerpt(auth.reason).rstrip("."))
             raise errors.PaymentDeclined("waitlist.card_declined")
         authorization = auth.reference
 

@@ -74,7 +74,7 @@ TEMPLATES: dict[str, str] = {
     "payment.timeout": N_("The payment provider did not answer. Press Pay again: you will not be charged twice."),
     "payment.failed": N_("That payment failed; reserve again."),
     "payment.declined": N_("Payment declined. Your seats were released."),
-    "payment.declined_because": N_("Payment declined: {provider_reason}. Your seats were released."),
+    "payment.declined_because": N_("Payment declined ({provider_reason}). Your seats were released."),
     "payment.late_refunded": N_("Your reservation ran out before the payment finished; you were refunded."),
     "payment.never_completed": N_("The payment never completed and your reservation ran out; you were not charged."),
     # --- tickets and the door
@@ -94,7 +94,7 @@ TEMPLATES: dict[str, str] = {
     "waitlist.queue_first_tier": N_("Tier {tier} of “{title}” still has seats on sale: join the queue (/queue join) to book them. The waitlist opens once they are sold out."),
     "waitlist.sale_not_open": N_("Sales for “{title}” open {opens_at:R} ({opens_at:f}). Join the queue (/queue join); the waitlist opens only once the show is sold out."),
     "waitlist.card_declined": N_("Your card could not be authorized. You were not added to the waitlist."),
-    "waitlist.card_declined_because": N_("Your card could not be authorized: {provider_reason}. You were not added to the waitlist."),
+    "waitlist.card_declined_because": N_("Your card could not be authorized ({provider_reason}). You were not added to the waitlist."),
     "waitlist.offer_lapsed": N_("The offer ran out before you accepted it."),
     "offer.already_accepted": N_("You already accepted this offer: your tickets were sent by DM."),
     "offer.closed": N_("This offer is no longer open: it ran out or was declined."),
