@@ -187,3 +187,13 @@ class QueueFirst(DomainError):
     (of the show, or of the tier asked for), fans join the queue instead."""
 
     code = "waitlist.queue_first"
+
+
+class CancellationClosed(NotPermitted):
+    """The show's cancellation deadline has passed: the ticket can no longer be cancelled.
+    ``title`` and ``deadline`` (aware UTC) let the cog say when it closed in the reader's terms."""
+
+    def __init__(self, title: str, deadline):
+        super().__init__("ticket.cancellation_closed", title=title, deadline=deadline)
+        self.title = title
+        self.deadline = deadline

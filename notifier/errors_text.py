@@ -80,6 +80,7 @@ TEMPLATES: dict[str, str] = {
     # --- tickets and the door
     "ticket.already_cancelled": N_("Ticket #{ticket_id} was already cancelled."),
     "ticket.used_no_refund": N_("Ticket #{ticket_id} was already used to enter; it cannot be refunded."),
+    "ticket.cancellation_closed": N_("“{title}” can no longer be cancelled: cancellation closed {deadline:R} ({deadline:f})."),
     "ticket.cancel_too_late": N_("“{title}” has started; tickets can no longer be cancelled."),
     "ticket.cancelled_no_code": N_("Ticket #{ticket_id} was cancelled; it has no code."),
     "ticket.used": N_("Ticket #{ticket_id} was already used to enter."),
@@ -121,6 +122,16 @@ TEMPLATES: dict[str, str] = {
     "show.not_owner.sales": N_("Only the organizer of “{title}” can see its sales."),
     "show.not_owner.add_seats": N_("Only the organizer of “{title}” can add seats to it."),
     "show.not_owner.door_staff": N_("Only the organizer of “{title}” can name its door staff."),
+    "show.not_owner.policy": N_("Only the organizer of “{title}” can change its cancellation policy."),
+    "show.not_owner.policy_view": N_("Only the organizer of “{title}” can see its cancellation policy."),
+    # --- cancellation policy
+    "policy.deadline": N_("Cancellation deadline: give a whole number of hours from 0 to {most}."),
+    "policy.too_many_steps": N_("Cancellation fees: at most {most} steps."),
+    "policy.bad_percent": N_("Cancellation fees: `{percent}%` is not a fee from 1% to 100%."),
+    "policy.step_hours": N_("Cancellation fees: a fee from {hours} hours before the start must begin before the deadline ({deadline_hours} hours before) and at most {most} hours before."),
+    "policy.step_order": N_("Cancellation fees: each step must start closer to the show than the one before, with a higher fee."),
+    "policy.bad_step": N_("Cancellation fees: `{value}` is not a step like `7d=10%` (from 7 days before the start, a 10% fee) or `72h=20%`."),
+    "policy.locked": N_("Cancellation policy: sales for “{title}” have opened and fans paid under this policy; it can no longer change."),
     # --- show details
     "show.start_past": N_("Start time: the show must start in the future."),
     "show.on_sale_after_start": N_("On-sale time: sales must open before the show starts."),

@@ -96,9 +96,10 @@ async def _tickets_issued(store: Store, payload: dict) -> OutgoingMessage:
 async def _ticket_cancelled(store: Store, payload: dict) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     amount = money(payload.get("refund_cents", 0), show.currency)
-    return OutgoingMessage(
-        content=f"Ticket #{payload['ticket_id']} for **{show.title}** is cancelled. {amount} is refunded to your card."
-    )
+    text = f"Ticket #{payload['ticket_id']} for **{show.title}** is cancelled. {amount} is refunded to your card."
+    if payload.get("fee_cents"):  # the show's cancellation policy kept a fee
+        text += f" A cancellation fee of {money(payload['fee_cents'], show.currency)} was kept, as the show's cancellation policy says."
+    return OutgoingMessage(content=text)
 
 
 @renderer("show_cancelled")

@@ -102,7 +102,7 @@ def test_every_error_class_renders_in_both_languages():
         errors.FanLimitExceeded("fan.limit", title="T", limit=4, have=4, left=0), errors.SeatUnavailable("seats.taken"),
         errors.SoldOut("sold_out.show", title="T"), errors.NotAdmitted("queue.not_your_turn", title="T"), errors.HoldExpired("hold.expired"),
         errors.PaymentDeclined("payment.declined"), errors.AlreadyDone("ticket.used", ticket_id=1), errors.QueueFirst("waitlist.queue_first", title="T"),
-        errors.NotFound(), errors.NotPermitted(), errors.AlreadyDone(), errors.InvalidInput(), errors.DomainError(),
+        errors.CancellationClosed("T", when), errors.NotFound(), errors.NotPermitted(), errors.AlreadyDone(), errors.InvalidInput(), errors.DomainError(),
     ]
     assert {type(e).__name__ for e in built} == ERROR_CLASSES
     for error in built:
