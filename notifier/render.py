@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from domain import booking, shows
 from domain.store import Store
 from notifier import ticket_codes
+from notifier.errors_text import refusal_text
 from notifier.messages import join_within
 from notifier.money import format_money
 from notifier.ticket_card import render_ticket_card
@@ -212,7 +213,7 @@ async def _waitlist_declined(store: Store, payload: dict) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     return OutgoingMessage(
         content=f"A seat for **{show.title}** came back and you were next on the waitlist, but it could not be yours: "
-        f"{payload.get('reason') or 'the payment failed'} You have left the waitlist; join again with /waitlist join."
+        f"{refusal_text(payload, None) or 'the payment failed'} You have left the waitlist; join again with /waitlist join."
     )
 
 
