@@ -174,3 +174,28 @@ async def test_a_servers_preferred_locale_is_kept_when_the_bot_sees_the_server(s
         kept = dict((await s.execute(select(GuildSettings.guild_id, GuildSettings.locale))).all())
     assert kept.get(korean.id) == "ko"
     assert english.id not in kept  # no row reads English: none is written just to say so
+
+
+async def test_refund_dms_are_in_each_fans_language(world, monkeypatch):
+    show = await world.show(tiers={"R": 99000}, seatmap="A:2x5:R", currency="KRW")
+    korean, english = world.fans[0], world.fans[1]
+    with actor_locale(monkeypatch, "ko"):
+        await book_and_pay(world, korean, show.id)
+        await book_and_pay(world, korean, show.id)
+        ticket = dm_ticket_ids(korean)[0]
+        await korean.slash(world.channel, "ticket cancel", ticket=ticket)
+    assert korean.user.dm_channel.history()[-1].content == f"**Night Shift** 티켓 #{ticket} 예매가 취소되었습니다. ₩99,000은(는) 결제하신 카드로 환불됩니다."
+    await book_and_pay(world, english, show.id)
+
+    ask = await world.organizer.slash(world.channel, "show cancel", show=show.id)
+    yes = next(c["custom_id"] for row in ask.response.components for c in row["components"] if c["custom_id"].startswith("picket:show-cancel:"))
+    await world.organizer.click(ask.response, custom_id=yes)
+    ko_told = korean.user.dm_channel.history()[-1].content
+    assert ko_told.startswith("**Night Shift** (<t:") and "공연이 주최 측 사정으로 취소되었습니다." in ko_told
+    assert "예매하신 티켓은 무효 처리되며, ₩99,000은(는) 결제하신 카드로 환불됩니다." in ko_told
+    en_told = english.user.dm_channel.history()[-1].content
+    assert "has been cancelled by its organizer. Your tickets are void and ₩99,000 is refunded to your card." in en_told
+
+
+def dm_ticket_ids(member) -> list[int]:
+    return [int(f.name.split("#")[1]) for m in member.user.dm_channel.history() for e in m.embeds for f in e.fields if "#" in f.name]
