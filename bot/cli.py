@@ -61,7 +61,7 @@ def _demo(args) -> int:
     if args.fans < 1 or args.seats < 1 or args.seats > 7000:
         print("picket demo: --fans must be >= 1 and --seats between 1 and 7000", file=sys.stderr)
         return 2
-    return run_demo(args.fans, args.seats, Path(args.out) if args.out else None)
+    return run_demo(args.fans, args.seats, Path(args.out) if args.out else None, args.locale)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--fans", type=int, default=200)
     demo.add_argument("--seats", type=int, default=100)
     demo.add_argument("--out", help="write the ticket images fans received by DM to this folder")
+    demo.add_argument(
+        "--locale", choices=("en", "ko"), default="en", help="the language of the server and its users (ko: a Korean server, show and fans, priced in won)"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "db" and args.db_command == "upgrade":

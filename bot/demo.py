@@ -8,11 +8,14 @@ script as it goes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import simcord
 from rich.console import Console
@@ -45,24 +48,103 @@ class DemoResult:
         )
 
 
-def seatmap_for(seats: int) -> str:
+def seatmap_for(seats: int, tier: str = "Standard") -> str:
     """Rows of 10 in section A, the remainder as a short last section."""
     rows, rest = divmod(seats, 10)
-    parts = [f"A:{rows}x10:Standard"] if rows else []
+    parts = [f"A:{rows}x10:{tier}"] if rows else []
     if rest:
-        parts.append(f"B:1x{rest}:Standard")
+        parts.append(f"B:1x{rest}:{tier}")
     return ", ".join(parts)
 
 
-def _button_id(message, label_prefix: str) -> str | None:
+def _button_id(message, id_prefix: str) -> str | None:
+    """A button of ``message`` by its custom_id (labels are in the reader's language)."""
     for row in message.components or []:
         for comp in row.get("components", []):
-            if str(comp.get("label", "")).startswith(label_prefix):
+            if str(comp.get("custom_id", "")).startswith(id_prefix):
                 return comp["custom_id"]
     return None
 
 
-async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, var_dir: Path = Path("var"), seed: int = 7) -> DemoResult:
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who and what the demo plays, in one language: the guild's and every user's Discord locale,
+    the names fans read, and the show the organizer types into the form."""
+
+    locale: str
+    guild: str
+    channel: str
+    fan_name: str  # display name of fan i ("": their user name)
+    artist: str
+    genre: str
+    title: str
+    venue: str
+    currency: str
+    tier: str
+    price: str
+    zone: str
+
+    def in_its_language(self, text: str) -> bool:
+        """Whether ``text`` has Hangul besides the names the organizer and fans typed (a Korean show's
+        title in an English sentence is still English)."""
+        for name in (self.title, self.artist, self.venue, self.genre, self.guild, self.channel):
+            text = text.replace(name, "")
+        text = re.sub(self.fan_name.format(i=r"\d+") or "^$", "", text) if self.fan_name else text
+        return bool(_HANGUL.search(text))
+
+
+CASTS = {
+    "en": Cast("en-US", "Picket Live", "box-office", "", "The Nightjars", "indie", "Midnight Static", "Picket Hall", "USD", "Standard", "45", "UTC"),
+    "ko": Cast("ko", "피켓 라이브", "예매처", "관객{i}", "새벽별", "인디", "새벽별 단독 콘서트", "올림픽공원 올림픽홀", "KRW", "R", "99,000", "Asia/Seoul"),
+}
+LOCALES = tuple(CASTS)
+
+
+@contextlib.contextmanager
+def speaking(locale: str):
+    """Every interaction SimCord builds carries ``locale`` (the user's client language) and the
+    guild's preferred locale, as a Korean Discord client in a Korean server sends them. SimCord 3.2.1
+    writes "en-US" into both (simcord.interactions.base_payload); this wraps that builder for the
+    demo's run only (tests/simcord_ext.actor_locale does the same for tests)."""
+    import simcord.interactions
+
+    original = simcord.interactions.base_payload
+    if locale == "en-US":
+        yield
+        return
+
+    def localized(*args, **kwargs):
+        record, payload = original(*args, **kwargs)
+        payload["locale"] = locale
+        if "guild_locale" in payload:
+            payload["guild_locale"] = locale
+        return record, payload
+
+    simcord.interactions.base_payload = localized
+    try:
+        yield
+    finally:
+        simcord.interactions.base_payload = original
+
+
+def _texts(message) -> str:
+    """What a reader reads of a message: its content and embeds' titles and descriptions."""
+    embeds = getattr(message, "embeds", None) or []
+    return " ".join([message.content or ""] + [f"{e.title or ''} {e.description or ''}" for e in embeds])
+
+
+async def play(
+    *, fans: int = 200, seats: int = 100, out: Path | None = None, var_dir: Path = Path("var"), seed: int = 7, locale: str = "en"
+) -> DemoResult:
+    cast = CASTS[locale]
+    with speaking(cast.locale):
+        return await _play(fans=fans, seats=seats, out=out, var_dir=var_dir, seed=seed, cast=cast)
+
+
+async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed: int, cast: Cast) -> DemoResult:
     var_dir.mkdir(parents=True, exist_ok=True)
     db = var_dir / "demo.sqlite3"
     for leftover in var_dir.glob("demo.sqlite3*"):
@@ -84,43 +166,45 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
     async with simcord.run(bot, settle_timeout=30) as env:
         import discord
 
-        guild = env.create_guild("Picket Live")
-        box_office = guild.create_text_channel("box-office")
+        guild = env.create_guild(cast.guild, preferred_locale=cast.locale)
+        box_office = guild.create_text_channel(cast.channel)
         admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
         organizer = guild.add_member(env.create_user("organizer"), roles=[admins])
-        people = [guild.add_member(env.create_user(f"fan{i:04d}")) for i in range(fans)]
+        people = [guild.add_member(env.create_user(f"fan{i:04d}", global_name=cast.fan_name.format(i=i + 1) or None)) for i in range(fans)]
         store = bot.services.store
+        replies: list[str] = []  # what fans read in the replies to their commands and clicks
 
         # Act 1: fans follow what they like (some the headliner, some the genre, some both).
         for i, fan in enumerate(people):
             if i % 3 == 0:
-                await fan.slash(box_office, "follow", artist="The Nightjars")
+                await fan.slash(box_office, "follow", artist=cast.artist)
             if i % 5 == 0:
-                await fan.slash(box_office, "follow", genre="indie")
+                await fan.slash(box_office, "follow", genre=cast.genre)
 
         # Act 2: the organizer registers, creates the show through the form, and announces it.
         await organizer.slash(box_office, "organizer register")
-        form = await organizer.slash(box_office, "show create", genres="indie", per_fan_limit=4)
-        now = store.now()
+        # (A Korean server's shows are in Asia/Seoul without asking: the form's times are Seoul time.)
+        form = await organizer.slash(box_office, "show create", genres=cast.genre, per_fan_limit=4, currency=cast.currency)
+        now = store.now().astimezone(ZoneInfo(cast.zone))
         created = await organizer.submit_modal(
             form,
             {
-                "title": "Midnight Static",
-                "artists": "The Nightjars",
+                "title": cast.title,
+                "artists": cast.artist,
                 "when": f"{now + timedelta(days=14):%Y-%m-%d %H:%M}\n{now + timedelta(minutes=10):%Y-%m-%d %H:%M}",
-                "venue": f"Picket Hall\n{seatmap_for(seats)}",
-                "tiers": "Standard=45",
+                "venue": f"{cast.venue}\n{seatmap_for(seats, cast.tier)}",
+                "tiers": f"{cast.tier}={cast.price}",
             },
         )
-        show_id = int(created.response.content.split("#")[1].split(".")[0])
+        show_id = int(re.search(r"#(\d+)", created.response.content)[1])
         await organizer.slash(box_office, "show announce", show=show_id, channel=box_office)
         announcement = box_office.last_message
-        console.print(f"[bold]show #{show_id}[/] Midnight Static: {seats} seats, on sale in 10 minutes, announced")
+        console.print(f"[bold]show #{show_id}[/] {cast.title}: {seats} seats, on sale in 10 minutes, announced")
 
         # Act 3: before the open every fan presses Book and waits in the queue's lobby; at the open
         # the queue draws a random order and lets fans in at the organizer's rate, each told by DM.
         for fan in people:
-            await fan.click(announcement, label="Book")
+            await fan.click(announcement, custom_id=f"picket:show:book:{show_id}")
         await env.advance_time(600)
         buyers, turns_taken = [], set()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
@@ -139,19 +223,22 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
                         turns_taken.add(fan.id)
                         progress.advance(task)
                         continue
-                    if f"picket:show:book:{show_id}" not in buttons or not (last.content or "").startswith("🎫"):
-                        continue  # not a "your turn" DM (an alert, a ticket)
+                    if f"picket:show:book:{show_id}" not in buttons or (last.content or "").startswith(ALERT_PREFIX):
+                        continue  # not a "your turn" DM (an alert, a reminder, a ticket)
                     turns_taken.add(fan.id)
                     progress.advance(task)
-                    turn = await fan.user.click(last, label="Book")
-                    if _button_id(turn.response, "Choose seats") is None:
+                    turn = await fan.user.click(last, custom_id=f"picket:show:book:{show_id}")
+                    seats_button = _button_id(turn.response, f"picket:queue:seats:{show_id}")
+                    if seats_button is None:
                         continue
-                    await fan.user.click(turn.response, label="Choose seats")
+                    await fan.user.click(turn.response, custom_id=seats_button)
                     quantity = str(rng.choice((1, 1, 2)))
                     await fan.user.select(turn.response, [quantity], custom_id=f"picket:book:{show_id}:4")
-                    pay = _button_id(turn.response, "Pay")
+                    replies.append(_texts(turn.response))  # the reservation, with the cancellation policy
+                    pay = _button_id(turn.response, "picket:hold:pay:")
                     if pay:
                         await fan.user.click(turn.response, custom_id=pay)
+                        replies.append(_texts(turn.response))  # the paid order
                         buyers.append(fan)
                 if not messaged and len(turns_taken) == len(people):
                     break
@@ -162,9 +249,11 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
         # Act 4: a few fans cancel their tickets (refunded; the seat goes back on sale).
         for fan in rng.sample(buyers, k=min(len(buyers), max(1, len(buyers) // 20))):
             listing = await fan.slash(box_office, "ticket list")
+            replies.append(_texts(listing.response))
             first = listing.response.embeds[0].fields[0].name if listing.response.embeds else ""
             if first.startswith("#"):
-                await fan.slash(box_office, "ticket cancel", ticket=int(first[1:].split(" ")[0]))
+                cancelled = await fan.slash(box_office, "ticket cancel", ticket=int(first[1:].split(" ")[0]))
+                replies.append(_texts(cancelled.response))
         await env.settle()
 
         # Act 5: doors open. The organizer names door staff; fans show a fresh QR, staff scan a photo.
@@ -182,9 +271,11 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
 
         # The summary: the store's counts and SimCord's record of delivered DMs.
         totals = await stats.show_totals(store, show_id)
-        tickets_dm = alerts_dm = 0
+        tickets_dm = alerts_dm = dms = dms_in_hangul = 0
         for fan in people:
             for message in fan.user.dm_channel.history():
+                dms += 1
+                dms_in_hangul += cast.in_its_language(_texts(message))
                 images = [a for a in message.attachments if a.filename.startswith("ticket-")]
                 tickets_dm += len(images)
                 if out is not None:
@@ -194,6 +285,9 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
                 if (message.content or "").startswith(ALERT_PREFIX):
                     alerts_dm += 1
     console.print(f"played in {time.perf_counter() - started:.1f}s")
+    if cast.locale != "en-US":  # what the fans read, checked by tests/test_cli.py
+        korean = sum(cast.in_its_language(text) for text in replies)
+        console.print(f"language {cast.locale}: replies_in_hangul={korean}/{len(replies)} dms_in_hangul={dms_in_hangul}/{dms}", soft_wrap=True)
     return DemoResult(
         fans=fans,
         seats=totals.seats,
@@ -206,7 +300,7 @@ async def play(*, fans: int = 200, seats: int = 100, out: Path | None = None, va
     )
 
 
-def run_demo(fans: int, seats: int, out: Path | None) -> int:
-    result = asyncio.run(play(fans=fans, seats=seats, out=out))
+def run_demo(fans: int, seats: int, out: Path | None, locale: str = "en") -> int:
+    result = asyncio.run(play(fans=fans, seats=seats, out=out, locale=locale))
     print(result.line(), flush=True)
     return 0 if result.oversold == 0 else 1

@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.i18n import t
+from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
 from domain import booking, queue, shows
@@ -47,6 +48,8 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
         f"{len(hold.seats)} seat(s), **{money(hold.total_cents, show.currency, interaction)}**.\n"
         f"Held for you until {ts(hold.expires_at, 'T')} ({ts(hold.expires_at, 'R')}); then they go back on sale."
     )
+    # Before paying, the fan reads the show's cancellation policy (Korean sites show it at this step).
+    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
     for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
         embed.add_field(name=seat.tier, value=seat.label, inline=True)
     return embed
@@ -58,6 +61,7 @@ def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.
         f"Order #{order.id}: {len(order.tickets)} ticket(s), {money(order.amount_cents, order.currency, interaction)}.\n"
         "Your tickets are on their way by DM."
     )
+    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
     for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
         embed.add_field(name=f"Ticket #{ticket.id}", value=ticket.seat.label, inline=True)
     return embed

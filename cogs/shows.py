@@ -14,9 +14,10 @@ from discord.ext import commands
 from cogs.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
 from cogs.i18n import t
+from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
-from domain import alerts, booking, checkin, errors, follows, shows, stats, waitlist
+from domain import alerts, booking, checkin, errors, follows, refunds, shows, stats, waitlist
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units
 from notifier.charts import sales_chart
@@ -225,11 +226,11 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
                 on_sale = await alerts.request_reminder(services.store, show.id, interaction.user.id)
                 await reply(interaction, f"We'll DM you a day and an hour before **{show.title}** goes on sale ({ts(on_sale, 'f')}).")
             else:
-                from cogs.waitlist import join_or_send_to_queue
+                from cogs.waitlist import join_or_send_to_queue, joined_text
 
                 entry = await join_or_send_to_queue(interaction, services, show)
                 if entry is not None:
-                    await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=show.title))
+                    await reply(interaction, joined_text(interaction, entry, show))
 
 
 def announcement_view(show_id: int) -> discord.ui.View:
@@ -319,6 +320,28 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit it")
             zone = parse_timezone(timezone).key if timezone else None  # refuse an unknown zone before the form
             await interaction.response.send_modal(ShowEditModal(self.services, info, zone))
+
+    @app_commands.command(name="policy", description="Set until when fans may cancel a show's tickets, and the cancellation fees")
+    @app_commands.autocomplete(show=show_choices)
+    @app_commands.describe(
+        deadline_hours="No cancellation within this many hours of the start (0: until the start; new shows: 24)",
+        fees="Fee steps as the show nears, e.g. 7d=10%, 72h=20% (none: a full refund until the deadline)",
+    )
+    async def policy(
+        self,
+        interaction: discord.Interaction,
+        show: int,
+        deadline_hours: app_commands.Range[int, 0, refunds.MAX_DEADLINE_HOURS] | None = None,
+        fees: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        async with refusals(interaction):
+            if deadline_hours is None and fees is None:  # just show it
+                info = await shows.require_organizer(self.services.store, show, interaction.user.id, "see its cancellation policy")
+            else:
+                steps = None if fees is None else refunds.parse_fees(fees)
+                info = await shows.set_refund_policy(self.services.store, show, interaction.user.id, deadline_hours=deadline_hours, steps=steps)
+            block = policy_block(interaction, info.refund_policy, info.starts_at, self.services.store.now())
+            await reply(interaction, t(interaction, "Cancellation policy of **{title}**, as fans see it before paying:", title=info.title) + "\n" + block)
 
     @app_commands.command(name="cancel", description="Cancel one of your shows: every fan is refunded and told")
     @app_commands.autocomplete(show=show_choices)

@@ -9,8 +9,8 @@ from discord.ext import commands
 from cogs import ui
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import money, refusals, reply, thinking
-from domain import booking, checkin, shows, waitlist
+from cogs.ui import money, refusals, reply, thinking, ts
+from domain import booking, checkin, errors, shows, waitlist
 
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -50,29 +50,59 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
             self.services.queued()
             await reply(interaction, f"A fresh entry code for ticket #{found.id} ({found.seat.label}) is in your DMs. It works for one minute.")
 
-    @app_commands.command(name="cancel", description="Cancel one of your tickets for a full refund")
+    @app_commands.command(name="cancel", description="Cancel one of your tickets: refunded as the show's cancellation policy says")
     @app_commands.describe(ticket="The ticket to cancel")
     @app_commands.autocomplete(ticket=own_ticket_choices)
     async def cancel(self, interaction: discord.Interaction, ticket: int) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # a refund, then charges to waitlisted fans
-            done = await booking.cancel_ticket(
-                self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
-            )
+            try:
+                done = await booking.cancel_ticket(
+                    self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
+                )
+            except errors.CancellationClosed as closed:
+                await reply(
+                    interaction,
+                    t(
+                        interaction,
+                        "Tickets for **{title}** could be cancelled until {when}. The cancellation deadline has passed, so this "
+                        "ticket can no longer be cancelled or refunded.",
+                        title=closed.title, when=ts(closed.deadline, "f"),
+                    ),
+                )
+                return
             await waitlist.promote(self.services.store, self.services.gateway, done.show_id)  # the waitlist comes first
             self.services.queued()
             show = await shows.get_show(self.services.store, done.show_id)
-            if done.refund_pending:
+            refund = done.seat.price_cents if done.refund_cents is None else done.refund_cents
+            if done.fee_cents:
+                fee = dict(price=money(done.seat.price_cents, show.currency, interaction), fee=money(done.fee_cents, show.currency, interaction))
+                if done.refund_pending:
+                    text = t(
+                        interaction,
+                        "Ticket #{id} ({seat}) for **{title}** is cancelled. Refund: {amount} (price {price} minus a cancellation fee of "
+                        "{fee}, as the show's cancellation policy says). The payment provider has not confirmed it yet: it is pending "
+                        "and we retry it automatically; you need not do anything.",
+                        id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction), **fee,
+                    )
+                else:
+                    text = t(
+                        interaction,
+                        "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card (price {price} "
+                        "minus a cancellation fee of {fee}, as the show's cancellation policy says).",
+                        id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction), **fee,
+                    )
+            elif done.refund_pending:
                 text = t(
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of "
                     "{amount} yet: it is pending and we retry it automatically; you need not do anything.",
-                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency, interaction),
+                    id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction),
                 )
             else:
                 text = t(
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card.",
-                    id=done.id, seat=done.seat.label, title=show.title, amount=money(done.seat.price_cents, show.currency, interaction),
+                    id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction),
                 )
             await reply(interaction, text)

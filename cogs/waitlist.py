@@ -36,6 +36,18 @@ async def join_or_send_to_queue(interaction: discord.Interaction, services: Serv
     return None
 
 
+def joined_text(interaction: discord.Interaction, entry, info: shows.ShowView) -> str:
+    """What a fan who joined the waitlist (취소표 대기) reads, from /waitlist join or the
+    announcement's button: how it works, the way Korean ticketing sites describe theirs."""
+    return t(
+        interaction,
+        "You are #{position} on the waitlist for **{title}** ({quantity} seat(s)). When tickets are cancelled, fans on the waitlist "
+        "get them in turn: your seats are booked and charged to your card automatically, and your tickets arrive by DM. "
+        "Nothing is charged before.",
+        position=entry.position, title=info.title, quantity=entry.quantity,
+    )
+
+
 class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:offer:(?P<action>accept|decline):(?P<entry_id>\d+)"):
     """Accept / Pass on a waitlist offer DM (shows in offer mode)."""
 
@@ -66,7 +78,7 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
         self.services = services
         super().__init__()
 
-    @app_commands.command(name="join", description="Wait for cancelled seats: when one comes back it is charged and sent to you")
+    @app_commands.command(name="join", description="Wait for cancelled tickets: when one comes back it is booked and charged to you in turn")
     @app_commands.autocomplete(show=show_choices)
     async def join(self, interaction: discord.Interaction, show: int, quantity: app_commands.Range[int, 1, 50] = 1, tier: app_commands.Range[str, 1, 40] | None = None) -> None:
         async with refusals(interaction):
@@ -75,11 +87,7 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
             entry = await join_or_send_to_queue(interaction, self.services, info, quantity=quantity, tier=tier)
             if entry is None:
                 return
-            await reply(
-                interaction,
-                f"You are #{entry.position} on the waitlist for **{info.title}** ({entry.quantity} seat(s)). When seats come back "
-                "they are charged to your card and your tickets arrive by DM; nothing is charged before.",
-            )
+            await reply(interaction, joined_text(interaction, entry, info))
 
     @app_commands.command(name="status", description="Your place on a show's waitlist")
     @app_commands.autocomplete(show=show_choices)

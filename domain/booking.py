@@ -46,6 +46,7 @@ from domain.models import (
 )
 from domain.alerts import plan_show_notices
 from domain.outbox import enqueue
+from domain.refunds import RefundPolicy
 from domain.payments import PaymentGateway, PaymentResult, PaymentTimeout
 from domain.shows import check_organizer, load_show
 from domain.specs import excerpt
@@ -95,6 +96,8 @@ class TicketView:
     seat: SeatView
     checked_in_at: datetime | None = None
     refund_pending: bool = False  # set by cancel_ticket: the refund is owed but the provider has not confirmed it yet
+    refund_cents: int | None = None  # set by cancel_ticket: what the show's cancellation policy refunds
+    fee_cents: int = 0  # set by cancel_ticket: the cancellation fee kept
 
 
 @dataclass(frozen=True)
@@ -806,7 +809,9 @@ async def list_tickets(store: Store, fan_discord_id: int, *, show_id: int | None
 
 
 async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int, fan_discord_id: int) -> TicketView:
-    """The holder gives a ticket back before the show: full refund, the seat goes back on sale."""
+    """The holder gives a ticket back before the show's cancellation deadline: the price minus the
+    show's cancellation fee at this moment is refunded (domain/refunds.py), the seat goes back (to
+    the waitlist first). After the deadline: CancellationClosed, and nothing changes."""
 
     async def work(s: AsyncSession):
         now = store.now()
@@ -821,6 +826,10 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
         show = await s.get(Show, ticket.show_id)
         if now >= show.starts_at:
             raise errors.NotPermitted(f"“{show.title}” has started; tickets can no longer be cancelled.")
+        policy = RefundPolicy.from_row(show.cancel_deadline_hours, show.refund_fees)
+        quote = policy.quote(ticket.price_cents, show.starts_at, now)
+        if quote is None:
+            raise errors.CancellationClosed(show.title, policy.deadline(show.starts_at))
         ticket.status = TicketStatus.REVOKED.value
         ticket.active_seat_key = None
         ticket.revoked_reason = "cancelled"
@@ -834,25 +843,26 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
         order = await s.get(Order, ticket.order_id)
         if live == 0:
             order.status = OrderStatus.REFUNDED.value
-        await queue_refund(store, s, order_id=order.id, key=f"ticket:{ticket.id}:refund", amount=ticket.price_cents)
+        await queue_refund(store, s, order_id=order.id, key=f"ticket:{ticket.id}:refund", amount=quote.refund)
         await enqueue(
             store,
             s,
             kind="ticket_cancelled",
             recipient_discord_id=ticket.holder_discord_id,
-            payload={"ticket_id": ticket.id, "show_id": ticket.show_id, "refund_cents": ticket.price_cents},
+            payload={"ticket_id": ticket.id, "show_id": ticket.show_id, "refund_cents": quote.refund, "fee_cents": quote.fee},
             dedupe_key=f"ticket:{ticket.id}:cancelled",
         )
         await s.flush()
+        return quote
 
-    await store.transaction(work)
+    quote = await store.transaction(work)
     key = f"ticket:{ticket_id}:refund"
     await settle_refunds(store, gateway, [key])
     async with store.session() as s:
         view = (await ticket_views(s, Ticket.id == ticket_id))[0]
         refund = (await s.execute(select(Payment.status).where(Payment.idempotency_key == key))).scalar_one_or_none()
     # The ticket is cancelled either way; a refund the provider did not answer is retried by recovery.
-    return replace(view, refund_pending=refund == PaymentStatus.PENDING.value)
+    return replace(view, refund_pending=refund == PaymentStatus.PENDING.value, refund_cents=quote.refund, fee_cents=quote.fee)
 
 
 async def seat_ids_by_label(store: Store, show_id: int, labels: list[tuple[str, str, int]]) -> list[int]:

@@ -99,3 +99,13 @@ class AlreadyDone(DomainError):
 class QueueFirst(DomainError):
     """The waitlist is for seats that come back after a sell-out: while the queue still sells seats
     (of the show, or of the tier asked for), fans join the queue instead."""
+
+
+class CancellationClosed(NotPermitted):
+    """The show's cancellation deadline has passed: the ticket can no longer be cancelled.
+    ``title`` and ``deadline`` (aware UTC) let the cog say when it closed in the reader's terms."""
+
+    def __init__(self, title: str, deadline):
+        super().__init__(f"“{title}” can no longer be cancelled: cancellation closed at {deadline:%Y-%m-%d %H:%M} UTC.")
+        self.title = title
+        self.deadline = deadline

@@ -211,6 +211,10 @@ class Show(Base):
     # offer to accept within offer_minutes, then passes it on.
     waitlist_mode: Mapped[str] = mapped_column(String(8), default="charge", server_default="charge")
     offer_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # Cancellation policy (domain/refunds.py): no cancellation within cancel_deadline_hours of the
+    # start; refund_fees [[hours_before_start, percent], ...] (NULL: a full refund until then).
+    cancel_deadline_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    refund_fees: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import alerts, errors
+from domain.refunds import FeeStep, RefundPolicy
 from domain.models import (
     GuildSettings,
     Organizer,
@@ -86,6 +87,7 @@ class ShowView:
     status: str
     tiers: tuple[TierView, ...]
     timezone: str = "UTC"  # the venue's IANA zone
+    refund_policy: RefundPolicy = RefundPolicy()  # until when fans may cancel, and the fees
 
     def tier(self, name: str) -> TierView:
         for t in self.tiers:
@@ -358,6 +360,7 @@ async def create_show(
     admission_per_minute: int = 120,
     waitlist_mode: str = "charge",
     timezone: str = "UTC",
+    refund_policy: RefundPolicy | None = None,
 ) -> ShowView:
     """Create a show and every one of its sellable seats, each priced by its section's tier.
 
@@ -396,6 +399,7 @@ async def create_show(
     if len(currency) != 3 or not currency.isalpha():
         raise errors.InvalidInput("Currency: give a three-letter code such as USD or KRW.")
     timezone = parse_timezone(timezone).key
+    refund_policy = refund_policy or RefundPolicy()
 
     async def work(s: AsyncSession) -> ShowView:
         organizer = await s.get(Organizer, organizer_id)
@@ -431,6 +435,8 @@ async def create_show(
             per_fan_limit=per_fan_limit,
             currency=currency,
             timezone=timezone,
+            cancel_deadline_hours=refund_policy.deadline_hours,
+            refund_fees=refund_policy.fees_json(),
             admission_per_minute=admission_per_minute,
             waitlist_mode=waitlist_mode,
             status=ShowStatus.SCHEDULED.value,
@@ -501,6 +507,7 @@ async def _show_view(s: AsyncSession, show: Show) -> ShowView:
         status=show.status,
         tiers=tuple(TierView(t.id, t.name, t.price_cents) for t in tiers),
         timezone=show.timezone or "UTC",
+        refund_policy=RefundPolicy.from_row(show.cancel_deadline_hours, show.refund_fees),
     )
 
 
@@ -562,6 +569,31 @@ async def update_show(
                     s.add(table(show_id=show.id, key=normalize_key(name), name=name))
         await s.flush()
         await alerts.plan_show_notices(store, s, show)
+        return await _show_view(s, show)
+
+    return await store.transaction(work)
+
+
+async def set_refund_policy(
+    store: Store, show_id: int, organizer_discord_id: int, *, deadline_hours: int | None = None, steps: tuple[FeeStep, ...] | None = None
+) -> ShowView:
+    """``/show policy``: the organizer sets until when fans may cancel and the fee steps (None keeps
+    what the show has). Fans pay under the policy they were shown, so once sales have opened it can
+    no longer change."""
+
+    async def work(s: AsyncSession) -> ShowView:
+        show = await load_show(s, show_id)
+        await check_organizer(s, show, organizer_discord_id, "change its cancellation policy")
+        if show.status == ShowStatus.CANCELLED.value:
+            raise errors.ShowCancelled(f"“{show.title}” was cancelled and can no longer be edited.")
+        if show.on_sale_at <= store.now():
+            raise errors.NotPermitted(
+                f"Cancellation policy: sales for “{show.title}” have opened and fans paid under this policy; it can no longer change."
+            )
+        old = RefundPolicy.from_row(show.cancel_deadline_hours, show.refund_fees)
+        policy = RefundPolicy(old.deadline_hours if deadline_hours is None else deadline_hours, old.steps if steps is None else tuple(steps))
+        show.cancel_deadline_hours, show.refund_fees = policy.deadline_hours, policy.fees_json()
+        await s.flush()
         return await _show_view(s, show)
 
     return await store.transaction(work)

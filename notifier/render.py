@@ -129,9 +129,14 @@ async def _tickets_issued(store: Store, payload: dict, locale: Locale) -> Outgoi
 async def _ticket_cancelled(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     amount = money(payload.get("refund_cents", 0), show.currency, locale)
-    return OutgoingMessage(
-        content=t(locale, "Ticket #{id} for **{title}** is cancelled. {amount} is refunded to your card.", id=payload["ticket_id"], title=show.title, amount=amount)
-    )
+    text = t(locale, "Ticket #{id} for **{title}** is cancelled. {amount} is refunded to your card.", id=payload["ticket_id"], title=show.title, amount=amount)
+    if payload.get("fee_cents"):  # the show's cancellation policy kept a fee
+        text += t(
+            locale,
+            " A cancellation fee of {fee} was kept, as the show's cancellation policy says.",
+            fee=money(payload["fee_cents"], show.currency, locale),
+        )
+    return OutgoingMessage(content=text)
 
 
 @renderer("show_cancelled")

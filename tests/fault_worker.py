@@ -83,6 +83,17 @@ class ToStandIn(AbstractResolver):
         pass
 
 
+STATE: dict[int, str] = {}  # each unfinished fan's last step, for the reporter when a run hangs
+
+
+async def reporter() -> None:
+    """Every few seconds, what each fan still in the sale last did (stderr): a hang names its fan."""
+    while True:
+        await asyncio.sleep(5)
+        if STATE:
+            print(f"fans still going: {dict(sorted(STATE.items()))}", file=sys.stderr, flush=True)
+
+
 async def one(store: Store, q):
     async with store.session() as s:
         return (await s.execute(q)).scalar_one_or_none()
@@ -100,17 +111,23 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
         try:
             if hold is None:
                 state = await queue.join(store, redis, show_id, fan)
+                STATE[n] = f"queue:{state.state}"
                 if state.state != "admitted":
                     await asyncio.sleep(0.05)
                     continue
                 hold = (await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=quantity(n))).id
+            STATE[n] = f"pay:{hold}"
             await booking.purchase(store, gateway, hold_id=hold, fan_discord_id=fan)
-        except (errors.SoldOut, errors.SeatUnavailable, errors.NotAdmitted, errors.HoldExpired):
+        except (errors.SoldOut, errors.SeatUnavailable, errors.NotAdmitted, errors.HoldExpired) as exc:
+            STATE[n] = type(exc).__name__
             await asyncio.sleep(0.1)  # seats come back (cancellations, lapsed holds): try again
         except errors.PaymentDeclined:
+            STATE[n] = "PaymentDeclined"
             await asyncio.sleep(0.05)  # a payment recovery gave up: reserve again
-        except errors.DomainError:
+        except errors.DomainError as exc:
+            STATE[n] = type(exc).__name__
             await asyncio.sleep(0.1)  # e.g. the provider did not answer: press Pay again
+    STATE[n] = "paid"
     if cancels(n):
         while await one(store, select(func.count()).select_from(WaitlistEntry)) < len(WAITLISTERS):
             await asyncio.sleep(0.1)  # the show sells out and the waitlist fills first
@@ -119,6 +136,7 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
             first = await one(store, select(Ticket.id).where(Ticket.holder_discord_id == fan, Ticket.status == "valid").order_by(Ticket.id).limit(1))
             await booking.cancel_ticket(store, gateway, ticket_id=first, fan_discord_id=fan)
             await waitlist.promote(store, gateway, show_id)  # as /ticket cancel does
+    STATE.pop(n, None)
 
 
 async def walkaway(store, redis, show_id: int, n: int) -> None:
@@ -126,26 +144,30 @@ async def walkaway(store, redis, show_id: int, n: int) -> None:
     while not await one(store, select(func.count()).select_from(Hold).where(Hold.fan_discord_id == fan)):
         try:
             state = await queue.join(store, redis, show_id, fan)
+            STATE[n] = f"walkaway queue:{state.state}"
             if state.state == "admitted":
                 await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
-                return
+                break
         except errors.SoldOut:
             if await queue.sold_out(store, show_id):
-                return  # sold out before their turn: they go home
-        except errors.DomainError:
-            pass
+                break  # sold out before their turn: they go home
+        except errors.DomainError as exc:
+            STATE[n] = f"walkaway {type(exc).__name__}"
         await asyncio.sleep(0.05)
+    STATE.pop(n, None)
 
 
 async def waitlister(store, gateway, show_id: int, n: int) -> None:
     while True:
         if await one(store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))):
-            return  # joined in an earlier run (and perhaps promoted since): a fan joins once
+            break  # joined in an earlier run (and perhaps promoted since): a fan joins once
         try:
             await waitlist.join_waitlist(store, show_id=show_id, fan_discord_id=fan_id(n), quantity=1, gateway=gateway)
-            return
+            break
         except errors.QueueFirst:
+            STATE[n] = "waitlister: still on sale"
             await asyncio.sleep(0.1)  # still on sale: the waitlist opens once it is sold out
+    STATE.pop(n, None)
 
 
 async def finished(store: Store) -> bool:
@@ -205,6 +227,7 @@ async def main() -> int:
     print("READY", flush=True)
     services = bot.services
     tick = asyncio.create_task(ticker(bot))
+    report = asyncio.create_task(reporter())
     await asyncio.gather(
         *(buyer(store, services.redis, gateway, args.show, n) for n in BUYERS),
         *(walkaway(store, services.redis, args.show, n) for n in WALKAWAYS),
@@ -217,6 +240,7 @@ async def main() -> int:
     await services.sender.idle()
     print("DONE", flush=True)
     tick.cancel()
+    report.cancel()
     await bot.close()
     return 0
 

@@ -47,6 +47,30 @@ def test_demo_plays_a_show_and_reports_from_the_store(tmp_path):
     assert (tmp_path / "var" / "demo.sqlite3").exists()  # embedded default: a SQLite file, no server
 
 
+def test_demo_in_korean_plays_a_korean_show_for_korean_fans(tmp_path):
+    out = tmp_path / "tickets"
+    done = run(["demo", "--fans", "20", "--seats", "10", "--locale", "ko", "--out", str(out)], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    m = re.fullmatch(r"demo: fans=20 seats=10 sold=(\d+) oversold=0 tickets_dm=(\d+) alerts_dm=(\d+) promoted=\d+ checked_in=\d+", last)
+    assert m, last
+    sold, tickets_dm, alerts_dm = map(int, m.groups())
+    assert tickets_dm == 10 and 0 < sold <= 10 and alerts_dm > 0  # fans followed the Hangul artist and genre
+    images = sorted(out.glob("*.png"))
+    assert len(images) == tickets_dm and all(p.read_bytes().startswith(b"\x89PNG") for p in images)
+    # The demo reads back what fans were shown (names they typed left out): every reply was Korean.
+    language = re.search(r"language ko: replies_in_hangul=(\d+)/(\d+) dms_in_hangul=(\d+)/(\d+)", done.stderr)
+    assert language, done.stderr[-2000:]
+    korean, replies = int(language[1]), int(language[2])
+    assert replies > 0 and korean == replies
+    # DMs in the fan's language are another part of issue #14: once merged, dms_in_hangul (language[3]/[4]) can be all of them too.
+
+
+def test_demo_refuses_a_language_it_does_not_play(tmp_path):
+    done = run(["demo", "--locale", "fr"], tmp_path)
+    assert done.returncode == 2 and "invalid choice: 'fr'" in done.stderr
+
+
 def test_db_upgrade_builds_the_embedded_schema(tmp_path):
     done = run(["db", "upgrade"], tmp_path)
     assert done.returncode == 0, done.stderr
