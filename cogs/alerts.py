@@ -43,11 +43,11 @@ async def followed_genre_choices(interaction: discord.Interaction, current: str)
     return await _followed(interaction, "genre", current)
 
 
-def _pairs(artist: str | None, genre: str | None) -> list[tuple[str, str]]:
+def _pairs(interaction: discord.Interaction, artist: str | None, genre: str | None) -> list[tuple[str, str]]:
     pairs = [("artist", artist), ("genre", genre)]
     chosen = [(k, v) for k, v in pairs if v]
     if not chosen:
-        raise errors.InvalidInput("Give an artist, a genre, or both.")
+        raise errors.InvalidInput(t(interaction, "Give an artist, a genre, or both."))
     return chosen
 
 
@@ -56,13 +56,20 @@ def _followed_label(interaction: discord.Interaction, f: follows.FollowView) -> 
     return t(interaction, "artist **{name}**", name=name) if f.kind == "artist" else t(interaction, "genre **{name}**", name=name)
 
 
-def describe_alert_settings(st: alerts.FanSettings) -> str:
-    quiet = (
-        f"quiet {st.quiet_start_hour:02d}:00-{st.quiet_end_hour:02d}:00 ({st.timezone})"
-        if st.quiet_start_hour is not None and st.quiet_start_hour != st.quiet_end_hour
-        else "no quiet hours"
-    )
-    return f"Alerts are **{'on' if st.alerts_enabled else 'off'}**, {quiet}."
+def describe_alert_settings(interaction: discord.Interaction, st: alerts.FanSettings) -> str:
+    if st.quiet_start_hour is not None and st.quiet_start_hour != st.quiet_end_hour:
+        quiet = t(
+            interaction,
+            "quiet {start}:00-{end}:00 ({zone})",
+            start=f"{st.quiet_start_hour:02d}",
+            end=f"{st.quiet_end_hour:02d}",
+            zone=st.timezone,
+        )
+    else:
+        quiet = t(interaction, "no quiet hours")
+    if st.alerts_enabled:
+        return t(interaction, "Alerts are **on**, {quiet}.", quiet=quiet)
+    return t(interaction, "Alerts are **off**, {quiet}.", quiet=quiet)
 
 
 def describe_follows(interaction: discord.Interaction, mine: list, settings: str) -> str:
@@ -85,24 +92,27 @@ class AlertsCog(commands.Cog, name="alerts"):
         self.services = services
 
     @app_commands.command(name="follow", description="Get a DM when an artist or genre you like has a new show")
+    @app_commands.describe(artist="An artist to follow", genre="A genre to follow")
     @app_commands.autocomplete(artist=artist_choices, genre=genre_choices)
     async def follow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
         async with refusals(interaction):
             # Both or neither: a refused genre must not leave the artist followed.
-            done = await follows.follow_all(self.services.store, interaction.user.id, _pairs(artist, genre))
+            done = await follows.follow_all(self.services.store, interaction.user.id, _pairs(interaction, artist, genre))
             await reply(
                 interaction,
                 t(interaction, "You now follow {what}.", what=t(interaction, " and ").join(_followed_label(interaction, f) for f in done)),
             )
 
     @app_commands.command(name="unfollow", description="Stop alerts for an artist or genre")
+    @app_commands.describe(artist="An artist you follow", genre="A genre you follow")
     @app_commands.autocomplete(artist=followed_artist_choices, genre=followed_genre_choices)
     async def unfollow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
         async with refusals(interaction):
             lines = []
-            for kind, name in _pairs(artist, genre):
+            for kind, name in _pairs(interaction, artist, genre):
                 gone = await follows.unfollow(self.services.store, interaction.user.id, kind, name)
-                lines.append(f"Unfollowed {kind} **{name}**." if gone else f"You were not following {kind} **{name}**.")
+                what = t(interaction, "artist **{name}**", name=name) if kind == "artist" else t(interaction, "genre **{name}**", name=name)
+                lines.append(t(interaction, "Unfollowed {what}.", what=what) if gone else t(interaction, "You were not following {what}.", what=what))
             await reply(interaction, "\n".join(lines))
 
     @app_commands.command(name="following", description="The artists and genres you follow, and your alert settings")
@@ -111,9 +121,10 @@ class AlertsCog(commands.Cog, name="alerts"):
             mine = await follows.list_follows(self.services.store, interaction.user.id)
             st = await alerts.fan_settings(self.services.store, interaction.user.id)
             if not mine:
-                await reply(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…\n" + describe_alert_settings(st))
+                nobody = t(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…")
+                await reply(interaction, nobody + "\n" + describe_alert_settings(interaction, st))
                 return
-            await reply(interaction, describe_follows(interaction, mine, describe_alert_settings(st)))
+            await reply(interaction, describe_follows(interaction, mine, describe_alert_settings(interaction, st)))
 
     @app_commands.command(name="alerts", description="Turn alert DMs on or off; set quiet hours in your time zone")
     @app_commands.describe(
@@ -139,4 +150,4 @@ class AlertsCog(commands.Cog, name="alerts"):
                 quiet_end_hour=quiet_end,
                 timezone=timezone,
             )
-            await reply(interaction, describe_alert_settings(st))
+            await reply(interaction, describe_alert_settings(interaction, st))

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.i18n import t
+from cogs.i18n import lang, t
 from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
@@ -24,6 +24,7 @@ from domain.booking import HoldView, OrderView
 from domain.queue import QueueStatus
 from notifier import messages
 from notifier.charts import seat_map_image
+from notifier.i18n import N_
 from notifier.messages import join_within
 from notifier.times import venue_time
 
@@ -36,7 +37,7 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
     found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
     current = current.casefold().strip()
     return choices(
-        (f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False)} · #{s.id}", s.id)  # a long title must not push out its id
+        (f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False, lang=lang(interaction))} · #{s.id}", s.id)  # a long title must not push out its id
         for s in found
         if not current or current in s.title.casefold() or current == str(s.id)
     )
@@ -44,9 +45,13 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
 
 def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Reserved: {title}", title=show.title), colour=discord.Colour.gold())
-    embed.description = (
-        f"{len(hold.seats)} seat(s), **{money(hold.total_cents, show.currency, interaction)}**.\n"
-        f"Held for you until {ts(hold.expires_at, 'T')} ({ts(hold.expires_at, 'R')}); then they go back on sale."
+    embed.description = t(
+        interaction,
+        "{n} seat(s), **{amount}**.\nHeld for you until {until} ({left}); then they go back on sale.",
+        n=len(hold.seats),
+        amount=money(hold.total_cents, show.currency, interaction),
+        until=ts(hold.expires_at, "T"),
+        left=ts(hold.expires_at, "R"),
     )
     # Before paying, the fan reads the show's cancellation policy (Korean sites show it at this step).
     embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
@@ -57,13 +62,16 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
 
 def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Paid: {title}", title=show.title), colour=discord.Colour.green())
-    embed.description = (
-        f"Order #{order.id}: {len(order.tickets)} ticket(s), {money(order.amount_cents, order.currency, interaction)}.\n"
-        "Your tickets are on their way by DM."
+    embed.description = t(
+        interaction,
+        "Order #{id}: {n} ticket(s), {amount}.\nYour tickets are on their way by DM.",
+        id=order.id,
+        n=len(order.tickets),
+        amount=money(order.amount_cents, order.currency, interaction),
     )
     embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
     for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
-        embed.add_field(name=f"Ticket #{ticket.id}", value=ticket.seat.label, inline=True)
+        embed.add_field(name=t(interaction, "Ticket #{id}", id=ticket.id), value=ticket.seat.label, inline=True)
     return embed
 
 
@@ -105,26 +113,37 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
 
 def hold_view(hold: HoldView, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
     view = StatelessView()
-    view.add_item(HoldButton("pay", hold.id, f"Pay {money(hold.total_cents, show.currency, interaction)}"))
-    view.add_item(HoldButton("release", hold.id, "Release"))
+    view.add_item(HoldButton("pay", hold.id, t(interaction, "Pay {amount}", amount=money(hold.total_cents, show.currency, interaction))))
+    view.add_item(HoldButton("release", hold.id, t(interaction, "Release")))
     return view
 
 
 MAX_OPTIONS = messages.OPTIONS  # Discord: a select has at most 25 options
 
 
-def describe_queue_status(status: QueueStatus, show: shows.ShowView) -> str:
+def describe_queue_status(interaction: discord.Interaction | None, status: QueueStatus, show: shows.ShowView) -> str:
     if status.state == "lobby":
-        return (
-            f"You're in the queue for **{show.title}**. Sales open {ts(show.on_sale_at, 'R')}; then everyone who joined "
-            "before the open gets a random place, so there is no need to hurry or refresh."
+        return t(
+            interaction,
+            "You're in the queue for **{title}**. Sales open {when}; then everyone who joined "
+            "before the open gets a random place, so there is no need to hurry or refresh.",
+            title=show.title,
+            when=ts(show.on_sale_at, "R"),
         )
     if status.state == "queued":
         minutes = max(1, round((status.eta_seconds or 0) / 60))
-        return f"You're **#{status.position}** in line for **{show.title}** ({status.ahead} ahead of you, about {minutes} min)."
+        return t(
+            interaction,
+            "You're **#{position}** in line for **{title}** ({ahead} ahead of you, about {minutes} min).",
+            position=status.position,
+            title=show.title,
+            ahead=status.ahead,
+            minutes=minutes,
+        )
     if status.state == "admitted":
-        return f"It's your turn for **{show.title}**! You have {max(1, (status.admitted_for_seconds or 0) // 60)} min to choose seats."
-    return f"You're not in the queue for **{show.title}**."
+        minutes = max(1, (status.admitted_for_seconds or 0) // 60)
+        return t(interaction, "It's your turn for **{title}**! You have {minutes} min to choose seats.", title=show.title, minutes=minutes)
+    return t(interaction, "You're not in the queue for **{title}**.", title=show.title)
 
 
 @dataclass(frozen=True)
@@ -147,10 +166,10 @@ def queue_view(show_id: int, status: QueueStatus, wanted: Wanted | None = None, 
                 else t(interaction, "Reserve {n} seat(s)", n=wanted.quantity)
             )
             view.add_item(QueueButton("book", show_id, wanted.quantity, wanted.tier_id, label=label[:80]))
-        view.add_item(QueueButton("seats", show_id))
+        view.add_item(QueueButton("seats", show_id, interaction=interaction))
     elif status.state in ("lobby", "queued"):
-        view.add_item(QueueButton("refresh", show_id, *((wanted.quantity, wanted.tier_id) if wanted else ())))
-        view.add_item(QueueButton("leave", show_id))
+        view.add_item(QueueButton("refresh", show_id, *((wanted.quantity, wanted.tier_id) if wanted else ()), interaction=interaction))
+        view.add_item(QueueButton("leave", show_id, interaction=interaction))
     return view
 
 
@@ -159,7 +178,7 @@ async def start_booking(interaction: discord.Interaction, show_id: int) -> None:
     services = services_of(interaction)
     show = await shows.get_show(services.store, show_id)
     status = await queue.join(services.store, services.redis, show_id, interaction.user.id)
-    await reply(interaction, describe_queue_status(status, show), view=queue_view(show_id, status))
+    await reply(interaction, describe_queue_status(interaction, status, show), view=queue_view(show_id, status, interaction=interaction))
 
 
 async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_place: bool) -> None:
@@ -170,13 +189,16 @@ async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_plac
     seats = await shows.seat_states(services.store, show_id)
     image = await asyncio.to_thread(seat_map_image, seats, show.title)  # Pillow, off the event loop
     picture = discord.File(io.BytesIO(image), filename="seatmap.png")
-    embed = discord.Embed(title=f"Choose seats · {show.title}", description="Green seats are free. Pick a section, or take the best available.")
+    embed = discord.Embed(
+        title=t(interaction, "Choose seats · {title}", title=show.title),
+        description=t(interaction, "Green seats are free. Pick a section, or take the best available."),
+    )
     embed.set_image(url="attachment://seatmap.png")
     sections = [name for name in dict.fromkeys(s.section for s in seats if s.state == "available")]
     view = StatelessView()
     if sections:
-        view.add_item(SectionSelect(show_id, sections[:MAX_OPTIONS]))
-    view.add_item(QuantitySelect(show_id, min(show.per_fan_limit, 10)))
+        view.add_item(SectionSelect(show_id, sections[:MAX_OPTIONS], interaction))
+    view.add_item(QuantitySelect(show_id, min(show.per_fan_limit, 10), interaction))
     if in_place:
         await edit(interaction, content=None, embed=embed, attachments=[picture], view=view)
     else:
@@ -190,13 +212,15 @@ class QueueButton(
     """The queue message's buttons. Refresh and Reserve carry what the fan asked /book for
     (quantity, tier id), so their turn uses it."""
 
-    LABELS = {"refresh": "Refresh", "leave": "Leave the queue", "seats": "Choose seats", "book": "Reserve"}
+    LABELS = {"refresh": N_("Refresh"), "leave": N_("Leave the queue"), "seats": N_("Choose seats"), "book": N_("Reserve")}
 
-    def __init__(self, action: str, show_id: int, quantity: int = 0, tier_id: int = 0, label: str | None = None):
+    def __init__(
+        self, action: str, show_id: int, quantity: int = 0, tier_id: int = 0, label: str | None = None, interaction: discord.Interaction | None = None
+    ):
         style = discord.ButtonStyle.success if action in ("seats", "book") else discord.ButtonStyle.secondary
         wanted = f":{quantity}:{tier_id}" if quantity else ""
         super().__init__(
-            discord.ui.Button(label=label or self.LABELS[action], style=style, custom_id=f"picket:queue:{action}:{show_id}{wanted}")
+            discord.ui.Button(label=label or t(interaction, self.LABELS[action]), style=style, custom_id=f"picket:queue:{action}:{show_id}{wanted}")
         )
         self.action, self.show_id = action, show_id
         self.wanted = Wanted(quantity, tier_id) if quantity else None
@@ -221,18 +245,18 @@ class QueueButton(
                 return
             if self.action == "leave":
                 await queue.leave(services.store, services.redis, self.show_id, interaction.user.id)
-                await edit(interaction, content=f"You left the queue for **{show.title}**.", view=None)
+                await edit(interaction, content=t(interaction, "You left the queue for **{title}**.", title=show.title), view=None)
                 return
             status = await queue.status(services.store, services.redis, self.show_id, interaction.user.id)
             await edit(
-                interaction, content=describe_queue_status(status, show), view=queue_view(self.show_id, status, self.wanted, show, interaction)
+                interaction, content=describe_queue_status(interaction, status, show), view=queue_view(self.show_id, status, self.wanted, show, interaction)
             )
 
 
 class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
-    def __init__(self, show_id: int, sections: list[str] | None = None):
-        options = [discord.SelectOption(label=f"Section {name}", value=name) for name in (sections or ["-"])]
-        super().__init__(discord.ui.Select(placeholder="Section", options=options, custom_id=f"picket:seats:section:{show_id}"))
+    def __init__(self, show_id: int, sections: list[str] | None = None, interaction: discord.Interaction | None = None):
+        options = [discord.SelectOption(label=t(interaction, "Section {name}", name=name), value=name) for name in (sections or ["-"])]
+        super().__init__(discord.ui.Select(placeholder=t(interaction, "Section"), options=options, custom_id=f"picket:seats:section:{show_id}"))
         self.show_id = show_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -242,21 +266,34 @@ class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], tem
             show = await shows.get_show(services.store, self.show_id)
             free = [s for s in await shows.seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
             if not free:
-                await reply(interaction, f"Section {section} has no free seats left. Pick another, or take the best available.")
+                await reply(interaction, t(interaction, "Section {section} has no free seats left. Pick another, or take the best available.", section=section))
                 return
             view = StatelessView()
-            view.add_item(SeatSelect(self.show_id, free[:MAX_OPTIONS], min(show.per_fan_limit, len(free[:MAX_OPTIONS]))))
-            await reply(interaction, f"Seats in section {section} (the best {min(len(free), MAX_OPTIONS)} free ones):", view=view)
+            view.add_item(SeatSelect(self.show_id, free[:MAX_OPTIONS], min(show.per_fan_limit, len(free[:MAX_OPTIONS])), interaction))
+            await reply(
+                interaction,
+                t(interaction, "Seats in section {section} (the best {n} free ones):", section=section, n=min(len(free), MAX_OPTIONS)),
+                view=view,
+            )
 
 
 class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:pick:(?P<show_id>\d+)"):
-    def __init__(self, show_id: int, free=None, most: int = 1):
+    def __init__(self, show_id: int, free=None, most: int = 1, interaction: discord.Interaction | None = None):
         options = [
-            discord.SelectOption(label=(f"Row {s.row_label} seat {s.seat_number}" if s.row_label else f"Place {s.seat_number}"), value=str(s.id))
+            discord.SelectOption(
+                label=(
+                    t(interaction, "Row {row} seat {seat}", row=s.row_label, seat=s.seat_number)
+                    if s.row_label
+                    else t(interaction, "Place {seat}", seat=s.seat_number)
+                ),
+                value=str(s.id),
+            )
             for s in (free or [])
         ] or [discord.SelectOption(label="-", value="0")]
         super().__init__(
-            discord.ui.Select(placeholder="Seats", options=options, min_values=1, max_values=max(1, most), custom_id=f"picket:seats:pick:{show_id}")
+            discord.ui.Select(
+                placeholder=t(interaction, "Seats"), options=options, min_values=1, max_values=max(1, most), custom_id=f"picket:seats:pick:{show_id}"
+            )
         )
         self.show_id = show_id
 
@@ -271,9 +308,11 @@ class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], templa
 
 
 class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
-    def __init__(self, show_id: int, most: int):
+    def __init__(self, show_id: int, most: int, interaction: discord.Interaction | None = None):
         options = [discord.SelectOption(label=str(n), value=str(n)) for n in range(1, most + 1)]
-        super().__init__(discord.ui.Select(placeholder="Seats", options=options, custom_id=f"picket:book:{show_id}:{most}"))
+        super().__init__(
+            discord.ui.Select(placeholder=t(interaction, "How many seats"), options=options, custom_id=f"picket:book:{show_id}:{most}")
+        )
         self.show_id = show_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -285,10 +324,17 @@ class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], te
             await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
 
 
-def _show_field(s: shows.ShowView) -> dict:
+def _show_field(interaction: discord.Interaction, s: shows.ShowView) -> dict:
     return {
         "name": f"#{s.id} {s.title}",
-        "value": f"{ts(s.starts_at)} at {s.venue_name}\nOn sale {ts(s.on_sale_at, 'R')} · {join_within(s.artists, SHOW_ARTISTS)}",
+        "value": t(
+            interaction,
+            "{when} at {venue}\nOn sale {on_sale} · {artists}",
+            when=ts(s.starts_at),
+            venue=s.venue_name,
+            on_sale=ts(s.on_sale_at, "R"),
+            artists=join_within(s.artists, SHOW_ARTISTS),
+        ),
         "inline": False,
     }
 
@@ -301,7 +347,7 @@ def shows_page(interaction: discord.Interaction, found: list[shows.ShowView], pa
     """Page ``page`` (1-based, clamped) of /shows: as many shows as fit one embed (25 fields, 6,000
     characters), with Previous / Next buttons when there is more than one page."""
     title = t(interaction, "Upcoming shows")
-    pages = messages.paginate_fields([_show_field(s) for s in found], reserve=len(title) + PAGE_FOOTER_RESERVE)
+    pages = messages.paginate_fields([_show_field(interaction, s) for s in found], reserve=len(title) + PAGE_FOOTER_RESERVE)
     page = min(max(page, 1), len(pages))
     embed = discord.Embed.from_dict({"title": title, "fields": pages[page - 1]})
     if len(pages) == 1:
@@ -374,7 +420,7 @@ class BookingCog(commands.Cog, name="booking"):
             status = await queue.join(self.services.store, self.services.redis, show, interaction.user.id)
             if status.state != "admitted":
                 wanted = Wanted(quantity, chosen.id if chosen else 0)
-                await reply(interaction, describe_queue_status(status, info), view=queue_view(show, status, wanted, info, interaction))
+                await reply(interaction, describe_queue_status(interaction, status, info), view=queue_view(show, status, wanted, info, interaction))
                 return
             tier = chosen.name if chosen else None
             hold = await queue.reserve(self.services.store, self.services.redis, show_id=show, fan=interaction.user.id, quantity=quantity, tier=tier)

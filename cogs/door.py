@@ -59,7 +59,7 @@ class DoorCog(commands.Cog, name="door"):
     async def checkin(self, interaction: discord.Interaction, show: int, code: app_commands.Range[str, 1, 1000] | None = None, photo: discord.Attachment | None = None) -> None:
         async with refusals(interaction):
             if code is None and photo is None:
-                raise errors.InvalidInput("Give the ticket's code, or attach a photo of its QR.")
+                raise errors.InvalidInput(t(interaction, "Give the ticket's code, or attach a photo of its QR."))
             await checkin.require_door_staff(self.services.store, show, interaction.user.id)
             if code is None:
                 code = await self._read_photo(interaction, photo)
@@ -72,11 +72,20 @@ class DoorCog(commands.Cog, name="door"):
             except ticket_codes.InvalidCode as invalid:
                 raise refused(str(invalid)) from None
             if claim.show_id != show:
-                raise refused(f"this ticket is for another show (#{claim.show_id}).")
+                raise refused(t(interaction, "this ticket is for another show (#{show}).", show=claim.show_id))
             try:
                 admitted = await checkin.check_in(
                     self.services.store, show_id=show, ticket_id=claim.ticket_id, holder_discord_id=claim.holder_discord_id, staff_discord_id=interaction.user.id
                 )
             except (errors.NotPermitted, errors.NotFound, errors.AlreadyDone) as door_says_no:
                 raise refused(door_says_no.message) from None
-            await reply(interaction, f"✅ Admit <@{claim.holder_discord_id}>: ticket #{admitted.ticket.id}, {admitted.ticket.seat.label}.")
+            await reply(
+                interaction,
+                t(
+                    interaction,
+                    "✅ Admit {holder}: ticket #{id}, {seat}.",
+                    holder=f"<@{claim.holder_discord_id}>",
+                    id=admitted.ticket.id,
+                    seat=admitted.ticket.seat.label,
+                ),
+            )

@@ -41,7 +41,7 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
                 caller_is_admin=is_admin(interaction.user),
                 caller_role_ids=role_ids(interaction.user),
             )
-            await reply(interaction, "You are an organizer here. Create a show with /show create: no agency, no commission.")
+            await reply(interaction, t(interaction, "You are an organizer here. Create a show with /show create: no agency, no commission."))
 
     @app_commands.command(name="grant", description="Make a member an organizer (server admins)")
     @app_commands.describe(member="Who may create and sell shows here")
@@ -50,7 +50,7 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
             await shows.grant_organizer(
                 self.services.store, interaction.guild_id, member.id, member.display_name, caller_is_admin=is_admin(interaction.user)
             )
-            await reply(interaction, f"{member.mention} is now an organizer here.")
+            await reply(interaction, t(interaction, "{member} is now an organizer here.", member=member.mention))
 
     @app_commands.command(name="revoke", description="Take a member's organizer rights away (server admins)")
     @app_commands.describe(member="Who may no longer create, announce or sell shows here")
@@ -63,10 +63,11 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
             )
 
     @app_commands.command(name="role", description="Let members with this role register as organizers (server admins)")
+    @app_commands.describe(role="Members holding it may register as organizers")
     async def role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         async with refusals(interaction):
             await shows.set_organizer_role(self.services.store, interaction.guild_id, role.id, caller_is_admin=is_admin(interaction.user))
-            await reply(interaction, f"Members with {role.mention} can now run /organizer register.")
+            await reply(interaction, t(interaction, "Members with {role} can now run /organizer register.", role=role.mention))
 
     @app_commands.command(name="timezone", description="The time zone of new shows here when their organizer names none (server admins)")
     @app_commands.describe(zone="An IANA time zone, e.g. Asia/Seoul or Europe/Paris")

@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.booking import queue_view, show_choices, start_booking, describe_queue_status
+from cogs.i18n import t
 from cogs.services import Services
 from cogs.ui import refusals, reply
 from domain import queue, shows
@@ -24,23 +25,29 @@ class QueueCog(commands.GroupCog, group_name="queue", group_description="The wai
         super().__init__()
 
     @app_commands.command(name="join", description="Join the queue for a show's on-sale")
+    @app_commands.describe(show="The show")
     @app_commands.autocomplete(show=show_choices)
     async def join(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             await start_booking(interaction, show)
 
     @app_commands.command(name="status", description="Your place in a show's queue")
+    @app_commands.describe(show="The show")
     @app_commands.autocomplete(show=show_choices)
     async def status(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
             st = await queue.status(self.services.store, self.services.redis, show, interaction.user.id)
-            await reply(interaction, describe_queue_status(st, info), view=queue_view(show, st))
+            await reply(interaction, describe_queue_status(interaction, st, info), view=queue_view(show, st, interaction=interaction))
 
     @app_commands.command(name="leave", description="Leave a show's queue (joining again puts you at the back)")
+    @app_commands.describe(show="The show")
     @app_commands.autocomplete(show=show_choices)
     async def leave(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
             left = await queue.leave(self.services.store, self.services.redis, show, interaction.user.id)
-            await reply(interaction, f"You left the queue for **{info.title}**." if left else f"You were not in the queue for **{info.title}**.")
+            if left:
+                await reply(interaction, t(interaction, "You left the queue for **{title}**.", title=info.title))
+            else:
+                await reply(interaction, t(interaction, "You were not in the queue for **{title}**.", title=info.title))

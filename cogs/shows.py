@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from cogs.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
-from cogs.i18n import t
+from cogs.i18n import lang, t
 from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
@@ -21,6 +21,7 @@ from domain import alerts, booking, checkin, errors, follows, refunds, shows, st
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units
 from notifier.charts import sales_chart
+from notifier.i18n import N_
 from notifier.times import venue_time
 
 # --- forms ------------------------------------------------------------------------------------------
@@ -29,16 +30,19 @@ from notifier.times import venue_time
 _TIME_LABEL = re.compile(r"^(start|starts|doors|on[ -]?sale|sale|opens?)\s*:\s*", re.IGNORECASE)
 
 
-def _two_lines(text: str, first: str, second: str) -> tuple[str, str]:
-    """Split a two-line form field; the second part may run over several lines (a long seat map)."""
+def _two_lines(text: str, problem: str) -> tuple[str, str]:
+    """Split a two-line form field; the second part may run over several lines (a long seat map).
+    ``problem`` (already in the user's language) is the refusal when there are not two lines."""
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
     if len(lines) < 2:
-        raise errors.InvalidInput(f"{first} / {second}: put the {first.lower()} on the first line and the {second.lower()} on the second.")
+        raise errors.InvalidInput(problem)
     return lines[0], " ".join(lines[1:])
 
 
-def _times(text: str) -> tuple[str, str]:
-    start, on_sale = _two_lines(text, "Start time", "On-sale time")
+def _times(interaction: discord.Interaction, text: str) -> tuple[str, str]:
+    start, on_sale = _two_lines(
+        text, t(interaction, "Start time / On-sale time: put the start time on the first line and the on-sale time on the second.")
+    )
     return _TIME_LABEL.sub("", start), _TIME_LABEL.sub("", on_sale)
 
 
@@ -67,29 +71,41 @@ def _fits(default: str, most: int) -> int:
     return min(4000, max(most, len(default)))
 
 
-class ShowCreateModal(discord.ui.Modal, title="Create a show"):
-    show_title = discord.ui.TextInput(label="Title", custom_id="title", max_length=TITLE_MAX)
-    artists = discord.ui.TextInput(label="Artists (comma-separated)", custom_id="artists", max_length=MAX_NAMES_TEXT)
-    when = discord.ui.TextInput(
-        label="Start, then on-sale time (one per line)",
-        custom_id="when",
-        style=discord.TextStyle.paragraph,
-        placeholder="2026-06-01 20:00\n2026-05-01 10:00",
-        max_length=WHEN_MAX,
-    )
-    venue = discord.ui.TextInput(
-        label="Venue name, then seat map (next line)",
-        custom_id="venue",
-        style=discord.TextStyle.paragraph,
-        placeholder="Picket Hall\nA:10x20:VIP, Floor:300:GA",
-        max_length=MAX_SEATMAP_TEXT,
-    )
-    tiers = discord.ui.TextInput(label="Price tiers", custom_id="tiers", placeholder="VIP=120, GA=45", max_length=TIERS_MAX)
+class ShowCreateModal(discord.ui.Modal):
+    """The /show create form, written in ``locale`` (the organizer's language)."""
 
     def __init__(
-        self, services: Services, *, genres: str, per_fan_limit: int, timezone: str, currency: str, queue_rate: int = 120, waitlist_mode: str = "charge"
+        self,
+        services: Services,
+        *,
+        genres: str,
+        per_fan_limit: int,
+        timezone: str,
+        currency: str,
+        queue_rate: int = 120,
+        waitlist_mode: str = "charge",
+        locale: object = None,
     ):
-        super().__init__()
+        super().__init__(title=t(locale, "Create a show"))
+        self.show_title = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", max_length=TITLE_MAX)
+        self.artists = discord.ui.TextInput(label=t(locale, "Artists (comma-separated)"), custom_id="artists", max_length=MAX_NAMES_TEXT)
+        self.when = discord.ui.TextInput(
+            label=t(locale, "Start, then on-sale time (one per line)"),
+            custom_id="when",
+            style=discord.TextStyle.paragraph,
+            placeholder="2026-06-01 20:00\n2026-05-01 10:00",
+            max_length=WHEN_MAX,
+        )
+        self.venue = discord.ui.TextInput(
+            label=t(locale, "Venue name, then seat map (next line)"),
+            custom_id="venue",
+            style=discord.TextStyle.paragraph,
+            placeholder=t(locale, "Picket Hall\nA:10x20:VIP, Floor:300:GA"),
+            max_length=MAX_SEATMAP_TEXT,
+        )
+        self.tiers = discord.ui.TextInput(label=t(locale, "Price tiers"), custom_id="tiers", placeholder=t(locale, "VIP=120, GA=45"), max_length=TIERS_MAX)
+        for item in (self.show_title, self.artists, self.when, self.venue, self.tiers):
+            self.add_item(item)
         self.services = services
         self.queue_rate = queue_rate
         self.waitlist_mode = waitlist_mode
@@ -103,8 +119,10 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
         async with refusals(interaction):
             await thinking(interaction)  # a 100,000-seat map takes seconds to write
             organizer = await organizer_rights(interaction)  # rights may have gone while the form was open
-            start_text, on_sale_text = _times(self.when.value)
-            venue_name, seatmap = _two_lines(self.venue.value, "Venue name", "Seat map")
+            start_text, on_sale_text = _times(interaction, self.when.value)
+            venue_name, seatmap = _two_lines(
+                self.venue.value, t(interaction, "Venue name / Seat map: put the venue name on the first line and the seat map on the second.")
+            )
             show = await shows.create_show(
                 self.services.store,
                 organizer_id=organizer.id,
@@ -125,27 +143,35 @@ class ShowCreateModal(discord.ui.Modal, title="Create a show"):
             await reply(interaction, t(interaction, "Created show #{id}. Announce it with /show announce.", id=show.id), embed=show_embed(show, interaction=interaction))
 
 
-class ShowEditModal(discord.ui.Modal, title="Edit show"):
+class ShowEditModal(discord.ui.Modal):
     """The show's times are shown and read in its own zone; ``timezone``, when given, moves the show
-    to another zone (its times are then shown and read in that one)."""
+    to another zone (its times are then shown and read in that one). Written in ``locale``."""
 
-    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None):
-        super().__init__()
+    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None, *, locale: object = None):
+        super().__init__(title=t(locale, "Edit show"))
         timezone = timezone or show.timezone
         self.services, self.show_id, self.timezone = services, show.id, timezone
         self.new_zone = timezone if timezone != show.timezone else None
         tz = parse_timezone(timezone)
         artists, genres = ", ".join(show.artists), ", ".join(show.genres)
-        self.show_title = discord.ui.TextInput(label="Title", custom_id="title", default=show.title, max_length=TITLE_MAX)
-        self.artists = discord.ui.TextInput(label="Artists", custom_id="artists", default=artists, max_length=_fits(artists, MAX_NAMES_TEXT))
+        self.show_title = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", default=show.title, max_length=TITLE_MAX)
+        self.artists = discord.ui.TextInput(
+            label=t(locale, "Artists"), custom_id="artists", default=artists, max_length=_fits(artists, MAX_NAMES_TEXT)
+        )
         self.genres = discord.ui.TextInput(
-            label="Genres", custom_id="genres", default=genres, required=False, max_length=_fits(genres, MAX_NAMES_TEXT)
+            label=t(locale, "Genres"), custom_id="genres", default=genres, required=False, max_length=_fits(genres, MAX_NAMES_TEXT)
         )
         self.start = discord.ui.TextInput(
-            label=_zone_label("Start", timezone), custom_id="start", default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
+            label=_zone_label(t(locale, "Start"), timezone),
+            custom_id="start",
+            default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
+            max_length=WHEN_MAX,
         )
         self.on_sale = discord.ui.TextInput(
-            label=_zone_label("On sale", timezone), custom_id="on_sale", default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}", max_length=WHEN_MAX
+            label=_zone_label(t(locale, "On sale"), timezone),
+            custom_id="on_sale",
+            default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}",
+            max_length=WHEN_MAX,
         )
         for item in (self.show_title, self.artists, self.genres, self.start, self.on_sale):
             self.add_item(item)
@@ -175,21 +201,27 @@ class ShowEditModal(discord.ui.Modal, title="Edit show"):
 # --- rendering ----------------------------------------------------------------------------------------
 
 
-def show_embed(show: shows.ShowView, poster_url: str | None = None, interaction: discord.Interaction | None = None) -> discord.Embed:
+def show_embed(show: shows.ShowView, poster_url: str | None = None, interaction: discord.Interaction | discord.Locale | None = None) -> discord.Embed:
+    """A show's card: in the user's language for a reply, in the server's for an announcement
+    (``interaction`` is then the server's locale)."""
     embed = discord.Embed(title=show.title[:256], colour=discord.Colour.blurple())
     artists = ", ".join(show.artists)
     if len(artists) > 1500:  # the domain keeps lists shorter; older shows may not be
         artists = artists[:1499] + "…"
     # Each reader sees the timestamps in their own zone; the venue's clock is on the last line.
     embed.description = (
-        f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name} · {venue_time(show.starts_at, show.timezone)}"
+        f"**{artists}**\n{ts(show.starts_at, 'F')} ({ts(show.starts_at, 'R')})\n{show.venue_name} · {venue_time(show.starts_at, show.timezone, lang=lang(interaction))}"
     )
-    embed.add_field(name="On sale", value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
-    embed.add_field(name="Prices", value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency, interaction)}" for tier in show.tiers)[:1024], inline=True)
+    embed.add_field(name=t(interaction, "On sale"), value=f"{ts(show.on_sale_at, 'F')} ({ts(show.on_sale_at, 'R')})", inline=False)
+    embed.add_field(
+        name=t(interaction, "Prices"),
+        value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency, interaction)}" for tier in show.tiers)[:1024],
+        inline=True,
+    )
     if show.genres:
-        embed.add_field(name="Genres", value=", ".join(show.genres)[:1024], inline=True)
-    embed.add_field(name="Limit", value=f"{show.per_fan_limit} per fan", inline=True)
-    embed.set_footer(text=f"Show #{show.id} · sold by the organizer through Picket, no commission")
+        embed.add_field(name=t(interaction, "Genres"), value=", ".join(show.genres)[:1024], inline=True)
+    embed.add_field(name=t(interaction, "Limit"), value=t(interaction, "{n} per fan", n=show.per_fan_limit), inline=True)
+    embed.set_footer(text=t(interaction, "Show #{id} · sold by the organizer through Picket, no commission", id=show.id))
     if poster_url:
         embed.set_image(url=poster_url)
     return embed
@@ -199,7 +231,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
     """The announcement's buttons. Everything they need is in the custom_id, so they keep working
     after a restart and on announcements posted long ago."""
 
-    LABELS = {"book": "Book", "follow": "Follow artist", "wait": "Join waitlist", "remind": "Remind me"}
+    LABELS = {"book": N_("Book"), "follow": N_("Follow artist"), "wait": N_("Join waitlist"), "remind": N_("Remind me")}
     STYLES = {
         "book": discord.ButtonStyle.success,
         "follow": discord.ButtonStyle.secondary,
@@ -207,8 +239,10 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
         "remind": discord.ButtonStyle.secondary,
     }
 
-    def __init__(self, action: str, show_id: int):
-        super().__init__(discord.ui.Button(label=self.LABELS[action], style=self.STYLES[action], custom_id=f"picket:show:{action}:{show_id}"))
+    def __init__(self, action: str, show_id: int, locale: object = None):
+        super().__init__(
+            discord.ui.Button(label=t(locale, self.LABELS[action]), style=self.STYLES[action], custom_id=f"picket:show:{action}:{show_id}")
+        )
         self.action, self.show_id = action, show_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -217,14 +251,19 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
             show = await shows.get_show(services.store, self.show_id, guild_id=interaction.guild_id)  # only where it was announced
             if self.action == "book":
                 if show.status == "cancelled":
-                    raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+                    raise errors.ShowCancelled(t(interaction, "“{title}” was cancelled.", title=show.title))
                 await start_booking(interaction, show.id)
             elif self.action == "follow":
                 await follows.follow_all(services.store, interaction.user.id, [("artist", name) for name in show.artists])
-                await reply(interaction, f"You follow {', '.join(show.artists)}. New shows of theirs will reach you by DM.")
+                await reply(
+                    interaction, t(interaction, "You follow {artists}. New shows of theirs will reach you by DM.", artists=", ".join(show.artists))
+                )
             elif self.action == "remind":
                 on_sale = await alerts.request_reminder(services.store, show.id, interaction.user.id)
-                await reply(interaction, f"We'll DM you a day and an hour before **{show.title}** goes on sale ({ts(on_sale, 'f')}).")
+                await reply(
+                    interaction,
+                    t(interaction, "We'll DM you a day and an hour before **{title}** goes on sale ({when}).", title=show.title, when=ts(on_sale, "f")),
+                )
             else:
                 from cogs.waitlist import join_or_send_to_queue, joined_text
 
@@ -233,16 +272,18 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
                     await reply(interaction, joined_text(interaction, entry, show))
 
 
-def announcement_view(show_id: int) -> discord.ui.View:
+def announcement_view(show_id: int, locale: object = None) -> discord.ui.View:
     view = StatelessView()
     for action in ("book", "remind", "follow", "wait"):
-        view.add_item(ShowButton(action, show_id))
+        view.add_item(ShowButton(action, show_id, locale))
     return view
 
 
 class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show-cancel:(?P<show_id>\d+)"):
-    def __init__(self, show_id: int):
-        super().__init__(discord.ui.Button(label="Yes, cancel the show", style=discord.ButtonStyle.danger, custom_id=f"picket:show-cancel:{show_id}"))
+    def __init__(self, show_id: int, locale: object = None):
+        super().__init__(
+            discord.ui.Button(label=t(locale, "Yes, cancel the show"), style=discord.ButtonStyle.danger, custom_id=f"picket:show-cancel:{show_id}")
+        )
         self.show_id = show_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -252,9 +293,15 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
             await interaction.response.defer()
             done = await booking.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
             services.queued()
-            await edit(interaction, 
-                content=f"Cancelled. {done.tickets_revoked} tickets voided, {done.orders_refunded} orders refunded, "
-                f"{done.fans_notified} fans notified by DM.",
+            await edit(
+                interaction,
+                content=t(
+                    interaction,
+                    "Cancelled. {tickets} tickets voided, {orders} orders refunded, {fans} fans notified by DM.",
+                    tickets=done.tickets_revoked,
+                    orders=done.orders_refunded,
+                    fans=done.fans_notified,
+                ),
                 view=None,
             )
 
@@ -307,23 +354,25 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
                     currency=currency,
                     queue_rate=queue_rate,
                     waitlist_mode=waitlist_mode,
+                    locale=interaction.locale,
                 )
             )
 
     @app_commands.command(name="edit", description="Edit one of your shows")
     @app_commands.autocomplete(show=show_choices)
-    @app_commands.describe(timezone="Move the show to another time zone (default: keep its own)")
+    @app_commands.describe(show="The show", timezone="Move the show to another time zone (default: keep its own)")
     async def edit(
         self, interaction: discord.Interaction, show: int, timezone: app_commands.Range[str, 1, TIMEZONE_MAX] | None = None
     ) -> None:
         async with refusals(interaction):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit it")
             zone = parse_timezone(timezone).key if timezone else None  # refuse an unknown zone before the form
-            await interaction.response.send_modal(ShowEditModal(self.services, info, zone))
+            await interaction.response.send_modal(ShowEditModal(self.services, info, zone, locale=interaction.locale))
 
     @app_commands.command(name="policy", description="Set until when fans may cancel a show's tickets, and the cancellation fees")
     @app_commands.autocomplete(show=show_choices)
     @app_commands.describe(
+        show="The show",
         deadline_hours="No cancellation within this many hours of the start (0: until the start; new shows: 24)",
         fees="Fee steps as the show nears, e.g. 7d=10%, 72h=20% (none: a full refund until the deadline)",
     )
@@ -344,29 +393,34 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             await reply(interaction, t(interaction, "Cancellation policy of **{title}**, as fans see it before paying:", title=info.title) + "\n" + block)
 
     @app_commands.command(name="cancel", description="Cancel one of your shows: every fan is refunded and told")
+    @app_commands.describe(show="The show")
     @app_commands.autocomplete(show=show_choices)
     async def cancel(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "cancel it")
             view = StatelessView()
-            view.add_item(CancelShowButton(info.id))
+            view.add_item(CancelShowButton(info.id, interaction.locale))
             await reply(
                 interaction,
-                f"Cancel **{info.title}**? Every order is refunded, every ticket voided, and every holder and "
-                "waitlisted fan gets a DM. This cannot be undone.",
+                t(
+                    interaction,
+                    "Cancel **{title}**? Every order is refunded, every ticket voided, and every holder and "
+                    "waitlisted fan gets a DM. This cannot be undone.",
+                    title=info.title,
+                ),
                 view=view,
             )
 
     @app_commands.command(name="announce", description="Post a show's announcement with Book / Follow / Waitlist buttons")
     @app_commands.autocomplete(show=show_choices)
-    @app_commands.describe(channel="Where to post it", poster="An optional poster image")
+    @app_commands.describe(show="The show", channel="Where to post it", poster="An optional poster image")
     async def announce(
         self, interaction: discord.Interaction, show: int, channel: discord.TextChannel, poster: discord.Attachment | None = None
     ) -> None:
         async with refusals(interaction):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "announce it")
             if info.status == "cancelled":
-                raise errors.ShowCancelled(f"“{info.title}” was cancelled.")
+                raise errors.ShowCancelled(t(interaction, "“{title}” was cancelled.", title=info.title))
             # The bot posts on the organizer's behalf only where they could post themselves, and only
             # where it can post: otherwise nothing is written and no follower is alerted.
             if channel.guild.id != interaction.guild_id:
@@ -380,7 +434,9 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
                 )
             poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
             try:
-                message = await post(channel, embed=show_embed(info, poster_url), view=announcement_view(info.id))
+                # Public: in the server's language (a Korean server reads a Korean announcement).
+                language = channel.guild.preferred_locale
+                message = await post(channel, embed=show_embed(info, poster_url, language), view=announcement_view(info.id, language))
             except discord.Forbidden:
                 raise errors.NotPermitted(
                     t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
@@ -394,7 +450,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 
     @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
-    @app_commands.describe(seatmap="New sections, e.g. Balcony:2x10:Standard")
+    @app_commands.describe(show="The show", seatmap="New sections, e.g. Balcony:2x10:Standard")
     @app_commands.autocomplete(show=show_choices)
     async def seats(self, interaction: discord.Interaction, show: int, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]) -> None:
         async with refusals(interaction):
@@ -409,29 +465,31 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             )
 
     @app_commands.command(name="staff", description="Let a member check tickets in at one of your shows")
+    @app_commands.describe(show="The show", member="Who checks tickets in at the door")
     @app_commands.autocomplete(show=show_choices)
     async def staff(self, interaction: discord.Interaction, show: int, member: discord.Member) -> None:
         async with refusals(interaction):
             await checkin.add_door_staff(self.services.store, show, interaction.user.id, member.id)
-            await reply(interaction, f"{member.mention} can now check tickets in for show #{show} with /checkin.")
+            await reply(interaction, t(interaction, "{member} can now check tickets in for show #{show} with /checkin.", member=member.mention, show=show))
 
     @app_commands.command(name="sales", description="Sales of one of your shows: per tier, revenue, waitlist, chart")
+    @app_commands.describe(show="The show")
     @app_commands.autocomplete(show=show_choices)
     async def sales(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # the chart is drawn with Pillow
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "see its sales")
             report = await stats.sales_report(self.services.store, show)
-            embed = discord.Embed(title=f"Sales · {info.title}", colour=discord.Colour.teal())
+            embed = discord.Embed(title=t(interaction, "Sales · {title}", title=info.title), colour=discord.Colour.teal())
             for tier in report.tiers:
                 embed.add_field(
                     name=f"{tier.tier} ({money(tier.price_cents, info.currency, interaction)})",
-                    value=f"sold {tier.sold} · held {tier.held} · available {tier.available}",
+                    value=t(interaction, "sold {sold} · held {held} · available {available}", sold=tier.sold, held=tier.held, available=tier.available),
                     inline=False,
                 )
-            embed.add_field(name="Revenue", value=money(report.revenue_cents, info.currency, interaction), inline=True)
-            embed.add_field(name="Refunded", value=money(report.refunded_cents, info.currency, interaction), inline=True)
-            embed.add_field(name="Waitlist", value=str(report.waitlist_waiting), inline=True)
+            embed.add_field(name=t(interaction, "Revenue"), value=money(report.revenue_cents, info.currency, interaction), inline=True)
+            embed.add_field(name=t(interaction, "Refunded"), value=money(report.refunded_cents, info.currency, interaction), inline=True)
+            embed.add_field(name=t(interaction, "Waitlist"), value=str(report.waitlist_waiting), inline=True)
             capacity = sum(tier.sold + tier.held + tier.available for tier in report.tiers)
             chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title, info.timezone)
             embed.set_image(url="attachment://sales.png")

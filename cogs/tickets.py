@@ -37,7 +37,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
             titles = {sid: (await shows.get_show(self.services.store, sid)).title for sid in {tk.show_id for tk in tickets}}
             embed = discord.Embed(title=t(interaction, "Your tickets"))
             for ticket in tickets:  # past 25 fields (or 6,000 characters) reply() summarises the rest
-                state = "checked in" if ticket.status == "checked_in" else "valid"
+                state = t(interaction, "checked in") if ticket.status == "checked_in" else t(interaction, "valid")
                 embed.add_field(name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256], value=f"{ticket.seat.label} · {state}", inline=False)
             await reply(interaction, embed=embed)
 
@@ -48,7 +48,10 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
         async with refusals(interaction):
             found = await checkin.request_code(self.services.store, ticket, interaction.user.id)
             self.services.queued()
-            await reply(interaction, f"A fresh entry code for ticket #{found.id} ({found.seat.label}) is in your DMs. It works for one minute.")
+            await reply(
+                interaction,
+                t(interaction, "A fresh entry code for ticket #{id} ({seat}) is in your DMs. It works for one minute.", id=found.id, seat=found.seat.label),
+            )
 
     @app_commands.command(name="cancel", description="Cancel one of your tickets: refunded as the show's cancellation policy says")
     @app_commands.describe(ticket="The ticket to cancel")

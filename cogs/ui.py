@@ -11,20 +11,21 @@ from datetime import datetime
 import discord
 from discord import app_commands
 
-from cogs.i18n import t
+from cogs.i18n import locale_of, t
 from domain import alerts, locales, telemetry
 from domain.errors import DomainError
 from notifier import i18n, messages
+from notifier.i18n import N_
 from notifier.money import format_money
 from domain.specs import excerpt
 from domain.store import committed_writes
 
 log = logging.getLogger("picket.cogs")
 
-GENERIC_FAILURE = "Something went wrong on our side and nothing was changed. Please try again in a moment."
+GENERIC_FAILURE = N_("Something went wrong on our side and nothing was changed. Please try again in a moment.")
 # When the request had already written something (a show saved, a ticket cancelled), saying nothing
 # changed would be false, and a retry could do it twice.
-FAILURE_AFTER_WRITE = "Your request went through, but something went wrong on our side while answering. Check the result before trying again."
+FAILURE_AFTER_WRITE = N_("Your request went through, but something went wrong on our side while answering. Check the result before trying again.")
 
 
 def ts(when: datetime, style: str = "f") -> str:
@@ -35,7 +36,7 @@ def ts(when: datetime, style: str = "f") -> str:
 def money(minor: int, currency: str, interaction: discord.Interaction | None = None) -> str:
     """An amount in ISO 4217 minor units, written the way the user's locale writes it (₩150,000,
     $45.50; US$45.50 in Korean). Without an interaction (a public post): English."""
-    return format_money(minor, currency, getattr(interaction, "locale", None))
+    return format_money(minor, currency, locale_of(interaction))
 
 
 class FromCustomId:
@@ -175,6 +176,20 @@ async def post(channel: discord.abc.Messageable, **kwargs) -> discord.Message:
     return first
 
 
+# What an option holds, as a refusal names it (discord.AppCommandOptionType names).
+OPTION_KINDS = {
+    "string": N_("text"),
+    "integer": N_("whole number"),
+    "number": N_("number"),
+    "boolean": N_("yes/no"),
+    "user": N_("member"),
+    "channel": N_("channel"),
+    "role": N_("role"),
+    "mentionable": N_("member or role"),
+    "attachment": N_("attachment"),
+}
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException, *, wrote: bool = False) -> bool:
     """Tell the user why their request was refused. Returns False for unexpected errors, which the
     caller re-raises so they reach the logs (and fail tests)."""
@@ -183,10 +198,11 @@ async def report_error(interaction: discord.Interaction, error: BaseException, *
         await reply(interaction, original.message)
         return True
     if isinstance(error, app_commands.TransformerError):
-        await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=error.type.name.lower()))
+        kind = t(interaction, OPTION_KINDS.get(error.type.name, N_("value")))
+        await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=kind))
         return True
     if isinstance(error, app_commands.CheckFailure):
-        await reply(interaction, str(error) or "You can't use this command here.")
+        await reply(interaction, str(error) or t(interaction, "You can't use this command here."))
         return True
     log.error("unexpected error in %s", getattr(interaction.command, "qualified_name", "component"), exc_info=original)
     try:
@@ -278,7 +294,7 @@ async def remember_locale(interaction: discord.Interaction) -> None:
         log.warning("could not record the locale of %s", interaction.user.id, exc_info=True)
 
 
-DMS_CLOSED_NOTICE = (
+DMS_CLOSED_NOTICE = N_(
     "⚠️ I could not send you a DM: your Discord privacy settings block DMs from me. Allow direct messages"
     " from this server's members to get your tickets and alerts by DM (/ticket list shows your tickets)."
 )

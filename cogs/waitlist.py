@@ -11,6 +11,7 @@ from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, edit, refusals, reply, thinking, ts
 from domain import errors, shows, waitlist
+from notifier.i18n import N_
 
 
 async def join_or_send_to_queue(interaction: discord.Interaction, services: Services, info: shows.ShowView, *, quantity: int = 1, tier: str | None = None):
@@ -51,9 +52,10 @@ def joined_text(interaction: discord.Interaction, entry, info: shows.ShowView) -
 class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:offer:(?P<action>accept|decline):(?P<entry_id>\d+)"):
     """Accept / Pass on a waitlist offer DM (shows in offer mode)."""
 
-    def __init__(self, action: str, entry_id: int):
+    def __init__(self, action: str, entry_id: int, locale: object = None):
         style = discord.ButtonStyle.success if action == "accept" else discord.ButtonStyle.secondary
-        super().__init__(discord.ui.Button(label="Accept" if action == "accept" else "Pass", style=style, custom_id=f"picket:offer:{action}:{entry_id}"))
+        label = N_("Accept") if action == "accept" else N_("Pass")
+        super().__init__(discord.ui.Button(label=t(locale, label), style=style, custom_id=f"picket:offer:{action}:{entry_id}"))
         self.action, self.entry_id = action, entry_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -63,11 +65,15 @@ class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templ
             if self.action == "accept":
                 order = await waitlist.accept_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
                 services.queued()
-                await edit(interaction, content=f"Accepted: order #{order.id}, {len(order.tickets)} ticket(s). They are on their way by DM.", view=None)
+                await edit(
+                    interaction,
+                    content=t(interaction, "Accepted: order #{id}, {n} ticket(s). They are on their way by DM.", id=order.id, n=len(order.tickets)),
+                    view=None,
+                )
             else:
                 await waitlist.decline_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
                 services.queued()
-                await edit(interaction, content="You passed; the seats went to the next fan on the waitlist.", view=None)
+                await edit(interaction, content=t(interaction, "You passed; the seats went to the next fan on the waitlist."), view=None)
 
 
 @app_commands.guild_only()
@@ -79,6 +85,7 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
         super().__init__()
 
     @app_commands.command(name="join", description="Wait for cancelled tickets: when one comes back it is booked and charged to you in turn")
+    @app_commands.describe(show="The show", quantity="How many seats", tier="Price tier (optional)")
     @app_commands.autocomplete(show=show_choices)
     async def join(self, interaction: discord.Interaction, show: int, quantity: app_commands.Range[int, 1, 50] = 1, tier: app_commands.Range[str, 1, 40] | None = None) -> None:
         async with refusals(interaction):
@@ -90,17 +97,25 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
             await reply(interaction, joined_text(interaction, entry, info))
 
     @app_commands.command(name="status", description="Your place on a show's waitlist")
+    @app_commands.describe(show="The show")
     @app_commands.autocomplete(show=show_choices)
     async def status(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
             entry = await waitlist.waitlist_position(self.services.store, show_id=show, fan_discord_id=interaction.user.id)
-            await reply(interaction, f"You are #{entry.position} on the waitlist for **{info.title}**." if entry else f"You are not on the waitlist for **{info.title}**.")
+            if entry:
+                await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=info.title))
+            else:
+                await reply(interaction, t(interaction, "You are not on the waitlist for **{title}**.", title=info.title))
 
     @app_commands.command(name="leave", description="Leave a show's waitlist")
+    @app_commands.describe(show="The show")
     @app_commands.autocomplete(show=show_choices)
     async def leave(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
             left = await waitlist.leave_waitlist(self.services.store, show_id=show, fan_discord_id=interaction.user.id)
-            await reply(interaction, f"You left the waitlist for **{info.title}**." if left else f"You were not on the waitlist for **{info.title}**.")
+            if left:
+                await reply(interaction, t(interaction, "You left the waitlist for **{title}**.", title=info.title))
+            else:
+                await reply(interaction, t(interaction, "You were not on the waitlist for **{title}**.", title=info.title))

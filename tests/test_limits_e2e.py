@@ -170,7 +170,7 @@ async def test_a_30_seat_order_lists_24_seats_and_how_many_more_everywhere(world
     with actor_locale(monkeypatch, "ko"):
         res = await fan.slash(world.channel, "book", show=show.id, quantity=30)
     held = res.response.embeds[0]
-    assert held.title == "예약됨: Night Shift"
+    assert held.title == "좌석 선택 완료: Night Shift"
     assert len(held.fields) == FIELDS and held.fields[-1].value == "…외 6건"
     assert_within_limits(res.response)
 

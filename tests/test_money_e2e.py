@@ -73,7 +73,7 @@ async def test_a_korean_fan_reads_won_and_dollars_the_korean_way(world, gateway,
         assert "**US$91.00**" in dollars.response.embeds[0].description
         won = await fan.slash(world.channel, "book", show=krw.id, quantity=2)
         assert "**₩198,000**" in won.response.embeds[0].description
-        await fan.click(won.response, label="Pay ₩198,000")
+        await fan.click(won.response, label="₩198,000 결제하기")  # the Pay button, in Korean
     assert list(gateway.charged_amounts.values()) == [(198000, "KRW")]
 
 
