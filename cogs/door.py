@@ -16,7 +16,7 @@ from cogs.i18n import t
 from cogs.services import Services
 from cogs.ui import refusals, reply
 from domain import checkin, errors
-from notifier import ticket_codes
+from notifier import errors_text, ticket_codes
 
 
 async def door_show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -78,7 +78,7 @@ class DoorCog(commands.Cog, name="door"):
                     self.services.store, show_id=show, ticket_id=claim.ticket_id, holder_discord_id=claim.holder_discord_id, staff_discord_id=interaction.user.id
                 )
             except (errors.NotPermitted, errors.NotFound, errors.AlreadyDone) as door_says_no:
-                raise refused(door_says_no.message) from None
+                raise refused(errors_text.describe(door_says_no, interaction.locale)) from None
             await reply(
                 interaction,
                 t(

@@ -251,7 +251,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
             show = await shows.get_show(services.store, self.show_id, guild_id=interaction.guild_id)  # only where it was announced
             if self.action == "book":
                 if show.status == "cancelled":
-                    raise errors.ShowCancelled(t(interaction, "“{title}” was cancelled.", title=show.title))
+                    raise errors.ShowCancelled("show.cancelled", title=show.title)
                 await start_booking(interaction, show.id)
             elif self.action == "follow":
                 await follows.follow_all(services.store, interaction.user.id, [("artist", name) for name in show.artists])
@@ -365,7 +365,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         self, interaction: discord.Interaction, show: int, timezone: app_commands.Range[str, 1, TIMEZONE_MAX] | None = None
     ) -> None:
         async with refusals(interaction):
-            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit it")
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit")
             zone = parse_timezone(timezone).key if timezone else None  # refuse an unknown zone before the form
             await interaction.response.send_modal(ShowEditModal(self.services, info, zone, locale=interaction.locale))
 
@@ -385,7 +385,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     ) -> None:
         async with refusals(interaction):
             if deadline_hours is None and fees is None:  # just show it
-                info = await shows.require_organizer(self.services.store, show, interaction.user.id, "see its cancellation policy")
+                info = await shows.require_organizer(self.services.store, show, interaction.user.id, "policy_view")
             else:
                 steps = None if fees is None else refunds.parse_fees(fees)
                 info = await shows.set_refund_policy(self.services.store, show, interaction.user.id, deadline_hours=deadline_hours, steps=steps)
@@ -397,7 +397,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     @app_commands.autocomplete(show=show_choices)
     async def cancel(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
-            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "cancel it")
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "cancel")
             view = StatelessView()
             view.add_item(CancelShowButton(info.id, interaction.locale))
             await reply(
@@ -418,9 +418,9 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         self, interaction: discord.Interaction, show: int, channel: discord.TextChannel, poster: discord.Attachment | None = None
     ) -> None:
         async with refusals(interaction):
-            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "announce it")
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "announce")
             if info.status == "cancelled":
-                raise errors.ShowCancelled(t(interaction, "“{title}” was cancelled.", title=info.title))
+                raise errors.ShowCancelled("show.cancelled", title=info.title)
             # The bot posts on the organizer's behalf only where they could post themselves, and only
             # where it can post: otherwise nothing is written and no follower is alerted.
             if channel.guild.id != interaction.guild_id:
@@ -478,7 +478,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     async def sales(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # the chart is drawn with Pillow
-            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "see its sales")
+            info = await shows.require_organizer(self.services.store, show, interaction.user.id, "sales")
             report = await stats.sales_report(self.services.store, show)
             embed = discord.Embed(title=t(interaction, "Sales · {title}", title=info.title), colour=discord.Colour.teal())
             for tier in report.tiers:

@@ -14,7 +14,7 @@ from discord import app_commands
 from cogs.i18n import locale_of, t
 from domain import alerts, locales, telemetry
 from domain.errors import DomainError
-from notifier import i18n, messages
+from notifier import errors_text, i18n, messages
 from notifier.i18n import N_
 from notifier.money import format_money
 from domain.specs import excerpt
@@ -194,8 +194,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException, *
     """Tell the user why their request was refused. Returns False for unexpected errors, which the
     caller re-raises so they reach the logs (and fail tests)."""
     original = getattr(error, "original", error)
-    if isinstance(original, DomainError):
-        await reply(interaction, original.message)
+    if isinstance(original, DomainError):  # a code and params: worded in the user's language
+        await reply(interaction, errors_text.describe(original, interaction.locale))
         return True
     if isinstance(error, app_commands.TransformerError):
         kind = t(interaction, OPTION_KINDS.get(error.type.name, N_("value")))

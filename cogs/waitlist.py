@@ -9,14 +9,15 @@ from discord.ext import commands
 from cogs.booking import show_choices
 from cogs.i18n import t
 from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, edit, refusals, reply, thinking, ts
+from cogs.ui import FromCustomId, edit, refusals, reply, thinking
 from domain import errors, shows, waitlist
 from notifier.i18n import N_
 
 
 async def join_or_send_to_queue(interaction: discord.Interaction, services: Services, info: shows.ShowView, *, quantity: int = 1, tier: str | None = None):
-    """Join the waitlist; or, while the queue still sells the show's seats (or before its sales
-    open), say so in the fan's language and return None: nothing is written then."""
+    """Join the waitlist; or, while the queue still sells the show's seats, say so in the fan's
+    language and return None: nothing is written then. Before the open the domain's refusal
+    (``waitlist.sale_not_open``, with the time) is the answer, in the fan's language too."""
     try:
         return await waitlist.join_waitlist(
             services.store, show_id=info.id, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
@@ -26,13 +27,6 @@ async def join_or_send_to_queue(interaction: discord.Interaction, services: Serv
             text = t(interaction, "Tier {tier} of **{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.", tier=tier, title=info.title)
         else:
             text = t(interaction, "**{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.", title=info.title)
-    except errors.SaleNotOpen:
-        if services.store.now() >= info.on_sale_at:
-            raise  # started: the domain's message says sales are closed
-        text = t(
-            interaction, "Sales for **{title}** open {when} ({date}). Join the queue with /queue join; the waitlist opens only once the show is sold out.",
-            title=info.title, when=ts(info.on_sale_at, "R"), date=ts(info.on_sale_at, "f"),
-        )
     await reply(interaction, text)
     return None
 

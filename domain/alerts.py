@@ -105,11 +105,11 @@ async def update_fan_settings(
     Using a command also reopens a fan whose DMs had been found closed: they are back."""
     if timezone is not None:
         parse_timezone(timezone)  # InvalidInput quoting a short excerpt
-    for name, hour in (("Quiet hours start", quiet_start_hour), ("Quiet hours end", quiet_end_hour)):
+    for field, hour in (("Quiet hours start", quiet_start_hour), ("Quiet hours end", quiet_end_hour)):
         if hour is not None and not 0 <= hour <= 23:
-            raise errors.InvalidInput(f"{name}: give an hour from 0 to 23.")
+            raise errors.InvalidInput("input.hour", field=field, value=hour)
     if (quiet_start_hour is None) != (quiet_end_hour is None):
-        raise errors.InvalidInput("Quiet hours: give both a start and an end hour.")
+        raise errors.InvalidInput("alerts.quiet_hours_pair")
 
     async def work(s: AsyncSession) -> None:
         await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan)))
@@ -224,9 +224,9 @@ async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
         if show is None:
             raise errors.ShowNotFound(show_id)
         if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+            raise errors.ShowCancelled("show.cancelled", title=show.title)
         if show.on_sale_at <= store.now():
-            raise errors.AlreadyDone(f"Sales for “{show.title}” are already open: book now!")
+            raise errors.AlreadyDone("reminder.sale_open", title=show.title)
         await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan, created_at=store.now()))
         return show.on_sale_at
 

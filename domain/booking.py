@@ -214,21 +214,26 @@ async def release_kept_seats(store: Store, show_id: int) -> None:
     await store.transaction(work)
 
 
+def failure(stored: str | None, cls: type[errors.DomainError], default: str) -> errors.DomainError:
+    """The refusal for an order that failed earlier: its stored code (``Order.failure_reason``), or
+    ``default`` for an order that failed before codes were stored (an English sentence then)."""
+    return cls(stored if stored and errors.CODE.fullmatch(stored) else default)
+
+
 def _check_on_sale(show: Show, now: datetime) -> None:
     if show.status == ShowStatus.CANCELLED.value:
-        raise errors.ShowCancelled(f"“{show.title}” was cancelled; nothing can be booked.")
+        raise errors.ShowCancelled("show.cancelled", title=show.title)
     if now < show.on_sale_at:
-        when = int(show.on_sale_at.timestamp())
-        raise errors.SaleNotOpen(f"Sales for “{show.title}” open <t:{when}:R> (<t:{when}:f>).")
+        raise errors.SaleNotOpen("sale.not_open", title=show.title, opens_at=show.on_sale_at)
     if now >= show.starts_at:
-        raise errors.SaleNotOpen(f"“{show.title}” has already started; sales are closed.")
+        raise errors.SaleNotOpen("sale.closed", title=show.title)
 
 
 def _check_quantity(quantity: int) -> None:
     if not isinstance(quantity, int) or quantity <= 0:
-        raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
+        raise errors.InvalidInput("quantity.not_positive", value=quantity)
     if quantity > MAX_SEATS_PER_HOLD:
-        raise errors.InvalidInput(f"Quantity: at most {MAX_SEATS_PER_HOLD} seats at a time.")
+        raise errors.InvalidInput("quantity.too_many", most=MAX_SEATS_PER_HOLD)
 
 
 async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan: int, quantity: int) -> None:
@@ -249,10 +254,7 @@ async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan: int, qu
             )
         ).scalar_one()
         left = max(0, show.per_fan_limit - have)
-        raise errors.FanLimitExceeded(
-            f"“{show.title}” allows {show.per_fan_limit} tickets per fan; you already hold or own {have}, "
-            f"so you can add {left} more."
-        )
+        raise errors.FanLimitExceeded("fan.limit", title=show.title, limit=show.per_fan_limit, have=have, left=left)
 
 
 async def _release_quota(s: AsyncSession, show_id: int, fan: int, quantity: int) -> None:
@@ -309,12 +311,12 @@ async def hold_seats(
     """
     if seat_ids is not None:
         if not seat_ids:
-            raise errors.InvalidInput("Seats: choose at least one seat.")
+            raise errors.InvalidInput("seats.none")
         if len(set(seat_ids)) != len(seat_ids):
-            raise errors.InvalidInput("Seats: the same seat was chosen twice.")
+            raise errors.InvalidInput("seats.twice")
         quantity = len(seat_ids)
     elif quantity is None:
-        raise errors.InvalidInput("Quantity: say how many seats, or choose seats.")
+        raise errors.InvalidInput("quantity.missing")
     _check_quantity(quantity)
 
     for attempt in range(6):
@@ -356,7 +358,7 @@ async def hold_seats_in(
             await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier_name))
         ).scalar_one_or_none()
         if tier_id is None:
-            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{excerpt(tier_name)}`.")
+            raise errors.InvalidInput("tier.unknown", title=show.title, tier=excerpt(tier_name))
 
     # The fan's own lapsed holds no longer count against their limit.
     own_lapsed = (
@@ -390,7 +392,7 @@ async def hold_seats_in(
         )
         missing = [sid for sid in seat_ids if sid not in found]
         if missing:
-            raise errors.SeatNotFound(", ".join(f"#{m}" for m in missing), show.id)
+            raise errors.SeatNotFound(", ".join(f"#{m}" for m in missing), show.id)  # seat ids, as chosen
         wanted = list(seat_ids)
     else:
         # Free seats first, then seats whose hold ran out: each query is one index range read in
@@ -423,10 +425,13 @@ async def hold_seats_in(
                     count = count.where(ShowSeat.tier_id == tier_id)
                 if (await s.execute(count)).scalar_one() >= quantity:
                     raise _Contended()
-            what = f"tier {tier_name}" if tier_name else "this show"
             if not wanted:
-                raise errors.SoldOut(f"“{show.title}” is sold out for {what}. You can join the waitlist.")
-            raise errors.SeatUnavailable(f"Only {len(wanted)} seats are left for {what}; you asked for {quantity}.")
+                if tier_name:
+                    raise errors.SoldOut("sold_out.tier", title=show.title, tier=tier_name)
+                raise errors.SoldOut("sold_out.show", title=show.title)
+            if tier_name:
+                raise errors.SeatUnavailable("seats.few_left_tier", title=show.title, tier=tier_name, left=len(wanted), asked=quantity)
+            raise errors.SeatUnavailable("seats.few_left", title=show.title, left=len(wanted), asked=quantity)
 
     taken = await s.execute(
         update(ShowSeat)
@@ -437,7 +442,7 @@ async def hold_seats_in(
     if taken.rowcount != len(wanted):
         if seat_ids is None and not final:
             raise _Contended()
-        raise errors.SeatUnavailable("Someone else just took one of those seats. Nothing was reserved; pick again.")
+        raise errors.SeatUnavailable("seats.taken")
     return await _hold_view(s, hold)
 
 
@@ -455,7 +460,7 @@ async def _owned_hold(s: AsyncSession, hold_id: int, fan: int, *, lock: bool = F
     if hold is None:
         raise errors.HoldNotFound(hold_id)
     if hold.fan_discord_id != fan:
-        raise errors.NotPermitted("That reservation belongs to someone else.")
+        raise errors.NotPermitted("hold.not_yours", hold_id=hold_id)
     return hold
 
 
@@ -465,7 +470,7 @@ async def release_hold(store: Store, hold_id: int, fan_discord_id: int) -> None:
     async def work(s: AsyncSession) -> None:
         hold = await _owned_hold(s, hold_id, fan_discord_id, lock=True)
         if hold.status != HoldStatus.ACTIVE.value:
-            raise errors.AlreadyDone("That reservation is no longer active.")
+            raise errors.AlreadyDone("hold.inactive")
         await end_hold(store, s, hold, HoldStatus.RELEASED)
 
     await store.transaction(work)
@@ -524,9 +529,7 @@ async def purchase(
         )
     except PaymentTimeout:
         telemetry.count("payment", kind="charge", outcome="timeout")
-        raise errors.DomainError(
-            "The payment provider did not answer. Press Pay again: you will not be charged twice."
-        ) from None
+        raise errors.DomainError("payment.timeout") from None
     outcome = await settle_charge(store, gateway, order_id, result, fan_name)
     if isinstance(outcome, OrderView):
         return outcome
@@ -559,13 +562,13 @@ async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
         if order.status == OrderStatus.PAID.value:
             return await _order_view(s, order)
         if order.status == OrderStatus.FAILED.value:
-            raise errors.PaymentDeclined(order.failure_reason or "That payment failed; reserve again.")
+            raise failure(order.failure_reason, errors.PaymentDeclined, "payment.failed")
     if order is None:
         if hold.status != HoldStatus.ACTIVE.value or hold.expires_at <= now:
-            raise errors.HoldExpired("Your reservation expired and its seats went back on sale. Reserve again.")
+            raise errors.HoldExpired("hold.expired")
         show = await load_show(s, hold.show_id)
         if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+            raise errors.ShowCancelled("show.cancelled", title=show.title)
         amount = (
             await s.execute(
                 select(func.coalesce(func.sum(PriceTier.price_cents), 0))
@@ -617,16 +620,18 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         if result.ok and charge.status != PaymentStatus.SUCCEEDED.value:
             charge.status, charge.provider_ref = PaymentStatus.SUCCEEDED.value, result.reference
             await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
-            return errors.HoldExpired(order.failure_reason or "That payment came too late; you were refunded."), "late"
-        return errors.PaymentDeclined(order.failure_reason or "That payment failed; reserve again.")
+            return failure(order.failure_reason, errors.HoldExpired, "payment.late_refunded"), "late"
+        return failure(order.failure_reason, errors.PaymentDeclined, "payment.failed")
     hold = (await s.execute(select(Hold).where(Hold.id == order.hold_id).with_for_update())).scalar_one()
     if not result.ok:
         charge.status = PaymentStatus.DECLINED.value
         charge.detail = (result.reason or "declined")[:200]
         order.status = OrderStatus.FAILED.value
-        order.failure_reason = f"Payment declined: {result.reason or 'no reason given'}. Your seats were released."
+        order.failure_reason = "payment.declined"  # a code: rendered in the fan's language when shown
         await end_hold(store, s, hold, HoldStatus.RELEASED)
-        return errors.PaymentDeclined(order.failure_reason), "failed"
+        if result.reason:
+            return errors.PaymentDeclined("payment.declined_because", provider_reason=excerpt(result.reason).rstrip(".")), "failed"
+        return errors.PaymentDeclined("payment.declined"), "failed"
     charge.status = PaymentStatus.SUCCEEDED.value
     charge.provider_ref = result.reference
     seats = (
@@ -636,10 +641,10 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
     ).scalars().all()
     if hold.status != HoldStatus.ACTIVE.value or len(seats) != hold.quantity:
         order.status = OrderStatus.FAILED.value
-        order.failure_reason = "Your reservation ran out before the payment finished; you were refunded."
+        order.failure_reason = "payment.late_refunded"
         await end_hold(store, s, hold, HoldStatus.EXPIRED)
         await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
-        return errors.HoldExpired(order.failure_reason), "failed"
+        return errors.HoldExpired("payment.late_refunded"), "failed"
     prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).all())
     await s.execute(
         update(ShowSeat)
@@ -820,12 +825,12 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
             # Same answer for "no such ticket" and "not yours": ticket ids are not to be probed.
             raise errors.TicketNotFound(ticket_id)
         if ticket.status == TicketStatus.REVOKED.value:
-            raise errors.AlreadyDone(f"Ticket #{ticket.id} was already cancelled.")
+            raise errors.AlreadyDone("ticket.already_cancelled", ticket_id=ticket.id)
         if ticket.status == TicketStatus.CHECKED_IN.value:
-            raise errors.NotPermitted(f"Ticket #{ticket.id} was already used to enter; it cannot be refunded.")
+            raise errors.NotPermitted("ticket.used_no_refund", ticket_id=ticket.id)
         show = await s.get(Show, ticket.show_id)
         if now >= show.starts_at:
-            raise errors.NotPermitted(f"“{show.title}” has started; tickets can no longer be cancelled.")
+            raise errors.NotPermitted("ticket.cancel_too_late", title=show.title)
         policy = RefundPolicy.from_row(show.cancel_deadline_hours, show.refund_fees)
         quote = policy.quote(ticket.price_cents, show.starts_at, now)
         if quote is None:
@@ -882,7 +887,7 @@ async def seat_ids_by_label(store: Store, show_id: int, labels: list[tuple[str, 
                 )
             ).scalar_one_or_none()
             if sid is None:
-                raise errors.SeatNotFound(f"{section} {row}{number}", show_id)
+                raise errors.SeatNotFound(f"{section} {row}{number}", show_id)  # the seat as labelled
             ids.append(sid)
         return ids
 
@@ -906,9 +911,9 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
         show = (await s.execute(select(Show).where(Show.id == show_id).with_for_update())).scalar_one_or_none()
         if show is None:
             raise errors.ShowNotFound(show_id)
-        await check_organizer(s, show, organizer_discord_id, "cancel it")
+        await check_organizer(s, show, organizer_discord_id, "cancel")
         if show.status == ShowStatus.CANCELLED.value:
-            raise errors.AlreadyDone(f"“{show.title}” is already cancelled.")
+            raise errors.AlreadyDone("show.already_cancelled", title=show.title)
         show.status = ShowStatus.CANCELLED.value
         await plan_show_notices(store, s, show)  # drops its pending reminders
         for hold in (await s.execute(select(Hold).where(Hold.show_id == show.id, Hold.status == HoldStatus.ACTIVE.value))).scalars().all():

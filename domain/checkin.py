@@ -25,7 +25,7 @@ class Admission:
 async def add_door_staff(store: Store, show_id: int, organizer_discord_id: int, member_discord_id: int) -> None:
     async def work(s: AsyncSession) -> None:
         show = await load_show(s, show_id)
-        await check_organizer(s, show, organizer_discord_id, "name its door staff")
+        await check_organizer(s, show, organizer_discord_id, "door_staff")
         await s.execute(store.insert_ignore(DoorStaff.__table__, show_id=show.id, discord_id=member_discord_id, created_at=store.now()))
 
     await store.transaction(work)
@@ -37,7 +37,7 @@ async def _check_staff(s: AsyncSession, show: Show, staff: int) -> None:
         return  # a revoked organizer is not at the door of their shows any more (named staff stay)
     named = (await s.execute(select(DoorStaff.id).where(DoorStaff.show_id == show.id, DoorStaff.discord_id == staff))).first()
     if named is None:
-        raise errors.NotPermitted(f"Only the door staff of “{show.title}” can check tickets in.")
+        raise errors.NotPermitted("checkin.not_staff", title=show.title)
 
 
 async def require_door_staff(store: Store, show_id: int, staff_discord_id: int) -> None:
@@ -88,11 +88,11 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
         if ticket is None:
             return errors.TicketNotFound(ticket_id)
         if ticket.show_id != show.id:
-            return errors.NotPermitted(f"This ticket is for another show (#{ticket.show_id}), not “{show.title}”.")
+            return errors.NotPermitted("checkin.other_show", ticket_show_id=ticket.show_id, title=show.title)
         if ticket.status == TicketStatus.REVOKED.value:
-            return errors.NotPermitted(f"Ticket #{ticket.id} was {ticket.revoked_reason or 'revoked'}; it admits nobody.")
+            return errors.NotPermitted("checkin.show_cancelled" if ticket.revoked_reason == "show_cancelled" else "checkin.revoked", ticket_id=ticket.id)
         if ticket.holder_discord_id != holder_discord_id:
-            return errors.NotPermitted(f"Ticket #{ticket.id} belongs to someone else; this code is not theirs.")
+            return errors.NotPermitted("checkin.not_holder", ticket_id=ticket.id)
         done = await s.execute(
             update(Ticket)
             .where(Ticket.id == ticket.id, Ticket.status == TicketStatus.VALID.value)
@@ -100,8 +100,7 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
         )
         if done.rowcount != 1:
             await s.refresh(ticket)
-            when = ticket.checked_in_at.strftime("%H:%M") if ticket.checked_in_at else "?"
-            return errors.AlreadyDone(f"Already checked in at {when} UTC by <@{ticket.checked_in_by}>.")
+            return errors.AlreadyDone("checkin.already", ticket_id=ticket.id, at=ticket.checked_in_at, by_user_id=ticket.checked_in_by)
         view = (await ticket_views(s, Ticket.id == ticket.id))[0]
         return Admission(view, now)
 
@@ -121,9 +120,9 @@ async def own_valid_ticket(store: Store, ticket_id: int, fan: int) -> TicketView
         raise errors.TicketNotFound(ticket_id)
     ticket = found[0]
     if ticket.status == TicketStatus.REVOKED.value:
-        raise errors.NotPermitted(f"Ticket #{ticket.id} was cancelled; it has no code.")
+        raise errors.NotPermitted("ticket.cancelled_no_code", ticket_id=ticket.id)
     if ticket.status == TicketStatus.CHECKED_IN.value:
-        raise errors.AlreadyDone(f"Ticket #{ticket.id} was already used to enter.")
+        raise errors.AlreadyDone("ticket.used", ticket_id=ticket.id)
     return ticket
 
 

@@ -25,7 +25,7 @@ def _kind(kind: str) -> FollowKind:
     try:
         return FollowKind(kind)
     except ValueError:
-        raise errors.InvalidInput(f"Follow: `{excerpt(kind)}` is neither `artist` nor `genre`.") from None
+        raise errors.InvalidInput("follow.kind", value=excerpt(kind)) from None
 
 
 async def follow(store: Store, fan_discord_id: int, kind: str, name: str) -> FollowView:
@@ -38,13 +38,13 @@ async def follow_all(store: Store, fan_discord_id: int, wanted: list[tuple[str, 
     checked = []
     for kind, name in wanted:
         fk = _kind(kind)
-        clean, key = clean_follow_name(name, field=fk.value.title())
+        clean, key = clean_follow_name(name, field=fk.value.title())  # "Artist" / "Genre"
         checked.append((fk, clean, key))
 
     async def work(s: AsyncSession) -> list[FollowView]:
         count = (await s.execute(select(func.count()).where(Follow.fan_discord_id == fan_discord_id))).scalar_one()
         if count + len(checked) > MAX_FOLLOWS_PER_FAN:
-            raise errors.InvalidInput(f"You follow {count} artists and genres already; unfollow some first.")
+            raise errors.InvalidInput("follow.too_many", count=count)
         await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan_discord_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
         done = []
         for fk, name, key in checked:

@@ -166,9 +166,9 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
     q = await show_queue(store, show_id)
     now = store.now()
     if q.cancelled:
-        raise errors.ShowCancelled(f"“{q.title}” was cancelled; its queue is closed.")
+        raise errors.ShowCancelled("queue.show_cancelled", title=q.title)
     if q.closed(now):
-        raise errors.SaleNotOpen(f"“{q.title}” has already started; sales are closed.")
+        raise errors.SaleNotOpen("sale.closed", title=q.title)
     if now >= q.on_sale_at:
         await _refuse_if_closed(store, q)
     k = _keys(q.show_id)
@@ -276,15 +276,14 @@ async def active_shows(redis: Redis) -> list[int]:
 
 async def require_admission(redis: Redis, q: ShowQueue, fan: int, now: datetime) -> None:
     if now < q.on_sale_at:
-        when = int(q.on_sale_at.timestamp())
-        raise errors.SaleNotOpen(f"Sales for “{q.title}” open <t:{when}:R>. Join the queue now: your place is drawn at random at the open.")
+        raise errors.SaleNotOpen("queue.sale_not_open", title=q.title, opens_at=q.on_sale_at)
     if await redis.ttl(_keys(q.show_id)["token"] + str(fan)) <= 0:
-        raise errors.NotAdmitted(f"It is not your turn yet for “{q.title}”. Join the queue (/queue join) and we will let you in.")
+        raise errors.NotAdmitted("queue.not_your_turn", title=q.title)
 
 
 async def _refuse_if_closed(store: Store, q: ShowQueue) -> None:
     if await sold_out(store, q.show_id):
-        raise errors.SoldOut(f"“{q.title}” is sold out. You can join the waitlist.")
+        raise errors.SoldOut("sold_out.show", title=q.title)
 
 
 async def sold_out(store: Store, show_id: int) -> bool:

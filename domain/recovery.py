@@ -124,7 +124,7 @@ async def _abandon_order(s: AsyncSession, order_id: int) -> bool:
     done = await s.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
-        .values(status=OrderStatus.FAILED.value, failure_reason="The payment never completed and your reservation ran out; you were not charged.")
+        .values(status=OrderStatus.FAILED.value, failure_reason="payment.never_completed")  # a code, rendered when shown
     )
     if done.rowcount != 1:
         return False

@@ -113,20 +113,17 @@ def fee(price: int, percent: int) -> int:
 
 def validate(deadline_hours: int, steps: tuple[FeeStep, ...]) -> None:
     if not isinstance(deadline_hours, int) or not 0 <= deadline_hours <= MAX_DEADLINE_HOURS:
-        raise errors.InvalidInput(f"Cancellation deadline: give a whole number of hours from 0 to {MAX_DEADLINE_HOURS}.")
+        raise errors.InvalidInput("policy.deadline", most=MAX_DEADLINE_HOURS)
     if len(steps) > MAX_STEPS:
-        raise errors.InvalidInput(f"Cancellation fees: at most {MAX_STEPS} steps.")
+        raise errors.InvalidInput("policy.too_many_steps", most=MAX_STEPS)
     last_hours, last_percent = None, 0
     for step in steps:
         if not 1 <= step.percent <= 100:
-            raise errors.InvalidInput(f"Cancellation fees: `{step.percent}%` is not a fee from 1% to 100%.")
+            raise errors.InvalidInput("policy.bad_percent", percent=step.percent)
         if not deadline_hours < step.hours_before <= MAX_STEP_HOURS:
-            raise errors.InvalidInput(
-                f"Cancellation fees: a fee from {step.hours_before} hours before the start must begin before the deadline "
-                f"({deadline_hours} hours before) and at most {MAX_STEP_HOURS} hours before."
-            )
+            raise errors.InvalidInput("policy.step_hours", hours=step.hours_before, deadline_hours=deadline_hours, most=MAX_STEP_HOURS)
         if last_hours is not None and (step.hours_before >= last_hours or step.percent <= last_percent):
-            raise errors.InvalidInput("Cancellation fees: each step must start closer to the show than the one before, with a higher fee.")
+            raise errors.InvalidInput("policy.step_order")
         last_hours, last_percent = step.hours_before, step.percent
 
 
@@ -146,9 +143,7 @@ def parse_fees(text: str) -> tuple[FeeStep, ...]:
             continue
         m = _STEP.match(part)
         if m is None:
-            raise errors.InvalidInput(
-                f"Cancellation fees: `{part[:40]}` is not a step like `7d=10%` (from 7 days before the start, a 10% fee) or `72h=20%`."
-            )
+            raise errors.InvalidInput("policy.bad_step", value=part[:40])
         amount, unit, percent = int(m[1]), (m[2] or "h").casefold(), int(m[3])
         hours = amount * 24 if unit in ("d", "day", "days", "일") else amount
         steps.append(FeeStep(hours, percent))

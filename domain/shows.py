@@ -93,8 +93,7 @@ class ShowView:
         for t in self.tiers:
             if t.name.casefold() == name.casefold():
                 return t
-        names = ", ".join(t.name for t in self.tiers)
-        raise errors.InvalidInput(f"Show #{self.id} has no tier `{excerpt(name)}`; its tiers are {names}.")
+        raise errors.InvalidInput("tier.unknown_of", show_id=self.id, tier=excerpt(name), tiers=[t.name for t in self.tiers])
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ async def register_organizer(store: Store, guild_id: int, discord_id: int, displ
     return await store.transaction(work)
 
 
-REVOKED = "Your organizer rights in this server were revoked by a server admin; only an admin can grant them again (/organizer grant)."
+REVOKED = "organizer.revoked"
 
 
 async def authorize_organizer(
@@ -156,13 +155,14 @@ async def authorize_organizer(
         ).scalar_one_or_none()
         settings = await s.get(GuildSettings, guild_id) if guild_id is not None else None
     if row is None:
-        raise errors.OrganizerNotFound(f"<@{discord_id}>")
+        raise errors.OrganizerNotFound(user_id=discord_id)
     if row.revoked_at is not None:
         raise errors.NotPermitted(REVOKED)
     role = settings.organizer_role_id if settings else None
     if not (caller_is_admin or row.granted or (role is not None and role in caller_role_ids)):
-        how = f"the <@&{role}> role" if role else "organizer rights"
-        raise errors.NotPermitted(f"You no longer have {how} in this server, so you cannot run shows here. Ask a server admin.")
+        if role:
+            raise errors.NotPermitted("organizer.lost_role", role_id=role)
+        raise errors.NotPermitted("organizer.lost_rights")
     return _organizer_view(row)
 
 
@@ -170,14 +170,14 @@ async def revoke_organizer(store: Store, guild_id: int, discord_id: int, *, call
     """``/organizer revoke``: a server admin takes a member's organizer rights away. Their shows stay
     on sale for the fans who hold tickets; they can no longer manage, announce or sell any."""
     if not caller_is_admin:
-        raise errors.NotPermitted("Only server admins (Manage Server) can revoke an organizer.")
+        raise errors.NotPermitted("admin.revoke")
 
     async def work(s: AsyncSession) -> OrganizerView:
         row = (
             await s.execute(select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id))
         ).scalar_one_or_none()
         if row is None:
-            raise errors.OrganizerNotFound(f"<@{discord_id}>")
+            raise errors.OrganizerNotFound(user_id=discord_id)
         if row.revoked_at is None:
             row.granted, row.revoked_at = False, store.now()
         return _organizer_view(row)
@@ -202,7 +202,7 @@ async def get_organizer(store: Store, guild_id: int, discord_id: int) -> Organiz
             )
         ).scalar_one_or_none()
     if row is None:
-        raise errors.OrganizerNotFound(f"<@{discord_id}>")
+        raise errors.OrganizerNotFound(user_id=discord_id)
     return _organizer_view(row)
 
 
@@ -219,7 +219,7 @@ async def organizer_role(store: Store, guild_id: int) -> int | None:
 async def set_organizer_role(store: Store, guild_id: int, role_id: int | None, *, caller_is_admin: bool) -> None:
     """Server admins choose the role whose members may register themselves as organizers."""
     if not caller_is_admin:
-        raise errors.NotPermitted("Only server admins (Manage Server) can choose the organizer role.")
+        raise errors.NotPermitted("admin.role")
 
     async def work(s: AsyncSession) -> None:
         await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
@@ -239,7 +239,7 @@ async def server_timezone(store: Store, guild_id: int) -> str | None:
 async def set_server_timezone(store: Store, guild_id: int, zone: str, *, caller_is_admin: bool) -> str:
     """Server admins choose the zone new shows use when their organizer names none. Returns its IANA name."""
     if not caller_is_admin:
-        raise errors.NotPermitted("Only server admins (Manage Server) can choose the server's time zone.")
+        raise errors.NotPermitted("admin.timezone")
     name = parse_timezone(zone).key
 
     async def work(s: AsyncSession) -> None:
@@ -257,22 +257,30 @@ async def claim_organizer(
     """``/organizer register``: allowed for server admins and members holding the organizer role."""
     role = await organizer_role(store, guild_id)
     if not caller_is_admin and (role is None or role not in caller_role_ids):
-        how = f"the <@&{role}> role" if role else "a server admin to grant it (/organizer grant)"
-        raise errors.NotPermitted(f"Registering as an organizer here needs {how}.")
+        if role:
+            raise errors.NotPermitted("organizer.register_needs_role", role_id=role)
+        raise errors.NotPermitted("organizer.register_needs_grant")
     return await register_organizer(store, guild_id, discord_id, display_name)
 
 
 async def grant_organizer(store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool) -> OrganizerView:
     if not caller_is_admin:
-        raise errors.NotPermitted("Only server admins (Manage Server) can make someone an organizer.")
+        raise errors.NotPermitted("admin.grant")
     return await register_organizer(store, guild_id, discord_id, display_name, granted=True)
 
 
+# What an organizer-only action is called in its refusal code (``show.not_owner.<action>``). The
+# phrases on the left are the older spelling some callers may still pass.
+ACTIONS = ("edit", "cancel", "announce", "sales", "add_seats", "door_staff", "policy", "policy_view")
+_ACTIONS = {"edit it": "edit", "cancel it": "cancel", "announce it": "announce", "see its sales": "sales", "add seats to it": "add_seats", "name its door staff": "door_staff", "change its cancellation policy": "policy", "see its cancellation policy": "policy_view"}
+
+
 async def check_organizer(s: AsyncSession, show: Show, discord_id: int, doing: str) -> None:
-    """Only the organizer who owns a show may manage it."""
+    """Only the organizer who owns a show may manage it. ``doing`` is one of :data:`ACTIONS`."""
     owner = await s.get(Organizer, show.organizer_id)
     if owner is None or owner.discord_id != discord_id:
-        raise errors.NotPermitted(f"Only the organizer of “{show.title}” can {doing}.")
+        action = _ACTIONS.get(doing, doing)
+        raise errors.NotPermitted(f"show.not_owner.{action}" if action in ACTIONS else "show.not_owner", title=show.title)
 
 
 # --- venues -----------------------------------------------------------------------------------
@@ -290,13 +298,13 @@ def _clean_names(names: list[str], field: str) -> list[str]:
     """The same rules as :func:`domain.specs.parse_names` for lists that did not come from text."""
     cleaned = [clean_follow_name(n, field=field)[0] for n in names]
     if len(cleaned) > MAX_NAMES:
-        raise errors.InvalidInput(f"{field}: at most {MAX_NAMES} names.")
+        raise errors.InvalidInput("names.too_many", field=field, most=MAX_NAMES)
     return cleaned
 
 
 def _clean_tiers(tiers: dict[str, int]) -> dict[str, int]:
     if len(tiers) > MAX_TIERS:
-        raise errors.InvalidInput(f"Price tiers: at most {MAX_TIERS}.")
+        raise errors.InvalidInput("tiers.too_many", most=MAX_TIERS)
     return {clean_name(name, field="Price tiers: tier name", most=40): price for name, price in tiers.items()}
 
 
@@ -325,7 +333,7 @@ async def create_venue(store: Store, organizer_id: int, name: str, seatmap_spec:
 
     async def work(s: AsyncSession) -> VenueView:
         if await s.get(Organizer, organizer_id) is None:
-            raise errors.OrganizerNotFound(f"Organizer #{organizer_id}")
+            raise errors.OrganizerNotFound(organizer_id=organizer_id)
         venue = await _create_venue_tx(store, s, organizer_id, name, seatmap_spec, sections)
         return VenueView(venue.id, organizer_id, name, tuple(sections))
 
@@ -375,36 +383,36 @@ async def create_show(
         venue_name = _clean_venue_name(venue_name or "")
     title = _clean_title(title)
     if not artists:
-        raise errors.InvalidInput("Artists: give at least one.")
+        raise errors.InvalidInput("names.none", field="Artists")
     artists, genres = _clean_names(artists, "Artists"), _clean_names(genres, "Genres")
     if not tiers:
-        raise errors.InvalidInput("Price tiers: give at least one.")
+        raise errors.InvalidInput("tiers.none")
     tiers = _clean_tiers(tiers)
     if any(p < 0 for p in tiers.values()):
-        raise errors.InvalidInput("Price tiers: prices must be zero or more.")
+        raise errors.InvalidInput("tiers.negative")
     if any(p > MAX_PRICE_MINOR for p in tiers.values()):  # minor units: parse_price says it per currency
-        raise errors.InvalidInput(f"Price tiers: at most {MAX_PRICE_MINOR:,} in the currency's smallest unit.")
+        raise errors.InvalidInput("tiers.price_too_high", most_minor=MAX_PRICE_MINOR)
     now = store.now()
     if starts_at <= now:
-        raise errors.InvalidInput("Start time: the show must start in the future.")
+        raise errors.InvalidInput("show.start_past")
     if on_sale_at >= starts_at:
-        raise errors.InvalidInput("On-sale time: sales must open before the show starts.")
+        raise errors.InvalidInput("show.on_sale_after_start")
     if not 1 <= per_fan_limit <= MAX_PER_FAN_LIMIT:
-        raise errors.InvalidInput(f"Per-fan limit: give a whole number from 1 to {MAX_PER_FAN_LIMIT}.")
+        raise errors.InvalidInput("show.per_fan_limit", most=MAX_PER_FAN_LIMIT)
     if waitlist_mode not in ("charge", "offer"):
-        raise errors.InvalidInput("Waitlist mode: `charge` (charge the next fan at once) or `offer` (they accept within minutes).")
+        raise errors.InvalidInput("show.waitlist_mode")
     if not 1 <= admission_per_minute <= 100_000:
-        raise errors.InvalidInput("Queue rate: give a number of fans per minute from 1 to 100000.")
+        raise errors.InvalidInput("show.queue_rate", most=100000)
     currency = (currency or "USD").upper()
     if len(currency) != 3 or not currency.isalpha():
-        raise errors.InvalidInput("Currency: give a three-letter code such as USD or KRW.")
+        raise errors.InvalidInput("show.currency")
     timezone = parse_timezone(timezone).key
     refund_policy = refund_policy or RefundPolicy()
 
     async def work(s: AsyncSession) -> ShowView:
         organizer = await s.get(Organizer, organizer_id)
         if organizer is None:
-            raise errors.OrganizerNotFound(f"Organizer #{organizer_id}")
+            raise errors.OrganizerNotFound(organizer_id=organizer_id)
         if new_sections is not None:
             venue = await _create_venue_tx(store, s, organizer_id, venue_name, seatmap_spec, new_sections)
         else:
@@ -420,11 +428,9 @@ async def create_show(
             elif not sec.tier and len(tiers) == 1:
                 section_tier[sec.name] = next(iter(tiers))
             else:
-                wanted = sec.tier or "(none: name one after the section, e.g. A:10x20:VIP)"
-                raise errors.InvalidInput(
-                    f"Price tiers: section `{sec.name}` uses tier `{wanted}`, which has no price. "
-                    f"Tiers given: {', '.join(tiers)}."
-                )
+                if not sec.tier:
+                    raise errors.InvalidInput("tiers.section_needs_tier", section=sec.name, tiers=list(tiers))
+                raise errors.InvalidInput("tiers.section_unpriced", section=sec.name, tier=sec.tier, tiers=list(tiers))
         show = Show(
             organizer_id=organizer_id,
             guild_id=organizer.guild_id,
@@ -539,22 +545,22 @@ async def update_show(
     async def work(s: AsyncSession) -> ShowView:
         now = store.now()
         show = await load_show(s, show_id)
-        await check_organizer(s, show, organizer_discord_id, "edit it")
+        await check_organizer(s, show, organizer_discord_id, "edit")
         if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled and can no longer be edited.")
+            raise errors.ShowCancelled("show.cancelled_no_edit", title=show.title)
         new_title = show.title if title is None else _clean_title(title)
         new_start = starts_at or show.starts_at
         new_on_sale = on_sale_at or show.on_sale_at
         if starts_at is not None and starts_at <= now:
-            raise errors.InvalidInput("Start time: the show must start in the future.")
+            raise errors.InvalidInput("show.start_past")
         if on_sale_at is not None and on_sale_at != show.on_sale_at and show.on_sale_at <= now:
-            raise errors.InvalidInput("On-sale time: sales have already opened; it can no longer change.")
+            raise errors.InvalidInput("show.on_sale_locked")
         if new_on_sale >= new_start:
-            raise errors.InvalidInput("On-sale time: sales must open before the show starts.")
+            raise errors.InvalidInput("show.on_sale_after_start")
         if per_fan_limit is not None and not 1 <= per_fan_limit <= MAX_PER_FAN_LIMIT:
-            raise errors.InvalidInput(f"Per-fan limit: give a whole number from 1 to {MAX_PER_FAN_LIMIT}.")
+            raise errors.InvalidInput("show.per_fan_limit", most=MAX_PER_FAN_LIMIT)
         if artists is not None and not artists:
-            raise errors.InvalidInput("Artists: give at least one.")
+            raise errors.InvalidInput("names.none", field="Artists")
         new_artists = None if artists is None else _clean_names(artists, "Artists")
         new_genres = None if genres is None else _clean_names(genres, "Genres")
         show.title, show.starts_at, show.on_sale_at = new_title, new_start, new_on_sale
@@ -583,13 +589,11 @@ async def set_refund_policy(
 
     async def work(s: AsyncSession) -> ShowView:
         show = await load_show(s, show_id)
-        await check_organizer(s, show, organizer_discord_id, "change its cancellation policy")
+        await check_organizer(s, show, organizer_discord_id, "policy")
         if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled and can no longer be edited.")
+            raise errors.ShowCancelled("show.cancelled_no_edit", title=show.title)
         if show.on_sale_at <= store.now():
-            raise errors.NotPermitted(
-                f"Cancellation policy: sales for “{show.title}” have opened and fans paid under this policy; it can no longer change."
-            )
+            raise errors.NotPermitted("policy.locked", title=show.title)
         old = RefundPolicy.from_row(show.cancel_deadline_hours, show.refund_fees)
         policy = RefundPolicy(old.deadline_hours if deadline_hours is None else deadline_hours, old.steps if steps is None else tuple(steps))
         show.cancel_deadline_hours, show.refund_fees = policy.deadline_hours, policy.fees_json()
@@ -606,28 +610,25 @@ async def add_sections(store: Store, show_id: int, organizer_discord_id: int, se
 
     async def work(s: AsyncSession) -> int:
         show = await load_show(s, show_id)
-        await check_organizer(s, show, organizer_discord_id, "add seats to it")
+        await check_organizer(s, show, organizer_discord_id, "add_seats")
         if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+            raise errors.ShowCancelled("show.cancelled", title=show.title)
         existing = {name.casefold() for name in (await s.execute(select(ShowSeat.section).where(ShowSeat.show_id == show.id).distinct())).scalars()}
         seats_now = (await s.execute(select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show.id))).scalar_one()
         adding = sum(sec.capacity for sec in sections)
         if seats_now + adding > MAX_SEATS_PER_SHOW:
-            raise errors.InvalidInput(
-                f"Seat map: “{show.title}” has {seats_now} seats; {adding} more would make {seats_now + adding}, "
-                f"and a show has at most {MAX_SEATS_PER_SHOW}."
-            )
+            raise errors.InvalidInput("seatmap.add_too_many", title=show.title, now=seats_now, adding=adding, total=seats_now + adding, most=MAX_SEATS_PER_SHOW)
         tiers = {t.name.casefold(): t.id for t in (await s.execute(select(PriceTier).where(PriceTier.show_id == show.id))).scalars()}
         tier_of = {}
         for sec in sections:
             if sec.name.casefold() in existing:
-                raise errors.InvalidInput(f"Seat map: section `{sec.name}` already exists in “{show.title}”.")
+                raise errors.InvalidInput("seatmap.section_exists", section=sec.name, title=show.title)
             if sec.tier is None and len(tiers) == 1:
                 tier_of[sec.name] = next(iter(tiers.values()))
             elif sec.tier and sec.tier.casefold() in tiers:
                 tier_of[sec.name] = tiers[sec.tier.casefold()]
             else:
-                raise errors.InvalidInput(f"Price tiers: section `{sec.name}` must name one of the show's tiers.")
+                raise errors.InvalidInput("tiers.section_must_name", section=sec.name)
         last = (await s.execute(select(func.max(ShowSeat.position)).where(ShowSeat.show_id == show.id))).scalar_one() or 0
         await _insert_seats(s, show.id, sections, tier_of, first_position=last + 1)
         from domain import booking  # (booking builds on this module)
@@ -646,9 +647,9 @@ async def record_announcement(store: Store, show_id: int, organizer_discord_id: 
         show = await load_show(s, show_id)
         if show.guild_id != guild_id:
             raise errors.ShowNotFound(show_id)  # announcements stay in the show's own server
-        await check_organizer(s, show, organizer_discord_id, "announce it")
+        await check_organizer(s, show, organizer_discord_id, "announce")
         if show.status == ShowStatus.CANCELLED.value:
-            raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+            raise errors.ShowCancelled("show.cancelled", title=show.title)
         s.add(ShowAnnouncement(show_id=show.id, guild_id=guild_id, channel_id=channel_id, created_at=store.now()))
         await alerts.fan_out_announcement(store, s, show)
         return await _show_view(s, show)

@@ -58,18 +58,22 @@ def has_visible(text: str) -> bool:
     return any(not _blank(ch) and unicodedata.category(ch) not in _MARK_CATEGORIES for ch in text or "")
 
 
-def clean_name(text: str | None, *, field: str, most: int) -> str:
+def clean_name(text: str | None, *, field: str, most: int, about: dict | None = None) -> str:
     """A name as typed (title, artist, venue, tier): runs of whitespace become one space; it must hold
-    1-``most`` characters and at least one that shows (a name of zero-width spaces is no name)."""
+    1-``most`` characters and at least one that shows (a name of zero-width spaces is no name).
+
+    ``field`` names the input in refusals: an English label ("Title", "Tier of section {section}")
+    its reader's language translates, formatted with ``about``."""
+    about = about or {}
     name = " ".join((text or "").split())
     while name and _blank(name[0]):
         name = name[1:]
     while name and _blank(name[-1]):
         name = name[:-1]
     if not name or not has_visible(name):
-        raise InvalidInput(f"{field}: give a name of 1-{most} characters that can be seen.")
+        raise InvalidInput("name.blank", field=field, most=most, **about)
     if len(name) > most:
-        raise InvalidInput(f"{field}: `{excerpt(name)}` is longer than {most} characters.")
+        raise InvalidInput("name.too_long", field=field, value=excerpt(name), most=most, **about)
     return name
 
 
@@ -106,48 +110,43 @@ def parse_seatmap(spec: str) -> list[SectionSpec]:
     general admission. Parts are separated by commas, semicolons or new lines.
     """
     if len(spec or "") > MAX_SEATMAP_TEXT:
-        raise InvalidInput(f"Seat map: at most {MAX_SEATMAP_TEXT} characters.")
+        raise InvalidInput("seatmap.too_long", most=MAX_SEATMAP_TEXT)
     parts = [p.strip() for p in re.split(r"[,;\n]", spec or "") if p.strip()]
     if not parts:
-        raise InvalidInput("Seat map: give at least one section, e.g. `A:10x20:VIP` or `Floor:500:GA`.")
+        raise InvalidInput("seatmap.empty")
     sections: list[SectionSpec] = []
     seen: set[str] = set()
     for part in parts:
         fields = [f.strip() for f in part.split(":")]
         if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
-            raise InvalidInput(
-                f"Seat map: `{excerpt(part)}` is not `section:ROWSxSEATS:tier` or `section:CAPACITY:tier`."
-            )
+            raise InvalidInput("seatmap.bad_part", value=excerpt(part))
         name, dims = fields[0], fields[1].lower().replace(" ", "")
         if not _SECTION_NAME.match(name) or not has_visible(name.replace("-", "")):
-            raise InvalidInput(f"Seat map: section name `{excerpt(name)}` must be 1-40 letters, digits, - or spaces.")
+            raise InvalidInput("seatmap.bad_section_name", value=excerpt(name))
         tier = None
         if len(fields) == 3 and fields[2]:
-            tier = clean_name(fields[2], field=f"Seat map: tier of section `{name}`", most=MAX_TIER_NAME)
+            tier = clean_name(fields[2], field="Seat map: tier of section {section}", most=MAX_TIER_NAME, about={"section": name})
         if name.casefold() in seen:
-            raise InvalidInput(f"Seat map: section `{name}` appears twice.")
+            raise InvalidInput("seatmap.section_twice", section=name)
         seen.add(name.casefold())
         m = re.fullmatch(rf"({_NUMBER.pattern})x({_NUMBER.pattern})", dims)
         if m:
             rows, per_row = int(m.group(1)), int(m.group(2))
             if rows == 0 or per_row == 0:
-                raise InvalidInput(f"Seat map: section `{name}` has zero seats.")
+                raise InvalidInput("seatmap.section_empty", section=name)
             if rows > MAX_ROWS:
-                raise InvalidInput(f"Seat map: section `{name}` has {rows} rows; at most {MAX_ROWS}.")
+                raise InvalidInput("seatmap.too_many_rows", section=name, rows=rows, most=MAX_ROWS)
         elif _NUMBER.fullmatch(dims):
             rows, per_row = 0, int(dims)
         else:
-            raise InvalidInput(
-                f"Seat map: `{excerpt(fields[1])}` in section `{name}` is not ROWSxSEATS or a capacity "
-                f"(digits 0-9, at most {MAX_SEATS_PER_SHOW} seats)."
-            )
+            raise InvalidInput("seatmap.bad_size", value=excerpt(fields[1]), section=name, most=MAX_SEATS_PER_SHOW)
         section = SectionSpec(name=name, rows=rows, seats_per_row=per_row, tier=tier)
         if section.capacity <= 0:
-            raise InvalidInput(f"Seat map: section `{name}` has zero seats.")
+            raise InvalidInput("seatmap.section_empty", section=name)
         sections.append(section)
     total = sum(s.capacity for s in sections)
     if total > MAX_SEATS_PER_SHOW:
-        raise InvalidInput(f"Seat map: {total} seats in all; at most {MAX_SEATS_PER_SHOW}.")
+        raise InvalidInput("seatmap.too_many_seats", total=total, most=MAX_SEATS_PER_SHOW)
     return sections
 
 
@@ -188,27 +187,26 @@ def _without_currency(text: str, code: str) -> str:
     return raw
 
 
-def parse_price(text: str, *, currency: Currency = USD, field: str = "Price") -> int:
+def parse_price(text: str, *, currency: Currency = USD, field: str = "Price", about: dict | None = None) -> int:
     """A price typed in major units, in the currency's minor units: ``"45.50"`` USD -> 4550,
     ``"150,000"`` KRW -> 150000, ``"1.5"`` KWD -> 1500. Refuses negatives, more decimals than the
     currency has (KRW has none) and prices above :attr:`Currency.max_major`."""
     raw = _without_currency((text or "").replace(",", ""), currency.code)
-    quoted = excerpt(text)
+    said = dict(about or {}, field=field, value=excerpt(text))
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise InvalidInput(f"{field}: `{quoted}` is not a number.") from None
+        raise InvalidInput("price.not_number", **said) from None
     if not value.is_finite() or value < 0:
-        raise InvalidInput(f"{field}: `{quoted}` must be zero or more.")
+        raise InvalidInput("price.negative", **said)
     # Compare before any arithmetic: 1e999999 scaled to minor units overflows Decimal's context.
     if value > currency.max_major:
-        raise InvalidInput(f"{field}: `{quoted}` is more than {currency.max_major:,} {currency.code}.")
+        raise InvalidInput("price.too_high", most_minor=MAX_PRICE_MINOR, currency=currency.code, **said)
     minor = value.scaleb(currency.precision)
     if minor != minor.to_integral_value(rounding=ROUND_DOWN):
         if currency.precision == 0:
-            raise InvalidInput(f"{field}: `{quoted}`: {currency.code} has no decimals.")
-        digits = {1: "one", 2: "two", 3: "three", 4: "four"}.get(currency.precision, str(currency.precision))
-        raise InvalidInput(f"{field}: `{quoted}`: {currency.code} has at most {digits} decimals.")
+            raise InvalidInput("price.no_decimals", currency=currency.code, **said)
+        raise InvalidInput("price.too_many_decimals", currency=currency.code, digits=currency.precision, **said)
     return int(minor)
 
 
@@ -217,18 +215,18 @@ def parse_price_tiers(spec: str, *, currency: Currency = USD) -> dict[str, int]:
     "Standard": 4550}`` in USD; ``"VIP=150000, R=99000"`` in KRW is ``{"VIP": 150000, "R": 99000}``."""
     parts = [p.strip() for p in re.split(r"[;\n]|,(?![0-9]{3}(?![0-9]))", spec or "") if p.strip()]
     if not parts:
-        raise InvalidInput("Price tiers: give at least one, e.g. `Standard=45`.")
+        raise InvalidInput("tiers.none")
     if len(parts) > MAX_TIERS:
-        raise InvalidInput(f"Price tiers: at most {MAX_TIERS}.")
+        raise InvalidInput("tiers.too_many", most=MAX_TIERS)
     tiers: dict[str, int] = {}
     for part in parts:
         if "=" not in part:
-            raise InvalidInput(f"Price tiers: `{excerpt(part)}` is not `name=price`.")
+            raise InvalidInput("tiers.bad_part", value=excerpt(part))
         name, price = (x.strip() for x in part.split("=", 1))
         name = clean_name(name, field="Price tiers: tier name", most=MAX_TIER_NAME)
         if name.casefold() in (t.casefold() for t in tiers):
-            raise InvalidInput(f"Price tiers: `{name}` appears twice.")
-        tiers[name] = parse_price(price, currency=currency, field=f"Price tiers: price of `{name}`")
+            raise InvalidInput("tiers.twice", tier=name)
+        tiers[name] = parse_price(price, currency=currency, field="Price tiers: price of {tier}", about={"tier": name})
     return tiers
 
 
@@ -244,7 +242,7 @@ def clean_follow_name(text: str | None, *, field: str) -> tuple[str, str]:
     name = clean_name(text, field=field, most=MAX_NAME)
     key = normalize_key(name)
     if len(key) > MAX_NAME:
-        raise InvalidInput(f"{field}: `{excerpt(name)}` is longer than {MAX_NAME} characters once spelled out (ß as ss...).")
+        raise InvalidInput("name.too_long_spelled", field=field, value=excerpt(name), most=MAX_NAME)
     return name, key
 
 
@@ -260,9 +258,9 @@ def parse_names(text: str, *, field: str, required: bool = True) -> list[str]:
             keys.add(key)
             names.append(name)
     if required and not names:
-        raise InvalidInput(f"{field}: give at least one.")
+        raise InvalidInput("names.none", field=field)
     if len(names) > MAX_NAMES or len(", ".join(names)) > MAX_NAMES_TEXT:
-        raise InvalidInput(f"{field}: at most {MAX_NAMES} names and {MAX_NAMES_TEXT} characters in all.")
+        raise InvalidInput("names.too_long", field=field, most=MAX_NAMES, most_chars=MAX_NAMES_TEXT)
     return names
 
 
@@ -276,7 +274,7 @@ def parse_timezone(tz_name: str | None):
             raise ValueError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidInput(f"Time zone: `{excerpt(tz_name)}` is not a known time zone such as Europe/Paris or Asia/Seoul.") from None
+        raise InvalidInput("timezone.unknown", value=excerpt(tz_name)) from None
 
 
 def parse_when(text: str, tz_name: str, *, field: str):
@@ -292,10 +290,10 @@ def parse_when(text: str, tz_name: str, *, field: str):
         except ValueError:
             continue
     else:
-        raise InvalidInput(f"{field}: `{excerpt(text)}` is not a date and time like 2026-06-01 20:00.")
+        raise InvalidInput("when.bad_format", field=field, value=excerpt(text))
     # Year 1 or 9999 in a zone off UTC overflows datetime; no show is that far away anyway.
     if not FIRST_YEAR <= local.year <= LAST_YEAR:
-        raise InvalidInput(f"{field}: `{excerpt(text)}` is not between the years {FIRST_YEAR} and {LAST_YEAR}.")
+        raise InvalidInput("when.bad_year", field=field, value=excerpt(text), first=FIRST_YEAR, last=LAST_YEAR)
     return _one_instant(local, tz, text, field).astimezone(timezone.utc)
 
 
@@ -306,14 +304,8 @@ def _one_instant(local, tz, text: str, field: str):
     from datetime import timezone
 
     first, second = local.replace(tzinfo=tz, fold=0), local.replace(tzinfo=tz, fold=1)
-    shown = f"`{excerpt(text)}`"
     if first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != local:
-        raise InvalidInput(
-            f"{field}: {shown} does not exist in {tz.key}: the clocks skip that hour when daylight saving time starts. Give another time."
-        )
+        raise InvalidInput("when.dst_gap", field=field, value=excerpt(text), zone=tz.key)
     if first.utcoffset() != second.utcoffset():
-        raise InvalidInput(
-            f"{field}: {shown} happens twice in {tz.key}: the clocks go back that hour when daylight saving time ends. "
-            "Give a time outside that hour."
-        )
+        raise InvalidInput("when.dst_overlap", field=field, value=excerpt(text), zone=tz.key)
     return first

@@ -56,7 +56,9 @@ async def join_waitlist(
         await _validate_join(store, show_id, quantity, tier)
         auth = await gateway.authorize(customer=fan_discord_id)
         if not auth.ok:
-            raise errors.PaymentDeclined(f"{auth.reason or 'Your card could not be authorized.'} You were not added to the waitlist.")
+            if auth.reason:
+                raise errors.PaymentDeclined("waitlist.card_declined_because", provider_reason=excerpt(auth.reason).rstrip("."))
+            raise errors.PaymentDeclined("waitlist.card_declined")
         authorization = auth.reference
 
     async def work(s: AsyncSession) -> WaitlistView:
@@ -144,7 +146,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
             continue  # not enough seats for this request yet; a smaller one further down may fit
         except errors.DomainError as refused:  # over the per-fan limit, show off sale...
             entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
-            return ("refused", entry.id, entry.fan_discord_id, refused.message)
+            return ("refused", entry.id, entry.fan_discord_id, refused.to_payload())
         offering = show.waitlist_mode == "offer"
         claimed = await s.execute(
             update(WaitlistEntry)
@@ -194,10 +196,10 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
         if kind == "refused":
             await store.transaction(
                 lambda s, e=entry_id, f=fan, r=detail: enqueue(
-                    store, s, kind="waitlist_declined", recipient_discord_id=f, payload={"show_id": show_id, "reason": r}, dedupe_key=f"waitlist:{e}:refused"
+                    store, s, kind="waitlist_declined", recipient_discord_id=f, payload={"show_id": show_id, "refusal": r}, dedupe_key=f"waitlist:{e}:refused"
                 )
             )
-            done.append(Promotion(entry_id, fan, None, "declined", detail))
+            done.append(Promotion(entry_id, fan, None, "declined", detail["code"]))
             continue
         done.append(await complete_promotion(store, gateway, entry_id, fan, detail, show_id))
     await booking.release_kept_seats(store, show_id)  # what no waiting fan could take goes on sale
@@ -216,15 +218,15 @@ async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hol
         authorization = await store.transaction(lambda s: _authorization(s, entry_id))
         order = await booking.purchase(store, gateway, hold_id=hold_id, fan_discord_id=fan, authorization=authorization)
     except errors.DomainError as failed:
-        reason = failed.message
+        refusal = failed.to_payload()
 
         async def decline(s: AsyncSession) -> None:
             await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.LEFT.value, active_key=None))
-            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "reason": reason}, dedupe_key=f"waitlist:{entry_id}:declined")
+            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "refusal": refusal}, dedupe_key=f"waitlist:{entry_id}:declined")
 
         await store.transaction(decline)
         telemetry.count("waitlist", outcome="declined")
-        return Promotion(entry_id, fan, None, "declined", reason)
+        return Promotion(entry_id, fan, None, "declined", failed.code)
     moved = await store.transaction(
         lambda s: s.execute(
             update(WaitlistEntry)
@@ -271,31 +273,25 @@ async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, 
     from domain import booking
 
     if show.status == ShowStatus.CANCELLED.value:
-        raise errors.ShowCancelled(f"“{show.title}” was cancelled.")
+        raise errors.ShowCancelled("show.cancelled", title=show.title)
     if not isinstance(quantity, int) or quantity <= 0:
-        raise errors.InvalidInput(f"Quantity: {quantity} is not a positive whole number.")
+        raise errors.InvalidInput("quantity.not_positive", value=quantity)
     if quantity > show.per_fan_limit:
-        raise errors.FanLimitExceeded(f"“{show.title}” allows {show.per_fan_limit} tickets per fan.")
+        raise errors.FanLimitExceeded("fan.limit_per_show", title=show.title, limit=show.per_fan_limit)
     tier_id = None
     if tier is not None:
         tier_id = (await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier))).scalar_one_or_none()
         if tier_id is None:
-            raise errors.InvalidInput(f"Tier: “{show.title}” has no tier `{excerpt(tier)}`.")
+            raise errors.InvalidInput("tier.unknown", title=show.title, tier=excerpt(tier))
     now = store.now()
     if now < show.on_sale_at:
-        when = int(show.on_sale_at.timestamp())
-        raise errors.SaleNotOpen(
-            f"Sales for “{show.title}” open <t:{when}:R> (<t:{when}:f>). Join the queue (/queue join); "
-            "the waitlist opens only once the show is sold out."
-        )
+        raise errors.SaleNotOpen("waitlist.sale_not_open", title=show.title, opens_at=show.on_sale_at)
     if now >= show.starts_at:
-        raise errors.SaleNotOpen(f"“{show.title}” has already started; sales are closed.")
+        raise errors.SaleNotOpen("sale.closed", title=show.title)
     if await booking.seats_still_selling(s, show.id, tier_id):
-        what = f"Tier {tier} of “{show.title}”" if tier is not None else f"“{show.title}”"
-        raise errors.QueueFirst(
-            f"{what} still has seats on sale: join the queue (/queue join) to book them. "
-            "The waitlist opens once they are sold out."
-        )
+        if tier is not None:
+            raise errors.QueueFirst("waitlist.queue_first_tier", title=show.title, tier=tier)
+        raise errors.QueueFirst("waitlist.queue_first", title=show.title)
     return tier_id
 
 
@@ -328,7 +324,7 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
         await enqueue(
             store, s, kind="waitlist_declined", recipient_discord_id=entry.fan_discord_id,
-            payload={"show_id": show_id, "reason": "The offer ran out before you accepted it."}, dedupe_key=f"waitlist:{entry.id}:lapsed",
+            payload={"show_id": show_id, "refusal": {"code": "waitlist.offer_lapsed", "params": {}}}, dedupe_key=f"waitlist:{entry.id}:lapsed",
         )
 
 
@@ -339,11 +335,11 @@ async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
     async with store.session() as s:
         entry = await s.get(WaitlistEntry, entry_id)
     if entry is None or entry.fan_discord_id != fan:
-        raise errors.NotFound("There is no such waitlist offer for you.")
+        raise errors.NotFound("offer.not_found")
     if entry.status == WaitlistStatus.PROMOTED.value:
-        raise errors.AlreadyDone("You already accepted this offer: your tickets were sent by DM.")
+        raise errors.AlreadyDone("offer.already_accepted")
     if entry.status != OFFERED:
-        raise errors.HoldExpired("This offer is no longer open: it ran out or was declined.")
+        raise errors.HoldExpired("offer.closed")
     order = await booking.purchase(store, gateway, hold_id=entry.hold_id, fan_discord_id=fan, authorization=entry.payment_authorization)
     await store.transaction(
         lambda s: s.execute(
@@ -360,7 +356,7 @@ async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> No
     async def work(s: AsyncSession) -> int:
         entry = (await s.execute(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())).scalar_one_or_none()
         if entry is None or entry.fan_discord_id != fan or entry.status != OFFERED:
-            raise errors.NotFound("There is no open waitlist offer for you.")
+            raise errors.NotFound("offer.not_found")
         hold = await s.get(Hold, entry.hold_id)
         if hold is not None:
             await booking.end_hold(store, s, hold, HoldStatus.RELEASED)

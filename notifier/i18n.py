@@ -32,6 +32,12 @@ def N_(text: str) -> str:
     return text
 
 
+def NC_(context: str, text: str) -> str:
+    """Like :func:`N_`, for a text translated under a msgctxt (the same English word may read
+    differently elsewhere). Extracted with the keyword spec ``NC_:1c,2``."""
+    return text
+
+
 def language(locale: object) -> str:
     """The catalogue language for a Discord locale (``discord.Locale.korean``, ``"ko"``, ``"en-US"``...)."""
     value = str(getattr(locale, "value", locale) or "").lower()

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from domain import booking, shows
 from domain.store import Store
 from notifier import i18n, ticket_codes
+from notifier.errors_text import refusal_text
 from notifier.messages import join_within
 from notifier.money import format_money
 from notifier.ticket_card import render_ticket_card
@@ -265,9 +266,9 @@ async def _ticket_code(store: Store, payload: dict, locale: Locale) -> OutgoingM
 
 
 def refusal_reason(payload: dict, locale: Locale) -> str:
-    """Why a waitlist promotion could not be the fan's. The domain writes the reason in English for
-    now (its refusals are becoming codes); without one, the payment failed."""
-    return payload.get("reason") or t(locale, "the payment failed")
+    """Why a waitlist promotion could not be the fan's, in the fan's language: the refusal (a code and
+    params) its payload carries, worded by notifier/errors_text.py; without one, the payment failed."""
+    return refusal_text(payload, locale) or t(locale, "the payment failed")
 
 
 @renderer("waitlist_declined")

@@ -8,6 +8,7 @@ import pytest
 
 from domain import booking, errors, follows, shows, waitlist
 from domain.specs import parse_price, parse_price_tiers, parse_seatmap
+from notifier.errors_text import TEMPLATES
 from tests.factories import on_sale_show
 from tests.snapshot import table_counts
 
@@ -27,6 +28,7 @@ async def refused(store, call, error_type, match):
         await call
     assert isinstance(info.value, errors.DomainError)
     assert info.value.message and "Traceback" not in info.value.message
+    assert info.value.code in TEMPLATES, info.value.code  # a code with words in every language
     assert await table_counts(store) == before, "a refused request wrote something"
     return info.value
 
@@ -143,10 +145,11 @@ def test_prices(text, cents):
     assert parse_price(text) == cents
 
 
-@pytest.mark.parametrize("text, match", [("abc", "not a number"), ("-5", "zero or more"), ("1.234", "two decimals"), ("nan", "zero or more")])
-def test_bad_prices(text, match):
-    with pytest.raises(errors.InvalidInput, match=match):
+@pytest.mark.parametrize("text, code", [("abc", "price.not_number"), ("-5", "price.negative"), ("1.234", "price.too_many_decimals"), ("nan", "price.negative")])
+def test_bad_prices(text, code):
+    with pytest.raises(errors.InvalidInput) as refused:
         parse_price(text)
+    assert refused.value.code == code
 
 
 def test_price_tiers():

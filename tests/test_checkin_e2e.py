@@ -22,7 +22,7 @@ async def test_the_dmed_qr_checks_in_once(world):
     admitted = await door.slash(world.channel, "checkin", show=show.id, photo=("ticket.png", png))
     assert admitted.response.content.startswith(f"✅ Admit <@{fan.id}>")
     again = await door.slash(world.channel, "checkin", show=show.id, code=code)
-    assert again.response.content.startswith("⛔ Refused: Already checked in at ") and f"by <@{door.id}>" in again.response.content
+    assert again.response.content.startswith("⛔ Refused: Already checked in <t:") and f"by <@{door.id}>" in again.response.content
 
     listing = await fan.slash(world.channel, "ticket list")
     assert "checked in" in listing.response.embeds[0].fields[0].value
@@ -135,4 +135,4 @@ async def test_every_door_refusal_reads_the_same_way(world):
     assert another.response.content.startswith("⛔ Refused: This ticket is for another show"), another.response.content
     assert (await at_door(good)).response.content.startswith("✅ Admit")
     again = await at_door(good)
-    assert again.response.content.startswith("⛔ Refused: Already checked in at "), again.response.content
+    assert again.response.content.startswith("⛔ Refused: Already checked in <t:"), again.response.content

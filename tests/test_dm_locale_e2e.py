@@ -199,3 +199,27 @@ async def test_refund_dms_are_in_each_fans_language(world, monkeypatch):
 
 def dm_ticket_ids(member) -> list[int]:
     return [int(f.name.split("#")[1]) for m in member.user.dm_channel.history() for e in m.embeds for f in e.fields if "#" in f.name]
+
+
+async def test_a_waitlist_refusal_dm_words_its_reason_in_the_fans_language(world, monkeypatch):
+    from domain import outbox
+
+    show = await world.show()
+    korean, english = world.fans[0], world.fans[1]
+    with actor_locale(monkeypatch, "ko"):
+        await korean.slash(world.channel, "following")
+    await english.slash(world.channel, "following")
+    refusal = {"code": "payment.declined_because", "params": {"provider_reason": "Your card was declined"}}
+    async with world.store.session() as s:
+        for fan in (korean, english):  # what a promotion whose charge was declined queues (domain/waitlist.py)
+            await outbox.enqueue(
+                world.store, s, kind="waitlist_declined", recipient_discord_id=fan.id, payload={"show_id": show.id, "refusal": refusal}, dedupe_key=f"t:{fan.id}"
+            )
+        await s.commit()
+    await world.bot.services.sender.drain()
+    await world.env.settle()
+    ko = korean.user.dm_channel.history()[-1].content
+    assert ko.startswith("**Night Shift** 취소표가 나와 회원님 차례였지만 배정해 드리지 못했습니다: 결제가 거절되었습니다 (Your card was declined)."), ko
+    en = english.user.dm_channel.history()[-1].content
+    assert en.startswith("A seat for **Night Shift** came back and you were next on the waitlist, but it could not be yours: "), en
+    assert "Your card was declined" in en and "결제" not in en

@@ -93,7 +93,7 @@ async def test_the_waitlist_button_before_the_open_says_when_sales_open_and_writ
     fan = world.fans[0]
     before = await table_counts(world.store)
     clicked = await fan.click(announcement, label="Join waitlist")
-    assert clicked.ephemeral and clicked.response.content.startswith("Sales for **Night Shift** open <t:")
+    assert clicked.ephemeral and clicked.response.content.startswith("Sales for “Night Shift” open <t:")
     assert "/queue join" in clicked.response.content
     with actor_locale(monkeypatch, "ko"):
         korean = await world.fans[1].click(announcement, label="Join waitlist")

@@ -21,7 +21,7 @@ GENERIC = "Something went wrong on our side"
     [
         ("venue", "Picket Hall\nA:²:Standard", "Seat map: `²` in section `A` is not ROWSxSEATS"),
         ("venue", "Picket Hall\nA:①x5:Standard", "Seat map: `①x5` in section `A` is not ROWSxSEATS"),
-        ("tiers", "Standard=1e999999", "Price tiers: price of `Standard`: `1e999999` is more than 100,000 USD."),
+        ("tiers", "Standard=1e999999", "Price tiers: price of `Standard`: `1e999999` is more than $100,000.00."),
         ("when", "2026-03-01 20:00\n0001-01-01 00:00", "On-sale time: `0001-01-01 00:00` is not between the years 2000 and 2100."),
         ("artists", "Mira Sol, " + "ß" * 60, "longer than 100 characters once spelled out"),
         ("title", "\u200b\u200b\u200b", "Title: give a name of 1-200 characters that can be seen."),

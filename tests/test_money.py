@@ -11,6 +11,7 @@ import pytest
 from domain import booking, errors
 from domain.specs import Currency, parse_price, parse_price_tiers
 from notifier import money
+from notifier.errors_text import describe
 from tests.factories import on_sale_show
 
 KRW, USD, KWD = money.currency("KRW"), money.currency("usd"), money.currency("KWD")
@@ -54,25 +55,27 @@ async def test_the_provider_is_asked_for_the_minor_units_unchanged(store, gatewa
 def test_a_won_price_up_to_ten_million():
     assert parse_price_tiers("VIP=150,000, R=99,000", currency=KRW) == {"VIP": 150_000, "R": 99_000}
     assert parse_price("₩10,000,000", currency=KRW) == 10_000_000
-    with pytest.raises(errors.InvalidInput, match=r"is more than 10,000,000 KRW\."):
+    with pytest.raises(errors.InvalidInput, match=r"is more than ₩10,000,000\.") as refused:
         parse_price("10,000,001", currency=KRW)
+    assert refused.value.code == "price.too_high" and refused.value.params["most_minor"] == 10_000_000
 
 
 @pytest.mark.parametrize(
-    "currency, text, message",
+    "currency, text, code, message",
     [
-        (KRW, "45.50", "Price: `45.50`: KRW has no decimals."),
-        (KRW, "₩45.5", "Price: `₩45.5`: KRW has no decimals."),
-        (USD, "45.505", "Price: `45.505`: USD has at most two decimals."),
-        (KWD, "1.0005", "Price: `1.0005`: KWD has at most three decimals."),
-        (USD, "100,000.01", "Price: `100,000.01` is more than 100,000 USD."),
-        (KWD, "10,001", "Price: `10,001` is more than 10,000 KWD."),
+        (KRW, "45.50", "price.no_decimals", "Price: `45.50`: KRW has no decimals."),
+        (KRW, "₩45.5", "price.no_decimals", "Price: `₩45.5`: KRW has no decimals."),
+        (USD, "45.505", "price.too_many_decimals", "Price: `45.505`: USD has at most 2 decimals."),
+        (KWD, "1.0005", "price.too_many_decimals", "Price: `1.0005`: KWD has at most 3 decimals."),
+        (USD, "100,000.01", "price.too_high", "Price: `100,000.01` is more than $100,000.00."),
+        (KWD, "10,001", "price.too_high", "Price: `10,001` is more than KWD10,000.000."),
     ],
 )
-def test_amounts_a_currency_cannot_hold_are_refused(currency, text, message):
+def test_amounts_a_currency_cannot_hold_are_refused(currency, text, code, message):
     with pytest.raises(errors.InvalidInput) as refused:
         parse_price(text, currency=currency)
-    assert refused.value.message == message
+    assert refused.value.code == code and refused.value.params["currency"] == currency.code
+    assert describe(refused.value, "en") == message
 
 
 def test_only_iso_4217_codes_are_known():

@@ -92,7 +92,7 @@ async def test_a_currency_iso_4217_does_not_know_is_refused_before_the_form(worl
 async def test_won_amounts_with_cents_or_over_ten_million_are_refused_and_create_nothing(world):
     for tiers, message in [
         ("VIP=45.50, R=99000", "Price tiers: price of `VIP`: `45.50`: KRW has no decimals."),
-        ("VIP=10,000,001, R=99,000", "Price tiers: price of `VIP`: `10,000,001` is more than 10,000,000 KRW."),
+        ("VIP=10,000,001, R=99,000", "Price tiers: price of `VIP`: `10,000,001` is more than ₩10,000,000."),
     ]:
         form = await open_form(world, currency="KRW")
         before = await table_counts(world.store)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from domain import booking, waitlist
 from domain.models import OutboxMessage, Ticket
 from domain.store import Store
+from notifier.errors_text import refusal_text
 from tests import backends
 from tests.factories import on_sale_show
 from tests.test_booking import assert_sold_exactly_once
@@ -89,7 +90,7 @@ async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat
         await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=30, quantity=1, gateway=gateway)
         raise AssertionError("an unauthorizable card joined the waitlist")
     except errors.PaymentDeclined as refused:
-        assert "not added to the waitlist" in refused.message
+        assert refused.code == "waitlist.card_declined_because" and "not added to the waitlist" in refused.message
     assert await table_counts(store) == before
     first = await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=31, quantity=1, gateway=gateway)
     second = await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=32, quantity=1, gateway=gateway)
@@ -102,9 +103,14 @@ async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat
     assert [t.seat.id for t in await booking.list_tickets(store, 32)] == [ticket.seat.id]
     async with store.session() as s:
         auths = (await s.execute(sel(WaitlistEntry.payment_authorization).where(WaitlistEntry.fan_discord_id == 32))).scalar_one()
-        told = (await s.execute(sel(OutboxMessage.kind).where(OutboxMessage.recipient_discord_id == 31))).scalars().all()
+        told = (await s.execute(sel(OutboxMessage.kind, OutboxMessage.payload).where(OutboxMessage.recipient_discord_id == 31))).all()
     assert gateway.authorizations[auths] == 32  # the promotion charged the saved authorization
-    assert told == ["waitlist_declined"]
+    assert [kind for kind, _ in told] == ["waitlist_declined"]
+    # The DM keeps why as a code and params (worded when sent, in the fan's language), not an English sentence.
+    payload = told[0][1]
+    assert payload["refusal"] == {"code": "payment.declined_because", "params": {"provider_reason": "Your card was declined"}}
+    assert "reason" not in payload
+    assert refusal_text(payload, "ko") == "결제가 거절되었습니다 (Your card was declined). 예약하신 좌석은 해제되었습니다."
 
 
 async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gateway):
