@@ -25,11 +25,11 @@ from cogs.tickets import TicketsCog
 from cogs.waitlist import WaitlistCog
 from cogs import authority
 from cogs.ui import report_error
-from domain import recovery, telemetry
+from domain import locales, recovery, telemetry
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis
 from domain.store import Store
-from notifier import ticket_codes
+from notifier import i18n, ticket_codes
 from notifier.pacing import Pacer
 from notifier.scheduler import Jobs, start_scheduler
 from notifier.sender import OutboxSender
@@ -129,6 +129,31 @@ class PicketBot(commands.AutoShardedBot):
         self.jobs = Jobs(self.services.store, self.services.gateway, self.services.sender, self.services.redis)
         if self.settings.scheduler_enabled and self._scheduler is None:
             self._scheduler = start_scheduler(self.jobs, tick_seconds=self.settings.scheduler_tick_seconds)
+
+    # --- a server's preferred locale: the DM language of fans never seen there (domain/locales.py)
+
+    async def _remember_guild_locale(self, guild: discord.Guild) -> None:
+        if self.services is None:
+            return
+        try:
+            await locales.remember(
+                self.services.store,
+                guild_id=guild.id,
+                guild_locale=guild.preferred_locale,
+                guild_locale_is_default=i18n.language(guild.preferred_locale) == i18n.DEFAULT,
+            )
+        except Exception:
+            log.warning("could not record the locale of server %s", guild.id, exc_info=True)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._remember_guild_locale(guild)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:  # at every (re)connect
+        await self._remember_guild_locale(guild)
+
+    async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
+        if before.preferred_locale != after.preferred_locale:
+            await self._remember_guild_locale(after)
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         if not await report_error(interaction, error):

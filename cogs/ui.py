@@ -12,9 +12,9 @@ import discord
 from discord import app_commands
 
 from cogs.i18n import locale_of, t
-from domain import alerts, telemetry
+from domain import alerts, locales, telemetry
 from domain.errors import DomainError
-from notifier import errors_text, messages
+from notifier import errors_text, i18n, messages
 from notifier.i18n import N_
 from notifier.money import format_money
 from domain.specs import excerpt
@@ -249,6 +249,7 @@ async def refusals(interaction: discord.Interaction):
     command = command_label(interaction)
     started = time.perf_counter()
     outcome = "ok"
+    await remember_locale(interaction)  # before the body: the DMs it causes are in this language
     with telemetry.log_fields(command=command, fan=interaction.user.id, show=show_of(interaction)), committed_writes() as writes:
         try:
             yield
@@ -263,6 +264,34 @@ async def refusals(interaction: discord.Interaction):
             telemetry.observe("command_latency", elapsed, command=command)
             log.info("%s: %s in %.0f ms", command, outcome, elapsed * 1000)
         await tell_if_dms_closed(interaction)
+
+
+def guild_locale(interaction: discord.Interaction) -> discord.Locale | None:
+    """The server's preferred locale (None in DMs)."""
+    if interaction.guild is not None:
+        return interaction.guild.preferred_locale
+    return interaction.guild_locale if interaction.guild_id is not None else None
+
+
+async def remember_locale(interaction: discord.Interaction) -> None:
+    """Keep the user's client locale (their DMs' language) and the server's preferred locale (the DM
+    language of fans never seen there): one read, and a write only when one changed. Outside the
+    request's write count: a refusal after it still says nothing changed. Never fails the request."""
+    services = getattr(interaction.client, "services", None)
+    if services is None:
+        return
+    server = guild_locale(interaction)
+    try:
+        await locales.remember(
+            services.store,
+            fan=interaction.user.id,
+            locale=interaction.locale,
+            guild_id=interaction.guild_id,
+            guild_locale=server,
+            guild_locale_is_default=i18n.language(server) == i18n.DEFAULT,
+        )
+    except Exception:
+        log.warning("could not record the locale of %s", interaction.user.id, exc_info=True)
 
 
 DMS_CLOSED_NOTICE = N_(

@@ -134,13 +134,16 @@ def _enum(e: type[enum.Enum]) -> String:
 class GuildSettings(Base):
     """Per-server settings. ``organizer_role_id``: members with this role may register as organizers
     (server admins always may). ``default_timezone``: the IANA zone new shows get when the organizer
-    names none (unset: chosen from the server's language, see cogs/shows.py)."""
+    names none (unset: chosen from the server's language, see cogs/shows.py). ``locale``: the
+    server's preferred locale as Discord last told it ("ko", "en-US"), the language of DMs to fans
+    Picket has never seen (see domain/locales.py); no row, or none, reads English."""
 
     __tablename__ = "guild_settings"
 
     guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     organizer_role_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     default_timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 
 class Organizer(Base):
@@ -398,6 +401,8 @@ class Fan(Base):
     # The fan was told (at their next command) that their DMs are closed: DMs are tried again, and
     # the first that gets through clears both flags; one refused again sets dms_closed anew.
     dms_closed_told: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The locale of the fan's Discord client at their last interaction ("ko", "en-US"): the language
+    # of their DMs. Written only when it changes (domain/locales.py); None: never seen since.
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from domain import alerts, outbox, telemetry
+from domain import alerts, locales, outbox, telemetry
 from domain.alerts import FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
@@ -147,14 +147,16 @@ class OutboxSender:
             gate = asyncio.Semaphore(self.concurrency)
             interested = [m.recipient_discord_id for m in claimed if m.kind in alerts.INTEREST_KINDS]
             settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
-            rendered: dict[tuple[str, str], asyncio.Task] = {}
+            # Each message in its reader's language, looked up for the whole batch at once.
+            langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
+            rendered: dict[tuple[str, str, str | None], asyncio.Task] = {}
 
-            async def one(msg: ClaimedMessage) -> tuple[int, int] | None:
+            async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
                 async with gate:
                     with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
-                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered)
+                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered, locale=lang)
 
-            outcomes = await asyncio.gather(*(one(m) for m in claimed), return_exceptions=True)
+            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs)), return_exceptions=True)
             for msg, outcome in zip(claimed, outcomes):
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                     raise outcome  # cancelled: stop here (the claims lapse and are resent)
@@ -174,19 +176,22 @@ class OutboxSender:
 
     # --- one message ----------------------------------------------------------------------------
 
-    async def _render(self, msg: ClaimedMessage, cache: dict | None):
-        """Messages with the same kind and payload in one batch (an alert to 10,000 followers)
-        are rendered once: the store is read once, not once per fan."""
+    async def _render(self, msg: ClaimedMessage, cache: dict | None, locale: str | None):
+        """Messages with the same kind, payload and language in one batch (an alert to 10,000
+        followers) are rendered once per language: the store is read once, not once per fan."""
         if cache is None:
-            return await render(self.store, msg.kind, msg.payload)
-        key = (msg.kind, json.dumps(msg.payload, sort_keys=True))
+            return await render(self.store, msg.kind, msg.payload, locale)
+        key = (msg.kind, json.dumps(msg.payload, sort_keys=True), locale)
         if key not in cache:
-            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload))
+            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale))
         return await asyncio.shield(cache[key])
 
-    async def deliver(self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None) -> tuple[int, int] | None:
-        """Send one claimed message. Returns (outbox id, Discord message id) when Discord accepted
-        it (the caller records it as sent), None when it was deferred, skipped or rescheduled."""
+    async def deliver(
+        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | object = ...
+    ) -> tuple[int, int] | None:
+        """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
+        Discord message id) when Discord accepted it (the caller records it as sent), None when it
+        was deferred, skipped or rescheduled."""
         if fan is not None:  # an alert, reminder or digest: the fan's own switches apply
             if not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_blocked:
                 await outbox.mark_skipped(self.store, msg.id, "alerts off" if not fan.alerts_enabled else "DMs closed")
@@ -199,7 +204,9 @@ class OutboxSender:
                 asyncio.get_running_loop().call_later((quiet_until - self.store.now()).total_seconds() + 0.01, self.kick)
                 return None
         try:
-            message = await self._render(msg, render_cache)
+            if locale is ...:
+                (locale,) = await locales.dm_locales(self.store, [(msg.recipient_discord_id, locales.shows_of(msg.payload))])
+            message = await self._render(msg, render_cache, locale)
         except Exception as exc:  # e.g. the database dropped the connection: try again later
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
             self.stats.transient_errors += 1

@@ -110,11 +110,11 @@ async def test_a_database_error_while_rendering_is_retried_and_the_ticket_dm_arr
 
     render, failed = notifier.sender.render, []
 
-    async def database_drops_once(store, kind, payload):
+    async def database_drops_once(store, kind, payload, *locale):
         if kind == "tickets_issued" and not failed:
             failed.append(kind)
             raise OperationalError("SELECT ...", {}, ConnectionError("Lost connection to server during query"))
-        return await render(store, kind, payload)
+        return await render(store, kind, payload, *locale)
 
     monkeypatch.setattr(notifier.sender, "render", database_drops_once)
     show = await world.show()

@@ -77,7 +77,8 @@ async def test_a_korean_organizer_sets_a_policy_and_a_korean_fan_pays_and_cancel
         assert gateway.refunds[f"ticket:{second}:refund"][2] == 135_000  # the provider is asked for the price minus the fee
         await world.env.settle()
         dm = fan.user.dm_channel.history()[-1].content
-        assert "₩135,000 is refunded" in dm and "cancellation fee of ₩15,000" in dm
+        # the fan's client is Korean, so is their DM (issue #14: the fan's language follows them into DMs)
+        assert "₩135,000은(는) 결제하신 카드로 환불됩니다." in dm and "취소수수료 ₩15,000" in dm
 
         await world.env.advance_time(4 * DAY + 12 * 3600)  # 12 hours before: closed
         before = await state(world)

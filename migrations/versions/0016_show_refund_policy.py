@@ -9,9 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-# Issue #14 part "Korean ticketing conventions": the lead rechains this onto 0015 at merge. On the
-# policy branch 0015 does not exist, so it follows 0014 here.
-down_revision = '0014'
+down_revision = '0015'  # rechained onto 0015 (guild_settings.locale) when main was merged into dmlocale
 branch_labels = None
 depends_on = None
 
