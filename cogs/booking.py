@@ -27,6 +27,7 @@ from notifier.charts import seat_map_image
 from notifier.i18n import N_
 from notifier.messages import join_within
 from notifier.times import venue_time
+from notifier.seats import seat_label
 
 
 async def show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -56,7 +57,7 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
     # Before paying, the fan reads the show's cancellation policy (Korean sites show it at this step).
     embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
     for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
-        embed.add_field(name=seat.tier, value=seat.label, inline=True)
+        embed.add_field(name=seat.tier, value=seat_label(seat, interaction.locale), inline=True)
     return embed
 
 
@@ -71,7 +72,7 @@ def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.
     )
     embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
     for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
-        embed.add_field(name=t(interaction, "Ticket #{id}", id=ticket.id), value=ticket.seat.label, inline=True)
+        embed.add_field(name=t(interaction, "Ticket #{id}", id=ticket.id), value=seat_label(ticket.seat, interaction.locale), inline=True)
     return embed
 
 

@@ -17,6 +17,7 @@ from cogs.services import Services
 from cogs.ui import refusals, reply
 from domain import checkin, errors
 from notifier import errors_text, ticket_codes
+from notifier.seats import seat_label
 
 
 async def door_show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -86,6 +87,6 @@ class DoorCog(commands.Cog, name="door"):
                     "✅ Admit {holder}: ticket #{id}, {seat}.",
                     holder=f"<@{claim.holder_discord_id}>",
                     id=admitted.ticket.id,
-                    seat=admitted.ticket.seat.label,
+                    seat=seat_label(admitted.ticket.seat, interaction.locale),
                 ),
             )

@@ -11,14 +11,15 @@ from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import money, refusals, reply, thinking, ts
 from domain import booking, checkin, errors, shows, waitlist
+from notifier.seats import seat_label
 
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
     tickets = await booking.list_tickets(services_of(interaction).store, interaction.user.id)
     return ui.choices(
-        (f"#{tk.id} · {tk.seat.label}", tk.id)
+        (f"#{tk.id} · {seat_label(tk.seat, interaction.locale)}", tk.id)
         for tk in tickets
-        if not current or current in str(tk.id) or current.casefold() in tk.seat.label.casefold()
+        if not current or current in str(tk.id) or current.casefold() in seat_label(tk.seat, interaction.locale).casefold()
     )
 
 
@@ -38,7 +39,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
             embed = discord.Embed(title=t(interaction, "Your tickets"))
             for ticket in tickets:  # past 25 fields (or 6,000 characters) reply() summarises the rest
                 state = t(interaction, "checked in") if ticket.status == "checked_in" else t(interaction, "valid")
-                embed.add_field(name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256], value=f"{ticket.seat.label} · {state}", inline=False)
+                embed.add_field(name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256], value=f"{seat_label(ticket.seat, interaction.locale)} · {state}", inline=False)
             await reply(interaction, embed=embed)
 
     @app_commands.command(name="show", description="DM me a fresh entry QR for one of my tickets (valid one minute)")
@@ -50,7 +51,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
             self.services.queued()
             await reply(
                 interaction,
-                t(interaction, "A fresh entry code for ticket #{id} ({seat}) is in your DMs. It works for one minute.", id=found.id, seat=found.seat.label),
+                t(interaction, "A fresh entry code for ticket #{id} ({seat}) is in your DMs. It works for one minute.", id=found.id, seat=seat_label(found.seat, interaction.locale)),
             )
 
     @app_commands.command(name="cancel", description="Cancel one of your tickets: refunded as the show's cancellation policy says")
@@ -86,26 +87,26 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
                         "Ticket #{id} ({seat}) for **{title}** is cancelled. Refund: {amount} (price {price} minus a cancellation fee of "
                         "{fee}, as the show's cancellation policy says). The payment provider has not confirmed it yet: it is pending "
                         "and we retry it automatically; you need not do anything.",
-                        id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction), **fee,
+                        id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction), **fee,
                     )
                 else:
                     text = t(
                         interaction,
                         "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card (price {price} "
                         "minus a cancellation fee of {fee}, as the show's cancellation policy says).",
-                        id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction), **fee,
+                        id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction), **fee,
                     )
             elif done.refund_pending:
                 text = t(
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of "
                     "{amount} yet: it is pending and we retry it automatically; you need not do anything.",
-                    id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction),
+                    id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction),
                 )
             else:
                 text = t(
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card.",
-                    id=done.id, seat=done.seat.label, title=show.title, amount=money(refund, show.currency, interaction),
+                    id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction),
                 )
             await reply(interaction, text)

@@ -21,6 +21,7 @@ from notifier.money import format_money
 from notifier.ticket_card import render_ticket_card
 from notifier.times import discord_ts
 from notifier.transport import Button, OutgoingMessage
+from notifier.seats import seat_label
 
 ALERT_PREFIX = "🔔"  # first character of every interest alert DM
 DIGEST_ARTISTS = 200  # characters of a show's lineup on its digest line
@@ -92,7 +93,7 @@ async def _tickets_issued(store: Store, payload: dict, locale: Locale) -> Outgoi
                 starts_at=show.starts_at,
                 timezone=show.timezone,
                 venue=show.venue_name,
-                seat_label=tk.seat.label,
+                seat_label=seat_label(tk.seat, locale),
                 tier=tk.seat.tier,
                 holder_name=holder,
                 ticket_id=tk.id,
@@ -109,7 +110,7 @@ async def _tickets_issued(store: Store, payload: dict, locale: Locale) -> Outgoi
             locale, "{date} ({relative}) at {venue}", date=discord_ts(show.starts_at, "F"), relative=discord_ts(show.starts_at, "R"), venue=show.venue_name
         ),
         # One field per ticket; past 25 (or 6,000 characters) the message builder summarises the rest.
-        "fields": [{"name": t(locale, "Ticket #{id}", id=tk.id), "value": tk.seat.label, "inline": True} for tk in live],
+        "fields": [{"name": t(locale, "Ticket #{id}", id=tk.id), "value": seat_label(tk.seat, locale), "inline": True} for tk in live],
         "footer": {"text": t(locale, "Order #{id} · paid {amount} · bound to your Discord account", id=order.id, amount=paid)},
     }
     # One card per ticket: the transport sends them 10 to a message (Discord's limit), see notifier/messages.py.

@@ -60,7 +60,7 @@ async def test_a_korean_fan_gets_a_korean_ticket_dm_and_card_and_an_english_fan_
         await book_and_pay(world, korean, show.id)
     dm = korean.user.dm_channel.history()[-1]
     assert dm.content.startswith("**Night Shift** 티켓 1매가 발급되었습니다."), dm.content
-    assert "/ticket show" in dm.content and "Your tickets" not in dm.content
+    assert "/티켓 보기" in dm.content and "Your tickets" not in dm.content  # the command as a Korean client names it
     embed = dm.embeds[0]
     assert embed.description.endswith(" · The Hall") and " at " not in embed.description
     assert [f.name for f in embed.fields] == [f"티켓 #{dm_ticket_id(embed)}"]

@@ -39,7 +39,7 @@ async def test_refusals_read_korean_for_a_korean_user(world, monkeypatch):
     assert unknown.response.content == "공연 #424242을(를) 찾을 수 없습니다."
     assert over.response.content == "“Night Shift” 공연은 1인당 2매까지 예매할 수 있습니다. 이미 0매를 예약했거나 보유 중이므로 2매만 더 예매할 수 있습니다."
     assert too_early.response.content == (
-        f"“Night Shift” 예매는 <t:{opens}:R> (<t:{opens}:f>) 오픈합니다. 대기열(/queue join)에 들어오세요. 취소표 대기는 매진된 뒤에만 열립니다."
+        f"“Night Shift” 예매는 <t:{opens}:R> (<t:{opens}:f>) 오픈합니다. 대기열(/대기열 참여)에 들어오세요. 취소표 대기는 매진된 뒤에만 열립니다."
     )
     assert not_owner.response.content == "“Night Shift” 공연의 주최자만 판매 현황을 볼 수 있습니다."
     assert "매진되었습니다" in sold_out.response.content and "취소표 대기" in sold_out.response.content

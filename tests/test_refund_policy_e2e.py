@@ -65,13 +65,13 @@ async def test_a_korean_organizer_sets_a_policy_and_a_korean_fan_pays_and_cancel
         first, second, third = ticket_ids(held)
 
         free = await fan.slash(world.channel, "ticket cancel", ticket=first)  # a month before: free
-        assert free.response.content == f"**Night Shift** 티켓 #{first} (Section A · row A · seat 1) 예매를 취소했습니다. ₩150,000은(는) 결제하신 카드로 환불됩니다."
+        assert free.response.content == f"**Night Shift** 티켓 #{first} (A구역 A열 1번) 예매를 취소했습니다. ₩150,000은(는) 결제하신 카드로 환불됩니다."
         assert gateway.refunds[f"ticket:{first}:refund"][2] == 150_000
 
         await world.env.advance_time(int((start - timedelta(days=5) - world.store.now()).total_seconds()))  # 5 days before: 10%
         fee = await fan.slash(world.channel, "ticket cancel", ticket=second)
         assert fee.response.content == (
-            f"**Night Shift** 티켓 #{second} (Section A · row A · seat 2) 예매를 취소했습니다. 환불 금액 ₩135,000은(는) 결제하신 카드로 환불됩니다 "
+            f"**Night Shift** 티켓 #{second} (A구역 A열 2번) 예매를 취소했습니다. 환불 금액 ₩135,000은(는) 결제하신 카드로 환불됩니다 "
             "(티켓 금액 ₩150,000에서 공연 취소/환불 규정에 따른 취소수수료 ₩15,000 차감)."
         )
         assert gateway.refunds[f"ticket:{second}:refund"][2] == 135_000  # the provider is asked for the price minus the fee
