@@ -9,6 +9,11 @@ from domain.payments import SandboxGateway
 from domain.redis_client import make_redis
 from domain.store import Store
 from tests import backends
+from tests.contract import plugin as _contract
+from tests.contract.plugin import install as _install_contract_check
+from tests.contract.plugin import pytest_runtest_call, pytest_sessionfinish  # noqa: F401  (the contract check on every SimCord test)
+
+_install_contract_check()
 
 
 def pytest_report_header(config):
@@ -17,6 +22,8 @@ def pytest_report_header(config):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(backends.describe())
+    if _contract.totals["tests"]:
+        terminalreporter.write_line(_contract.summary())
 
 
 @pytest.fixture(scope="session", autouse=True)
