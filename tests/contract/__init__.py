@@ -114,9 +114,25 @@ def _where(error) -> str:
 
 
 def _best(errors):
+    """The error that names a field: inside an anyOf/oneOf (an interaction callback's seven kinds), the
+    branch that got deepest into the body is the one the request meant."""
     from jsonschema.exceptions import best_match
 
-    return best_match(errors)
+    def leaves(e):
+        if not e.context:
+            yield e
+        for sub in e.context or ():
+            yield from leaves(sub)
+
+    error = best_match(errors)
+    return max(leaves(error), key=lambda e: len(e.absolute_path)) if error.context else error
+
+
+def _short(error) -> str:
+    if error.validator in ("maxLength", "maxItems", "maxProperties"):
+        return f"is {len(error.instance)} long, over the limit of {error.validator_value} ({error.validator})"
+    text = error.message
+    return text if len(text) <= 200 else text[:90] + " … " + text[-90:]
 
 
 def check_schema(req: Request) -> list[str]:
@@ -130,7 +146,7 @@ def check_schema(req: Request) -> list[str]:
     if not errors:
         return []
     best = _best(errors)
-    return [f"{req.method} {req.path} ({op.operation_id}): {_where(best)}: {best.message[:300]} (Discord's specification)"]
+    return [f"{req.method} {req.path} ({op.operation_id}): {_where(best)}: {_short(best)} (Discord's specification)"]
 
 
 def _length(text: Any) -> int:

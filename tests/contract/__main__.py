@@ -78,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             mark = "unchanged"
         print(f"  {row['method']:6} {row['path']:60} {row['operationId']:40} {mark}")
+    run = Path(os.environ.get("VAR_DIR", "var")) / "contract-operations.json"
+    if run.exists():
+        known = {(row["method"], row["path"]) for row in rows}
+        for m, t, o in sorted({tuple(x) for x in json.loads(run.read_text())}):
+            if (m, t) not in known:
+                changed += 1
+                print(f"  {m:6} {t:60} {o:40} NEW: used by the last test run, not recorded (--record)")
     print(f"{changed} changed" if changed else "no change for Picket")
     return 1 if changed else 0
 
