@@ -48,10 +48,20 @@ def requests_of(env) -> list[contract.Request]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    result = yield
+    """After the test (passed or failed: a refused request often explains the failure that follows)."""
+    try:
+        result = yield
+    except BaseException as failure:
+        _check(item, cause=failure)
+        raise
+    _check(item)
+    return result
+
+
+def _check(item, cause: BaseException | None = None) -> None:
     env = getattr(item, "funcargs", {}).get("simcord_env")
-    if env is None:
-        return result
+    if env is None or not hasattr(env, "backend"):
+        return
     started = time.perf_counter()
     requests = requests_of(env)
     for r in requests:
@@ -65,8 +75,8 @@ def pytest_runtest_call(item):
     if problems:
         shown = "\n  ".join(problems[:20])
         more = f"\n  ...and {len(problems) - 20} more" if len(problems) > 20 else ""
-        pytest.fail(f"requests Discord would refuse ({len(problems)}):\n  {shown}{more}", pytrace=False)
-    return result
+        also = f"\n(the test also failed: {type(cause).__name__}: {str(cause)[:300]})" if cause is not None else ""
+        pytest.fail(f"requests Discord would refuse ({len(problems)}):\n  {shown}{more}{also}", pytrace=False)
 
 
 def summary() -> str:
