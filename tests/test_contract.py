@@ -90,3 +90,10 @@ def test_check_lists_the_operations_picket_uses_and_flags_a_changed_spec(tmp_pat
         assert fingerprint("POST", "/channels/{channel_id}/messages") != next(r["request"] for r in recorded if r["operationId"] == "create_message")
     finally:
         schemas["MessageCreateRequest"]["properties"]["content"] = before
+
+
+def test_a_query_parameter_the_operation_does_not_take_fails():
+    path = "/webhooks/1/tok"
+    assert check([Request("POST", path, {"wait": "true"}, {"content": "hi"})]) == []
+    (problem,) = check([Request("POST", path, {"page": 2}, {"content": "hi"})])
+    assert "query parameter 'page' is not one the operation takes" in problem and "wait" in problem

@@ -108,6 +108,13 @@ def validator(operation_id: str, method: str, template: str):
     return Draft202012Validator({"$ref": "urn:discord-openapi" + pointer}, registry=_registry())
 
 
+@cache
+def _query_names(method: str, template: str) -> frozenset[str]:
+    item = spec()["paths"][template]
+    params = [*(item.get("parameters") or ()), *(item[method.lower()].get("parameters") or ())]
+    return frozenset(p["name"] for p in params if p.get("in") == "query")
+
+
 def _where(error) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     return "body" + path
@@ -139,14 +146,19 @@ def check_schema(req: Request) -> list[str]:
     op = operation_for(req.method, req.path)
     if op is None:
         return [f"{req.method} {req.path}: no such operation in Discord's API specification"]
+    out = []
+    known = _query_names(op.method, op.template)
+    for name in req.params or {}:
+        if name not in known:
+            out.append(f"{req.method} {req.path} ({op.operation_id}): query parameter {name!r} is not one the operation takes ({', '.join(sorted(known)) or 'none'})")
     v = validator(op.operation_id, op.method, op.template)
     if v is None or req.body is None:
-        return []
+        return out
     errors = list(v.iter_errors(req.body))
     if not errors:
-        return []
+        return out
     best = _best(errors)
-    return [f"{req.method} {req.path} ({op.operation_id}): {_where(best)}: {_short(best)} (Discord's specification)"]
+    return out + [f"{req.method} {req.path} ({op.operation_id}): {_where(best)}: {_short(best)} (Discord's specification)"]
 
 
 def _length(text: Any) -> int:
