@@ -58,7 +58,7 @@ async def test_the_largest_order_a_fan_may_place_is_held_paid_and_delivered_with
     assert len(dms) == LARGEST_ORDER // 10  # ten cards a message
 
 
-async def test_the_digest_of_a_fan_following_200_artists_lists_every_new_show(world, monkeypatch):
+async def test_the_digest_of_a_fan_following_200_artists_lists_every_new_show(world):
     fan = world.fans[1]
     artists = [f"Follow-worthy Artist With A Long Name {i:03d}" for i in range(MAX_FOLLOWS_PER_FAN)]
     for name in artists[:-1]:
