@@ -31,21 +31,21 @@ CONTEXTS: dict[Location, str | None] = {
 }
 
 
-def locale_of(where: object) -> object:
-    """The locale to write in for ``where``: an interaction's user's locale, or a locale itself
+def locale_of(reader: object) -> object:
+    """The locale to write in for ``reader``: an interaction's user's locale, or a locale itself
     (``discord.Locale``, ``"ko"``), e.g. a server's preferred locale for a public post."""
-    return getattr(where, "locale", where)
+    return getattr(reader, "locale", reader)
 
 
-def t(where: discord.Interaction | discord.Locale | str | None, text: str, **params: object) -> str:
-    """``text`` (an English template) in the language of ``where`` (an interaction's user, or a
+def t(reader: discord.Interaction | discord.Locale | str | None, text: str, **params: object) -> str:
+    """``text`` (an English template) in the language of ``reader`` (an interaction's user, or a
     locale), formatted with ``params``."""
-    return i18n.translate(locale_of(where), text, **params)
+    return i18n.translate(locale_of(reader), text, **params)
 
 
-def lang(where: object) -> str:
-    """The catalogue language (``"en"``, ``"ko"``) of ``where``, for helpers that take one (dates)."""
-    return i18n.language(locale_of(where))
+def lang(reader: object) -> str:
+    """The catalogue language (``"en"``, ``"ko"``) of ``reader``, for helpers that take one (dates)."""
+    return i18n.language(locale_of(reader))
 
 
 def context_of(context: app_commands.TranslationContext) -> str | None:

@@ -268,8 +268,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
                 from cogs.waitlist import join_or_send_to_queue, joined_text
 
                 entry = await join_or_send_to_queue(interaction, services, show)
-                if entry is not None:
-                    await reply(interaction, joined_text(interaction, entry, show))
+                await reply(interaction, joined_text(interaction, entry, show))
 
 
 def announcement_view(show_id: int, locale: object = None) -> discord.ui.View:

@@ -10,25 +10,17 @@ from cogs.booking import show_choices
 from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, edit, refusals, reply, thinking
-from domain import errors, shows, waitlist
+from domain import shows, waitlist
 from notifier.i18n import N_
 
 
 async def join_or_send_to_queue(interaction: discord.Interaction, services: Services, info: shows.ShowView, *, quantity: int = 1, tier: str | None = None):
-    """Join the waitlist; or, while the queue still sells the show's seats, say so in the fan's
-    language and return None: nothing is written then. Before the open the domain's refusal
-    (``waitlist.sale_not_open``, with the time) is the answer, in the fan's language too."""
-    try:
-        return await waitlist.join_waitlist(
-            services.store, show_id=info.id, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
-        )
-    except errors.QueueFirst:
-        if tier is not None:
-            text = t(interaction, "Tier {tier} of **{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.", tier=tier, title=info.title)
-        else:
-            text = t(interaction, "**{title}** still has seats on sale: join the queue with /queue join to book them. The waitlist opens once they are sold out.", title=info.title)
-    await reply(interaction, text)
-    return None
+    """Join the waitlist. While the queue still sells the show's seats (or before the open) the
+    domain refuses (``waitlist.queue_first``, ``waitlist.sale_not_open``), worded for the fan by
+    notifier/errors_text.py like every refusal, and nothing is written."""
+    return await waitlist.join_waitlist(
+        services.store, show_id=info.id, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
+    )
 
 
 def joined_text(interaction: discord.Interaction, entry, info: shows.ShowView) -> str:
@@ -86,8 +78,6 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
             await thinking(interaction)  # the card is authorised with the payment provider
             info = await shows.get_show(self.services.store, show)
             entry = await join_or_send_to_queue(interaction, self.services, info, quantity=quantity, tier=tier)
-            if entry is None:
-                return
             await reply(interaction, joined_text(interaction, entry, info))
 
     @app_commands.command(name="status", description="Your place on a show's waitlist")

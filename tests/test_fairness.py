@@ -53,7 +53,7 @@ async def test_a_sold_out_tier_has_a_waitlist_while_the_others_sell_through_the_
     refused = await any_fan.slash(world.channel, "waitlist join", show=show.id)
     assert "still has seats on sale: join the queue" in refused.response.content
     refused = await any_fan.slash(world.channel, "waitlist join", show=show.id, tier="Standard")
-    assert refused.response.content.startswith("Tier Standard of **Night Shift** still has seats on sale")
+    assert refused.response.content.startswith("Tier Standard of “Night Shift” still has seats on sale")
 
 
 async def test_a_seat_of_a_tier_nobody_waits_for_goes_straight_back_to_the_queue(store, gateway, clock):
