@@ -14,6 +14,7 @@ from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
 from cogs.alerts import AlertsCog
+from cogs.around import AroundCog
 from cogs.booking import BookingCog
 from cogs.door import DoorCog
 from cogs.i18n import PicketTranslator
@@ -36,7 +37,7 @@ from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog, AroundCog)
 
 
 class PicketBot(commands.AutoShardedBot):

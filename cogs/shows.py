@@ -11,13 +11,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs import around
 from cogs.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
 from cogs.i18n import lang, t
 from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
-from domain import alerts, booking, checkin, errors, follows, refunds, shows, stats, waitlist
+from domain import alerts, booking, changes, checkin, errors, follows, refunds, shows, stats, waitlist
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units
 from notifier.charts import sales_chart
@@ -147,8 +148,9 @@ class ShowEditModal(discord.ui.Modal):
     """The show's times are shown and read in its own zone; ``timezone``, when given, moves the show
     to another zone (its times are then shown and read in that one). Written in ``locale``."""
 
-    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None, *, locale: object = None):
+    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None, *, locale: object = None, venue: str | None = None):
         super().__init__(title=t(locale, "Edit show"))
+        self.venue = venue  # /show edit venue: the show moves to a venue of that name
         timezone = timezone or show.timezone
         self.services, self.show_id, self.timezone = services, show.id, timezone
         self.new_zone = timezone if timezone != show.timezone else None
@@ -184,7 +186,7 @@ class ShowEditModal(discord.ui.Modal):
             on_sale_at = (
                 None if self.on_sale.value == self.on_sale.default else parse_when(self.on_sale.value, self.timezone, field="On-sale time")
             )
-            show = await shows.update_show(
+            edited = await changes.edit_show(
                 self.services.store,
                 self.show_id,
                 interaction.user.id,
@@ -194,8 +196,13 @@ class ShowEditModal(discord.ui.Modal):
                 starts_at=starts_at,
                 on_sale_at=on_sale_at,
                 timezone=self.new_zone,
+                venue=self.venue,
             )
-            await reply(interaction, t(interaction, "Show #{id} updated.", id=show.id), embed=show_embed(show, interaction=interaction))
+            show = edited.show
+            self.services.queued()  # holders and waitlisted fans told of the change
+            await around.follow_edit(interaction.guild, self.services, show)  # the server's event follows
+            told = around.told_text(interaction, edited.change)
+            await reply(interaction, t(interaction, "Show #{id} updated.", id=show.id) + told, embed=show_embed(show, interaction=interaction))
 
 
 # --- rendering ----------------------------------------------------------------------------------------
@@ -292,6 +299,7 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
             await interaction.response.defer()
             done = await booking.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
             services.queued()
+            await around.drop_event(interaction.guild, services, self.show_id)  # off the server's Events
             await edit(
                 interaction,
                 content=t(
@@ -359,14 +367,22 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
 
     @app_commands.command(name="edit", description="Edit one of your shows")
     @app_commands.autocomplete(show=show_choices)
-    @app_commands.describe(show="The show", timezone="Move the show to another time zone (default: keep its own)")
+    @app_commands.describe(
+        show="The show",
+        timezone="Move the show to another time zone (default: keep its own)",
+        venue="Move the show to another venue, same seat map (ticket holders are told)",
+    )
     async def edit(
-        self, interaction: discord.Interaction, show: int, timezone: app_commands.Range[str, 1, TIMEZONE_MAX] | None = None
+        self,
+        interaction: discord.Interaction,
+        show: int,
+        timezone: app_commands.Range[str, 1, TIMEZONE_MAX] | None = None,
+        venue: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         async with refusals(interaction):
             info = await shows.require_organizer(self.services.store, show, interaction.user.id, "edit")
             zone = parse_timezone(timezone).key if timezone else None  # refuse an unknown zone before the form
-            await interaction.response.send_modal(ShowEditModal(self.services, info, zone, locale=interaction.locale))
+            await interaction.response.send_modal(ShowEditModal(self.services, info, zone, locale=interaction.locale, venue=venue))
 
     @app_commands.command(name="policy", description="Set until when fans may cancel a show's tickets, and the cancellation fees")
     @app_commands.autocomplete(show=show_choices)
@@ -446,7 +462,13 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
                 await message.delete()  # e.g. cancelled meanwhile: take the post back
                 raise
             self.services.queued()  # the followers' alerts were queued with the announcement
-            await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
+            listed = await around.announce_event(channel.guild, self.services, info, message, language)  # the server's Events
+            text = t(interaction, "Announced in {channel}.", channel=channel.mention)
+            if listed == "listed":
+                text += " " + t(interaction, "It is listed in the server's Events too.")
+            elif listed == "told":
+                text += "\n" + t(interaction, "Picket could not list it in the server's Events: that needs the Manage Events permission. The announcement is posted all the same.")
+            await reply(interaction, text)
 
     @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
     @app_commands.describe(show="The show", seatmap="New sections, e.g. Balcony:2x10:Standard")
@@ -454,13 +476,15 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     async def seats(self, interaction: discord.Interaction, show: int, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # thousands of seats, then waitlist charges
-            added = await shows.add_sections(self.services.store, show, interaction.user.id, seatmap)
+            done = await changes.add_seats(self.services.store, show, interaction.user.id, seatmap)  # holders are told
+            added = done.added
             promoted = await waitlist.promote(self.services.store, self.services.gateway, show)
             self.services.queued()
             given = sum(1 for p in promoted if p.outcome in ("promoted", "offered"))
             await reply(
                 interaction,
-                t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=added, show=show, given=given),
+                t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=added, show=show, given=given)
+                + around.told_text(interaction, done.change),
             )
 
     @app_commands.command(name="staff", description="Let a member check tickets in at one of your shows")
@@ -493,3 +517,17 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title, info.timezone)
             embed.set_image(url="attachment://sales.png")
             await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename="sales.png"))
+
+    # --- around the show (issue 19): the bodies are in cogs/around.py -------------------------------
+
+    @app_commands.command(name="report", description="The on-sale report of one of your shows: queue, admissions, sell-out, refusals, waitlist")
+    @app_commands.describe(show="The show")
+    @app_commands.autocomplete(show=show_choices)
+    async def report(self, interaction: discord.Interaction, show: int) -> None:
+        await around.show_report(self.services, interaction, show)
+
+    @app_commands.command(name="reminders", description="When ticket holders of one of your shows get a reminder DM before it")
+    @app_commands.describe(show="The show", hours="Hours before the start, e.g. 24, 2 (none: no reminders)")
+    @app_commands.autocomplete(show=show_choices)
+    async def reminders(self, interaction: discord.Interaction, show: int, hours: app_commands.Range[str, 1, 40]) -> None:
+        await around.set_reminders(self.services, interaction, show, hours)

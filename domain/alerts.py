@@ -234,7 +234,8 @@ async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
 
 
 async def plan_show_notices(store: Store, s: AsyncSession, show: Show) -> None:
-    """(Re)plan a show's on-sale reminders: 24 h and 1 h before sales open, those still ahead."""
+    """(Re)plan a show's on-sale reminders: 24 h and 1 h before sales open, those still ahead; and its
+    ticket holders' reminders before the start (domain/reminders.py)."""
     await s.execute(delete(ScheduledNotice).where(ScheduledNotice.show_id == show.id, ScheduledNotice.status == "pending"))
     now = store.now()
     for lead, delta in REMINDER_LEADS.items():
@@ -242,6 +243,9 @@ async def plan_show_notices(store: Store, s: AsyncSession, show: Show) -> None:
         if due > now and show.status != ShowStatus.CANCELLED.value:
             key = f"show:{show.id}:onsale-{lead}:{int(show.on_sale_at.timestamp())}"
             await s.execute(store.insert_ignore(ScheduledNotice.__table__, key=key, kind=REMINDER, show_id=show.id, due_at=due, status="pending", fanned_out=0))
+    from domain import reminders  # (reminders builds on this module)
+
+    await reminders.plan(store, s, show)  # and the ticket holders' reminders before the start
 
 
 async def plan_weekly_digest(store: Store) -> str:
@@ -285,6 +289,10 @@ async def _run_notice(store: Store, s: AsyncSession, notice_id: int) -> int:
     notice = await s.get(ScheduledNotice, notice_id)
     if notice.kind == REMINDER:
         n = await _fan_out_reminder(store, s, notice)
+    elif notice.kind == "holder_reminder":
+        from domain import reminders
+
+        n = await reminders.fan_out(store, s, notice)
     else:
         n = await _fan_out_digest(store, s, notice)
     notice.fanned_out = n

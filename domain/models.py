@@ -215,6 +215,9 @@ class Show(Base):
     # start; refund_fees [[hours_before_start, percent], ...] (NULL: a full refund until then).
     cancel_deadline_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     refund_fees: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # Holder reminders (domain/reminders.py): hours before the start each ticket holder is DMed,
+    # e.g. [24, 2]; NULL reads the default.
+    holder_reminder_hours: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -534,3 +537,53 @@ class DoorStaff(Base):
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
     discord_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- around the show (issue 19): what changed, the server's event, the on-sale's record -----------
+
+
+class ShowChange(Base):
+    """An organizer changed what ticket holders bought: the start, the venue, the seat map.
+    ``what`` holds each change old and new (``{"start": [old_ts, new_ts], "venue": [old, new],
+    "sections": [[name, seats], ...]}``); ``material`` (a new date or venue) lets holders refund in
+    full; ``told`` is how many holders and waitlisted fans were DMed (domain/changes.py)."""
+
+    __tablename__ = "show_changes"
+    __table_args__ = (Index("ix_show_changes_show", "show_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    what: Mapped[dict] = mapped_column(JSON)
+    material: Mapped[bool] = mapped_column(default=False)
+    told: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShowEvent(Base):
+    """The server's Scheduled Event (Discord's Events list) a show is linked to. ``event_id`` is
+    None while there is none; ``refused_at``: Discord refused to create one (the bot lacks Manage
+    Events) and the organizer was told, once (domain/show_events.py)."""
+
+    __tablename__ = "show_events"
+
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"), primary_key=True, autoincrement=False)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OnSaleActivity(Base):
+    """What happened during a show's on-sale that no other row keeps: a fan took a place in the
+    queue, was let in, was refused at the per-fan limit, a waitlist promotion's end, the sell-out.
+    Append-only, read by the on-sale report (domain/reports.py)."""
+
+    __tablename__ = "onsale_activity"
+    __table_args__ = (Index("ix_onsale_activity_show", "show_id", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    fan_discord_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

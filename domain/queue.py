@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
 
-from domain import booking, errors, outbox, telemetry
+from domain import booking, errors, outbox, reports, telemetry
 from domain.booking import HoldView
 from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
 from domain.shows import load_show
@@ -242,6 +242,7 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
                     store, s, kind=ADMISSION_DM, recipient_discord_id=fan, payload={"show_id": q.show_id},
                     dedupe_key=f"queue:{q.show_id}:turn:{fan}:{int(now.timestamp())}",
                 )
+        await reports.note_many(s, q.show_id, reports.ADMITTED, fans, now)  # the on-sale report's record
 
     await store.transaction(work)
     telemetry.count("queue_admitted", len(fans))
@@ -324,7 +325,11 @@ async def reserve(
     """Hold seats for a fan the queue has let in. The one way fans reserve during an on-sale."""
     q = await show_queue(store, show_id)
     await require_admission(redis, q, fan, store.now())
-    return await booking.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
+    try:
+        return await booking.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
+    except errors.FanLimitExceeded:
+        await reports.note_refusal(store, q.show_id, fan)  # the on-sale report counts refusals at the limit
+        raise
 
 
 async def admit_all(store: Store, redis: Redis) -> int:
@@ -408,10 +413,12 @@ class _PlaceJournal:
         while self.waiting:
             batch, self.waiting = self.waiting[:1000], self.waiting[1000:]
             rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
+            async def work(s, rows=rows) -> None:
+                await s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
+                await reports.note_joins(s, rows)  # the on-sale report's record of who joined when
+
             try:
-                await self.store.transaction(
-                    lambda s: s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
-                )
+                await self.store.transaction(work)
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():

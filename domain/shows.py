@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import alerts, errors
+from domain import alerts, changes, errors
 from domain.refunds import FeeStep, RefundPolicy
 from domain.models import (
     GuildSettings,
@@ -537,9 +537,12 @@ async def update_show(
     on_sale_at: datetime | None = None,
     per_fan_limit: int | None = None,
     timezone: str | None = None,
+    venue: str | None = None,
 ) -> ShowView:
     """``/show edit``. Fields left None keep their value; the same rules as creation apply.
-    Once sales have opened the on-sale time is history and cannot move."""
+    Once sales have opened the on-sale time is history and cannot move. ``venue``: the show moves
+    to a venue of that name (same seat map). Holders and waitlisted fans are told what changed
+    (domain/changes.py)."""
     new_zone = None if timezone is None else parse_timezone(timezone).key
 
     async def work(s: AsyncSession) -> ShowView:
@@ -548,6 +551,7 @@ async def update_show(
         await check_organizer(s, show, organizer_discord_id, "edit")
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled("show.cancelled_no_edit", title=show.title)
+        before = await changes.snapshot(s, show)  # what holders bought, to tell them what changed
         new_title = show.title if title is None else _clean_title(title)
         new_start = starts_at or show.starts_at
         new_on_sale = on_sale_at or show.on_sale_at
@@ -573,8 +577,11 @@ async def update_show(
                 await s.execute(delete(table).where(table.show_id == show.id))
                 for name in names:
                     s.add(table(show_id=show.id, key=normalize_key(name), name=name))
+        if venue is not None:
+            await changes.move_venue(store, s, show, venue)
         await s.flush()
         await alerts.plan_show_notices(store, s, show)
+        await changes.tell(store, s, show, before)  # holders and waitlisted fans: one DM each
         return await _show_view(s, show)
 
     return await store.transaction(work)
@@ -631,6 +638,7 @@ async def add_sections(store: Store, show_id: int, organizer_discord_id: int, se
                 raise errors.InvalidInput("tiers.section_must_name", section=sec.name)
         last = (await s.execute(select(func.max(ShowSeat.position)).where(ShowSeat.show_id == show.id))).scalar_one() or 0
         await _insert_seats(s, show.id, sections, tier_of, first_position=last + 1)
+        await changes.tell(store, s, show, None, sections=[(sec.name, sec.capacity) for sec in sections])  # holders are told
         from domain import booking  # (booking builds on this module)
 
         # Added capacity comes back like a returned seat: kept for the waitlist when fans wait for it.

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors, telemetry
+from domain import errors, reports, telemetry
 from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
 from domain.outbox import enqueue
 from domain.shows import load_show
@@ -146,6 +146,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
             continue  # not enough seats for this request yet; a smaller one further down may fit
         except errors.DomainError as refused:  # over the per-fan limit, show off sale...
             entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+            await reports.note(s, show_id, reports.WL_DECLINED, entry.fan_discord_id, store.now(), refused.code)
             return ("refused", entry.id, entry.fan_discord_id, refused.to_payload())
         offering = show.waitlist_mode == "offer"
         claimed = await s.execute(
@@ -223,6 +224,7 @@ async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hol
         async def decline(s: AsyncSession) -> None:
             await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.LEFT.value, active_key=None))
             await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "refusal": refusal}, dedupe_key=f"waitlist:{entry_id}:declined")
+            await reports.note(s, show_id, reports.WL_DECLINED, fan, store.now(), refusal["code"])
 
         await store.transaction(decline)
         telemetry.count("waitlist", outcome="declined")
@@ -322,6 +324,7 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         if hold is not None:
             await booking.end_hold(store, s, hold, HoldStatus.EXPIRED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+        await reports.note(s, show_id, reports.WL_LAPSED, entry.fan_discord_id, now)
         await enqueue(
             store, s, kind="waitlist_declined", recipient_discord_id=entry.fan_discord_id,
             payload={"show_id": show_id, "refusal": {"code": "waitlist.offer_lapsed", "params": {}}}, dedupe_key=f"waitlist:{entry.id}:lapsed",
@@ -361,6 +364,7 @@ async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> No
         if hold is not None:
             await booking.end_hold(store, s, hold, HoldStatus.RELEASED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+        await reports.note(s, entry.show_id, reports.WL_PASSED, fan, store.now())
         return entry.show_id
 
     show_id = await store.transaction(work)

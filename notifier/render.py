@@ -305,3 +305,6 @@ async def _waitlist_offer(store: Store, payload: dict, locale: Locale) -> Outgoi
             Button(t(locale, "Pass"), f"picket:offer:decline:{entry}", "secondary"),
         ),
     )
+
+
+from notifier import around  # noqa: E402,F401  (registers the holder reminder, "show changed" and on-sale report DMs)

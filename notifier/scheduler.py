@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from domain import alerts, outbox, queue, recovery, waitlist
+from domain import alerts, outbox, queue, recovery, reports, waitlist
 from domain.payments import PaymentGateway
 from domain.store import Store
 from notifier.sender import OutboxSender
@@ -60,6 +60,13 @@ class Jobs:
             self.sender.kick()
         return told
 
+    async def onsale_reports(self) -> int:
+        """Each on-sale's report to its organizer, once: at the sell-out, or when sales close."""
+        queued = await reports.watch(self.store)
+        if queued:
+            self.sender.kick()
+        return queued
+
     async def admit_queues(self) -> int:
         messaged = await queue.admit_all(self.store, self.redis)
         if messaged:
@@ -75,6 +82,7 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: float = 30.0) -> AsyncIOSchedul
     scheduler.add_job(jobs.send_due_notices, IntervalTrigger(seconds=tick_seconds), id="notices", **common)
     scheduler.add_job(jobs.admit_queues, IntervalTrigger(seconds=min(tick_seconds, 5)), id="queues", **common)
     scheduler.add_job(jobs.clean_up, IntervalTrigger(seconds=max(tick_seconds, 60)), id="cleanup", **common)
+    scheduler.add_job(jobs.onsale_reports, IntervalTrigger(seconds=tick_seconds), id="reports", **common)
     scheduler.add_job(jobs.weekly_digest, CronTrigger(day_of_week="mon", hour=10, minute=0), id="digest", **common)
     scheduler.start()
     log.info("scheduler started: recovery/notices every %ss, digest Mondays 10:00 UTC", tick_seconds)

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from domain import alerts, locales, outbox, telemetry
+from domain import alerts, locales, outbox, reminders, telemetry
 from domain.alerts import FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
@@ -145,7 +145,7 @@ class OutboxSender:
             if not claimed:
                 return delivered
             gate = asyncio.Semaphore(self.concurrency)
-            interested = [m.recipient_discord_id for m in claimed if m.kind in alerts.INTEREST_KINDS]
+            interested = [m.recipient_discord_id for m in claimed if _fan_rules_apply(m)]
             settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
             # Each message in its reader's language, looked up for the whole batch at once.
             langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
@@ -154,7 +154,10 @@ class OutboxSender:
             async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
                 async with gate:
                     with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
-                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered, locale=lang)
+                        # A fan's switches apply to the messages they govern only (not to a ticket DM
+                        # that happens to share a batch with one of their alerts).
+                        fan = settings.get(msg.recipient_discord_id) if _fan_rules_apply(msg) else None
+                        return await self.deliver(msg, fan, rendered, locale=lang)
 
             outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs)), return_exceptions=True)
             for msg, outcome in zip(claimed, outcomes):
@@ -192,12 +195,13 @@ class OutboxSender:
         """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
         Discord message id) when Discord accepted it (the caller records it as sent), None when it
         was deferred, skipped or rescheduled."""
-        if fan is not None:  # an alert, reminder or digest: the fan's own switches apply
-            if not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_blocked:
+        if fan is not None:  # an alert, reminder or digest (or a holder reminder): the fan's own switches apply
+            interest = msg.kind in alerts.INTEREST_KINDS
+            if interest and (not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_blocked):
                 await outbox.mark_skipped(self.store, msg.id, "alerts off" if not fan.alerts_enabled else "DMs closed")
                 self.stats.skipped += 1
                 return None
-            quiet_until = fan.quiet_until(self.store.now())
+            quiet_until = fan.quiet_until(self.store.now()) if interest or reminders.respects_quiet_hours(msg.kind, msg.payload) else None
             if quiet_until is not None:
                 await outbox.defer(self.store, self.worker_id, msg.id, quiet_until)
                 self.stats.deferred += 1
@@ -260,3 +264,9 @@ class OutboxSender:
             # Come back when it is due rather than waiting for the next poll.
             asyncio.get_running_loop().call_later(delay.total_seconds() + 0.01, self.kick)
         return None
+
+
+def _fan_rules_apply(msg: ClaimedMessage) -> bool:
+    """Whether the fan's settings (alerts switch, quiet hours) govern this message: interest DMs,
+    and holder reminders for their quiet hours (domain/reminders.py)."""
+    return msg.kind in alerts.INTEREST_KINDS or reminders.respects_quiet_hours(msg.kind, msg.payload)

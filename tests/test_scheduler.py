@@ -41,7 +41,7 @@ async def test_scheduler_runs_the_due_notices_of_every_process_once(store, gatew
             if notice.status == "done":
                 break
         assert notice.status == "done"
-        assert {j.id for j in two[0].get_jobs()} == {"recover", "queues", "notices", "digest", "cleanup"}
+        assert {j.id for j in two[0].get_jobs()} == {"recover", "queues", "notices", "digest", "cleanup", "reports"}
     finally:
         for scheduler in two:
             scheduler.pause()
