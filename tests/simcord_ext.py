@@ -120,3 +120,28 @@ def most_in_any_window(times: list[float], seconds: float = 1.0) -> int:
             lo += 1
         best = max(best, hi - lo + 1)
     return best
+
+
+# --- guild scheduled events and the bot's own role ------------------------------------------------
+#
+# SimCord 3.2.1 models scheduled events (create, edit, delete, with Discord's Manage Events check) but
+# its GuildHandle has no read-back of the events the bot made, nor a way to take a permission from the
+# role the bot joined with. Both read or change SimCord's backend state the way its own routes do.
+
+
+def scheduled_events(env, guild) -> list:
+    """The guild's scheduled events as SimCord keeps them (name, description, scheduled_start_time,
+    scheduled_end_time, entity_metadata...), oldest first."""
+    return sorted(env.backend.get_guild(guild.id).scheduled_events.values(), key=lambda e: e.id)
+
+
+def take_bot_permission(env, guild, name: str) -> None:
+    """Remove one permission (``"manage_events"``) from the managed role the bot joined ``guild``
+    with, announced to the bot as Discord does (GUILD_ROLE_UPDATE)."""
+    import discord
+
+    backend = env.backend
+    role = next(r for r in backend.get_guild(guild.id).roles.values() if r.managed and r.name == backend.bot_user.name)
+    permissions = discord.Permissions(role.permissions)
+    setattr(permissions, name, False)
+    backend.edit_role(guild.id, role.id, {"permissions": permissions.value})
