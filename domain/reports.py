@@ -119,7 +119,7 @@ class OnSaleReport:
     holds_lapsed: int  # holds that ran out before payment
     waitlist: WaitlistOutcomes = field(default_factory=WaitlistOutcomes)
     join_times: tuple[datetime, ...] = ()  # each fan's first join, for the chart
-    sale_times: tuple[datetime, ...] = ()  # every ticket issued, for the chart
+    sale_times: tuple[datetime, ...] = ()  # when each live ticket was issued, for the chart
 
     @property
     def joined(self) -> int:
@@ -173,7 +173,9 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
         ).scalar_one()
         if sold_out_at is None and await _sold_out(s, show_id):
             sold_out_at = await _last_sale(s, show_id)
-        sale_times = (await s.execute(select(Ticket.issued_at).where(Ticket.show_id == show_id).order_by(Ticket.issued_at))).scalars().all()
+        sale_times = (
+            await s.execute(select(Ticket.issued_at).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value).order_by(Ticket.issued_at))
+        ).scalars().all()
         lapsed = (
             await s.execute(
                 select(func.count()).where(

@@ -62,7 +62,10 @@ def onsale_chart(
     open_x = x0 + (x1 - x0) * (on_sale_at - start).total_seconds() / span
     for y in range(int(y1), int(y0), 8):  # a dotted mark at the open
         d.line([(open_x, y), (open_x, y + 4)], fill=OPEN)
-    d.text((open_x + 4, y1 - 16), fit(f"{labels.opened} {venue_time(on_sale_at, timezone, lang=lang, date=False)}", 12, max(80, x1 - open_x - 8)), font=font(12), fill="#555")
+    opened = f"{labels.opened} {venue_time(on_sale_at, timezone, lang=lang, date=False)}"
+    width = font(12).getlength(opened)
+    label_x = open_x + 4 if open_x + 4 + width <= w - 8 else max(8, open_x - 4 - width)  # beside the mark, inside the image
+    d.text((label_x, y1 - 16), fit(opened, 12, w - 16), font=font(12), fill="#555")
     if joins:
         d.line(_steps(joins, start, span, x0, x1, y0, y1, top), fill=JOINS, width=3)
     if sales:
