@@ -105,7 +105,7 @@ async def set_reminders(services: Services, interaction: discord.Interaction, sh
 
 def told_text(interaction: discord.Interaction, change: changes.ChangeNotice | None) -> str:
     """The organizer's line after an edit: how many holders and waitlisted fans were told."""
-    if change is None:
+    if change is None or not change.told:
         return ""
     if change.material:
         return " " + t(interaction, "{n} ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full.", n=change.told)

@@ -464,9 +464,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             self.services.queued()  # the followers' alerts were queued with the announcement
             listed = await around.announce_event(channel.guild, self.services, info, message, language)  # the server's Events
             text = t(interaction, "Announced in {channel}.", channel=channel.mention)
-            if listed == "listed":
-                text += " " + t(interaction, "It is listed in the server's Events too.")
-            elif listed == "told":
+            if listed == "told":
                 text += "\n" + t(interaction, "Picket could not list it in the server's Events: that needs the Manage Events permission. The announcement is posted all the same.")
             await reply(interaction, text)
 

@@ -195,7 +195,7 @@ async def test_a_new_venue_and_added_sections_tell_holders_what_changed(world, g
 async def test_the_announced_show_is_in_the_servers_events_follows_its_edits_and_leaves_on_cancel(world):
     show = await world.show(starts_in=timedelta(days=10))
     posted = await world.organizer.slash(world.channel, "show announce", show=show.id, channel=world.channel)
-    assert posted.response.content == f"Announced in {world.channel.mention}. It is listed in the server's Events too."
+    assert posted.response.content == f"Announced in {world.channel.mention}."
     announcement = world.channel.last_message
     (event,) = scheduled_events(world.env, world.guild)
     assert (event.name, event.entity_type, event.entity_metadata) == ("Night Shift", 3, {"location": "The Hall"})
