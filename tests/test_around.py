@@ -83,3 +83,25 @@ def test_bad_reminder_times_are_refused(text, code):
     with pytest.raises(errors.InvalidInput) as refused:
         reminders.parse_hours(text)
     assert refused.value.code == code
+
+
+async def test_a_show_that_never_sells_out_reports_once_when_sales_close(store, gateway, clock):
+    from domain import reports
+    from notifier.render import render
+
+    show = await on_sale_show(store, starts_in=timedelta(days=2))
+    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=42, quantity=2)
+    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=42)
+    assert await reports.watch(store) == 0  # on sale, not sold out: nothing yet
+    clock.advance(days=2, minutes=1)  # the show has started: sales are closed
+    assert await reports.watch(store) == 1
+    assert await reports.watch(store) == 0  # once
+    async with store.session() as s:
+        (row,) = (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == reports.REPORT_DM))).scalars().all()
+    assert row.recipient_discord_id == 1 and row.payload == {"show_id": show.id, "why": "closed"}  # the organizer
+    message = await render(store, row.kind, row.payload, "ko")
+    assert message.embeds[0]["title"] == "예매 오픈 리포트 · Night Shift"
+    assert message.embeds[0]["description"].startswith("**Night Shift** 공연이 시작되어 예매가 마감되었습니다.")
+    fields = {f["name"]: f["value"] for f in message.embeds[0]["fields"]}
+    assert fields["판매"] == "10석 중 2석 판매 · 매진 전"
+    assert [name for name, _ in message.files] == ["onsale.png"]
