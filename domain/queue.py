@@ -413,6 +413,7 @@ class _PlaceJournal:
         while self.waiting:
             batch, self.waiting = self.waiting[:1000], self.waiting[1000:]
             rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
+
             async def work(s, rows=rows) -> None:
                 await s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
                 await reports.note_joins(s, rows)  # the on-sale report's record of who joined when

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import errors
 from domain.models import (
     Hold,
     HoldStatus,
@@ -132,6 +133,8 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
     now = store.now()
     async with store.session() as s:
         show = await s.get(Show, show_id)
+        if show is None:
+            raise errors.ShowNotFound(show_id)
         first_join = dict(
             (
                 await s.execute(

@@ -57,9 +57,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index('ix_onsale_activity_show', table_name='onsale_activity')
+    # Each table goes with its indexes (MariaDB refuses to drop an index a foreign key still uses).
     op.drop_table('onsale_activity')
     op.drop_table('show_events')
-    op.drop_index('ix_show_changes_show', table_name='show_changes')
     op.drop_table('show_changes')
     op.drop_column('shows', 'holder_reminder_hours')
