@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import around
+from cogs.common import around
 from cogs.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
 from cogs.i18n import lang, t
