@@ -44,7 +44,7 @@ class ChangeRefundButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button]
         async with refusals(interaction):
             # Refunds, then the waitlist's charges: "thinking..." under the DM, answered there (the DM stays).
             await interaction.response.defer(ephemeral=True, thinking=True)
-            done = await changes.refund(services.store, services.gateway, change_id=self.change_id, fan_discord_id=interaction.user.id)
+            done = await changes.refund(services.store, services.gateway, change_id=self.change_id, fan_id=interaction.user.id)
             services.queued()
             amount = money(done.amount_cents, done.currency, interaction)
             if done.pending:

@@ -198,7 +198,7 @@ class ChangeRefund:
     pending: bool = False  # the provider has not confirmed it yet (retried automatically)
 
 
-async def refund(store: Store, gateway, *, change_id: int, fan_discord_id: int) -> ChangeRefund:
+async def refund(store: Store, gateway, *, change_id: int, fan_id: int) -> ChangeRefund:
     """The holder's "refund my tickets" after a material change: every ticket of theirs for the show
     bought before the change is voided and refunded in full (no cancellation fee, whatever the
     deadline), until the show starts. Seats go back (to the waitlist first)."""
@@ -221,7 +221,7 @@ async def refund(store: Store, gateway, *, change_id: int, fan_discord_id: int) 
                 select(Ticket)
                 .where(
                     Ticket.show_id == show.id,
-                    Ticket.holder_discord_id == fan_discord_id,
+                    Ticket.holder_discord_id == fan_id,
                     Ticket.status == TicketStatus.VALID.value,
                     Ticket.issued_at <= change.created_at,
                 )
@@ -239,7 +239,7 @@ async def refund(store: Store, gateway, *, change_id: int, fan_discord_id: int) 
         await booking.return_seats(store, s, show.id, (ShowSeat.id.in_(seat_ids)) & (ShowSeat.status == SeatStatus.SOLD.value))
         await s.execute(
             update(FanShowQuota)
-            .where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan_discord_id)
+            .where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan_id)
             .values(seats=FanShowQuota.seats - len(tickets))
         )
         keys = []

@@ -131,7 +131,7 @@ async def fan_out(store: Store, s: AsyncSession, notice: ScheduledNotice) -> int
     return await _insert_outbox_for(store, s, holders, kind=HOLDER, payload=payload, dedupe_prefix=f"holder:{notice.key}:")
 
 
-async def send_codes(store: Store, show_id: int, fan: int) -> int:
+async def send_codes(store: Store, show_id: int, fan_id: int) -> int:
     """The reminder's "show my ticket" button: a DM with a fresh entry code (signed when it is sent)
     for each of the fan's valid tickets for the show, as /ticket show sends one. Returns how many."""
 
@@ -142,7 +142,7 @@ async def send_codes(store: Store, show_id: int, fan: int) -> int:
         ids = (
             await s.execute(
                 select(Ticket.id)
-                .where(Ticket.show_id == show_id, Ticket.holder_discord_id == fan, Ticket.status == TicketStatus.VALID.value)
+                .where(Ticket.show_id == show_id, Ticket.holder_discord_id == fan_id, Ticket.status == TicketStatus.VALID.value)
                 .order_by(Ticket.id)
                 .limit(MAX_CODES)
             )
@@ -152,8 +152,8 @@ async def send_codes(store: Store, show_id: int, fan: int) -> int:
         stamp = f"{store.now().timestamp():.3f}"
         for ticket_id in ids:
             await enqueue(
-                store, s, kind="ticket_code", recipient_discord_id=fan,
-                payload={"ticket_id": ticket_id, "show_id": show_id, "holder": fan}, dedupe_key=f"code:{ticket_id}:{stamp}",
+                store, s, kind="ticket_code", recipient_discord_id=fan_id,
+                payload={"ticket_id": ticket_id, "show_id": show_id, "holder": fan_id}, dedupe_key=f"code:{ticket_id}:{stamp}",
             )
         return len(ids)
 

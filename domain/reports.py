@@ -79,9 +79,9 @@ async def note_joins(s: AsyncSession, places: list[dict]) -> None:
         )
 
 
-async def note_refusal(store: Store, show_id: int, fan: int) -> None:
+async def note_refusal(store: Store, show_id: int, fan_id: int) -> None:
     """A hold refused at the per-fan limit (the refusal itself wrote nothing: this is its own row)."""
-    await store.transaction(lambda s: note(s, show_id, LIMIT, fan, store.now()))
+    await store.transaction(lambda s: note(s, show_id, LIMIT, fan_id, store.now()))
 
 
 # --- the report -----------------------------------------------------------------------------------

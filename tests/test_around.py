@@ -63,10 +63,10 @@ async def test_a_new_time_on_the_same_day_is_told_without_a_refund_and_its_refun
     assert "refund_cents" not in payload
     before = await table_counts(store)
     with pytest.raises(errors.NotPermitted) as refused:
-        await changes.refund(store, gateway, change_id=edited.change.id, fan_discord_id=42)
+        await changes.refund(store, gateway, change_id=edited.change.id, fan_id=42)
     assert refused.value.code == "change.not_material"
     with pytest.raises(errors.NotFound):
-        await changes.refund(store, gateway, change_id=10**20, fan_discord_id=42)
+        await changes.refund(store, gateway, change_id=10**20, fan_id=42)
     assert await table_counts(store) == before
 
 
