@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,7 +173,7 @@ async def _order_of_hold(store: Store, hold_id: int) -> Order | None:
 async def recover(
     store: Store,
     gateway: PaymentGateway,
-    redis,
+    redis: Redis | None,
     *,
     worker_id: str | None = None,
     grace: timedelta = IN_FLIGHT_GRACE,

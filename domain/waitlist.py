@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import errors, telemetry
 from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
 from domain.outbox import enqueue
+from domain.payments import PaymentGateway
 from domain.shows import load_show
 from domain.specs import excerpt
 from domain.store import Store
@@ -44,7 +45,7 @@ async def _position(s: AsyncSession, entry: WaitlistEntry) -> int:
 
 
 async def join_waitlist(
-    store: Store, *, show_id: int, fan_discord_id: int, quantity: int, tier: str | None = None, gateway=None
+    store: Store, *, show_id: int, fan_discord_id: int, quantity: int, tier: str | None = None, gateway: PaymentGateway | None = None
 ) -> WaitlistView:
     """Join a show's waitlist (once per fan; joining again returns the current place). With a
     gateway, the fan's card is authorized now and that authorization is charged on promotion."""
@@ -168,7 +169,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
     return None
 
 
-async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> list[Promotion]:
+async def promote(store: Store, gateway: PaymentGateway, show_id: int, *, limit: int = 100) -> list[Promotion]:
     """Give seats that came back to the waitlist, first come first served: charge the fan's saved
     authorization, issue and DM the tickets (the purchase's own outbox message), and take them off
     the list. A declined charge passes the seats to the next fan and tells the declined one why."""
@@ -206,7 +207,7 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
     return done
 
 
-async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hold_id: int, show_id: int) -> Promotion:
+async def complete_promotion(store: Store, gateway: PaymentGateway, entry_id: int, fan: int, hold_id: int, show_id: int) -> Promotion:
     """Second half of a promotion, once the seats are held for the fan: charge their saved
     authorization (the purchase writes the tickets and their DM), then take them off the list; or,
     when the charge is refused, tell them why and let the seats go to the next fan. Idempotent
@@ -328,7 +329,7 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         )
 
 
-async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
+async def accept_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, fan: int):
     """The fan accepts a waitlist offer: their saved authorization is charged for the held seats."""
     from domain import booking
 
@@ -349,7 +350,7 @@ async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
     return order
 
 
-async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> None:
+async def decline_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, fan: int) -> None:
     """The fan passes: the seats go to the next fan at once."""
     from domain import booking
 

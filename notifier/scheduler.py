@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.asyncio import Redis
 
 from domain import alerts, outbox, queue, recovery, waitlist
 from domain.payments import PaymentGateway
@@ -30,7 +31,7 @@ class Jobs:
     store: Store
     gateway: PaymentGateway
     sender: OutboxSender
-    redis: object = None
+    redis: Redis
 
     async def recover(self) -> recovery.RecoveryReport:
         """Lapsed holds go back (to waitlisted fans first), owed refunds are sent, and whatever a
