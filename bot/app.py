@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import metrics
+from bot import metrics, ratelimits
 from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
@@ -29,10 +29,11 @@ from domain import locales, recovery, telemetry
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis
 from domain.store import Store
-from notifier import i18n, ticket_codes
+from notifier import i18n
 from notifier.pacing import Pacer
 from notifier.scheduler import Jobs, start_scheduler
 from notifier.sender import OutboxSender
+from notifier.ticket_codes import Keyring
 
 log = logging.getLogger("picket.bot")
 
@@ -42,7 +43,10 @@ COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, Doo
 class PicketBot(commands.AutoShardedBot):
     """Picket's bot. ``setup_hook`` is idempotent: SimCord's ``restart_bot()`` (and a real reconnect
     with the same object) runs it again, and it must re-attach persistent buttons without loading
-    cogs twice."""
+    cogs twice.
+
+    The command tree is not sent to Discord when a bot process starts: every shard would PUT the same
+    tree at every restart. ``picket sync`` (:func:`publish_commands`) sends it, once per release."""
 
     def __init__(
         self,
@@ -50,11 +54,19 @@ class PicketBot(commands.AutoShardedBot):
         *,
         store: Store | None = None,
         gateway: PaymentGateway | None = None,
+        keyring: Keyring | None = None,
         pacer: Pacer | None = None,
         sender_options: dict | None = None,
+        sync_commands: bool = False,
+        commands_only: bool = False,
         **client_options,
     ):
-        """``client_options`` go to discord.py's Client as they are (e.g. ``connector``, which the
+        """``keyring``: the ticket signing keys (default: the folder ``settings`` names).
+        ``sync_commands``: send the command tree at the first start, for a simulated Discord that
+        starts with none (SimCord in tests, the demo, the benchmark); never for ``picket run``.
+        ``commands_only``: build the command tree and nothing that runs (no recovery, no outbox
+        sender, no scheduler, no metrics server): what ``picket sync`` needs.
+        ``client_options`` go to discord.py's Client as they are (e.g. ``connector``, which the
         fault test uses to reach its recording stand-in for Discord)."""
         intents = discord.Intents.default()  # slash commands need no privileged intents
         super().__init__(
@@ -68,7 +80,10 @@ class PicketBot(commands.AutoShardedBot):
         self.settings = settings
         self._store = store
         self._gateway = gateway
+        self._keyring = keyring
         self._pacer = pacer
+        self._sync_commands = sync_commands
+        self.commands_only = commands_only
         self._sender_options = sender_options or {}
         self.services: Services | None = None
         self.jobs: Jobs | None = None
@@ -85,7 +100,7 @@ class PicketBot(commands.AutoShardedBot):
                 from migrations import upgrade
 
                 await upgrade(store.engine)
-        ticket_codes.configure(self.settings.resolved_signing_key_path)
+        keyring = self._keyring or Keyring(self.settings.resolved_signing_key_path)
         redis = make_redis(self.settings.redis_url)
         # DM_GLOBAL_RATE is the bot's budget, shared through Redis by all of its processes.
         pacer = self._pacer or Pacer(
@@ -97,16 +112,17 @@ class PicketBot(commands.AutoShardedBot):
         )
         options = {"poll_interval": self.settings.outbox_poll_seconds, "worker_id": self.settings.instance_id, **self._sender_options}
         transport = DiscordTransport(self)
-        sender = OutboxSender(store, transport, pacer=pacer, **options)
+        sender = OutboxSender(store, transport, pacer=pacer, keyring=keyring, **options)
         transport.before_request = lambda: sender.pacer.acquire_global()  # the sender's pacer, even if swapped
         gateway = self._gateway or SandboxGateway(self.settings.var_dir / "sandbox-payments.sqlite3")
-        return Services(store=store, gateway=gateway, sender=sender, redis=redis)
+        return Services(store=store, gateway=gateway, sender=sender, redis=redis, keyring=keyring)
 
     async def setup_hook(self) -> None:
         telemetry.install(metrics.SINK)
+        ratelimits.install()  # every 429 discord.py waits out, counted
         if self.services is None:
             self.services = await self._build_services()
-            if self.settings.metrics_port >= 0:
+            if self.settings.metrics_port >= 0 and not self.commands_only:
                 self.metrics_server = metrics.MetricsServer(
                     self.services.store, self.services.redis, host=self.settings.metrics_host, port=self.settings.metrics_port
                 )
@@ -118,7 +134,11 @@ class PicketBot(commands.AutoShardedBot):
             for item in getattr(cog, "dynamic_items", ()):
                 self.add_dynamic_items(item)
         await self.tree.set_translator(PicketTranslator())
-        await self.tree.sync()
+        if self.commands_only:
+            return
+        if self._sync_commands:
+            self._sync_commands = False  # once: a restart finds the commands Discord already has
+            await self.tree.sync()
         # Before sending anything: finish what a crash of this (or another) process left behind.
         report = await recovery.recover(
             self.services.store, self.services.gateway, self.services.redis, worker_id=self.services.sender.worker_id
@@ -181,3 +201,16 @@ class PicketBot(commands.AutoShardedBot):
 
 def create_bot(settings: Settings | None = None, **kwargs) -> PicketBot:
     return PicketBot(settings or Settings(), **kwargs)
+
+
+async def publish_commands(settings: Settings, **client_options) -> list[app_commands.AppCommand]:
+    """``picket sync``: log in over REST only (no gateway, no shard), build the command tree as
+    ``picket run`` has it (names and descriptions in every language Picket speaks) and replace the
+    bot's global commands with it, in one request. Run it once per release whose commands changed,
+    from one place: bot processes never sync."""
+    if not settings.discord_token:
+        raise ValueError("DISCORD_TOKEN is not set")
+    bot = create_bot(settings, commands_only=True, **client_options)
+    async with bot:
+        await bot.login(settings.discord_token)
+        return await bot.tree.sync()

@@ -1,4 +1,4 @@
-"""The ``picket`` command: ``picket db upgrade``, ``picket run``, ``picket demo``."""
+"""The ``picket`` command: ``picket db upgrade``, ``picket sync``, ``picket run``, ``picket demo``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,22 @@ def _db_upgrade(settings: Settings) -> int:
 
     asyncio.run(go())
     print(f"database upgraded: {settings.resolved_database_url.split('@')[-1]}")
+    return 0
+
+
+def _sync(settings: Settings) -> int:
+    """Send the command tree to Discord once (bot processes never do)."""
+    if not settings.discord_token:
+        print(
+            "picket sync: DISCORD_TOKEN is not set. Put your bot token in the environment or in .env "
+            "(DISCORD_TOKEN=...); `picket demo` needs no sync.",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.app import publish_commands
+
+    synced = asyncio.run(publish_commands(settings))
+    print(f"synced {len(synced)} commands: {', '.join(sorted('/' + c.name for c in synced))}")
     return 0
 
 
@@ -73,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     keys = sub.add_parser("keys", help="ticket signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("rotate", help="start signing with a new key; the key it replaces retires after a grace period")
-    sub.add_parser("run", help="run the bot on Discord (needs DISCORD_TOKEN)")
+    sub.add_parser("sync", help="send the slash commands to Discord (needs DISCORD_TOKEN): once per release, not from each shard")
+    sub.add_parser("run", help="run the bot on Discord (needs DISCORD_TOKEN); run `picket sync` first")
     demo = sub.add_parser("demo", help="play a show's life inside a simulated Discord (no token, no servers)")
     demo.add_argument("--fans", type=int, default=200)
     demo.add_argument("--seats", type=int, default=100)
@@ -96,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             f"the key it replaces verifies codes for {grace} more minutes, then retires"
         )
         return 0
+    if args.command == "sync":
+        return _sync(settings)
     if args.command == "run":
         return _run(settings)
     if args.command == "demo":

@@ -161,7 +161,8 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         var_dir=var_dir,
     )
     rng = random.Random(seed)
-    bot = create_bot(settings, gateway=SandboxGateway())  # a fresh ledger for a fresh database
+    # A fresh ledger for a fresh database; SimCord's Discord starts with no commands: sync them once.
+    bot = create_bot(settings, gateway=SandboxGateway(), sync_commands=True)
     started = time.perf_counter()
     async with simcord.run(bot, settle_timeout=30) as env:
         import discord

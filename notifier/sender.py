@@ -23,6 +23,7 @@ from domain.outbox import ClaimedMessage
 from domain.store import Store
 from notifier.pacing import Pacer
 from notifier.render import render
+from notifier.ticket_codes import Keyring
 from notifier.transport import DMsClosed, RateLimited, TransientSendError, Transport, Undeliverable
 
 log = logging.getLogger("picket.notifier")
@@ -48,6 +49,7 @@ class OutboxSender:
         transport: Transport,
         *,
         pacer: Pacer | None = None,
+        keyring: Keyring | None = None,
         worker_id: str | None = None,
         batch_size: int = 100,
         concurrency: int = 16,
@@ -63,6 +65,7 @@ class OutboxSender:
         self.store = store
         self.transport = transport
         self.pacer = pacer or Pacer()
+        self.keyring = keyring  # signs the ticket codes in ticket DMs (none: those messages cannot render)
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.batch_size = batch_size
         self.concurrency = concurrency
@@ -180,10 +183,10 @@ class OutboxSender:
         """Messages with the same kind, payload and language in one batch (an alert to 10,000
         followers) are rendered once per language: the store is read once, not once per fan."""
         if cache is None:
-            return await render(self.store, msg.kind, msg.payload, locale)
+            return await render(self.store, msg.kind, msg.payload, locale, self.keyring)
         key = (msg.kind, json.dumps(msg.payload, sort_keys=True), locale)
         if key not in cache:
-            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale))
+            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale, self.keyring))
         return await asyncio.shield(cache[key])
 
     async def deliver(
@@ -218,8 +221,7 @@ class OutboxSender:
             try:
                 discord_id = await self.transport.send_dm(msg.recipient_discord_id, message, nonce=f"pk{msg.id}")
             except RateLimited as exc:
-                self.stats.rate_limited += 1
-                telemetry.count("rate_limited")
+                self.stats.rate_limited += 1  # picket_discord_rate_limited_total is counted where discord.py met it (bot/ratelimits.py)
                 if self.on_rate_limited:
                     self.on_rate_limited()
                 self.pacer.pause(exc.retry_after, channel, is_global=exc.is_global)

@@ -8,7 +8,9 @@ time a buyer reaches the door: the holder shows a fresh code with /ticket show.
 
 Keys: generated on first use under ``<var>/keys`` (never in the repository). Rotation adds a new key
 and makes it the signing key; the one it replaces verifies codes for a grace period (codes signed just
-before the rotation still admit), then retires and verifies nothing.
+before the rotation still admit), then retires and verifies nothing. The bot's wiring (bot/app.py)
+makes one :class:`Keyring` and hands it in like the store: to the outbox sender, which signs the codes
+in ticket DMs, and through the cogs' services to the door, which verifies them.
 """
 
 from __future__ import annotations
@@ -273,19 +275,3 @@ def read_qr(image_bytes: bytes) -> str | None:
             return result.text
     return None
 
-
-_keyring: Keyring | None = None
-
-
-def configure(folder: Path) -> Keyring:
-    """Load (or create) the keys once per process; bot/ calls this at start-up."""
-    global _keyring
-    if _keyring is None or _keyring.folder != Path(folder):
-        _keyring = Keyring(folder)
-    return _keyring
-
-
-def keyring() -> Keyring:
-    if _keyring is None:
-        raise RuntimeError("ticket code keys are not configured (notifier.ticket_codes.configure)")
-    return _keyring

@@ -73,6 +73,7 @@ import pytest_asyncio  # noqa: E402
 from bot.app import create_bot  # noqa: E402
 from bot.clock import DiscordClock  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from notifier.ticket_codes import Keyring  # noqa: E402
 
 
 def e2e_settings(**overrides) -> Settings:
@@ -94,9 +95,16 @@ async def e2e_store():
     await store.dispose()
 
 
+@pytest.fixture(scope="session")
+def keyring(tmp_path_factory) -> Keyring:
+    """The ticket signing keys the bots of this session are handed (a temp folder, not var/keys)."""
+    return Keyring(tmp_path_factory.mktemp("keys"))
+
+
 @pytest.fixture
-def simcord_bot(e2e_store, gateway):
-    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, sender_options={"retry_base": 0.05})
+def simcord_bot(e2e_store, gateway, keyring):
+    # SimCord's Discord starts with no commands (a real one keeps what `picket sync` sent): sync once.
+    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, keyring=keyring, sync_commands=True, sender_options={"retry_base": 0.05})
 
 
 @dataclass

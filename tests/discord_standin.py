@@ -59,6 +59,7 @@ class Recorder:
     posts_by_nonce: dict[str, int] = field(default_factory=dict)  # every POST, deduped or not
     folded: int = 0  # POSTs answered with an earlier message because of their nonce
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of every POST (open DM, message)
+    command_syncs: list[list[dict]] = field(default_factory=list)  # the body of every PUT of the command tree
 
     def created_by_nonce(self) -> dict[str, list[RecordedMessage]]:
         out: dict[str, list[RecordedMessage]] = {}
@@ -124,8 +125,10 @@ class DiscordStandIn:
         )
 
     async def _sync_commands(self, request: web.Request) -> web.Response:
-        await request.read()
-        return _json([])
+        """Replaces the bot's global commands: answers them with their ids, as Discord does."""
+        commands = await request.json()
+        self.recorder.command_syncs.append(commands)
+        return _json([{**c, "id": str(self._snowflake()), "application_id": str(APP_ID), "version": "1"} for c in commands])
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         self.recorder.arrivals.append(time.monotonic())
