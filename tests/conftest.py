@@ -150,10 +150,34 @@ async def world(simcord_env):
 # generous bound instead; a test's own ``@pytest.mark.simcord(...)`` options still win.
 SETTLE_TIMEOUT = 60.0
 
+# Test groups (markers registered in pyproject.toml), given to every test here so nobody has to
+# remember: ``e2e`` drives the real bot through SimCord (it uses ``simcord_env``); ``integration``
+# starts other processes, runs on the wall clock, or is marked so by hand (``@pytest.mark.integration``)
+# because it is slow; ``unit`` is the rest, the fast group: ``python -m pytest -m unit``.
+INTEGRATION_MODULES = {
+    "test_cli": "runs the picket command in a subprocess (the demo plays a whole show)",
+    "test_fault_injection": "kills a bot process with SIGKILL, again and again",
+    "test_outbox_processes": "two processes drain one outbox",
+    "test_pacing_processes": "two bot processes share one rate budget",
+    "test_race_processes": "buyers in several processes",
+    "test_scheduler": "APScheduler on the wall clock, in two schedulers",
+}
+
+
+def _group(item) -> str:
+    if "simcord_env" in getattr(item, "fixturenames", ()):
+        return "e2e"
+    if item.get_closest_marker("integration") or item.module.__name__.rpartition(".")[2] in INTEGRATION_MODULES:
+        return "integration"
+    return "unit"
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "simcord_env" not in getattr(item, "fixturenames", ()):
+        group = _group(item)
+        if item.get_closest_marker(group) is None:
+            item.add_marker(group)
+        if group != "e2e":
             continue
         own = item.get_closest_marker("simcord")
         options = {"settle_timeout": SETTLE_TIMEOUT, **(own.kwargs if own else {})}

@@ -193,6 +193,7 @@ async def assert_sold_exactly_once(store, show_id, expected):
     assert sold == expected
 
 
+@pytest.mark.integration  # 50 connections racing: seconds, not milliseconds
 async def test_fifty_buyers_race_for_ten_seats(store, gateway):
     """50 fans, each on its own database connection, race for 10 seats: exactly 10 sold, no seat twice."""
     import random

@@ -26,6 +26,13 @@ def test_run_without_a_token_says_so_and_exits_2(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_sync_without_a_token_says_so_and_exits_2(tmp_path):
+    done = run(["sync"], tmp_path)
+    assert done.returncode == 2
+    assert "DISCORD_TOKEN is not set" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_demo_plays_a_show_and_reports_from_the_store(tmp_path):
     out = tmp_path / "tickets"
     done = run(["demo", "--fans", "30", "--seats", "12", "--out", str(out)], tmp_path)

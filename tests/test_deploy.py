@@ -307,6 +307,9 @@ def test_compose_has_the_services():
     assert redis_argv[redis_argv.index("--appendonly") + 1] == "yes"
     migrate = services["migrate"]
     assert "picket db upgrade" in " ".join(as_argv(migrate["command"]))
+    # The command tree is sent once per `up`, from migrate; the shards never send it.
+    assert "picket sync" in " ".join(as_argv(migrate["command"]))
+    assert re.fullmatch(r"\$\{DISCORD_TOKEN(:?[?-].*)?\}", env_of(migrate)["DISCORD_TOKEN"])
     assert migrate["depends_on"]["mariadb"]["condition"] == "service_healthy"
     assert migrate.get("restart", "no") == "no"
     declared = set(spec.get("volumes") or {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from domain import booking, waitlist
@@ -39,6 +40,7 @@ async def test_cancellations_promote_the_first_waiting_fans(world, gateway):
     assert gateway.successful_charges == 6  # 4 buyers + 2 promotions
 
 
+@pytest.mark.integration  # concurrent cancellations and promotion passes: seconds, not milliseconds
 async def test_simultaneous_cancellations_and_two_promoting_processes(store, gateway):
     show = await on_sale_show(store, seatmap="A:2x10:Standard", per_fan_limit=4)
     buyers = list(range(100, 120))
