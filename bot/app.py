@@ -63,7 +63,7 @@ class PicketBot(commands.AutoShardedBot):
     ):
         """``keyring``: the ticket signing keys (default: the folder ``settings`` names).
         ``sync_commands``: send the command tree at the first start, for a simulated Discord that
-        starts with none (SimCord in tests, the demo, the benchmark); never for ``picket run``.
+        starts with none (SimCord in the tests and the demo); never for ``picket run``.
         ``commands_only``: build the command tree and nothing that runs (no recovery, no outbox
         sender, no scheduler, no metrics server): what ``picket sync`` needs.
         ``client_options`` go to discord.py's Client as they are (e.g. ``connector``, which the
