@@ -16,15 +16,15 @@ from bot.transport import DiscordTransport
 from cogs.alerts import AlertsCog
 from cogs.booking import BookingCog
 from cogs.door import DoorCog
-from cogs.i18n import PicketTranslator
+from cogs.common.i18n import PicketTranslator
 from cogs.organizer import OrganizerCog
 from cogs.queue import QueueCog
-from cogs.services import Services
+from cogs.common.services import Services
 from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
 from cogs.waitlist import WaitlistCog
-from cogs import authority
-from cogs.ui import report_error
+from cogs.common import authority
+from cogs.common.ui import report_error
 from domain import locales, recovery, telemetry
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis

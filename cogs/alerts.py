@@ -6,10 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import ui
-from cogs.i18n import t
-from cogs.services import Services, services_of
-from cogs.ui import refusals, reply
+from cogs.common import ui
+from cogs.common.i18n import t
+from cogs.common.services import Services, services_of
+from cogs.common.ui import refusals, reply
 from domain import alerts, errors, follows
 from domain.specs import MAX_NAME
 from notifier import messages

@@ -15,10 +15,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.i18n import lang, t
-from cogs.policy import policy_block
-from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
+from cogs.common.i18n import lang, t
+from cogs.common.policy import policy_block
+from cogs.common.services import Services, services_of
+from cogs.common.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
 from domain import booking, queue, shows
 from domain.booking import HoldView, OrderView
 from domain.queue import QueueStatus

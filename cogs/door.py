@@ -12,9 +12,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.i18n import t
-from cogs.services import Services
-from cogs.ui import refusals, reply
+from cogs.common.i18n import t
+from cogs.common.services import Services
+from cogs.common.ui import refusals, reply
 from domain import checkin, errors
 from notifier import errors_text, ticket_codes
 from notifier.seats import seat_label

@@ -12,9 +12,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.booking import queue_view, show_choices, start_booking, describe_queue_status
-from cogs.i18n import t
-from cogs.services import Services
-from cogs.ui import refusals, reply
+from cogs.common.i18n import t
+from cogs.common.services import Services
+from cogs.common.ui import refusals, reply
 from domain import queue, shows
 
 @app_commands.guild_only()

@@ -11,12 +11,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.authority import organizer_rights
+from cogs.common.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
-from cogs.i18n import lang, t
-from cogs.policy import policy_block
-from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
+from cogs.common.i18n import lang, t
+from cogs.common.policy import policy_block
+from cogs.common.services import Services, services_of
+from cogs.common.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
 from domain import alerts, booking, checkin, errors, follows, refunds, shows, stats, waitlist
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units

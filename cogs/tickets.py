@@ -6,10 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import ui
-from cogs.i18n import t
-from cogs.services import Services, services_of
-from cogs.ui import money, refusals, reply, thinking, ts
+from cogs.common import ui
+from cogs.common.i18n import t
+from cogs.common.services import Services, services_of
+from cogs.common.ui import money, refusals, reply, thinking, ts
 from domain import booking, checkin, errors, shows, waitlist
 from notifier.seats import seat_label
 

@@ -7,9 +7,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.booking import show_choices
-from cogs.i18n import t
-from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, edit, refusals, reply, thinking
+from cogs.common.i18n import t
+from cogs.common.services import Services, services_of
+from cogs.common.ui import FromCustomId, edit, refusals, reply, thinking
 from domain import shows, waitlist
 from notifier.i18n import N_
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import discord
 from discord import app_commands
 
-from cogs.i18n import locale_of, t
+from cogs.common.i18n import locale_of, t
 from domain import alerts, locales, telemetry
 from domain.errors import DomainError
 from notifier import errors_text, i18n, messages

@@ -16,8 +16,8 @@ from __future__ import annotations
 import discord
 
 from cogs.organizer import is_admin, role_ids
-from cogs.services import services_of
-from cogs.ui import refusals
+from cogs.common.services import services_of
+from cogs.common.ui import refusals
 from domain import shows
 from domain.errors import DomainError
 

@@ -10,8 +10,8 @@ from datetime import datetime
 
 import discord
 
-from cogs.i18n import t
-from cogs.ui import ts
+from cogs.common.i18n import t
+from cogs.common.ui import ts
 from domain.refunds import RefundPolicy
 
 
