@@ -1,25 +1,31 @@
-"""Who may act where, checked before any command runs: the command tree's gate.
+"""Who may act as an organizer, checked at every organizer request with the caller's roles and admin
+flag as they are now: rights follow the organizer role, and a server admin can revoke them
+(/organizer revoke).
 
-- Every command with a ``show`` option, in a server, reaches only that server's shows: a show of
-  another server does not exist there.
-- Commands of a cog marked ``organizer_only`` (every /show command) re-check the caller's organizer
-  rights each time, with their roles and admin flag as they are now: rights follow the organizer
-  role, and a server admin can revoke them (/organizer revoke).
-
-A refusal is answered ephemerally here and the command never runs; the tree treats it as a failed
-check, not an error. Modals and buttons are not commands: those that act as an organizer call
-:func:`organizer_rights` themselves.
+Commands say so with :data:`organizer_only` (an app_commands check: a refusal is answered
+ephemerally and the command never runs). Forms and buttons are not commands: those that act as an
+organizer call :func:`organizer_rights` themselves. That a command in one server never reaches a show
+of another is the ``show`` option's own lookup (cogs/common/options.py).
 """
 
 from __future__ import annotations
 
 import discord
+from discord import app_commands
 
-from cogs.organizer import is_admin, role_ids
+from cogs.common.requests import Refused
 from cogs.common.services import services_of
-from cogs.common.ui import refusals
 from domain import shows
 from domain.errors import DomainError
+
+
+def is_admin(member: discord.abc.User) -> bool:
+    perms = getattr(member, "guild_permissions", None)
+    return bool(perms and (perms.manage_guild or perms.administrator))
+
+
+def role_ids(member: discord.abc.User) -> list[int]:
+    return [r.id for r in getattr(member, "roles", [])]
 
 
 async def organizer_rights(interaction: discord.Interaction) -> shows.OrganizerView:
@@ -34,32 +40,13 @@ async def organizer_rights(interaction: discord.Interaction) -> shows.OrganizerV
     )
 
 
-def _option(options: list[dict] | None, name: str):
-    """The value of the option ``name`` anywhere under a command's (sub)command options."""
-    for option in options or []:
-        if option.get("name") == name and "value" in option:
-            return option["value"]
-        found = _option(option.get("options"), name)
-        if found is not None:
-            return found
-    return None
-
-
-async def gate(interaction: discord.Interaction) -> bool:
-    """The tree's interaction_check: True lets the command run."""
-    if interaction.type is not discord.InteractionType.application_command:
-        return True  # autocomplete filters by server itself; components check in their callbacks
-    command = interaction.command
-    if command is None:
-        return True
+async def _organizer_now(interaction: discord.Interaction) -> bool:
     try:
-        if getattr(command.binding, "organizer_only", False):
-            await organizer_rights(interaction)
-        show = _option((interaction.data or {}).get("options"), "show")
-        if interaction.guild_id is not None and isinstance(show, int):
-            await shows.require_show_in_guild(services_of(interaction).store, show, interaction.guild_id)
-    except DomainError as refused:
-        async with refusals(interaction):  # answered, counted and logged like any other refusal
-            raise refused
-        return False
+        await organizer_rights(interaction)
+    except DomainError as refusal:
+        raise Refused() from refusal
     return True
+
+
+organizer_only = app_commands.check(_organizer_now)
+"""A command only an organizer of this server may run (every /show command)."""
