@@ -113,7 +113,7 @@ class BookingCog(commands.Cog, name="booking"):
 
     @app_commands.command(name="book", description="Reserve the best available seats for a show (through its queue)")
     @app_commands.describe(show="The show", quantity="How many seats", tier="Price tier (optional)")
-    @cooldown(5, 30.0)  # a fan hammering /book during an on-sale is told to slow down
+    @cooldown(5, 30.0, option="show")  # a fan hammering /book during an on-sale is told to slow down
     @app_commands.guild_only()
     async def book(
         self,

@@ -29,13 +29,13 @@ class QueueCog(commands.GroupCog, group_name="queue", group_description="The wai
 
     @app_commands.command(name="join", description="Join the queue for a show's on-sale")
     @app_commands.describe(show="The show")
-    @cooldown(5, 30.0)
+    @cooldown(5, 30.0, option="show")
     async def join(self, interaction: discord.Interaction, show: ShowOption) -> None:
         await start_booking(interaction, show)
 
     @app_commands.command(name="status", description="Your place in a show's queue")
     @app_commands.describe(show="The show")
-    @cooldown(5, 30.0)  # the queue message's Refresh button is the way to follow one's place
+    @cooldown(5, 30.0, option="show")  # the queue message's Refresh button is the way to follow one's place
     async def status(self, interaction: discord.Interaction, show: ShowOption) -> None:
         st = await queue.status(self.services.store, self.services.redis, show.id, interaction.user.id)
         await reply(interaction, describe_queue_status(interaction, st, show), view=queue_view(show.id, st, interaction=interaction))

@@ -46,7 +46,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
     @app_commands.command(name="show", description="DM me a fresh entry QR for one of my tickets (valid one minute)")
     @app_commands.describe(ticket="The ticket to show at the door")
     @app_commands.autocomplete(ticket=own_ticket_choices)
-    @cooldown(3, 60.0)  # each one DMs a fresh code: no DM flood
+    @cooldown(3, 60.0, option="ticket")  # each one DMs a fresh code of that ticket: no DM flood
     async def show(self, interaction: discord.Interaction, ticket: int) -> None:
         found = await checkin.request_code(self.services.store, ticket, interaction.user.id)
         self.services.queued()

@@ -179,32 +179,35 @@ class PicketTree(app_commands.CommandTree):
 
 
 class Cooldowns:
-    """The buckets of :func:`cooldown`, one per command and user, kept by the bot's tree: one bot, one
-    count (app_commands.checks.cooldown keeps them in the decorator, shared by every bot the process
-    ever builds)."""
+    """The buckets of :func:`cooldown`, kept by the bot's tree: one bot, one count
+    (app_commands.checks.cooldown keeps them in the decorator, shared by every bot the process ever
+    builds)."""
 
     def __init__(self) -> None:
-        self._buckets: dict[tuple[object, int], app_commands.Cooldown] = {}
+        self._buckets: dict[tuple, app_commands.Cooldown] = {}
         self._swept = 0.0
 
-    def take(self, command: object, user: int, rate: int, per: float, now: float) -> float | None:
-        """Spend one use; the seconds to wait if there was none left."""
+    def take(self, key: tuple, rate: int, per: float, now: float) -> float | None:
+        """Spend one use of ``key``'s bucket; the seconds to wait if there was none left."""
         if now - self._swept > per:  # drop the buckets that refilled (at most once a period)
             self._buckets = {k: b for k, b in self._buckets.items() if b.get_tokens(now) < b.rate}
             self._swept = now
-        bucket = self._buckets.setdefault((command, user), app_commands.Cooldown(rate, per))
+        bucket = self._buckets.setdefault(key, app_commands.Cooldown(rate, per))
         return bucket.update_rate_limit(now)
 
 
-def cooldown(rate: int, per: float):
-    """A check like ``app_commands.checks.cooldown(rate, per)`` (per user, timed by Discord's clock:
-    when the interaction was created), answered "slow down" in the user's language."""
+def cooldown(rate: int, per: float, *, option: str):
+    """A check like ``app_commands.checks.cooldown(rate, per)``, counted per user and per value of
+    ``option`` (one fan hammering /book for one show is slowed down; booking several shows is not),
+    timed by Discord's clock (when the interaction was created) and answered "slow down" in the
+    user's language."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
         cooldowns = getattr(interaction.client.tree, "cooldowns", None)
         if cooldowns is None:
             return True
-        retry_after = cooldowns.take(predicate, interaction.user.id, rate, per, interaction.created_at.timestamp())
+        key = (predicate, interaction.user.id, getattr(interaction.namespace, option, None))
+        retry_after = cooldowns.take(key, rate, per, interaction.created_at.timestamp())
         if retry_after is not None:
             raise app_commands.CommandOnCooldown(app_commands.Cooldown(rate, per), retry_after)
         return True
