@@ -45,6 +45,8 @@ async def _organizer_now(interaction: discord.Interaction) -> bool:
         await organizer_rights(interaction)
     except DomainError as refusal:
         raise Refused() from refusal
+    except Exception as failure:  # ours (the database...): the tree apologises and logs it
+        raise app_commands.AppCommandError("organizer rights could not be read") from failure
     return True
 
 

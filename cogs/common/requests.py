@@ -74,10 +74,16 @@ def domain_refusal(error: BaseException | None) -> DomainError | None:
     return None
 
 
+def _bad_value(error: BaseException) -> bool:
+    """An option's value discord.py could not turn into what it names (a member who left...). A
+    TransformerError with another cause is a failure of our own lookup (the database down...)."""
+    return isinstance(error, app_commands.TransformerError) and error.__cause__ is None
+
+
 def is_refusal(error: BaseException) -> bool:
     """True when ``error`` is answered as a refusal (the user asked for something they may not have,
     or gave a value that is not one), False when it is our fault."""
-    return domain_refusal(error) is not None or isinstance(error, (app_commands.CheckFailure, app_commands.TransformerError))
+    return domain_refusal(error) is not None or isinstance(error, app_commands.CheckFailure) or _bad_value(error)
 
 
 async def answer_error(interaction: discord.Interaction, error: BaseException, *, wrote: bool = False) -> bool:
@@ -90,14 +96,14 @@ async def answer_error(interaction: discord.Interaction, error: BaseException, *
     if isinstance(error, app_commands.CommandOnCooldown):
         await reply(interaction, t(interaction, SLOW_DOWN, seconds=max(1, math.ceil(error.retry_after))))
         return True
-    if isinstance(error, app_commands.TransformerError):
+    if _bad_value(error):
         kind = t(interaction, OPTION_KINDS.get(error.type.name, N_("value")))
         await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=kind))
         return True
     if isinstance(error, app_commands.CheckFailure):
         await reply(interaction, t(interaction, "You can't use this command here."))
         return True
-    original = getattr(error, "original", error)
+    original = getattr(error, "original", None) or error.__cause__ or error
     log.error("unexpected error in %s", command_label(interaction), exc_info=original)
     try:
         await reply(interaction, t(interaction, FAILURE_AFTER_WRITE if wrote else GENERIC_FAILURE))
