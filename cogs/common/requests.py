@@ -22,6 +22,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import discord
 from discord import app_commands
@@ -74,7 +75,7 @@ def domain_refusal(error: BaseException | None) -> DomainError | None:
     return None
 
 
-def _bad_value(error: BaseException) -> bool:
+def _bad_value(error: BaseException) -> TypeGuard[app_commands.TransformerError]:
     """An option's value discord.py could not turn into what it names (a member who left...). A
     TransformerError with another cause is a failure of our own lookup (the database down...)."""
     return isinstance(error, app_commands.TransformerError) and error.__cause__ is None
@@ -209,7 +210,7 @@ def cooldown(rate: int, per: float, *, option: str):
     user's language."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
-        cooldowns = getattr(interaction.client.tree, "cooldowns", None)
+        cooldowns = getattr(getattr(interaction.client, "tree", None), "cooldowns", None)
         if cooldowns is None:
             return True
         key = (predicate, interaction.user.id, getattr(interaction.namespace, option, None))
@@ -235,7 +236,7 @@ class Form(discord.ui.Modal):
     async def submit(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]  # Modal.on_error has no item
         await failed(interaction, error)
 
 
@@ -263,7 +264,7 @@ _SHOW_IN_CUSTOM_ID = re.compile(r"^picket:(?:show|show-cancel|queue:\w+|seats:\w
 
 
 def _custom_id(interaction: discord.Interaction) -> str:
-    return (interaction.data or {}).get("custom_id", "") if isinstance(interaction.data, dict) else ""
+    return str((interaction.data or {}).get("custom_id", "")) if isinstance(interaction.data, dict) else ""
 
 
 def command_label(interaction: discord.Interaction) -> str:
