@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot import metrics, ratelimits
@@ -15,16 +14,15 @@ from bot.settings import Settings
 from bot.transport import DiscordTransport
 from cogs.alerts import AlertsCog
 from cogs.booking import BookingCog
+from cogs.common.i18n import PicketTranslator
+from cogs.common.requests import PicketTree
+from cogs.common.services import Services
 from cogs.door import DoorCog
-from cogs.i18n import PicketTranslator
 from cogs.organizer import OrganizerCog
 from cogs.queue import QueueCog
-from cogs.services import Services
 from cogs.shows import ShowsCog
 from cogs.tickets import TicketsCog
 from cogs.waitlist import WaitlistCog
-from cogs import authority
-from cogs.ui import report_error
 from domain import locales, recovery, telemetry
 from domain.payments import PaymentGateway, SandboxGateway
 from domain.redis_client import make_redis
@@ -75,6 +73,7 @@ class PicketBot(commands.AutoShardedBot):
             shard_count=settings.shard_count,
             shard_ids=settings.shard_ids,
             help_command=None,
+            tree_cls=PicketTree,  # answers refusals, counts and logs every command (cogs/common/requests.py)
             **client_options,
         )
         self.settings = settings
@@ -89,8 +88,6 @@ class PicketBot(commands.AutoShardedBot):
         self.jobs: Jobs | None = None
         self.metrics_server: metrics.MetricsServer | None = None
         self._scheduler = None
-        self.tree.on_error = self._on_tree_error
-        self.tree.interaction_check = authority.gate  # server scope and organizer rights, before any command
 
     async def _build_services(self) -> Services:
         store = self._store
@@ -174,10 +171,6 @@ class PicketBot(commands.AutoShardedBot):
     async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
         if before.preferred_locale != after.preferred_locale:
             await self._remember_guild_locale(after)
-
-    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        if not await report_error(interaction, error):
-            raise getattr(error, "original", error)
 
     async def close(self) -> None:
         """Graceful stop: background loops end, pooled connections close, then the gateway."""

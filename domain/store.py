@@ -45,6 +45,15 @@ def committed_writes():
         _commits.reset(token)
 
 
+def count_committed_writes() -> list[int]:
+    """:func:`committed_writes` for the rest of the current task, for a caller no ``with`` block can
+    span: the bot's request handling starts in one discord.py hook and ends in another, and runs
+    each interaction in a task of its own, so the count ends with that task."""
+    box = [0]
+    _commits.set(box)
+    return box
+
+
 # MySQL/MariaDB error codes worth retrying the whole transaction for.
 _RETRYABLE_MYSQL = {1213, 1205}  # deadlock, lock wait timeout
 

@@ -65,5 +65,13 @@ def log_fields(**values) -> Iterator[None]:
             var.reset(token)
 
 
+def bind_log_fields(**values) -> None:
+    """:func:`log_fields` for the rest of the current task (an interaction's own task: see
+    ``store.count_committed_writes``)."""
+    for name, value in values.items():
+        if name in _context and value is not None:
+            _context[name].set(value)
+
+
 def current_log_fields() -> dict[str, object]:
     return {k: v for k, var in _context.items() if (v := var.get()) is not None}

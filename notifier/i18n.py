@@ -7,7 +7,7 @@ the reader is known (DM templates, error templates). Korean lives in
 first time a language is used, so no stale ``.mo`` can ever ship; ``pybabel extract -F babel.cfg``
 finds the marked texts, and ``tests/test_catalogue.py`` fails when one has no Korean entry.
 
-This module is the one place that knows how: cogs (``cogs/i18n.t``) and the DM renderer both call
+This module is the one place that knows how: cogs (``cogs/common/i18n.t``) and the DM renderer both call
 :func:`translate`. A text missing from a catalogue reads in English rather than failing.
 """
 

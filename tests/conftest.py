@@ -12,8 +12,10 @@ from tests import backends
 from tests.contract import plugin as _contract
 from tests.contract.plugin import install as _install_contract_check
 from tests.contract.plugin import pytest_runtest_call, pytest_sessionfinish  # noqa: F401  (the contract check on every SimCord test)
+from tests.simcord_ext import refusals_are_not_errors
 
 _install_contract_check()
+refusals_are_not_errors()  # an answered refusal is not a bot error (tests/simcord_ext.py)
 
 
 def pytest_report_header(config):
