@@ -83,7 +83,7 @@ def test_every_show_command_rechecks_organizer_rights():
     from cogs.shows import ShowsCog
 
     check = organizer_only(lambda: None).__discord_app_commands_checks__[0]
-    group = ShowsCog(Services(store=None, gateway=None, sender=None)).__cog_app_commands_group__
+    group = ShowsCog(Services(store=None, gateway=None, sender=None, redis=None, keyring=None)).__cog_app_commands_group__
     commands = group.walk_commands()
     names = []
     for command in commands:
