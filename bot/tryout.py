@@ -196,7 +196,6 @@ class WallClock:
         self.tick = tick
         self._origin: tuple[datetime, float] | None = None
         self._due: dict[str, float] = {}
-        self._seen: object = None
         self.steps = 0
 
     def start(self) -> None:
@@ -229,10 +228,7 @@ class WallClock:
                 await getattr(jobs, name)()
         await env.settle()
         self.steps += 1
-        seen = self.session.messages_fingerprint()
-        if seen != self._seen:
-            self._seen = seen
-            await self.session.refresh()
+        await self.session.republish_if_changed()
 
 
 # --- the switchboard: one address, people and places, SimCord's page behind it --------------------
@@ -368,6 +364,8 @@ class Switchboard:
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             async with self.session.lock:  # an action is a SimCord operation: one at a time
                 status, body, headers = await self._pass(request)
+                if request.path == "/api/action" and self.session.preview is not None:
+                    self.session.published()  # the action's answer carries the page as it left it
         else:
             status, body, headers = await self._pass(request)
         return web.Response(status=status, body=body, headers=headers)
@@ -403,6 +401,7 @@ class TrySession:
     switchboard: Switchboard | None = None
     clock: WallClock | None = None
     _seen_dms: dict[str, int] = field(default_factory=dict)
+    _published: tuple = ()
 
     @property
     def lang(self) -> str:
@@ -428,12 +427,22 @@ class TrySession:
         channel = backend.dm_channels.get(person.id)
         return len(backend.messages.get(channel, {})) if channel is not None else 0
 
-    def messages_fingerprint(self) -> tuple:
-        """Changes when a message is added, removed or edited anywhere."""
-        return tuple(
-            (channel, len(found), max(found, default=0), max((m.edited_timestamp or "" for m in found.values()), default=""))
-            for channel, found in sorted(self.env.backend.messages.items())
-        )
+    def shown_fingerprint(self) -> tuple:
+        """Changes when a message is added to, removed from or edited in the channel shown now."""
+        found = self.env.backend.messages.get(self.preview.channel.id, {})
+        return (len(found), max(found, default=0), max((m.edited_timestamp or "" for m in found.values()), default=""))
+
+    def published(self) -> None:
+        """The page shows the channel as it is now (it was just opened, or an action republished it)."""
+        self._published = self.shown_fingerprint()
+
+    async def republish_if_changed(self) -> None:
+        """Republish when something other than the page's own actions changed the channel shown (a
+        DM from the outbox, a queue turn). Only then: each publication is a new revision, and a click
+        made on the one before is refused by SimCord as stale (the person clicks again)."""
+        if self.preview is not None and self.shown_fingerprint() != self._published:
+            await self.preview.refresh()
+            self.published()
 
     async def open_view(self, who: str, where: str) -> None:
         """Close the preview shown now and open one on ``where`` as ``who`` (call with the lock held)."""
@@ -450,6 +459,7 @@ class TrySession:
         await preview.__aenter__()
         self.preview, self.where, self.who = preview, where, who
         self.generation += 1
+        self.published()
         if where == "dm":
             self._seen_dms[who] = self.dm_count(person)
 
@@ -460,10 +470,6 @@ class TrySession:
                 return
             if (where, who) != (self.where, self.who):
                 await self.open_view(who, where)
-
-    async def refresh(self) -> None:
-        if self.preview is not None:
-            await self.preview.refresh()
 
     # -- the bar
 
