@@ -33,6 +33,7 @@ import logging
 import re
 import secrets
 import signal
+import struct
 import sys
 import time
 from dataclasses import dataclass, field
@@ -233,6 +234,29 @@ class WallClock:
 
 # --- the switchboard: one address, people and places, SimCord's page behind it --------------------
 
+
+def without_vtt_sources(font: bytes) -> bytes:
+    """A TrueType font without its TSI* tables (Visual TrueType's hinting sources, which no renderer
+    reads). Browsers refuse NanumGothic as it ships because one of them is empty ("OTS parsing
+    error: TSI3: zero-length table"); the glyphs and hints that draw it are untouched."""
+    version, count = struct.unpack(">IH", font[:6])
+    tables = []
+    for i in range(count):
+        tag, checksum, offset, length = struct.unpack(">4sIII", font[12 + 16 * i : 28 + 16 * i])
+        if not tag.startswith(b"TSI"):
+            tables.append((tag, checksum, font[offset : offset + length]))
+    n = len(tables)
+    search_range = (1 << (n.bit_length() - 1)) * 16
+    header = struct.pack(">IHHHH", version, n, search_range, search_range.bit_length() - 5, n * 16 - search_range)
+    records, bodies, offset = [], [], 12 + 16 * n
+    for tag, checksum, body in tables:
+        records.append(struct.pack(">4sIII", tag, checksum, offset, len(body)))
+        padded = body + b"\0" * (-len(body) % 4)
+        bodies.append(padded)
+        offset += len(padded)
+    return header + b"".join(records) + b"".join(bodies)
+
+
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade", "host", "date", "server"}
 _PASSED = ("X-Simcord-Capability", "X-Simcord-Context", "Content-Type", "Accept")
 
@@ -252,6 +276,7 @@ class Switchboard:
         self.key = secrets.token_urlsafe(24)
         self._runner = None
         self._client = None
+        self._hangul: bytes | None = None
 
     @property
     def url(self) -> str:
@@ -265,6 +290,7 @@ class Switchboard:
         app.router.add_get("/", self._index)
         app.router.add_get("/picket/try.js", self._asset)
         app.router.add_get("/picket/try.css", self._asset)
+        app.router.add_get("/picket/hangul.ttf", self._font)
         app.router.add_get("/picket/state", self._state)
         app.router.add_post("/picket/view", self._view)
         app.router.add_route("*", "/{tail:.*}", self._forward)
@@ -332,6 +358,20 @@ class Switchboard:
         name = request.path.rsplit("/", 1)[-1]
         kind = "application/javascript" if name.endswith(".js") else "text/css"
         return web.Response(text=(PAGE_DIR / name).read_text(encoding="utf-8"), content_type=kind, headers={"Cache-Control": "no-store"})
+
+    async def _font(self, request):
+        """Picket's own Hangul font for the page: SimCord's preview fonts have none (its CJK face is
+        Simplified Chinese), so on a machine without a Korean system font Hangul would be boxes."""
+        from importlib import resources
+
+        from aiohttp import web
+
+        import notifier.fonts
+
+        self._check_host(request)
+        if self._hangul is None:
+            self._hangul = without_vtt_sources((resources.files(notifier.fonts) / notifier.fonts.FONT_FILE).read_bytes())
+        return web.Response(body=self._hangul, content_type="font/ttf", headers={"Cache-Control": "max-age=3600"})
 
     async def _state(self, request):
         from aiohttp import web
