@@ -397,17 +397,24 @@ class Switchboard:
     # -- everything else: SimCord's
 
     async def _forward(self, request):
+        import aiohttp
         from aiohttp import web
 
         self._check_host(request)
         self._check_origin(request)
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            async with self.session.lock:  # an action is a SimCord operation: one at a time
+        try:
+            if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                async with self.session.lock:  # an action is a SimCord operation: one at a time
+                    status, body, headers = await self._pass(request)
+                    if request.path == "/api/action" and self.session.preview is not None:
+                        self.session.published()  # the action's answer carries the page as it left it
+            else:
                 status, body, headers = await self._pass(request)
-                if request.path == "/api/action" and self.session.preview is not None:
-                    self.session.published()  # the action's answer carries the page as it left it
-        else:
-            status, body, headers = await self._pass(request)
+        except aiohttp.ClientConnectionError:
+            # The preview is gone: the page's "End preview session" closes it. Open the same view
+            # again; the bar sees the new view and reloads the page on it.
+            await self.session.reopen()
+            raise web.HTTPServiceUnavailable(text="the preview was restarted; the page reloads") from None
         return web.Response(status=status, body=body, headers=headers)
 
     async def _pass(self, request, path: str | None = None) -> tuple[int, bytes, dict]:
@@ -502,6 +509,10 @@ class TrySession:
         self.published()
         if where == "dm":
             self._seen_dms[who] = self.dm_count(person)
+
+    async def reopen(self) -> None:
+        async with self.lock:
+            await self.open_view(self.who, self.where)
 
     async def view(self, who: str, where: str) -> None:
         async with self.lock:

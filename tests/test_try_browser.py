@@ -79,6 +79,8 @@ def _browse(url: str, *, locale: str, title: str, pay: str, paid: str, screensho
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot))
             seen["dm_text"] = page.locator("#channel-message-list").inner_text()
+            # Hangul is drawn with Picket's font on the page, not left to a system font that may lack it.
+            seen["hangul_font"] = page.evaluate("() => [...document.fonts].filter((f) => f.family === 'Picket Hangul').map((f) => f.status)")
         except Exception:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot.with_name(screenshot.stem + "-failed.png")))
@@ -105,5 +107,9 @@ async def test_a_fan_books_on_the_page_and_finds_the_ticket_card_in_their_dms(lo
             screenshot=ARTIFACTS / f"try-{locale}.png",
         )
     assert seen["card_width"] > 0  # the ticket card image loaded in the fan's DM
-    assert seen["unread_after"] > seen["unread_before"]
-    print(seen)
+    assert seen["unread_after"] > seen["unread_before"]  # the bar counted the ticket DM before the fan opened their DMs
+    assert seen["channel"] == "Picket"  # the fan's DM conversation with the bot
+    ticket = translate(cast.locale, "Ticket #{id}", id=1)
+    assert cast.title in seen["dm_text"] and ticket in seen["dm_text"]
+    if locale == "ko":
+        assert seen["hangul_font"] == ["loaded"]
