@@ -291,6 +291,7 @@ class Switchboard:
         app.router.add_get("/picket/try.js", self._asset)
         app.router.add_get("/picket/try.css", self._asset)
         app.router.add_get("/picket/hangul.ttf", self._font)
+        app.router.add_get("/favicon.ico", self._no_icon)
         app.router.add_get("/picket/state", self._state)
         app.router.add_post("/picket/view", self._view)
         app.router.add_route("*", "/{tail:.*}", self._forward)
@@ -372,6 +373,11 @@ class Switchboard:
         if self._hangul is None:
             self._hangul = without_vtt_sources((resources.files(notifier.fonts) / notifier.fonts.FONT_FILE).read_bytes())
         return web.Response(body=self._hangul, content_type="font/ttf", headers={"Cache-Control": "max-age=3600"})
+
+    async def _no_icon(self, request):
+        from aiohttp import web
+
+        return web.Response(status=204)
 
     async def _state(self, request):
         from aiohttp import web

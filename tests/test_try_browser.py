@@ -48,6 +48,15 @@ def _browse(url: str, *, locale: str, title: str, pay: str, paid: str, screensho
             bar = page.locator("#picket-try")
             seen["bar"] = bar.inner_text()
             fan = bar.locator('[data-who="fan-1"]')
+            # Who looks at the channel: the bar drives SimCord's own "Viewing as", and follows it.
+            page.evaluate("() => { window.picketNoReload = true }")
+            picker = page.locator("#viewer-picker")
+            bar.locator('[data-who="fan-2"]').click()
+            page.wait_for_function("(id) => document.querySelector('#viewer-picker').value === id", arg=bar.locator('[data-who="fan-2"]').get_attribute("data-user"))
+            picker.select_option(fan.get_attribute("data-user"))
+            page.wait_for_function("() => document.querySelector('#picket-try').dataset.who === 'fan-1'")
+            page.wait_for_function(READY)
+            seen["switched_in_place"] = page.evaluate("() => window.picketNoReload === true")
             seen["unread_before"] = int(fan.locator(".picket-unread").get_attribute("data-unread"))
 
             composer = page.locator("#channel-composer-input")
@@ -106,6 +115,7 @@ async def test_a_fan_books_on_the_page_and_finds_the_ticket_card_in_their_dms(lo
             paid=translate(cast.locale, "Paid: {title}", title=cast.title),
             screenshot=ARTIFACTS / f"try-{locale}.png",
         )
+    assert seen["switched_in_place"]  # changing who looks at the channel is SimCord's switch: no reload
     assert seen["card_width"] > 0  # the ticket card image loaded in the fan's DM
     assert seen["unread_after"] > seen["unread_before"]  # the bar counted the ticket DM before the fan opened their DMs
     assert seen["channel"] == "Picket"  # the fan's DM conversation with the bot

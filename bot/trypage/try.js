@@ -77,12 +77,13 @@ bar.addEventListener("click", (event) => {
   else if (button.dataset.who) void go(state.where, button.dataset.who);
 });
 
-// Someone picked in SimCord's own "Viewing as": the bar follows.
-picker?.addEventListener("change", () => {
-  if (busy || state.where !== "channel") return;
+// Someone picked in SimCord's own "Viewing as": the bar follows. Read in the capture phase, before
+// SimCord's own listener, which empties the picker while it switches the viewer.
+document.addEventListener("change", (event) => {
+  if (event.target !== picker || busy || state.where !== "channel") return;
   const person = state.people.find((p) => p.id === picker.value);
   if (person && person.key !== state.who) void call("/picket/view", { where: "channel", who: person.key }).then((next) => { state = next; render(); });
-});
+}, true);
 
 async function poll() {
   try {
