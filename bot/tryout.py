@@ -16,9 +16,9 @@ What this module adds around SimCord's preview, without changing SimCord:
   reloads itself. Every other request is passed to the current preview as it is.
 - **Wall-clock time.** SimCord runs a virtual clock that moves only when asked. A ticker moves it
   with the wall clock, once a second, and runs the timed jobs (queue admission, lapsed holds,
-  reminders) that APScheduler runs in production, then republishes the page when a message was
-  added or changed, so the on-sale "in two minutes" happens two real minutes later and a DM sent by
-  the outbox appears without pressing Refresh.
+  reminders) that APScheduler runs in production, then republishes the page when a message of the
+  channel it shows was added or changed, so the on-sale "in two minutes" happens two real minutes
+  later and a DM sent by the outbox appears without pressing Refresh.
 - **One actor at a time.** SimCord takes one operation at a time (a click, ``advance_time``, a
   refresh); the switchboard and the ticker take turns through one lock.
 """
@@ -187,8 +187,8 @@ async def seed(env, bot, cast: Cast, people: People, *, on_sale_in: float = ON_S
 
 class WallClock:
     """Once a ``tick``: move the simulated clock to where the wall clock says it is, run the timed
-    jobs that are due, let the bot finish what they started, and republish the page if any message
-    was added or edited."""
+    jobs that are due, let the bot finish what they started, and republish the page if a message of
+    the channel it shows was added or edited meanwhile."""
 
     JOBS = (("admit_queues", 1.0), ("recover", 5.0), ("send_due_notices", 30.0))
 
