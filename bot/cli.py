@@ -1,4 +1,4 @@
-"""The ``picket`` command: ``picket db upgrade``, ``picket sync``, ``picket run``, ``picket demo``."""
+"""The ``picket`` command: ``picket db upgrade``, ``picket sync``, ``picket run``, ``picket demo``, ``picket try``."""
 
 from __future__ import annotations
 
@@ -80,6 +80,15 @@ def _demo(args) -> int:
     return run_demo(args.fans, args.seats, Path(args.out) if args.out else None, args.locale)
 
 
+def _try(args) -> int:
+    from bot.tryout import run_try
+
+    if not 0 <= args.port <= 65535:
+        print("picket try: --port must be between 0 (any free port) and 65535", file=sys.stderr)
+        return 2
+    return run_try(args.locale, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="picket", description="Ticket booking and alerts in Discord.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--locale", choices=("en", "ko"), default="en", help="the language of the server and its users (ko: a Korean server, show and fans, priced in won)"
     )
+    trying = sub.add_parser("try", help="try Picket in your browser: a simulated Discord server where you act as the organizer, a fan or door staff")
+    trying.add_argument(
+        "--locale", choices=("en", "ko"), default="en", help="the language of the server and its people (ko: a Korean server, show and fans, priced in won)"
+    )
+    trying.add_argument("--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: any free port)")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "db" and args.db_command == "upgrade":
@@ -119,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(settings)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "try":
+        return _try(args)
     parser.error("unknown command")
     return 2
 
