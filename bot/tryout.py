@@ -612,7 +612,7 @@ async def open_try(locale: str = "en", *, port: int = 0, on_sale_in: float = ON_
 
     cast = CASTS[locale]
     var_dir.mkdir(parents=True, exist_ok=True)
-    bot = create_bot(try_settings(var_dir), gateway=SandboxGateway())
+    bot = create_bot(try_settings(var_dir), gateway=SandboxGateway(), sync_commands=True)
     with speaking(cast.locale):
         async with simcord.run(bot, settle_timeout=30) as env:
             seeded = await seed(env, bot, cast, PEOPLE[locale], on_sale_in=on_sale_in)
