@@ -175,6 +175,10 @@ class PicketBot(commands.AutoShardedBot):
                 self.metrics_server = None
             if self._store is None:
                 await self.services.store.dispose()
+            try:
+                await self.services.redis.aclose()
+            except Exception:  # noqa: BLE001 - closing must not stop the shutdown
+                log.warning("redis client did not close cleanly")
             self.services = None
         await super().close()
 
