@@ -80,7 +80,12 @@ class PicketBot(commands.AutoShardedBot):
     async def _build_services(self) -> Services:
         store = self._store
         if store is None:
-            store = Store.from_url(self.settings.resolved_database_url, DiscordClock(), pool_size=self.settings.database_pool_size)
+            store = Store.from_url(
+                self.settings.resolved_database_url,
+                DiscordClock(),
+                pool_size=self.settings.database_pool_size,
+                read_url=self.settings.database_read_url,
+            )
             if store.dialect == "sqlite":  # embedded default: the newcomer gets a schema without a step
                 from migrations import upgrade
 
