@@ -39,6 +39,7 @@ Figures (the last line printed is JSON):
 - cpu_ms_per_purchase: CPU (user + system) the P worker processes used from the on-sale instant to
   their end, by their own resource usage (getrusage), plus this process's over the same span, per
   paid order. The database and Redis servers are not counted (on a shared box they serve others too).
+- cpu_ms_per_join: CPU this process used over the join burst, per join.
 - rss_per_queued_fan_bytes: how much the resident memory of the process taking the joins grew over
   the burst, per fan in line (the latencies it records are preallocated, so not counted);
   redis_bytes_per_queued_fan: Redis' used_memory growth per fan in line (None on a cluster).
@@ -501,12 +502,12 @@ async def join_burst(store: Store, redis, show_id: int, fans: int, concurrency: 
                 log(f"join burst: {done}/{fans}")
 
     rss0, redis0 = rss_now(), await redis_used_memory(redis)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     await asyncio.gather(*(joiner() for _ in range(concurrency)))
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     rss1, redis1 = rss_now(), await redis_used_memory(redis)
     return dict(
-        lat=lat[:done].tolist(), seconds=seconds, errors=dict(errs), rss_growth=rss1 - rss0,
+        lat=lat[:done].tolist(), seconds=seconds, cpu=cpu, errors=dict(errs), rss_growth=rss1 - rss0,
         redis_growth=None if redis0 is None or redis1 is None else redis1 - redis0,
     )
 
@@ -585,6 +586,7 @@ async def main(args) -> dict:
         join_p50_ms=ms(pct(lat, 50)),
         join_p99_ms=ms(pct(lat, 99)),
         join_max_ms=ms(max(lat) if lat else None),
+        cpu_ms_per_join=round(burst["cpu"] * 1000 / len(lat), 2) if lat else None,
         in_line=in_line,
         join_errors=burst["errors"],
         rss_per_queued_fan_bytes=round(burst["rss_growth"] / in_line, 1) if in_line else None,
