@@ -14,8 +14,7 @@ import pytest
 
 from domain import queue
 from domain.redis_client import make_redis
-from tests import redis_cluster
-from tests import test_fairness, test_queue, test_recovery
+from tests import redis_cluster, test_fairness, test_queue, test_recovery
 from tests.factories import on_sale_show
 
 # The same tests, collected again in this module, where ``redis`` is the cluster.
