@@ -92,7 +92,12 @@ class PicketBot(commands.AutoShardedBot):
     async def _build_services(self) -> Services:
         store = self._store
         if store is None:
-            store = Store.from_url(self.settings.resolved_database_url, DiscordClock(), pool_size=self.settings.database_pool_size)
+            store = Store.from_url(
+                self.settings.resolved_database_url,
+                DiscordClock(),
+                pool_size=self.settings.database_pool_size,
+                read_url=self.settings.database_read_url,
+            )
             if store.dialect == "sqlite":  # embedded default: the newcomer gets a schema without a step
                 from migrations import upgrade
 
@@ -188,6 +193,10 @@ class PicketBot(commands.AutoShardedBot):
                 self.metrics_server = None
             if self._store is None:
                 await self.services.store.dispose()
+            try:
+                await self.services.redis.aclose()
+            except Exception:  # noqa: BLE001 - closing must not stop the shutdown
+                log.warning("redis client did not close cleanly")
             self.services = None
         await super().close()
 

@@ -675,7 +675,8 @@ async def get_show(store: Store, show_id: int, *, guild_id: int | None = None) -
 
 
 async def list_shows(store: Store, guild_id: int | None = None, *, upcoming_only: bool = True) -> list[ShowView]:
-    async with store.session() as s:
+    """For /shows and autocomplete: read from the replica (it may lag a moment)."""
+    async with store.read_session() as s:
         q = select(Show).order_by(Show.starts_at)
         if guild_id is not None:
             q = q.where(Show.guild_id == guild_id)
@@ -694,9 +695,10 @@ class SeatState:
 
 
 async def seat_states(store: Store, show_id: int) -> list[SeatState]:
-    """Every seat of a show in best-first order, for the seat map and the seat pickers."""
+    """Every seat of a show in best-first order, for the seat map and the seat pickers. Read from the
+    replica: a seat it still shows free may be gone, and the hold (on the primary) then refuses it."""
     now = store.now()
-    async with store.session() as s:
+    async with store.read_session() as s:
         await load_show(s, show_id)
         rows = (
             await s.execute(
@@ -714,9 +716,10 @@ async def seat_states(store: Store, show_id: int) -> list[SeatState]:
 
 
 async def availability(store: Store, show_id: int) -> list[TierAvailability]:
-    """Seats per tier by state. A hold past its expiry counts as available: it is, to a buyer."""
+    """Seats per tier by state, for the sales report (read from the replica, it may lag: never to
+    decide a sale). A hold past its expiry counts as available: it is, to a buyer."""
     now = store.now()
-    async with store.session() as s:
+    async with store.read_session() as s:
         await load_show(s, show_id)
         tiers = (await s.execute(select(PriceTier).where(PriceTier.show_id == show_id).order_by(PriceTier.id))).scalars().all()
         counts = (

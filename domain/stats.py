@@ -67,7 +67,7 @@ class SalesReport:
 
 async def sales_report(store: Store, show_id: int) -> SalesReport:
     tiers = await shows.availability(store, show_id)
-    async with store.session() as s:
+    async with store.read_session() as s:  # the sales chart may lag a moment: the replica
         revenue = (
             await s.execute(
                 select(func.coalesce(func.sum(Ticket.price_cents), 0)).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value)

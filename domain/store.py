@@ -108,14 +108,18 @@ def is_retryable(exc: BaseException) -> bool:
 class Store:
     """Entry point to the store of record. Services take a Store and open their own transactions."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock | None = None):
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None, *, read_engine: AsyncEngine | None = None):
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # A read replica (DATABASE_READ_URL) for reads that may lag; the primary when there is none.
+        self.read_engine = read_engine or engine
+        self.read_sessions = async_sessionmaker(read_engine, expire_on_commit=False) if read_engine is not None else self.sessions
 
     @classmethod
-    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10) -> "Store":
-        return cls(make_engine(url, pool_size=pool_size), clock)
+    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None) -> "Store":
+        read_engine = make_engine(read_url, pool_size=pool_size) if read_url and read_url != url else None
+        return cls(make_engine(url, pool_size=pool_size), clock, read_engine=read_engine)
 
     @property
     def dialect(self) -> str:
@@ -128,6 +132,16 @@ class Store:
     async def session(self):
         """A session in one transaction: committed on success, rolled back on any exception."""
         async with self.sessions() as session:
+            async with session.begin():
+                yield session
+
+    @asynccontextmanager
+    async def read_session(self):
+        """A read-only session on the replica, which may lag the primary by a moment. Only for what a
+        reader may see a little late: the show list, seat-map images, sales charts. Holds, purchases
+        and anything that decides availability use :meth:`session` / :meth:`transaction` (the
+        primary): availability read from a replica oversells."""
+        async with self.read_sessions() as session:
             async with session.begin():
                 yield session
 
@@ -181,3 +195,5 @@ class Store:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

@@ -191,7 +191,7 @@ class _Quiet:
 
 
 async def _queue_keys(redis, show_id: int) -> list[str]:
-    return [k async for k in redis.scan_iter(match=f"pq:{show_id}:*")]
+    return [k async for k in redis.scan_iter(match=f"pq:{{{show_id}}}:*")]
 
 
 async def _rows(store, model, *where) -> int:
