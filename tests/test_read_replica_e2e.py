@@ -69,7 +69,7 @@ def simcord_bot(databases, gateway):
     """The bot as an operator configures it: DATABASE_URL and DATABASE_READ_URL (no store passed in)."""
     primary, replica = databases
     settings = e2e_settings(database_url=primary, database_read_url=replica)
-    return create_bot(settings, gateway=gateway, sender_options={"retry_base": 0.05})
+    return create_bot(settings, gateway=gateway, sync_commands=True, sender_options={"retry_base": 0.05})
 
 
 async def _copy(primary: str, replica: str) -> None:
