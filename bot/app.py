@@ -119,6 +119,7 @@ class PicketBot(commands.AutoShardedBot):
                 self.add_dynamic_items(item)
         await self.tree.set_translator(PicketTranslator())
         await self.tree.sync()
+        metrics.known_commands(c.qualified_name for c in self.tree.walk_commands() if not isinstance(c, app_commands.Group))
         # Before sending anything: finish what a crash of this (or another) process left behind.
         report = await recovery.recover(
             self.services.store, self.services.gateway, self.services.redis, worker_id=self.services.sender.worker_id

@@ -98,6 +98,15 @@ for _metric, _label_sets in _KNOWN_LABELS.items():
         _metric.labels(**_labels)
 
 
+def known_commands(names) -> None:
+    """Export every slash command's count and latency series from the start (the bot calls this with
+    its command tree), so the first uses after a restart show in rate() and the panels."""
+    for name in names:
+        COMMAND_LATENCY.labels(command=name)
+        for outcome in ("ok", "refused", "error"):
+            COMMANDS.labels(command=name, outcome=outcome)
+
+
 class PrometheusSink:
     """Turns ``domain.telemetry`` events into the metrics above."""
 
