@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot import metrics, ratelimits
@@ -141,6 +142,7 @@ class PicketBot(commands.AutoShardedBot):
         if self._sync_commands:
             self._sync_commands = False  # once: a restart finds the commands Discord already has
             await self.tree.sync()
+        metrics.known_commands(c.qualified_name for c in self.tree.walk_commands() if not isinstance(c, app_commands.Group))
         # Before sending anything: finish what a crash of this (or another) process left behind.
         report = await recovery.recover(
             self.services.store, self.services.gateway, self.services.redis, worker_id=self.services.sender.worker_id

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="play a show's life inside a simulated Discord (no token, no servers)")
     demo.add_argument("--fans", type=int, default=200)
     demo.add_argument("--seats", type=int, default=100)
-    demo.add_argument("--out", help="write the ticket images fans received by DM to this folder")
+    demo.add_argument("--out", help="write the ticket images fans received by DM, the seat map and the organizer's sales chart to this folder")
     demo.add_argument(
         "--locale", choices=("en", "ko"), default="en", help="the language of the server and its users (ko: a Korean server, show and fans, priced in won)"
     )

@@ -76,6 +76,35 @@ _COUNTERS = {
 }
 _HISTOGRAMS = {"dm_latency": DM_LATENCY, "command_latency": COMMAND_LATENCY}
 
+# Label values the domain and the notifier report, exported at 0 from the start: a labelled series
+# exists only once set, so without this a panel of something that has not happened yet in this
+# process (no hold expired, no DM failed, no recovery since the restart) reads "No data" instead of
+# 0, and the first increment is invisible to rate(). tests/test_prometheus_e2e.py reads every panel.
+_KNOWN_LABELS = {
+    HOLDS_ENDED: [{"reason": r} for r in ("released", "expired")],
+    ORDERS: [{"outcome": o} for o in ("paid", "failed")],
+    PAYMENTS: [{"kind": k, "outcome": o} for k in ("charge", "refund") for o in ("succeeded", "declined", "timeout")],
+    CHECKINS: [{"result": r} for r in ("admitted", "already_in", "refused")],
+    WAITLIST: [{"outcome": o} for o in ("promoted", "declined", "offered")],
+    DMS_FAILED: [{"reason": r} for r in ("dms_closed", "refused", "retries_exhausted")],
+    RECOVERED: [
+        {"action": a}
+        for a in ("charge_settled", "charge_abandoned", "promotion_finished", "promotion_requeued", "dm_resent", "queue_place_restored")
+    ],
+}
+for _metric, _label_sets in _KNOWN_LABELS.items():
+    for _labels in _label_sets:
+        _metric.labels(**_labels)
+
+
+def known_commands(names) -> None:
+    """Export every slash command's count and latency series from the start (the bot calls this with
+    its command tree), so the first uses after a restart show in rate() and the panels."""
+    for name in names:
+        COMMAND_LATENCY.labels(command=name)
+        for outcome in ("ok", "refused", "error"):
+            COMMANDS.labels(command=name, outcome=outcome)
+
 
 class PrometheusSink:
     """Turns ``domain.telemetry`` events into the metrics above."""
