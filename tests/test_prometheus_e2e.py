@@ -48,7 +48,7 @@ pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not in
 
 @pytest.fixture
 def simcord_bot(e2e_store, gateway):
-    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway)
+    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, sync_commands=True)
 
 
 async def serve_metrics(bot) -> MetricsServer:
