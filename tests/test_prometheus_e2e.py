@@ -34,7 +34,6 @@ from sqlalchemy import select
 from bot.app import create_bot
 from bot.metrics import MetricsServer
 from domain.models import Ticket
-from notifier import ticket_codes
 from tests.conftest import e2e_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +46,8 @@ pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not in
 
 
 @pytest.fixture
-def simcord_bot(e2e_store, gateway):
-    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, sync_commands=True)
+def simcord_bot(e2e_store, gateway, keyring):
+    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, keyring=keyring, sync_commands=True)
 
 
 async def serve_metrics(bot) -> MetricsServer:
@@ -222,7 +221,7 @@ async def run_a_sale(world, lobby_seen) -> None:
         second = (await s.execute(select(Ticket).where(Ticket.holder_discord_id == bought[1].id))).scalar_one()
     await bought[0].slash(world.channel, "ticket cancel", ticket=first.id)  # the waitlisted fan is promoted
     await world.organizer.slash(world.channel, "show staff", show=show.id, member=world.door)
-    code = ticket_codes.keyring().sign(ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now())
+    code = bot.services.keyring.sign(ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now())
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)  # a second scan
     await bot.services.sender.drain()
