@@ -9,7 +9,7 @@ What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
    own Store (SystemClock) and Redis client, lets fans in with ``queue.admit`` (the show's admission
    rate is raised so that everyone is let in within ``--admit-seconds``: admission is not the
    bottleneck), and serves only its own fans (fan id modulo P) with ``--concurrency`` buyers, each
-   doing ``queue.reserve(quantity=1)`` (best available) then ``booking.purchase`` with a
+   doing ``queue.reserve(quantity=1)`` (best available) then ``orders.purchase`` with a
    SandboxGateway, until a reserve answers SoldOut. All P processes compete for the same seats.
 3. naive baseline: a second show of M seats, the same P processes x concurrency buyers, no queue,
    selling by read-then-write without locks: SELECT the first available seat (no FOR UPDATE), a plain
@@ -61,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select, update  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
-from domain import booking, errors, queue, shows, stats  # noqa: E402
+from domain import errors, orders, organizers, queue, shows, stats  # noqa: E402
 from domain.clock import SystemClock  # noqa: E402
 from domain.models import Hold, HoldStatus, Order, OrderStatus, SeatStatus, Show, ShowSeat, Ticket, TicketStatus  # noqa: E402
 from domain.payments import SandboxGateway  # noqa: E402
@@ -191,7 +191,7 @@ async def picket_worker(cfg: dict) -> dict:
                 hold_times.append(last_hold)
                 t = time.perf_counter()
                 try:
-                    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
+                    await orders.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
                 except errors.DomainError as exc:
                     errs["purchase:" + type(exc).__name__] += 1
                     break
@@ -392,7 +392,7 @@ async def main(args) -> dict:
     await redis.flushdb()
     store = Store.from_url(args.database_url, SystemClock(), pool_size=args.pool)
 
-    org = await shows.register_organizer(store, GUILD, ORGANIZER, "bench organizer")
+    org = await organizers.register_organizer(store, GUILD, ORGANIZER, "bench organizer")
     now = store.now()
     common = dict(
         organizer_id=org.id,

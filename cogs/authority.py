@@ -18,14 +18,14 @@ import discord
 from cogs.organizer import is_admin, role_ids
 from cogs.services import services_of
 from cogs.ui import refusals
-from domain import shows
+from domain import organizers, shows
 from domain.errors import DomainError
 
 
-async def organizer_rights(interaction: discord.Interaction) -> shows.OrganizerView:
+async def organizer_rights(interaction: discord.Interaction) -> organizers.OrganizerView:
     """The caller's organizer record if they may act as an organizer in this server now; a
     DomainError (not an organizer, role gone, revoked) otherwise."""
-    return await shows.authorize_organizer(
+    return await organizers.authorize_organizer(
         services_of(interaction).store,
         interaction.guild_id,
         interaction.user.id,

@@ -19,9 +19,11 @@ from cogs.i18n import lang, t
 from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
-from domain import booking, queue, shows
-from domain.booking import HoldView, OrderView
+from domain import holds, orders, queue, shows
+from domain.holds import HoldView
+from domain.orders import OrderView
 from domain.queue import QueueStatus
+from domain.seats import seat_states
 from notifier import messages
 from notifier.charts import seat_map_image
 from notifier.i18n import N_
@@ -96,11 +98,11 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
         services = services_of(interaction)
         async with refusals(interaction):
             if self.action == "release":
-                await booking.release_hold(services.store, self.hold_id, interaction.user.id)
+                await holds.release_hold(services.store, self.hold_id, interaction.user.id)
                 await edit(interaction, content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None)
                 return
             await interaction.response.defer()
-            order = await booking.purchase(
+            order = await orders.purchase(
                 services.store,
                 services.gateway,
                 hold_id=self.hold_id,
@@ -187,7 +189,7 @@ async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_plac
     services = services_of(interaction)
     await thinking(interaction)  # drawing 100,000 seats takes seconds
     show = await shows.get_show(services.store, show_id)
-    seats = await shows.seat_states(services.store, show_id)
+    seats = await seat_states(services.store, show_id)
     image = await asyncio.to_thread(seat_map_image, seats, show.title)  # Pillow, off the event loop
     picture = discord.File(io.BytesIO(image), filename="seatmap.png")
     embed = discord.Embed(
@@ -265,7 +267,7 @@ class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], tem
         async with refusals(interaction):
             section = self.item.values[0]
             show = await shows.get_show(services.store, self.show_id)
-            free = [s for s in await shows.seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
+            free = [s for s in await seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
             if not free:
                 await reply(interaction, t(interaction, "Section {section} has no free seats left. Pick another, or take the best available.", section=section))
                 return

@@ -12,7 +12,7 @@ from discord.ext import commands
 from cogs.i18n import t
 from cogs.services import Services
 from cogs.ui import refusals, reply
-from domain import shows
+from domain import organizers
 
 
 def is_admin(member: discord.abc.User) -> bool:
@@ -33,7 +33,7 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
     @app_commands.command(name="register", description="Become an organizer in this server (admins, or the organizer role)")
     async def register(self, interaction: discord.Interaction) -> None:
         async with refusals(interaction):
-            await shows.claim_organizer(
+            await organizers.claim_organizer(
                 self.services.store,
                 interaction.guild_id,
                 interaction.user.id,
@@ -47,7 +47,7 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
     @app_commands.describe(member="Who may create and sell shows here")
     async def grant(self, interaction: discord.Interaction, member: discord.Member) -> None:
         async with refusals(interaction):
-            await shows.grant_organizer(
+            await organizers.grant_organizer(
                 self.services.store, interaction.guild_id, member.id, member.display_name, caller_is_admin=is_admin(interaction.user)
             )
             await reply(interaction, t(interaction, "{member} is now an organizer here.", member=member.mention))
@@ -56,7 +56,7 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
     @app_commands.describe(member="Who may no longer create, announce or sell shows here")
     async def revoke(self, interaction: discord.Interaction, member: discord.Member) -> None:
         async with refusals(interaction):
-            await shows.revoke_organizer(self.services.store, interaction.guild_id, member.id, caller_is_admin=is_admin(interaction.user))
+            await organizers.revoke_organizer(self.services.store, interaction.guild_id, member.id, caller_is_admin=is_admin(interaction.user))
             await reply(
                 interaction,
                 t(interaction, "{member} is no longer an organizer here. Their shows stay on sale for ticket holders; they can no longer manage them.", member=member.mention),
@@ -66,12 +66,12 @@ class OrganizerCog(commands.GroupCog, group_name="organizer", group_description=
     @app_commands.describe(role="Members holding it may register as organizers")
     async def role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         async with refusals(interaction):
-            await shows.set_organizer_role(self.services.store, interaction.guild_id, role.id, caller_is_admin=is_admin(interaction.user))
+            await organizers.set_organizer_role(self.services.store, interaction.guild_id, role.id, caller_is_admin=is_admin(interaction.user))
             await reply(interaction, t(interaction, "Members with {role} can now run /organizer register.", role=role.mention))
 
     @app_commands.command(name="timezone", description="The time zone of new shows here when their organizer names none (server admins)")
     @app_commands.describe(zone="An IANA time zone, e.g. Asia/Seoul or Europe/Paris")
     async def timezone(self, interaction: discord.Interaction, zone: app_commands.Range[str, 1, 64]) -> None:
         async with refusals(interaction):
-            name = await shows.set_server_timezone(self.services.store, interaction.guild_id, zone, caller_is_admin=is_admin(interaction.user))
+            name = await organizers.set_server_timezone(self.services.store, interaction.guild_id, zone, caller_is_admin=is_admin(interaction.user))
             await reply(interaction, t(interaction, "New shows in this server use {zone} unless their organizer names another time zone.", zone=name))

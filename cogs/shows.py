@@ -17,7 +17,7 @@ from cogs.i18n import lang, t
 from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
-from domain import alerts, booking, checkin, errors, follows, refunds, shows, stats, waitlist
+from domain import alerts, cancellations, capacity, checkin, errors, follows, organizers, refunds, shows, stats, waitlist
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units
 from notifier.charts import sales_chart
@@ -54,7 +54,7 @@ LABEL_MAX = 45  # a form field's label
 async def server_zone(services: Services, interaction: discord.Interaction) -> str:
     """The zone of a new show whose organizer named none: the one the server's admins chose
     (/organizer timezone), else Asia/Seoul in a server whose language is Korean, else UTC."""
-    chosen = await shows.server_timezone(services.store, interaction.guild_id)
+    chosen = await organizers.server_timezone(services.store, interaction.guild_id)
     if chosen:
         return chosen
     locale = interaction.guild.preferred_locale if interaction.guild is not None else interaction.guild_locale
@@ -290,7 +290,7 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
         async with refusals(interaction):
             await organizer_rights(interaction)
             await interaction.response.defer()
-            done = await booking.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
+            done = await cancellations.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
             services.queued()
             await edit(
                 interaction,
@@ -454,7 +454,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     async def seats(self, interaction: discord.Interaction, show: int, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # thousands of seats, then waitlist charges
-            added = await shows.add_sections(self.services.store, show, interaction.user.id, seatmap)
+            added = await capacity.add_sections(self.services.store, show, interaction.user.id, seatmap)
             promoted = await waitlist.promote(self.services.store, self.services.gateway, show)
             self.services.queued()
             given = sum(1 for p in promoted if p.outcome in ("promoted", "offered"))

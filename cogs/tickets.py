@@ -10,12 +10,13 @@ from cogs import ui
 from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import money, refusals, reply, thinking, ts
-from domain import booking, checkin, errors, shows, waitlist
+from domain import cancellations, checkin, errors, shows, waitlist
+from domain.tickets import list_tickets
 from notifier.seats import seat_label
 
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-    tickets = await booking.list_tickets(services_of(interaction).store, interaction.user.id)
+    tickets = await list_tickets(services_of(interaction).store, interaction.user.id)
     return ui.choices(
         (f"#{tk.id} · {seat_label(tk.seat, interaction.locale)}", tk.id)
         for tk in tickets
@@ -31,7 +32,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
     @app_commands.command(name="list", description="Your tickets")
     async def list_(self, interaction: discord.Interaction) -> None:
         async with refusals(interaction):
-            tickets = await booking.list_tickets(self.services.store, interaction.user.id)
+            tickets = await list_tickets(self.services.store, interaction.user.id)
             if not tickets:
                 await reply(interaction, t(interaction, "You have no tickets yet. Use /book to get some."))
                 return
@@ -61,7 +62,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
         async with refusals(interaction):
             await thinking(interaction)  # a refund, then charges to waitlisted fans
             try:
-                done = await booking.cancel_ticket(
+                done = await cancellations.cancel_ticket(
                     self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
                 )
             except errors.CancellationClosed as closed:

@@ -9,11 +9,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, telemetry
-from domain.booking import TicketView, ticket_views
 from domain.models import DoorStaff, Organizer, Show, ShowStatus, Ticket, TicketStatus
 from domain.outbox import enqueue
-from domain.shows import check_organizer, load_show
+from domain.organizers import check_organizer
+from domain.shows import load_show
 from domain.store import Store
+from domain.tickets import TicketView, ticket_views
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
 
-from domain import booking, errors, outbox, telemetry
-from domain.booking import HoldView
+from domain import cancellations, errors, holds, outbox, telemetry
+from domain.holds import HoldView
 from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
 from domain.shows import load_show
 from domain.store import Store
@@ -324,7 +324,7 @@ async def reserve(
     """Hold seats for a fan the queue has let in. The one way fans reserve during an on-sale."""
     q = await show_queue(store, show_id)
     await require_admission(redis, q, fan, store.now())
-    return await booking.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
+    return await holds.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
 
 
 async def admit_all(store: Store, redis: Redis) -> int:
@@ -376,7 +376,7 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
     async def work(s) -> None:
         for fan in fans:
             if q.cancelled:
-                await booking.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
+                await cancellations.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
             else:
                 await outbox.enqueue(
                     store, s, kind=CLOSED_DM, recipient_discord_id=fan, payload={"show_id": q.show_id}, dedupe_key=f"queue:{q.show_id}:closed:{fan}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from domain import shows
+from domain import seats
 from domain.models import Order, Payment, PaymentKind, PaymentStatus, ShowSeat, Ticket, TicketStatus, WaitlistEntry, WaitlistStatus
 from domain.store import Store
 
@@ -43,7 +43,7 @@ async def show_totals(store: Store, show_id: int) -> ShowTotals:
 @dataclass(frozen=True)
 class SalesReport:
     show_id: int
-    tiers: tuple  # of shows.TierAvailability
+    tiers: tuple  # of seats.TierAvailability
     revenue_cents: int  # live tickets, at the price paid
     refunded_cents: int
     waitlist_waiting: int
@@ -51,7 +51,7 @@ class SalesReport:
 
 
 async def sales_report(store: Store, show_id: int) -> SalesReport:
-    tiers = await shows.availability(store, show_id)
+    tiers = await seats.availability(store, show_id)
     async with store.session() as s:
         revenue = (
             await s.execute(

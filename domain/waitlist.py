@@ -9,8 +9,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, telemetry
+from domain.holds import DEFAULT_HOLD_TTL, end_hold, hold_seats_in
 from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
+from domain.orders import purchase
 from domain.outbox import enqueue
+from domain.seats import has_kept_seats, release_kept_seats, seats_still_selling
 from domain.shows import load_show
 from domain.specs import excerpt
 from domain.store import Store
@@ -123,11 +126,9 @@ class Promotion:
 async def _claim_next(store: Store, s: AsyncSession, show_id: int):
     """Claim the first waiting fan whose request fits the seats now free, and hold those seats for
     them, in one transaction: the entry moves waiting -> promoting by a conditional UPDATE and the
-    seats by the booking rules, so two processes promoting at once never pick the same fan or seat."""
-    from domain import booking
-
+    seats by the hold rules (domain/holds.py), so two processes promoting at once never pick the same fan or seat."""
     show = await s.get(Show, show_id)
-    ttl = timedelta(minutes=show.offer_minutes) if show.waitlist_mode == "offer" else booking.DEFAULT_HOLD_TTL
+    ttl = timedelta(minutes=show.offer_minutes) if show.waitlist_mode == "offer" else DEFAULT_HOLD_TTL
     entries = (
         await s.execute(
             select(WaitlistEntry)
@@ -141,7 +142,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
         tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
         try:
             async with s.begin_nested():
-                hold = await booking.hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True, for_waitlist=True)
+                hold = await hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True, for_waitlist=True)
         except (errors.SoldOut, errors.SeatUnavailable):
             continue  # not enough seats for this request yet; a smaller one further down may fit
         except errors.DomainError as refused:  # over the per-fan limit, show off sale...
@@ -174,9 +175,7 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
     the list. A declined charge passes the seats to the next fan and tells the declined one why."""
     done: list[Promotion] = []
     await store.transaction(lambda s: _lapse_offers(store, s, show_id))
-    from domain import booking
-
-    if not await booking.has_kept_seats(store, show_id):
+    if not await has_kept_seats(store, show_id):
         return done  # promotion only ever takes seats kept for the waitlist: nothing to give
     async with store.session() as s:
         show = await load_show(s, show_id)
@@ -202,7 +201,7 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
             done.append(Promotion(entry_id, fan, None, "declined", detail["code"]))
             continue
         done.append(await complete_promotion(store, gateway, entry_id, fan, detail, show_id))
-    await booking.release_kept_seats(store, show_id)  # what no waiting fan could take goes on sale
+    await release_kept_seats(store, show_id)  # what no waiting fan could take goes on sale
     return done
 
 
@@ -212,11 +211,9 @@ async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hol
     when the charge is refused, tell them why and let the seats go to the next fan. Idempotent
     (the purchase is, by hold), so recovery can finish a promotion a crash interrupted.
     """
-    from domain import booking
-
     try:
         authorization = await store.transaction(lambda s: _authorization(s, entry_id))
-        order = await booking.purchase(store, gateway, hold_id=hold_id, fan_discord_id=fan, authorization=authorization)
+        order = await purchase(store, gateway, hold_id=hold_id, fan_discord_id=fan, authorization=authorization)
     except errors.DomainError as failed:
         refusal = failed.to_payload()
 
@@ -270,8 +267,6 @@ async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, 
     gets only seats that come back, so it opens once the queue has nothing left to sell: before the
     open, and while seats of the show (or of the tier asked for) are on sale or held by buyers, the
     answer is the queue. Writes nothing."""
-    from domain import booking
-
     if show.status == ShowStatus.CANCELLED.value:
         raise errors.ShowCancelled("show.cancelled", title=show.title)
     if not isinstance(quantity, int) or quantity <= 0:
@@ -288,7 +283,7 @@ async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, 
         raise errors.SaleNotOpen("waitlist.sale_not_open", title=show.title, opens_at=show.on_sale_at)
     if now >= show.starts_at:
         raise errors.SaleNotOpen("sale.closed", title=show.title)
-    if await booking.seats_still_selling(s, show.id, tier_id):
+    if await seats_still_selling(s, show.id, tier_id):
         if tier is not None:
             raise errors.QueueFirst("waitlist.queue_first_tier", title=show.title, tier=tier)
         raise errors.QueueFirst("waitlist.queue_first", title=show.title)
@@ -307,8 +302,6 @@ PROMOTING = "promoting"  # seats held for the fan, their charge under way
 
 async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
     """Offers whose time ran out pass on: the fan leaves the list (told by DM) and the seats return."""
-    from domain import booking
-
     now = store.now()
     open_offers = (
         await s.execute(select(WaitlistEntry).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == OFFERED).with_for_update())
@@ -320,7 +313,7 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         if hold is not None and hold.status == HoldStatus.CONVERTED.value:
             continue
         if hold is not None:
-            await booking.end_hold(store, s, hold, HoldStatus.EXPIRED)
+            await end_hold(store, s, hold, HoldStatus.EXPIRED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
         await enqueue(
             store, s, kind="waitlist_declined", recipient_discord_id=entry.fan_discord_id,
@@ -330,8 +323,6 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
 
 async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
     """The fan accepts a waitlist offer: their saved authorization is charged for the held seats."""
-    from domain import booking
-
     async with store.session() as s:
         entry = await s.get(WaitlistEntry, entry_id)
     if entry is None or entry.fan_discord_id != fan:
@@ -340,7 +331,7 @@ async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
         raise errors.AlreadyDone("offer.already_accepted")
     if entry.status != OFFERED:
         raise errors.HoldExpired("offer.closed")
-    order = await booking.purchase(store, gateway, hold_id=entry.hold_id, fan_discord_id=fan, authorization=entry.payment_authorization)
+    order = await purchase(store, gateway, hold_id=entry.hold_id, fan_discord_id=fan, authorization=entry.payment_authorization)
     await store.transaction(
         lambda s: s.execute(
             update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.PROMOTED.value, active_key=None)
@@ -351,15 +342,13 @@ async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
 
 async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> None:
     """The fan passes: the seats go to the next fan at once."""
-    from domain import booking
-
     async def work(s: AsyncSession) -> int:
         entry = (await s.execute(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())).scalar_one_or_none()
         if entry is None or entry.fan_discord_id != fan or entry.status != OFFERED:
             raise errors.NotFound("offer.not_found")
         hold = await s.get(Hold, entry.hold_id)
         if hold is not None:
-            await booking.end_hold(store, s, hold, HoldStatus.RELEASED)
+            await end_hold(store, s, hold, HoldStatus.RELEASED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
         return entry.show_id
 
