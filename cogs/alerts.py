@@ -109,8 +109,8 @@ class AlertsCog(commands.Cog, name="alerts"):
     async def unfollow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
         async with refusals(interaction):
             lines = []
-            for kind, name in _pairs(interaction, artist, genre):
-                gone = await follows.unfollow(self.services.store, interaction.user.id, kind, name)
+            pairs = _pairs(interaction, artist, genre)
+            for (kind, name), gone in zip(pairs, await follows.unfollow_all(self.services.store, interaction.user.id, pairs)):
                 what = t(interaction, "artist **{name}**", name=name) if kind == "artist" else t(interaction, "genre **{name}**", name=name)
                 lines.append(t(interaction, "Unfollowed {what}.", what=what) if gone else t(interaction, "You were not following {what}.", what=what))
             await reply(interaction, "\n".join(lines))

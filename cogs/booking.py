@@ -19,7 +19,7 @@ from cogs.i18n import lang, t
 from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
-from domain import holds, orders, queue, shows
+from domain import holds, onsale, orders, queue, shows
 from domain.holds import HoldView
 from domain.orders import OrderView
 from domain.queue import QueueStatus
@@ -109,7 +109,6 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
                 fan_discord_id=interaction.user.id,
                 fan_name=interaction.user.display_name,
             )
-            services.queued()
             show = await shows.get_show(services.store, order.show_id)
             await edit(interaction, content=None, embed=order_embed(interaction, order, show), view=None)
 
@@ -420,11 +419,12 @@ class BookingCog(commands.Cog, name="booking"):
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
             chosen = info.tier(tier) if tier is not None else None  # an unknown tier is refused before joining the line
-            status = await queue.join(self.services.store, self.services.redis, show, interaction.user.id)
-            if status.state != "admitted":
+            booked = await onsale.book(
+                self.services.store, self.services.redis, show_id=show, fan_id=interaction.user.id, quantity=quantity, tier=chosen.name if chosen else None
+            )
+            status, hold = booked.status, booked.hold
+            if hold is None:
                 wanted = Wanted(quantity, chosen.id if chosen else 0)
                 await reply(interaction, describe_queue_status(interaction, status, info), view=queue_view(show, status, wanted, info, interaction))
                 return
-            tier = chosen.name if chosen else None
-            hold = await queue.reserve(self.services.store, self.services.redis, show_id=show, fan=interaction.user.id, quantity=quantity, tier=tier)
             await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info, interaction))

@@ -17,10 +17,6 @@ class Services:
     sender: OutboxSender
     redis: Any = None
 
-    def queued(self) -> None:
-        """Call after a domain call that queued messages: they go out now, not at the next poll."""
-        self.sender.kick()
-
 
 def services_of(interaction) -> Services:
     """The Services of the bot that received this interaction (persistent buttons have no cog)."""

@@ -17,7 +17,7 @@ from cogs.i18n import lang, t
 from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, edit, money, post, refusals, reply, thinking, ts
-from domain import alerts, cancellations, capacity, checkin, errors, follows, organizers, refunds, shows, stats, waitlist
+from domain import alerts, cancellations, capacity, checkin, errors, follows, organizers, refunds, shows, stats
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units
 from notifier.charts import sales_chart
@@ -291,7 +291,6 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
             await organizer_rights(interaction)
             await interaction.response.defer()
             done = await cancellations.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
-            services.queued()
             await edit(
                 interaction,
                 content=t(
@@ -445,7 +444,6 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             except errors.DomainError:
                 await message.delete()  # e.g. cancelled meanwhile: take the post back
                 raise
-            self.services.queued()  # the followers' alerts were queued with the announcement
             await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 
     @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
@@ -454,13 +452,10 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     async def seats(self, interaction: discord.Interaction, show: int, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]) -> None:
         async with refusals(interaction):
             await thinking(interaction)  # thousands of seats, then waitlist charges
-            added = await capacity.add_sections(self.services.store, show, interaction.user.id, seatmap)
-            promoted = await waitlist.promote(self.services.store, self.services.gateway, show)
-            self.services.queued()
-            given = sum(1 for p in promoted if p.outcome in ("promoted", "offered"))
+            done = await capacity.add_seats(self.services.store, self.services.gateway, show, interaction.user.id, seatmap)
             await reply(
                 interaction,
-                t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=added, show=show, given=given),
+                t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=done.added, show=show, given=done.given),
             )
 
     @app_commands.command(name="staff", description="Let a member check tickets in at one of your shows")

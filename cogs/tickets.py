@@ -10,7 +10,7 @@ from cogs import ui
 from cogs.i18n import t
 from cogs.services import Services, services_of
 from cogs.ui import money, refusals, reply, thinking, ts
-from domain import cancellations, checkin, errors, shows, waitlist
+from domain import cancellations, checkin, errors, shows
 from domain.tickets import list_tickets
 from notifier.seats import seat_label
 
@@ -49,7 +49,6 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
     async def show(self, interaction: discord.Interaction, ticket: int) -> None:
         async with refusals(interaction):
             found = await checkin.request_code(self.services.store, ticket, interaction.user.id)
-            self.services.queued()
             await reply(
                 interaction,
                 t(interaction, "A fresh entry code for ticket #{id} ({seat}) is in your DMs. It works for one minute.", id=found.id, seat=seat_label(found.seat, interaction.locale)),
@@ -76,8 +75,6 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
                     ),
                 )
                 return
-            await waitlist.promote(self.services.store, self.services.gateway, done.show_id)  # the waitlist comes first
-            self.services.queued()
             show = await shows.get_show(self.services.store, done.show_id)
             refund = done.seat.price_cents if done.refund_cents is None else done.refund_cents
             if done.fee_cents:

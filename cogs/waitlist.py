@@ -50,7 +50,6 @@ class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templ
             await interaction.response.defer()
             if self.action == "accept":
                 order = await waitlist.accept_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
-                services.queued()
                 await edit(
                     interaction,
                     content=t(interaction, "Accepted: order #{id}, {n} ticket(s). They are on their way by DM.", id=order.id, n=len(order.tickets)),
@@ -58,7 +57,6 @@ class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templ
                 )
             else:
                 await waitlist.decline_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
-                services.queued()
                 await edit(interaction, content=t(interaction, "You passed; the seats went to the next fan on the waitlist."), view=None)
 
 

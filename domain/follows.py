@@ -64,14 +64,22 @@ async def follow_all(store: Store, fan_discord_id: int, wanted: list[tuple[str, 
 
 async def unfollow(store: Store, fan_discord_id: int, kind: str, name: str) -> bool:
     """Returns False when the fan was not following it."""
-    fk = _kind(kind)
-    key = normalize_key(name or "")
+    return (await unfollow_all(store, fan_discord_id, [(kind, name)]))[0]
 
-    async def work(s: AsyncSession) -> bool:
-        res = await s.execute(
-            delete(Follow).where(Follow.fan_discord_id == fan_discord_id, Follow.kind == fk.value, Follow.key == key)
-        )
-        return res.rowcount > 0
+
+async def unfollow_all(store: Store, fan_discord_id: int, unwanted: list[tuple[str, str]]) -> list[bool]:
+    """Stop following several artists and genres in one transaction; for each, False when the fan
+    was not following it."""
+    keys = [(_kind(kind), normalize_key(name or "")) for kind, name in unwanted]
+
+    async def work(s: AsyncSession) -> list[bool]:
+        gone = []
+        for fk, key in keys:
+            res = await s.execute(
+                delete(Follow).where(Follow.fan_discord_id == fan_discord_id, Follow.kind == fk.value, Follow.key == key)
+            )
+            gone.append(res.rowcount > 0)
+        return gone
 
     return await store.transaction(work)
 

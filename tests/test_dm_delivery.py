@@ -217,14 +217,17 @@ async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_ov
     """Only a permanent refusal ends a DM: 5xx for 12 rounds of retries in a row (Picket used to give
     up after 10), the back-off growing to its 10-minute cap, and the ticket still arrives, once."""
     from domain import holds, orders
+    from domain.store import Store
 
     world.bot.services.sender.inline_retries = 0  # one request per round: the rounds are what count
     show = await world.show()
     fan = world.fans[0]
     world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=503, message="Service Unavailable", times=12)
-    # Paid outside the bot, so the sends and their back-off all run on SimCord's virtual time below.
-    hold = await holds.hold_seats(world.store, show_id=show.id, fan_discord_id=fan.id, quantity=1)
-    await orders.purchase(world.store, gateway, hold_id=hold.id, fan_discord_id=fan.id)
+    # Paid outside the bot (another process: its commit wakes no sender here), so the sends and their
+    # back-off all run on SimCord's virtual time below.
+    elsewhere = Store(world.store.engine, world.store.clock)
+    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_discord_id=fan.id, quantity=1)
+    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_discord_id=fan.id)
     for _ in range(6):
         await world.env.advance_time(3600)
     await world.env.settle()

@@ -205,7 +205,7 @@ async def test_the_queue_state_of_ended_shows_and_old_sent_dms_are_deleted(store
     from notifier.sender import OutboxSender
 
     sender = OutboxSender(store, _Quiet(), pacer=Pacer(enabled=False), poll_interval=3600)
-    jobs = Jobs(store, gateway, sender, redis)
+    jobs = Jobs(store, gateway, redis)
     over = await on_sale_show(store, starts_in=timedelta(days=1), admission_per_minute=6)
     called_off = await on_sale_show(store, starts_in=timedelta(days=30), admission_per_minute=6)
     for show in (over, called_off):
@@ -269,7 +269,7 @@ async def test_a_started_shows_waitlist_closes_and_its_fans_are_told_once(store,
     await orders.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
     await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=20, quantity=1)
     sender = OutboxSender(store, _Quiet(), pacer=Pacer(enabled=False), poll_interval=3600)
-    jobs = Jobs(store, gateway, sender, redis)
+    jobs = Jobs(store, gateway, redis)
     await jobs.clean_up()
     assert await waitlist.waitlist_position(store, show_id=show.id, fan_discord_id=20) is not None  # not started yet
     clock.advance(hours=2)

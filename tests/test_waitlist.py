@@ -147,6 +147,7 @@ async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gate
 
     await world.env.advance_time(16 * 60)  # the slow fan's offer runs out
     await waitlist.promote(world.store, gateway, show.id)
+    await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     assert "ran out before you accepted" in slow.user.dm_channel.history()[-1].content
     late = await slow.user.click(offer, label="Accept")
