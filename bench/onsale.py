@@ -175,7 +175,7 @@ async def picket_worker(cfg: dict) -> dict:
             for _attempt in range(5):
                 t = time.perf_counter()
                 try:
-                    hold = await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
+                    hold = await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=1)
                 except errors.SoldOut:
                     done.set()
                     return
@@ -191,7 +191,7 @@ async def picket_worker(cfg: dict) -> dict:
                 hold_times.append(last_hold)
                 t = time.perf_counter()
                 try:
-                    await orders.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
+                    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=fan)
                 except errors.DomainError as exc:
                     errs["purchase:" + type(exc).__name__] += 1
                     break

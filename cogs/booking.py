@@ -20,8 +20,8 @@ from cogs.policy import policy_block
 from cogs.services import Services, services_of
 from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
 from domain import holds, onsale, orders, queue, shows
-from domain.holds import HoldView
-from domain.orders import OrderView
+from domain.holds import HoldSummary
+from domain.orders import OrderSummary
 from domain.queue import QueueStatus
 from domain.seats import seat_states
 from notifier import messages
@@ -46,7 +46,7 @@ async def show_choices(interaction: discord.Interaction, current: str) -> list[a
     )
 
 
-def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
+def hold_embed(interaction: discord.Interaction, hold: HoldSummary, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Reserved: {title}", title=show.title), colour=discord.Colour.gold())
     embed.description = t(
         interaction,
@@ -63,7 +63,7 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
     return embed
 
 
-def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.ShowView) -> discord.Embed:
+def order_embed(interaction: discord.Interaction, order: OrderSummary, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Paid: {title}", title=show.title), colour=discord.Colour.green())
     embed.description = t(
         interaction,
@@ -106,14 +106,14 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
                 services.store,
                 services.gateway,
                 hold_id=self.hold_id,
-                fan_discord_id=interaction.user.id,
+                fan_id=interaction.user.id,
                 fan_name=interaction.user.display_name,
             )
             show = await shows.get_show(services.store, order.show_id)
             await edit(interaction, content=None, embed=order_embed(interaction, order, show), view=None)
 
 
-def hold_view(hold: HoldView, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
+def hold_view(hold: HoldSummary, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
     view = StatelessView()
     view.add_item(HoldButton("pay", hold.id, t(interaction, "Pay {amount}", amount=money(hold.total_cents, show.currency, interaction))))
     view.add_item(HoldButton("release", hold.id, t(interaction, "Release")))
@@ -241,7 +241,7 @@ class QueueButton(
             if self.action == "book" and self.wanted is not None:
                 tier = next((tr.name for tr in show.tiers if tr.id == self.wanted.tier_id), None)
                 hold = await queue.reserve(
-                    services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=self.wanted.quantity, tier=tier
+                    services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, quantity=self.wanted.quantity, tier=tier
                 )
                 await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
                 return
@@ -303,7 +303,7 @@ class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], templa
         services = services_of(interaction)
         async with refusals(interaction):
             hold = await queue.reserve(
-                services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
+                services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
             )
             show = await shows.get_show(services.store, self.show_id)
             await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
@@ -321,7 +321,7 @@ class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], te
         services = services_of(interaction)
         async with refusals(interaction):
             quantity = int(self.item.values[0])
-            hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=quantity)
+            hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, quantity=quantity)
             show = await shows.get_show(services.store, self.show_id)
             await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
 

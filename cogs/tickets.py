@@ -62,7 +62,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
             await thinking(interaction)  # a refund, then charges to waitlisted fans
             try:
                 done = await cancellations.cancel_ticket(
-                    self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
+                    self.services.store, self.services.gateway, ticket_id=ticket, fan_id=interaction.user.id
                 )
             except errors.CancellationClosed as closed:
                 await reply(

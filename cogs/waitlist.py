@@ -19,7 +19,7 @@ async def join_or_send_to_queue(interaction: discord.Interaction, services: Serv
     domain refuses (``waitlist.queue_first``, ``waitlist.sale_not_open``), worded for the fan by
     notifier/errors_text.py like every refusal, and nothing is written."""
     return await waitlist.join_waitlist(
-        services.store, show_id=info.id, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
+        services.store, show_id=info.id, fan_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
     )
 
 
@@ -49,14 +49,14 @@ class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templ
         async with refusals(interaction):
             await interaction.response.defer()
             if self.action == "accept":
-                order = await waitlist.accept_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
+                order = await waitlist.accept_offer(services.store, services.gateway, entry_id=self.entry_id, fan_id=interaction.user.id)
                 await edit(
                     interaction,
                     content=t(interaction, "Accepted: order #{id}, {n} ticket(s). They are on their way by DM.", id=order.id, n=len(order.tickets)),
                     view=None,
                 )
             else:
-                await waitlist.decline_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
+                await waitlist.decline_offer(services.store, services.gateway, entry_id=self.entry_id, fan_id=interaction.user.id)
                 await edit(interaction, content=t(interaction, "You passed; the seats went to the next fan on the waitlist."), view=None)
 
 
@@ -84,7 +84,7 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
     async def status(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
-            entry = await waitlist.waitlist_position(self.services.store, show_id=show, fan_discord_id=interaction.user.id)
+            entry = await waitlist.waitlist_position(self.services.store, show_id=show, fan_id=interaction.user.id)
             if entry:
                 await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=info.title))
             else:
@@ -96,7 +96,7 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
     async def leave(self, interaction: discord.Interaction, show: int) -> None:
         async with refusals(interaction):
             info = await shows.get_show(self.services.store, show)
-            left = await waitlist.leave_waitlist(self.services.store, show_id=show, fan_discord_id=interaction.user.id)
+            left = await waitlist.leave_waitlist(self.services.store, show_id=show, fan_id=interaction.user.id)
             if left:
                 await reply(interaction, t(interaction, "You left the waitlist for **{title}**.", title=info.title))
             else:

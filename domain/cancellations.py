@@ -41,16 +41,16 @@ from domain.store import Store
 from domain.tickets import TicketView, ticket_views
 
 
-async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int, fan_discord_id: int) -> TicketView:
+async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int, fan_id: int) -> TicketView:
     """``/ticket cancel``: the holder gives a ticket back (:func:`revoke_ticket`: refunded as the
     show's policy says), then the seat goes to the show's waitlist first. Returns the cancelled
     ticket with its refund."""
-    cancelled = await revoke_ticket(store, gateway, ticket_id=ticket_id, fan_discord_id=fan_discord_id)
+    cancelled = await revoke_ticket(store, gateway, ticket_id=ticket_id, fan_id=fan_id)
     await waitlist.promote(store, gateway, cancelled.show_id)
     return cancelled
 
 
-async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int, fan_discord_id: int) -> TicketView:
+async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int, fan_id: int) -> TicketView:
     """The first step of :func:`cancel_ticket`. The holder gives a ticket back before the show's
     cancellation deadline: the price minus the show's cancellation fee at this moment is refunded
     (domain/refunds.py), the seat comes back, kept for the waitlist when fans wait for it (their
@@ -60,7 +60,7 @@ async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
     async def work(s: AsyncSession):
         now = store.now()
         ticket = (await s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update())).scalar_one_or_none()
-        if ticket is None or ticket.holder_discord_id != fan_discord_id:
+        if ticket is None or ticket.holder_discord_id != fan_id:
             # Same answer for "no such ticket" and "not yours": ticket ids are not to be probed.
             raise errors.TicketNotFound(ticket_id)
         if ticket.status == TicketStatus.REVOKED.value:
@@ -179,14 +179,14 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
     return summary
 
 
-async def tell_show_cancelled(store: Store, s: AsyncSession, show_id: int, fan: int, *, refund_cents: int = 0, was: str = "queue") -> None:
+async def tell_show_cancelled(store: Store, s: AsyncSession, show_id: int, fan_id: int, *, refund_cents: int = 0, was: str = "queue") -> None:
     """Queue the one "show cancelled" DM a fan gets (as a ticket holder, a waitlisted or a queued
     fan): keyed by show and fan, so telling them again, from any process, folds into it."""
     await enqueue(
         store,
         s,
         kind="show_cancelled",
-        recipient_discord_id=fan,
+        recipient_discord_id=fan_id,
         payload={"show_id": show_id, "refund_cents": refund_cents, "was": was},
-        dedupe_key=f"show:{show_id}:cancelled:{fan}",
+        dedupe_key=f"show:{show_id}:cancelled:{fan_id}",
     )

@@ -34,10 +34,12 @@ MAX_SEATS_PER_HOLD = 50
 
 
 @dataclass(frozen=True)
-class HoldView:
+class HoldSummary:
+    """A hold as its fan sees it: the seats reserved and until when."""
+
     id: int
     show_id: int
-    fan_discord_id: int
+    fan_id: int
     status: str
     expires_at: datetime
     seats: tuple[SeatView, ...]
@@ -63,13 +65,13 @@ def _check_quantity(quantity: int) -> None:
         raise errors.InvalidInput("quantity.too_many", most=MAX_SEATS_PER_HOLD)
 
 
-async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan: int, quantity: int) -> None:
-    await s.execute(store.insert_ignore(FanShowQuota.__table__, show_id=show.id, fan_discord_id=fan, seats=0))
+async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan_id: int, quantity: int) -> None:
+    await s.execute(store.insert_ignore(FanShowQuota.__table__, show_id=show.id, fan_discord_id=fan_id, seats=0))
     raised = await s.execute(
         update(FanShowQuota)
         .where(
             FanShowQuota.show_id == show.id,
-            FanShowQuota.fan_discord_id == fan,
+            FanShowQuota.fan_discord_id == fan_id,
             FanShowQuota.seats + quantity <= show.per_fan_limit,
         )
         .values(seats=FanShowQuota.seats + quantity)
@@ -77,17 +79,17 @@ async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan: int, qu
     if raised.rowcount != 1:
         have = (
             await s.execute(
-                select(FanShowQuota.seats).where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan)
+                select(FanShowQuota.seats).where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan_id)
             )
         ).scalar_one()
         left = max(0, show.per_fan_limit - have)
         raise errors.FanLimitExceeded("fan.limit", title=show.title, limit=show.per_fan_limit, have=have, left=left)
 
 
-async def release_quota(s: AsyncSession, show_id: int, fan: int, quantity: int) -> None:
+async def release_quota(s: AsyncSession, show_id: int, fan_id: int, quantity: int) -> None:
     await s.execute(
         update(FanShowQuota)
-        .where(FanShowQuota.show_id == show_id, FanShowQuota.fan_discord_id == fan)
+        .where(FanShowQuota.show_id == show_id, FanShowQuota.fan_discord_id == fan_id)
         .values(seats=FanShowQuota.seats - quantity)
     )
 
@@ -105,21 +107,21 @@ async def end_hold(store: Store, s: AsyncSession, hold: Hold, status: HoldStatus
     return True
 
 
-async def _hold_view(s: AsyncSession, hold: Hold) -> HoldView:
+async def _hold_summary(s: AsyncSession, hold: Hold) -> HoldSummary:
     seats = await seat_views(s, ShowSeat.hold_id == hold.id)
-    return HoldView(hold.id, hold.show_id, hold.fan_discord_id, hold.status, hold.expires_at, seats)
+    return HoldSummary(hold.id, hold.show_id, hold.fan_discord_id, hold.status, hold.expires_at, seats)
 
 
 async def hold_seats(
     store: Store,
     *,
     show_id: int,
-    fan_discord_id: int,
+    fan_id: int,
     seat_ids: list[int] | None = None,
     quantity: int | None = None,
     tier: str | None = None,
     ttl: timedelta = DEFAULT_HOLD_TTL,
-) -> HoldView:
+) -> HoldSummary:
     """Reserve seats for a fan until ``now + ttl``: the given seats, or the best ``quantity`` available.
 
     All or nothing: if any requested seat is taken, nothing is held and nothing is written.
@@ -137,7 +139,7 @@ async def hold_seats(
     for attempt in range(6):
         try:
             hold = await store.transaction(
-                lambda s: hold_seats_in(store, s, show_id, fan_discord_id, seat_ids, quantity, tier, ttl, final=attempt == 5)
+                lambda s: hold_seats_in(store, s, show_id, fan_id, seat_ids, quantity, tier, ttl, final=attempt == 5)
             )
             telemetry.count("hold_created")
             return hold
@@ -156,14 +158,14 @@ async def hold_seats_in(
     store: Store,
     s: AsyncSession,
     show_id: int,
-    fan: int,
+    fan_id: int,
     seat_ids: list[int] | None,
     quantity: int,
     tier_name: str | None,
     ttl: timedelta,
     final: bool = False,
     for_waitlist: bool = False,
-) -> HoldView:
+) -> HoldSummary:
     now = store.now()
     show = await load_show(s, show_id)
     _check_on_sale(show, now)
@@ -180,7 +182,7 @@ async def hold_seats_in(
         await s.execute(
             select(Hold).where(
                 Hold.show_id == show.id,
-                Hold.fan_discord_id == fan,
+                Hold.fan_discord_id == fan_id,
                 Hold.status == HoldStatus.ACTIVE.value,
                 Hold.expires_at <= now,
             )
@@ -189,10 +191,10 @@ async def hold_seats_in(
     for old in own_lapsed:
         await end_hold(store, s, old, HoldStatus.EXPIRED)
 
-    await _reserve_quota(store, s, show, fan, quantity)
+    await _reserve_quota(store, s, show, fan_id, quantity)
     hold = Hold(
         show_id=show.id,
-        fan_discord_id=fan,
+        fan_discord_id=fan_id,
         quantity=quantity,
         status=HoldStatus.ACTIVE.value,
         expires_at=now + ttl,
@@ -258,32 +260,32 @@ async def hold_seats_in(
         if seat_ids is None and not final:
             raise _Contended()
         raise errors.SeatUnavailable("seats.taken")
-    return await _hold_view(s, hold)
+    return await _hold_summary(s, hold)
 
 
-async def get_hold(store: Store, hold_id: int, fan_discord_id: int) -> HoldView:
+async def get_hold(store: Store, hold_id: int, fan_id: int) -> HoldSummary:
     async with store.session() as s:
-        hold = await owned_hold(s, hold_id, fan_discord_id)
-        return await _hold_view(s, hold)
+        hold = await owned_hold(s, hold_id, fan_id)
+        return await _hold_summary(s, hold)
 
 
-async def owned_hold(s: AsyncSession, hold_id: int, fan: int, *, lock: bool = False) -> Hold:
+async def owned_hold(s: AsyncSession, hold_id: int, fan_id: int, *, lock: bool = False) -> Hold:
     q = select(Hold).where(Hold.id == hold_id)
     if lock:
         q = q.with_for_update()
     hold = (await s.execute(q)).scalar_one_or_none()
     if hold is None:
         raise errors.HoldNotFound(hold_id)
-    if hold.fan_discord_id != fan:
+    if hold.fan_discord_id != fan_id:
         raise errors.NotPermitted("hold.not_yours", hold_id=hold_id)
     return hold
 
 
-async def release_hold(store: Store, hold_id: int, fan_discord_id: int) -> None:
+async def release_hold(store: Store, hold_id: int, fan_id: int) -> None:
     """The fan gives seats back before paying."""
 
     async def work(s: AsyncSession) -> None:
-        hold = await owned_hold(s, hold_id, fan_discord_id, lock=True)
+        hold = await owned_hold(s, hold_id, fan_id, lock=True)
         if hold.status != HoldStatus.ACTIVE.value:
             raise errors.AlreadyDone("hold.inactive")
         await end_hold(store, s, hold, HoldStatus.RELEASED)

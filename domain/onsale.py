@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from domain import queue
-from domain.holds import HoldView
+from domain.holds import HoldSummary
 from domain.queue import QueueStatus
 from domain.store import Store
 
@@ -16,7 +16,7 @@ from domain.store import Store
 @dataclass(frozen=True)
 class Booking:
     status: QueueStatus  # where the fan stands in the show's queue
-    hold: HoldView | None = None  # the seats reserved, when it was the fan's turn
+    hold: HoldSummary | None = None  # the seats reserved, when it was the fan's turn
 
 
 async def book(store: Store, redis: Redis, *, show_id: int, fan_id: int, quantity: int, tier: str | None = None) -> Booking:
@@ -25,4 +25,4 @@ async def book(store: Store, redis: Redis, *, show_id: int, fan_id: int, quantit
     status = await queue.join(store, redis, show_id, fan_id)
     if status.state != "admitted":
         return Booking(status)
-    return Booking(status, await queue.reserve(store, redis, show_id=show_id, fan=fan_id, quantity=quantity, tier=tier))
+    return Booking(status, await queue.reserve(store, redis, show_id=show_id, fan_id=fan_id, quantity=quantity, tier=tier))

@@ -38,10 +38,12 @@ from domain.tickets import TicketView, ticket_views
 
 
 @dataclass(frozen=True)
-class OrderView:
+class OrderSummary:
+    """An order as its fan sees it: what was paid and the tickets it issued."""
+
     id: int
     show_id: int
-    fan_discord_id: int
+    fan_id: int
     status: str
     amount_cents: int
     organizer_amount_cents: int
@@ -60,25 +62,25 @@ async def purchase(
     gateway: PaymentGateway,
     *,
     hold_id: int,
-    fan_discord_id: int,
+    fan_id: int,
     fan_name: str | None = None,
     authorization: str | None = None,
-) -> OrderView:
+) -> OrderSummary:
     """Pay for a hold and issue one ticket per seat. Idempotent: calling it again for the same hold
     (double click, retry after a timeout) returns the same order and never charges twice."""
-    prepared = await store.transaction(lambda s: _prepare_order(store, s, hold_id, fan_discord_id))
-    if isinstance(prepared, OrderView):
+    prepared = await store.transaction(lambda s: _prepare_order(store, s, hold_id, fan_id))
+    if isinstance(prepared, OrderSummary):
         return prepared
     order_id, key, amount, currency = prepared
     try:
         result = await gateway.charge(
-            idempotency_key=key, amount_cents=amount, currency=currency, customer=fan_discord_id, authorization=authorization
+            idempotency_key=key, amount_cents=amount, currency=currency, customer=fan_id, authorization=authorization
         )
     except PaymentTimeout:
         telemetry.count("payment", kind="charge", outcome="timeout")
         raise errors.DomainError("payment.timeout") from None
     outcome = await settle_charge(store, gateway, order_id, result, fan_name)
-    if isinstance(outcome, OrderView):
+    if isinstance(outcome, OrderSummary):
         return outcome
     raise outcome
 
@@ -86,7 +88,7 @@ async def purchase(
 async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, result: PaymentResult, fan_name: str | None = None):
     """Record the provider's answer for an order's charge: tickets and their DM when it went
     through and the seats are still held; a refund when it went through too late; the failure
-    otherwise. Returns the paid OrderView or the DomainError to show. Used by :func:`purchase` and by
+    otherwise. Returns the paid OrderSummary or the DomainError to show. Used by :func:`purchase` and by
     recovery, which gets the answer of a charge whose process died by looking its key up."""
     outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result, fan_name))
     if isinstance(outcome, tuple):  # settled just now, not found settled by an earlier call
@@ -101,13 +103,13 @@ async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, re
     return outcome
 
 
-async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
+async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan_id: int):
     now = store.now()
-    hold = await owned_hold(s, hold_id, fan, lock=True)
+    hold = await owned_hold(s, hold_id, fan_id, lock=True)
     order = (await s.execute(select(Order).where(Order.hold_id == hold.id))).scalar_one_or_none()
     if order is not None:
         if order.status == OrderStatus.PAID.value:
-            return await _order_view(s, order)
+            return await _order_summary(s, order)
         if order.status == OrderStatus.FAILED.value:
             raise failure(order.failure_reason, errors.PaymentDeclined, "payment.failed")
     if order is None:
@@ -126,7 +128,7 @@ async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
         ).scalar_one()
         order = Order(
             show_id=hold.show_id,
-            fan_discord_id=fan,
+            fan_discord_id=fan_id,
             hold_id=hold.id,
             status=OrderStatus.PENDING.value,
             amount_cents=int(amount),
@@ -153,13 +155,13 @@ async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan: int):
 
 
 async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult, fan_name: str | None):
-    """Second half of a purchase. Returns the paid OrderView, or the DomainError to raise once this
+    """Second half of a purchase. Returns the paid OrderSummary, or the DomainError to raise once this
     transaction (which records the failure) has committed; paired with what happened ("paid",
     "failed", "late") when this call settled the order, alone when an earlier one had."""
     now = store.now()
     order = (await s.execute(select(Order).where(Order.id == order_id).with_for_update())).scalar_one()
     if order.status in (OrderStatus.PAID.value, OrderStatus.REFUNDED.value):
-        return await _order_view(s, order)
+        return await _order_summary(s, order)
     charge = (await s.execute(select(Payment).where(Payment.idempotency_key == f"order:{order.id}:charge"))).scalar_one()
     if order.status == OrderStatus.FAILED.value:
         # Settled before (declined, or given up by recovery): an answer arriving now changes nothing,
@@ -224,12 +226,12 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         payload={"order_id": order.id, "show_id": order.show_id, "holder_name": fan_name},
         dedupe_key=f"order:{order.id}:tickets",
     )
-    return await _order_view(s, order), "paid"
+    return await _order_summary(s, order), "paid"
 
 
-async def _order_view(s: AsyncSession, order: Order) -> OrderView:
+async def _order_summary(s: AsyncSession, order: Order) -> OrderSummary:
     tickets = await ticket_views(s, Ticket.order_id == order.id)
-    return OrderView(
+    return OrderSummary(
         order.id,
         order.show_id,
         order.fan_discord_id,
@@ -241,12 +243,12 @@ async def _order_view(s: AsyncSession, order: Order) -> OrderView:
     )
 
 
-async def get_order(store: Store, order_id: int) -> OrderView:
+async def get_order(store: Store, order_id: int) -> OrderSummary:
     async with store.session() as s:
         order = await s.get(Order, order_id)
         if order is None:
             raise errors.OrderNotFound(order_id)
-        return await _order_view(s, order)
+        return await _order_summary(s, order)
 
 
 async def queue_refund(store: Store, s: AsyncSession, *, order_id: int, key: str, amount: int) -> None:

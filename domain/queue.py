@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
 
 from domain import cancellations, errors, holds, outbox, telemetry
-from domain.holds import HoldView
+from domain.holds import HoldSummary
 from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
 from domain.shows import load_show
 from domain.store import Store
@@ -160,7 +160,7 @@ def _status(raw, q: ShowQueue, now: datetime) -> QueueStatus:
     return QueueStatus("queued", position=value + 1, ahead=value, eta_seconds=eta)
 
 
-async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatus:
+async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueStatus:
     """Take a place in line (or report the place already held). Let the fan in at once when the
     line is short enough for the admission rate."""
     q = await show_queue(store, show_id)
@@ -175,38 +175,38 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
     for _ in range(2):
         raw = await redis.eval(
             _JOIN, 7, k["line"], k["seq"], k["ever"], k["token"], ACTIVE_SHOWS, EPOCH, KNOWN_SHOWS,
-            fan, now.timestamp(), q.on_sale_at.timestamp(), random.random(), q.show_id,
+            fan_id, now.timestamp(), q.on_sale_at.timestamp(), random.random(), q.show_id,
         )
         if raw[0] != "lost":
             break
         await restore_lines(store, redis)  # Redis lost its lines: put them back before adding to one
     if len(raw) > 2:  # a new place: write it through, so a lost Redis can be rebuilt in this order
-        await _record_place(store, q.show_id, fan, float(raw[2]))
+        await _record_place(store, q.show_id, fan_id, float(raw[2]))
         telemetry.count("queue_joined")
     if raw[0] == "queued" and now >= q.on_sale_at:
-        await admit(store, redis, q, answering=fan)
-        return await status(store, redis, show_id, fan, q)
+        await admit(store, redis, q, answering=fan_id)
+        return await status(store, redis, show_id, fan_id, q)
     return _status(raw, q, now)
 
 
-async def status(store: Store, redis: Redis, show_id: int, fan: int, q: ShowQueue | None = None) -> QueueStatus:
+async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQueue | None = None) -> QueueStatus:
     q = q or await show_queue(store, show_id)
     k = _keys(q.show_id)
-    ttl = await redis.ttl(k["token"] + str(fan))
+    ttl = await redis.ttl(k["token"] + str(fan_id))
     if ttl > 0:
         return QueueStatus("admitted", admitted_for_seconds=ttl)
-    rank = await redis.zrank(k["line"], fan)
+    rank = await redis.zrank(k["line"], fan_id)
     if rank is None:
         return QueueStatus("none")
     return _status(("queued", rank), q, store.now())
 
 
-async def leave(store: Store, redis: Redis, show_id: int, fan: int) -> bool:
+async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:
     k = _keys(show_id)
-    removed = await redis.zrem(k["line"], fan)
-    dropped = await redis.delete(k["token"] + str(fan))
+    removed = await redis.zrem(k["line"], fan_id)
+    dropped = await redis.delete(k["token"] + str(fan_id))
     await store.transaction(
-        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan))
+        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan_id))
     )
     return bool(removed or dropped)
 
@@ -274,10 +274,10 @@ async def active_shows(redis: Redis) -> list[int]:
     return [int(s) for s in await redis.smembers(ACTIVE_SHOWS)]
 
 
-async def require_admission(redis: Redis, q: ShowQueue, fan: int, now: datetime) -> None:
+async def require_admission(redis: Redis, q: ShowQueue, fan_id: int, now: datetime) -> None:
     if now < q.on_sale_at:
         raise errors.SaleNotOpen("queue.sale_not_open", title=q.title, opens_at=q.on_sale_at)
-    if await redis.ttl(_keys(q.show_id)["token"] + str(fan)) <= 0:
+    if await redis.ttl(_keys(q.show_id)["token"] + str(fan_id)) <= 0:
         raise errors.NotAdmitted("queue.not_your_turn", title=q.title)
 
 
@@ -316,15 +316,15 @@ async def reserve(
     redis: Redis,
     *,
     show_id: int,
-    fan: int,
+    fan_id: int,
     quantity: int | None = None,
     seat_ids: list[int] | None = None,
     tier: str | None = None,
-) -> HoldView:
+) -> HoldSummary:
     """Hold seats for a fan the queue has let in. The one way fans reserve during an on-sale."""
     q = await show_queue(store, show_id)
-    await require_admission(redis, q, fan, store.now())
-    return await holds.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
+    await require_admission(redis, q, fan_id, store.now())
+    return await holds.hold_seats(store, show_id=show_id, fan_id=fan_id, quantity=quantity, seat_ids=seat_ids, tier=tier)
 
 
 async def admit_all(store: Store, redis: Redis) -> int:
@@ -397,9 +397,9 @@ class _PlaceJournal:
         self.waiting: list[tuple[dict, asyncio.Future]] = []
         self.writer: asyncio.Task | None = None
 
-    async def record(self, show_id: int, fan: int, score: float) -> None:
+    async def record(self, show_id: int, fan_id: int, score: float) -> None:
         done = asyncio.get_running_loop().create_future()
-        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
+        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan_id, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
         if self.writer is None or self.writer.done():
             self.writer = asyncio.get_running_loop().create_task(self._write())
         await done
@@ -425,11 +425,11 @@ class _PlaceJournal:
 _journals: "weakref.WeakKeyDictionary[Store, _PlaceJournal]" = weakref.WeakKeyDictionary()
 
 
-async def _record_place(store: Store, show_id: int, fan: int, score: float) -> None:
+async def _record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
     journal = _journals.get(store)
     if journal is None:
         journal = _journals[store] = _PlaceJournal(store)
-    await journal.record(show_id, fan, score)
+    await journal.record(show_id, fan_id, score)
 
 
 # --- rebuilding a lost queue ----------------------------------------------------------------------

@@ -51,9 +51,9 @@ async def ticket_views(s: AsyncSession, where) -> tuple[TicketView, ...]:
     )
 
 
-async def list_tickets(store: Store, fan_discord_id: int, *, show_id: int | None = None, include_revoked: bool = False) -> list[TicketView]:
+async def list_tickets(store: Store, fan_id: int, *, show_id: int | None = None, include_revoked: bool = False) -> list[TicketView]:
     """A fan's own tickets. There is no way to list someone else's."""
-    cond = Ticket.holder_discord_id == fan_discord_id
+    cond = Ticket.holder_discord_id == fan_id
     if show_id is not None:
         cond = and_(cond, Ticket.show_id == show_id)
     if not include_revoked:

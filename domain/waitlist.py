@@ -23,14 +23,14 @@ from domain.store import Store
 class WaitlistView:
     entry_id: int
     show_id: int
-    fan_discord_id: int
+    fan_id: int
     tier: str | None
     quantity: int
     position: int
 
 
-def _active_key(show_id: int, fan: int) -> str:
-    return f"{show_id}:{fan}"
+def _active_key(show_id: int, fan_id: int) -> str:
+    return f"{show_id}:{fan_id}"
 
 
 async def _position(s: AsyncSession, entry: WaitlistEntry) -> int:
@@ -47,17 +47,17 @@ async def _position(s: AsyncSession, entry: WaitlistEntry) -> int:
 
 
 async def join_waitlist(
-    store: Store, *, show_id: int, fan_discord_id: int, quantity: int, tier: str | None = None, gateway=None
+    store: Store, *, show_id: int, fan_id: int, quantity: int, tier: str | None = None, gateway=None
 ) -> WaitlistView:
     """Join a show's waitlist (once per fan; joining again returns the current place). With a
     gateway, the fan's card is authorized now and that authorization is charged on promotion."""
     authorization = None
     if gateway is not None:
-        existing = await waitlist_position(store, show_id=show_id, fan_discord_id=fan_discord_id)
+        existing = await waitlist_position(store, show_id=show_id, fan_id=fan_id)
         if existing is not None:
             return existing
         await _validate_join(store, show_id, quantity, tier)
-        auth = await gateway.authorize(customer=fan_discord_id)
+        auth = await gateway.authorize(customer=fan_id)
         if not auth.ok:
             if auth.reason:
                 raise errors.PaymentDeclined("waitlist.card_declined_because", provider_reason=excerpt(auth.reason).rstrip("."))
@@ -70,10 +70,10 @@ async def join_waitlist(
         await s.execute(
             store.insert_ignore(
                 WaitlistEntry.__table__,
-                active_key=_active_key(show.id, fan_discord_id),
+                active_key=_active_key(show.id, fan_id),
                 show_id=show.id,
                 tier_id=tier_id,
-                fan_discord_id=fan_discord_id,
+                fan_discord_id=fan_id,
                 quantity=quantity,
                 status=WaitlistStatus.WAITING.value,
                 payment_authorization=authorization,
@@ -81,18 +81,18 @@ async def join_waitlist(
             )
         )
         entry = (
-            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show.id, fan_discord_id)))
+            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show.id, fan_id)))
         ).scalar_one()
-        return WaitlistView(entry.id, show.id, fan_discord_id, tier if entry.tier_id else None, entry.quantity, await _position(s, entry))
+        return WaitlistView(entry.id, show.id, fan_id, tier if entry.tier_id else None, entry.quantity, await _position(s, entry))
 
     return await store.transaction(work)
 
 
-async def leave_waitlist(store: Store, *, show_id: int, fan_discord_id: int) -> bool:
+async def leave_waitlist(store: Store, *, show_id: int, fan_id: int) -> bool:
     async def work(s: AsyncSession) -> bool:
         res = await s.execute(
             update(WaitlistEntry)
-            .where(WaitlistEntry.active_key == _active_key(show_id, fan_discord_id))
+            .where(WaitlistEntry.active_key == _active_key(show_id, fan_id))
             .values(status=WaitlistStatus.LEFT.value, active_key=None)
         )
         return res.rowcount > 0
@@ -100,15 +100,15 @@ async def leave_waitlist(store: Store, *, show_id: int, fan_discord_id: int) -> 
     return await store.transaction(work)
 
 
-async def waitlist_position(store: Store, *, show_id: int, fan_discord_id: int) -> WaitlistView | None:
+async def waitlist_position(store: Store, *, show_id: int, fan_id: int) -> WaitlistView | None:
     async with store.session() as s:
         entry = (
-            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show_id, fan_discord_id)))
+            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show_id, fan_id)))
         ).scalar_one_or_none()
         if entry is None:
             return None
         tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
-        return WaitlistView(entry.id, entry.show_id, fan_discord_id, tier, entry.quantity, await _position(s, entry))
+        return WaitlistView(entry.id, entry.show_id, fan_id, tier, entry.quantity, await _position(s, entry))
 
 
 # --- promotion ------------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ async def waitlist_position(store: Store, *, show_id: int, fan_discord_id: int) 
 @dataclass(frozen=True)
 class Promotion:
     entry_id: int
-    fan_discord_id: int
+    fan_id: int
     order_id: int | None
     outcome: str  # "promoted" | "declined" | "offered"
     reason: str | None = None
@@ -205,7 +205,7 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
     return done
 
 
-async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hold_id: int, show_id: int) -> Promotion:
+async def complete_promotion(store: Store, gateway, entry_id: int, fan_id: int, hold_id: int, show_id: int) -> Promotion:
     """Second half of a promotion, once the seats are held for the fan: charge their saved
     authorization (the purchase writes the tickets and their DM), then take them off the list; or,
     when the charge is refused, tell them why and let the seats go to the next fan. Idempotent
@@ -213,17 +213,17 @@ async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hol
     """
     try:
         authorization = await store.transaction(lambda s: _authorization(s, entry_id))
-        order = await purchase(store, gateway, hold_id=hold_id, fan_discord_id=fan, authorization=authorization)
+        order = await purchase(store, gateway, hold_id=hold_id, fan_id=fan_id, authorization=authorization)
     except errors.DomainError as failed:
         refusal = failed.to_payload()
 
         async def decline(s: AsyncSession) -> None:
             await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.LEFT.value, active_key=None))
-            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "refusal": refusal}, dedupe_key=f"waitlist:{entry_id}:declined")
+            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan_id, payload={"show_id": show_id, "refusal": refusal}, dedupe_key=f"waitlist:{entry_id}:declined")
 
         await store.transaction(decline)
         telemetry.count("waitlist", outcome="declined")
-        return Promotion(entry_id, fan, None, "declined", failed.code)
+        return Promotion(entry_id, fan_id, None, "declined", failed.code)
     moved = await store.transaction(
         lambda s: s.execute(
             update(WaitlistEntry)
@@ -233,7 +233,7 @@ async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hol
     )
     if moved.rowcount:
         telemetry.count("waitlist", outcome="promoted")
-    return Promotion(entry_id, fan, order.id, "promoted")
+    return Promotion(entry_id, fan_id, order.id, "promoted")
 
 
 async def requeue(s: AsyncSession, entry_id: int) -> bool:
@@ -321,17 +321,17 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         )
 
 
-async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
+async def accept_offer(store: Store, gateway, *, entry_id: int, fan_id: int):
     """The fan accepts a waitlist offer: their saved authorization is charged for the held seats."""
     async with store.session() as s:
         entry = await s.get(WaitlistEntry, entry_id)
-    if entry is None or entry.fan_discord_id != fan:
+    if entry is None or entry.fan_discord_id != fan_id:
         raise errors.NotFound("offer.not_found")
     if entry.status == WaitlistStatus.PROMOTED.value:
         raise errors.AlreadyDone("offer.already_accepted")
     if entry.status != OFFERED:
         raise errors.HoldExpired("offer.closed")
-    order = await purchase(store, gateway, hold_id=entry.hold_id, fan_discord_id=fan, authorization=entry.payment_authorization)
+    order = await purchase(store, gateway, hold_id=entry.hold_id, fan_id=fan_id, authorization=entry.payment_authorization)
     await store.transaction(
         lambda s: s.execute(
             update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.PROMOTED.value, active_key=None)
@@ -340,11 +340,11 @@ async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
     return order
 
 
-async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> None:
+async def decline_offer(store: Store, gateway, *, entry_id: int, fan_id: int) -> None:
     """The fan passes: the seats go to the next fan at once."""
     async def work(s: AsyncSession) -> int:
         entry = (await s.execute(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())).scalar_one_or_none()
-        if entry is None or entry.fan_discord_id != fan or entry.status != OFFERED:
+        if entry is None or entry.fan_discord_id != fan_id or entry.status != OFFERED:
             raise errors.NotFound("offer.not_found")
         hold = await s.get(Hold, entry.hold_id)
         if hold is not None:

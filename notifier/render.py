@@ -81,10 +81,10 @@ def money(minor: int, currency: str, locale: Locale = None) -> str:
 async def _tickets_issued(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     order = await orders.get_order(store, payload["order_id"])
     show = await shows.get_show(store, order.show_id)
-    holder = payload.get("holder_name") or t(locale, "fan {id}", id=order.fan_discord_id)
+    holder = payload.get("holder_name") or t(locale, "fan {id}", id=order.fan_id)
     live = [tk for tk in order.tickets if tk.status != "revoked"]
     keys = ticket_codes.keyring()
-    codes = {tk.id: keys.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_discord_id, now=store.now()) for tk in live}
+    codes = {tk.id: keys.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_id, now=store.now()) for tk in live}
     files = tuple(
         (
             f"ticket-{tk.id}.png",

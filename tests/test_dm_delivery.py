@@ -91,8 +91,8 @@ async def test_messages_left_in_the_outbox_are_sent_when_the_bot_starts(world, g
     show = await world.show()
     fan = world.fans[3]
     elsewhere = Store(world.store.engine, world.store.clock)  # another process: its commits wake no sender here
-    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_discord_id=fan.id, quantity=2)
-    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_discord_id=fan.id)
+    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_id=fan.id, quantity=2)
+    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_id=fan.id)
     await world.env.settle()
     assert fan.user.dm_channel.history() == []
     await world.env.restart_bot()
@@ -226,8 +226,8 @@ async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_ov
     # Paid outside the bot (another process: its commit wakes no sender here), so the sends and their
     # back-off all run on SimCord's virtual time below.
     elsewhere = Store(world.store.engine, world.store.clock)
-    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_discord_id=fan.id, quantity=1)
-    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_discord_id=fan.id)
+    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_id=fan.id, quantity=1)
+    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_id=fan.id)
     for _ in range(6):
         await world.env.advance_time(3600)
     await world.env.settle()

@@ -15,10 +15,10 @@ from tests.test_dm_delivery import buy
 
 async def _sold_out_to_fan_1(store, gateway, waiting: dict[int, int]):
     show = await on_sale_show(store, seatmap="A:1x2:Standard")
-    hold = await holds.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=2)
-    order = await orders.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=2)
+    order = await orders.purchase(store, gateway, hold_id=hold.id, fan_id=1)
     for fan, quantity in waiting.items():
-        await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=fan, quantity=quantity, gateway=gateway)
+        await waitlist.join_waitlist(store, show_id=show.id, fan_id=fan, quantity=quantity, gateway=gateway)
     return show, order
 
 
@@ -26,11 +26,11 @@ async def test_cancelling_a_ticket_gives_its_seat_to_the_waiting_fan_in_the_same
     show, order = await _sold_out_to_fan_1(store, gateway, {20: 1})
     seat = order.tickets[0].seat
 
-    cancelled = await cancellations.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=1)
+    cancelled = await cancellations.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=1)
 
     assert cancelled.status == "revoked" and cancelled.refund_cents == cancelled.seat.price_cents
     assert [t.seat.id for t in await tickets.list_tickets(store, 20)] == [seat.id]  # no later step needed
-    assert await waitlist.waitlist_position(store, show_id=show.id, fan_discord_id=20) is None
+    assert await waitlist.waitlist_position(store, show_id=show.id, fan_id=20) is None
 
 
 async def test_added_seats_go_to_the_waiting_fans_first_in_the_same_call_the_rest_on_sale(store, gateway):
@@ -40,7 +40,7 @@ async def test_added_seats_go_to_the_waiting_fans_first_in_the_same_call_the_res
 
     assert (done.added, done.given) == (3, 1)
     assert len(await tickets.list_tickets(store, 20)) == 2
-    hold = await holds.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)  # the third seat is on sale
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=1)  # the third seat is on sale
     assert hold.seats[0].section == "B"
     with pytest.raises(errors.NotPermitted):  # only the show's organizer adds seats, and nothing changes
         await capacity.add_seats(store, gateway, show.id, 2, "C:1x3:Standard")
@@ -95,8 +95,8 @@ async def test_a_dm_queued_by_a_domain_call_outside_any_command_goes_out_at_once
     job) reaches the fan as soon as it commits, without waiting for the outbox poll (hourly here)."""
     show = await world.show()
     fan = world.fans[3]
-    hold = await holds.hold_seats(world.store, show_id=show.id, fan_discord_id=fan.id, quantity=2)
-    await orders.purchase(world.store, gateway, hold_id=hold.id, fan_discord_id=fan.id)
+    hold = await holds.hold_seats(world.store, show_id=show.id, fan_id=fan.id, quantity=2)
+    await orders.purchase(world.store, gateway, hold_id=hold.id, fan_id=fan.id)
     await world.bot.services.sender.idle()  # the drain the commit started (SimCord's settle only sees the bot's own tasks)
     await world.env.settle()
     [dm] = fan.user.dm_channel.history()
