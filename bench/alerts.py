@@ -40,7 +40,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from bot.app import create_bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from domain import shows  # noqa: E402
+from domain import organizers, shows  # noqa: E402
 from domain.models import Follow  # noqa: E402
 from domain.store import make_engine  # noqa: E402
 from migrations import rebuild  # noqa: E402
@@ -101,7 +101,7 @@ max_in_window = most_in_any_window  # the tests' sliding-window count, so bench 
 
 
 async def fan_out(bot, organizer, channel, store, *, artist: str, title: str, pacer: Pacer, sender_cfg: dict) -> dict:
-    org = await shows.get_organizer(store, channel.guild.id, organizer.id)
+    org = await organizers.get_organizer(store, channel.guild.id, organizer.id)
     now = store.now()
     show = await shows.create_show(
         store,
@@ -194,7 +194,7 @@ async def main(args) -> dict:
         channel = guild.create_text_channel("announcements")
         organizer = guild.add_member(env.create_user("organizer"))
         store = bot.services.store
-        await shows.register_organizer(store, guild.id, organizer.id, "organizer")
+        await organizers.register_organizer(store, guild.id, organizer.id, "organizer")
 
         t0 = time.perf_counter()
         fans = [env.create_user(f"fan{i}").id for i in range(max(args.followers, args.paced_messages, args.baseline_messages))]

@@ -10,7 +10,7 @@ What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
    own Store (SystemClock) and Redis client, lets fans in with ``queue.admit`` (the show's admission
    rate is raised so that everyone is let in within ``--admit-seconds``: admission is not the
    bottleneck), and serves only its own fans (fan id modulo P) with ``--concurrency`` buyers, each
-   doing ``queue.reserve(quantity=1)`` (best available) then ``booking.purchase`` with a
+   doing ``queue.reserve(quantity=1)`` (best available) then ``orders.purchase`` with a
    SandboxGateway, until a reserve answers SoldOut. All P processes compete for the same seats.
 2a. raw anchor, just before the sale, on the same database: the limit of this box for what a hold
    must do, measured with the bare driver (aiomysql, no ORM, no pool) by the same P processes x
@@ -81,7 +81,7 @@ from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
-from domain import booking, errors, queue, shows, stats  # noqa: E402
+from domain import errors, orders, organizers, queue, shows, stats  # noqa: E402
 from domain.clock import SystemClock  # noqa: E402
 from domain.models import Hold, HoldStatus, Order, OrderStatus, SeatStatus, Show, ShowSeat, Ticket, TicketStatus  # noqa: E402
 from domain.payments import SandboxGateway  # noqa: E402
@@ -213,7 +213,7 @@ async def picket_worker(cfg: dict) -> dict:
             for _attempt in range(5):
                 t = time.perf_counter()
                 try:
-                    hold = await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
+                    hold = await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=1)
                 except errors.SoldOut:
                     done.set()
                     return
@@ -229,7 +229,7 @@ async def picket_worker(cfg: dict) -> dict:
                 hold_times.append(last_hold)
                 t = time.perf_counter()
                 try:
-                    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
+                    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=fan)
                 except errors.DomainError as exc:
                     errs["purchase:" + type(exc).__name__] += 1
                     break
@@ -533,7 +533,7 @@ async def main(args) -> dict:
     await redis.flushdb()
     store = Store.from_url(args.database_url, SystemClock(), pool_size=args.pool)
 
-    org = await shows.register_organizer(store, GUILD, ORGANIZER, "bench organizer")
+    org = await organizers.register_organizer(store, GUILD, ORGANIZER, "bench organizer")
     now = store.now()
     common = dict(
         organizer_id=org.id,

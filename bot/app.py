@@ -150,7 +150,7 @@ class PicketBot(commands.AutoShardedBot):
         if report.anything:
             log.info("recovered at start: %s", report)
         self.services.sender.start()
-        self.jobs = Jobs(self.services.store, self.services.gateway, self.services.sender, self.services.redis)
+        self.jobs = Jobs(self.services.store, self.services.gateway, self.services.redis)
         if self.settings.scheduler_enabled and self._scheduler is None:
             self._scheduler = start_scheduler(self.jobs, tick_seconds=self.settings.scheduler_tick_seconds)
 

@@ -107,8 +107,8 @@ class AlertsCog(commands.Cog, name="alerts"):
     @app_commands.autocomplete(artist=followed_artist_choices, genre=followed_genre_choices)
     async def unfollow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
         lines = []
-        for kind, name in _pairs(interaction, artist, genre):
-            gone = await follows.unfollow(self.services.store, interaction.user.id, kind, name)
+        pairs = _pairs(interaction, artist, genre)
+        for (kind, name), gone in zip(pairs, await follows.unfollow_all(self.services.store, interaction.user.id, pairs), strict=True):
             what = t(interaction, "artist **{name}**", name=name) if kind == "artist" else t(interaction, "genre **{name}**", name=name)
             lines.append(t(interaction, "Unfollowed {what}.", what=what) if gone else t(interaction, "You were not following {what}.", what=what))
         await reply(interaction, "\n".join(lines))

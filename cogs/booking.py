@@ -27,7 +27,7 @@ from cogs.common.options import ShowOption
 from cogs.common.requests import answered, cooldown
 from cogs.common.services import Services, services_of
 from cogs.common.ui import StatelessView, edit, reply
-from domain import queue, shows
+from domain import onsale, shows
 from notifier import messages
 from notifier.messages import join_within
 from notifier.times import discord_ts
@@ -123,11 +123,12 @@ class BookingCog(commands.Cog, name="booking"):
         tier: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         chosen = show.tier(tier) if tier is not None else None  # an unknown tier is refused before joining the line
-        status = await queue.join(self.services.store, self.services.redis, show.id, interaction.user.id)
-        if status.state != "admitted":
+        booked = await onsale.book(
+            self.services.store, self.services.redis, show_id=show.id, fan_id=interaction.user.id, quantity=quantity, tier=chosen.name if chosen else None
+        )
+        status, hold = booked.status, booked.hold
+        if hold is None:
             wanted = Wanted(quantity, chosen.id if chosen else 0)
             await reply(interaction, describe_queue_status(interaction, status, show), view=queue_view(show.id, status, wanted, show, interaction))
             return
-        tier = chosen.name if chosen else None
-        hold = await queue.reserve(self.services.store, self.services.redis, show_id=show.id, fan=interaction.user.id, quantity=quantity, tier=tier)
         await reply(interaction, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))

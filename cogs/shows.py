@@ -19,7 +19,7 @@ from cogs.common.policy import policy_block
 from cogs.common.requests import Form, answered
 from cogs.common.services import Services, services_of
 from cogs.common.ui import FromCustomId, StatelessView, edit, money, post, reply, thinking
-from domain import alerts, booking, checkin, errors, follows, refunds, shows, stats, waitlist
+from domain import alerts, cancellations, capacity, checkin, errors, follows, organizers, refunds, shows, stats
 from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
 from notifier import money as money_units
 from notifier.charts import sales_chart
@@ -56,7 +56,7 @@ LABEL_MAX = 45  # a form field's label
 async def server_zone(services: Services, interaction: discord.Interaction) -> str:
     """The zone of a new show whose organizer named none: the one the server's admins chose
     (/organizer timezone), else Asia/Seoul in a server whose language is Korean, else UTC."""
-    chosen = await shows.server_timezone(services.store, interaction.guild_id)
+    chosen = await organizers.server_timezone(services.store, interaction.guild_id)
     if chosen:
         return chosen
     locale = interaction.guild.preferred_locale if interaction.guild is not None else interaction.guild_locale
@@ -288,8 +288,7 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
         services = services_of(interaction)
         await organizer_rights(interaction)
         await interaction.response.defer()
-        done = await booking.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
-        services.queued()
+        done = await cancellations.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
         await edit(
             interaction,
             content=t(
@@ -438,7 +437,6 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         except errors.DomainError:
             await message.delete()  # e.g. cancelled meanwhile: take the post back
             raise
-        self.services.queued()  # the followers' alerts were queued with the announcement
         await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
 
     @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
@@ -446,13 +444,10 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     @app_commands.describe(show="The show", seatmap="New sections, e.g. Balcony:2x10:Standard")
     async def seats(self, interaction: discord.Interaction, show: ShowOption, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]) -> None:
         await thinking(interaction)  # thousands of seats, then waitlist charges
-        added = await shows.add_sections(self.services.store, show.id, interaction.user.id, seatmap)
-        promoted = await waitlist.promote(self.services.store, self.services.gateway, show.id)
-        self.services.queued()
-        given = sum(1 for p in promoted if p.outcome in ("promoted", "offered"))
+        done = await capacity.add_seats(self.services.store, self.services.gateway, show.id, interaction.user.id, seatmap)
         await reply(
             interaction,
-            t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=added, show=show.id, given=given),
+            t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=done.added, show=show.id, given=done.given),
         )
 
     @app_commands.command(name="staff", description="Let a member check tickets in at one of your shows")

@@ -11,13 +11,14 @@ from cogs.common.i18n import t
 from cogs.common.requests import cooldown
 from cogs.common.services import Services, services_of
 from cogs.common.ui import money, reply, thinking
-from domain import booking, checkin, errors, shows, waitlist
+from domain import cancellations, checkin, errors, shows
+from domain.tickets import list_tickets
 from notifier.seats import seat_label
 from notifier.times import discord_ts
 
 
 async def own_ticket_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-    tickets = await booking.list_tickets(services_of(interaction).store, interaction.user.id)
+    tickets = await list_tickets(services_of(interaction).store, interaction.user.id)
     return ui.choices(
         (f"#{tk.id} · {seat_label(tk.seat, interaction.locale)}", tk.id)
         for tk in tickets
@@ -32,7 +33,7 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
 
     @app_commands.command(name="list", description="Your tickets")
     async def list_(self, interaction: discord.Interaction) -> None:
-        tickets = await booking.list_tickets(self.services.store, interaction.user.id)
+        tickets = await list_tickets(self.services.store, interaction.user.id)
         if not tickets:
             await reply(interaction, t(interaction, "You have no tickets yet. Use /book to get some."))
             return
@@ -49,7 +50,6 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
     @cooldown(3, 60.0, option="ticket")  # each one DMs a fresh code of that ticket: no DM flood
     async def show(self, interaction: discord.Interaction, ticket: int) -> None:
         found = await checkin.request_code(self.services.store, ticket, interaction.user.id)
-        self.services.queued()
         await reply(
             interaction,
             t(interaction, "A fresh entry code for ticket #{id} ({seat}) is in your DMs. It works for one minute.", id=found.id, seat=seat_label(found.seat, interaction.locale)),
@@ -61,8 +61,8 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
     async def cancel(self, interaction: discord.Interaction, ticket: int) -> None:
         await thinking(interaction)  # a refund, then charges to waitlisted fans
         try:
-            done = await booking.cancel_ticket(
-                self.services.store, self.services.gateway, ticket_id=ticket, fan_discord_id=interaction.user.id
+            done = await cancellations.cancel_ticket(
+                self.services.store, self.services.gateway, ticket_id=ticket, fan_id=interaction.user.id
             )
         except errors.CancellationClosed as closed:
             await reply(
@@ -75,8 +75,6 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
                 ),
             )
             return
-        await waitlist.promote(self.services.store, self.services.gateway, done.show_id)  # the waitlist comes first
-        self.services.queued()
         show = await shows.get_show(self.services.store, done.show_id)
         refund = done.seat.price_cents if done.refund_cents is None else done.refund_cents
         if done.fee_cents:

@@ -30,16 +30,14 @@ class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templ
         services = services_of(interaction)
         await interaction.response.defer()
         if self.action == "accept":
-            order = await waitlist.accept_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
-            services.queued()
+            order = await waitlist.accept_offer(services.store, services.gateway, entry_id=self.entry_id, fan_id=interaction.user.id)
             await edit(
                 interaction,
                 content=t(interaction, "Accepted: order #{id}, {n} ticket(s). They are on their way by DM.", id=order.id, n=len(order.tickets)),
                 view=None,
             )
         else:
-            await waitlist.decline_offer(services.store, services.gateway, entry_id=self.entry_id, fan=interaction.user.id)
-            services.queued()
+            await waitlist.decline_offer(services.store, services.gateway, entry_id=self.entry_id, fan_id=interaction.user.id)
             await edit(interaction, content=t(interaction, "You passed; the seats went to the next fan on the waitlist."), view=None)
 
 
@@ -61,7 +59,7 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
     @app_commands.command(name="status", description="Your place on a show's waitlist")
     @app_commands.describe(show="The show")
     async def status(self, interaction: discord.Interaction, show: ShowOption) -> None:
-        entry = await waitlist.waitlist_position(self.services.store, show_id=show.id, fan_discord_id=interaction.user.id)
+        entry = await waitlist.waitlist_position(self.services.store, show_id=show.id, fan_id=interaction.user.id)
         if entry:
             await reply(interaction, t(interaction, "You are #{position} on the waitlist for **{title}**.", position=entry.position, title=show.title))
         else:
@@ -70,7 +68,7 @@ class WaitlistCog(commands.GroupCog, group_name="waitlist", group_description="W
     @app_commands.command(name="leave", description="Leave a show's waitlist")
     @app_commands.describe(show="The show")
     async def leave(self, interaction: discord.Interaction, show: ShowOption) -> None:
-        left = await waitlist.leave_waitlist(self.services.store, show_id=show.id, fan_discord_id=interaction.user.id)
+        left = await waitlist.leave_waitlist(self.services.store, show_id=show.id, fan_id=interaction.user.id)
         if left:
             await reply(interaction, t(interaction, "You left the waitlist for **{title}**.", title=show.title))
         else:

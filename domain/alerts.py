@@ -77,12 +77,12 @@ class FanSettings:
 # --- fan settings ---------------------------------------------------------------------------------
 
 
-def _default_fan_row(fan: int) -> dict:
-    return dict(discord_id=fan, alerts_enabled=True, timezone="UTC", dms_closed=False)
+def _default_fan_row(fan_id: int) -> dict:
+    return dict(discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False)
 
 
-async def fan_settings(store: Store, fan: int) -> FanSettings:
-    return (await fan_settings_many(store, [fan]))[fan]
+async def fan_settings(store: Store, fan_id: int) -> FanSettings:
+    return (await fan_settings_many(store, [fan_id]))[fan_id]
 
 
 async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSettings]:
@@ -94,7 +94,7 @@ async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSetti
 
 async def update_fan_settings(
     store: Store,
-    fan: int,
+    fan_id: int,
     *,
     alerts_enabled: bool | None = None,
     quiet_start_hour: int | None = None,
@@ -112,8 +112,8 @@ async def update_fan_settings(
         raise errors.InvalidInput("alerts.quiet_hours_pair")
 
     async def work(s: AsyncSession) -> None:
-        await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan)))
-        row = await s.get(Fan, fan)
+        await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan_id)))
+        row = await s.get(Fan, fan_id)
         row.dms_closed = row.dms_closed_told = False
         if alerts_enabled is not None:
             row.alerts_enabled = alerts_enabled
@@ -123,25 +123,25 @@ async def update_fan_settings(
             row.quiet_start_hour, row.quiet_end_hour = quiet_start_hour, quiet_end_hour
 
     await store.transaction(work)
-    return await fan_settings(store, fan)
+    return await fan_settings(store, fan_id)
 
 
-async def take_dms_closed_notice(store: Store, fan: int) -> bool:
-    """True once after a DM to ``fan`` was refused because their DMs are closed: the caller tells
+async def take_dms_closed_notice(store: Store, fan_id: int) -> bool:
+    """True once after a DM to ``fan_id`` was refused because their DMs are closed: the caller tells
     the fan (their next command). From then on DMs are tried again; the first that gets through
     clears the flag, one refused again sets it anew (and the fan is told again).
 
     A read for every command; the write only when there is something to tell, and conditional, so
     two commands at once tell the fan once."""
     async with store.session() as s:
-        row = (await s.execute(select(Fan.dms_closed, Fan.dms_closed_told).where(Fan.discord_id == fan))).first()
+        row = (await s.execute(select(Fan.dms_closed, Fan.dms_closed_told).where(Fan.discord_id == fan_id))).first()
     if row is None or not row.dms_closed or row.dms_closed_told:
         return False
 
     async def work(s: AsyncSession) -> bool:
         result = await s.execute(
             update(Fan)
-            .where(Fan.discord_id == fan, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
+            .where(Fan.discord_id == fan_id, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
             .values(dms_closed_told=True)
         )
         return result.rowcount == 1
@@ -216,7 +216,7 @@ async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int
 # --- reminders and the digest ----------------------------------------------------------------------
 
 
-async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
+async def request_reminder(store: Store, show_id: int, fan_id: int) -> datetime:
     """"Remind me": returns the on-sale time the fan will be reminded of."""
 
     async def work(s: AsyncSession) -> datetime:
@@ -227,7 +227,7 @@ async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
             raise errors.ShowCancelled("show.cancelled", title=show.title)
         if show.on_sale_at <= store.now():
             raise errors.AlreadyDone("reminder.sale_open", title=show.title)
-        await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan, created_at=store.now()))
+        await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan_id, created_at=store.now()))
         return show.on_sale_at
 
     return await store.transaction(work)

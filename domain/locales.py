@@ -31,25 +31,25 @@ def _clean(locale: object) -> str | None:
 async def remember(
     store: Store,
     *,
-    fan: int | None = None,
+    fan_id: int | None = None,
     locale: object = None,
     guild_id: int | None = None,
     guild_locale: object = None,
     guild_locale_is_default: bool = False,
 ) -> bool:
-    """Keep ``fan``'s client locale and ``guild_id``'s preferred locale, writing only what changed.
+    """Keep ``fan_id``'s client locale and ``guild_id``'s preferred locale, writing only what changed.
 
     A server without a row reads English, so a server whose locale is the default language
     (``guild_locale_is_default``) gets no row just for saying so; one that had another locale is
     updated. Returns True when something was written."""
     locale, guild_locale = _clean(locale), _clean(guild_locale)
-    want_fan = fan is not None and locale is not None
+    want_fan = fan_id is not None and locale is not None
     want_guild = guild_id is not None and guild_locale is not None
     if not (want_fan or want_guild):
         return False
     columns = []
     if want_fan:
-        columns.append(select(Fan.locale).where(Fan.discord_id == fan).scalar_subquery().label("fan"))
+        columns.append(select(Fan.locale).where(Fan.discord_id == fan_id).scalar_subquery().label("fan"))
     if want_guild:
         columns.append(select(GuildSettings.locale).where(GuildSettings.guild_id == guild_id).scalar_subquery().label("guild"))
     async with store.session() as s:
@@ -62,8 +62,8 @@ async def remember(
 
     async def work(s: AsyncSession) -> None:
         if fan_changed:
-            await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan, alerts_enabled=True, timezone="UTC", dms_closed=False))
-            await s.execute(update(Fan).where(Fan.discord_id == fan).values(locale=locale))
+            await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
+            await s.execute(update(Fan).where(Fan.discord_id == fan_id).values(locale=locale))
         if guild_changed:
             await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
             await s.execute(update(GuildSettings).where(GuildSettings.guild_id == guild_id).values(locale=guild_locale))

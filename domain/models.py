@@ -271,7 +271,7 @@ class PriceTier(Base):
 class ShowSeat(Base):
     """One sellable place of one show. General admission places are rows here too (row ``""``).
 
-    ``status`` moves available -> held -> sold only through conditional UPDATEs (see booking.py),
+    ``status`` moves available -> held -> sold only through conditional UPDATEs (see holds.py),
     which is what makes a double sale impossible across processes.
     """
 

@@ -2,11 +2,13 @@
 
 The notifier drains the table; the domain only writes to it. A message's ``dedupe_key`` names its
 cause ("order:12:tickets"), so queueing the same cause twice (a retried transaction, two processes
-racing to promote the same fan) leaves one message.
+racing to promote the same fan) leaves one message. The sender learns of new messages from the store
+itself (:func:`on_queued`), after the commit that queued them: no caller has to remember to wake it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,6 +25,12 @@ RETENTION = timedelta(days=14)
 # A show's alert rows are what keeps a show announced again from alerting anyone twice: they are
 # kept until the show is over, however old (see :func:`purge_sent`).
 ALERT_KIND = "show_alert"
+
+
+def on_queued(store: Store, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback()`` after each commit of ``store`` that queued messages (by :func:`enqueue`
+    or any other insert into the outbox). Returns the function that stops it."""
+    return store.after_commit(OutboxMessage.__tablename__, callback)
 
 
 async def enqueue(

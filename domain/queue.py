@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
 
-from domain import booking, errors, outbox, telemetry
-from domain.booking import HoldView
+from domain import cancellations, errors, holds, outbox, telemetry
+from domain.holds import HoldSummary
 from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
 from domain.shows import load_show
 from domain.store import Store
@@ -202,7 +202,7 @@ def _status(raw, q: ShowQueue, now: datetime) -> QueueStatus:
     return QueueStatus("queued", position=value + 1, ahead=value, eta_seconds=eta)
 
 
-async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatus:
+async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueStatus:
     """Take a place in line (or report the place already held). Let the fan in at once when the
     line is short enough for the admission rate."""
     q = await show_queue(store, show_id)
@@ -217,7 +217,7 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
     for _ in range(RESTORE_WAITS):
         raw = await redis.eval(
             _JOIN, 5, k["line"], k["seq"], k["ever"], k["turns"], k["epoch"],
-            fan, now.timestamp(), q.on_sale_at.timestamp(), random.random(),
+            fan_id, now.timestamp(), q.on_sale_at.timestamp(), random.random(),
         )
         if raw[0] != "lost":
             break
@@ -229,34 +229,34 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
         raise RuntimeError(f"the line of show {q.show_id} is still being rebuilt")
     if len(raw) > 2:  # a new place: write it through, so a lost Redis can be rebuilt in this order
         await _list(redis, q.show_id)  # after the place is taken: see _deactivate
-        await _record_place(store, q.show_id, fan, float(raw[2]))
+        await _record_place(store, q.show_id, fan_id, float(raw[2]))
         telemetry.count("queue_joined")
     if raw[0] == "queued" and now >= q.on_sale_at:
-        await admit(store, redis, q, answering=fan)
-        return await status(store, redis, show_id, fan, q)
+        await admit(store, redis, q, answering=fan_id)
+        return await status(store, redis, show_id, fan_id, q)
     return _status(raw, q, now)
 
 
-async def _where(redis: Redis, show_id: int, fan: int) -> tuple:
+async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple:
     """("admitted", seconds of the turn left) | ("queued", rank) | ("none", 0)."""
     k = _keys(show_id)
-    return tuple(await redis.eval(_STATUS, 2, k["turns"], k["line"], fan))
+    return tuple(await redis.eval(_STATUS, 2, k["turns"], k["line"], fan_id))
 
 
-async def status(store: Store, redis: Redis, show_id: int, fan: int, q: ShowQueue | None = None) -> QueueStatus:
+async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQueue | None = None) -> QueueStatus:
     q = q or await show_queue(store, show_id)
-    raw = await _where(redis, q.show_id, fan)
+    raw = await _where(redis, q.show_id, fan_id)
     if raw[0] == "none":
         return QueueStatus("none")
     return _status(raw, q, store.now())
 
 
-async def leave(store: Store, redis: Redis, show_id: int, fan: int) -> bool:
+async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:
     k = _keys(show_id)
-    removed = await redis.zrem(k["line"], fan)
-    dropped = await redis.zrem(k["turns"], fan)
+    removed = await redis.zrem(k["line"], fan_id)
+    dropped = await redis.zrem(k["turns"], fan_id)
     await store.transaction(
-        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan))
+        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan_id))
     )
     return bool(removed or dropped)
 
@@ -326,10 +326,10 @@ async def active_shows(redis: Redis) -> list[int]:
     return [int(s) for s in await redis.smembers(ACTIVE_SHOWS)]
 
 
-async def require_admission(redis: Redis, q: ShowQueue, fan: int, now: datetime) -> None:
+async def require_admission(redis: Redis, q: ShowQueue, fan_id: int, now: datetime) -> None:
     if now < q.on_sale_at:
         raise errors.SaleNotOpen("queue.sale_not_open", title=q.title, opens_at=q.on_sale_at)
-    if (await _where(redis, q.show_id, fan))[0] != "admitted":
+    if (await _where(redis, q.show_id, fan_id))[0] != "admitted":
         raise errors.NotAdmitted("queue.not_your_turn", title=q.title)
 
 
@@ -368,15 +368,15 @@ async def reserve(
     redis: Redis,
     *,
     show_id: int,
-    fan: int,
+    fan_id: int,
     quantity: int | None = None,
     seat_ids: list[int] | None = None,
     tier: str | None = None,
-) -> HoldView:
+) -> HoldSummary:
     """Hold seats for a fan the queue has let in. The one way fans reserve during an on-sale."""
     q = await show_queue(store, show_id)
-    await require_admission(redis, q, fan, store.now())
-    return await booking.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
+    await require_admission(redis, q, fan_id, store.now())
+    return await holds.hold_seats(store, show_id=show_id, fan_id=fan_id, quantity=quantity, seat_ids=seat_ids, tier=tier)
 
 
 async def admit_all(store: Store, redis: Redis) -> int:
@@ -428,7 +428,7 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
     async def work(s) -> None:
         for fan in fans:
             if q.cancelled:
-                await booking.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
+                await cancellations.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
             else:
                 await outbox.enqueue(
                     store, s, kind=CLOSED_DM, recipient_discord_id=fan, payload={"show_id": q.show_id}, dedupe_key=f"queue:{q.show_id}:closed:{fan}"
@@ -449,9 +449,9 @@ class _PlaceJournal:
         self.waiting: list[tuple[dict, asyncio.Future]] = []
         self.writer: asyncio.Task | None = None
 
-    async def record(self, show_id: int, fan: int, score: float) -> None:
+    async def record(self, show_id: int, fan_id: int, score: float) -> None:
         done = asyncio.get_running_loop().create_future()
-        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
+        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan_id, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
         if self.writer is None or self.writer.done():
             self.writer = asyncio.get_running_loop().create_task(self._write())
         await done
@@ -477,11 +477,11 @@ class _PlaceJournal:
 _journals: "weakref.WeakKeyDictionary[Store, _PlaceJournal]" = weakref.WeakKeyDictionary()
 
 
-async def _record_place(store: Store, show_id: int, fan: int, score: float) -> None:
+async def _record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
     journal = _journals.get(store)
     if journal is None:
         journal = _journals[store] = _PlaceJournal(store)
-    await journal.record(show_id, fan, score)
+    await journal.record(show_id, fan_id, score)
 
 
 # --- rebuilding a lost queue ----------------------------------------------------------------------

@@ -31,7 +31,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import booking, queue, telemetry, waitlist
+from domain import holds, orders, queue, telemetry, waitlist
 from domain.models import (
     Hold,
     HoldStatus,
@@ -109,7 +109,7 @@ async def reconcile_charges(store: Store, gateway: PaymentGateway, *, grace: tim
         except PaymentTimeout:
             continue  # the provider is not answering; the next tick asks again
         if result is not None:
-            await booking.settle_charge(store, gateway, order_id, result)
+            await orders.settle_charge(store, gateway, order_id, result)
             settled += 1
             telemetry.count("recovery", action="charge_settled")
         elif hold_status != HoldStatus.ACTIVE.value or expires_at <= now:
@@ -185,10 +185,10 @@ async def recover(
         telemetry.count("recovery", report.dms_released, action="dm_resent")
     report.charges_settled, report.charges_abandoned = await reconcile_charges(store, gateway, grace=grace)
     report.promotions_finished, report.promotions_requeued = await finish_promotions(store, gateway, grace=grace)
-    report.holds_released = await booking.release_expired_holds(store)
+    report.holds_released = await holds.release_expired_holds(store)
     for show_id in await waitlist.shows_with_waiting(store):
         await waitlist.promote(store, gateway, show_id)
-    report.refunds_sent = await booking.settle_refunds(store, gateway)
+    report.refunds_sent = await orders.settle_refunds(store, gateway)
     if redis is not None:
         report.queue_places_restored = await queue.restore_lines(store, redis)
     return report

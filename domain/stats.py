@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy import func, select, text
 
-from domain import queue, shows
+from domain import queue, seats
 from domain.models import (
     Hold,
     HoldStatus,
@@ -58,7 +58,7 @@ async def show_totals(store: Store, show_id: int) -> ShowTotals:
 @dataclass(frozen=True)
 class SalesReport:
     show_id: int
-    tiers: tuple  # of shows.TierAvailability
+    tiers: tuple  # of seats.TierAvailability
     revenue_cents: int  # live tickets, at the price paid
     refunded_cents: int
     waitlist_waiting: int
@@ -66,7 +66,7 @@ class SalesReport:
 
 
 async def sales_report(store: Store, show_id: int) -> SalesReport:
-    tiers = await shows.availability(store, show_id)
+    tiers = await seats.availability(store, show_id)
     async with store.read_session() as s:  # the sales chart may lag a moment: the replica
         revenue = (
             await s.execute(

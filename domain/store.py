@@ -1,5 +1,9 @@
 """The store: one engine, one session factory, one clock, and the unit of work every service uses.
 
+After a transaction commits, the store tells whoever asked (:meth:`Store.after_commit`) which tables
+it inserted into: the outbox's sender is woken this way by every commit that queued a message,
+wherever in the domain it was queued.
+
 Two backends, one code path:
 - MariaDB (production): READ COMMITTED, row locks (``FOR UPDATE``, ``SKIP LOCKED``); deadlocks and
   lock wait timeouts are retried by :meth:`Store.transaction`.
@@ -11,6 +15,7 @@ Two backends, one code path:
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, contextmanager
@@ -23,10 +28,13 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from domain.clock import Clock, SystemClock
 
 T = TypeVar("T")
+
+log = logging.getLogger("picket.store")
 
 # Commits made by Store.transaction while a request is being answered (see committed_writes).
 _commits: ContextVar[list[int] | None] = ContextVar("picket_commits", default=None)
@@ -105,16 +113,37 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+_INSERTED = "picket_inserted"  # session.info key: names of the tables the transaction inserted into
+
+
+class _Session(Session):
+    """The store's sessions: they note each table a statement or a flush inserts into."""
+
+
+@event.listens_for(_Session, "do_orm_execute")
+def _note_insert(state: ORMExecuteState) -> None:
+    table = getattr(state.statement, "table", None) if state.is_insert else None
+    if table is not None:
+        state.session.info.setdefault(_INSERTED, set()).add(table.name)
+
+
+@event.listens_for(_Session, "before_flush")
+def _note_added(session: Session, _context, _instances) -> None:
+    for obj in session.new:
+        session.info.setdefault(_INSERTED, set()).add(obj.__table__.name)
+
+
 class Store:
     """Entry point to the store of record. Services take a Store and open their own transactions."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None, *, read_engine: AsyncEngine | None = None):
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=_Session)
+        self._after_commit: list[tuple[str, Callable[[], None]]] = []
         # A read replica (DATABASE_READ_URL) for reads that may lag; the primary when there is none.
         self.read_engine = read_engine or engine
-        self.read_sessions = async_sessionmaker(read_engine, expire_on_commit=False) if read_engine is not None else self.sessions
+        self.read_sessions = async_sessionmaker(read_engine, expire_on_commit=False, sync_session_class=_Session) if read_engine is not None else self.sessions
 
     @classmethod
     def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None) -> "Store":
@@ -128,12 +157,33 @@ class Store:
     def now(self):
         return self.clock.now()
 
+    def after_commit(self, table: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` after each commit of this store that inserted rows into ``table``
+        (never for a rolled back one). Returns the function that stops it. Commits of other
+        processes (or other Store objects) are not seen: their readers poll."""
+        entry = (table, callback)
+        self._after_commit.append(entry)
+
+        def cancel() -> None:
+            if entry in self._after_commit:
+                self._after_commit.remove(entry)
+
+        return cancel
+
     @asynccontextmanager
     async def session(self):
         """A session in one transaction: committed on success, rolled back on any exception."""
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+            inserted = session.info.pop(_INSERTED, None)
+        if inserted:  # committed: tell who asked
+            for table, callback in list(self._after_commit):
+                if table in inserted:
+                    try:
+                        callback()
+                    except Exception:  # the commit stands; a reader that was not woken polls
+                        log.exception("after-commit callback for %s failed", table)
 
     @asynccontextmanager
     async def read_session(self):

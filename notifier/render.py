@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-from domain import booking, shows
+from domain import orders, shows
 from domain.store import Store
 from notifier import i18n, ticket_codes
 from notifier.errors_text import refusal_text
@@ -99,12 +99,12 @@ def money(minor: int, currency: str, locale: Locale = None) -> str:
 
 @renderer("tickets_issued")
 async def _tickets_issued(store: Store, payload: dict, locale: Locale, keys: Keyring | None) -> OutgoingMessage:
-    order = await booking.get_order(store, payload["order_id"])
+    order = await orders.get_order(store, payload["order_id"])
     show = await shows.get_show(store, order.show_id)
-    holder = payload.get("holder_name") or t(locale, "fan {id}", id=order.fan_discord_id)
+    holder = payload.get("holder_name") or t(locale, "fan {id}", id=order.fan_id)
     live = [tk for tk in order.tickets if tk.status != "revoked"]
     signer = signing_keys(keys)
-    codes = {tk.id: signer.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_discord_id, now=store.now()) for tk in live}
+    codes = {tk.id: signer.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_id, now=store.now()) for tk in live}
     files = tuple(
         (
             f"ticket-{tk.id}.png",

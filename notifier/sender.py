@@ -81,12 +81,16 @@ class OutboxSender:
         self._poller: asyncio.Task | None = None
         self._drainer: asyncio.Task | None = None
         self._again = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe = None
 
     # --- running ------------------------------------------------------------------------------
     #
     # No task ever waits on an Event: a kick starts a drain task (or asks the running one to look
-    # again), and a poll loop kicks every ``poll_interval`` for messages queued by other processes.
-    # Plain sleeps and short-lived tasks are what SimCord's virtual time understands, too.
+    # again). A started sender is kicked by its store after every commit that queued a message
+    # (domain.outbox.on_queued), and a poll loop kicks every ``poll_interval`` for messages queued
+    # by other processes. Plain sleeps and short-lived tasks are what SimCord's virtual time
+    # understands, too.
 
     def kick(self) -> None:
         """Something was queued: drain now instead of at the next poll."""
@@ -97,9 +101,27 @@ class OutboxSender:
             self._again = True
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._unsubscribe is None:
+            self._unsubscribe = outbox.on_queued(self.store, self._queued)
         if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
+            self._poller = self._loop.create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
         self.kick()
+
+    def _queued(self) -> None:
+        """The store committed messages: drain now instead of at the next poll (from the sender's
+        own loop, whichever loop the commit ran on)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.kick()
+        else:
+            loop.call_soon_threadsafe(self.kick)
 
     async def idle(self) -> None:
         """Wait until the drain in progress (if any) has finished: a clean point to stop at."""
@@ -107,6 +129,9 @@ class OutboxSender:
             await asyncio.shield(self._drainer)
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for task in (self._poller, self._drainer):
             if task is not None and not task.done():
                 task.cancel()

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_bot
 from bot.settings import Settings
-from domain import booking, errors, queue, waitlist
+from domain import cancellations, errors, orders, queue, waitlist
 from domain.models import Hold, Order, OutboxMessage, Payment, Ticket, WaitlistEntry
 from domain.payments import SandboxGateway
 from domain.store import Store
@@ -115,9 +115,9 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
                 if state.state != "admitted":
                     await asyncio.sleep(0.05)
                     continue
-                hold = (await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=quantity(n))).id
+                hold = (await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=quantity(n))).id
             STATE[n] = f"pay:{hold}"
-            await booking.purchase(store, gateway, hold_id=hold, fan_discord_id=fan)
+            await orders.purchase(store, gateway, hold_id=hold, fan_id=fan)
         except (errors.SoldOut, errors.SeatUnavailable, errors.NotAdmitted, errors.HoldExpired) as exc:
             STATE[n] = type(exc).__name__
             await asyncio.sleep(0.1)  # seats come back (cancellations, lapsed holds): try again
@@ -134,8 +134,7 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
         revoked = await one(store, select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == fan, Ticket.status == "revoked"))
         if not revoked:
             first = await one(store, select(Ticket.id).where(Ticket.holder_discord_id == fan, Ticket.status == "valid").order_by(Ticket.id).limit(1))
-            await booking.cancel_ticket(store, gateway, ticket_id=first, fan_discord_id=fan)
-            await waitlist.promote(store, gateway, show_id)  # as /ticket cancel does
+            await cancellations.cancel_ticket(store, gateway, ticket_id=first, fan_id=fan)  # as /ticket cancel does: the waitlist promoted too
     STATE.pop(n, None)
 
 
@@ -146,7 +145,7 @@ async def walkaway(store, redis, show_id: int, n: int) -> None:
             state = await queue.join(store, redis, show_id, fan)
             STATE[n] = f"walkaway queue:{state.state}"
             if state.state == "admitted":
-                await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
+                await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=1)
                 break
         except errors.SoldOut:
             if await queue.sold_out(store, show_id):
@@ -162,7 +161,7 @@ async def waitlister(store, gateway, show_id: int, n: int) -> None:
         if await one(store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))):
             break  # joined in an earlier run (and perhaps promoted since): a fan joins once
         try:
-            await waitlist.join_waitlist(store, show_id=show_id, fan_discord_id=fan_id(n), quantity=1, gateway=gateway)
+            await waitlist.join_waitlist(store, show_id=show_id, fan_id=fan_id(n), quantity=1, gateway=gateway)
             break
         except errors.QueueFirst:
             STATE[n] = "waitlister: still on sale"

@@ -131,12 +131,14 @@ async def test_closed_dms_are_recorded_and_not_retried(world):
 async def test_messages_left_in_the_outbox_are_sent_when_the_bot_starts(world, gateway):
     """A purchase committed while no sender was draining (another process crashed, the bot was down):
     its DM waits in the outbox and goes out when the bot starts, once."""
-    from domain import booking
+    from domain import holds, orders
+    from domain.store import Store
 
     show = await world.show()
     fan = world.fans[3]
-    hold = await booking.hold_seats(world.store, show_id=show.id, fan_discord_id=fan.id, quantity=2)
-    await booking.purchase(world.store, gateway, hold_id=hold.id, fan_discord_id=fan.id)  # not through the bot: nobody kicks
+    elsewhere = Store(world.store.engine, world.store.clock)  # another process: its commits wake no sender here
+    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_id=fan.id, quantity=2)
+    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_id=fan.id)
     await world.env.settle()
     assert fan.user.dm_channel.history() == []
     await world.env.restart_bot()
@@ -260,15 +262,18 @@ async def test_a_paid_fan_whose_ticket_dm_is_refused_is_told_and_told_again_afte
 async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_over(world, gateway):
     """Only a permanent refusal ends a DM: 5xx for 12 rounds of retries in a row (Picket used to give
     up after 10), the back-off growing to its 10-minute cap, and the ticket still arrives, once."""
-    from domain import booking
+    from domain import holds, orders
+    from domain.store import Store
 
     world.bot.services.sender.inline_retries = 0  # one request per round: the rounds are what count
     show = await world.show()
     fan = world.fans[0]
     world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=503, message="Service Unavailable", times=12)
-    # Paid outside the bot, so the sends and their back-off all run on SimCord's virtual time below.
-    hold = await booking.hold_seats(world.store, show_id=show.id, fan_discord_id=fan.id, quantity=1)
-    await booking.purchase(world.store, gateway, hold_id=hold.id, fan_discord_id=fan.id)
+    # Paid outside the bot (another process: its commit wakes no sender here), so the sends and their
+    # back-off all run on SimCord's virtual time below.
+    elsewhere = Store(world.store.engine, world.store.clock)
+    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_id=fan.id, quantity=1)
+    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_id=fan.id)
     for _ in range(6):
         await world.env.advance_time(3600)
     await world.env.settle()

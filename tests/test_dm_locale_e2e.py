@@ -216,6 +216,7 @@ async def test_a_waitlist_refusal_dm_words_its_reason_in_the_fans_language(world
                 world.store, s, kind="waitlist_declined", recipient_discord_id=fan.id, payload={"show_id": show.id, "refusal": refusal}, dedupe_key=f"t:{fan.id}"
             )
         await s.commit()
+    await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     await world.env.settle()
     ko = korean.user.dm_channel.history()[-1].content

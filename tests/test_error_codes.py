@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from domain import errors, shows
+from domain import errors, organizers
 from notifier import i18n
 from notifier.errors_text import FIELD_CONTEXT, FIELDS, TEMPLATES, describe, refusal_text
 
@@ -52,7 +52,7 @@ def _raised_codes() -> set[str]:
                             codes.add(const.value)
             if name in ERROR_CLASSES - FIXED_ARGS and node.args and isinstance(node.args[0], ast.JoinedStr):
                 pytest.fail(f"an error code built at run time: {ast.unparse(node)}")
-    codes |= {f"show.not_owner.{action}" for action in shows.ACTIONS}
+    codes |= {f"show.not_owner.{action}" for action in organizers.ACTIONS}
     codes |= {"payment.declined", "payment.late_refunded", "payment.never_completed", "waitlist.offer_lapsed", "organizer.revoked"}
     return codes
 

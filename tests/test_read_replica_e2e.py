@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import create_bot
-from domain import booking, errors, shows, stats
+from domain import errors, holds, seats, shows, stats
 from domain.models import Base
 from domain.store import Store, make_engine
 from tests import backends
@@ -97,7 +97,7 @@ async def test_a_lagging_replica_serves_the_show_list_and_seat_map_but_never_a_s
     listed = await world.fans[1].slash(world.channel, "shows")
     names = [f["name"] for f in listed.response.embeds[0].to_dict()["fields"]]
     assert names == [f"#{show.id} Night Shift"]  # /shows came from the replica: the old title
-    seen = await shows.seat_states(store, show.id)  # what the seat map is drawn from
+    seen = await seats.seat_states(store, show.id)  # what the seat map is drawn from
     assert [s.state for s in seen] == ["available", "available"]  # the replica still shows both free
     report = await stats.sales_report(store, show.id)  # the sales chart: the replica's (lagging) picture
     assert (report.tiers[0].available, report.tiers[0].sold, report.issued_times) == (2, 0, ())
@@ -106,7 +106,7 @@ async def test_a_lagging_replica_serves_the_show_list_and_seat_map_but_never_a_s
     labels = [c.get("label") for row in (res.response.components or []) for c in row["components"]]
     assert "sold out" in res.response.content and not any(str(x).startswith("Pay") for x in labels)  # the sale read the primary
     with pytest.raises(errors.SeatUnavailable):  # a seat picked from the stale map: the hold refuses it
-        await booking.hold_seats(store, show_id=show.id, fan_discord_id=world.fans[1].id, seat_ids=[seen[0].id])
+        await holds.hold_seats(store, show_id=show.id, fan_id=world.fans[1].id, seat_ids=[seen[0].id])
 
     totals = await stats.show_totals(store, show.id)  # read back from the primary
     assert (totals.sold, totals.oversold) == (2, 0)

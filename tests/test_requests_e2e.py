@@ -48,14 +48,14 @@ async def test_a_fan_asking_for_codes_too_fast_is_told_to_slow_down_and_gets_no_
 
 
 async def test_hammering_book_for_one_show_is_slowed_down_and_changes_nothing(world):
-    from domain import shows
+    from domain import seats
 
     show, another = await world.show(per_fan_limit=10), await world.show()
     fan = world.fans[0]
     answers = [await fan.slash(world.channel, "book", show=show.id, quantity=1) for _ in range(6)]
     assert all(a.response.embeds and a.response.embeds[0].title.startswith("Reserved") for a in answers[:5])
     assert answers[5].ephemeral and answers[5].response.content.startswith(SLOW_DOWN), answers[5].response.content
-    assert sum(a.held for a in await shows.availability(world.store, show.id)) == 5  # the sixth held nothing
+    assert sum(a.held for a in await seats.availability(world.store, show.id)) == 5  # the sixth held nothing
     assert (await fan.slash(world.channel, "book", show=another.id)).response.embeds  # another show: not slowed down
 
 

@@ -11,7 +11,7 @@ import pytest_asyncio
 from PIL import ImageDraw
 from sqlalchemy import func, select
 
-from domain import shows
+from domain import organizers, shows
 from domain.models import GuildSettings, Show
 from tests.conftest import World
 from tests.simcord_ext import actor_locale
@@ -140,7 +140,7 @@ async def test_a_server_admin_sets_the_default_zone_and_a_member_cannot(english_
 
 
 async def seoul_show(world):
-    org = await shows.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
+    org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
     return await shows.create_show(
         world.store,
         organizer_id=org.id,

@@ -15,7 +15,7 @@ from discord import app_commands
 
 from cogs.common.requests import Refused
 from cogs.common.services import services_of
-from domain import shows
+from domain import organizers
 from domain.errors import DomainError
 
 
@@ -28,10 +28,10 @@ def role_ids(member: discord.abc.User) -> list[int]:
     return [r.id for r in getattr(member, "roles", [])]
 
 
-async def organizer_rights(interaction: discord.Interaction) -> shows.OrganizerView:
+async def organizer_rights(interaction: discord.Interaction) -> organizers.OrganizerView:
     """The caller's organizer record if they may act as an organizer in this server now; a
     DomainError (not an organizer, role gone, revoked) otherwise."""
-    return await shows.authorize_organizer(
+    return await organizers.authorize_organizer(
         services_of(interaction).store,
         interaction.guild_id,
         interaction.user.id,

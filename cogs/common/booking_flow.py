@@ -21,9 +21,11 @@ from cogs.common.policy import policy_block
 from cogs.common.requests import answered
 from cogs.common.services import Services, services_of
 from cogs.common.ui import FromCustomId, StatelessView, edit, money, reply, thinking
-from domain import booking, queue, shows, waitlist
-from domain.booking import HoldView, OrderView
+from domain import holds, orders, queue, shows, waitlist
+from domain.holds import HoldSummary
+from domain.orders import OrderSummary
 from domain.queue import QueueStatus
+from domain.seats import seat_states
 from notifier import messages
 from notifier.charts import seat_map_image
 from notifier.i18n import N_
@@ -31,7 +33,7 @@ from notifier.seats import seat_label
 from notifier.times import discord_ts
 
 
-def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
+def hold_embed(interaction: discord.Interaction, hold: HoldSummary, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Reserved: {title}", title=show.title), colour=discord.Colour.gold())
     embed.description = t(
         interaction,
@@ -48,7 +50,7 @@ def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.Sho
     return embed
 
 
-def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.ShowView) -> discord.Embed:
+def order_embed(interaction: discord.Interaction, order: OrderSummary, show: shows.ShowView) -> discord.Embed:
     embed = discord.Embed(title=t(interaction, "Paid: {title}", title=show.title), colour=discord.Colour.green())
     embed.description = t(
         interaction,
@@ -83,23 +85,22 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         if self.action == "release":
-            await booking.release_hold(services.store, self.hold_id, interaction.user.id)
+            await holds.release_hold(services.store, self.hold_id, interaction.user.id)
             await edit(interaction, content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None)
             return
         await interaction.response.defer()
-        order = await booking.purchase(
+        order = await orders.purchase(
             services.store,
             services.gateway,
             hold_id=self.hold_id,
-            fan_discord_id=interaction.user.id,
+            fan_id=interaction.user.id,
             fan_name=interaction.user.display_name,
         )
-        services.queued()
         show = await shows.get_show(services.store, order.show_id)
         await edit(interaction, content=None, embed=order_embed(interaction, order, show), view=None)
 
 
-def hold_view(hold: HoldView, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
+def hold_view(hold: HoldSummary, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
     view = StatelessView()
     view.add_item(HoldButton("pay", hold.id, t(interaction, "Pay {amount}", amount=money(hold.total_cents, show.currency, interaction))))
     view.add_item(HoldButton("release", hold.id, t(interaction, "Release")))
@@ -173,7 +174,7 @@ async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_plac
     services = services_of(interaction)
     await thinking(interaction)  # drawing 100,000 seats takes seconds
     show = await shows.get_show(services.store, show_id)
-    seats = await shows.seat_states(services.store, show_id)
+    seats = await seat_states(services.store, show_id)
     image = await asyncio.to_thread(seat_map_image, seats, show.title)  # Pillow, off the event loop
     picture = discord.File(io.BytesIO(image), filename="seatmap.png")
     embed = discord.Embed(
@@ -226,7 +227,7 @@ class QueueButton(
         if self.action == "book" and self.wanted is not None:
             tier = next((tr.name for tr in show.tiers if tr.id == self.wanted.tier_id), None)
             hold = await queue.reserve(
-                services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=self.wanted.quantity, tier=tier
+                services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, quantity=self.wanted.quantity, tier=tier
             )
             await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
             return
@@ -251,7 +252,7 @@ class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], tem
         services = services_of(interaction)
         section = self.item.values[0]
         show = await shows.get_show(services.store, self.show_id)
-        free = [s for s in await shows.seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
+        free = [s for s in await seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
         if not free:
             await reply(interaction, t(interaction, "Section {section} has no free seats left. Pick another, or take the best available.", section=section))
             return
@@ -288,7 +289,7 @@ class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], templa
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         hold = await queue.reserve(
-            services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
+            services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
         )
         show = await shows.get_show(services.store, self.show_id)
         await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
@@ -306,7 +307,7 @@ class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], te
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         quantity = int(self.item.values[0])
-        hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=quantity)
+        hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, quantity=quantity)
         show = await shows.get_show(services.store, self.show_id)
         await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
 
@@ -319,7 +320,7 @@ async def join_or_send_to_queue(interaction: discord.Interaction, services: Serv
     domain refuses (``waitlist.queue_first``, ``waitlist.sale_not_open``), worded for the fan by
     notifier/errors_text.py like every refusal, and nothing is written."""
     return await waitlist.join_waitlist(
-        services.store, show_id=info.id, fan_discord_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
+        services.store, show_id=info.id, fan_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
     )
 
 

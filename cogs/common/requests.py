@@ -302,7 +302,7 @@ async def remember_locale(interaction: discord.Interaction) -> None:
     try:
         await locales.remember(
             services.store,
-            fan=interaction.user.id,
+            fan_id=interaction.user.id,
             locale=interaction.locale,
             guild_id=interaction.guild_id,
             guild_locale=server,

@@ -20,10 +20,6 @@ class Services:
     redis: Redis
     keyring: Keyring  # signs ticket codes (through the sender) and verifies them at the door
 
-    def queued(self) -> None:
-        """Call after a domain call that queued messages: they go out now, not at the next poll."""
-        self.sender.kick()
-
 
 def services_of(interaction) -> Services:
     """The Services of the bot that received this interaction (persistent buttons have no cog)."""
