@@ -187,9 +187,11 @@ async def finished(store: Store) -> bool:
     return not any(left.values())
 
 
-async def ticker(bot) -> None:
-    """The scheduler's jobs, at test speed."""
-    while True:
+async def ticker(bot, stopping: asyncio.Event) -> None:
+    """The scheduler's jobs, at test speed, until ``stopping`` is set. It stops between ticks, never
+    inside one: a task cancelled inside a transaction leaves SQLAlchemy's aiosqlite connection a
+    close task that never ends, and asyncio.run then hangs at exit."""
+    while not stopping.is_set():
         try:
             await bot.jobs.admit_queues()
             await bot.jobs.recover()
@@ -225,7 +227,8 @@ async def main() -> int:
     await bot.login("stand-in-token")  # setup_hook: recovery, then the sender starts
     print("READY", flush=True)
     services = bot.services
-    tick = asyncio.create_task(ticker(bot))
+    stopping = asyncio.Event()
+    tick = asyncio.create_task(ticker(bot, stopping))
     report = asyncio.create_task(reporter())
     await asyncio.gather(
         *(buyer(store, services.redis, gateway, args.show, n) for n in BUYERS),
@@ -238,7 +241,8 @@ async def main() -> int:
         await asyncio.sleep(0.1)
     await services.sender.idle()
     print("DONE", flush=True)
-    tick.cancel()
+    stopping.set()
+    await tick
     report.cancel()
     await bot.close()
     return 0

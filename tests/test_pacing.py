@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from domain import outbox
+from domain.store import Store
 from notifier.pacing import Pacer
 from notifier.render import renderer
 from notifier.transport import OutgoingMessage
@@ -18,9 +19,11 @@ async def _note(store, payload):
 
 
 async def queue_notes(store, recipients, tag):
-    async with store.session() as s:
+    """Queue DMs as another process would (its commit wakes no sender here): the test drains them itself."""
+    elsewhere = Store(store.engine, store.clock)
+    async with elsewhere.session() as s:
         for n, user in enumerate(recipients):
-            await outbox.enqueue(store, s, kind="test_note", recipient_discord_id=user, payload={"n": n}, dedupe_key=f"{tag}:{n}")
+            await outbox.enqueue(elsewhere, s, kind="test_note", recipient_discord_id=user, payload={"n": n}, dedupe_key=f"{tag}:{n}")
 
 
 async def timed_drain(sender) -> float:
