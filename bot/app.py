@@ -187,7 +187,7 @@ class PicketBot(commands.AutoShardedBot):
         if self.services is not None:
             try:  # let DMs already handed to Discord be recorded as sent before stopping
                 await asyncio.wait_for(self.services.sender.idle(), timeout=10)
-            except (asyncio.TimeoutError, Exception):
+            except (TimeoutError, Exception):
                 log.warning("outbox drain did not finish before shutdown; its claims lapse and another run resends")
             await self.services.sender.stop()
             if self.metrics_server is not None:

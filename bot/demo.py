@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.app import create_bot
-from domain.payments import SandboxGateway
 from bot.settings import Settings
 from domain import queue, stats
+from domain.payments import SandboxGateway
 from notifier.money import format_money
 from notifier.render import ALERT_PREFIX
 

@@ -20,7 +20,15 @@ from cogs.common.requests import Form, answered
 from cogs.common.services import Services, services_of
 from cogs.common.ui import FromCustomId, StatelessView, edit, money, post, reply, thinking
 from domain import alerts, cancellations, capacity, checkin, errors, follows, organizers, refunds, shows, stats
-from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
+from domain.specs import (
+    MAX_NAMES_TEXT,
+    MAX_SEATMAP_TEXT,
+    excerpt,
+    parse_names,
+    parse_price_tiers,
+    parse_timezone,
+    parse_when,
+)
 from notifier import money as money_units
 from notifier.charts import sales_chart
 from notifier.i18n import N_

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, telemetry
 from domain.models import DoorStaff, Organizer, Show, ShowStatus, Ticket, TicketStatus
-from domain.outbox import enqueue
 from domain.organizers import check_organizer
+from domain.outbox import enqueue
 from domain.shows import load_show
 from domain.store import Store
 from domain.tickets import TicketView, ticket_views

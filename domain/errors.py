@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # The English wording of a refusal, for logs and ``str(error)``: installed by notifier/errors_text.py
 # (which owns the templates; the domain imports nothing above it). Without it: the code and params.
-_english: Callable[["DomainError"], str] | None = None
+_english: Callable[[DomainError], str] | None = None
 
 
-def set_english(render: Callable[["DomainError"], str] | None) -> None:
+def set_english(render: Callable[[DomainError], str] | None) -> None:
     global _english
     _english = render
 
@@ -65,7 +65,7 @@ class DomainError(Exception):
         return {"code": self.code, "params": {k: _dump(v) for k, v in self.params.items()}}
 
     @staticmethod
-    def from_payload(data: dict) -> "DomainError":
+    def from_payload(data: dict) -> DomainError:
         params = {k: _load(v) for k, v in (data.get("params") or {}).items()}
         return DomainError(str(data.get("code") or DomainError.code), **params)
 
@@ -80,7 +80,7 @@ def _dump(value: object) -> object:
 
 def _load(value: object) -> object:
     if isinstance(value, dict) and set(value) == {"$t"}:
-        return datetime.fromtimestamp(int(value["$t"]), timezone.utc)
+        return datetime.fromtimestamp(int(value["$t"]), UTC)
     if isinstance(value, list):
         return [_load(v) for v in value]
     return value

@@ -139,7 +139,7 @@ async def hold_seats(
     for attempt in range(6):
         try:
             hold = await store.transaction(
-                lambda s: hold_seats_in(store, s, show_id, fan_id, seat_ids, quantity, tier, ttl, final=attempt == 5)
+                lambda s, attempt=attempt: hold_seats_in(store, s, show_id, fan_id, seat_ids, quantity, tier, ttl, final=attempt == 5)
             )
             telemetry.count("hold_created")
             return hold

@@ -462,7 +462,7 @@ class _PlaceJournal:
             rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
             try:
                 await self.store.transaction(
-                    lambda s: s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
+                    lambda s, rows=rows: s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
                 )
             except Exception as exc:
                 for _, done in batch:
@@ -474,7 +474,7 @@ class _PlaceJournal:
                         done.set_result(None)
 
 
-_journals: "weakref.WeakKeyDictionary[Store, _PlaceJournal]" = weakref.WeakKeyDictionary()
+_journals: weakref.WeakKeyDictionary[Store, _PlaceJournal] = weakref.WeakKeyDictionary()
 
 
 async def _record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
@@ -590,7 +590,7 @@ async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -
             await redis.delete(*_keys(show_id).values())  # one slot: one command
             await redis.eval(_UNLIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
         while True:  # in batches: one on-sale may have left 100,000 places
-            async def work(s) -> int:
+            async def work(s, show_id: int = show_id) -> int:
                 fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()
                 if fans:
                     await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))

@@ -12,7 +12,17 @@ from domain import alerts, errors
 from domain.models import Organizer, PriceTier, Show, ShowAnnouncement, ShowArtist, ShowGenre, ShowStatus, Venue
 from domain.organizers import check_organizer
 from domain.refunds import FeeStep, RefundPolicy
-from domain.specs import MAX_NAMES, MAX_PRICE_MINOR, MAX_TIERS, clean_follow_name, clean_name, excerpt, normalize_key, parse_seatmap, parse_timezone
+from domain.specs import (
+    MAX_NAMES,
+    MAX_PRICE_MINOR,
+    MAX_TIERS,
+    clean_follow_name,
+    clean_name,
+    excerpt,
+    normalize_key,
+    parse_seatmap,
+    parse_timezone,
+)
 from domain.store import Store
 from domain.venues import clean_venue_name, create_venue_in, insert_seats, venue_sections
 

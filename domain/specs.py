@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from domain.errors import InvalidInput
@@ -279,7 +280,7 @@ def parse_timezone(tz_name: str | None):
 
 def parse_when(text: str, tz_name: str, *, field: str):
     """``"2026-06-01 20:00"`` in the organizer's time zone -> aware UTC datetime."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     tz = parse_timezone(tz_name)
     raw = " ".join((text or "").replace("T", " ").split())
@@ -294,17 +295,16 @@ def parse_when(text: str, tz_name: str, *, field: str):
     # Year 1 or 9999 in a zone off UTC overflows datetime; no show is that far away anyway.
     if not FIRST_YEAR <= local.year <= LAST_YEAR:
         raise InvalidInput("when.bad_year", field=field, value=excerpt(text), first=FIRST_YEAR, last=LAST_YEAR)
-    return _one_instant(local, tz, text, field).astimezone(timezone.utc)
+    return _one_instant(local, tz, text, field).astimezone(UTC)
 
 
 def _one_instant(local, tz, text: str, field: str):
     """``local`` on the clocks of ``tz``, refused when those clocks never show it (the hour skipped when
     daylight saving time starts) or show it twice (the hour repeated when it ends): guessing either
     would sell a show at a time its organizer did not mean."""
-    from datetime import timezone
 
     first, second = local.replace(tzinfo=tz, fold=0), local.replace(tzinfo=tz, fold=1)
-    if first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != local:
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
         raise InvalidInput("when.dst_gap", field=field, value=excerpt(text), zone=tz.key)
     if first.utcoffset() != second.utcoffset():
         raise InvalidInput("when.dst_overlap", field=field, value=excerpt(text), zone=tz.key)

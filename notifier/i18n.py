@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -49,7 +49,7 @@ def po_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> _gettext.NullTranslations:
     path = po_path(lang)
     if lang == DEFAULT or not path.exists():

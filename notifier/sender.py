@@ -180,12 +180,12 @@ class OutboxSender:
             rendered: dict[tuple[str, str, str | None], asyncio.Task] = {}
 
             async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
-                async with gate:
+                async with gate:  # noqa: B023  (every one() is gathered before this iteration ends)
                     with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
-                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered, locale=lang)
+                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered, locale=lang)  # noqa: B023  (as above)
 
-            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs)), return_exceptions=True)
-            for msg, outcome in zip(claimed, outcomes):
+            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs, strict=True)), return_exceptions=True)
+            for msg, outcome in zip(claimed, outcomes, strict=True):
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                     raise outcome  # cancelled: stop here (the claims lapse and are resent)
                 if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
@@ -194,7 +194,7 @@ class OutboxSender:
             # A fan whose DMs were found closed and who got this one has opened them again.
             reached = [
                 m.recipient_discord_id
-                for m, r in zip(claimed, outcomes)
+                for m, r in zip(claimed, outcomes, strict=True)
                 if isinstance(r, tuple) and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
             ]
             # One UPDATE for the batch. A crash before it leaves these claimed; after the lease

@@ -19,7 +19,8 @@ import base64
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -87,9 +88,9 @@ class Keyring:
 
     def _created_at(self, kid: str) -> datetime:
         try:
-            return datetime.fromtimestamp(json.loads((self.folder / f"{kid}.json").read_text())["created_at"], timezone.utc)
+            return datetime.fromtimestamp(json.loads((self.folder / f"{kid}.json").read_text())["created_at"], UTC)
         except (OSError, ValueError, KeyError, TypeError):  # a key from before key files carried their date
-            return datetime.fromtimestamp((self.folder / f"{kid}.pub").stat().st_mtime, timezone.utc)
+            return datetime.fromtimestamp((self.folder / f"{kid}.pub").stat().st_mtime, UTC)
 
     def _load(self) -> None:
         self._seen = self.folder.stat().st_mtime_ns
@@ -100,7 +101,7 @@ class Keyring:
         # Each key retires when the next one (by number) was made: from then on it no longer signs.
         ordered = sorted(self.public, key=_key_number)
         self.retired_at: dict[str, datetime] = {
-            kid: self._created_at(successor) for kid, successor in zip(ordered, ordered[1:])
+            kid: self._created_at(successor) for kid, successor in pairwise(ordered)
         }
         newest = max((k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: _key_number(p.stem))
         self.key_id = newest.stem
@@ -121,7 +122,7 @@ class Keyring:
         The private key is created exclusively and its public half renamed into place after it, so
         two shards starting on an empty folder (``first``) cannot overwrite each other's key (the
         loser keeps the winner's), and a key is only used once its public half is there."""
-        created = (now or datetime.now(timezone.utc)).timestamp()
+        created = (now or datetime.now(UTC)).timestamp()
         number = self._highest_id() + 1
         while True:
             kid = f"k{number:04d}"
@@ -192,8 +193,8 @@ class Keyring:
                 ticket_id=int(claims["t"]),
                 show_id=int(claims["s"]),
                 holder_discord_id=int(claims["h"]),
-                not_before=datetime.fromtimestamp(int(claims["nb"]), timezone.utc),
-                not_after=datetime.fromtimestamp(int(claims["na"]), timezone.utc),
+                not_before=datetime.fromtimestamp(int(claims["nb"]), UTC),
+                not_after=datetime.fromtimestamp(int(claims["na"]), UTC),
                 key_id=kid,
             )
         except (KeyError, TypeError, ValueError, OverflowError):
