@@ -152,8 +152,9 @@ async def create_show(
         organizer = await s.get(Organizer, organizer_id)
         if organizer is None:
             raise errors.OrganizerNotFound(organizer_id=organizer_id)
+        venue: Venue | None
         if new_sections is not None:
-            venue = await create_venue_in(store, s, organizer_id, venue_name, seatmap_spec, new_sections)
+            venue = await create_venue_in(store, s, organizer_id, venue_name or "", seatmap_spec or "", new_sections)
         else:
             venue = await s.get(Venue, venue_id)
             if venue is None or venue.organizer_id != organizer_id:
