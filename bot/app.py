@@ -72,7 +72,7 @@ class PicketBot(commands.AutoShardedBot):
             command_prefix=commands.when_mentioned,
             intents=intents,
             shard_count=settings.shard_count,
-            shard_ids=settings.shard_ids,
+            shard_ids=settings.shard_ids,  # type: ignore[arg-type]  # None: discord.py picks them (its TypedDict says list only)
             help_command=None,
             tree_cls=PicketTree,  # answers refusals, counts and logs every command (cogs/common/requests.py)
             **client_options,

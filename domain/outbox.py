@@ -106,7 +106,7 @@ async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelt
     return await store.transaction(work)
 
 
-async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]], *, reached: Sequence[int] = ()) -> int:
+async def mark_sent_many(store: Store, sent: Sequence[tuple[int, int | None]], *, reached: Sequence[int] = ()) -> int:
     """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE.
 
     ``reached``: fans a DM just got through to who may be flagged as having closed DMs; the flag

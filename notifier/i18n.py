@@ -76,5 +76,6 @@ def translate(locale: object, text: str, **params: object) -> str:
 def has_entry(lang: str, text: str, *, context: str | None = None) -> bool:
     cat = catalogue(lang)
     missing = object()
-    found = cat._catalog.get(f"{context}\x04{text}" if context else text, missing) if isinstance(cat, _gettext.GNUTranslations) else missing
+    # gettext has no public lookup that tells a missing entry from one equal to its msgid: read its table.
+    found = cat._catalog.get(f"{context}\x04{text}" if context else text, missing) if isinstance(cat, _gettext.GNUTranslations) else missing  # type: ignore[attr-defined]
     return found is not missing and bool(found)

@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import EllipsisType
 
 from domain import alerts, locales, outbox, telemetry
 from domain.alerts import FanSettings
@@ -82,7 +84,7 @@ class OutboxSender:
         self._drainer: asyncio.Task | None = None
         self._again = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # --- running ------------------------------------------------------------------------------
     #
@@ -215,7 +217,7 @@ class OutboxSender:
         return await asyncio.shield(cache[key])
 
     async def deliver(
-        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | object = ...
+        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | EllipsisType = ...
     ) -> tuple[int, int] | None:
         """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
         Discord message id) when Discord accepted it (the caller records it as sent), None when it
@@ -238,7 +240,8 @@ class OutboxSender:
         except Exception as exc:  # e.g. the database dropped the connection: try again later
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
             self.stats.transient_errors += 1
-            return await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            return None
         channel = ("dm", msg.recipient_discord_id)
         last_error = ""
         for attempt in range(self.inline_retries + 1):
@@ -272,7 +275,8 @@ class OutboxSender:
             if self.on_sent:
                 self.on_sent(msg)
             return msg.id, discord_id
-        return await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        return None
 
     async def _retry_later(self, msg: ClaimedMessage, error: str, *, exponent: int) -> None:
         """Give the message back with an exponential back-off (at most 10 minutes). It stays pending

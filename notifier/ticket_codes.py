@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -97,15 +98,15 @@ class Keyring:
         self.public: dict[str, Ed25519PublicKey] = {}
         for pub in self.folder.glob("*.pub"):
             if _key_number(pub.stem) is not None:
-                self.public[pub.stem] = serialization.load_pem_public_key(pub.read_bytes())
+                self.public[pub.stem] = cast(Ed25519PublicKey, serialization.load_pem_public_key(pub.read_bytes()))  # the keyring writes only Ed25519
         # Each key retires when the next one (by number) was made: from then on it no longer signs.
-        ordered = sorted(self.public, key=_key_number)
+        ordered = sorted(self.public, key=lambda kid: _key_number(kid) or 0)  # every public key is numbered
         self.retired_at: dict[str, datetime] = {
             kid: self._created_at(successor) for kid, successor in pairwise(ordered)
         }
-        newest = max((k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: _key_number(p.stem))
+        newest = max((k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: _key_number(p.stem) or 0)
         self.key_id = newest.stem
-        self.private = serialization.load_pem_private_key(newest.read_bytes(), password=None)
+        self.private = cast(Ed25519PrivateKey, serialization.load_pem_private_key(newest.read_bytes(), password=None))
 
     def _highest_id(self) -> int:
         numbers = [_key_number(p.name.split(".")[0]) for p in self.folder.glob("k*.*")]
@@ -212,8 +213,9 @@ def qr_png(code: str) -> bytes:
     import io
 
     import qrcode
+    from qrcode.image.pil import PilImage
 
-    img = qrcode.make(code, box_size=8, border=2)
+    img = qrcode.make(code, box_size=8, border=2, image_factory=PilImage)  # qrcode's default where Pillow is installed
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
