@@ -72,7 +72,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -304,7 +304,7 @@ async def naive_worker(cfg: dict) -> dict:
                     price_cents=PRICE,
                     status=TicketStatus.VALID.value,
                     active_seat_key=None,
-                    issued_at=datetime.now(timezone.utc),
+                    issued_at=datetime.now(UTC),
                 )
             )
         return True
@@ -603,7 +603,7 @@ async def main(args) -> dict:
 
     # Phase 2: the sale, P processes.
     async def open_sales(start: float) -> None:
-        await shows.update_show(store, show.id, ORGANIZER, on_sale_at=datetime.fromtimestamp(start, timezone.utc))
+        await shows.update_show(store, show.id, ORGANIZER, on_sale_at=datetime.fromtimestamp(start, UTC))
         await store.dispose()
 
     log(f"sale: starting {args.processes} workers x {args.concurrency} buyers")

@@ -72,7 +72,7 @@ class PicketBot(commands.AutoShardedBot):
             command_prefix=commands.when_mentioned,
             intents=intents,
             shard_count=settings.shard_count,
-            shard_ids=settings.shard_ids,
+            shard_ids=settings.shard_ids,  # type: ignore[arg-type]  # None: discord.py picks them (its TypedDict says list only)
             help_command=None,
             tree_cls=PicketTree,  # answers refusals, counts and logs every command (cogs/common/requests.py)
             **client_options,
@@ -187,7 +187,7 @@ class PicketBot(commands.AutoShardedBot):
         if self.services is not None:
             try:  # let DMs already handed to Discord be recorded as sent before stopping
                 await asyncio.wait_for(self.services.sender.idle(), timeout=10)
-            except (asyncio.TimeoutError, Exception):
+            except (TimeoutError, Exception):
                 log.warning("outbox drain did not finish before shutdown; its claims lapse and another run resends")
             await self.services.sender.stop()
             if self.metrics_server is not None:

@@ -57,13 +57,14 @@ def _run(settings: Settings) -> int:
 
     configure_logging()
     bot = create_bot(settings)
+    token = settings.discord_token  # checked above
 
     async def go() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
         async with bot:
-            await bot.start(settings.discord_token)
+            await bot.start(token)
 
     asyncio.run(go())
     return 0

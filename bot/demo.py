@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.app import create_bot
-from domain.payments import SandboxGateway
 from bot.settings import Settings
 from domain import queue, stats
+from domain.payments import SandboxGateway
 from notifier.money import format_money
 from notifier.render import ALERT_PREFIX
 
@@ -185,13 +185,15 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
         organizer = guild.add_member(env.create_user("organizer"), roles=[admins])
         people = [guild.add_member(env.create_user(f"fan{i:04d}", global_name=cast.fan_name.format(i=i + 1) or None)) for i in range(fans)]
-        store = bot.services.store
+        services, jobs = bot.services, bot.jobs
+        assert services is not None and jobs is not None  # the bot's setup_hook made them
+        store = services.store
         replies: list[str] = []  # what fans read in the replies to their commands and clicks
         kept: dict[str, bytes] = {}  # images people saw, for --out: the seat map, the sales chart
 
         async def delivered() -> None:
             """Let the bot send what it queued (DMs go through the outbox) and go quiet."""
-            await bot.services.sender.idle()
+            await services.sender.idle()
             await env.settle()
 
         def dms_of(fans, test) -> int:
@@ -224,9 +226,14 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
                 "tiers": f"{cast.tier}={cast.price}",
             },
         )
-        show_id = int(re.search(r"#(\d+)", created.response.content)[1])
+        said = created.response.content if created.response is not None else None
+        found = re.search(r"#(\d+)", said or "")
+        if found is None:
+            raise RuntimeError(f"the show was not created: {said!r}")
+        show_id = int(found[1])
         await organizer.slash(box_office, "show announce", show=show_id, channel=box_office)
         announcement = box_office.last_message
+        assert announcement is not None  # the announcement just posted
         await delivered()
         alerted = dms_of(people, lambda m: (m.content or "").startswith(ALERT_PREFIX))
         act(2, "announce", show=show_id, seats=(await stats.show_totals(store, show_id)).seats, on_sale_in="10min", alerts_dm=alerted)
@@ -243,13 +250,13 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
             task = progress.add_task("queue: fans let in", total=fans)
             for _ in range(10_000):
                 await env.advance_time(15)
-                messaged = await bot.jobs.admit_queues()
-                await bot.services.sender.idle()
+                messaged = await jobs.admit_queues()
+                await services.sender.idle()
                 for fan in people:
                     if fan.id in turns_taken:
                         continue
-                    dms = fan.user.dm_channel.history()
-                    last = dms[-1] if dms else None
+                    inbox = fan.user.dm_channel.history()
+                    last = inbox[-1] if inbox else None
                     if last is None or (last.content or "").startswith(ALERT_PREFIX):
                         continue  # an alert, not the queue speaking
                     buttons = {c.custom_id for row in (last.components or []) for c in getattr(row, "children", [])}
@@ -282,11 +289,11 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
                         late[fan.id] = (fan, announcement)
                 if not messaged and len(turns_taken) == len(people):
                     break
-                if not messaged and not await queue.active_shows(bot.services.redis):
+                if not messaged and not await queue.active_shows(services.redis):
                     break
         await delivered()
         totals = await stats.show_totals(store, show_id)
-        act(3, "on-sale", queued=fans, admitted=len(await queue.admission_order(bot.services.redis, show_id)), buyers=len(buyers), sold=f"{totals.sold}/{totals.seats}")
+        act(3, "on-sale", queued=fans, admitted=len(await queue.admission_order(services.redis, show_id)), buyers=len(buyers), sold=f"{totals.sold}/{totals.seats}")
         act(4, "sold-out" if totals.sold == totals.seats else "not-sold-out", sold=f"{totals.sold}/{totals.seats}", too_late=len(late))
 
         # Act 5: fans who came too late press "Join waitlist" (취소표 대기), in the DM that told them it
@@ -310,7 +317,7 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         for fan in rng.sample(buyers, k=min(len(buyers), max(1, len(buyers) // 20))):
             listing = await fan.slash(box_office, "ticket list")
             replies.append(_texts(listing.response))
-            first = listing.response.embeds[0].fields[0].name if listing.response.embeds else ""
+            first = (listing.response.embeds[0].fields[0].name or "") if listing.response and listing.response.embeds else ""
             if first.startswith("#"):
                 done = await fan.slash(box_office, "ticket cancel", ticket=int(first[1:].split(" ")[0]))
                 replies.append(_texts(done.response))
@@ -330,7 +337,7 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         scanned = 0
         for fan in dict.fromkeys(promoted_fans[:1] + holders[::3]):  # a promoted fan among them
             listing = await fan.slash(box_office, "ticket list")
-            first = listing.response.embeds[0].fields[0].name if listing.response.embeds else ""
+            first = (listing.response.embeds[0].fields[0].name or "") if listing.response and listing.response.embeds else ""
             if not first.startswith("#"):
                 continue  # this fan cancelled their only ticket
             await fan.slash(box_office, "ticket show", ticket=int(first[1:].split(" ")[0]))
@@ -343,7 +350,7 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
 
         # Act 8: the organizer reads the sales report (per tier, revenue, refunds, waitlist, chart).
         sales = await organizer.slash(box_office, "show sales", show=show_id)
-        if out is not None and sales.response.attachments:
+        if out is not None and sales.response and sales.response.attachments:
             kept["sales.png"] = await sales.response.attachments[0].read()
         report = await stats.sales_report(store, show_id)
         act(

@@ -59,7 +59,7 @@ class DiscordTransport:
             content=message.content or None,
             embeds=[discord.Embed.from_dict(e) for e in message.embeds],
             files=[discord.File(io.BytesIO(data), filename=name) for name, data in message.files],
-            view=view,
+            view=view,  # type: ignore[arg-type]  # None: no buttons (send takes it; its overloads say View)
             nonce=nonce,  # discord.py adds enforce_nonce: a resend within minutes returns the first message
         )
         if view is not None:
@@ -74,7 +74,7 @@ class DiscordTransport:
         fold into their first copies. Returns the first part's message id."""
         try:
             channel = await self._dm_channel(recipient_id)
-            first = None
+            first: int | None = None
             for index, part in enumerate(split_message(message)):
                 if index and self.before_request is not None:
                     await self.before_request()  # the sender paced the row's first request; every part is one more
@@ -99,4 +99,5 @@ class DiscordTransport:
             raise Undeliverable(f"{exc.status} {exc.code} {exc.text}") from exc
         except (OSError, TimeoutError) as exc:
             raise TransientSendError(repr(exc)) from exc
+        assert first is not None  # split_message gives at least one part
         return first

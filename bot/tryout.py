@@ -39,12 +39,20 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.demo import CASTS, Cast, speaking
 from bot.settings import Settings
 from notifier.i18n import N_, translate
+
+if TYPE_CHECKING:  # dev extras (simcord[preview] brings aiohttp's server side): imported where used
+    import aiohttp
+    import simcord
+    from aiohttp import web
+
+    from bot.app import PicketBot
 
 log = logging.getLogger("picket.try")
 
@@ -88,7 +96,7 @@ BAR_UNREAD = N_("{n} new direct message(s)")
 class Person:
     key: str  # "organizer", "fan-1".., "door"
     role: str  # one of the ROLE_ texts, in English
-    member: object  # simcord MemberActor
+    member: simcord.MemberActor
 
     @property
     def id(self) -> int:
@@ -101,8 +109,8 @@ class Person:
 
 @dataclass
 class Seeded:
-    guild: object
-    channel: object
+    guild: simcord.GuildHandle
+    channel: simcord.ChannelHandle
     people: list[Person]
     show_id: int
     opens_at: datetime
@@ -173,9 +181,10 @@ async def seed(env, bot, cast: Cast, people: People, *, on_sale_in: float = ON_S
             "tiers": f"{cast.tier}={cast.price}",
         },
     )
-    found = re.search(r"#(\d+)", created.response.content or "")
+    said = created.response.content if created.response is not None else None
+    found = re.search(r"#(\d+)", said or "")
     if found is None:
-        raise RuntimeError(f"the show was not created: {created.response.content!r}")
+        raise RuntimeError(f"the show was not created: {said!r}")
     world.show_id, world.opens_at = int(found[1]), opens
     await organizer.slash(channel, "show announce", show=world.show_id, channel=channel)
     await organizer.slash(channel, "show staff", show=world.show_id, member=world.door.member)
@@ -203,6 +212,7 @@ class WallClock:
         self._origin = (self.session.env.now(), time.perf_counter())
 
     def wall_now(self) -> datetime:
+        assert self._origin is not None, "start() first"
         simulated, real = self._origin
         return simulated + timedelta(seconds=time.perf_counter() - real)
 
@@ -274,8 +284,8 @@ class Switchboard:
         self.requested_port = port
         self.port: int | None = None
         self.key = secrets.token_urlsafe(24)
-        self._runner = None
-        self._client = None
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._hangul: bytes | None = None
 
     @property
@@ -300,7 +310,7 @@ class Switchboard:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]  # the one site's (host, port)
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -425,6 +435,7 @@ class Switchboard:
 
     async def _pass(self, request, path: str | None = None) -> tuple[int, bytes, dict]:
         preview = self.session.preview
+        assert preview is not None and self._client is not None, "a request before start()"
         target = urlsplit(preview.url)
         headers = {name: request.headers[name] for name in _PASSED if name in request.headers}
         if secrets.compare_digest(headers.get("X-Simcord-Capability", ""), self.key):
@@ -442,12 +453,12 @@ class Switchboard:
 
 @dataclass
 class TrySession:
-    env: object
-    bot: object
+    env: simcord.Env
+    bot: PicketBot
     cast: Cast
     seeded: Seeded
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    preview: object = None
+    preview: simcord.Preview | None = None
     where: str = "channel"
     who: str = "fan-1"
     generation: int = 0
@@ -462,6 +473,7 @@ class TrySession:
 
     @property
     def url(self) -> str:
+        assert self.switchboard is not None, "open_try() sets it"
         return self.switchboard.url
 
     def say(self, text: str, **params) -> str:
@@ -482,6 +494,7 @@ class TrySession:
 
     def shown_fingerprint(self) -> tuple:
         """Changes when a message is added to, removed from or edited in the channel shown now."""
+        assert self.preview is not None, "a view is open"
         found = self.env.backend.messages.get(self.preview.channel.id, {})
         return (len(found), max(found, default=0), max((m.edited_timestamp or "" for m in found.values()), default=""))
 
@@ -503,6 +516,7 @@ class TrySession:
         if self.preview is not None:
             await self.preview.close()
             self.preview = None
+        viewers: list[simcord.MemberActor | simcord.UserHandle]
         if where == "dm":
             channel, viewers = person.member.user.dm_channel, [person.member.user]
         else:

@@ -49,6 +49,7 @@ class DoorCog(commands.Cog, name="door"):
             raise errors.InvalidInput(t(interaction, "Give the ticket's code, or attach a photo of its QR."))
         await checkin.require_door_staff(self.services.store, show.id, interaction.user.id)
         if code is None:
+            assert photo is not None  # refused above when neither was given
             code = await self._read_photo(interaction, photo)
 
         def refused(reason: str) -> errors.NotPermitted:

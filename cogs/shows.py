@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from typing import cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common.authority import organizer_only, organizer_rights
+from cogs.common.authority import organizer_only, organizer_rights, server_id
 from cogs.common.booking_flow import join_or_send_to_queue, joined_text, start_booking
 from cogs.common.i18n import lang, t
 from cogs.common.options import ShowOption
@@ -20,7 +21,15 @@ from cogs.common.requests import Form, answered
 from cogs.common.services import Services, services_of
 from cogs.common.ui import FromCustomId, StatelessView, edit, money, post, reply, thinking
 from domain import alerts, cancellations, capacity, checkin, errors, follows, organizers, refunds, shows, stats
-from domain.specs import MAX_NAMES_TEXT, MAX_SEATMAP_TEXT, excerpt, parse_names, parse_price_tiers, parse_timezone, parse_when
+from domain.specs import (
+    MAX_NAMES_TEXT,
+    MAX_SEATMAP_TEXT,
+    excerpt,
+    parse_names,
+    parse_price_tiers,
+    parse_timezone,
+    parse_when,
+)
 from notifier import money as money_units
 from notifier.charts import sales_chart
 from notifier.i18n import N_
@@ -56,7 +65,7 @@ LABEL_MAX = 45  # a form field's label
 async def server_zone(services: Services, interaction: discord.Interaction) -> str:
     """The zone of a new show whose organizer named none: the one the server's admins chose
     (/organizer timezone), else Asia/Seoul in a server whose language is Korean, else UTC."""
-    chosen = await organizers.server_timezone(services.store, interaction.guild_id)
+    chosen = await organizers.server_timezone(services.store, server_id(interaction))
     if chosen:
         return chosen
     locale = interaction.guild.preferred_locale if interaction.guild is not None else interaction.guild_locale
@@ -86,26 +95,26 @@ class ShowCreateModal(Form):
         currency: str,
         queue_rate: int = 120,
         waitlist_mode: str = "charge",
-        locale: object = None,
+        locale: discord.Locale | str | None = None,
     ):
         super().__init__(title=t(locale, "Create a show"))
-        self.show_title = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", max_length=TITLE_MAX)
-        self.artists = discord.ui.TextInput(label=t(locale, "Artists (comma-separated)"), custom_id="artists", max_length=MAX_NAMES_TEXT)
-        self.when = discord.ui.TextInput(
+        self.show_title: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", max_length=TITLE_MAX)
+        self.artists: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(label=t(locale, "Artists (comma-separated)"), custom_id="artists", max_length=MAX_NAMES_TEXT)
+        self.when: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(
             label=t(locale, "Start, then on-sale time (one per line)"),
             custom_id="when",
             style=discord.TextStyle.paragraph,
             placeholder="2026-06-01 20:00\n2026-05-01 10:00",
             max_length=WHEN_MAX,
         )
-        self.venue = discord.ui.TextInput(
+        self.venue: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(
             label=t(locale, "Venue name, then seat map (next line)"),
             custom_id="venue",
             style=discord.TextStyle.paragraph,
             placeholder=t(locale, "Picket Hall\nA:10x20:VIP, Floor:300:GA"),
             max_length=MAX_SEATMAP_TEXT,
         )
-        self.tiers = discord.ui.TextInput(label=t(locale, "Price tiers"), custom_id="tiers", placeholder=t(locale, "VIP=120, GA=45"), max_length=TIERS_MAX)
+        self.tiers: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(label=t(locale, "Price tiers"), custom_id="tiers", placeholder=t(locale, "VIP=120, GA=45"), max_length=TIERS_MAX)
         for item in (self.show_title, self.artists, self.when, self.venue, self.tiers):
             self.add_item(item)
         self.services = services
@@ -148,27 +157,27 @@ class ShowEditModal(Form):
     """The show's times are shown and read in its own zone; ``timezone``, when given, moves the show
     to another zone (its times are then shown and read in that one). Written in ``locale``."""
 
-    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None, *, locale: object = None):
+    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None, *, locale: discord.Locale | str | None = None):
         super().__init__(title=t(locale, "Edit show"))
         timezone = timezone or show.timezone
         self.services, self.show_id, self.timezone = services, show.id, timezone
         self.new_zone = timezone if timezone != show.timezone else None
         tz = parse_timezone(timezone)
         artists, genres = ", ".join(show.artists), ", ".join(show.genres)
-        self.show_title = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", default=show.title, max_length=TITLE_MAX)
-        self.artists = discord.ui.TextInput(
+        self.show_title: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", default=show.title, max_length=TITLE_MAX)
+        self.artists: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
             label=t(locale, "Artists"), custom_id="artists", default=artists, max_length=_fits(artists, MAX_NAMES_TEXT)
         )
-        self.genres = discord.ui.TextInput(
+        self.genres: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
             label=t(locale, "Genres"), custom_id="genres", default=genres, required=False, max_length=_fits(genres, MAX_NAMES_TEXT)
         )
-        self.start = discord.ui.TextInput(
+        self.start: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
             label=_zone_label(t(locale, "Start"), timezone),
             custom_id="start",
             default=f"{show.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
             max_length=WHEN_MAX,
         )
-        self.on_sale = discord.ui.TextInput(
+        self.on_sale: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
             label=_zone_label(t(locale, "On sale"), timezone),
             custom_id="on_sale",
             default=f"{show.on_sale_at.astimezone(tz):%Y-%m-%d %H:%M}",
@@ -239,7 +248,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
         "remind": discord.ButtonStyle.secondary,
     }
 
-    def __init__(self, action: str, show_id: int, locale: object = None):
+    def __init__(self, action: str, show_id: int, locale: discord.Locale | str | None = None):
         super().__init__(
             discord.ui.Button(label=t(locale, self.LABELS[action]), style=self.STYLES[action], custom_id=f"picket:show:{action}:{show_id}")
         )
@@ -269,7 +278,7 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
             await reply(interaction, joined_text(interaction, entry, show))
 
 
-def announcement_view(show_id: int, locale: object = None) -> discord.ui.View:
+def announcement_view(show_id: int, locale: discord.Locale | str | None = None) -> discord.ui.View:
     view = StatelessView()
     for action in ("book", "remind", "follow", "wait"):
         view.add_item(ShowButton(action, show_id, locale))
@@ -277,7 +286,7 @@ def announcement_view(show_id: int, locale: object = None) -> discord.ui.View:
 
 
 class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show-cancel:(?P<show_id>\d+)"):
-    def __init__(self, show_id: int, locale: object = None):
+    def __init__(self, show_id: int, locale: discord.Locale | str | None = None):
         super().__init__(
             discord.ui.Button(label=t(locale, "Yes, cancel the show"), style=discord.ButtonStyle.danger, custom_id=f"picket:show-cancel:{show_id}")
         )
@@ -416,7 +425,7 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         # where it can post: otherwise nothing is written and no follower is alerted.
         if channel.guild.id != interaction.guild_id:
             raise errors.NotPermitted(t(interaction, "Pick a channel of this server."))
-        if not channel.permissions_for(interaction.user).send_messages:
+        if not channel.permissions_for(cast(discord.Member, interaction.user)).send_messages:  # in a server: a Member
             raise errors.NotPermitted(t(interaction, "You can't post in {channel}, so Picket won't post there for you.", channel=channel.mention))
         mine = channel.permissions_for(channel.guild.me) if channel.guild.me else discord.Permissions.none()
         if not (mine.view_channel and mine.send_messages and mine.embed_links):

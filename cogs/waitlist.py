@@ -19,7 +19,7 @@ from notifier.i18n import N_
 class OfferButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:offer:(?P<action>accept|decline):(?P<entry_id>\d+)"):
     """Accept / Pass on a waitlist offer DM (shows in offer mode)."""
 
-    def __init__(self, action: str, entry_id: int, locale: object = None):
+    def __init__(self, action: str, entry_id: int, locale: discord.Locale | str | None = None):
         style = discord.ButtonStyle.success if action == "accept" else discord.ButtonStyle.secondary
         label = N_("Accept") if action == "accept" else N_("Pass")
         super().__init__(discord.ui.Button(label=t(locale, label), style=style, custom_id=f"picket:offer:{action}:{entry_id}"))

@@ -12,10 +12,14 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, delete, literal, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import ColumnElement, Select
 
 from domain import errors
 from domain.models import (
@@ -32,7 +36,7 @@ from domain.models import (
     ShowStatus,
 )
 from domain.specs import parse_timezone
-from domain.store import Store
+from domain.store import Store, rowcount
 
 ALERT = "show_alert"
 REMINDER = "onsale_reminder"
@@ -77,7 +81,7 @@ class FanSettings:
 # --- fan settings ---------------------------------------------------------------------------------
 
 
-def _default_fan_row(fan_id: int) -> dict:
+def _default_fan_row(fan_id: int) -> dict[str, Any]:
     return dict(discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False)
 
 
@@ -113,7 +117,7 @@ async def update_fan_settings(
 
     async def work(s: AsyncSession) -> None:
         await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan_id)))
-        row = await s.get(Fan, fan_id)
+        row = await s.get_one(Fan, fan_id)
         row.dms_closed = row.dms_closed_told = False
         if alerts_enabled is not None:
             row.alerts_enabled = alerts_enabled
@@ -144,7 +148,7 @@ async def take_dms_closed_notice(store: Store, fan_id: int) -> bool:
             .where(Fan.discord_id == fan_id, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
             .values(dms_closed_told=True)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     return await store.transaction(work)
 
@@ -158,7 +162,7 @@ async def _interest_keys(s: AsyncSession, show_id: int) -> tuple[list[str], list
     return artists, genres
 
 
-def _reachable(fan_column, *, require_alerts: bool):
+def _reachable(fan_column: InstrumentedAttribute[int], *, require_alerts: bool) -> ColumnElement[bool]:
     """Fans with no settings row have the defaults (alerts on, DMs open)."""
     cond = or_(Fan.discord_id.is_(None), Fan.dms_closed.is_(False), Fan.dms_closed_told.is_(True))
     if require_alerts:
@@ -166,7 +170,7 @@ def _reachable(fan_column, *, require_alerts: bool):
     return cond
 
 
-def _followers_select(artist_keys: list[str], genre_keys: list[str]):
+def _followers_select(artist_keys: list[str], genre_keys: list[str]) -> Select[tuple[int]]:
     matches = []
     if artist_keys:
         matches.append(and_(Follow.kind == FollowKind.ARTIST.value, Follow.key.in_(artist_keys)))
@@ -179,7 +183,7 @@ def _followers_select(artist_keys: list[str], genre_keys: list[str]):
     )
 
 
-async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select, *, kind: str, payload: dict, dedupe_prefix: str) -> int:
+async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select: Select[tuple[int]], *, kind: str, payload: dict[str, Any], dedupe_prefix: str) -> int:
     """One outbox row per distinct fan of ``fans_select`` (a query with a ``fan`` column)."""
     now = store.now()
     fans = fans_select.subquery()
@@ -201,7 +205,7 @@ async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select, *, kind
             rows,
         )
     )
-    return max(result.rowcount, 0)
+    return max(rowcount(result), 0)
 
 
 async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int:
@@ -270,7 +274,7 @@ async def run_due_notices(store: Store, *, limit: int = 20) -> int:
         ).scalars().all()
     queued = 0
     for notice_id in due:
-        queued += await store.transaction(lambda s, nid=notice_id: _run_notice(store, s, nid))
+        queued += await store.transaction(partial(_run_notice, store, notice_id=notice_id))
     return queued
 
 
@@ -280,9 +284,9 @@ async def _run_notice(store: Store, s: AsyncSession, notice_id: int) -> int:
         .where(ScheduledNotice.id == notice_id, ScheduledNotice.status == "pending")
         .values(status="done", done_at=store.now())
     )
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         return 0  # another process took it
-    notice = await s.get(ScheduledNotice, notice_id)
+    notice = await s.get_one(ScheduledNotice, notice_id)
     if notice.kind == REMINDER:
         n = await _fan_out_reminder(store, s, notice)
     else:
@@ -318,7 +322,7 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
     ).scalars().all()
     if not recent:
         return 0
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for table, kind in ((ShowArtist, FollowKind.ARTIST), (ShowGenre, FollowKind.GENRE)):
         rows = await s.execute(
             select(Follow.fan_discord_id, table.show_id)
@@ -326,7 +330,7 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
             .outerjoin(Fan, Fan.discord_id == Follow.fan_discord_id)
             .where(table.show_id.in_(recent), _reachable(Follow.fan_discord_id, require_alerts=True))
         )
-        pairs.update(rows.all())
+        pairs.update(rows.tuples().all())
     per_fan: dict[int, list[int]] = defaultdict(list)
     for fan, show_id in sorted(pairs):
         per_fan[fan].append(show_id)
@@ -345,5 +349,5 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
                 created_at=now,
             )
         )
-        n += max(result.rowcount, 0)
+        n += max(rowcount(result), 0)
     return n

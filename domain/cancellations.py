@@ -35,7 +35,7 @@ from domain.orders import queue_refund, settle_refunds
 from domain.organizers import check_organizer
 from domain.outbox import enqueue
 from domain.payments import PaymentGateway
-from domain.refunds import RefundPolicy
+from domain.refunds import RefundPolicy, RefundQuote
 from domain.seats import kept_for_waitlist, return_seats
 from domain.store import Store
 from domain.tickets import TicketView, ticket_views
@@ -57,7 +57,7 @@ async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
     promotion is the next step; a crash before it only keeps the seat until ``WAITLIST_FIRST`` runs
     out). After the deadline: CancellationClosed, and nothing changes."""
 
-    async def work(s: AsyncSession):
+    async def work(s: AsyncSession) -> RefundQuote:
         now = store.now()
         ticket = (await s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update())).scalar_one_or_none()
         if ticket is None or ticket.holder_discord_id != fan_id:
@@ -67,7 +67,7 @@ async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
             raise errors.AlreadyDone("ticket.already_cancelled", ticket_id=ticket.id)
         if ticket.status == TicketStatus.CHECKED_IN.value:
             raise errors.NotPermitted("ticket.used_no_refund", ticket_id=ticket.id)
-        show = await s.get(Show, ticket.show_id)
+        show = await s.get_one(Show, ticket.show_id)
         if now >= show.starts_at:
             raise errors.NotPermitted("ticket.cancel_too_late", title=show.title)
         policy = RefundPolicy.from_row(show.cancel_deadline_hours, show.refund_fees)
@@ -84,7 +84,7 @@ async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
                 select(func.count()).where(Ticket.order_id == ticket.order_id, Ticket.status != TicketStatus.REVOKED.value, Ticket.id != ticket.id)
             )
         ).scalar_one()
-        order = await s.get(Order, ticket.order_id)
+        order = await s.get_one(Order, ticket.order_id)
         if live == 0:
             order.status = OrderStatus.REFUNDED.value
         await queue_refund(store, s, order_id=order.id, key=f"ticket:{ticket.id}:refund", amount=quote.refund)

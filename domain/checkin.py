@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, telemetry
 from domain.models import DoorStaff, Organizer, Show, ShowStatus, Ticket, TicketStatus
-from domain.outbox import enqueue
 from domain.organizers import check_organizer
+from domain.outbox import enqueue
 from domain.shows import load_show
-from domain.store import Store
+from domain.store import Store, rowcount
 from domain.tickets import TicketView, ticket_views
 
 
@@ -81,7 +81,7 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
     """Admit the holder of a verified code. The conditional UPDATE admits once even when two doors
     scan the same ticket at the same moment."""
 
-    async def work(s: AsyncSession):
+    async def work(s: AsyncSession) -> Admission | errors.DomainError:
         now = store.now()
         show = await load_show(s, show_id)
         await _check_staff(s, show, staff_discord_id)
@@ -99,7 +99,7 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
             .where(Ticket.id == ticket.id, Ticket.status == TicketStatus.VALID.value)
             .values(status=TicketStatus.CHECKED_IN.value, checked_in_at=now, checked_in_by=staff_discord_id)
         )
-        if done.rowcount != 1:
+        if rowcount(done) != 1:
             await s.refresh(ticket)
             return errors.AlreadyDone("checkin.already", ticket_id=ticket.id, at=ticket.checked_in_at, by_user_id=ticket.checked_in_by)
         view = (await ticket_views(s, Ticket.id == ticket.id))[0]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import errors
 from domain.models import Fan, Follow, FollowKind, ShowArtist, ShowGenre
 from domain.specs import clean_follow_name, excerpt, normalize_key
-from domain.store import Store
+from domain.store import Store, rowcount
 
 MAX_FOLLOWS_PER_FAN = 200
 
@@ -78,7 +78,7 @@ async def unfollow_all(store: Store, fan_id: int, unwanted: list[tuple[str, str]
             res = await s.execute(
                 delete(Follow).where(Follow.fan_discord_id == fan_id, Follow.kind == fk.value, Follow.key == key)
             )
-            gone.append(res.rowcount > 0)
+            gone.append(rowcount(res) > 0)
         return gone
 
     return await store.transaction(work)

@@ -25,7 +25,7 @@ from domain.models import FanShowQuota, Hold, HoldStatus, PriceTier, SeatStatus,
 from domain.seats import SeatView, kept_for_waitlist, return_seats, seat_views, sellable
 from domain.shows import load_show
 from domain.specs import excerpt
-from domain.store import Store
+from domain.store import Store, rowcount
 
 DEFAULT_HOLD_TTL = timedelta(minutes=5)
 
@@ -76,7 +76,7 @@ async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan_id: int,
         )
         .values(seats=FanShowQuota.seats + quantity)
     )
-    if raised.rowcount != 1:
+    if rowcount(raised) != 1:
         have = (
             await s.execute(
                 select(FanShowQuota.seats).where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan_id)
@@ -100,7 +100,7 @@ async def end_hold(store: Store, s: AsyncSession, hold: Hold, status: HoldStatus
     ended = await s.execute(
         update(Hold).where(Hold.id == hold.id, Hold.status == HoldStatus.ACTIVE.value).values(status=status.value)
     )
-    if ended.rowcount != 1:
+    if rowcount(ended) != 1:
         return False
     await return_seats(store, s, hold.show_id, and_(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value))
     await release_quota(s, hold.show_id, hold.fan_discord_id, hold.quantity)
@@ -139,7 +139,7 @@ async def hold_seats(
     for attempt in range(6):
         try:
             hold = await store.transaction(
-                lambda s: hold_seats_in(store, s, show_id, fan_id, seat_ids, quantity, tier, ttl, final=attempt == 5)
+                lambda s: hold_seats_in(store, s, show_id, fan_id, seat_ids, quantity, tier, ttl, final=attempt == 5)  # noqa: B023  (awaited before the next attempt)
             )
             telemetry.count("hold_created")
             return hold
@@ -256,7 +256,7 @@ async def hold_seats_in(
         .values(status=SeatStatus.HELD.value, hold_id=hold.id, held_until=hold.expires_at)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != len(wanted):
+    if rowcount(taken) != len(wanted):
         if seat_ids is None and not final:
             raise _Contended()
         raise errors.SeatUnavailable("seats.taken")

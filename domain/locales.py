@@ -13,6 +13,7 @@ notifier's business (notifier/i18n.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +73,7 @@ async def remember(
     return True
 
 
-def shows_of(payload: dict) -> list[int]:
+def shows_of(payload: dict[str, Any]) -> list[int]:
     """The shows an outbox message is about (its ``show_id``, or a digest's ``show_ids``)."""
     if isinstance(payload.get("show_id"), int):
         return [payload["show_id"]]
@@ -89,7 +90,7 @@ async def dm_locales(store: Store, messages: Sequence[tuple[int, Iterable[int]]]
     if not fans:
         return []
     async with store.session() as s:
-        own = dict((await s.execute(select(Fan.discord_id, Fan.locale).where(Fan.discord_id.in_(fans), Fan.locale.is_not(None)))).all())
+        own = dict((await s.execute(select(Fan.discord_id, Fan.locale).where(Fan.discord_id.in_(fans), Fan.locale.is_not(None)))).tuples().all())
         servers = (
             dict(
                 (
@@ -98,7 +99,7 @@ async def dm_locales(store: Store, messages: Sequence[tuple[int, Iterable[int]]]
                         .join(GuildSettings, GuildSettings.guild_id == Show.guild_id)
                         .where(Show.id.in_(show_ids), GuildSettings.locale.is_not(None))
                     )
-                ).all()
+                ).tuples().all()
             )
             if show_ids
             else {}

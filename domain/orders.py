@@ -85,7 +85,7 @@ async def purchase(
     raise outcome
 
 
-async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, result: PaymentResult, fan_name: str | None = None):
+async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, result: PaymentResult, fan_name: str | None = None) -> OrderSummary | errors.DomainError:
     """Record the provider's answer for an order's charge: tickets and their DM when it went
     through and the seats are still held; a refund when it went through too late; the failure
     otherwise. Returns the paid OrderSummary or the DomainError to show. Used by :func:`purchase` and by
@@ -96,14 +96,14 @@ async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, re
         telemetry.count("payment", kind="charge", outcome="succeeded" if result.ok else "declined")
         if what != "late":
             telemetry.count("order", outcome=what)
-        if what == "paid":
+        if what == "paid" and isinstance(outcome, OrderSummary):  # "paid" always comes with the summary
             telemetry.count("ticket_issued", len(outcome.tickets))
         elif result.ok:  # the charge went through but the seats were lost (the hold ran out mid-payment)
             await settle_refunds(store, gateway, [f"order:{order_id}:refund"])
     return outcome
 
 
-async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan_id: int):
+async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan_id: int) -> OrderSummary | tuple[int, str, int, str]:
     now = store.now()
     hold = await owned_hold(s, hold_id, fan_id, lock=True)
     order = (await s.execute(select(Order).where(Order.hold_id == hold.id))).scalar_one_or_none()
@@ -154,7 +154,7 @@ async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan_id: in
     return order.id, key, order.amount_cents, order.currency
 
 
-async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult, fan_name: str | None):
+async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult, fan_name: str | None) -> OrderSummary | errors.DomainError | tuple[OrderSummary | errors.DomainError, str]:
     """Second half of a purchase. Returns the paid OrderSummary, or the DomainError to raise once this
     transaction (which records the failure) has committed; paired with what happened ("paid",
     "failed", "late") when this call settled the order, alone when an earlier one had."""
@@ -194,7 +194,7 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         await end_hold(store, s, hold, HoldStatus.EXPIRED)
         await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
         return errors.HoldExpired("payment.late_refunded"), "failed"
-    prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).all())
+    prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).tuples().all())
     await s.execute(
         update(ShowSeat)
         .where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value)
@@ -289,7 +289,7 @@ async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] 
                         Payment.status == PaymentStatus.SUCCEEDED.value,
                     )
                 )
-            ).all()
+            ).tuples().all()
         )
     done = 0
     for refund in pending:
@@ -303,7 +303,7 @@ async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] 
                 telemetry.count("payment", kind="refund", outcome="timeout")
                 continue
 
-        async def record(s: AsyncSession, refund=refund, result=result) -> None:
+        async def record(s: AsyncSession, refund: Payment = refund, result: PaymentResult = result) -> None:
             await s.execute(
                 update(Payment)
                 .where(Payment.id == refund.id, Payment.status == PaymentStatus.PENDING.value)

@@ -127,7 +127,7 @@ async def set_organizer_role(store: Store, guild_id: int, role_id: int | None, *
 
     async def work(s: AsyncSession) -> None:
         await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
-        row = await s.get(GuildSettings, guild_id)
+        row = await s.get_one(GuildSettings, guild_id)
         row.organizer_role_id = role_id
 
     await store.transaction(work)
@@ -148,7 +148,7 @@ async def set_server_timezone(store: Store, guild_id: int, zone: str, *, caller_
 
     async def work(s: AsyncSession) -> None:
         await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
-        row = await s.get(GuildSettings, guild_id)
+        row = await s.get_one(GuildSettings, guild_id)
         row.default_timezone = name
 
     await store.transaction(work)

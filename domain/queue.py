@@ -25,11 +25,15 @@ from __future__ import annotations
 import asyncio
 import random
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from domain import cancellations, errors, holds, outbox, telemetry
 from domain.holds import HoldSummary
@@ -192,7 +196,7 @@ async def show_queue(store: Store, show_id: int) -> ShowQueue:
         return _show_queue(await load_show(s, show_id))
 
 
-def _status(raw, q: ShowQueue, now: datetime) -> QueueStatus:
+def _status(raw: Sequence[Any], q: ShowQueue, now: datetime) -> QueueStatus:
     state, value = raw[0], int(raw[1])
     if state == "admitted":
         return QueueStatus("admitted", admitted_for_seconds=value)
@@ -237,7 +241,7 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
     return _status(raw, q, now)
 
 
-async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple:
+async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple[Any, ...]:
     """("admitted", seconds of the turn left) | ("queued", rank) | ("none", 0)."""
     k = _keys(show_id)
     return tuple(await redis.eval(_STATUS, 2, k["turns"], k["line"], fan_id))
@@ -283,7 +287,7 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
     now = store.now()
     until = now + timedelta(minutes=q.admission_minutes)
 
-    async def work(s) -> None:
+    async def work(s: AsyncSession) -> None:
         await s.execute(
             update(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)).values(admitted_until=until)
         )
@@ -306,12 +310,12 @@ async def line_length(redis: Redis, show_id: int) -> int:
 async def admitted_after(redis: Redis, show_id: int, after: float) -> list[tuple[int, float]]:
     """Fans let in after admission number ``after``, as (fan, admission number): lets a reader
     (a worker, a dashboard) follow admissions incrementally."""
-    rows = await redis.zrangebyscore(_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True)
+    rows = cast(list[tuple[str, float]], await redis.zrangebyscore(_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True))  # withscores: pairs
     return [(int(fan), score) for fan, score in rows]
 
 
 async def admission_order(redis: Redis, show_id: int) -> list[int]:
-    return [int(f) for f in await redis.zrange(_keys(show_id)["admitted"], 0, -1)]
+    return [int(f) for f in cast(list[str], await redis.zrange(_keys(show_id)["admitted"], 0, -1))]  # decoded members
 
 
 async def close(redis: Redis, show_id: int) -> list[int]:
@@ -408,7 +412,7 @@ async def _tell_sold_out(store: Store, fans: list[int], show_id: int) -> None:
         return
     stamp = int(store.now().timestamp())
 
-    async def work(s) -> None:
+    async def work(s: AsyncSession) -> None:
         for fan in fans:
             await outbox.enqueue(
                 store, s, kind=SOLD_OUT_DM, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:soldout:{fan}:{stamp}"
@@ -425,7 +429,7 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
     if not fans:
         return
 
-    async def work(s) -> None:
+    async def work(s: AsyncSession) -> None:
         for fan in fans:
             if q.cancelled:
                 await cancellations.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
@@ -446,8 +450,8 @@ class _PlaceJournal:
 
     def __init__(self, store: Store):
         self.store = store
-        self.waiting: list[tuple[dict, asyncio.Future]] = []
-        self.writer: asyncio.Task | None = None
+        self.waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.writer: asyncio.Task[None] | None = None
 
     async def record(self, show_id: int, fan_id: int, score: float) -> None:
         done = asyncio.get_running_loop().create_future()
@@ -462,7 +466,7 @@ class _PlaceJournal:
             rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
             try:
                 await self.store.transaction(
-                    lambda s: s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
+                    lambda s: s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))  # noqa: B023  (awaited in this iteration)
                 )
             except Exception as exc:
                 for _, done in batch:
@@ -474,7 +478,7 @@ class _PlaceJournal:
                         done.set_result(None)
 
 
-_journals: "weakref.WeakKeyDictionary[Store, _PlaceJournal]" = weakref.WeakKeyDictionary()
+_journals: weakref.WeakKeyDictionary[Store, _PlaceJournal] = weakref.WeakKeyDictionary()
 
 
 async def _record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
@@ -550,7 +554,7 @@ async def _restore_line(store: Store, redis: Redis, show_id: int, now: datetime,
     if not await redis.eval(_RESTORE_BEGIN, 3, k["restoring"], k["seq"], k["epoch"], int(top), RESTORE_CLAIM_SECONDS):
         return 0 if await redis.exists(k["epoch"]) else None  # rebuilt meanwhile, or being rebuilt
     for i in range(0, len(places), chunk):
-        args: list = []
+        args: list[int | str] = []
         for p in places[i : i + chunk]:
             if p.admitted_until is None:
                 ttl = 0
@@ -568,7 +572,7 @@ async def _restore_line(store: Store, redis: Redis, show_id: int, now: datetime,
 # --- forgetting the lines of shows that ended -------------------------------------------------------
 
 
-def _ended(now: datetime):
+def _ended(now: datetime) -> ColumnElement[bool]:
     """SQL condition: a show that has ended (cancelled, or started ENDED_AFTER_START ago)."""
     return (Show.status == ShowStatus.CANCELLED.value) | (Show.starts_at <= now - ENDED_AFTER_START)
 
@@ -590,7 +594,7 @@ async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -
             await redis.delete(*_keys(show_id).values())  # one slot: one command
             await redis.eval(_UNLIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
         while True:  # in batches: one on-sale may have left 100,000 places
-            async def work(s) -> int:
+            async def work(s: AsyncSession, show_id: int = show_id) -> int:
                 fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()
                 if fans:
                     await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))

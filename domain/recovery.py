@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from redis.asyncio import Redis
 from sqlalchemy import select, update
@@ -45,7 +46,7 @@ from domain.models import (
     WaitlistEntry,
 )
 from domain.payments import PaymentGateway, PaymentTimeout
-from domain.store import Store
+from domain.store import Store, rowcount
 
 # A charge younger than this may still be waiting for its answer in a live process: leave it.
 # It must exceed the payment client's own timeout.
@@ -78,7 +79,7 @@ async def release_own_claims(store: Store, worker_id: str) -> int:
             .where(OutboxMessage.claimed_by == worker_id, OutboxMessage.status == OutboxStatus.PENDING.value)
             .values(claimed_by=None, claimed_until=None)
         )
-        return result.rowcount
+        return rowcount(result)
 
     return await store.transaction(work)
 
@@ -114,7 +115,7 @@ async def reconcile_charges(store: Store, gateway: PaymentGateway, *, grace: tim
             telemetry.count("recovery", action="charge_settled")
         elif hold_status != HoldStatus.ACTIVE.value or expires_at <= now:
             # Never charged, and the seats are gone: the fan cannot finish this order any more.
-            if await store.transaction(lambda s, o=order_id: _abandon_order(s, o)):
+            if await store.transaction(partial(_abandon_order, order_id=order_id)):
                 abandoned += 1
                 telemetry.count("recovery", action="charge_abandoned")
         # else: never charged and the hold still runs; the fan may still press Pay (same key).
@@ -127,7 +128,7 @@ async def _abandon_order(s: AsyncSession, order_id: int) -> bool:
         .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
         .values(status=OrderStatus.FAILED.value, failure_reason="payment.never_completed")  # a code, rendered when shown
     )
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         return False
     await s.execute(
         update(Payment)
@@ -159,7 +160,7 @@ async def finish_promotions(store: Store, gateway: PaymentGateway, *, grace: tim
             done = await waitlist.complete_promotion(store, gateway, entry.id, entry.fan_discord_id, hold.id, entry.show_id)
             finished += done.outcome == "promoted"
             telemetry.count("recovery", action="promotion_finished")
-        elif await store.transaction(lambda s, e=entry.id: waitlist.requeue(s, e)):
+        elif await store.transaction(partial(waitlist.requeue, entry_id=entry.id)):
             requeued += 1
             telemetry.count("recovery", action="promotion_requeued")
     return finished, requeued

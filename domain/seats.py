@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from domain import errors
 from domain.models import PriceTier, SeatStatus, ShowSeat, WaitlistEntry, WaitlistStatus
@@ -37,7 +38,7 @@ class SeatView:
         return f"Section {self.section} · row {self.row_label} · seat {self.seat_number}"
 
 
-async def seat_views(s: AsyncSession, where) -> tuple[SeatView, ...]:
+async def seat_views(s: AsyncSession, where: ColumnElement[bool]) -> tuple[SeatView, ...]:
     rows = (
         await s.execute(
             select(ShowSeat, PriceTier.name, PriceTier.price_cents)
@@ -56,7 +57,7 @@ async def seat_views(s: AsyncSession, where) -> tuple[SeatView, ...]:
 WAITLIST_FIRST = timedelta(seconds=60)
 
 
-def sellable(now: datetime, *, for_waitlist: bool = False):
+def sellable(now: datetime, *, for_waitlist: bool = False) -> ColumnElement[bool]:
     """SQL condition: a seat a new hold may take. A buyer: a free seat, or one held by a hold that
     has run out. A waitlist promotion: only a seat kept back for the waitlist (one that came back),
     never a seat on sale, so the waitlist cannot overtake the fans the queue is selling to."""
@@ -68,11 +69,11 @@ def sellable(now: datetime, *, for_waitlist: bool = False):
     )
 
 
-def kept_for_waitlist():
+def kept_for_waitlist() -> ColumnElement[bool]:
     return and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.hold_id.is_(None))
 
 
-def _on_sale_or_held():
+def _on_sale_or_held() -> ColumnElement[bool]:
     """SQL condition: a seat a buyer can take now or may get when a buyer's hold ends (so the queue
     is still selling it); not sold, not kept for the waitlist."""
     return or_(ShowSeat.status == SeatStatus.AVAILABLE.value, and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.hold_id.is_not(None)))
@@ -87,7 +88,7 @@ async def seats_still_selling(s: AsyncSession, show_id: int, tier_id: int | None
     return (await s.execute(q)).scalar_one()
 
 
-async def return_seats(store: Store, s: AsyncSession, show_id: int, where) -> None:
+async def return_seats(store: Store, s: AsyncSession, show_id: int, where: ColumnElement[bool]) -> None:
     """Seats come back (a cancelled ticket, an ended hold, added capacity): kept for the waitlist
     first when a waiting fan could take them (one waiting for any tier, or for the seat's tier; the
     caller, or the next scheduler tick, promotes them), otherwise straight back on sale."""
@@ -98,8 +99,8 @@ async def return_seats(store: Store, s: AsyncSession, show_id: int, where) -> No
             )
         ).scalars()
     )
-    kept = dict(status=SeatStatus.HELD.value, hold_id=None, held_until=store.now() + WAITLIST_FIRST)
-    on_sale = dict(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
+    kept: dict[str, object] = dict(status=SeatStatus.HELD.value, hold_id=None, held_until=store.now() + WAITLIST_FIRST)
+    on_sale: dict[str, object] = dict(status=SeatStatus.AVAILABLE.value, hold_id=None, held_until=None)
     seats = and_(ShowSeat.show_id == show_id, where)
     if None in tiers:
         steps = [(seats, kept)]
@@ -124,7 +125,7 @@ async def release_kept_seats(store: Store, show_id: int) -> None:
 
     async def work(s: AsyncSession) -> None:
         kept = dict(
-            (await s.execute(select(ShowSeat.tier_id, func.count()).where(ShowSeat.show_id == show_id, kept_for_waitlist()).group_by(ShowSeat.tier_id))).all()
+            (await s.execute(select(ShowSeat.tier_id, func.count()).where(ShowSeat.show_id == show_id, kept_for_waitlist()).group_by(ShowSeat.tier_id))).tuples().all()
         )
         if not kept:
             return
@@ -135,7 +136,7 @@ async def release_kept_seats(store: Store, show_id: int) -> None:
                     .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
                     .group_by(WaitlistEntry.tier_id)
                 )
-            ).all()
+            ).tuples().all()
         )
         if None in smallest and smallest[None] <= sum(kept.values()):
             return  # a fan waiting for any tier fits

@@ -12,7 +12,17 @@ from domain import alerts, errors
 from domain.models import Organizer, PriceTier, Show, ShowAnnouncement, ShowArtist, ShowGenre, ShowStatus, Venue
 from domain.organizers import check_organizer
 from domain.refunds import FeeStep, RefundPolicy
-from domain.specs import MAX_NAMES, MAX_PRICE_MINOR, MAX_TIERS, clean_follow_name, clean_name, excerpt, normalize_key, parse_seatmap, parse_timezone
+from domain.specs import (
+    MAX_NAMES,
+    MAX_PRICE_MINOR,
+    MAX_TIERS,
+    clean_follow_name,
+    clean_name,
+    excerpt,
+    normalize_key,
+    parse_seatmap,
+    parse_timezone,
+)
 from domain.store import Store
 from domain.venues import clean_venue_name, create_venue_in, insert_seats, venue_sections
 
@@ -142,8 +152,9 @@ async def create_show(
         organizer = await s.get(Organizer, organizer_id)
         if organizer is None:
             raise errors.OrganizerNotFound(organizer_id=organizer_id)
+        venue: Venue | None
         if new_sections is not None:
-            venue = await create_venue_in(store, s, organizer_id, venue_name, seatmap_spec, new_sections)
+            venue = await create_venue_in(store, s, organizer_id, venue_name or "", seatmap_spec or "", new_sections)
         else:
             venue = await s.get(Venue, venue_id)
             if venue is None or venue.organizer_id != organizer_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from redis.asyncio import Redis
 from sqlalchemy import func, select, text
@@ -58,11 +59,11 @@ async def show_totals(store: Store, show_id: int) -> ShowTotals:
 @dataclass(frozen=True)
 class SalesReport:
     show_id: int
-    tiers: tuple  # of seats.TierAvailability
+    tiers: tuple[seats.TierAvailability, ...]
     revenue_cents: int  # live tickets, at the price paid
     refunded_cents: int
     waitlist_waiting: int
-    issued_times: tuple  # datetime of every ticket issued, for the sales chart
+    issued_times: tuple[datetime, ...]  # every ticket issued, for the sales chart
 
 
 async def sales_report(store: Store, show_id: int) -> SalesReport:

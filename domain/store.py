@@ -17,18 +17,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import event, insert
+from sqlalchemy import Connection, event, insert
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.dml import Insert
 
 from domain.clock import Clock, SystemClock
 
@@ -41,7 +44,7 @@ _commits: ContextVar[list[int] | None] = ContextVar("picket_commits", default=No
 
 
 @contextmanager
-def committed_writes():
+def committed_writes() -> Iterator[list[int]]:
     """Count the transactions committed inside this block (this task and what it awaits), so a
     request that fails after writing something is not told that nothing changed. Yields a one-item
     list holding the count."""
@@ -62,6 +65,12 @@ def count_committed_writes() -> list[int]:
     return box
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` returns a ``CursorResult`` for those
+    (SQLAlchemy's documentation) but is typed to return any ``Result``."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 # MySQL/MariaDB error codes worth retrying the whole transaction for.
 _RETRYABLE_MYSQL = {1213, 1205}  # deadlock, lock wait timeout
 
@@ -79,7 +88,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args={"timeout": 60})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - exercised by every sqlite test
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -89,7 +98,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover
+        def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -128,7 +137,7 @@ def _note_insert(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(_Session, "before_flush")
-def _note_added(session: Session, _context, _instances) -> None:
+def _note_added(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.new:
         session.info.setdefault(_INSERTED, set()).add(obj.__table__.name)
 
@@ -146,7 +155,7 @@ class Store:
         self.read_sessions = async_sessionmaker(read_engine, expire_on_commit=False, sync_session_class=_Session) if read_engine is not None else self.sessions
 
     @classmethod
-    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None) -> "Store":
+    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None) -> Store:
         read_engine = make_engine(read_url, pool_size=pool_size) if read_url and read_url != url else None
         return cls(make_engine(url, pool_size=pool_size), clock, read_engine=read_engine)
 
@@ -154,7 +163,7 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def now(self):
+    def now(self) -> datetime:
         return self.clock.now()
 
     def after_commit(self, table: str, callback: Callable[[], None]) -> Callable[[], None]:
@@ -171,7 +180,7 @@ class Store:
         return cancel
 
     @asynccontextmanager
-    async def session(self):
+    async def session(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on any exception."""
         async with self.sessions() as session:
             async with session.begin():
@@ -186,7 +195,7 @@ class Store:
                         log.exception("after-commit callback for %s failed", table)
 
     @asynccontextmanager
-    async def read_session(self):
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A read-only session on the replica, which may lag the primary by a moment. Only for what a
         reader may see a little late: the show list, seat-map images, sales charts. Holds, purchases
         and anything that decides availability use :meth:`session` / :meth:`transaction` (the
@@ -214,7 +223,7 @@ class Store:
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
 
-    def insert_ignore(self, table: Any, **values: Any):
+    def insert_ignore(self, table: Any, **values: Any) -> Insert:
         """INSERT that does nothing when a unique key already has the row (both backends)."""
         if self.dialect == "sqlite":
             return sqlite_insert(table).values(**values).on_conflict_do_nothing()
@@ -225,16 +234,16 @@ class Store:
             return stmt.on_duplicate_key_update({first: table.c[first]})
         return insert(table).values(**values)
 
-    def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]):
+    def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
         """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""
         if self.dialect == "sqlite":
             stmt = sqlite_insert(table).values(rows)
             keys = [c.name for c in table.primary_key.columns]
             return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
-        stmt = mysql_insert(table).values(rows)
-        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
+        dup = mysql_insert(table).values(rows)
+        return dup.on_duplicate_key_update({c: dup.inserted[c] for c in update})
 
-    def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any):
+    def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any) -> Insert:
         """INSERT ... SELECT skipping rows whose unique key already exists (both backends)."""
         stmt = insert(table).from_select(columns, select_stmt)
         if self.dialect == "sqlite":

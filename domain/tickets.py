@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from domain.models import PriceTier, ShowSeat, Ticket, TicketStatus
 from domain.seats import SeatView
@@ -27,7 +28,7 @@ class TicketView:
     fee_cents: int = 0  # set by cancel_ticket: the cancellation fee kept
 
 
-async def ticket_views(s: AsyncSession, where) -> tuple[TicketView, ...]:
+async def ticket_views(s: AsyncSession, where: ColumnElement[bool]) -> tuple[TicketView, ...]:
     rows = (
         await s.execute(
             select(Ticket, ShowSeat, PriceTier.name)

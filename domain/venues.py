@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,7 +71,7 @@ async def venue_sections(s: AsyncSession, venue_id: int) -> list[SectionSpec]:
 
 async def insert_seats(s: AsyncSession, show_id: int, sections: list[SectionSpec], tier_of: dict[str, int], first_position: int = 0) -> None:
     """Bulk-insert every seat. ``position`` orders seats best-first: section order, then front row."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     position = first_position
     for sec in sections:
         if sec.general_admission:

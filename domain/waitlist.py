@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import errors, telemetry
 from domain.holds import DEFAULT_HOLD_TTL, end_hold, hold_seats_in
 from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
-from domain.orders import purchase
+from domain.orders import OrderSummary, purchase
 from domain.outbox import enqueue
 from domain.payments import PaymentGateway
 from domain.seats import has_kept_seats, release_kept_seats, seats_still_selling
 from domain.shows import load_show
 from domain.specs import excerpt
-from domain.store import Store
+from domain.store import Store, rowcount
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ async def leave_waitlist(store: Store, *, show_id: int, fan_id: int) -> bool:
             .where(WaitlistEntry.active_key == _active_key(show_id, fan_id))
             .values(status=WaitlistStatus.LEFT.value, active_key=None)
         )
-        return res.rowcount > 0
+        return rowcount(res) > 0
 
     return await store.transaction(work)
 
@@ -108,7 +110,7 @@ async def waitlist_position(store: Store, *, show_id: int, fan_id: int) -> Waitl
         ).scalar_one_or_none()
         if entry is None:
             return None
-        tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
+        tier = (await s.get_one(PriceTier, entry.tier_id)).name if entry.tier_id else None
         return WaitlistView(entry.id, entry.show_id, fan_id, tier, entry.quantity, await _position(s, entry))
 
 
@@ -124,11 +126,12 @@ class Promotion:
     reason: str | None = None
 
 
-async def _claim_next(store: Store, s: AsyncSession, show_id: int):
+async def _claim_next(store: Store, s: AsyncSession, show_id: int) -> tuple[str, int, int, Any] | None:
     """Claim the first waiting fan whose request fits the seats now free, and hold those seats for
     them, in one transaction: the entry moves waiting -> promoting by a conditional UPDATE and the
-    seats by the hold rules (domain/holds.py), so two processes promoting at once never pick the same fan or seat."""
-    show = await s.get(Show, show_id)
+    seats by the hold rules (domain/holds.py), so two processes promoting at once never pick the same fan or seat.
+    Returns (what happened, entry id, fan, the hold's id or, when refused, the refusal's payload)."""
+    show = await s.get_one(Show, show_id)
     ttl = timedelta(minutes=show.offer_minutes) if show.waitlist_mode == "offer" else DEFAULT_HOLD_TTL
     entries = (
         await s.execute(
@@ -140,7 +143,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
         )
     ).scalars().all()
     for entry in entries:
-        tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
+        tier = (await s.get_one(PriceTier, entry.tier_id)).name if entry.tier_id else None
         try:
             async with s.begin_nested():
                 hold = await hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True, for_waitlist=True)
@@ -155,7 +158,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
             .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
             .values(status=OFFERED if offering else PROMOTING, hold_id=hold.id)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             if offering:
                 await enqueue(
                     store,
@@ -195,8 +198,8 @@ async def promote(store: Store, gateway: PaymentGateway, show_id: int, *, limit:
             continue
         if kind == "refused":
             await store.transaction(
-                lambda s, e=entry_id, f=fan, r=detail: enqueue(
-                    store, s, kind="waitlist_declined", recipient_discord_id=f, payload={"show_id": show_id, "refusal": r}, dedupe_key=f"waitlist:{e}:refused"
+                partial(
+                    enqueue, store, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "refusal": detail}, dedupe_key=f"waitlist:{entry_id}:refused"
                 )
             )
             done.append(Promotion(entry_id, fan, None, "declined", detail["code"]))
@@ -232,7 +235,7 @@ async def complete_promotion(store: Store, gateway: PaymentGateway, entry_id: in
             .values(status=WaitlistStatus.PROMOTED.value, active_key=None)
         )
     )
-    if moved.rowcount:
+    if rowcount(moved):
         telemetry.count("waitlist", outcome="promoted")
     return Promotion(entry_id, fan_id, order.id, "promoted")
 
@@ -243,7 +246,7 @@ async def requeue(s: AsyncSession, entry_id: int) -> bool:
     done = await s.execute(
         update(WaitlistEntry).where(WaitlistEntry.id == entry_id, WaitlistEntry.status == PROMOTING).values(status=WaitlistStatus.WAITING.value, hold_id=None)
     )
-    return done.rowcount == 1
+    return rowcount(done) == 1
 
 
 async def shows_with_waiting(store: Store) -> list[int]:
@@ -322,7 +325,7 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         )
 
 
-async def accept_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, fan_id: int):
+async def accept_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, fan_id: int) -> OrderSummary:
     """The fan accepts a waitlist offer: their saved authorization is charged for the held seats."""
     async with store.session() as s:
         entry = await s.get(WaitlistEntry, entry_id)
@@ -330,7 +333,7 @@ async def accept_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, 
         raise errors.NotFound("offer.not_found")
     if entry.status == WaitlistStatus.PROMOTED.value:
         raise errors.AlreadyDone("offer.already_accepted")
-    if entry.status != OFFERED:
+    if entry.status != OFFERED or entry.hold_id is None:  # an offer always holds its seats
         raise errors.HoldExpired("offer.closed")
     order = await purchase(store, gateway, hold_id=entry.hold_id, fan_id=fan_id, authorization=entry.payment_authorization)
     await store.transaction(

@@ -250,7 +250,7 @@ def _params(error: DomainError, locale: object) -> _Params:
             out[key] = _When(value)
         elif key.endswith("_minor") and isinstance(value, int):
             name = key[: -len("_minor")]
-            out[name] = format_money(value, currency, locale) if currency and known(str(currency)) else f"{value:,}"
+            out[name] = format_money(value, str(currency), locale) if currency and known(str(currency)) else f"{value:,}"
             out[key] = value
         elif key.endswith("user_id") and value is not None:
             out[key] = f"<@{value}>"

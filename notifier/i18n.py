@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -49,7 +49,7 @@ def po_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> _gettext.NullTranslations:
     path = po_path(lang)
     if lang == DEFAULT or not path.exists():
@@ -76,5 +76,6 @@ def translate(locale: object, text: str, **params: object) -> str:
 def has_entry(lang: str, text: str, *, context: str | None = None) -> bool:
     cat = catalogue(lang)
     missing = object()
-    found = cat._catalog.get(f"{context}\x04{text}" if context else text, missing) if isinstance(cat, _gettext.GNUTranslations) else missing
+    # gettext has no public lookup that tells a missing entry from one equal to its msgid: read its table.
+    found = cat._catalog.get(f"{context}\x04{text}" if context else text, missing) if isinstance(cat, _gettext.GNUTranslations) else missing  # type: ignore[attr-defined]
     return found is not missing and bool(found)

@@ -20,7 +20,7 @@ DEFAULT_LOCALE = "en"
 
 def known(code: str | None) -> bool:
     """An ISO 4217 code Babel knows (upper case, three letters)."""
-    return bool(code) and len(code) == 3 and code.isascii() and code.isalpha() and is_currency(code.upper())
+    return code is not None and len(code) == 3 and code.isascii() and code.isalpha() and is_currency(code.upper())
 
 
 def currency(code: str) -> Currency:

@@ -18,11 +18,11 @@ from notifier import i18n, ticket_codes
 from notifier.errors_text import refusal_text
 from notifier.messages import join_within
 from notifier.money import format_money
-from notifier.ticket_card import render_ticket_card
-from notifier.times import discord_ts
-from notifier.ticket_codes import Keyring
-from notifier.transport import Button, OutgoingMessage
 from notifier.seats import seat_label
+from notifier.ticket_card import render_ticket_card
+from notifier.ticket_codes import Keyring
+from notifier.times import discord_ts
+from notifier.transport import Button, OutgoingMessage
 
 ALERT_PREFIX = "🔔"  # first character of every interest alert DM
 DIGEST_ARTISTS = 200  # characters of a show's lineup on its digest line

@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import EllipsisType
 
 from domain import alerts, locales, outbox, telemetry
 from domain.alerts import FanSettings
@@ -82,7 +84,7 @@ class OutboxSender:
         self._drainer: asyncio.Task | None = None
         self._again = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # --- running ------------------------------------------------------------------------------
     #
@@ -180,12 +182,12 @@ class OutboxSender:
             rendered: dict[tuple[str, str, str | None], asyncio.Task] = {}
 
             async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
-                async with gate:
+                async with gate:  # noqa: B023  (every one() is gathered before this iteration ends)
                     with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
-                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered, locale=lang)
+                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered, locale=lang)  # noqa: B023  (as above)
 
-            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs)), return_exceptions=True)
-            for msg, outcome in zip(claimed, outcomes):
+            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs, strict=True)), return_exceptions=True)
+            for msg, outcome in zip(claimed, outcomes, strict=True):
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                     raise outcome  # cancelled: stop here (the claims lapse and are resent)
                 if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
@@ -194,7 +196,7 @@ class OutboxSender:
             # A fan whose DMs were found closed and who got this one has opened them again.
             reached = [
                 m.recipient_discord_id
-                for m, r in zip(claimed, outcomes)
+                for m, r in zip(claimed, outcomes, strict=True)
                 if isinstance(r, tuple) and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
             ]
             # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
@@ -215,7 +217,7 @@ class OutboxSender:
         return await asyncio.shield(cache[key])
 
     async def deliver(
-        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | object = ...
+        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | EllipsisType = ...
     ) -> tuple[int, int] | None:
         """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
         Discord message id) when Discord accepted it (the caller records it as sent), None when it
@@ -238,7 +240,8 @@ class OutboxSender:
         except Exception as exc:  # e.g. the database dropped the connection: try again later
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
             self.stats.transient_errors += 1
-            return await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            return None
         channel = ("dm", msg.recipient_discord_id)
         last_error = ""
         for attempt in range(self.inline_retries + 1):
@@ -272,7 +275,8 @@ class OutboxSender:
             if self.on_sent:
                 self.on_sent(msg)
             return msg.id, discord_id
-        return await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        return None
 
     async def _retry_later(self, msg: ClaimedMessage, error: str, *, exponent: int) -> None:
         """Give the message back with an exponential back-off (at most 10 minutes). It stays pending

@@ -9,7 +9,7 @@ abbreviation, so "20:00 KST" on a Seoul ticket is the time on the venue's clocks
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from discord.utils import format_dt
@@ -25,7 +25,7 @@ def discord_ts(when: datetime | int, style: str = "f") -> str:
     them)."""
     if style not in STYLES:  # format_dt would write any letter; Discord shows an unknown style as text
         raise ValueError(f"unknown Discord timestamp style {style!r}")
-    return format_dt(datetime.fromtimestamp(when, timezone.utc) if isinstance(when, int) else when, style)  # type: ignore[arg-type]
+    return format_dt(datetime.fromtimestamp(when, UTC) if isinstance(when, int) else when, style)  # type: ignore[arg-type]
 
 
 def zone_name(local: datetime) -> str:

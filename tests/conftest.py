@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,7 +35,7 @@ def _schema():
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc))
+    return ManualClock(datetime(2030, 5, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ class Recorder:
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "discord.com")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -166,7 +166,7 @@ class DiscordStandIn:
         message_id = self._snowflake()
         body = {
             "id": str(message_id), "channel_id": str(channel), "author": self._user(BOT_ID, "Picket"),
-            "content": payload.get("content") or "", "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "content": payload.get("content") or "", "timestamp": dt.datetime.now(dt.UTC).isoformat(),
             "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
             "attachments": [
                 {"id": str(self._snowflake()), "filename": f, "size": 1, "url": f"https://cdn.invalid/{f}", "proxy_url": f"https://cdn.invalid/{f}"}

@@ -23,7 +23,7 @@ import json
 import socket
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -62,7 +62,7 @@ class ScaledClock:
 
     def __init__(self, origin_file: Path, speed: float = SPEED):
         if not origin_file.exists():
-            origin_file.write_text(json.dumps({"wall": time.time(), "base": datetime.now(timezone.utc).isoformat()}))
+            origin_file.write_text(json.dumps({"wall": time.time(), "base": datetime.now(UTC).isoformat()}))
         origin = json.loads(origin_file.read_text())
         self.wall0, self.base, self.speed = origin["wall"], datetime.fromisoformat(origin["base"]), speed
 
@@ -129,7 +129,7 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
             await asyncio.sleep(0.1)  # e.g. the provider did not answer: press Pay again
     STATE[n] = "paid"
     if cancels(n):
-        while await one(store, select(func.count()).select_from(WaitlistEntry)) < len(WAITLISTERS):
+        while await one(store, select(func.count()).select_from(WaitlistEntry)) < len(WAITLISTERS):  # noqa: ASYNC110  (rows other processes write)
             await asyncio.sleep(0.1)  # the show sells out and the waitlist fills first
         revoked = await one(store, select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == fan, Ticket.status == "revoked"))
         if not revoked:

@@ -169,7 +169,7 @@ class _Response:
 
 
 class _Exchange:
-    def __init__(self, limits: "RateLimits", method: str, url: str):
+    def __init__(self, limits: RateLimits, method: str, url: str):
         self.limits, self.method, self.path = limits, method, _path_of(url)
 
     async def __aenter__(self) -> _Response:
@@ -198,7 +198,7 @@ class _Exchange:
 class _Session:
     """Stands in for discord.py's aiohttp session in the requests ``RateLimits`` answers."""
 
-    def __init__(self, limits: "RateLimits"):
+    def __init__(self, limits: RateLimits):
         self.limits = limits
 
     def request(self, method: str, url: str, **_kwargs) -> _Exchange:

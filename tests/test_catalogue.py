@@ -23,7 +23,6 @@ import sys
 import unicodedata
 from pathlib import Path
 
-import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 

@@ -418,7 +418,7 @@ def test_systemd_unit_runs_one_shard_per_instance():
     directives = unit_directives()
     env_files = [v for s, k, v in directives if s == "Service" and k == "EnvironmentFile"]
     assert env_files == ["/etc/picket/picket.env", "/etc/picket/shard-%i.env"]
-    for section, key, value in directives:
+    for _section, key, value in directives:
         if key.startswith("ExecStart") or key.startswith("ExecReload"):
             assert "db upgrade" not in value, f"{key}: migrations are run once by the operator, not by every shard"
     environment = dict(item.split("=", 1) for s, k, v in directives if s == "Service" and k == "Environment" for item in shlex.split(v))

@@ -71,7 +71,7 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
             else:  # mid-sale: booking, paying, sending
                 try:
                     await asyncio.wait_for(proc.stdout.readuntil(b"READY\n"), timeout=30)
-                except (asyncio.IncompleteReadError, asyncio.TimeoutError):
+                except (TimeoutError, asyncio.IncompleteReadError):
                     pass
                 await asyncio.sleep(rng.uniform(0.1, 1.0))
             if proc.returncode is None:
@@ -84,7 +84,7 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
         proc = await _spawn(args)  # the last run finishes whatever is left
         try:
             out, err = await asyncio.wait_for(proc.communicate(), timeout=300)  # a hang guard; a loaded box is slow, not wrong
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.kill()
             out, err = await proc.communicate()
         assert proc.returncode == 0 and b"DONE" in out, err.decode()[-4000:]

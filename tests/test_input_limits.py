@@ -143,7 +143,7 @@ async def test_one_timed_out_refund_does_not_stop_the_recovery_tick(store, gatew
     show = await on_sale_show(store)
     tickets = [await _bought(store, gateway, show, fan) for fan in (1, 2, 3)]
     gateway.refund_timeouts_left = 3
-    for ticket, fan in zip(tickets, (1, 2, 3)):
+    for ticket, fan in zip(tickets, (1, 2, 3), strict=True):
         assert (await cancellations.cancel_ticket(store, gateway, ticket_id=ticket.id, fan_id=fan)).refund_pending
     gateway.refund_timeouts_left = 1  # the first refund of the tick times out again
     report = await recovery.recover(store, gateway, None)

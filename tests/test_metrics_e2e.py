@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_bot
 from domain import queue
-from domain.models import Hold, OutboxMessage, Order, Payment, Ticket
+from domain.models import Hold, Order, OutboxMessage, Payment, Ticket
 from tests.conftest import e2e_settings
 
 

@@ -9,7 +9,7 @@ import discord
 import pytest
 
 from domain import cancellations, errors, holds, orders
-from domain.specs import Currency, parse_price, parse_price_tiers
+from domain.specs import parse_price, parse_price_tiers
 from notifier import money
 from notifier.errors_text import describe
 from tests.factories import on_sale_show

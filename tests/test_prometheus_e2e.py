@@ -159,7 +159,7 @@ class Prometheus:
         assert body.get("status") == "success", f"{path} {params}: {body}"
         return body["data"]
 
-    async def _ready(self, http: aiohttp.ClientSession, timeout: float = 60) -> bool:
+    async def _ready(self, http: aiohttp.ClientSession, timeout: float = 60) -> bool:  # noqa: ASYNC109  (a polling deadline that fails with the logs)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -173,7 +173,7 @@ class Prometheus:
             await asyncio.sleep(0.2)  # the bot's loop keeps serving /metrics meanwhile
         pytest.fail(f"prometheus not ready after {timeout}s: {self.logs()}")
 
-    async def until(self, http: aiohttp.ClientSession, expr: str, test, what: str, timeout: float = 60) -> list:
+    async def until(self, http: aiohttp.ClientSession, expr: str, test, what: str, timeout: float = 60) -> list:  # noqa: ASYNC109  (a polling deadline that fails with the logs)
         """Poll an instant query until ``test`` accepts its result; returns that result."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

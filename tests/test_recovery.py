@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain import cancellations, errors, holds, orders, outbox, queue, recovery, waitlist
-from domain.models import Hold, OutboxMessage, Order, QueuePlace, Ticket, WaitlistEntry
+from domain.models import Hold, Order, OutboxMessage, QueuePlace, Ticket, WaitlistEntry
 from domain.payments import SandboxGateway
 from tests.factories import on_sale_show
 

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from domain.clock import SystemClock
 from domain.models import ScheduledNotice
+from domain.redis_client import make_redis
 from domain.store import Store
 from notifier.pacing import Pacer
 from notifier.scheduler import Jobs, start_scheduler
 from notifier.sender import OutboxSender
-from domain.redis_client import make_redis
 from tests import backends
 from tests.factories import on_sale_show
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from bot.tryout import open_try
-from notifier.i18n import translate
 from domain.specs import parse_price_tiers
+from notifier.i18n import translate
 from notifier.money import currency, format_money
 
 CHROMIUM = Path("/usr/bin/chromium")

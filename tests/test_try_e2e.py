@@ -58,7 +58,7 @@ async def _wait_for(session, predicate, *, seconds: float = 45.0):
         if found:
             return found
         await asyncio.sleep(0.25)
-    raise AssertionError("not within %ss" % seconds)
+    raise AssertionError(f"not within {seconds}s")
 
 
 async def test_the_show_sells_out_on_the_wall_clock_and_the_waitlist_takes_a_cancelled_seat(tmp_path):
@@ -173,8 +173,9 @@ def test_picket_try_refuses_a_port_it_cannot_use(tmp_path):
 
 
 def test_the_hangul_font_the_page_gets_still_draws_hangul():
-    import notifier.fonts
     from importlib import resources
+
+    import notifier.fonts
 
     shipped = (resources.files(notifier.fonts) / notifier.fonts.FONT_FILE).read_bytes()
     served = without_vtt_sources(shipped)

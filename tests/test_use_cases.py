@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from domain import capacity, cancellations, errors, follows, holds, onsale, orders, outbox, tickets, waitlist
+from domain import cancellations, capacity, errors, follows, holds, onsale, orders, outbox, tickets, waitlist
 from domain.models import Follow, OutboxMessage
 from tests.factories import on_sale_show
 from tests.test_dm_delivery import buy

@@ -54,7 +54,7 @@ async def test_simultaneous_cancellations_and_two_promoting_processes(store, gat
 
     other = Store.from_url(backends.database_url(), store.clock, pool_size=20)
     try:
-        await asyncio.gather(*(cancellations.revoke_ticket(store, gateway, ticket_id=t, fan_id=f) for t, f in zip(tickets, buyers)))
+        await asyncio.gather(*(cancellations.revoke_ticket(store, gateway, ticket_id=t, fan_id=f) for t, f in zip(tickets, buyers, strict=True)))
         results = await asyncio.gather(waitlist.promote(store, gateway, show.id), waitlist.promote(other, gateway, show.id))
     finally:
         await other.dispose()

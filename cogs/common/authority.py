@@ -19,6 +19,13 @@ from domain import organizers
 from domain.errors import DomainError
 
 
+def server_id(interaction: discord.Interaction) -> int:
+    """The server a guild-only command (``app_commands.guild_only``) was used in: Discord sends those
+    from servers only."""
+    assert interaction.guild_id is not None, "a guild-only command used outside a server"
+    return interaction.guild_id
+
+
 def is_admin(member: discord.abc.User) -> bool:
     perms = getattr(member, "guild_permissions", None)
     return bool(perms and (perms.manage_guild or perms.administrator))

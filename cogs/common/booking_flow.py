@@ -157,7 +157,7 @@ def queue_view(show_id: int, status: QueueStatus, wanted: Wanted | None = None, 
             view.add_item(QueueButton("book", show_id, wanted.quantity, wanted.tier_id, label=label[:80]))
         view.add_item(QueueButton("seats", show_id, interaction=interaction))
     elif status.state in ("lobby", "queued"):
-        view.add_item(QueueButton("refresh", show_id, *((wanted.quantity, wanted.tier_id) if wanted else ()), interaction=interaction))
+        view.add_item(QueueButton("refresh", show_id, wanted.quantity if wanted else 0, wanted.tier_id if wanted else 0, interaction=interaction))
         view.add_item(QueueButton("leave", show_id, interaction=interaction))
     return view
 

@@ -11,7 +11,7 @@ from notifier import messages
 from notifier.money import format_money
 
 
-def money(minor: int, currency: str, interaction: discord.Interaction | None = None) -> str:
+def money(minor: int, currency: str, interaction: discord.Interaction | discord.Locale | None = None) -> str:
     """An amount in ISO 4217 minor units, written the way the user's locale writes it (₩150,000,
     $45.50; US$45.50 in Korean). Without an interaction (a public post): English."""
     return format_money(minor, currency, locale_of(interaction))
@@ -54,7 +54,7 @@ def more(interaction: discord.Interaction | None):
 def choices(pairs) -> list[app_commands.Choice]:
     """Autocomplete answers within Discord's limits: the first 25 (name, value) pairs, names clipped
     to 100 characters."""
-    out = []
+    out: list[app_commands.Choice] = []
     for name, value in pairs:
         if len(out) == messages.CHOICES:
             break
@@ -151,4 +151,5 @@ async def post(channel: discord.abc.Messageable, **kwargs) -> discord.Message:
         message = await channel.send(**one)
         first = first or message
     _release({"view": view})
+    assert first is not None  # split_parts gives at least one message
     return first
