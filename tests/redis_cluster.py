@@ -43,7 +43,7 @@ def _ports(n: int) -> list[int]:
     """n ports whose cluster bus ports (port + 10000) are free too, picked from a range few use."""
     found: list[int] = []
     start = 21000 + (os.getpid() % 400) * 50  # parallel runs start apart
-    for port in range(start, 40000):
+    for port in range(start, 55000):  # bus ports (port + 10000) stay under 65536
         if _free(port) and _free(port + 10000):
             found.append(port)
             if len(found) == n:
