@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Awaitable, Callable
 
 import discord
 
+from bot import ratelimits
 from notifier.messages import part_nonce, split_message
 from notifier.transport import DMsClosed, OutgoingMessage, RateLimited, TransientSendError, Undeliverable
 
@@ -21,19 +21,15 @@ CANNOT_DM = 50007  # Discord: "Cannot send messages to this user"
 
 
 def _retry_after(exc: discord.HTTPException) -> tuple[float, bool]:
-    """Read ``retry_after`` (and ``global``) from a 429's body or headers; 1 s when absent."""
-    retry, is_global = None, False
-    try:
-        body = json.loads(exc.text) if exc.text and exc.text.lstrip().startswith("{") else {}
-        retry = body.get("retry_after")
-        is_global = bool(body.get("global", False))
-    except (ValueError, AttributeError):
-        pass
+    """How long a 429 discord.py raised (rather than waited out) asks us to wait, and whether it is
+    global: from its ``Retry-After`` / ``X-RateLimit-Global`` headers (discord.py keeps no body of a
+    non-JSON answer, and a JSON one's ``retry_after`` it has already waited through); 1 s when absent."""
     headers = getattr(exc.response, "headers", None) or {}
-    if retry is None and headers.get("Retry-After"):
-        retry = float(headers["Retry-After"])
-    is_global = is_global or headers.get("X-RateLimit-Global", "").lower() == "true"
-    return float(retry if retry is not None else 1.0), is_global
+    try:
+        retry = float(headers.get("Retry-After") or 1.0)
+    except ValueError:
+        retry = 1.0
+    return retry, str(headers.get("X-RateLimit-Global", "")).lower() == "true"
 
 
 class DiscordTransport:
@@ -63,7 +59,7 @@ class DiscordTransport:
             content=message.content or None,
             embeds=[discord.Embed.from_dict(e) for e in message.embeds],
             files=[discord.File(io.BytesIO(data), filename=name) for name, data in message.files],
-            view=view,
+            view=view,  # type: ignore[arg-type]  # None: no buttons (send takes it; its overloads say View)
             nonce=nonce,  # discord.py adds enforce_nonce: a resend within minutes returns the first message
         )
         if view is not None:
@@ -78,18 +74,22 @@ class DiscordTransport:
         fold into their first copies. Returns the first part's message id."""
         try:
             channel = await self._dm_channel(recipient_id)
-            first = None
+            first: int | None = None
             for index, part in enumerate(split_message(message)):
                 if index and self.before_request is not None:
                     await self.before_request()  # the sender paced the row's first request; every part is one more
                 sent = await self._send(channel, part, nonce=part_nonce(nonce, index))
                 first = sent.id if first is None else first
-        except discord.RateLimited as exc:  # discord.py gave up waiting on its own
+        except discord.RateLimited as exc:  # discord.py would have waited longer than it may (counted where it logged it)
             raise RateLimited(exc.retry_after) from exc
         except discord.HTTPException as exc:
             # Only Discord's 50007 says the fan's DMs are closed; any other 4xx (a 403 for another
             # reason, an unknown user, a message Discord will not take) refuses this message only.
             if exc.status == 429:
+                # discord.py waits out and retries a 429 itself (bot/ratelimits.py counts each one);
+                # one that reaches us is either what it retried five times or one it would not read
+                # as a rate limit: the sender pauses this channel (or all sends) for it.
+                ratelimits.count_unhandled(exc.status, getattr(exc.response, "headers", None))
                 retry, is_global = _retry_after(exc)
                 raise RateLimited(retry, is_global=is_global) from exc
             if exc.status >= 500:
@@ -99,4 +99,5 @@ class DiscordTransport:
             raise Undeliverable(f"{exc.status} {exc.code} {exc.text}") from exc
         except (OSError, TimeoutError) as exc:
             raise TransientSendError(repr(exc)) from exc
+        assert first is not None  # split_message gives at least one part
         return first

@@ -12,10 +12,14 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, delete, literal, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import ColumnElement, Select
 
 from domain import errors
 from domain.models import (
@@ -32,7 +36,7 @@ from domain.models import (
     ShowStatus,
 )
 from domain.specs import parse_timezone
-from domain.store import Store
+from domain.store import Store, rowcount
 
 ALERT = "show_alert"
 REMINDER = "onsale_reminder"
@@ -77,12 +81,12 @@ class FanSettings:
 # --- fan settings ---------------------------------------------------------------------------------
 
 
-def _default_fan_row(fan: int) -> dict:
-    return dict(discord_id=fan, alerts_enabled=True, timezone="UTC", dms_closed=False)
+def _default_fan_row(fan_id: int) -> dict[str, Any]:
+    return dict(discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False)
 
 
-async def fan_settings(store: Store, fan: int) -> FanSettings:
-    return (await fan_settings_many(store, [fan]))[fan]
+async def fan_settings(store: Store, fan_id: int) -> FanSettings:
+    return (await fan_settings_many(store, [fan_id]))[fan_id]
 
 
 async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSettings]:
@@ -94,7 +98,7 @@ async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSetti
 
 async def update_fan_settings(
     store: Store,
-    fan: int,
+    fan_id: int,
     *,
     alerts_enabled: bool | None = None,
     quiet_start_hour: int | None = None,
@@ -112,8 +116,8 @@ async def update_fan_settings(
         raise errors.InvalidInput("alerts.quiet_hours_pair")
 
     async def work(s: AsyncSession) -> None:
-        await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan)))
-        row = await s.get(Fan, fan)
+        await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan_id)))
+        row = await s.get_one(Fan, fan_id)
         row.dms_closed = row.dms_closed_told = False
         if alerts_enabled is not None:
             row.alerts_enabled = alerts_enabled
@@ -123,28 +127,28 @@ async def update_fan_settings(
             row.quiet_start_hour, row.quiet_end_hour = quiet_start_hour, quiet_end_hour
 
     await store.transaction(work)
-    return await fan_settings(store, fan)
+    return await fan_settings(store, fan_id)
 
 
-async def take_dms_closed_notice(store: Store, fan: int) -> bool:
-    """True once after a DM to ``fan`` was refused because their DMs are closed: the caller tells
+async def take_dms_closed_notice(store: Store, fan_id: int) -> bool:
+    """True once after a DM to ``fan_id`` was refused because their DMs are closed: the caller tells
     the fan (their next command). From then on DMs are tried again; the first that gets through
     clears the flag, one refused again sets it anew (and the fan is told again).
 
     A read for every command; the write only when there is something to tell, and conditional, so
     two commands at once tell the fan once."""
     async with store.session() as s:
-        row = (await s.execute(select(Fan.dms_closed, Fan.dms_closed_told).where(Fan.discord_id == fan))).first()
+        row = (await s.execute(select(Fan.dms_closed, Fan.dms_closed_told).where(Fan.discord_id == fan_id))).first()
     if row is None or not row.dms_closed or row.dms_closed_told:
         return False
 
     async def work(s: AsyncSession) -> bool:
         result = await s.execute(
             update(Fan)
-            .where(Fan.discord_id == fan, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
+            .where(Fan.discord_id == fan_id, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
             .values(dms_closed_told=True)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     return await store.transaction(work)
 
@@ -158,7 +162,7 @@ async def _interest_keys(s: AsyncSession, show_id: int) -> tuple[list[str], list
     return artists, genres
 
 
-def _reachable(fan_column, *, require_alerts: bool):
+def _reachable(fan_column: InstrumentedAttribute[int], *, require_alerts: bool) -> ColumnElement[bool]:
     """Fans with no settings row have the defaults (alerts on, DMs open)."""
     cond = or_(Fan.discord_id.is_(None), Fan.dms_closed.is_(False), Fan.dms_closed_told.is_(True))
     if require_alerts:
@@ -166,7 +170,7 @@ def _reachable(fan_column, *, require_alerts: bool):
     return cond
 
 
-def _followers_select(artist_keys: list[str], genre_keys: list[str]):
+def _followers_select(artist_keys: list[str], genre_keys: list[str]) -> Select[tuple[int]]:
     matches = []
     if artist_keys:
         matches.append(and_(Follow.kind == FollowKind.ARTIST.value, Follow.key.in_(artist_keys)))
@@ -179,7 +183,7 @@ def _followers_select(artist_keys: list[str], genre_keys: list[str]):
     )
 
 
-async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select, *, kind: str, payload: dict, dedupe_prefix: str) -> int:
+async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select: Select[tuple[int]], *, kind: str, payload: dict[str, Any], dedupe_prefix: str) -> int:
     """One outbox row per distinct fan of ``fans_select`` (a query with a ``fan`` column)."""
     now = store.now()
     fans = fans_select.subquery()
@@ -201,7 +205,7 @@ async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select, *, kind
             rows,
         )
     )
-    return max(result.rowcount, 0)
+    return max(rowcount(result), 0)
 
 
 async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int:
@@ -216,7 +220,7 @@ async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int
 # --- reminders and the digest ----------------------------------------------------------------------
 
 
-async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
+async def request_reminder(store: Store, show_id: int, fan_id: int) -> datetime:
     """"Remind me": returns the on-sale time the fan will be reminded of."""
 
     async def work(s: AsyncSession) -> datetime:
@@ -227,7 +231,7 @@ async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
             raise errors.ShowCancelled("show.cancelled", title=show.title)
         if show.on_sale_at <= store.now():
             raise errors.AlreadyDone("reminder.sale_open", title=show.title)
-        await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan, created_at=store.now()))
+        await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan_id, created_at=store.now()))
         return show.on_sale_at
 
     return await store.transaction(work)
@@ -274,7 +278,7 @@ async def run_due_notices(store: Store, *, limit: int = 20) -> int:
         ).scalars().all()
     queued = 0
     for notice_id in due:
-        queued += await store.transaction(lambda s, nid=notice_id: _run_notice(store, s, nid))
+        queued += await store.transaction(partial(_run_notice, store, notice_id=notice_id))
     return queued
 
 
@@ -284,9 +288,9 @@ async def _run_notice(store: Store, s: AsyncSession, notice_id: int) -> int:
         .where(ScheduledNotice.id == notice_id, ScheduledNotice.status == "pending")
         .values(status="done", done_at=store.now())
     )
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         return 0  # another process took it
-    notice = await s.get(ScheduledNotice, notice_id)
+    notice = await s.get_one(ScheduledNotice, notice_id)
     if notice.kind == REMINDER:
         n = await _fan_out_reminder(store, s, notice)
     elif notice.kind == "holder_reminder":
@@ -326,7 +330,7 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
     ).scalars().all()
     if not recent:
         return 0
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for table, kind in ((ShowArtist, FollowKind.ARTIST), (ShowGenre, FollowKind.GENRE)):
         rows = await s.execute(
             select(Follow.fan_discord_id, table.show_id)
@@ -334,7 +338,7 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
             .outerjoin(Fan, Fan.discord_id == Follow.fan_discord_id)
             .where(table.show_id.in_(recent), _reachable(Follow.fan_discord_id, require_alerts=True))
         )
-        pairs.update(rows.all())
+        pairs.update(rows.tuples().all())
     per_fan: dict[int, list[int]] = defaultdict(list)
     for fan, show_id in sorted(pairs):
         per_fan[fan].append(show_id)
@@ -353,5 +357,5 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
                 created_at=now,
             )
         )
-        n += max(result.rowcount, 0)
+        n += max(rowcount(result), 0)
     return n

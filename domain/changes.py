@@ -4,20 +4,22 @@ A material change (a new date or a new venue) lets a holder refund their tickets
 click, whatever the show's cancellation policy, until the show starts.
 
 The change is a ``ShowChange`` row and its DMs are outbox rows, written in the transaction that makes
-the change (``shows.update_show`` and ``shows.add_sections`` call :func:`tell`), so an edit that
+the change (``shows.update_show`` and ``capacity.add_sections`` call :func:`tell`), so an edit that
 commits has told everyone and one that rolls back has told no one. Each DM's dedupe key is
 (change, fan): one DM per fan per change, however many tickets they hold or lists they are on.
 
-:func:`edit_show` and :func:`add_seats` are the organizer's calls: the same as the ``shows`` ones,
-and they also return what was told (for the organizer's reply).
+:func:`edit_show` and :func:`add_seats` are the organizer's calls: the same as ``shows.update_show``
+and ``capacity.add_seats``, and they also return what was told (for the organizer's reply).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -43,14 +45,18 @@ from domain.models import (
     WaitlistStatus,
 )
 from domain.outbox import enqueue
+from domain.payments import PaymentGateway
 from domain.specs import clean_name
 from domain.store import Store
+
+if TYPE_CHECKING:
+    from domain.shows import ShowView
 
 DM = "show_changed"
 
 # The notices the running edit's transaction wrote (its last attempt's): how edit_show learns
 # what update_show told, without changing what update_show returns.
-_told: ContextVar[list | None] = ContextVar("picket_show_change", default=None)
+_told: ContextVar[list[ChangeNotice] | None] = ContextVar("picket_show_change", default=None)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class Before:
 class ChangeNotice:
     id: int
     show_id: int
-    what: dict
+    what: dict[str, Any]
     material: bool
     told: int  # holders and waitlisted fans DMed
 
@@ -84,6 +90,7 @@ async def move_venue(store: Store, s: AsyncSession, show: Show, name: str) -> No
     """The show moves to a venue of another name with the same seat map (its seats stay as sold)."""
     name = clean_name(name, field="Venue", most=200)
     venue = await s.get(Venue, show.venue_id)
+    assert venue is not None  # a show's venue is never deleted
     if venue.name == name:
         return
     moved = Venue(organizer_id=venue.organizer_id, name=name, seatmap_spec=venue.seatmap_spec, created_at=store.now())
@@ -95,21 +102,21 @@ async def move_venue(store: Store, s: AsyncSession, show: Show, name: str) -> No
     await s.flush()
 
 
-def _local_date(when: datetime, zone: str):
+def _local_date(when: datetime, zone: str) -> date:
     return when.astimezone(ZoneInfo(zone or "UTC")).date()
 
 
 async def tell(store: Store, s: AsyncSession, show: Show, before: Before | None, *, sections: list[tuple[str, int]] | None = None) -> ChangeNotice | None:
     """Record what changed for the show's holders and DM each of them and each waitlisted fan once.
     Nothing a holder bought changed (a new title, a new on-sale time): nothing is written."""
-    what: dict = {}
+    what: dict[str, Any] = {}
     material = False
     if before is not None and show.starts_at != before.starts_at:
         what["start"] = [int(before.starts_at.timestamp()), int(show.starts_at.timestamp())]
         material |= _local_date(before.starts_at, before.timezone) != _local_date(show.starts_at, show.timezone)
     if before is not None and show.venue_id != before.venue_id:
         venue = await s.get(Venue, show.venue_id)
-        what["venue"] = [before.venue_name, venue.name]
+        what["venue"] = [before.venue_name, venue.name if venue else ""]
         material = True
     if sections:
         what["sections"] = [[name, seats] for name, seats in sections]
@@ -132,7 +139,7 @@ async def tell(store: Store, s: AsyncSession, show: Show, before: Before | None,
         ).scalars()
     )
     for fan in sorted(set(holders) | waiting):
-        payload = {"show_id": show.id, "change_id": change.id, "holder": fan in holders}
+        payload: dict[str, Any] = {"show_id": show.id, "change_id": change.id, "holder": fan in holders}
         if material and fan in holders:
             payload["refund_cents"] = holders[fan]
         await enqueue(store, s, kind=DM, recipient_discord_id=fan, payload=payload, dedupe_key=f"change:{change.id}:{fan}")
@@ -145,8 +152,8 @@ async def tell(store: Store, s: AsyncSession, show: Show, before: Before | None,
 
 
 @contextlib.contextmanager
-def _collecting():
-    box: list = []
+def _collecting() -> Iterator[list[ChangeNotice]]:
+    box: list[ChangeNotice] = []
     token = _told.set(box)
     try:
         yield box
@@ -156,11 +163,11 @@ def _collecting():
 
 @dataclass(frozen=True)
 class Edited:
-    show: object  # shows.ShowView
+    show: ShowView
     change: ChangeNotice | None
 
 
-async def edit_show(store: Store, show_id: int, organizer_discord_id: int, **fields) -> Edited:
+async def edit_show(store: Store, show_id: int, organizer_discord_id: int, **fields: Any) -> Edited:
     """``/show edit``: ``shows.update_show`` (``venue=`` moves the show to a venue of that name), and
     what its holders and waitlisted fans were told."""
     from domain import shows
@@ -172,17 +179,19 @@ async def edit_show(store: Store, show_id: int, organizer_discord_id: int, **fie
 
 @dataclass(frozen=True)
 class SeatsAdded:
-    added: int
+    added: int  # seats the new sections hold
+    given: int  # waitlisted fans who got them first
     change: ChangeNotice | None
 
 
-async def add_seats(store: Store, show_id: int, organizer_discord_id: int, seatmap_spec: str) -> SeatsAdded:
-    """``/show seats``: ``shows.add_sections``, and what its holders and waitlisted fans were told."""
-    from domain import shows
+async def add_seats(store: Store, gateway: PaymentGateway, show_id: int, organizer_discord_id: int, seatmap_spec: str) -> SeatsAdded:
+    """``/show seats``: ``capacity.add_seats`` (the new seats to waiting fans first, the rest on
+    sale), and what its holders and waitlisted fans were told."""
+    from domain import capacity  # (capacity builds on this module)
 
     with _collecting() as box:
-        added = await shows.add_sections(store, show_id, organizer_discord_id, seatmap_spec)
-    return SeatsAdded(added, box[-1] if box else None)
+        done = await capacity.add_seats(store, gateway, show_id, organizer_discord_id, seatmap_spec)
+    return SeatsAdded(done.added, done.given, box[-1] if box else None)
 
 
 # --- the one-click refund of a material change ----------------------------------------------------
@@ -198,13 +207,15 @@ class ChangeRefund:
     pending: bool = False  # the provider has not confirmed it yet (retried automatically)
 
 
-async def refund(store: Store, gateway, *, change_id: int, fan_id: int) -> ChangeRefund:
+async def refund(store: Store, gateway: PaymentGateway, *, change_id: int, fan_id: int) -> ChangeRefund:
     """The holder's "refund my tickets" after a material change: every ticket of theirs for the show
     bought before the change is voided and refunded in full (no cancellation fee, whatever the
     deadline), until the show starts. Seats go back (to the waitlist first)."""
-    from domain import booking, waitlist
+    from domain import waitlist
+    from domain.orders import queue_refund, settle_refunds
+    from domain.seats import return_seats
 
-    async def work(s: AsyncSession):
+    async def work(s: AsyncSession) -> tuple[ChangeRefund, list[str]]:
         now = store.now()
         change = await s.get(ShowChange, change_id) if isinstance(change_id, int) and 0 < change_id < 2**63 else None
         if change is None:
@@ -236,16 +247,16 @@ async def refund(store: Store, gateway, *, change_id: int, fan_id: int) -> Chang
             per_order[ticket.order_id] = per_order.get(ticket.order_id, 0) + ticket.price_cents
         await s.flush()
         seat_ids = [t.show_seat_id for t in tickets]
-        await booking.return_seats(store, s, show.id, (ShowSeat.id.in_(seat_ids)) & (ShowSeat.status == SeatStatus.SOLD.value))
+        await return_seats(store, s, show.id, (ShowSeat.id.in_(seat_ids)) & (ShowSeat.status == SeatStatus.SOLD.value))
         await s.execute(
             update(FanShowQuota)
             .where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan_id)
             .values(seats=FanShowQuota.seats - len(tickets))
         )
-        keys = []
+        keys: list[str] = []
         for order_id, amount in per_order.items():
             key = f"change:{change.id}:order:{order_id}"
-            await booking.queue_refund(store, s, order_id=order_id, key=key, amount=amount)
+            await queue_refund(store, s, order_id=order_id, key=key, amount=amount)
             keys.append(key)
             live = (
                 await s.execute(select(Ticket.id).where(Ticket.order_id == order_id, Ticket.status != TicketStatus.REVOKED.value).limit(1))
@@ -255,7 +266,7 @@ async def refund(store: Store, gateway, *, change_id: int, fan_id: int) -> Chang
         return ChangeRefund(show.id, show.title, show.currency, len(tickets), sum(per_order.values())), keys
 
     done, keys = await store.transaction(work)
-    await booking.settle_refunds(store, gateway, keys)
+    await settle_refunds(store, gateway, keys)
     async with store.session() as s:
         statuses = (await s.execute(select(Payment.status).where(Payment.idempotency_key.in_(keys)))).scalars().all()
     await waitlist.promote(store, gateway, done.show_id)  # the seats that came back: the waitlist first

@@ -14,9 +14,9 @@ Conventions:
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import false as sa_false
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -31,35 +31,38 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 # BIGINT ids that still autoincrement on SQLite (which only does so for INTEGER PRIMARY KEY).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in Python, naive UTC in the database, microsecond precision."""
 
     impl = DateTime
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name in ("mysql", "mariadb"):
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 
-    def process_bind_param(self, value: datetime | None, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -214,10 +217,10 @@ class Show(Base):
     # Cancellation policy (domain/refunds.py): no cancellation within cancel_deadline_hours of the
     # start; refund_fees [[hours_before_start, percent], ...] (NULL: a full refund until then).
     cancel_deadline_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
-    refund_fees: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    refund_fees: Mapped[list[list[int]] | None] = mapped_column(JSON, nullable=True)
     # Holder reminders (domain/reminders.py): hours before the start each ticket holder is DMed,
     # e.g. [24, 2]; NULL reads the default.
-    holder_reminder_hours: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    holder_reminder_hours: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -274,7 +277,7 @@ class PriceTier(Base):
 class ShowSeat(Base):
     """One sellable place of one show. General admission places are rows here too (row ``""``).
 
-    ``status`` moves available -> held -> sold only through conditional UPDATEs (see booking.py),
+    ``status`` moves available -> held -> sold only through conditional UPDATEs (see holds.py),
     which is what makes a double sale impossible across processes.
     """
 
@@ -464,7 +467,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))
     recipient_discord_id: Mapped[int] = mapped_column(BigInteger)
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -553,7 +556,7 @@ class ShowChange(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
-    what: Mapped[dict] = mapped_column(JSON)
+    what: Mapped[dict[str, Any]] = mapped_column(JSON)
     material: Mapped[bool] = mapped_column(default=False)
     told: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,20 +2,22 @@
 
 The notifier drains the table; the domain only writes to it. A message's ``dedupe_key`` names its
 cause ("order:12:tickets"), so queueing the same cause twice (a retried transaction, two processes
-racing to promote the same fan) leaves one message.
+racing to promote the same fan) leaves one message. The sender learns of new messages from the store
+itself (:func:`on_queued`), after the commit that queued them: no caller has to remember to wake it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
-from domain.store import Store
+from domain.store import Store, rowcount
 
 # Sent messages are kept this long (to look a delivery up, and so a repeat of the same cause folds
 # into the first message), then purged.
@@ -23,6 +25,12 @@ RETENTION = timedelta(days=14)
 # A show's alert rows are what keeps a show announced again from alerting anyone twice: they are
 # kept until the show is over, however old (see :func:`purge_sent`).
 ALERT_KIND = "show_alert"
+
+
+def on_queued(store: Store, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback()`` after each commit of ``store`` that queued messages (by :func:`enqueue`
+    or any other insert into the outbox). Returns the function that stops it."""
+    return store.after_commit(OutboxMessage.__tablename__, callback)
 
 
 async def enqueue(
@@ -58,9 +66,9 @@ class ClaimedMessage:
     id: int
     kind: str
     recipient_discord_id: int
-    payload: dict
+    payload: dict[str, Any]
     attempts: int
-    created_at: object
+    created_at: datetime
 
 
 async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
@@ -98,14 +106,14 @@ async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelt
     return await store.transaction(work)
 
 
-async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]], *, reached: list[int] = ()) -> int:
+async def mark_sent_many(store: Store, sent: Sequence[tuple[int, int | None]], *, reached: Sequence[int] = ()) -> int:
     """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE.
 
     ``reached``: fans a DM just got through to who may be flagged as having closed DMs; the flag
     clears (their DMs work again), in the same transaction."""
     if not sent:
         return 0
-    table = OutboxMessage.__table__
+    table = cast(Table, OutboxMessage.__table__)  # typed FromClause; a declarative class's own table is a Table
     stmt = (
         update(table)
         .where(table.c.id == bindparam("b_id"), table.c.status == OutboxStatus.PENDING.value)
@@ -129,7 +137,7 @@ async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]], *, re
                 .values(dms_closed=False, dms_closed_told=False)
                 .execution_options(synchronize_session=False)
             )
-        return result.rowcount
+        return rowcount(result)
 
     return await store.transaction(work)
 
@@ -179,7 +187,7 @@ async def backlog(store: Store) -> int:
         return (await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value))).scalar_one()
 
 
-async def defer(store: Store, worker_id: str, message_id: int, until) -> None:
+async def defer(store: Store, worker_id: str, message_id: int, until: datetime) -> None:
     """Hold a message back until ``until`` (quiet hours). Not an attempt: nothing failed."""
 
     async def work(s: AsyncSession) -> None:

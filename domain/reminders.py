@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +42,7 @@ def hours_of(show: Show) -> tuple[int, ...]:
     return tuple(sorted({int(h) for h in hours}, reverse=True))
 
 
-def respects_quiet_hours(kind: str, payload: dict) -> bool:
+def respects_quiet_hours(kind: str, payload: dict[str, Any]) -> bool:
     """Whether a DM of this kind waits for the fan's quiet hours to end (the sender asks)."""
     return kind == HOLDER and not payload.get("urgent")
 
@@ -95,12 +96,13 @@ async def set_hours(store: Store, show_id: int, organizer_discord_id: int, text:
     """``/show reminders``: the organizer's own times for this show's holder reminders ("24, 2",
     "none"). Reminders already sent stay sent; the new times still ahead are planned."""
     from domain import alerts, shows
+    from domain.organizers import check_organizer
 
     hours = parse_hours(text)
 
     async def work(s: AsyncSession) -> ReminderTimes:
         show = await shows.load_show(s, show_id)
-        await shows.check_organizer(s, show, organizer_discord_id, "edit")
+        await check_organizer(s, show, organizer_discord_id, "edit")
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled("show.cancelled_no_edit", title=show.title)
         show.holder_reminder_hours = list(hours)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import and_, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,9 +61,9 @@ CLOSED_REPORT_WINDOW = timedelta(days=1)
 # --- the record, written by the steps themselves ---------------------------------------------------
 
 
-async def note(s: AsyncSession, show_id: int, kind: str, fan: int | None, at: datetime, detail: str | None = None) -> None:
+async def note(s: AsyncSession, show_id: int, kind: str, fan_id: int | None, at: datetime, detail: str | None = None) -> None:
     """Append one activity row, inside the caller's transaction."""
-    await s.execute(insert(OnSaleActivity).values(show_id=show_id, kind=kind, fan_discord_id=fan, at=at, detail=(detail or None) and detail[:60]))
+    await s.execute(insert(OnSaleActivity).values(show_id=show_id, kind=kind, fan_discord_id=fan_id, at=at, detail=(detail or None) and detail[:60]))
 
 
 async def note_many(s: AsyncSession, show_id: int, kind: str, fans: list[int], at: datetime) -> None:
@@ -69,7 +71,7 @@ async def note_many(s: AsyncSession, show_id: int, kind: str, fans: list[int], a
         await s.execute(insert(OnSaleActivity), [dict(show_id=show_id, kind=kind, fan_discord_id=f, at=at, detail=None) for f in fans])
 
 
-async def note_joins(s: AsyncSession, places: list[dict]) -> None:
+async def note_joins(s: AsyncSession, places: list[dict[str, Any]]) -> None:
     """The queue's new places (rows of ``queue_places``: show_id, fan_discord_id, joined_at), in the
     journal's own transaction: one multi-row INSERT for a whole burst."""
     if places:
@@ -135,32 +137,32 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
         show = await s.get(Show, show_id)
         if show is None:
             raise errors.ShowNotFound(show_id)
-        first_join = dict(
+        first_join: dict[int | None, datetime] = dict(
             (
                 await s.execute(
                     select(OnSaleActivity.fan_discord_id, func.min(OnSaleActivity.at))
                     .where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind == JOINED)
                     .group_by(OnSaleActivity.fan_discord_id)
                 )
-            ).all()
+            ).tuples().all()
         )
-        first_admit = dict(
+        first_admit: dict[int | None, datetime] = dict(
             (
                 await s.execute(
                     select(OnSaleActivity.fan_discord_id, func.min(OnSaleActivity.at))
                     .where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind == ADMITTED)
                     .group_by(OnSaleActivity.fan_discord_id)
                 )
-            ).all()
+            ).tuples().all()
         )
-        counted = dict(
+        counted: dict[str, int] = dict(
             (
                 await s.execute(
                     select(OnSaleActivity.kind, func.count())
                     .where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind.in_((LIMIT, WL_DECLINED, WL_LAPSED, WL_PASSED)))
                     .group_by(OnSaleActivity.kind)
                 )
-            ).all()
+            ).tuples().all()
         )
         limit_fans = (
             await s.execute(
@@ -187,15 +189,15 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
                 )
             )
         ).scalar_one()
-        entries = dict(
-            (await s.execute(select(WaitlistEntry.status, func.count()).where(WaitlistEntry.show_id == show_id).group_by(WaitlistEntry.status))).all()
+        entries: dict[str, int] = dict(
+            (await s.execute(select(WaitlistEntry.status, func.count()).where(WaitlistEntry.show_id == show_id).group_by(WaitlistEntry.status))).tuples().all()
         )
     on_sale = show.on_sale_at
     before = sum(1 for at in first_join.values() if at < on_sale)
     waits = [at - max(first_join.get(fan, on_sale), on_sale) for fan, at in first_admit.items()]
     last_admit = max(first_admit.values(), default=None)
     per_minute = None
-    if first_admit:
+    if last_admit is not None:
         span = max((last_admit - on_sale).total_seconds(), 60.0)
         per_minute = round(len(first_admit) * 60 / span, 1)
     return OnSaleReport(
@@ -231,7 +233,7 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
     )
 
 
-async def organizer_report(store: Store, redis, show_id: int, organizer_discord_id: int) -> OnSaleReport:
+async def organizer_report(store: Store, redis: Redis | None, show_id: int, organizer_discord_id: int) -> OnSaleReport:
     """``/show report``: the report, for the show's organizer only, with the queue's current line."""
     from domain import queue, shows
 
@@ -279,7 +281,11 @@ async def watch(store: Store) -> int:
         ).scalars().all()
     queued = 0
     for show_id in candidates:
-        queued += await store.transaction(lambda s, sid=show_id: _report_if_due(store, s, sid))
+
+        async def work(s: AsyncSession, show_id: int = show_id) -> int:
+            return await _report_if_due(store, s, show_id)
+
+        queued += await store.transaction(work)
     return queued
 
 

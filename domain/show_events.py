@@ -1,7 +1,7 @@
 """The link between a show and the Scheduled Event that lists it in its server's Events (Discord's
 own list, where members look for what is coming and mark themselves interested).
 
-The event itself is Discord's: cogs/ creates, edits and deletes it (cogs/show_events.py). This
+The event itself is Discord's: cogs/ creates, edits and deletes it (cogs/common/around.py). This
 keeps which event belongs to which show, so edits and the cancellation reach the right one, and
 whether Discord refused to create one (the bot lacks the Manage Events permission), so the
 organizer is told that once per show, not at every announcement or edit.

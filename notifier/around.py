@@ -7,7 +7,8 @@ the organizer reads the same report in the command and in the DM.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from domain import changes, reports, shows
 from domain.store import Store
@@ -48,7 +49,7 @@ async def _holder_reminder(store: Store, payload: dict, locale: Locale) -> Outgo
 
 
 def _when(ts: int, zone: str, locale: Locale) -> str:
-    when = datetime.fromtimestamp(ts, timezone.utc)
+    when = datetime.fromtimestamp(ts, UTC)
     return f"{discord_ts(ts, 'F')} ({venue_time(when, zone, lang=i18n.language(locale))})"
 
 
@@ -146,7 +147,7 @@ def report_embed(report: reports.OnSaleReport, locale: Locale = None, *, why: st
             "inline": False,
         },
     ]
-    embed = {
+    embed: dict[str, Any] = {
         "title": t(locale, "On-sale report · {title}", title=report.title),
         "description": t(locale, "Sales opened {when}.", when=discord_ts(report.on_sale_at, "F")),
         "fields": fields,

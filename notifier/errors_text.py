@@ -8,7 +8,7 @@ formats the params for the reader: a datetime as a Discord timestamp (``{opens_a
 ``currency``) with :func:`notifier.money.format_money` in the reader's locale, a member or role id as a
 mention, a list as "a, b", and ``field`` (the input a refusal is about, an English label) translated.
 
-Cogs call it through ``cogs/ui.report_error`` with the interaction's locale; DMs that carry a refusal
+Cogs call it through ``cogs/common/requests.answer_error`` with the interaction's locale; DMs that carry a refusal
 (``waitlist_declined``) store the code and params in their payload and render them at send time.
 """
 
@@ -258,7 +258,7 @@ def _params(error: DomainError, locale: object) -> _Params:
             out[key] = _When(value)
         elif key.endswith("_minor") and isinstance(value, int):
             name = key[: -len("_minor")]
-            out[name] = format_money(value, currency, locale) if currency and known(str(currency)) else f"{value:,}"
+            out[name] = format_money(value, str(currency), locale) if currency and known(str(currency)) else f"{value:,}"
             out[key] = value
         elif key.endswith("user_id") and value is not None:
             out[key] = f"<@{value}>"

@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import EllipsisType
 
 from domain import alerts, locales, outbox, reminders, telemetry
 from domain.alerts import FanSettings
@@ -23,6 +25,7 @@ from domain.outbox import ClaimedMessage
 from domain.store import Store
 from notifier.pacing import Pacer
 from notifier.render import render
+from notifier.ticket_codes import Keyring
 from notifier.transport import DMsClosed, RateLimited, TransientSendError, Transport, Undeliverable
 
 log = logging.getLogger("picket.notifier")
@@ -48,6 +51,7 @@ class OutboxSender:
         transport: Transport,
         *,
         pacer: Pacer | None = None,
+        keyring: Keyring | None = None,
         worker_id: str | None = None,
         batch_size: int = 100,
         concurrency: int = 16,
@@ -63,6 +67,7 @@ class OutboxSender:
         self.store = store
         self.transport = transport
         self.pacer = pacer or Pacer()
+        self.keyring = keyring  # signs the ticket codes in ticket DMs (none: those messages cannot render)
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.batch_size = batch_size
         self.concurrency = concurrency
@@ -78,12 +83,16 @@ class OutboxSender:
         self._poller: asyncio.Task | None = None
         self._drainer: asyncio.Task | None = None
         self._again = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # --- running ------------------------------------------------------------------------------
     #
     # No task ever waits on an Event: a kick starts a drain task (or asks the running one to look
-    # again), and a poll loop kicks every ``poll_interval`` for messages queued by other processes.
-    # Plain sleeps and short-lived tasks are what SimCord's virtual time understands, too.
+    # again). A started sender is kicked by its store after every commit that queued a message
+    # (domain.outbox.on_queued), and a poll loop kicks every ``poll_interval`` for messages queued
+    # by other processes. Plain sleeps and short-lived tasks are what SimCord's virtual time
+    # understands, too.
 
     def kick(self) -> None:
         """Something was queued: drain now instead of at the next poll."""
@@ -94,9 +103,27 @@ class OutboxSender:
             self._again = True
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._unsubscribe is None:
+            self._unsubscribe = outbox.on_queued(self.store, self._queued)
         if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
+            self._poller = self._loop.create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
         self.kick()
+
+    def _queued(self) -> None:
+        """The store committed messages: drain now instead of at the next poll (from the sender's
+        own loop, whichever loop the commit ran on)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.kick()
+        else:
+            loop.call_soon_threadsafe(self.kick)
 
     async def idle(self) -> None:
         """Wait until the drain in progress (if any) has finished: a clean point to stop at."""
@@ -104,6 +131,9 @@ class OutboxSender:
             await asyncio.shield(self._drainer)
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for task in (self._poller, self._drainer):
             if task is not None and not task.done():
                 task.cancel()
@@ -152,15 +182,15 @@ class OutboxSender:
             rendered: dict[tuple[str, str, str | None], asyncio.Task] = {}
 
             async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
-                async with gate:
+                async with gate:  # noqa: B023  (every one() is gathered before this iteration ends)
                     with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
                         # A fan's switches apply to the messages they govern only (not to a ticket DM
                         # that happens to share a batch with one of their alerts).
-                        fan = settings.get(msg.recipient_discord_id) if _fan_rules_apply(msg) else None
-                        return await self.deliver(msg, fan, rendered, locale=lang)
+                        fan = settings.get(msg.recipient_discord_id) if _fan_rules_apply(msg) else None  # noqa: B023  (as above)
+                        return await self.deliver(msg, fan, rendered, locale=lang)  # noqa: B023  (as above)
 
-            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs)), return_exceptions=True)
-            for msg, outcome in zip(claimed, outcomes):
+            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs, strict=True)), return_exceptions=True)
+            for msg, outcome in zip(claimed, outcomes, strict=True):
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                     raise outcome  # cancelled: stop here (the claims lapse and are resent)
                 if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
@@ -169,7 +199,7 @@ class OutboxSender:
             # A fan whose DMs were found closed and who got this one has opened them again.
             reached = [
                 m.recipient_discord_id
-                for m, r in zip(claimed, outcomes)
+                for m, r in zip(claimed, outcomes, strict=True)
                 if isinstance(r, tuple) and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
             ]
             # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
@@ -183,14 +213,14 @@ class OutboxSender:
         """Messages with the same kind, payload and language in one batch (an alert to 10,000
         followers) are rendered once per language: the store is read once, not once per fan."""
         if cache is None:
-            return await render(self.store, msg.kind, msg.payload, locale)
+            return await render(self.store, msg.kind, msg.payload, locale, self.keyring)
         key = (msg.kind, json.dumps(msg.payload, sort_keys=True), locale)
         if key not in cache:
-            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale))
+            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale, self.keyring))
         return await asyncio.shield(cache[key])
 
     async def deliver(
-        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | object = ...
+        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | EllipsisType = ...
     ) -> tuple[int, int] | None:
         """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
         Discord message id) when Discord accepted it (the caller records it as sent), None when it
@@ -214,7 +244,8 @@ class OutboxSender:
         except Exception as exc:  # e.g. the database dropped the connection: try again later
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
             self.stats.transient_errors += 1
-            return await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            return None
         channel = ("dm", msg.recipient_discord_id)
         last_error = ""
         for attempt in range(self.inline_retries + 1):
@@ -222,8 +253,7 @@ class OutboxSender:
             try:
                 discord_id = await self.transport.send_dm(msg.recipient_discord_id, message, nonce=f"pk{msg.id}")
             except RateLimited as exc:
-                self.stats.rate_limited += 1
-                telemetry.count("rate_limited")
+                self.stats.rate_limited += 1  # picket_discord_rate_limited_total is counted where discord.py met it (bot/ratelimits.py)
                 if self.on_rate_limited:
                     self.on_rate_limited()
                 self.pacer.pause(exc.retry_after, channel, is_global=exc.is_global)
@@ -249,7 +279,8 @@ class OutboxSender:
             if self.on_sent:
                 self.on_sent(msg)
             return msg.id, discord_id
-        return await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        return None
 
     async def _retry_later(self, msg: ClaimedMessage, error: str, *, exponent: int) -> None:
         """Give the message back with an exponential back-off (at most 10 minutes). It stays pending

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from domain import alerts, booking, changes, errors, outbox, reminders
+from domain import alerts, changes, errors, holds, orders, outbox, reminders
 from domain.models import OutboxMessage
 from notifier.pacing import Pacer
 from notifier.sender import OutboxSender
@@ -52,8 +52,8 @@ async def test_a_fans_alert_settings_hold_back_their_alerts_not_a_booking_dm_in_
 
 async def test_a_new_time_on_the_same_day_is_told_without_a_refund_and_its_refund_is_refused(store, gateway):
     show = await on_sale_show(store, starts_in=timedelta(days=10))
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=42, quantity=1)
-    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=42)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=42, quantity=1)
+    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=42)
     start = show.starts_at.replace(hour=20, minute=0, second=0, microsecond=0)
     await changes.edit_show(store, show.id, 1, starts_at=start)  # 20:00 that day (UTC)
     edited = await changes.edit_show(store, show.id, 1, starts_at=start - timedelta(hours=1))  # 19:00, same day
@@ -90,8 +90,8 @@ async def test_a_show_that_never_sells_out_reports_once_when_sales_close(store, 
     from notifier.render import render
 
     show = await on_sale_show(store, starts_in=timedelta(days=2))
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=42, quantity=2)
-    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=42)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=42, quantity=2)
+    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=42)
     assert await reports.watch(store) == 0  # on sale, not sold out: nothing yet
     clock.advance(days=2, minutes=1)  # the show has started: sales are closed
     assert await reports.watch(store) == 1

@@ -5,11 +5,11 @@ follows its edits and cancellation, and the organizer gets an on-sale report."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from domain.models import OutboxMessage, Payment, ShowChange, Ticket
+from domain.models import ShowChange, Ticket
 from tests.simcord_ext import scheduled_events, take_bot_permission
 from tests.snapshot import table_counts
 from tests.test_dm_delivery import buy
@@ -135,7 +135,7 @@ async def test_a_new_date_reaches_each_holder_and_waitlisted_fan_once_and_the_re
     new = (old + timedelta(days=7)).replace(second=0, microsecond=0)
 
     done = await edit(world, show, start=f"{new:%Y-%m-%d %H:%M}")
-    assert done.response.content == "Show #%d updated. 3 ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full." % show.id
+    assert done.response.content == f"Show #{show.id} updated. 3 ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full."
     await world.env.settle()
     for fan in (two, one, waiting):
         assert len(dms(fan, "📢")) == 1, fan.name

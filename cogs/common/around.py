@@ -11,12 +11,13 @@ from datetime import timedelta
 
 import discord
 
-from cogs.i18n import t
-from cogs.services import Services
-from cogs.ui import refusals, reply, thinking, ts
+from cogs.common.i18n import t
+from cogs.common.services import Services
+from cogs.common.ui import reply, thinking
 from domain import changes, reminders, reports, show_events, shows
 from notifier import around as words
 from notifier import messages
+from notifier.times import discord_ts
 
 log = logging.getLogger("picket.cogs")
 
@@ -29,22 +30,20 @@ EVENT_NAME, EVENT_LOCATION, EVENT_DESCRIPTION = 100, 100, 1000  # Discord's limi
 
 
 async def show_report(services: Services, interaction: discord.Interaction, show_id: int) -> None:
-    async with refusals(interaction):
-        await thinking(interaction)  # the chart is drawn with Pillow
-        report = await reports.organizer_report(services.store, services.redis, show_id, interaction.user.id)
-        embed = discord.Embed.from_dict(words.report_embed(report, interaction.locale))
-        chart = await asyncio.to_thread(words.report_chart, report, interaction.locale)
-        await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename=words.CHART_FILE))
+    await thinking(interaction)  # the chart is drawn with Pillow
+    report = await reports.organizer_report(services.store, services.redis, show_id, interaction.user.id)
+    embed = discord.Embed.from_dict(words.report_embed(report, str(interaction.locale)))
+    chart = await asyncio.to_thread(words.report_chart, report, str(interaction.locale))
+    await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename=words.CHART_FILE))
 
 
 async def set_reminders(services: Services, interaction: discord.Interaction, show_id: int, hours: str) -> None:
-    async with refusals(interaction):
-        done = await reminders.set_hours(services.store, show_id, interaction.user.id, hours)
-        if not done.hours:
-            await reply(interaction, t(interaction, "Ticket holders of **{title}** will get no reminder DMs before the show.", title=done.title))
-            return
-        when = ", ".join(t(interaction, "{h} h before ({time})", h=h, time=ts(at, "f")) for h, at in zip(done.hours, done.times))
-        await reply(interaction, t(interaction, "Ticket holders of **{title}** get a reminder DM {when}.", title=done.title, when=when))
+    done = await reminders.set_hours(services.store, show_id, interaction.user.id, hours)
+    if not done.hours:
+        await reply(interaction, t(interaction, "Ticket holders of **{title}** will get no reminder DMs before the show.", title=done.title))
+        return
+    when = ", ".join(t(interaction, "{h} h before ({time})", h=h, time=discord_ts(at, "f")) for h, at in zip(done.hours, done.times, strict=True))
+    await reply(interaction, t(interaction, "Ticket holders of **{title}** get a reminder DM {when}.", title=done.title, when=when))
 
 
 def told_text(interaction: discord.Interaction, change: changes.ChangeNotice | None) -> str:
@@ -68,7 +67,7 @@ def _event_fields(show: shows.ShowView) -> dict:
     )
 
 
-def _description(show: shows.ShowView, message: discord.Message, language: object) -> str:
+def _description(show: shows.ShowView, message: discord.Message, language: discord.Locale) -> str:
     artists = messages.join_within(list(show.artists), 600)
     return messages.clip(t(language, "{artists}\nTickets: press Book on the announcement, {url}", artists=artists, url=message.jump_url), EVENT_DESCRIPTION)
 
@@ -88,7 +87,7 @@ def _may_manage_events(guild: discord.Guild) -> bool:
     return me is not None and me.guild_permissions.manage_events
 
 
-async def announce_event(guild: discord.Guild, services: Services, show: shows.ShowView, message: discord.Message, language: object) -> str | None:
+async def announce_event(guild: discord.Guild, services: Services, show: shows.ShowView, message: discord.Message, language: discord.Locale) -> str | None:
     """After an announcement: the show in the server's Events, linked to the announcement (created,
     or brought up to date). Returns "listed", "told" (no Manage Events, and the organizer is to be
     told: the first time for this show), or None (not listed, organizer told before)."""

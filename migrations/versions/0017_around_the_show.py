@@ -4,10 +4,10 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-11-27 10:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-import domain.models
+from alembic import op
 
+import domain.models
 
 revision = '0017'
 down_revision = '0016'
