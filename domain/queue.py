@@ -10,7 +10,7 @@
 
 Redis holds the line; orders, holds and tickets live in the database, so losing Redis never loses a
 booking. Each place is also written through to ``queue_places`` (one row per fan and show, with the
-Redis score and the end of the fan's turn), so when Redis comes back empty :func:`restore_lines`
+Redis score and the end of the fan's turn), so when Redis comes back empty :func:`domain.queue_places.restore_lines`
 rebuilds every line in its old order and gives admitted fans the rest of their turn.
 
 Redis Cluster: every key of one show carries the show id as a hash tag (``pq:{42}:line``), so a show's
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,43 +32,15 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import ColumnElement
 
-from domain import cancellations, errors, holds, outbox, reports, telemetry
+from domain import cancellations, errors, holds, outbox, queue_places, reports, telemetry
 from domain.holds import HoldSummary
 from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
+from domain.queue_keys import ACTIVE_SHOWS, NOW, list_show, show_keys
 from domain.shows import load_show
 from domain.store import Store
 
-# The show indexes: one slot of their own ({shows}), never touched by a per-show script.
-ACTIVE_SHOWS = "pq:{shows}:active"  # show ids whose line is not empty
-KNOWN_SHOWS = "pq:{shows}:known"  # show ids with any queue state in Redis (deleted when the show ends)
-
-
-def _keys(show_id: int) -> dict[str, str]:
-    base = f"pq:{{{show_id}}}"  # the hash tag: all of a show's keys in one cluster slot
-    return {
-        "line": f"{base}:line",
-        "seq": f"{base}:seq",
-        "ever": f"{base}:ever",
-        "admitted": f"{base}:admitted",
-        "admit_seq": f"{base}:admit_seq",
-        "clock": f"{base}:clock",
-        "turns": f"{base}:turns",  # fan -> end of their turn, on the Redis server's clock (seconds)
-        "restoring": f"{base}:restored",
-        "epoch": f"{base}:epoch",  # set once this show's line is known complete (restored, or nothing to restore)
-    }
-
-
-# A show's queue state (Redis keys and ``queue_places`` rows) is deleted once the show has ended:
-# cancelled, or started this long ago.
-ENDED_AFTER_START = timedelta(hours=6)
-
-
-# The Redis server's clock in seconds, for the end of a fan's turn (as a key's TTL would count it).
-_NOW = "local t = redis.call('TIME')\nlocal server_now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
-
-_JOIN = _NOW + """
+_JOIN = NOW + """
 local line, seq, ever, turns, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', epoch) == 0 then return {'lost', 0} end  -- Redis lost this show's line: restore it first
 local fan, now, on_sale, draw = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -89,7 +60,7 @@ redis.call('ZADD', line, score, fan)
 return {'queued', redis.call('ZRANK', line, fan), tostring(score)}
 """
 
-_STATUS = _NOW + """
+_STATUS = NOW + """
 local turns, line, fan = KEYS[1], KEYS[2], ARGV[1]
 local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
 if left > 0 then return {'admitted', math.ceil(left)} end
@@ -98,7 +69,7 @@ if rank then return {'queued', rank} end
 return {'none', 0}
 """
 
-_ADMIT = _NOW + """
+_ADMIT = NOW + """
 local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 -- The reply: {1 if the line ran dry, else 0; the fans let in...}
@@ -129,32 +100,13 @@ redis.call('DEL', KEYS[1])
 return fans
 """
 
-# The show indexes (one slot): list a show, or forget it.
-_LIST = """
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[1])
-return 1
-"""
-
-_UNLIST = """
-redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[2], ARGV[1])
-return 1
-"""
-
-
-async def _list(redis: Redis, show_id: int) -> None:
-    """The show has a line: the admission tick visits it, and the cleanup knows it."""
-    await redis.eval(_LIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
-
-
 async def _deactivate(redis: Redis, show_id: int) -> None:
     """The show's line ran dry: the admission tick stops visiting it. The index is in another slot
     than the line, so this is not atomic with the line: take the show off, then look at the line
     again, and put it back if a join came in meanwhile (a join lists its show after taking its place,
     so one of the two always sees the other)."""
     await redis.srem(ACTIVE_SHOWS, show_id)
-    if await redis.zcard(_keys(show_id)["line"]):
+    if await redis.zcard(show_keys(show_id)["line"]):
         await redis.sadd(ACTIVE_SHOWS, show_id)
 
 
@@ -217,8 +169,8 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
         raise errors.SaleNotOpen("sale.closed", title=q.title)
     if now >= q.on_sale_at:
         await _refuse_if_closed(store, q)
-    k = _keys(q.show_id)
-    for _ in range(RESTORE_WAITS):
+    k = show_keys(q.show_id)
+    for _ in range(queue_places.RESTORE_WAITS):
         raw = await redis.eval(
             _JOIN, 5, k["line"], k["seq"], k["ever"], k["turns"], k["epoch"],
             fan_id, now.timestamp(), q.on_sale_at.timestamp(), random.random(),
@@ -227,13 +179,13 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
             break
         # Redis lost this show's line (or never had one): put it back before adding to it. If
         # another process is rebuilding it, wait for that.
-        if await _restore_line(store, redis, q.show_id, now) is None:
-            await asyncio.sleep(RESTORE_POLL)
+        if await queue_places.restore_line(store, redis, q.show_id, now) is None:
+            await asyncio.sleep(queue_places.RESTORE_POLL)
     else:
         raise RuntimeError(f"the line of show {q.show_id} is still being rebuilt")
     if len(raw) > 2:  # a new place: write it through, so a lost Redis can be rebuilt in this order
-        await _list(redis, q.show_id)  # after the place is taken: see _deactivate
-        await _record_place(store, q.show_id, fan_id, float(raw[2]))
+        await list_show(redis, q.show_id)  # after the place is taken: see _deactivate
+        await queue_places.record_place(store, q.show_id, fan_id, float(raw[2]))
         telemetry.count("queue_joined")
     if raw[0] == "queued" and now >= q.on_sale_at:
         await admit(store, redis, q, answering=fan_id)
@@ -243,7 +195,7 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
 
 async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple[Any, ...]:
     """("admitted", seconds of the turn left) | ("queued", rank) | ("none", 0)."""
-    k = _keys(show_id)
+    k = show_keys(show_id)
     return tuple(await redis.eval(_STATUS, 2, k["turns"], k["line"], fan_id))
 
 
@@ -256,7 +208,7 @@ async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQ
 
 
 async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:
-    k = _keys(show_id)
+    k = show_keys(show_id)
     removed = await redis.zrem(k["line"], fan_id)
     dropped = await redis.zrem(k["turns"], fan_id)
     await store.transaction(
@@ -274,7 +226,7 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
     the Redis step and that commit; the fan is then in (``/queue status`` says so) without a DM."""
     if q.closed(store.now()):
         return []  # a cancelled or started show lets nobody in; admit_all closes its line
-    k = _keys(q.show_id)
+    k = show_keys(q.show_id)
     raw = await redis.eval(
         _ADMIT, 5, k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"],
         store.now().timestamp(), q.on_sale_at.timestamp(), q.admission_per_minute, q.admission_minutes * 60,
@@ -305,24 +257,24 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
 
 
 async def line_length(redis: Redis, show_id: int) -> int:
-    return await redis.zcard(_keys(show_id)["line"])
+    return await redis.zcard(show_keys(show_id)["line"])
 
 
 async def admitted_after(redis: Redis, show_id: int, after: float) -> list[tuple[int, float]]:
     """Fans let in after admission number ``after``, as (fan, admission number): lets a reader
     (a worker, a dashboard) follow admissions incrementally."""
-    rows = cast(list[tuple[str, float]], await redis.zrangebyscore(_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True))  # withscores: pairs
+    rows = cast(list[tuple[str, float]], await redis.zrangebyscore(show_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True))  # withscores: pairs
     return [(int(fan), score) for fan, score in rows]
 
 
 async def admission_order(redis: Redis, show_id: int) -> list[int]:
-    return [int(f) for f in cast(list[str], await redis.zrange(_keys(show_id)["admitted"], 0, -1))]  # decoded members
+    return [int(f) for f in cast(list[str], await redis.zrange(show_keys(show_id)["admitted"], 0, -1))]  # decoded members
 
 
 async def close(redis: Redis, show_id: int) -> list[int]:
     """Empty the line (sold out, show cancelled); returns the fans who were waiting. Their places
     are forgotten in the same transaction that queues their "sold out" DMs (:func:`admit_all`)."""
-    fans = [int(f) for f in await redis.eval(_CLOSE, 1, _keys(show_id)["line"])]
+    fans = [int(f) for f in await redis.eval(_CLOSE, 1, show_keys(show_id)["line"])]
     await _deactivate(redis, show_id)
     return fans
 
@@ -393,7 +345,7 @@ async def admit_all(store: Store, redis: Redis) -> int:
     and DM them that it is their turn; when a show is sold out, close its line and tell everyone
     still waiting (with the waitlist offer). Returns the number of fans messaged."""
     messaged = 0
-    await restore_lines(store, redis)  # one EXISTS while Redis is intact; a rebuild after it was lost
+    await queue_places.restore_lines(store, redis)  # one EXISTS while Redis is intact; a rebuild after it was lost
     for q in await shows_on_sale_with_lines(store, redis):
         if q.closed(store.now()):
             waiting = await close(redis, q.show_id)
@@ -445,173 +397,6 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
         await s.execute(delete(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)))
 
     await store.transaction(work)
-
-
-class _PlaceJournal:
-    """Writes queue places through to the database with group commit: a join waits until its row
-    is committed, but the joins arriving while one batch commits share the next transaction. At a
-    quiet moment a join costs one small transaction; in an on-sale burst hundreds share one, so the
-    write-through does not cap joins at the database's commit rate."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self.writer: asyncio.Task[None] | None = None
-
-    async def record(self, show_id: int, fan_id: int, score: float) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan_id, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.get_running_loop().create_task(self._write())
-        await done
-
-    async def _write(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting[:1000], self.waiting[1000:]
-            rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
-
-            async def work(s: AsyncSession, rows: list[dict[str, Any]] = rows) -> None:
-                await s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
-                await reports.note_joins(s, rows)  # the on-sale report's record of who joined when
-
-            try:
-                await self.store.transaction(work)
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-            else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-
-
-_journals: weakref.WeakKeyDictionary[Store, _PlaceJournal] = weakref.WeakKeyDictionary()
-
-
-async def _record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
-    journal = _journals.get(store)
-    if journal is None:
-        journal = _journals[store] = _PlaceJournal(store)
-    await journal.record(show_id, fan_id, score)
-
-
-# --- rebuilding a lost queue ----------------------------------------------------------------------
-
-# The claim lapses, so a process that died while rebuilding a line does not block it for good.
-RESTORE_CLAIM_SECONDS = 30
-RESTORE_WAITS, RESTORE_POLL = 200, 0.05  # a join waits up to 10 s for another process's rebuild
-
-_RESTORE_BEGIN = """
-local restoring, seq, epoch = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('EXISTS', epoch) == 1 then return 0 end  -- complete already
-if redis.call('SET', restoring, '1', 'NX', 'EX', tonumber(ARGV[2])) == false then return 0 end
-redis.call('SET', seq, ARGV[1])  -- before any new join: newcomers line up behind the restored places
-return 1
-"""
-
-_RESTORE_PLACES = _NOW + """
-local line, ever, turns, admitted, admit_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-for i = 1, #ARGV, 3 do
-  local fan, score, ttl = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  redis.call('SADD', ever, fan)
-  if ttl > 0 then
-    redis.call('ZADD', turns, 'NX', server_now + ttl, fan)
-    redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
-  elseif ttl == 0 then
-    redis.call('ZADD', line, 'NX', score, fan)
-  end
-end
-return 1
-"""
-
-
-async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int:
-    """Rebuild the lines of shows on sale that Redis lost (restart without persistence, failover, one
-    cluster node restarting empty): each fan gets their old place back, in the old order, and a fan
-    whose turn had started gets the rest of it. Run at start, by the scheduler and (for its own show)
-    by the first join that finds the line lost; while Redis still has a show's line it costs one
-    EXISTS for it, and a per-show Lua claim makes one process rebuild each line. Returns the number
-    of places restored."""
-    now = store.now()
-    async with store.session() as s:
-        shows = (
-            await s.execute(
-                select(Show.id)
-                .where(Show.status == ShowStatus.SCHEDULED.value, Show.starts_at > now)
-                .where(select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists())
-            )
-        ).scalars().all()
-    restored = 0
-    for show_id in shows:
-        restored += await _restore_line(store, redis, show_id, now, chunk=chunk) or 0
-    return restored
-
-
-async def _restore_line(store: Store, redis: Redis, show_id: int, now: datetime, *, chunk: int = 2000) -> int | None:
-    """Rebuild one show's line if Redis lost it, from ``queue_places``. Returns the places restored
-    (0 when the line was intact), or None when another process is rebuilding it right now."""
-    k = _keys(show_id)
-    if await redis.exists(k["epoch"]):
-        if await redis.zcard(k["line"]):
-            await _list(redis, show_id)  # the index may sit on a node that lost it
-        return 0
-    async with store.session() as s:
-        places = (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score))).scalars().all()
-    top = max((p.score for p in places if p.score >= 1), default=0)
-    if not await redis.eval(_RESTORE_BEGIN, 3, k["restoring"], k["seq"], k["epoch"], int(top), RESTORE_CLAIM_SECONDS):
-        return 0 if await redis.exists(k["epoch"]) else None  # rebuilt meanwhile, or being rebuilt
-    for i in range(0, len(places), chunk):
-        args: list[int | str] = []
-        for p in places[i : i + chunk]:
-            if p.admitted_until is None:
-                ttl = 0
-            else:
-                ttl = max(-1, int((p.admitted_until - now).total_seconds()))  # -1: the turn is over
-            args += [p.fan_discord_id, repr(p.score), ttl]
-        await redis.eval(_RESTORE_PLACES, 5, k["line"], k["ever"], k["turns"], k["admitted"], k["admit_seq"], *args)
-    if places:
-        await _list(redis, show_id)
-        telemetry.count("recovery", len(places), action="queue_place_restored")
-    await redis.set(k["epoch"], int(now.timestamp()))
-    return len(places)
-
-
-# --- forgetting the lines of shows that ended -------------------------------------------------------
-
-
-def _ended(now: datetime) -> ColumnElement[bool]:
-    """SQL condition: a show that has ended (cancelled, or started ENDED_AFTER_START ago)."""
-    return (Show.status == ShowStatus.CANCELLED.value) | (Show.starts_at <= now - ENDED_AFTER_START)
-
-
-async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -> int:
-    """Delete the queue state of shows that have ended: their Redis keys (line, places ever given,
-    admissions, counters) and their ``queue_places`` rows. Run by the scheduler's cleanup tick;
-    safe in many processes at once (deleting twice deletes nothing). Returns the shows purged."""
-    now = store.now()
-    known = [int(x) for x in await redis.smembers(KNOWN_SHOWS)] if redis is not None else []
-    async with store.session() as s:
-        with_rows = select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists()
-        ended = set((await s.execute(select(Show.id).where(_ended(now), with_rows))).scalars())
-        if known:
-            ended |= set((await s.execute(select(Show.id).where(Show.id.in_(known), _ended(now)))).scalars())
-            ended |= set(known) - set((await s.execute(select(Show.id).where(Show.id.in_(known)))).scalars())  # deleted shows
-    for show_id in sorted(ended):
-        if redis is not None:
-            await redis.delete(*_keys(show_id).values())  # one slot: one command
-            await redis.eval(_UNLIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
-        while True:  # in batches: one on-sale may have left 100,000 places
-            async def work(s: AsyncSession, show_id: int = show_id) -> int:
-                fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()
-                if fans:
-                    await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
-                return len(fans)
-
-            if await store.transaction(work) < batch:
-                break
-        telemetry.count("cleanup", action="queue_purged")
-    return len(ended)
 
 
 ADMISSION_DM = "queue_turn"

@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import holds, orders, queue, telemetry, waitlist
+from domain import holds, orders, queue_places, telemetry, waitlist
 from domain.models import (
     Hold,
     HoldStatus,
@@ -191,5 +191,5 @@ async def recover(
         await waitlist.promote(store, gateway, show_id)
     report.refunds_sent = await orders.settle_refunds(store, gateway)
     if redis is not None:
-        report.queue_places_restored = await queue.restore_lines(store, redis)
+        report.queue_places_restored = await queue_places.restore_lines(store, redis)
     return report

@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from redis.asyncio import Redis
 
-from domain import alerts, outbox, queue, recovery, reports, waitlist
+from domain import alerts, outbox, queue, queue_places, recovery, reports, waitlist
 from domain.payments import PaymentGateway
 from domain.store import Store
 
@@ -48,7 +48,7 @@ class Jobs:
         """Storage that would otherwise only grow: the queue state of shows that ended, the
         waitlists of shows that started (their fans are told), sent DMs past their retention."""
         told = await waitlist.close_started(self.store)
-        await queue.purge_ended(self.store, self.redis)
+        await queue_places.purge_ended(self.store, self.redis)
         await outbox.purge_sent(self.store)
         return told
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from domain import cancellations, holds, orders, organizers, outbox, queue, tickets, waitlist
+from domain import cancellations, holds, orders, organizers, outbox, queue, queue_places, tickets, waitlist
 from domain.models import OutboxMessage, QueuePlace, Show, WaitlistEntry
 from tests.factories import on_sale_show
 from tests.snapshot import table_counts
@@ -224,7 +224,7 @@ async def test_the_queue_state_of_ended_shows_and_old_sent_dms_are_deleted(store
     assert await _queue_keys(redis, over.id) and await _rows(store, QueuePlace, QueuePlace.show_id == over.id) == 40
     assert await _rows(store, OutboxMessage) == sent  # sent just now: kept
 
-    clock.advance(seconds=(timedelta(days=1) + queue.ENDED_AFTER_START).total_seconds())  # the show is over
+    clock.advance(seconds=(timedelta(days=1) + queue_places.ENDED_AFTER_START).total_seconds())  # the show is over
     await jobs.clean_up()
     await jobs.clean_up()  # again, as another process would: nothing left to do, nothing breaks
     assert await _queue_keys(redis, over.id) == [] and await _rows(store, QueuePlace) == 0

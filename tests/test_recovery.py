@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import cancellations, errors, holds, orders, outbox, queue, recovery, waitlist
+from domain import cancellations, errors, holds, orders, outbox, queue, queue_keys, queue_places, recovery, waitlist
 from domain.models import Hold, Order, OutboxMessage, QueuePlace, Ticket, WaitlistEntry
 from domain.payments import SandboxGateway
 from tests.factories import on_sale_show
@@ -171,13 +171,13 @@ async def test_a_lost_redis_gets_its_lines_back_in_the_old_order(store, redis, c
     clock.advance(minutes=11)
     q = await queue.show_queue(store, show.id)
     admitted = await queue.admit(store, redis, q)
-    line_before = [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)]
+    line_before = [int(f) for f in await redis.zrange(queue_keys.show_keys(show.id)["line"], 0, -1)]
     assert len(line_before) == 40 - len(admitted) and admitted
 
     await redis.flushdb()  # Redis restarts with nothing
     assert await queue.join(store, redis, show.id, 99) is not None  # the first join puts the lines back first
 
-    line_after = [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)]
+    line_after = [int(f) for f in await redis.zrange(queue_keys.show_keys(show.id)["line"], 0, -1)]
     # The newcomer is last. (The lost admission clock lets the head in at once: a burst of at most
     # 10 seconds' worth, then the organizer's rate again.)
     assert line_after[-1] == 99
@@ -194,12 +194,12 @@ async def test_restoring_twice_or_from_two_processes_restores_once(store, redis,
     show = await on_sale_show(store, opens_in=timedelta(minutes=-1), admission_per_minute=1)
     for fan in range(1, 21):
         await queue.join(store, redis, show.id, fan)
-    before = [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)]
+    before = [int(f) for f in await redis.zrange(queue_keys.show_keys(show.id)["line"], 0, -1)]
     await redis.flushdb()
-    counts = await asyncio.gather(queue.restore_lines(store, redis), queue.restore_lines(store, redis))
+    counts = await asyncio.gather(queue_places.restore_lines(store, redis), queue_places.restore_lines(store, redis))
     assert sorted(counts) == [0, 20]  # one of them rebuilt the line, the other found it claimed
-    assert [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)] == before
-    assert await queue.restore_lines(store, redis) == 0
+    assert [int(f) for f in await redis.zrange(queue_keys.show_keys(show.id)["line"], 0, -1)] == before
+    assert await queue_places.restore_lines(store, redis) == 0
 
 
 async def test_admission_goes_on_after_redis_is_lost_without_anyone_joining(store, redis, clock):

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain import queue
+from domain import queue, queue_keys
 from domain.redis_client import make_redis
 from tests import redis_cluster, test_fairness, test_queue, test_recovery
 from tests.factories import on_sale_show
@@ -50,7 +50,7 @@ async def redis(cluster):
 
 
 def _node(redis, show_id: int):
-    return redis.get_node_from_key(queue._keys(show_id)["line"])
+    return redis.get_node_from_key(queue_keys.show_keys(show_id)["line"])
 
 
 async def test_a_shows_keys_share_one_slot_and_shows_spread_over_the_nodes(store, redis, clock):
@@ -61,7 +61,7 @@ async def test_a_shows_keys_share_one_slot_and_shows_spread_over_the_nodes(store
     nodes = set()
     for show in made:
         keys = [k async for k in redis.scan_iter(match=f"pq:{{{show.id}}}:*")]
-        assert {redis.keyslot(k) for k in keys} == {redis.keyslot(queue._keys(show.id)["line"])}, keys
+        assert {redis.keyslot(k) for k in keys} == {redis.keyslot(queue_keys.show_keys(show.id)["line"])}, keys
         nodes.add(_node(redis, show.id).name)
     assert len(nodes) > 1, "twelve shows all on one node"
     clock.advance(minutes=2)
@@ -77,18 +77,18 @@ async def test_one_node_restarting_empty_loses_only_its_lines_and_they_come_back
     for show in (lost, kept):
         for fan in range(1, 31):
             await queue.join(store, redis, show.id, fan)  # random places, drawn before the open
-    before = {s.id: await redis.zrange(queue._keys(s.id)["line"], 0, -1) for s in (lost, kept)}
+    before = {s.id: await redis.zrange(queue_keys.show_keys(s.id)["line"], 0, -1) for s in (lost, kept)}
 
     await redis.flushall(target_nodes=_node(redis, lost.id))  # that node restarts without its data
     assert await queue.line_length(redis, lost.id) == 0 and await queue.line_length(redis, kept.id) == 30
 
     assert (await queue.join(store, redis, lost.id, 99)).state == "lobby"  # its first join rebuilds the line first
-    assert await redis.zrange(queue._keys(lost.id)["line"], 0, -1) != []
-    after_lost = await redis.zrange(queue._keys(lost.id)["line"], 0, -1)
+    assert await redis.zrange(queue_keys.show_keys(lost.id)["line"], 0, -1) != []
+    after_lost = await redis.zrange(queue_keys.show_keys(lost.id)["line"], 0, -1)
     assert [f for f in after_lost if f != "99"] == before[lost.id]  # the old order
-    assert await redis.zrange(queue._keys(kept.id)["line"], 0, -1) == before[kept.id]  # the other node untouched
+    assert await redis.zrange(queue_keys.show_keys(kept.id)["line"], 0, -1) == before[kept.id]  # the other node untouched
     assert (await queue.join(store, redis, kept.id, 1)).state == "lobby"  # a fan already in line keeps the place
-    assert await redis.zrange(queue._keys(kept.id)["line"], 0, -1) == before[kept.id]
+    assert await redis.zrange(queue_keys.show_keys(kept.id)["line"], 0, -1) == before[kept.id]
 
     clock.advance(minutes=11)
     await redis.flushall(target_nodes=_node(redis, kept.id))  # and now the other one, with nobody joining

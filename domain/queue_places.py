@@ -1,0 +1,192 @@
+"""The queue's copy in the database of record: every place in line is written through to
+``queue_places`` (group commit, so a burst of joins shares transactions), so when Redis loses a line
+(restart without persistence, failover, a cluster node restarting empty) it is rebuilt in the same
+order; and the queue state of shows that ended is forgotten."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from domain import reports, telemetry
+from domain.models import QueuePlace, Show, ShowStatus
+from domain.queue_keys import ACTIVE_SHOWS, KNOWN_SHOWS, NOW, UNLIST, list_show, show_keys
+from domain.store import Store
+
+# A show's queue state (Redis keys and ``queue_places`` rows) is deleted once the show has ended:
+# cancelled, or started this long ago.
+ENDED_AFTER_START = timedelta(hours=6)
+
+
+class _PlaceJournal:
+    """Writes queue places through to the database with group commit: a join waits until its row
+    is committed, but the joins arriving while one batch commits share the next transaction. At a
+    quiet moment a join costs one small transaction; in an on-sale burst hundreds share one, so the
+    write-through does not cap joins at the database's commit rate."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.writer: asyncio.Task[None] | None = None
+
+    async def record(self, show_id: int, fan_id: int, score: float) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan_id, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.get_running_loop().create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting[:1000], self.waiting[1000:]
+            rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
+
+            async def work(s: AsyncSession, rows: list[dict[str, Any]] = rows) -> None:
+                await s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
+                await reports.note_joins(s, rows)  # the on-sale report's record of who joined when
+
+            try:
+                await self.store.transaction(work)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+_journals: weakref.WeakKeyDictionary[Store, _PlaceJournal] = weakref.WeakKeyDictionary()
+
+
+async def record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
+    journal = _journals.get(store)
+    if journal is None:
+        journal = _journals[store] = _PlaceJournal(store)
+    await journal.record(show_id, fan_id, score)
+
+
+# --- rebuilding a lost queue ----------------------------------------------------------------------
+
+# The claim lapses, so a process that died while rebuilding a line does not block it for good.
+RESTORE_CLAIM_SECONDS = 30
+RESTORE_WAITS, RESTORE_POLL = 200, 0.05  # a join waits up to 10 s for another process's rebuild
+
+_RESTORE_BEGIN = """
+local restoring, seq, epoch = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', epoch) == 1 then return 0 end  -- complete already
+if redis.call('SET', restoring, '1', 'NX', 'EX', tonumber(ARGV[2])) == false then return 0 end
+redis.call('SET', seq, ARGV[1])  -- before any new join: newcomers line up behind the restored places
+return 1
+"""
+
+_RESTORE_PLACES = NOW + """
+local line, ever, turns, admitted, admit_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+for i = 1, #ARGV, 3 do
+  local fan, score, ttl = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  redis.call('SADD', ever, fan)
+  if ttl > 0 then
+    redis.call('ZADD', turns, 'NX', server_now + ttl, fan)
+    redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
+  elseif ttl == 0 then
+    redis.call('ZADD', line, 'NX', score, fan)
+  end
+end
+return 1
+"""
+
+
+async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int:
+    """Rebuild the lines of shows on sale that Redis lost (restart without persistence, failover, one
+    cluster node restarting empty): each fan gets their old place back, in the old order, and a fan
+    whose turn had started gets the rest of it. Run at start, by the scheduler and (for its own show)
+    by the first join that finds the line lost; while Redis still has a show's line it costs one
+    EXISTS for it, and a per-show Lua claim makes one process rebuild each line. Returns the number
+    of places restored."""
+    now = store.now()
+    async with store.session() as s:
+        shows = (
+            await s.execute(
+                select(Show.id)
+                .where(Show.status == ShowStatus.SCHEDULED.value, Show.starts_at > now)
+                .where(select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists())
+            )
+        ).scalars().all()
+    restored = 0
+    for show_id in shows:
+        restored += await restore_line(store, redis, show_id, now, chunk=chunk) or 0
+    return restored
+
+
+async def restore_line(store: Store, redis: Redis, show_id: int, now: datetime, *, chunk: int = 2000) -> int | None:
+    """Rebuild one show's line if Redis lost it, from ``queue_places``. Returns the places restored
+    (0 when the line was intact), or None when another process is rebuilding it right now."""
+    k = show_keys(show_id)
+    if await redis.exists(k["epoch"]):
+        if await redis.zcard(k["line"]):
+            await list_show(redis, show_id)  # the index may sit on a node that lost it
+        return 0
+    async with store.session() as s:
+        places = (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score))).scalars().all()
+    top = max((p.score for p in places if p.score >= 1), default=0)
+    if not await redis.eval(_RESTORE_BEGIN, 3, k["restoring"], k["seq"], k["epoch"], int(top), RESTORE_CLAIM_SECONDS):
+        return 0 if await redis.exists(k["epoch"]) else None  # rebuilt meanwhile, or being rebuilt
+    for i in range(0, len(places), chunk):
+        args: list[int | str] = []
+        for p in places[i : i + chunk]:
+            if p.admitted_until is None:
+                ttl = 0
+            else:
+                ttl = max(-1, int((p.admitted_until - now).total_seconds()))  # -1: the turn is over
+            args += [p.fan_discord_id, repr(p.score), ttl]
+        await redis.eval(_RESTORE_PLACES, 5, k["line"], k["ever"], k["turns"], k["admitted"], k["admit_seq"], *args)
+    if places:
+        await list_show(redis, show_id)
+        telemetry.count("recovery", len(places), action="queue_place_restored")
+    await redis.set(k["epoch"], int(now.timestamp()))
+    return len(places)
+
+
+# --- forgetting the lines of shows that ended -------------------------------------------------------
+
+
+def has_ended(now: datetime) -> ColumnElement[bool]:
+    """SQL condition: a show that has ended (cancelled, or started ENDED_AFTER_START ago)."""
+    return (Show.status == ShowStatus.CANCELLED.value) | (Show.starts_at <= now - ENDED_AFTER_START)
+
+
+async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -> int:
+    """Delete the queue state of shows that have ended: their Redis keys (line, places ever given,
+    admissions, counters) and their ``queue_places`` rows. Run by the scheduler's cleanup tick;
+    safe in many processes at once (deleting twice deletes nothing). Returns the shows purged."""
+    now = store.now()
+    known = [int(x) for x in await redis.smembers(KNOWN_SHOWS)] if redis is not None else []
+    async with store.session() as s:
+        with_rows = select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists()
+        ended = set((await s.execute(select(Show.id).where(has_ended(now), with_rows))).scalars())
+        if known:
+            ended |= set((await s.execute(select(Show.id).where(Show.id.in_(known), has_ended(now)))).scalars())
+            ended |= set(known) - set((await s.execute(select(Show.id).where(Show.id.in_(known)))).scalars())  # deleted shows
+    for show_id in sorted(ended):
+        if redis is not None:
+            await redis.delete(*show_keys(show_id).values())  # one slot: one command
+            await redis.eval(UNLIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
+        while True:  # in batches: one on-sale may have left 100,000 places
+            async def work(s: AsyncSession, show_id: int = show_id) -> int:
+                fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()
+                if fans:
+                    await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
+                return len(fans)
+
+            if await store.transaction(work) < batch:
+                break
+        telemetry.count("cleanup", action="queue_purged")
+    return len(ended)
