@@ -13,6 +13,7 @@ from bot import metrics
 from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
+from cogs.alert_roles import AlertRolesCog
 from cogs.alerts import AlertsCog
 from cogs.booking import BookingCog
 from cogs.door import DoorCog
@@ -36,7 +37,7 @@ from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog, AlertRolesCog)
 
 
 class PicketBot(commands.AutoShardedBot):

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.alert_roles import fan_out_note
 from cogs.authority import organizer_rights
 from cogs.booking import show_choices, start_booking
 from cogs.i18n import lang, t
@@ -441,12 +442,14 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
                     t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
                 ) from None
             try:  # posted: now record it and queue the followers' alerts, in one transaction
-                await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
+                announced = await shows.record_announcement(self.services.store, show, interaction.user.id, channel.id, interaction.guild_id)
             except errors.DomainError:
                 await message.delete()  # e.g. cancelled meanwhile: take the post back
                 raise
             self.services.queued()  # the followers' alerts were queued with the announcement
-            await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention))
+            # How long the followers' DMs take at Discord's pace, and the alert-role posts (cogs/alert_roles.py).
+            note = fan_out_note(interaction, announced.alerts, self.services.sender.fan_out_seconds(announced.alerts))
+            await reply(interaction, t(interaction, "Announced in {channel}.", channel=channel.mention) + note)
 
     @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
     @app_commands.describe(show="The show", seatmap="New sections, e.g. Balcony:2x10:Standard")

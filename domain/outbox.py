@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
+from domain.models import DMChannel, Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
 from domain.store import Store
 
 # Sent messages are kept this long (to look a delivery up, and so a repeat of the same cause folds
@@ -23,6 +23,18 @@ RETENTION = timedelta(days=14)
 # A show's alert rows are what keeps a show announced again from alerting anyone twice: they are
 # kept until the show is over, however old (see :func:`purge_sent`).
 ALERT_KIND = "show_alert"
+
+# Which messages go first when Discord's budget (about 50 requests/s per bot) is the limit: what a
+# fan is waiting for right now (tickets, refunds, waitlist seats, their turn in the queue: any kind
+# not listed) before on-sale reminders and the channel posts that ping an alert role (one message for
+# a whole server), those before new-show alerts, alerts before the weekly digest. Lower goes first.
+TRANSACTIONAL = 0
+PRIORITIES = {"onsale_reminder": 1, "alert_role_post": 1, ALERT_KIND: 2, "digest": 3}
+LOWEST = max(PRIORITIES.values())
+
+
+def priority_of(kind: str) -> int:
+    return PRIORITIES.get(kind, TRANSACTIONAL)
 
 
 async def enqueue(
@@ -46,6 +58,7 @@ async def enqueue(
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            priority=priority_of(kind),
         )
     )
 
@@ -61,30 +74,43 @@ class ClaimedMessage:
     payload: dict
     attempts: int
     created_at: object
+    priority: int = TRANSACTIONAL
+    dm_channel_id: int | None = None  # the recipient's DM channel, when Discord opened one before
 
 
-async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
-    """Claim up to ``limit`` due messages for this worker until ``now + lease``.
+async def claim_due(
+    store: Store, worker_id: str, *, limit: int, lease: timedelta, max_priority: int = LOWEST
+) -> list[ClaimedMessage]:
+    """Claim up to ``limit`` due messages for this worker until ``now + lease``, most urgent first
+    (:data:`PRIORITIES`; ``max_priority=0`` claims only what fans are waiting for), each with the
+    recipient's DM channel when one is known.
 
     Rows are picked with ``FOR UPDATE SKIP LOCKED`` (MariaDB) so several processes draining one outbox
     never claim the same row; a claim whose worker died lapses after the lease and is claimed again.
+    One index range per priority (status, priority, next_attempt_at): a backlog of 100,000 alerts, or
+    of alerts held for quiet hours, is never walked to find a ticket.
     """
 
     async def work(s: AsyncSession) -> list[ClaimedMessage]:
         now = store.now()
-        rows = (
-            await s.execute(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        rows: list[OutboxMessage] = []
+        for priority in range(max_priority + 1):
+            if len(rows) >= limit:
+                break
+            rows += (
+                await s.execute(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.PENDING.value,
+                        OutboxMessage.priority == priority,
+                        OutboxMessage.next_attempt_at <= now,
+                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                    )
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .limit(limit - len(rows))
+                    .with_for_update(skip_locked=True)
                 )
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalars().all()
+            ).scalars().all()
         if not rows:
             return []
         await s.execute(
@@ -93,17 +119,27 @@ async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelt
             .values(claimed_by=worker_id, claimed_until=now + lease)
             .execution_options(synchronize_session=False)
         )
-        return [ClaimedMessage(r.id, r.kind, r.recipient_discord_id, r.payload, r.attempts, r.created_at) for r in rows]
+        recipients = {r.recipient_discord_id for r in rows}
+        channels = dict(
+            (await s.execute(select(DMChannel.user_discord_id, DMChannel.channel_id).where(DMChannel.user_discord_id.in_(recipients)))).all()
+        )
+        return [
+            ClaimedMessage(r.id, r.kind, r.recipient_discord_id, r.payload, r.attempts, r.created_at, r.priority, channels.get(r.recipient_discord_id))
+            for r in rows
+        ]
 
     return await store.transaction(work)
 
 
-async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]], *, reached: list[int] = ()) -> int:
+async def mark_sent_many(
+    store: Store, sent: list[tuple[int, int | None]], *, reached: list[int] = (), channels: dict[int, int] | None = None
+) -> int:
     """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE.
 
     ``reached``: fans a DM just got through to who may be flagged as having closed DMs; the flag
-    clears (their DMs work again), in the same transaction."""
-    if not sent:
+    clears (their DMs work again), in the same transaction. ``channels``: DM channels Discord opened
+    for these sends ({user: channel}), remembered so the next DM to them is one request."""
+    if not sent and not channels:
         return 0
     table = OutboxMessage.__table__
     stmt = (
@@ -121,7 +157,11 @@ async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]], *, re
     reached = sorted(set(reached))
 
     async def work(s: AsyncSession) -> int:
-        result = await s.execute(stmt, [{"b_id": i, "b_mid": m} for i, m in sent])
+        result = await s.execute(stmt, [{"b_id": i, "b_mid": m} for i, m in sent]) if sent else None
+        if channels:
+            now = store.now()
+            rows = [{"user_discord_id": u, "channel_id": c, "opened_at": now} for u, c in sorted(channels.items())]
+            await s.execute(store.upsert(DMChannel.__table__, rows, ["channel_id", "opened_at"]))
         if reached:
             await s.execute(
                 update(Fan)
@@ -129,7 +169,7 @@ async def mark_sent_many(store: Store, sent: list[tuple[int, int | None]], *, re
                 .values(dms_closed=False, dms_closed_told=False)
                 .execution_options(synchronize_session=False)
             )
-        return result.rowcount
+        return result.rowcount if result is not None else 0
 
     return await store.transaction(work)
 

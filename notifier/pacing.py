@@ -16,15 +16,25 @@ The global bucket is shared by every process of the bot when the pacer is given 
 takes a slot atomically on the Redis server's clock (and runs on fakeredis for the embedded default).
 Without Redis it lives in the process. A 429 pauses the bucket it names for ``retry_after`` seconds
 (or every bucket, and every process, when Discord says it is global).
+
+When the budget is the limit, order matters: within a process, the next free slot goes to the most
+urgent request waiting (a ticket before an on-sale reminder, a reminder before a new-show alert, an
+alert before a digest: domain/outbox.py PRIORITIES), first come first served among equals. A
+request's priority is given to :meth:`Pacer.acquire`, or set for a whole send with
+:func:`sending_priority` (the transport's extra requests, opening a DM channel, inherit it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 log = logging.getLogger("picket.notifier")
 
@@ -32,6 +42,19 @@ log = logging.getLogger("picket.notifier")
 # its grant (the Redis reply, discord.py's own work, the network), and arrivals that lag their grants
 # unevenly by up to 20 ms still never put ``limit + 1`` requests into one second. Costs 2 % of the rate.
 SAFETY = 0.02
+
+# The priority of the requests a task makes now (0 goes first; see domain/outbox.py PRIORITIES).
+_priority: ContextVar[int] = ContextVar("picket_pacing_priority", default=0)
+
+
+@contextmanager
+def sending_priority(priority: int) -> Iterator[None]:
+    """Every pacing slot this task asks for inside the block waits with ``priority``."""
+    token = _priority.set(priority)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
 
 
 class TokenBucket:
@@ -169,7 +192,17 @@ class Pacer:
         self.channel_burst = channel_burst
         self.channels: OrderedDict[object, TokenBucket] = OrderedDict()
         self.max_channels = max_channels
-        self._global_turn: asyncio.Lock | None = None
+        self.global_burst = global_burst
+        # One waiter at a time asks the global bucket (the turn); the others wait in priority order.
+        self._turn_taken = False
+        self._waiting: list[tuple[int, int, asyncio.Future]] = []
+        self._arrivals = itertools.count()
+
+    @property
+    def requests_per_second(self) -> float:
+        """The rate the global bucket grants requests at when it is the limit (a little under
+        ``global_rate``: see :func:`window_rate`)."""
+        return window_rate(self.global_rate, self.global_burst)
 
     def _channel(self, key: object) -> TokenBucket:
         bucket = self.channels.get(key)
@@ -181,25 +214,25 @@ class Pacer:
             self.channels.move_to_end(key)
         return bucket
 
-    async def acquire(self, channel_key: object) -> None:
-        """Returns when the request may leave: the caller sends at once, with no await in between."""
+    async def acquire(self, channel_key: object, *, priority: int | None = None) -> None:
+        """Returns when the request may leave: the caller sends at once, with no await in between.
+        ``priority`` (default: :func:`sending_priority`'s) orders it among the requests waiting."""
         if not self.enabled:
             return
         now = self.clock()
         slot = self._channel(channel_key).reserve(now)
         if slot > now:
             await asyncio.sleep(slot - now)
-        await self.acquire_global()
+        await self.acquire_global(priority)
 
-    async def acquire_global(self) -> None:
+    async def acquire_global(self, priority: int | None = None) -> None:
         """A slot of the global budget only, for a request on no paced channel (opening a DM)."""
         if not self.enabled:
             return
-        # One waiter per process asks the global bucket at a time (FIFO); the others queue here
-        # rather than all waking for the same free slot.
-        if self._global_turn is None:
-            self._global_turn = asyncio.Lock()
-        async with self._global_turn:
+        # One waiter per process asks the global bucket at a time; the others queue here, most
+        # urgent first, rather than all waking for the same free slot.
+        await self._take_turn(_priority.get() if priority is None else priority)
+        try:
             while True:
                 try:
                     wait = await self.global_bucket.take()
@@ -209,6 +242,30 @@ class Pacer:
                 if wait <= 0:
                     return
                 await asyncio.sleep(wait)
+        finally:
+            self._pass_turn()
+
+    async def _take_turn(self, priority: int) -> None:
+        if not self._turn_taken and not self._waiting:
+            self._turn_taken = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._arrivals), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the turn just as we were cancelled
+                self._pass_turn()
+            raise
+
+    def _pass_turn(self) -> None:
+        """The turn goes to the most urgent waiter still waiting (cancelled ones are skipped)."""
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._turn_taken = False
 
     def pause(self, seconds: float, channel_key: object | None = None, *, is_global: bool = False) -> None:
         if is_global or channel_key is None:

@@ -5,6 +5,14 @@ until a send succeeded and was recorded. Why it is not sent twice: a row is clai
 time (SKIP LOCKED, with a lease), it is marked sent right after Discord accepts it, and every send
 carries the outbox id as Discord's ``nonce`` with ``enforce_nonce`` so that the rare resend after a
 crash between "Discord accepted" and "we recorded it" is folded into the first message by Discord.
+
+A big announcement: while the lanes send, a fan-out lane writes the rest of its followers' rows
+(domain/alerts.py, a few thousand per transaction), so the first DMs leave at once and memory does not
+grow with the artist. When Discord's budget is the limit, what fans wait for goes first: every kick
+also starts an urgent lane that claims only those (tickets, refunds, their turn), and the pacer hands
+its next slot to the most urgent request waiting, so a ticket queued behind 100,000 alerts leaves
+within a second. DM channels Discord opened are remembered (domain dm_channels): a DM to a fan who
+had one before is one request, not two.
 """
 
 from __future__ import annotations
@@ -17,11 +25,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from domain import alerts, locales, outbox, telemetry
-from domain.alerts import FanSettings
+from domain import alert_roles, alerts, locales, outbox, telemetry
+from domain.alerts import AlertPlan, FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
-from notifier.pacing import Pacer
+from notifier import alert_posts  # noqa: F401  (registers the alert-role post's renderer)
+from notifier.pacing import Pacer, sending_priority
 from notifier.render import render
 from notifier.transport import DMsClosed, RateLimited, TransientSendError, Transport, Undeliverable
 
@@ -57,6 +66,7 @@ class OutboxSender:
         inline_retries: int = 3,
         lanes: int = 2,
         poll_interval: float = 1.0,
+        fan_out_batch: int = alerts.FAN_OUT_BATCH,
         on_sent=None,
         on_rate_limited=None,
     ):
@@ -72,12 +82,15 @@ class OutboxSender:
         self.inline_retries = inline_retries
         self.lanes = lanes
         self.poll_interval = poll_interval
+        self.fan_out_batch = fan_out_batch
         self.stats = SenderStats()
         self.on_sent = on_sent
         self.on_rate_limited = on_rate_limited
         self._poller: asyncio.Task | None = None
         self._drainer: asyncio.Task | None = None
         self._again = False
+        self._urgent: asyncio.Task | None = None
+        self._urgent_again = False
 
     # --- running ------------------------------------------------------------------------------
     #
@@ -86,12 +99,19 @@ class OutboxSender:
     # Plain sleeps and short-lived tasks are what SimCord's virtual time understands, too.
 
     def kick(self) -> None:
-        """Something was queued: drain now instead of at the next poll."""
+        """Something was queued: drain now instead of at the next poll. What fans are waiting for
+        (a ticket, a refund) is claimed at once by the urgent lane, whatever the drain is busy with."""
+        loop = asyncio.get_running_loop()
         if self._drainer is None or self._drainer.done():
             self._again = False
-            self._drainer = asyncio.get_running_loop().create_task(self._drain_logged(), name=f"outbox-drain-{self.worker_id}")
+            self._drainer = loop.create_task(self._drain_logged(), name=f"outbox-drain-{self.worker_id}")
         else:
             self._again = True
+        if self._urgent is None or self._urgent.done():
+            self._urgent_again = False
+            self._urgent = loop.create_task(self._drain_urgent_logged(), name=f"outbox-urgent-{self.worker_id}")
+        else:
+            self._urgent_again = True
 
     def start(self) -> None:
         if self._poller is None or self._poller.done():
@@ -100,18 +120,25 @@ class OutboxSender:
 
     async def idle(self) -> None:
         """Wait until the drain in progress (if any) has finished: a clean point to stop at."""
-        while self._drainer is not None and not self._drainer.done():
-            await asyncio.shield(self._drainer)
+        while any(task is not None and not task.done() for task in (self._drainer, self._urgent)):
+            for task in (self._drainer, self._urgent):
+                if task is not None and not task.done():
+                    await asyncio.shield(task)
 
     async def stop(self) -> None:
-        for task in (self._poller, self._drainer):
+        for task in (self._poller, self._drainer, self._urgent):
             if task is not None and not task.done():
                 task.cancel()
                 try:
                     await task
                 except asyncio.CancelledError:
                     pass
-        self._poller = self._drainer = None
+        self._poller = self._drainer = self._urgent = None
+
+    def fan_out_seconds(self, plan: AlertPlan) -> float:
+        """About how long the DMs of an announcement take to reach every follower when the bot's
+        whole budget goes to them: their requests (and those ahead of them) at the pacer's rate."""
+        return plan.requests / self.pacer.requests_per_second
 
     async def _poll(self) -> None:
         while True:
@@ -130,19 +157,54 @@ class OutboxSender:
                 return
             self._again = False
 
+    async def _drain_urgent_logged(self) -> None:
+        while True:
+            try:
+                await self._drain_lane(max_priority=outbox.TRANSACTIONAL)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox urgent drain failed")
+            if not self._urgent_again:
+                return
+            self._urgent_again = False
+
     async def drain(self) -> int:
         """Send everything due now; returns how many messages this worker delivered.
 
         Two lanes claim and send batches side by side (SKIP LOCKED keeps their rows apart), so one
         lane's database round trips (claim, record) overlap the other's sends and a paced sender
-        never sits idle between batches."""
-        return sum(await asyncio.gather(*(self._drain_lane() for _ in range(self.lanes))))
+        never sits idle between batches. Meanwhile the fan-out lane writes the rows of unfinished
+        fan-outs batch by batch; a lane that finds nothing to claim waits for its next batch."""
+        progress = _FanOutProgress()
+        fanning = asyncio.ensure_future(self._fan_out_lane(progress))
+        try:
+            delivered = await asyncio.gather(*(self._drain_lane(progress) for _ in range(self.lanes)))
+        except BaseException:
+            fanning.cancel()
+            raise
+        await fanning
+        return sum(delivered)
 
-    async def _drain_lane(self) -> int:
+    async def _fan_out_lane(self, progress: "_FanOutProgress") -> None:
+        try:
+            while (await alerts.fan_out_step(self.store, batch=self.fan_out_batch)) is not None:
+                progress.tick()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup: the fan-out stays where it was, the next drain resumes it
+            log.exception("alert fan-out failed")
+        finally:
+            progress.finish()
+
+    async def _drain_lane(self, progress: "_FanOutProgress | None" = None, *, max_priority: int = outbox.LOWEST) -> int:
         delivered = 0
         while True:
-            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self.batch_size, lease=self.lease)
+            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self.batch_size, lease=self.lease, max_priority=max_priority)
             if not claimed:
+                if progress is not None and progress.running:
+                    await progress.next_batch()  # the fan-out lane is writing more
+                    continue
                 return delivered
             gate = asyncio.Semaphore(self.concurrency)
             interested = [m.recipient_discord_id for m in claimed if m.kind in alerts.INTEREST_KINDS]
@@ -167,11 +229,15 @@ class OutboxSender:
             reached = [
                 m.recipient_discord_id
                 for m, r in zip(claimed, outcomes)
-                if isinstance(r, tuple) and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
+                if isinstance(r, tuple)
+                and m.kind != alerts.ROLE_POST
+                and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
             ]
+            take_opened = getattr(self.transport, "take_opened_channels", None)
+            opened = take_opened() if take_opened is not None else None
             # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
             # they are sent again with the same nonce, which Discord folds into the first message.
-            await outbox.mark_sent_many(self.store, results, reached=reached)
+            await outbox.mark_sent_many(self.store, results, reached=reached, channels=opened)
             delivered += len(results)
 
     # --- one message ----------------------------------------------------------------------------
@@ -211,12 +277,14 @@ class OutboxSender:
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
             self.stats.transient_errors += 1
             return await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
-        channel = ("dm", msg.recipient_discord_id)
+        post = msg.kind == alerts.ROLE_POST  # a server channel post, not a DM
+        channel = ("channel", msg.recipient_discord_id) if post else ("dm", msg.recipient_discord_id)
         last_error = ""
         for attempt in range(self.inline_retries + 1):
-            await self.pacer.acquire(channel)
+            await self.pacer.acquire(channel, priority=msg.priority)
             try:
-                discord_id = await self.transport.send_dm(msg.recipient_discord_id, message, nonce=f"pk{msg.id}")
+                with sending_priority(msg.priority):  # the transport's extra requests (opening a DM) wait as this one
+                    discord_id = await self._send(msg, message, post)
             except RateLimited as exc:
                 self.stats.rate_limited += 1
                 telemetry.count("rate_limited")
@@ -235,6 +303,8 @@ class OutboxSender:
                 closed = isinstance(exc, DMsClosed)
                 await outbox.mark_undeliverable(self.store, msg.id, msg.recipient_discord_id, str(exc), dms_closed=closed)
                 telemetry.count("dm_failed", reason="dms_closed" if closed else "refused")
+                if post and await alert_roles.role_post_refused(self.store, msg.payload):
+                    self.kick()  # nobody was pinged: the role's members get their DMs after all
                 return None
             self.stats.sent += 1
             latency = (self.store.now() - msg.created_at).total_seconds()
@@ -246,6 +316,14 @@ class OutboxSender:
                 self.on_sent(msg)
             return msg.id, discord_id
         return await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+
+    async def _send(self, msg: ClaimedMessage, message, post: bool) -> int:
+        nonce = f"pk{msg.id}"
+        if post:
+            return await self.transport.send_channel(msg.recipient_discord_id, message, nonce=nonce)
+        if msg.dm_channel_id is not None:  # opened before: straight to it, one request
+            return await self.transport.send_dm(msg.recipient_discord_id, message, nonce=nonce, channel_id=msg.dm_channel_id)
+        return await self.transport.send_dm(msg.recipient_discord_id, message, nonce=nonce)
 
     async def _retry_later(self, msg: ClaimedMessage, error: str, *, exponent: int) -> None:
         """Give the message back with an exponential back-off (at most 10 minutes). It stays pending
@@ -260,3 +338,28 @@ class OutboxSender:
             # Come back when it is due rather than waiting for the next poll.
             asyncio.get_running_loop().call_later(delay.total_seconds() + 0.01, self.kick)
         return None
+
+
+class _FanOutProgress:
+    """Lets the send lanes wait for the fan-out lane's next batch instead of ending early."""
+
+    def __init__(self) -> None:
+        self.running = True
+        self._waiters: list[asyncio.Future] = []
+
+    async def next_batch(self) -> None:
+        if not self.running:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    def tick(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def finish(self) -> None:
+        self.running = False
+        self.tick()
