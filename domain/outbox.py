@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import DMChannel, Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
@@ -87,30 +87,26 @@ async def claim_due(
 
     Rows are picked with ``FOR UPDATE SKIP LOCKED`` (MariaDB) so several processes draining one outbox
     never claim the same row; a claim whose worker died lapses after the lease and is claimed again.
-    One index range per priority (status, priority, next_attempt_at): a backlog of 100,000 alerts, or
-    of alerts held for quiet hours, is never walked to find a ticket.
+    The index (status, priority, next_attempt_at, id) is walked in that order and the walk stops at
+    the LIMIT: a ticket is found first however many alerts wait behind it.
     """
 
     async def work(s: AsyncSession) -> list[ClaimedMessage]:
         now = store.now()
-        rows: list[OutboxMessage] = []
-        for priority in range(max_priority + 1):
-            if len(rows) >= limit:
-                break
-            rows += (
-                await s.execute(
-                    select(OutboxMessage)
-                    .where(
-                        OutboxMessage.status == OutboxStatus.PENDING.value,
-                        OutboxMessage.priority == priority,
-                        OutboxMessage.next_attempt_at <= now,
-                        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                    )
-                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                    .limit(limit - len(rows))
-                    .with_for_update(skip_locked=True)
+        rows = (
+            await s.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    OutboxMessage.priority <= max_priority,
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
                 )
-            ).scalars().all()
+                .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars().all()
         if not rows:
             return []
         await s.execute(
@@ -142,13 +138,15 @@ async def mark_sent_many(
     if not sent and not channels:
         return 0
     table = OutboxMessage.__table__
+    # One statement for the batch (an executemany UPDATE is one round trip per row on aiomysql).
+    message_ids = {i: m for i, m in sent if m is not None}
     stmt = (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.status == OutboxStatus.PENDING.value)
+        .where(table.c.id.in_([i for i, _ in sent]), table.c.status == OutboxStatus.PENDING.value)
         .values(
             status=OutboxStatus.SENT.value,
             sent_at=store.now(),
-            discord_message_id=bindparam("b_mid"),
+            discord_message_id=case(message_ids, value=table.c.id, else_=table.c.discord_message_id) if message_ids else table.c.discord_message_id,
             attempts=table.c.attempts + 1,
             claimed_by=None,
             claimed_until=None,
@@ -157,7 +155,7 @@ async def mark_sent_many(
     reached = sorted(set(reached))
 
     async def work(s: AsyncSession) -> int:
-        result = await s.execute(stmt, [{"b_id": i, "b_mid": m} for i, m in sent]) if sent else None
+        result = await s.execute(stmt) if sent else None
         if channels:
             now = store.now()
             rows = [{"user_discord_id": u, "channel_id": c, "opened_at": now} for u, c in sorted(channels.items())]

@@ -11,7 +11,14 @@ from __future__ import annotations
 from domain import shows
 from domain.alert_roles import ROLE_POST
 from domain.store import Store
-from notifier.render import ALERT_PREFIX, Locale, book_button, renderer, show_embed_dict, t
+from notifier.render import (
+    ALERT_PREFIX,
+    Locale,
+    book_button,
+    renderer,
+    show_embed_dict,
+    t,
+)
 from notifier.transport import Button, OutgoingMessage
 
 MAX_MENTIONS = 40  # role mentions in one post: well inside Discord's 2,000 characters

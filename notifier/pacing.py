@@ -6,11 +6,13 @@ below those limits rather than leaning on 429s: a global bucket and one bucket p
 
 Discord counts requests per second in a sliding window, so the global bucket is built to hold that
 bound, not an average: a request is granted at the moment it leaves (never for a slot reserved
-earlier: a sender that wakes late would otherwise send its late slots together with the next ones).
-As GCRA with a burst of ``b``, it lets at most ``r + b - 1`` requests through in any second at rate
-``r``; it runs at ``r = limit - (b - 1)``, so no one-second window ever holds more than ``limit``
-requests, whether the senders are on time or were held up, and a sender that woke a little late may
-catch up by ``b - 1`` requests.
+earlier), and only if the grants of the last second (stretched by :data:`SAFETY`) number fewer than
+``limit``: a log of the last ``limit`` grants says so exactly. Within that bound, grants are spread
+evenly by GCRA at the same rate, with a tolerance of :data:`CATCH_UP` (at least ``burst - 1``
+intervals): a sender that was held up (a busy box, a slow database round trip) catches up on what it
+missed instead of losing it, and the log still keeps every one-second window at or under ``limit``.
+So the whole budget is used (``limit / (1 + SAFETY)`` requests a second when it is the limit) and
+never overrun, whether the senders are on time or were held up.
 
 The global bucket is shared by every process of the bot when the pacer is given Redis: one Lua script
 takes a slot atomically on the Redis server's clock (and runs on fakeredis for the embedded default).
@@ -31,7 +33,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,6 +44,9 @@ log = logging.getLogger("picket.notifier")
 # its grant (the Redis reply, discord.py's own work, the network), and arrivals that lag their grants
 # unevenly by up to 20 ms still never put ``limit + 1`` requests into one second. Costs 2 % of the rate.
 SAFETY = 0.02
+# How far behind its even spacing a held-up sender may catch up at once (the log above still bounds
+# every window): long enough for a scheduling hiccup of a loaded box, short enough not to burst.
+CATCH_UP = 0.08
 
 # The priority of the requests a task makes now (0 goes first; see domain/outbox.py PRIORITIES).
 _priority: ContextVar[int] = ContextVar("picket_pacing_priority", default=0)
@@ -90,30 +95,44 @@ class TokenBucket:
         return 0.0
 
 
-def window_rate(limit: float, burst: float) -> float:
-    """The GCRA rate that keeps any one-second window at or under ``limit`` with this burst."""
-    burst = max(1.0, burst)
-    if limit - (burst - 1.0) <= 0:
-        raise ValueError(f"a burst of {burst} does not fit in a limit of {limit} per second")
-    return (limit - (burst - 1.0)) / (1.0 + SAFETY)
+def window_rate(limit: float, burst: float = 1.0) -> float:
+    """The rate the global budget is paced at: ``limit`` requests in every ``1 + SAFETY`` seconds."""
+    if limit < 1:
+        raise ValueError(f"a global limit of {limit} per second lets nothing through")
+    return limit / (1.0 + SAFETY)
+
+
+def _tolerance(limit: float, burst: float) -> float:
+    """GCRA's tolerance in seconds: :data:`CATCH_UP`, or ``burst - 1`` intervals if that is longer."""
+    return max(CATCH_UP, (max(1.0, burst) - 1.0) / window_rate(limit))
 
 
 class LocalBucket:
     """The global budget of a single process (no Redis given): at most ``limit`` in any second."""
 
     def __init__(self, limit: float, burst: float, clock: Callable[[], float]):
-        self.bucket = TokenBucket(window_rate(limit, burst), burst, clock)
+        rate = window_rate(limit)
+        self.bucket = TokenBucket(rate, 1.0 + _tolerance(limit, burst) * rate, clock)
         self.clock = clock
+        self.window = 1.0 + SAFETY
+        self.grants: deque[float] = deque(maxlen=int(limit))
 
     async def take(self) -> float:
-        return self.bucket.take(self.clock())
+        now = self.clock()
+        if len(self.grants) == self.grants.maxlen and now - self.grants[0] < self.window:
+            return max(self.window - (now - self.grants[0]), 1e-6, self.bucket.paused_until - now)
+        wait = self.bucket.take(now)
+        if wait <= 0:
+            self.grants.append(now)
+        return wait
 
     def pause(self, seconds: float) -> None:
         self.bucket.paused_until = max(self.bucket.paused_until, self.clock() + seconds)
 
 
-# GCRA on the Redis server's clock, in microseconds. KEYS[1]: the bucket's theoretical arrival time.
-# ARGV: interval, tolerance, pause (all µs; pause > 0 holds every grant back that long from now).
+# On the Redis server's clock, in microseconds. KEYS[1]: GCRA's theoretical arrival time; KEYS[2]:
+# the log of the last ``limit`` grants, newest first. ARGV: interval, tolerance, pause (µs; pause > 0
+# holds every grant back that long from now), limit, window (µs).
 # Returns 0 when a slot was taken, else the µs to wait before asking again (at least 1).
 _TAKE = """
 local t = redis.call('TIME')
@@ -121,6 +140,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local pause = tonumber(ARGV[3])
+local limit = tonumber(ARGV[4])
+local window = tonumber(ARGV[5])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 if pause > 0 and tat < now + pause + tolerance then
@@ -130,8 +151,17 @@ end
 if tat - tolerance > now then
   return math.max(1, math.ceil(tat - tolerance - now))
 end
+if redis.call('LLEN', KEYS[2]) >= limit then
+  local oldest = tonumber(redis.call('LINDEX', KEYS[2], limit - 1))
+  if oldest and now - oldest < window then
+    return math.max(1, math.ceil(window - (now - oldest)))
+  end
+end
 tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
+redis.call('LTRIM', KEYS[2], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
 return 0
 """
 
@@ -144,14 +174,18 @@ class RedisBucket:
     def __init__(self, redis, limit: float, burst: float, *, key: str = "picket:pace:global"):
         self.redis = redis
         self.key = key
-        self.interval_us = 1_000_000.0 / window_rate(limit, burst)
-        self.tolerance_us = (max(1.0, burst) - 1.0) * self.interval_us
+        self.interval_us = 1_000_000.0 / window_rate(limit)
+        self.tolerance_us = _tolerance(limit, burst) * 1_000_000.0
+        self.limit = int(limit)
+        self.window_us = (1.0 + SAFETY) * 1_000_000.0
         self._pause_us = 0.0
 
     async def take(self) -> float:
         pause, self._pause_us = self._pause_us, 0.0
         try:
-            wait = await self.redis.eval(_TAKE, 1, self.key, int(self.interval_us), int(self.tolerance_us), int(pause))
+            wait = await self.redis.eval(
+                _TAKE, 2, self.key, f"{self.key}:log", int(self.interval_us), int(self.tolerance_us), int(pause), self.limit, int(self.window_us)
+            )
         except BaseException:
             self._pause_us = max(self._pause_us, pause)  # not applied: carry it to the next take
             raise
@@ -202,7 +236,7 @@ class Pacer:
     def requests_per_second(self) -> float:
         """The rate the global bucket grants requests at when it is the limit (a little under
         ``global_rate``: see :func:`window_rate`)."""
-        return window_rate(self.global_rate, self.global_burst)
+        return window_rate(self.global_rate)
 
     def _channel(self, key: object) -> TokenBucket:
         bucket = self.channels.get(key)

@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -91,6 +92,7 @@ class OutboxSender:
         self._again = False
         self._urgent: asyncio.Task | None = None
         self._urgent_again = False
+        self._shared_renders = _Renders()
 
     # --- running ------------------------------------------------------------------------------
     #
@@ -186,7 +188,7 @@ class OutboxSender:
         await fanning
         return sum(delivered)
 
-    async def _fan_out_lane(self, progress: "_FanOutProgress") -> None:
+    async def _fan_out_lane(self, progress: _FanOutProgress) -> None:
         try:
             while (await alerts.fan_out_step(self.store, batch=self.fan_out_batch)) is not None:
                 progress.tick()
@@ -197,57 +199,101 @@ class OutboxSender:
         finally:
             progress.finish()
 
-    async def _drain_lane(self, progress: "_FanOutProgress | None" = None, *, max_priority: int = outbox.LOWEST) -> int:
-        delivered = 0
+    def _claim_size(self) -> int:
+        """Rows per claim. Paced, about half a second of sending per lane: a message claimed sits
+        in the lane until its turn, so a short batch keeps reminders (which the urgent lane does not
+        take) from waiting behind seconds of alerts, and keeps few rows claimed should the process die."""
+        if not self.pacer.enabled:
+            return self.batch_size
+        return max(8, min(self.batch_size, int(self.pacer.requests_per_second * 0.5 / max(self.lanes, 1)) + 1))
+
+    async def _next_batch(self, progress: _FanOutProgress | None, max_priority: int) -> _Batch | None:
+        """Claim the next batch and look up what its messages need (the fans' settings, each reader's
+        language). None when nothing is due and no fan-out is still writing."""
         while True:
-            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self.batch_size, lease=self.lease, max_priority=max_priority)
-            if not claimed:
-                if progress is not None and progress.running:
-                    await progress.next_batch()  # the fan-out lane is writing more
-                    continue
-                return delivered
-            gate = asyncio.Semaphore(self.concurrency)
-            interested = [m.recipient_discord_id for m in claimed if m.kind in alerts.INTEREST_KINDS]
-            settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
-            # Each message in its reader's language, looked up for the whole batch at once.
-            langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
-            rendered: dict[tuple[str, str, str | None], asyncio.Task] = {}
+            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self._claim_size(), lease=self.lease, max_priority=max_priority)
+            if claimed:
+                break
+            if progress is None or not progress.running:
+                return None
+            await progress.next_batch()  # the fan-out lane is writing more
+        interested = [m.recipient_discord_id for m in claimed if m.kind in alerts.INTEREST_KINDS]
+        settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
+        # Each message in its reader's language, looked up for the whole batch at once.
+        langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
+        return _Batch(claimed, settings, langs)
 
-            async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
-                async with gate:
-                    with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
-                        return await self.deliver(msg, settings.get(msg.recipient_discord_id), rendered, locale=lang)
+    async def _drain_lane(self, progress: _FanOutProgress | None = None, *, max_priority: int = outbox.LOWEST) -> int:
+        """Send batch after batch. The next batch is claimed (and its lookups done) while this one
+        goes out, and a batch is recorded while the next goes out: a paced lane is never idle
+        between batches, so the budget is used whole."""
+        delivered = 0
+        upcoming: asyncio.Future | None = None
+        recording: asyncio.Future | None = None
+        try:
+            batch = await self._next_batch(progress, max_priority)
+            while batch is not None:
+                upcoming = asyncio.ensure_future(self._next_batch(progress, max_priority))
+                results, reached = await self._send_batch(batch)
+                if recording is not None:
+                    delivered += await recording
+                recording = asyncio.ensure_future(self._record(results, reached))
+                batch = await upcoming
+                upcoming = None
+            if recording is not None:
+                delivered += await recording
+                recording = None
+            return delivered
+        finally:
+            for task in (upcoming, recording):
+                if task is not None and not task.done():
+                    task.cancel()
 
-            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs)), return_exceptions=True)
-            for msg, outcome in zip(claimed, outcomes):
-                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                    raise outcome  # cancelled: stop here (the claims lapse and are resent)
-                if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
-                    log.error("outbox message %s: %r", msg.id, outcome, exc_info=outcome)
-            results = [r for r in outcomes if isinstance(r, tuple)]
-            # A fan whose DMs were found closed and who got this one has opened them again.
-            reached = [
-                m.recipient_discord_id
-                for m, r in zip(claimed, outcomes)
-                if isinstance(r, tuple)
-                and m.kind != alerts.ROLE_POST
-                and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
-            ]
-            take_opened = getattr(self.transport, "take_opened_channels", None)
-            opened = take_opened() if take_opened is not None else None
-            # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
-            # they are sent again with the same nonce, which Discord folds into the first message.
-            await outbox.mark_sent_many(self.store, results, reached=reached, channels=opened)
-            delivered += len(results)
+    async def _send_batch(self, batch: _Batch) -> tuple[list[tuple[int, int]], list[int]]:
+        gate = asyncio.Semaphore(self.concurrency)
+        claimed, settings = batch.claimed, batch.settings
+
+        async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
+            async with gate:
+                with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
+                    return await self.deliver(msg, settings.get(msg.recipient_discord_id), self._shared_renders, locale=lang)
+
+        outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, batch.langs)), return_exceptions=True)
+        for msg, outcome in zip(claimed, outcomes):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled: stop here (the claims lapse and are resent)
+            if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
+                log.error("outbox message %s: %r", msg.id, outcome, exc_info=outcome)
+        results = [r for r in outcomes if isinstance(r, tuple)]
+        # A fan whose DMs were found closed and who got this one has opened them again.
+        reached = [
+            m.recipient_discord_id
+            for m, r in zip(claimed, outcomes)
+            if isinstance(r, tuple)
+            and m.kind != alerts.ROLE_POST
+            and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
+        ]
+        return results, reached
+
+    async def _record(self, results: list[tuple[int, int]], reached: list[int]) -> int:
+        take_opened = getattr(self.transport, "take_opened_channels", None)
+        opened = take_opened() if take_opened is not None else None
+        # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
+        # they are sent again with the same nonce, which Discord folds into the first message.
+        await outbox.mark_sent_many(self.store, results, reached=reached, channels=opened)
+        return len(results)
 
     # --- one message ----------------------------------------------------------------------------
 
-    async def _render(self, msg: ClaimedMessage, cache: dict | None, locale: str | None):
-        """Messages with the same kind, payload and language in one batch (an alert to 10,000
-        followers) are rendered once per language: the store is read once, not once per fan."""
-        if cache is None:
+    async def _render(self, msg: ClaimedMessage, cache: _Renders | dict | None, locale: str | None):
+        """Messages with the same kind, payload and language sent close together (an alert to
+        10,000 followers) are rendered once per language every few seconds: the store is read once,
+        not once per fan, and a change to the show still shows within seconds."""
+        if cache is None or (isinstance(cache, _Renders) and msg.kind not in _SHARED_KINDS):
             return await render(self.store, msg.kind, msg.payload, locale)
         key = (msg.kind, json.dumps(msg.payload, sort_keys=True), locale)
+        if isinstance(cache, _Renders):
+            return await asyncio.shield(cache.get(key, lambda: render(self.store, msg.kind, msg.payload, locale)))
         if key not in cache:
             cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale))
         return await asyncio.shield(cache[key])
@@ -363,3 +409,33 @@ class _FanOutProgress:
     def finish(self) -> None:
         self.running = False
         self.tick()
+
+
+@dataclass
+class _Batch:
+    claimed: list[ClaimedMessage]
+    settings: dict[int, FanSettings]
+    langs: list[str | None]
+
+
+# Messages many fans get with the same payload: rendered once per language for all of them.
+_SHARED_KINDS = frozenset({*alerts.INTEREST_KINDS, alerts.ROLE_POST})
+
+
+class _Renders:
+    """Renders shared by the lanes for a few seconds (``ttl``), at most ``size`` of them."""
+
+    def __init__(self, ttl: float = 3.0, size: int = 64):
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple, tuple[float, asyncio.Future]] = {}
+
+    def get(self, key: tuple, make) -> asyncio.Future:
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and now - found[0] < self.ttl and not (found[1].done() and found[1].exception() is not None):
+            return found[1]
+        if len(self._entries) >= self.size:
+            self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.ttl}
+        future = asyncio.ensure_future(make())
+        self._entries[key] = (now, future)
+        return future
