@@ -29,6 +29,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -288,13 +289,16 @@ async def _advance(store: Store, s: AsyncSession, job: FanOut, *, rows: int) -> 
     sources = list(job.sources)
     while left > 0 and job.source_index < len(sources):
         source = sources[job.source_index]
-        cursor, _fan, conds, _ = _source_parts(source)
-        after = cursor > job.last_id
-        hi = (await s.execute(select(cursor).where(*conds, after).order_by(cursor).offset(left - 1).limit(1))).scalar()
-        bounds = (after,) if hi is None else (after, cursor <= hi)
-        n = await _insert_outbox_for(
-            store, s, _fans_of(source, job.exclude_role_ids, job.created_at, *bounds), kind=job.kind, payload=job.payload, dedupe_prefix=job.dedupe_prefix
-        )
+        if source[0] == "digest":  # each fan's own list of shows: grouped here, a batch of fans at a time
+            n, hi = await _digest_slice(store, s, job, source[1], left)
+        else:
+            cursor, _fan, conds, _ = _source_parts(source)
+            after = cursor > job.last_id
+            hi = (await s.execute(select(cursor).where(*conds, after).order_by(cursor).offset(left - 1).limit(1))).scalar()
+            bounds = (after,) if hi is None else (after, cursor <= hi)
+            n = await _insert_outbox_for(
+                store, s, _fans_of(source, job.exclude_role_ids, job.created_at, *bounds), kind=job.kind, payload=job.payload, dedupe_prefix=job.dedupe_prefix
+            )
         queued += n
         if hi is None:  # this source is done: on to the next one
             job.source_index += 1
@@ -559,7 +563,9 @@ async def _fan_out_reminder(store: Store, s: AsyncSession, notice: ScheduledNoti
 
 
 async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice) -> int:
-    """Shows created in the past week, still ahead, matched against each fan's follows."""
+    """Shows created in the past week, still ahead, matched against each fan's follows: one digest
+    per fan, written a batch of fans at a time like an alert (the first batch now). Returns the rows
+    written now."""
     now = store.now()
     recent = (
         await s.execute(
@@ -568,32 +574,51 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
     ).scalars().all()
     if not recent:
         return 0
-    pairs = set()
-    for table, kind in ((ShowArtist, FollowKind.ARTIST), (ShowGenre, FollowKind.GENRE)):
-        rows = await s.execute(
-            select(Follow.fan_discord_id, table.show_id)
-            .join(table, and_(table.key == Follow.key, Follow.kind == kind.value))
-            .outerjoin(Fan, Fan.discord_id == Follow.fan_discord_id)
-            .where(table.show_id.in_(recent), _reachable(Follow.fan_discord_id, require_alerts=True))
-        )
-        pairs.update(rows.all())
+    job, _ = await _start_fan_out(
+        store, s, key=notice.key[:120], kind=DIGEST, show_id=None, payload={}, dedupe_prefix=f"{notice.key}:", sources=[["digest", sorted(recent)]]
+    )
+    return await _advance(store, s, job, rows=INLINE_BATCH)
+
+
+def _digest_pairs(show_ids: list[int], *extra):
+    """(fan, show) for every reachable fan following an artist or genre of ``show_ids``."""
+    parts = [
+        select(Follow.fan_discord_id.label("fan"), table.show_id.label("show"))
+        .join(table, and_(table.key == Follow.key, Follow.kind == kind.value))
+        .outerjoin(Fan, Fan.discord_id == Follow.fan_discord_id)
+        .where(table.show_id.in_(show_ids), _reachable(Follow.fan_discord_id, require_alerts=True), *extra)
+        for table, kind in ((ShowArtist, FollowKind.ARTIST), (ShowGenre, FollowKind.GENRE))
+    ]
+    return union(*parts).subquery()
+
+
+async def _digest_slice(store: Store, s: AsyncSession, job: FanOut, show_ids: list[int], rows: int) -> tuple[int, int | None]:
+    """Digests for the next ``rows`` fans (by fan id) after the cursor. Returns (rows written, the
+    last fan done, or None when no fan is left)."""
+    after = Follow.fan_discord_id > job.last_id
+    fans = _digest_pairs(show_ids, after)
+    hi = (await s.execute(select(fans.c.fan).distinct().order_by(fans.c.fan).offset(rows - 1).limit(1))).scalar()
+    bounded = _digest_pairs(show_ids, after, *(() if hi is None else (Follow.fan_discord_id <= hi,)))
     per_fan: dict[int, list[int]] = defaultdict(list)
-    for fan, show_id in sorted(pairs):
+    for fan, show_id in (await s.execute(select(bounded.c.fan, bounded.c.show).order_by(bounded.c.fan, bounded.c.show))).all():
         per_fan[fan].append(show_id)
-    n = 0
-    for fan, show_ids in per_fan.items():
-        result = await s.execute(
-            store.insert_ignore(
-                OutboxMessage.__table__,
-                dedupe_key=f"{notice.key}:{fan}",
-                kind=DIGEST,
-                recipient_discord_id=fan,
-                payload={"show_ids": show_ids[:10]},
-                status=OutboxStatus.PENDING.value,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-        n += max(result.rowcount, 0)
-    return n
+    if not per_fan:
+        return 0, hi
+    now = store.now()
+    values = [
+        {
+            "dedupe_key": f"{job.dedupe_prefix}{fan}",
+            "kind": DIGEST,
+            "recipient_discord_id": fan,
+            "payload": {"show_ids": ids[:10]},
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "priority": priority_of(DIGEST),
+        }
+        for fan, ids in per_fan.items()
+    ]
+    stmt = insert(OutboxMessage.__table__).values(values).prefix_with("OR IGNORE" if store.dialect == "sqlite" else "IGNORE")
+    result = await s.execute(stmt)
+    return max(result.rowcount, 0), hi

@@ -44,6 +44,10 @@ log = logging.getLogger("picket.notifier")
 # its grant (the Redis reply, discord.py's own work, the network), and arrivals that lag their grants
 # unevenly by up to 20 ms still never put ``limit + 1`` requests into one second. Costs 2 % of the rate.
 SAFETY = 0.02
+# A grant from the shared bucket is stamped with the Redis server's time; if its answer takes longer
+# than this to come back, the request would leave that much later than its stamp: the grant is given
+# back and asked for again. Together with SAFETY this keeps arrivals, not only grants, in bound.
+GRANT_VALIDITY = 0.010
 # How far behind its even spacing a held-up sender may catch up at once (the log above still bounds
 # every window): long enough for a scheduling hiccup of a loaded box, short enough not to burst.
 CATCH_UP = 0.08
@@ -133,7 +137,7 @@ class LocalBucket:
 # On the Redis server's clock, in microseconds. KEYS[1]: GCRA's theoretical arrival time; KEYS[2]:
 # the log of the last ``limit`` grants, newest first. ARGV: interval, tolerance, pause (µs; pause > 0
 # holds every grant back that long from now), limit, window (µs).
-# Returns 0 when a slot was taken, else the µs to wait before asking again (at least 1).
+# Returns minus the grant's time when a slot was taken, else the µs to wait before asking again (> 0).
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -162,7 +166,13 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - n
 redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
 redis.call('LTRIM', KEYS[2], 0, limit - 1)
 redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
-return 0
+return -now
+"""
+
+# A grant whose answer reached the process too late to be sent on time is given back: its entry
+# leaves the log (KEYS[1]); ARGV[1] is the grant's time as _TAKE returned it.
+_GIVE_BACK = """
+return redis.call('LREM', KEYS[1], 1, string.format('%.0f', tonumber(ARGV[1])))
 """
 
 
@@ -182,14 +192,25 @@ class RedisBucket:
 
     async def take(self) -> float:
         pause, self._pause_us = self._pause_us, 0.0
+        asked = time.monotonic()
         try:
-            wait = await self.redis.eval(
-                _TAKE, 2, self.key, f"{self.key}:log", int(self.interval_us), int(self.tolerance_us), int(pause), self.limit, int(self.window_us)
+            answer = int(
+                await self.redis.eval(
+                    _TAKE, 2, self.key, f"{self.key}:log", int(self.interval_us), int(self.tolerance_us), int(pause), self.limit, int(self.window_us)
+                )
             )
         except BaseException:
             self._pause_us = max(self._pause_us, pause)  # not applied: carry it to the next take
             raise
-        return int(wait) / 1_000_000
+        if answer > 0:
+            return answer / 1_000_000
+        if time.monotonic() - asked > GRANT_VALIDITY:
+            # Granted at Redis's "now", but the answer came back late (a busy box): sent now, the
+            # request would land later than the log says, maybe inside a full second. Given back;
+            # the caller asks again at once.
+            await self.redis.eval(_GIVE_BACK, 1, f"{self.key}:log", -answer)
+            return 1e-6
+        return 0.0
 
     def pause(self, seconds: float) -> None:
         """Applied to the shared key with the next take, so every process holds back."""

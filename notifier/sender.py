@@ -354,7 +354,7 @@ class OutboxSender:
                 return None
             self.stats.sent += 1
             latency = (self.store.now() - msg.created_at).total_seconds()
-            if len(self.stats.latencies) < 100_000:
+            if len(self.stats.latencies) < 10_000:
                 self.stats.latencies.append(latency)
             telemetry.count("dm_sent", kind=msg.kind)
             telemetry.observe("dm_latency", max(0.0, latency))

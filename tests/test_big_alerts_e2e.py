@@ -93,6 +93,35 @@ async def test_a_fan_out_cut_short_by_a_crash_is_finished_by_the_next_drain_once
     assert sorted(delivered) == fans
 
 
+async def test_the_weekly_digest_of_a_big_artist_is_written_in_batches_one_per_fan(store, monkeypatch):
+    from tests.factories import on_sale_show
+    from tests.test_fairness import _Quiet
+
+    monkeypatch.setattr(alerts, "INLINE_BATCH", 40)
+    fans = list(range(20_000, 20_300))
+    await seed_followers(store, fans, artist="The Nightjars")
+    await seed_followers(store, fans[:100], artist="Mira Sol")  # these follow both acts of the week
+    await on_sale_show(store)  # The Nightjars
+    await on_sale_show(store, artists=["Mira Sol"])
+    await alerts.plan_weekly_digest(store)
+    assert await alerts.run_due_notices(store) == 40  # the first batch; the sender writes the rest
+    delivered: dict[int, list] = {}
+
+    class Recording(_Quiet):
+        async def send_dm(self, recipient_id, message, *, nonce):
+            delivered.setdefault(recipient_id, []).append(message.content)
+            return 1
+
+    from notifier.sender import OutboxSender
+
+    sender = OutboxSender(store, Recording(), pacer=Pacer(enabled=False), poll_interval=3600, fan_out_batch=70)
+    assert await sender.drain() == 300
+    assert sorted(delivered) == fans and all(len(got) == 1 for got in delivered.values())
+    assert all(got[0].count("• ") == (2 if fan in fans[:100] else 1) for fan, got in delivered.items())
+    await alerts.plan_weekly_digest(store)
+    assert await alerts.run_due_notices(store) == 0  # one digest a week
+
+
 async def test_what_fans_wait_for_is_claimed_first_then_reminders_alerts_digests(store):
     async with store.session() as s:
         for n, kind in enumerate(["digest", "show_alert", "onsale_reminder", "tickets_issued", "show_alert"]):
