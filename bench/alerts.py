@@ -118,7 +118,8 @@ class DiscordSide:
                 channel = backend.channels.get(channel_id)
                 if channel is not None and channel.type == DM:
                     message_id = int(created["id"])
-                    backend.messages.get(channel_id, {}).pop(message_id, None)
+                    if backend.messages.get(channel_id, {}).pop(message_id, None) is not None and not backend.messages[channel_id]:
+                        backend.messages[channel_id] = {}  # an emptied dict keeps its table: a fresh one does not
                     # SimCord's registry of every id it handed out: ids only grow (the sequence of a
                     # millisecond only counts up), so a delivered DM's id need not be kept.
                     backend._reserved_ids.discard(message_id)

@@ -33,18 +33,15 @@ def _one(interaction: discord.Interaction, artist: str | None, genre: str | None
 
 
 def fan_out_note(interaction: discord.Interaction, plan: AlertPlan, seconds: float) -> str:
-    """What /show announce adds about the alerts it set going: how many followers get a DM and about
-    how long that takes at Discord's pace, and whether an alert role was pinged instead."""
+    """What /show announce adds about the alerts it set going: when the followers' DMs take more than
+    a minute at Discord's pace, how many and about how long; and whether an alert role was pinged."""
     lines = []
-    if plan.followers:
-        if seconds < 60:
-            lines.append(t(interaction, "{count} follower(s) will get a DM within a minute.", count=plan.followers))
-        else:
-            minutes = math.ceil(seconds / 60)
-            duration = t(interaction, "{n} minutes", n=minutes) if minutes < 120 else t(interaction, "{n} hours", n=round(minutes / 60))
-            lines.append(
-                t(interaction, "{count} follower(s) will be told by DM over about {duration}, at Discord's pace.", count=plan.followers, duration=duration)
-            )
+    if plan.followers and seconds >= 60:
+        minutes = math.ceil(seconds / 60)
+        duration = t(interaction, "{n} minutes", n=minutes) if minutes < 120 else t(interaction, "{n} hours", n=round(minutes / 60))
+        lines.append(
+            t(interaction, "{count} follower(s) will be told by DM over about {duration}, at Discord's pace.", count=plan.followers, duration=duration)
+        )
     if plan.role_posts:
         lines.append(t(interaction, "Members who took its alert role are pinged in the role's channel now, instead of by DM."))
     return "".join("\n" + line for line in lines)
