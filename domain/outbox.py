@@ -93,19 +93,23 @@ async def claim_due(
 
     async def work(s: AsyncSession) -> list[ClaimedMessage]:
         now = store.now()
+        claimable = (
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        order = (OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
+        # First a plain read of which rows are due, then a lock on exactly those (by primary key,
+        # skipping any another worker holds). A locking range scan would also lock, for a moment,
+        # the first row past its range: a lane claiming at that moment would skip it and, finding
+        # nothing else, stop with the row unsent (the urgent lane's scan ends on the first alert).
+        due = (
+            await s.execute(select(OutboxMessage.id).where(*claimable, OutboxMessage.priority <= max_priority).order_by(*order).limit(limit))
+        ).scalars().all()
+        if not due:
+            return []
         rows = (
-            await s.execute(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                    OutboxMessage.priority <= max_priority,
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                )
-                .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
+            await s.execute(select(OutboxMessage).where(OutboxMessage.id.in_(due), *claimable).order_by(*order).with_for_update(skip_locked=True))
         ).scalars().all()
         if not rows:
             return []
