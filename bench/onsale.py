@@ -3,14 +3,22 @@
     python bench/onsale.py [--fans 100000] [--seats 10000] [--processes 4] [--concurrency 8]
 
 What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
+0. the database is created if missing (``CREATE DATABASE IF NOT EXISTS``), and its schema rebuilt.
 1. join burst: before sales open, all N fans call ``queue.join`` from this process, ``--join-concurrency``
    (500) at a time. Each join reads the show from MariaDB, then runs the join script on Redis.
 2. sale: at one wall-clock instant (the show's on-sale time) P worker processes start. Each has its
    own Store (SystemClock) and Redis client, lets fans in with ``queue.admit`` (the show's admission
    rate is raised so that everyone is let in within ``--admit-seconds``: admission is not the
    bottleneck), and serves only its own fans (fan id modulo P) with ``--concurrency`` buyers, each
-   doing ``queue.reserve(quantity=1)`` (best available) then ``booking.purchase`` with a
+   doing ``queue.reserve(quantity=1)`` (best available) then ``orders.purchase`` with a
    SandboxGateway, until a reserve answers SoldOut. All P processes compete for the same seats.
+2a. raw anchor, just before the sale, on the same database: the limit of this box for what a hold
+   must do, measured with the bare driver (aiomysql, no ORM, no pool) by the same P processes x
+   ``--concurrency`` connections the sale uses. A table of ``--raw-rows`` seats; each connection
+   repeats ``UPDATE bench_raw_seat SET status='held', holder=? WHERE id=? AND status='available'``
+   + COMMIT on seats nobody else takes, for ``--raw-seconds`` or until the seats run out: one seat per
+   transaction (raw_holds_per_s), then, the table reset, 50 such UPDATEs per transaction
+   (raw_batched_rows_per_s). The sale's ratios are taken against raw_holds_per_s.
 3. naive baseline: a second show of M seats, the same P processes x concurrency buyers, no queue,
    selling by read-then-write without locks: SELECT the first available seat (no FOR UPDATE), a plain
    ``UPDATE show_seats SET status='sold' WHERE id=...`` (no status condition), INSERT a ticket with
@@ -25,6 +33,16 @@ Figures (the last line printed is JSON):
   holds_last_10pct_per_s show whether the rate decays as the show fills. hold_seat_unavailable: how
   often a best-available reserve still answered SeatUnavailable ("someone else just took one of those
   seats") after its internal retries; the buyer then tries again (up to 5 times).
+- raw_holds_per_s / raw_batched_rows_per_s: the raw anchor (2a). holds_vs_raw = holds_per_s /
+  raw_holds_per_s and purchases_vs_raw = purchases_per_s / raw_holds_per_s (a purchase is at least one
+  hold's worth of work: hold, charge, tickets, the DM's outbox row).
+- cpu_ms_per_purchase: CPU (user + system) the P worker processes used from the on-sale instant to
+  their end, by their own resource usage (getrusage), plus this process's over the same span, per
+  paid order. The database and Redis servers are not counted (on a shared box they serve others too).
+- cpu_ms_per_join: CPU this process used over the join burst, per join.
+- rss_per_queued_fan_bytes: how much the resident memory of the process taking the joins grew over
+  the burst, per fan in line (the latencies it records are preallocated, so not counted);
+  redis_bytes_per_queued_fan: Redis' used_memory growth per fan in line (None on a cluster).
 - sold / oversold: read back with ``stats.show_totals``: sold must equal M and oversold must be 0.
 - naive_*: the baseline's tickets written, distinct seats, oversold (= tickets - distinct seats) and
   rate (naive_holds_per_s: tickets written / its wall time; naive_seats_per_s: distinct seats / its
@@ -36,13 +54,14 @@ Figures (the last line printed is JSON):
   correct path, not of the locking alone; its oversold count is what that shortcut costs.
 - peak_rss_mb (this process) and worker_peak_rss_mb (the largest worker).
 
-Defaults use the MariaDB database ``bench`` and Redis db 13, which this script empties: never point it
-at real data.
+Defaults use the MariaDB database ``bench`` (created when missing) and Redis db 13, which this script
+empties: never point it at real data.
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import itertools
 import json
@@ -53,20 +72,27 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select, update  # noqa: E402
+from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
-from domain import booking, errors, queue, shows, stats  # noqa: E402
+from domain import errors, orders, organizers, queue, shows, stats  # noqa: E402
 from domain.clock import SystemClock  # noqa: E402
 from domain.models import Hold, HoldStatus, Order, OrderStatus, SeatStatus, Show, ShowSeat, Ticket, TicketStatus  # noqa: E402
 from domain.payments import SandboxGateway  # noqa: E402
 from domain.redis_client import make_redis  # noqa: E402
 from domain.store import Store, is_retryable, make_engine  # noqa: E402
+
+# Printed one a line before the JSON.
+SUMMARY = (
+    "joins_per_s", "join_p50_ms", "join_p99_ms", "rss_per_queued_fan_bytes", "raw_holds_per_s", "raw_batched_rows_per_s",
+    "holds_per_s", "purchases_per_s", "holds_vs_raw", "purchases_vs_raw", "cpu_ms_per_purchase", "sold", "oversold",
+)
 
 GUILD = 900_000_000_000_000_001
 ORGANIZER = 900_000_000_000_000_002
@@ -80,6 +106,17 @@ def log(msg: str) -> None:
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_now() -> int:
+    """This process's resident memory now (bytes), not its peak."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(who=resource.RUSAGE_SELF) -> float:
+    use = resource.getrusage(who)
+    return use.ru_utime + use.ru_stime
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -127,6 +164,7 @@ async def picket_worker(cfg: dict) -> dict:
     await asyncio.gather(*(queue.show_queue(store, show_id) for _ in range(conc)))
     await redis.ping()
     start = await _wait_for_go()
+    cpu0 = cpu_seconds()
 
     q = await queue.show_queue(store, show_id)
     done = asyncio.Event()  # a reserve answered SoldOut
@@ -175,7 +213,7 @@ async def picket_worker(cfg: dict) -> dict:
             for _attempt in range(5):
                 t = time.perf_counter()
                 try:
-                    hold = await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
+                    hold = await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=1)
                 except errors.SoldOut:
                     done.set()
                     return
@@ -191,7 +229,7 @@ async def picket_worker(cfg: dict) -> dict:
                 hold_times.append(last_hold)
                 t = time.perf_counter()
                 try:
-                    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
+                    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=fan)
                 except errors.DomainError as exc:
                     errs["purchase:" + type(exc).__name__] += 1
                     break
@@ -213,6 +251,7 @@ async def picket_worker(cfg: dict) -> dict:
     return dict(
         index=me,
         start=start,
+        cpu_s=cpu_seconds() - cpu0,
         admitted_by_me=admitted_by_me,
         holds=holds,
         purchases=purchases,
@@ -265,7 +304,7 @@ async def naive_worker(cfg: dict) -> dict:
                     price_cents=PRICE,
                     status=TicketStatus.VALID.value,
                     active_seat_key=None,
-                    issued_at=datetime.now(timezone.utc),
+                    issued_at=datetime.now(UTC),
                 )
             )
         return True
@@ -296,8 +335,101 @@ async def naive_worker(cfg: dict) -> dict:
     return dict(index=me, start=start, sales=sales, retries=retries, last_sale=last_sale, lat=lat, rss_mb=rss_mb())
 
 
+RAW_TABLE = "bench_raw_seat"
+
+
+def _driver_args(url: str) -> dict:
+    u = make_url(url)
+    return dict(host=u.host or "127.0.0.1", port=u.port or 3306, user=u.username or "root", password=u.password or "", db=u.database)
+
+
+async def raw_worker(cfg: dict) -> dict:
+    """The raw anchor: the bare driver, ``concurrency`` connections, each taking seats nobody else takes
+    (this worker's share of the table) with the conditional single-seat UPDATE, ``batch`` per COMMIT."""
+    import aiomysql
+
+    me, procs, conc, batch = cfg["index"], cfg["processes"], cfg["concurrency"], cfg["batch"]
+    conns = [await aiomysql.connect(autocommit=False, **_driver_args(cfg["database_url"])) for _ in range(conc)]
+    for conn in conns:
+        async with conn.cursor() as cur:
+            await cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    seats = iter(range(1 + me, cfg["rows"] + 1, procs))
+    start = await _wait_for_go()
+    deadline = start + cfg["seconds"]
+    held = transactions = 0
+    last = None
+
+    async def one(conn) -> None:
+        nonlocal held, transactions, last
+        async with conn.cursor() as cur:
+            while time.time() < deadline:
+                ids = list(itertools.islice(seats, batch))
+                if not ids:
+                    return
+                got = 0
+                for seat in ids:
+                    got += await cur.execute(
+                        f"UPDATE {RAW_TABLE} SET status='held', holder=%s WHERE id=%s AND status='available'", (FAN_BASE + seat, seat)
+                    )
+                await conn.commit()
+                held += got
+                transactions += 1
+                last = time.time()
+
+    await asyncio.gather(*(one(c) for c in conns))
+    for conn in conns:
+        conn.close()
+    return dict(index=me, start=start, held=held, transactions=transactions, last=last)
+
+
+async def raw_anchor(args, rows: int) -> dict:
+    """Run the raw anchor twice (one seat per COMMIT, then 50) on a fresh table; returns its figures."""
+    engine = make_engine(args.database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE IF EXISTS {RAW_TABLE}"))
+        await conn.execute(
+            text(f"CREATE TABLE {RAW_TABLE} (id INT PRIMARY KEY, status VARCHAR(16) NOT NULL, holder BIGINT NULL) ENGINE=InnoDB")
+        )
+        for i in range(1, rows + 1, 10_000):
+            ids = range(i, min(rows, i + 9_999) + 1)
+            await conn.execute(text(f"INSERT INTO {RAW_TABLE} (id, status) VALUES " + ",".join(f"({n},'available')" for n in ids)))
+    out: dict = {}
+    for name, batch in (("raw_holds_per_s", 1), ("raw_batched_rows_per_s", 50)):
+        async with engine.begin() as conn:
+            await conn.execute(text(f"UPDATE {RAW_TABLE} SET status='available', holder=NULL"))
+        start, results = await run_workers(args, "raw", 0, {"batch": batch, "rows": rows, "seconds": args.raw_seconds})
+        held = sum(r["held"] for r in results)
+        last = max((r["last"] for r in results if r["last"]), default=start)
+        out[name] = round(held / (last - start), 1) if last > start else None
+        out[name.replace("_per_s", "_seconds")] = round(last - start, 2)
+        log(f"raw anchor, {batch} per transaction: {held} rows in {last - start:.1f}s = {out[name]}/s")
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE IF EXISTS {RAW_TABLE}"))
+    await engine.dispose()
+    return out
+
+
+async def ensure_database(url: str) -> None:
+    """``CREATE DATABASE IF NOT EXISTS`` for a MariaDB URL: a fresh machine has no ``bench``."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" or not u.database:
+        return
+    server = make_engine(u.set(database="").render_as_string(hide_password=False))
+    async with server.begin() as conn:
+        await conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{u.database}`"))
+    await server.dispose()
+
+
+async def redis_used_memory(redis) -> int | None:
+    try:
+        info = await redis.info("memory")
+    except Exception:  # noqa: BLE001 - a figure we can do without
+        return None
+    return info.get("used_memory") if isinstance(info, dict) and "used_memory" in info else None
+
+
 def worker_main(cfg: dict) -> None:
-    run = picket_worker if cfg["mode"] == "picket" else naive_worker
+    run = {"picket": picket_worker, "naive": naive_worker, "raw": raw_worker}[cfg["mode"]]
     out = asyncio.run(run(cfg))
     print(json.dumps(out), flush=True)
 
@@ -347,12 +479,14 @@ async def run_workers(args, mode: str, show_id: int, extra: dict, before_go=None
 
 
 async def join_burst(store: Store, redis, show_id: int, fans: int, concurrency: int) -> dict:
-    lat: list[float] = []
+    lat = array.array("d", bytes(8 * fans))  # preallocated: the burst's RSS growth is the joins', not ours
+    done = 0
     errs: Counter = Counter()
     ids = iter(range(FAN_BASE, FAN_BASE + fans))
     step = max(1, fans // 10)
 
     async def joiner() -> None:
+        nonlocal done
         for fan in ids:
             t = time.perf_counter()
             try:
@@ -360,16 +494,22 @@ async def join_burst(store: Store, redis, show_id: int, fans: int, concurrency: 
             except errors.DomainError as exc:
                 errs[type(exc).__name__] += 1
                 continue
-            lat.append(time.perf_counter() - t)
+            lat[done] = time.perf_counter() - t
+            done += 1
             if st.state != "lobby":
                 errs[f"state:{st.state}"] += 1
-            if len(lat) % step == 0:
-                log(f"join burst: {len(lat)}/{fans}")
+            if done % step == 0:
+                log(f"join burst: {done}/{fans}")
 
-    t0 = time.perf_counter()
+    rss0, redis0 = rss_now(), await redis_used_memory(redis)
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     await asyncio.gather(*(joiner() for _ in range(concurrency)))
-    seconds = time.perf_counter() - t0
-    return dict(lat=lat, seconds=seconds, errors=dict(errs))
+    seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    rss1, redis1 = rss_now(), await redis_used_memory(redis)
+    return dict(
+        lat=lat[:done].tolist(), seconds=seconds, cpu=cpu, errors=dict(errs), rss_growth=rss1 - rss0,
+        redis_growth=None if redis0 is None or redis1 is None else redis1 - redis0,
+    )
 
 
 async def main(args) -> dict:
@@ -383,6 +523,7 @@ async def main(args) -> dict:
         redis=args.redis_url.split("@")[-1],
     )
     t0 = time.perf_counter()
+    await ensure_database(args.database_url)
     engine = make_engine(args.database_url)
     from migrations import rebuild
 
@@ -392,7 +533,7 @@ async def main(args) -> dict:
     await redis.flushdb()
     store = Store.from_url(args.database_url, SystemClock(), pool_size=args.pool)
 
-    org = await shows.register_organizer(store, GUILD, ORGANIZER, "bench organizer")
+    org = await organizers.register_organizer(store, GUILD, ORGANIZER, "bench organizer")
     now = store.now()
     common = dict(
         organizer_id=org.id,
@@ -433,7 +574,9 @@ async def main(args) -> dict:
     result["setup_s"] = round(time.perf_counter() - t0, 2)
     log(f"setup done in {result['setup_s']}s: show {show.id} and naive show {naive.id}, {args.seats} seats each")
 
-    # Phase 1: the join burst, before sales open.
+    # Phase 1: the join burst, before sales open. A few joins to the naive show first (it sells without
+    # a queue), so the pools and statement caches are warm and the RSS growth is the burst's own.
+    await asyncio.gather(*(queue.join(store, redis, naive.id, FAN_BASE + i) for i in range(min(args.fans, args.pool))))
     burst = await join_burst(store, redis, show.id, args.fans, args.join_concurrency)
     in_line = await queue.line_length(redis, show.id)
     lat = burst["lat"]
@@ -443,20 +586,30 @@ async def main(args) -> dict:
         join_p50_ms=ms(pct(lat, 50)),
         join_p99_ms=ms(pct(lat, 99)),
         join_max_ms=ms(max(lat) if lat else None),
+        cpu_ms_per_join=round(burst["cpu"] * 1000 / len(lat), 2) if lat else None,
         in_line=in_line,
         join_errors=burst["errors"],
+        rss_per_queued_fan_bytes=round(burst["rss_growth"] / in_line, 1) if in_line else None,
+        redis_bytes_per_queued_fan=round(burst["redis_growth"] / in_line, 1) if in_line and burst["redis_growth"] is not None else None,
     )
     log(f"join burst: {len(lat)} joins in {burst['seconds']:.1f}s, {in_line} in line")
     del burst, lat
     await store.dispose()  # give the connections back while the workers run
 
+    # Phase 2a: the raw anchor, on the same database, with the sale's P x concurrency connections.
+    raw_rows = args.raw_rows or max(args.seats, 100_000)
+    log(f"raw anchor: {args.processes} processes x {args.concurrency} connections, {raw_rows} seats")
+    result.update(await raw_anchor(args, raw_rows))
+
     # Phase 2: the sale, P processes.
     async def open_sales(start: float) -> None:
-        await shows.update_show(store, show.id, ORGANIZER, on_sale_at=datetime.fromtimestamp(start, timezone.utc))
+        await shows.update_show(store, show.id, ORGANIZER, on_sale_at=datetime.fromtimestamp(start, UTC))
         await store.dispose()
 
     log(f"sale: starting {args.processes} workers x {args.concurrency} buyers")
+    parent_cpu0 = cpu_seconds()
     start, workers = await run_workers(args, "picket", show.id, {}, before_go=open_sales)
+    sale_cpu = sum(w["cpu_s"] for w in workers) + cpu_seconds() - parent_cpu0
     totals = await stats.show_totals(store, show.id)
     holds = sum(w["holds"] for w in workers)
     purchases = sum(w["purchases"] for w in workers)
@@ -497,6 +650,13 @@ async def main(args) -> dict:
         sold=totals.sold,
         oversold=totals.oversold,
         seats_left=dict(left),
+        cpu_ms_per_purchase=round(sale_cpu * 1000 / purchases, 2) if purchases else None,
+        sale_cpu_seconds=round(sale_cpu, 2),
+    )
+    raw = result.get("raw_holds_per_s")
+    result.update(
+        holds_vs_raw=round(result["holds_per_s"] / raw, 3) if raw and result["holds_per_s"] else None,
+        purchases_vs_raw=round(result["purchases_per_s"] / raw, 3) if raw and result["purchases_per_s"] else None,
     )
     log(f"sale: {holds} holds, {purchases} purchases in {sale_seconds:.1f}s; sold {totals.sold}, oversold {totals.oversold}")
     picket_rss = max(w["rss_mb"] for w in workers)
@@ -550,6 +710,8 @@ if __name__ == "__main__":
     parser.add_argument("--tick", type=float, default=0.05, help="seconds between a worker's admission ticks")
     parser.add_argument("--lead", type=float, default=1.0, help="seconds from 'all workers ready' to the on-sale instant")
     parser.add_argument("--pool", type=int, default=20, help="DB pool size of this process (join burst)")
+    parser.add_argument("--raw-rows", type=int, default=0, help="seats in the raw anchor's table (default: max(seats, 100000))")
+    parser.add_argument("--raw-seconds", type=float, default=5.0, help="how long each raw anchor pass runs at most")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "mysql+aiomysql://root@127.0.0.1:3306/bench"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -558,4 +720,6 @@ if __name__ == "__main__":
         worker_main(json.loads(ns.worker))
         sys.exit(0)
     out = asyncio.run(main(ns))
+    for key in SUMMARY:
+        print(f"{key}: {out.get(key)}")
     print(json.dumps(out), flush=True)

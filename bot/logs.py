@@ -13,7 +13,7 @@ class JsonFormatter(logging.Formatter):
     FIELDS = ("command", "fan", "show", "guild")
 
     def format(self, record: logging.LogRecord) -> str:
-        data = {
+        data: dict[str, object] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,

@@ -5,8 +5,8 @@ Two kinds of figures:
   process (shard) counts its own work; Prometheus sums them: ``sum(rate(picket_orders_total[5m]))``.
   They are fed by ``domain.telemetry`` events, reported after commit.
 - *Gauges of shared state* (queue length, active holds, outbox backlog), read from MariaDB and Redis
-  every few seconds by :class:`StateGauges`. Every process reports the same value, so dashboards take
-  ``max`` across instances, never ``sum``.
+  by ``domain.stats.shared_state`` every few seconds (:class:`StateGauges`). Every process reports
+  the same value, so dashboards take ``max`` across instances, never ``sum``.
 
 Everything lives in one :data:`REGISTRY` (not prometheus-client's global one), so tests can build
 several bots in one process without duplicate registration.
@@ -20,10 +20,9 @@ import time
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import func, select, text
+from redis.asyncio import Redis
 
-from domain import queue, telemetry
-from domain.models import Hold, HoldStatus, OutboxMessage, OutboxStatus, WaitlistEntry, WaitlistStatus
+from domain import stats, telemetry
 from domain.store import Store
 
 log = logging.getLogger("picket.metrics")
@@ -77,6 +76,35 @@ _COUNTERS = {
 }
 _HISTOGRAMS = {"dm_latency": DM_LATENCY, "command_latency": COMMAND_LATENCY}
 
+# Label values the domain and the notifier report, exported at 0 from the start: a labelled series
+# exists only once set, so without this a panel of something that has not happened yet in this
+# process (no hold expired, no DM failed, no recovery since the restart) reads "No data" instead of
+# 0, and the first increment is invisible to rate(). tests/test_prometheus_e2e.py reads every panel.
+_KNOWN_LABELS = {
+    HOLDS_ENDED: [{"reason": r} for r in ("released", "expired")],
+    ORDERS: [{"outcome": o} for o in ("paid", "failed")],
+    PAYMENTS: [{"kind": k, "outcome": o} for k in ("charge", "refund") for o in ("succeeded", "declined", "timeout")],
+    CHECKINS: [{"result": r} for r in ("admitted", "already_in", "refused")],
+    WAITLIST: [{"outcome": o} for o in ("promoted", "declined", "offered")],
+    DMS_FAILED: [{"reason": r} for r in ("dms_closed", "refused", "retries_exhausted")],
+    RECOVERED: [
+        {"action": a}
+        for a in ("charge_settled", "charge_abandoned", "promotion_finished", "promotion_requeued", "dm_resent", "queue_place_restored")
+    ],
+}
+for _metric, _label_sets in _KNOWN_LABELS.items():
+    for _labels in _label_sets:
+        _metric.labels(**_labels)
+
+
+def known_commands(names) -> None:
+    """Export every slash command's count and latency series from the start (the bot calls this with
+    its command tree), so the first uses after a restart show in rate() and the panels."""
+    for name in names:
+        COMMAND_LATENCY.labels(command=name)
+        for outcome in ("ok", "refused", "error"):
+            COMMANDS.labels(command=name, outcome=outcome)
+
 
 class PrometheusSink:
     """Turns ``domain.telemetry`` events into the metrics above."""
@@ -99,7 +127,7 @@ class StateGauges:
     """Reads shared state into the gauges, every ``interval`` seconds and before each scrape that
     finds the last reading older than that."""
 
-    def __init__(self, store: Store, redis, *, interval: float = 5.0):
+    def __init__(self, store: Store, redis: Redis, *, interval: float = 5.0):
         self.store = store
         self.redis = redis
         self.interval = interval
@@ -111,38 +139,21 @@ class StateGauges:
             if not force and time.monotonic() - self._read_at < self.interval:
                 return
             await check_health(self.store, self.redis)  # picket_dependency_up, without waiting for /healthz
-            now = self.store.now()
-            async with self.store.session() as s:
-                active = (await s.execute(select(func.count()).select_from(Hold).where(Hold.status == HoldStatus.ACTIVE.value, Hold.expires_at > now))).scalar_one()
-                overdue = (await s.execute(select(func.count()).select_from(Hold).where(Hold.status == HoldStatus.ACTIVE.value, Hold.expires_at <= now))).scalar_one()
-                backlog = (
-                    await s.execute(
-                        select(func.count())
-                        .select_from(OutboxMessage)
-                        .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
-                    )
-                ).scalar_one()
-                waiting = (await s.execute(select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.status == WaitlistStatus.WAITING.value))).scalar_one()
-            HOLDS_ACTIVE.set(active)
-            HOLDS_OVERDUE.set(overdue)
-            OUTBOX_BACKLOG.set(backlog)
-            WAITLIST_WAITING.set(waiting)
-            lengths = {show: await queue.line_length(self.redis, show) for show in await queue.active_shows(self.redis)}
+            state = await stats.shared_state(self.store, self.redis)
+            HOLDS_ACTIVE.set(state.holds_active)
+            HOLDS_OVERDUE.set(state.holds_overdue)
+            OUTBOX_BACKLOG.set(state.outbox_backlog)
+            WAITLIST_WAITING.set(state.waitlist_waiting)
             QUEUE_LENGTH.clear()
-            for show, length in lengths.items():
+            for show, length in state.queue_lengths.items():
                 QUEUE_LENGTH.labels(show=str(show)).set(length)
             self._read_at = time.monotonic()
 
 
-async def check_health(store: Store, redis, *, timeout: float = 2.0) -> dict[str, str]:
+async def check_health(store: Store, redis: Redis, *, timeout: float = 2.0) -> dict[str, str]:  # noqa: ASYNC109  (a bound for each probe, not for the call)
     """``{"database": "ok" | error, "redis": "ok" | error}``."""
-
-    async def database() -> None:
-        async with store.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
     results: dict[str, str] = {}
-    for name, probe in (("database", database), ("redis", redis.ping)):
+    for name, probe in (("database", lambda: stats.ping_database(store)), ("redis", redis.ping)):
         try:
             await asyncio.wait_for(probe(), timeout)
             results[name] = "ok"
@@ -156,7 +167,7 @@ class MetricsServer:
     """``GET /metrics`` (Prometheus text format) and ``GET /healthz`` (200 when MariaDB and Redis
     answer, 503 naming the one that does not), on aiohttp, which discord.py already depends on."""
 
-    def __init__(self, store: Store, redis, *, host: str = "0.0.0.0", port: int = 9108):
+    def __init__(self, store: Store, redis: Redis, *, host: str = "0.0.0.0", port: int = 9108):
         self.store = store
         self.redis = redis
         self.host = host

@@ -18,7 +18,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str | None = Field(default=None, description="SQLAlchemy async URL; default: SQLite file in var/")
-    redis_url: str | None = Field(default=None, description="redis:// URL; default: fakeredis in process")
+    database_read_url: str | None = Field(
+        default=None,
+        description="a read replica of DATABASE_URL for reads that may lag (/shows, seat maps, sales charts); default: the primary",
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db, or redis+cluster://host:port for a Redis Cluster; default: fakeredis in process"
+    )
     discord_token: str | None = None
     var_dir: Path = Path("var")
     signing_key_path: Path | None = Field(default=None, description="default: <var_dir>/keys")

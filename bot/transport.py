@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import discord
 
+from bot import ratelimits
 from notifier.messages import part_nonce, split_message
 from notifier.transport import DMsClosed, OutgoingMessage, RateLimited, TransientSendError, Undeliverable
 
@@ -22,19 +23,15 @@ UNKNOWN_CHANNEL = 10003  # Discord: "Unknown Channel" (a remembered DM channel t
 
 
 def _retry_after(exc: discord.HTTPException) -> tuple[float, bool]:
-    """Read ``retry_after`` (and ``global``) from a 429's body or headers; 1 s when absent."""
-    retry, is_global = None, False
-    try:
-        body = json.loads(exc.text) if exc.text and exc.text.lstrip().startswith("{") else {}
-        retry = body.get("retry_after")
-        is_global = bool(body.get("global", False))
-    except (ValueError, AttributeError):
-        pass
+    """How long a 429 discord.py raised (rather than waited out) asks us to wait, and whether it is
+    global: from its ``Retry-After`` / ``X-RateLimit-Global`` headers (discord.py keeps no body of a
+    non-JSON answer, and a JSON one's ``retry_after`` it has already waited through); 1 s when absent."""
     headers = getattr(exc.response, "headers", None) or {}
-    if retry is None and headers.get("Retry-After"):
-        retry = float(headers["Retry-After"])
-    is_global = is_global or headers.get("X-RateLimit-Global", "").lower() == "true"
-    return float(retry if retry is not None else 1.0), is_global
+    try:
+        retry = float(headers.get("Retry-After") or 1.0)
+    except ValueError:
+        retry = 1.0
+    return retry, str(headers.get("X-RateLimit-Global", "")).lower() == "true"
 
 
 class DiscordTransport:
@@ -71,7 +68,7 @@ class DiscordTransport:
             view = discord.ui.View(timeout=None)
             for b in message.buttons:
                 view.add_item(discord.ui.Button(label=b.label, custom_id=b.custom_id, style=_STYLES.get(b.style, discord.ButtonStyle.primary)))
-        sent = await channel.send(
+        sent = await channel.send(  # type: ignore[call-overload]  # view None: no buttons; allowed_mentions only when given
             content=message.content or None,
             embeds=[discord.Embed.from_dict(e) for e in message.embeds],
             files=[discord.File(io.BytesIO(data), filename=name) for name, data in message.files],
@@ -107,13 +104,14 @@ class DiscordTransport:
         with _refusals(channel_id, dm=False):
             return await self._send_parts(self.bot.get_partial_messageable(channel_id, type=discord.ChannelType.text), message, nonce, allowed)
 
-    async def _send_parts(self, channel: discord.abc.Messageable, message: OutgoingMessage, nonce: str, allowed=None) -> int:
-        first = None
+    async def _send_parts(self, channel: discord.abc.Messageable, message: OutgoingMessage, nonce: str, allowed: discord.AllowedMentions | None = None) -> int:
+        first: int | None = None
         for index, part in enumerate(split_message(message)):
             if index and self.before_request is not None:
                 await self.before_request()  # the sender paced the row's first request; every part is one more
             sent = await self._send(channel, part, nonce=part_nonce(nonce, index), allowed_mentions=allowed)
             first = sent.id if first is None else first
+        assert first is not None  # split_message gives at least one part
         return first
 
 
@@ -123,18 +121,22 @@ class _refusals:
     def __init__(self, target: int, *, dm: bool):
         self.target, self.dm = target, dm
 
-    def __enter__(self):
+    def __enter__(self) -> _refusals:
         return self
 
-    def __exit__(self, kind, exc, tb) -> bool:
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> Literal[False]:
         if exc is None:
             return False
-        if isinstance(exc, discord.RateLimited):  # discord.py gave up waiting on its own
+        if isinstance(exc, discord.RateLimited):  # discord.py would have waited longer than it may (counted where it logged it)
             raise RateLimited(exc.retry_after) from exc
         if isinstance(exc, discord.HTTPException):
             # Only Discord's 50007 says the fan's DMs are closed; any other 4xx (a 403 for another
             # reason, an unknown user, a message Discord will not take) refuses this message only.
             if exc.status == 429:
+                # discord.py waits out and retries a 429 itself (bot/ratelimits.py counts each one);
+                # one that reaches us is either what it retried five times or one it would not read
+                # as a rate limit: the sender pauses this channel (or all sends) for it.
+                ratelimits.count_unhandled(exc.status, getattr(exc.response, "headers", None))
                 retry, is_global = _retry_after(exc)
                 raise RateLimited(retry, is_global=is_global) from exc
             if exc.status >= 500:

@@ -6,28 +6,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import ui
-from cogs.i18n import t
-from cogs.services import Services, services_of
-from cogs.ui import refusals, reply
+from cogs.common import ui
+from cogs.common.i18n import t
+from cogs.common.names import Name, artist_choices, genre_choices
+from cogs.common.services import Services, services_of
+from cogs.common.ui import reply
 from domain import alerts, errors, follows
-from domain.specs import MAX_NAME
 from notifier import messages
-
-Name = app_commands.Range[str, 1, MAX_NAME]  # an artist or genre (the domain checks again)
-
-
-async def _known(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
-    names = await follows.known_names(services_of(interaction).store, kind, current)
-    return ui.choices((n, n) for n in names)
-
-
-async def artist_choices(interaction: discord.Interaction, current: str):
-    return await _known(interaction, "artist", current)
-
-
-async def genre_choices(interaction: discord.Interaction, current: str):
-    return await _known(interaction, "genre", current)
 
 
 async def _followed(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
@@ -95,36 +80,33 @@ class AlertsCog(commands.Cog, name="alerts"):
     @app_commands.describe(artist="An artist to follow", genre="A genre to follow")
     @app_commands.autocomplete(artist=artist_choices, genre=genre_choices)
     async def follow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
-        async with refusals(interaction):
-            # Both or neither: a refused genre must not leave the artist followed.
-            done = await follows.follow_all(self.services.store, interaction.user.id, _pairs(interaction, artist, genre))
-            await reply(
-                interaction,
-                t(interaction, "You now follow {what}.", what=t(interaction, " and ").join(_followed_label(interaction, f) for f in done)),
-            )
+        # Both or neither: a refused genre must not leave the artist followed.
+        done = await follows.follow_all(self.services.store, interaction.user.id, _pairs(interaction, artist, genre))
+        await reply(
+            interaction,
+            t(interaction, "You now follow {what}.", what=t(interaction, " and ").join(_followed_label(interaction, f) for f in done)),
+        )
 
     @app_commands.command(name="unfollow", description="Stop alerts for an artist or genre")
     @app_commands.describe(artist="An artist you follow", genre="A genre you follow")
     @app_commands.autocomplete(artist=followed_artist_choices, genre=followed_genre_choices)
     async def unfollow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
-        async with refusals(interaction):
-            lines = []
-            for kind, name in _pairs(interaction, artist, genre):
-                gone = await follows.unfollow(self.services.store, interaction.user.id, kind, name)
-                what = t(interaction, "artist **{name}**", name=name) if kind == "artist" else t(interaction, "genre **{name}**", name=name)
-                lines.append(t(interaction, "Unfollowed {what}.", what=what) if gone else t(interaction, "You were not following {what}.", what=what))
-            await reply(interaction, "\n".join(lines))
+        lines = []
+        pairs = _pairs(interaction, artist, genre)
+        for (kind, name), gone in zip(pairs, await follows.unfollow_all(self.services.store, interaction.user.id, pairs), strict=True):
+            what = t(interaction, "artist **{name}**", name=name) if kind == "artist" else t(interaction, "genre **{name}**", name=name)
+            lines.append(t(interaction, "Unfollowed {what}.", what=what) if gone else t(interaction, "You were not following {what}.", what=what))
+        await reply(interaction, "\n".join(lines))
 
     @app_commands.command(name="following", description="The artists and genres you follow, and your alert settings")
     async def following(self, interaction: discord.Interaction) -> None:
-        async with refusals(interaction):
-            mine = await follows.list_follows(self.services.store, interaction.user.id)
-            st = await alerts.fan_settings(self.services.store, interaction.user.id)
-            if not mine:
-                nobody = t(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…")
-                await reply(interaction, nobody + "\n" + describe_alert_settings(interaction, st))
-                return
-            await reply(interaction, describe_follows(interaction, mine, describe_alert_settings(interaction, st)))
+        mine = await follows.list_follows(self.services.store, interaction.user.id)
+        st = await alerts.fan_settings(self.services.store, interaction.user.id)
+        if not mine:
+            nobody = t(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…")
+            await reply(interaction, nobody + "\n" + describe_alert_settings(interaction, st))
+            return
+        await reply(interaction, describe_follows(interaction, mine, describe_alert_settings(interaction, st)))
 
     @app_commands.command(name="alerts", description="Turn alert DMs on or off; set quiet hours in your time zone")
     @app_commands.describe(
@@ -141,13 +123,12 @@ class AlertsCog(commands.Cog, name="alerts"):
         quiet_end: app_commands.Range[int, 0, 23] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
-        async with refusals(interaction):
-            st = await alerts.update_fan_settings(
-                self.services.store,
-                interaction.user.id,
-                alerts_enabled=enabled,
-                quiet_start_hour=quiet_start,
-                quiet_end_hour=quiet_end,
-                timezone=timezone,
-            )
-            await reply(interaction, describe_alert_settings(interaction, st))
+        st = await alerts.update_fan_settings(
+            self.services.store,
+            interaction.user.id,
+            alerts_enabled=enabled,
+            quiet_start_hour=quiet_start,
+            quiet_end_hour=quiet_end,
+            timezone=timezone,
+        )
+        await reply(interaction, describe_alert_settings(interaction, st))

@@ -1,328 +1,36 @@
-"""Fans book: /shows, /book, the waiting queue's message, the seat picker (seat map, section and
-seat selects, best available), and the Pay / Release buttons on a reservation.
+"""Fans book: /shows (the upcoming shows here, page by page) and /book (through the show's queue).
 
-Booking always goes through the show's queue: the fan joins it, and once let in picks seats.
-The queue message is ephemeral and updated in place (Refresh edits it; it never posts a new one).
+The queue message, the seat picker and the reservation's buttons are in cogs/common/booking_flow.py
+(/queue and the announcement's Book button use them too); this cog registers them.
 """
 
 from __future__ import annotations
-
-import asyncio
-import io
-from dataclasses import dataclass
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.i18n import lang, t
-from cogs.policy import policy_block
-from cogs.services import Services, services_of
-from cogs.ui import FromCustomId, StatelessView, choices, edit, money, refusals, reply, thinking, ts
-from domain import booking, queue, shows
-from domain.booking import HoldView, OrderView
-from domain.queue import QueueStatus
+from cogs.common.booking_flow import (
+    HoldButton,
+    QuantitySelect,
+    QueueButton,
+    SeatSelect,
+    SectionSelect,
+    Wanted,
+    describe_queue_status,
+    hold_embed,
+    hold_view,
+    queue_view,
+)
+from cogs.common.i18n import t
+from cogs.common.options import ShowOption
+from cogs.common.requests import answered, cooldown
+from cogs.common.services import Services, services_of
+from cogs.common.ui import StatelessView, edit, reply
+from domain import onsale, shows
 from notifier import messages
-from notifier.charts import seat_map_image
-from notifier.i18n import N_
 from notifier.messages import join_within
-from notifier.times import venue_time
-from notifier.seats import seat_label
-
-
-async def show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-    """Autocomplete for any ``show`` option: this server's upcoming shows, matching what was typed
-    (outside a server, none: list_shows without a server would list every server's)."""
-    if interaction.guild_id is None:
-        return []
-    found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
-    current = current.casefold().strip()
-    return choices(
-        (f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False, lang=lang(interaction))} · #{s.id}", s.id)  # a long title must not push out its id
-        for s in found
-        if not current or current in s.title.casefold() or current == str(s.id)
-    )
-
-
-def hold_embed(interaction: discord.Interaction, hold: HoldView, show: shows.ShowView) -> discord.Embed:
-    embed = discord.Embed(title=t(interaction, "Reserved: {title}", title=show.title), colour=discord.Colour.gold())
-    embed.description = t(
-        interaction,
-        "{n} seat(s), **{amount}**.\nHeld for you until {until} ({left}); then they go back on sale.",
-        n=len(hold.seats),
-        amount=money(hold.total_cents, show.currency, interaction),
-        until=ts(hold.expires_at, "T"),
-        left=ts(hold.expires_at, "R"),
-    )
-    # Before paying, the fan reads the show's cancellation policy (Korean sites show it at this step).
-    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
-    for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
-        embed.add_field(name=seat.tier, value=seat_label(seat, interaction.locale), inline=True)
-    return embed
-
-
-def order_embed(interaction: discord.Interaction, order: OrderView, show: shows.ShowView) -> discord.Embed:
-    embed = discord.Embed(title=t(interaction, "Paid: {title}", title=show.title), colour=discord.Colour.green())
-    embed.description = t(
-        interaction,
-        "Order #{id}: {n} ticket(s), {amount}.\nYour tickets are on their way by DM.",
-        id=order.id,
-        n=len(order.tickets),
-        amount=money(order.amount_cents, order.currency, interaction),
-    )
-    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
-    for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
-        embed.add_field(name=t(interaction, "Ticket #{id}", id=ticket.id), value=seat_label(ticket.seat, interaction.locale), inline=True)
-    return embed
-
-
-class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:hold:(?P<action>pay|release):(?P<hold_id>\d+)"):
-    """Pay / Release on a reservation. The custom_id carries the hold id, so the button works after a
-    restart with no state kept in memory."""
-
-    def __init__(self, action: str, hold_id: int, label: str | None = None):
-        style = discord.ButtonStyle.success if action == "pay" else discord.ButtonStyle.secondary
-        super().__init__(
-            discord.ui.Button(label=label or action.title(), style=style, custom_id=f"picket:hold:{action}:{hold_id}")
-        )
-        self.action = action
-        self.hold_id = hold_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(match["action"], int(match["hold_id"]), item.label)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction)
-        async with refusals(interaction):
-            if self.action == "release":
-                await booking.release_hold(services.store, self.hold_id, interaction.user.id)
-                await edit(interaction, content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None)
-                return
-            await interaction.response.defer()
-            order = await booking.purchase(
-                services.store,
-                services.gateway,
-                hold_id=self.hold_id,
-                fan_discord_id=interaction.user.id,
-                fan_name=interaction.user.display_name,
-            )
-            services.queued()
-            show = await shows.get_show(services.store, order.show_id)
-            await edit(interaction, content=None, embed=order_embed(interaction, order, show), view=None)
-
-
-def hold_view(hold: HoldView, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
-    view = StatelessView()
-    view.add_item(HoldButton("pay", hold.id, t(interaction, "Pay {amount}", amount=money(hold.total_cents, show.currency, interaction))))
-    view.add_item(HoldButton("release", hold.id, t(interaction, "Release")))
-    return view
-
-
-MAX_OPTIONS = messages.OPTIONS  # Discord: a select has at most 25 options
-
-
-def describe_queue_status(interaction: discord.Interaction | None, status: QueueStatus, show: shows.ShowView) -> str:
-    if status.state == "lobby":
-        return t(
-            interaction,
-            "You're in the queue for **{title}**. Sales open {when}; then everyone who joined "
-            "before the open gets a random place, so there is no need to hurry or refresh.",
-            title=show.title,
-            when=ts(show.on_sale_at, "R"),
-        )
-    if status.state == "queued":
-        minutes = max(1, round((status.eta_seconds or 0) / 60))
-        return t(
-            interaction,
-            "You're **#{position}** in line for **{title}** ({ahead} ahead of you, about {minutes} min).",
-            position=status.position,
-            title=show.title,
-            ahead=status.ahead,
-            minutes=minutes,
-        )
-    if status.state == "admitted":
-        minutes = max(1, (status.admitted_for_seconds or 0) // 60)
-        return t(interaction, "It's your turn for **{title}**! You have {minutes} min to choose seats.", title=show.title, minutes=minutes)
-    return t(interaction, "You're not in the queue for **{title}**.", title=show.title)
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """What a fan asked /book for while still in line (tier 0: any), kept in the queue message's
-    custom_ids so the step after admission honours it, after a restart too."""
-
-    quantity: int
-    tier_id: int = 0
-
-
-def queue_view(show_id: int, status: QueueStatus, wanted: Wanted | None = None, show: shows.ShowView | None = None, interaction=None) -> discord.ui.View:
-    view = StatelessView()
-    if status.state == "admitted":
-        if wanted is not None:
-            tier = next((tr.name for tr in (show.tiers if show else ()) if tr.id == wanted.tier_id), None)
-            label = (
-                t(interaction, "Reserve {n} seat(s) · {tier}", n=wanted.quantity, tier=tier)
-                if tier
-                else t(interaction, "Reserve {n} seat(s)", n=wanted.quantity)
-            )
-            view.add_item(QueueButton("book", show_id, wanted.quantity, wanted.tier_id, label=label[:80]))
-        view.add_item(QueueButton("seats", show_id, interaction=interaction))
-    elif status.state in ("lobby", "queued"):
-        view.add_item(QueueButton("refresh", show_id, *((wanted.quantity, wanted.tier_id) if wanted else ()), interaction=interaction))
-        view.add_item(QueueButton("leave", show_id, interaction=interaction))
-    return view
-
-
-async def start_booking(interaction: discord.Interaction, show_id: int) -> None:
-    """Join the queue (a no-op for a fan already in it) and show where they stand."""
-    services = services_of(interaction)
-    show = await shows.get_show(services.store, show_id)
-    status = await queue.join(services.store, services.redis, show_id, interaction.user.id)
-    await reply(interaction, describe_queue_status(interaction, status, show), view=queue_view(show_id, status, interaction=interaction))
-
-
-async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_place: bool) -> None:
-    """The seat map with a section select and a best-available select."""
-    services = services_of(interaction)
-    await thinking(interaction)  # drawing 100,000 seats takes seconds
-    show = await shows.get_show(services.store, show_id)
-    seats = await shows.seat_states(services.store, show_id)
-    image = await asyncio.to_thread(seat_map_image, seats, show.title)  # Pillow, off the event loop
-    picture = discord.File(io.BytesIO(image), filename="seatmap.png")
-    embed = discord.Embed(
-        title=t(interaction, "Choose seats · {title}", title=show.title),
-        description=t(interaction, "Green seats are free. Pick a section, or take the best available."),
-    )
-    embed.set_image(url="attachment://seatmap.png")
-    sections = [name for name in dict.fromkeys(s.section for s in seats if s.state == "available")]
-    view = StatelessView()
-    if sections:
-        view.add_item(SectionSelect(show_id, sections[:MAX_OPTIONS], interaction))
-    view.add_item(QuantitySelect(show_id, min(show.per_fan_limit, 10), interaction))
-    if in_place:
-        await edit(interaction, content=None, embed=embed, attachments=[picture], view=view)
-    else:
-        await reply(interaction, embed=embed, file=picture, view=view)
-
-
-class QueueButton(
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"picket:queue:(?P<action>refresh|leave|seats|book):(?P<show_id>\d+)(?::(?P<quantity>\d+):(?P<tier_id>\d+))?",
-):
-    """The queue message's buttons. Refresh and Reserve carry what the fan asked /book for
-    (quantity, tier id), so their turn uses it."""
-
-    LABELS = {"refresh": N_("Refresh"), "leave": N_("Leave the queue"), "seats": N_("Choose seats"), "book": N_("Reserve")}
-
-    def __init__(
-        self, action: str, show_id: int, quantity: int = 0, tier_id: int = 0, label: str | None = None, interaction: discord.Interaction | None = None
-    ):
-        style = discord.ButtonStyle.success if action in ("seats", "book") else discord.ButtonStyle.secondary
-        wanted = f":{quantity}:{tier_id}" if quantity else ""
-        super().__init__(
-            discord.ui.Button(label=label or t(interaction, self.LABELS[action]), style=style, custom_id=f"picket:queue:{action}:{show_id}{wanted}")
-        )
-        self.action, self.show_id = action, show_id
-        self.wanted = Wanted(quantity, tier_id) if quantity else None
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match):
-        return cls(match["action"], int(match["show_id"]), int(match["quantity"] or 0), int(match["tier_id"] or 0))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction)
-        async with refusals(interaction):
-            show = await shows.get_show(services.store, self.show_id)
-            if self.action == "seats":
-                await seat_picker(interaction, self.show_id, in_place=True)
-                return
-            if self.action == "book" and self.wanted is not None:
-                tier = next((tr.name for tr in show.tiers if tr.id == self.wanted.tier_id), None)
-                hold = await queue.reserve(
-                    services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=self.wanted.quantity, tier=tier
-                )
-                await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
-                return
-            if self.action == "leave":
-                await queue.leave(services.store, services.redis, self.show_id, interaction.user.id)
-                await edit(interaction, content=t(interaction, "You left the queue for **{title}**.", title=show.title), view=None)
-                return
-            status = await queue.status(services.store, services.redis, self.show_id, interaction.user.id)
-            await edit(
-                interaction, content=describe_queue_status(interaction, status, show), view=queue_view(self.show_id, status, self.wanted, show, interaction)
-            )
-
-
-class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
-    def __init__(self, show_id: int, sections: list[str] | None = None, interaction: discord.Interaction | None = None):
-        options = [discord.SelectOption(label=t(interaction, "Section {name}", name=name), value=name) for name in (sections or ["-"])]
-        super().__init__(discord.ui.Select(placeholder=t(interaction, "Section"), options=options, custom_id=f"picket:seats:section:{show_id}"))
-        self.show_id = show_id
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction)
-        async with refusals(interaction):
-            section = self.item.values[0]
-            show = await shows.get_show(services.store, self.show_id)
-            free = [s for s in await shows.seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
-            if not free:
-                await reply(interaction, t(interaction, "Section {section} has no free seats left. Pick another, or take the best available.", section=section))
-                return
-            view = StatelessView()
-            view.add_item(SeatSelect(self.show_id, free[:MAX_OPTIONS], min(show.per_fan_limit, len(free[:MAX_OPTIONS])), interaction))
-            await reply(
-                interaction,
-                t(interaction, "Seats in section {section} (the best {n} free ones):", section=section, n=min(len(free), MAX_OPTIONS)),
-                view=view,
-            )
-
-
-class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:pick:(?P<show_id>\d+)"):
-    def __init__(self, show_id: int, free=None, most: int = 1, interaction: discord.Interaction | None = None):
-        options = [
-            discord.SelectOption(
-                label=(
-                    t(interaction, "Row {row} seat {seat}", row=s.row_label, seat=s.seat_number)
-                    if s.row_label
-                    else t(interaction, "Place {seat}", seat=s.seat_number)
-                ),
-                value=str(s.id),
-            )
-            for s in (free or [])
-        ] or [discord.SelectOption(label="-", value="0")]
-        super().__init__(
-            discord.ui.Select(
-                placeholder=t(interaction, "Seats"), options=options, min_values=1, max_values=max(1, most), custom_id=f"picket:seats:pick:{show_id}"
-            )
-        )
-        self.show_id = show_id
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction)
-        async with refusals(interaction):
-            hold = await queue.reserve(
-                services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
-            )
-            show = await shows.get_show(services.store, self.show_id)
-            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
-
-
-class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
-    def __init__(self, show_id: int, most: int, interaction: discord.Interaction | None = None):
-        options = [discord.SelectOption(label=str(n), value=str(n)) for n in range(1, most + 1)]
-        super().__init__(
-            discord.ui.Select(placeholder=t(interaction, "How many seats"), options=options, custom_id=f"picket:book:{show_id}:{most}")
-        )
-        self.show_id = show_id
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        services = services_of(interaction)
-        async with refusals(interaction):
-            quantity = int(self.item.values[0])
-            hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan=interaction.user.id, quantity=quantity)
-            show = await shows.get_show(services.store, self.show_id)
-            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
+from notifier.times import discord_ts
 
 
 def _show_field(interaction: discord.Interaction, s: shows.ShowView) -> dict:
@@ -331,9 +39,9 @@ def _show_field(interaction: discord.Interaction, s: shows.ShowView) -> dict:
         "value": t(
             interaction,
             "{when} at {venue}\nOn sale {on_sale} · {artists}",
-            when=ts(s.starts_at),
+            when=discord_ts(s.starts_at),
             venue=s.venue_name,
-            on_sale=ts(s.on_sale_at, "R"),
+            on_sale=discord_ts(s.on_sale_at, "R"),
             artists=join_within(s.artists, SHOW_ARTISTS),
         ),
         "inline": False,
@@ -376,15 +84,15 @@ class ShowsPageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"pick
     async def from_custom_id(cls, interaction, item, match):
         return cls(match["way"], int(match["page"]), label=item.label)
 
+    @answered
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        async with refusals(interaction):
-            found = await shows.list_shows(services.store, interaction.guild_id)
-            if not found:
-                await edit(interaction, content=t(interaction, "No upcoming shows here yet."), embed=None, view=None)
-                return
-            embed, view = shows_page(interaction, found, self.page)
-            await edit(interaction, embed=embed, view=view)
+        found = await shows.list_shows(services.store, interaction.guild_id)
+        if not found:
+            await edit(interaction, content=t(interaction, "No upcoming shows here yet."), embed=None, view=None)
+            return
+        embed, view = shows_page(interaction, found, self.page)
+        await edit(interaction, embed=embed, view=view)
 
 
 class BookingCog(commands.Cog, name="booking"):
@@ -396,33 +104,31 @@ class BookingCog(commands.Cog, name="booking"):
     @app_commands.command(name="shows", description="Upcoming shows in this server")
     @app_commands.guild_only()
     async def list_shows(self, interaction: discord.Interaction) -> None:
-        async with refusals(interaction):
-            found = await shows.list_shows(self.services.store, interaction.guild_id)
-            if not found:
-                await reply(interaction, t(interaction, "No upcoming shows here yet."))
-                return
-            embed, view = shows_page(interaction, found, 1)
-            await reply(interaction, embed=embed, view=view)
+        found = await shows.list_shows(self.services.store, interaction.guild_id)
+        if not found:
+            await reply(interaction, t(interaction, "No upcoming shows here yet."))
+            return
+        embed, view = shows_page(interaction, found, 1)
+        await reply(interaction, embed=embed, view=view)
 
     @app_commands.command(name="book", description="Reserve the best available seats for a show (through its queue)")
     @app_commands.describe(show="The show", quantity="How many seats", tier="Price tier (optional)")
-    @app_commands.autocomplete(show=show_choices)
+    @cooldown(5, 30.0, option="show")  # a fan hammering /book during an on-sale is told to slow down
     @app_commands.guild_only()
     async def book(
         self,
         interaction: discord.Interaction,
-        show: int,
+        show: ShowOption,
         quantity: app_commands.Range[int, 1, 50] = 1,
         tier: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
-        async with refusals(interaction):
-            info = await shows.get_show(self.services.store, show)
-            chosen = info.tier(tier) if tier is not None else None  # an unknown tier is refused before joining the line
-            status = await queue.join(self.services.store, self.services.redis, show, interaction.user.id)
-            if status.state != "admitted":
-                wanted = Wanted(quantity, chosen.id if chosen else 0)
-                await reply(interaction, describe_queue_status(interaction, status, info), view=queue_view(show, status, wanted, info, interaction))
-                return
-            tier = chosen.name if chosen else None
-            hold = await queue.reserve(self.services.store, self.services.redis, show_id=show, fan=interaction.user.id, quantity=quantity, tier=tier)
-            await reply(interaction, embed=hold_embed(interaction, hold, info), view=hold_view(hold, info, interaction))
+        chosen = show.tier(tier) if tier is not None else None  # an unknown tier is refused before joining the line
+        booked = await onsale.book(
+            self.services.store, self.services.redis, show_id=show.id, fan_id=interaction.user.id, quantity=quantity, tier=chosen.name if chosen else None
+        )
+        status, hold = booked.status, booked.hold
+        if hold is None:
+            wanted = Wanted(quantity, chosen.id if chosen else 0)
+            await reply(interaction, describe_queue_status(interaction, status, show), view=queue_view(show.id, status, wanted, show, interaction))
+            return
+        await reply(interaction, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))

@@ -12,25 +12,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.i18n import t
-from cogs.services import Services
-from cogs.ui import refusals, reply
+from cogs.common.i18n import t
+from cogs.common.options import DoorShowOption
+from cogs.common.services import Services
+from cogs.common.ui import reply
 from domain import checkin, errors
 from notifier import errors_text, ticket_codes
 from notifier.seats import seat_label
-
-
-async def door_show_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-    """Autocomplete for /checkin: the shows this member may check tickets in at; in a server, that
-    server's only (in DMs, theirs in every server, and nobody else's)."""
-    services: Services = interaction.client.services
-    found = await checkin.door_shows(services.store, interaction.user.id, interaction.guild_id)
-    current = current.casefold().strip()
-    return [
-        app_commands.Choice(name=f"{s.title} · {s.starts_at:%d %b %H:%M} · #{s.id}"[:100], value=s.id)
-        for s in found
-        if not current or current in s.title.casefold() or current == str(s.id)
-    ][:25]
 
 
 class DoorCog(commands.Cog, name="door"):
@@ -56,37 +44,36 @@ class DoorCog(commands.Cog, name="door"):
 
     @app_commands.command(name="checkin", description="Check a ticket in: paste its code or attach a photo of its QR")
     @app_commands.describe(show="The show at this door", code="The code under the QR", photo="A photo or screenshot of the QR")
-    @app_commands.autocomplete(show=door_show_choices)
-    async def checkin(self, interaction: discord.Interaction, show: int, code: app_commands.Range[str, 1, 1000] | None = None, photo: discord.Attachment | None = None) -> None:
-        async with refusals(interaction):
-            if code is None and photo is None:
-                raise errors.InvalidInput(t(interaction, "Give the ticket's code, or attach a photo of its QR."))
-            await checkin.require_door_staff(self.services.store, show, interaction.user.id)
-            if code is None:
-                code = await self._read_photo(interaction, photo)
+    async def checkin(self, interaction: discord.Interaction, show: DoorShowOption, code: app_commands.Range[str, 1, 1000] | None = None, photo: discord.Attachment | None = None) -> None:
+        if code is None and photo is None:
+            raise errors.InvalidInput(t(interaction, "Give the ticket's code, or attach a photo of its QR."))
+        await checkin.require_door_staff(self.services.store, show.id, interaction.user.id)
+        if code is None:
+            assert photo is not None  # refused above when neither was given
+            code = await self._read_photo(interaction, photo)
 
-            def refused(reason: str) -> errors.NotPermitted:
-                return errors.NotPermitted(t(interaction, "⛔ Refused: {reason}", reason=reason))
+        def refused(reason: str) -> errors.NotPermitted:
+            return errors.NotPermitted(t(interaction, "⛔ Refused: {reason}", reason=reason))
 
-            try:
-                claim = ticket_codes.keyring().verify(code, now=self.services.store.now())
-            except ticket_codes.InvalidCode as invalid:
-                raise refused(str(invalid)) from None
-            if claim.show_id != show:
-                raise refused(t(interaction, "this ticket is for another show (#{show}).", show=claim.show_id))
-            try:
-                admitted = await checkin.check_in(
-                    self.services.store, show_id=show, ticket_id=claim.ticket_id, holder_discord_id=claim.holder_discord_id, staff_discord_id=interaction.user.id
-                )
-            except (errors.NotPermitted, errors.NotFound, errors.AlreadyDone) as door_says_no:
-                raise refused(errors_text.describe(door_says_no, interaction.locale)) from None
-            await reply(
-                interaction,
-                t(
-                    interaction,
-                    "✅ Admit {holder}: ticket #{id}, {seat}.",
-                    holder=f"<@{claim.holder_discord_id}>",
-                    id=admitted.ticket.id,
-                    seat=seat_label(admitted.ticket.seat, interaction.locale),
-                ),
+        try:
+            claim = self.services.keyring.verify(code, now=self.services.store.now())
+        except ticket_codes.InvalidCode as invalid:
+            raise refused(str(invalid)) from None
+        if claim.show_id != show.id:
+            raise refused(t(interaction, "this ticket is for another show (#{show}).", show=claim.show_id))
+        try:
+            admitted = await checkin.check_in(
+                self.services.store, show_id=show.id, ticket_id=claim.ticket_id, holder_discord_id=claim.holder_discord_id, staff_discord_id=interaction.user.id
             )
+        except (errors.NotPermitted, errors.NotFound, errors.AlreadyDone) as door_says_no:
+            raise refused(errors_text.describe(door_says_no, interaction.locale)) from None
+        await reply(
+            interaction,
+            t(
+                interaction,
+                "✅ Admit {holder}: ticket #{id}, {seat}.",
+                holder=f"<@{claim.holder_discord_id}>",
+                id=admitted.ticket.id,
+                seat=seat_label(admitted.ticket.seat, interaction.locale),
+            ),
+        )

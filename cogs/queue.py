@@ -11,11 +11,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.booking import queue_view, show_choices, start_booking, describe_queue_status
-from cogs.i18n import t
-from cogs.services import Services
-from cogs.ui import refusals, reply
-from domain import queue, shows
+from cogs.common.booking_flow import describe_queue_status, queue_view, start_booking
+from cogs.common.i18n import t
+from cogs.common.options import ShowOption
+from cogs.common.requests import cooldown
+from cogs.common.services import Services
+from cogs.common.ui import reply
+from domain import queue
+
 
 @app_commands.guild_only()
 class QueueCog(commands.GroupCog, group_name="queue", group_description="The waiting queue for an on-sale", name="queue"):
@@ -26,28 +29,22 @@ class QueueCog(commands.GroupCog, group_name="queue", group_description="The wai
 
     @app_commands.command(name="join", description="Join the queue for a show's on-sale")
     @app_commands.describe(show="The show")
-    @app_commands.autocomplete(show=show_choices)
-    async def join(self, interaction: discord.Interaction, show: int) -> None:
-        async with refusals(interaction):
-            await start_booking(interaction, show)
+    @cooldown(5, 30.0, option="show")
+    async def join(self, interaction: discord.Interaction, show: ShowOption) -> None:
+        await start_booking(interaction, show)
 
     @app_commands.command(name="status", description="Your place in a show's queue")
     @app_commands.describe(show="The show")
-    @app_commands.autocomplete(show=show_choices)
-    async def status(self, interaction: discord.Interaction, show: int) -> None:
-        async with refusals(interaction):
-            info = await shows.get_show(self.services.store, show)
-            st = await queue.status(self.services.store, self.services.redis, show, interaction.user.id)
-            await reply(interaction, describe_queue_status(interaction, st, info), view=queue_view(show, st, interaction=interaction))
+    @cooldown(5, 30.0, option="show")  # the queue message's Refresh button is the way to follow one's place
+    async def status(self, interaction: discord.Interaction, show: ShowOption) -> None:
+        st = await queue.status(self.services.store, self.services.redis, show.id, interaction.user.id)
+        await reply(interaction, describe_queue_status(interaction, st, show), view=queue_view(show.id, st, interaction=interaction))
 
     @app_commands.command(name="leave", description="Leave a show's queue (joining again puts you at the back)")
     @app_commands.describe(show="The show")
-    @app_commands.autocomplete(show=show_choices)
-    async def leave(self, interaction: discord.Interaction, show: int) -> None:
-        async with refusals(interaction):
-            info = await shows.get_show(self.services.store, show)
-            left = await queue.leave(self.services.store, self.services.redis, show, interaction.user.id)
-            if left:
-                await reply(interaction, t(interaction, "You left the queue for **{title}**.", title=info.title))
-            else:
-                await reply(interaction, t(interaction, "You were not in the queue for **{title}**.", title=info.title))
+    async def leave(self, interaction: discord.Interaction, show: ShowOption) -> None:
+        left = await queue.leave(self.services.store, self.services.redis, show.id, interaction.user.id)
+        if left:
+            await reply(interaction, t(interaction, "You left the queue for **{title}**.", title=show.title))
+        else:
+            await reply(interaction, t(interaction, "You were not in the queue for **{title}**.", title=show.title))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -168,7 +169,7 @@ async def _post_exists(s: AsyncSession, show_id: int, channel_id: int) -> bool:
     return (await s.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == _post_key(show_id, channel_id)))).first() is not None
 
 
-async def role_post_refused(store: Store, payload: dict) -> bool:
+async def role_post_refused(store: Store, payload: dict[str, Any]) -> bool:
     """Discord refused a role post for good: its roles' members were pinged by nobody, so they get
     their DMs after all. The show's alert fan-out forgets those roles and walks its followers again
     (dedupe keys skip who was told already). Returns True when DMs were set going again."""

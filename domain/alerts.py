@@ -19,6 +19,8 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -37,6 +39,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from domain import alert_roles, errors
 from domain.models import (
@@ -57,7 +61,7 @@ from domain.models import (
 )
 from domain.outbox import PRIORITIES, priority_of
 from domain.specs import parse_timezone
-from domain.store import Store
+from domain.store import Store, rowcount
 
 ALERT = "show_alert"
 REMINDER = "onsale_reminder"
@@ -103,12 +107,12 @@ class FanSettings:
 # --- fan settings ---------------------------------------------------------------------------------
 
 
-def _default_fan_row(fan: int) -> dict:
-    return dict(discord_id=fan, alerts_enabled=True, timezone="UTC", dms_closed=False)
+def _default_fan_row(fan_id: int) -> dict[str, Any]:
+    return dict(discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False)
 
 
-async def fan_settings(store: Store, fan: int) -> FanSettings:
-    return (await fan_settings_many(store, [fan]))[fan]
+async def fan_settings(store: Store, fan_id: int) -> FanSettings:
+    return (await fan_settings_many(store, [fan_id]))[fan_id]
 
 
 async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSettings]:
@@ -120,7 +124,7 @@ async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSetti
 
 async def update_fan_settings(
     store: Store,
-    fan: int,
+    fan_id: int,
     *,
     alerts_enabled: bool | None = None,
     quiet_start_hour: int | None = None,
@@ -138,8 +142,8 @@ async def update_fan_settings(
         raise errors.InvalidInput("alerts.quiet_hours_pair")
 
     async def work(s: AsyncSession) -> None:
-        await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan)))
-        row = await s.get(Fan, fan)
+        await s.execute(store.insert_ignore(Fan.__table__, **_default_fan_row(fan_id)))
+        row = await s.get_one(Fan, fan_id)
         row.dms_closed = row.dms_closed_told = False
         if alerts_enabled is not None:
             row.alerts_enabled = alerts_enabled
@@ -149,28 +153,28 @@ async def update_fan_settings(
             row.quiet_start_hour, row.quiet_end_hour = quiet_start_hour, quiet_end_hour
 
     await store.transaction(work)
-    return await fan_settings(store, fan)
+    return await fan_settings(store, fan_id)
 
 
-async def take_dms_closed_notice(store: Store, fan: int) -> bool:
-    """True once after a DM to ``fan`` was refused because their DMs are closed: the caller tells
+async def take_dms_closed_notice(store: Store, fan_id: int) -> bool:
+    """True once after a DM to ``fan_id`` was refused because their DMs are closed: the caller tells
     the fan (their next command). From then on DMs are tried again; the first that gets through
     clears the flag, one refused again sets it anew (and the fan is told again).
 
     A read for every command; the write only when there is something to tell, and conditional, so
     two commands at once tell the fan once."""
     async with store.session() as s:
-        row = (await s.execute(select(Fan.dms_closed, Fan.dms_closed_told).where(Fan.discord_id == fan))).first()
+        row = (await s.execute(select(Fan.dms_closed, Fan.dms_closed_told).where(Fan.discord_id == fan_id))).first()
     if row is None or not row.dms_closed or row.dms_closed_told:
         return False
 
     async def work(s: AsyncSession) -> bool:
         result = await s.execute(
             update(Fan)
-            .where(Fan.discord_id == fan, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
+            .where(Fan.discord_id == fan_id, Fan.dms_closed.is_(True), Fan.dms_closed_told.is_(False))
             .values(dms_closed_told=True)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     return await store.transaction(work)
 
@@ -184,7 +188,7 @@ async def _interest_keys(s: AsyncSession, show_id: int) -> tuple[list[str], list
     return artists, genres
 
 
-def _reachable(fan_column, *, require_alerts: bool):
+def _reachable(fan_column: InstrumentedAttribute[int], *, require_alerts: bool) -> ColumnElement[bool]:
     """Fans with no settings row have the defaults (alerts on, DMs open)."""
     cond = or_(Fan.discord_id.is_(None), Fan.dms_closed.is_(False), Fan.dms_closed_told.is_(True))
     if require_alerts:
@@ -192,7 +196,7 @@ def _reachable(fan_column, *, require_alerts: bool):
     return cond
 
 
-async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select, *, kind: str, payload: dict, dedupe_prefix: str) -> int:
+async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select: Select[tuple[int]], *, kind: str, payload: dict[str, Any], dedupe_prefix: str) -> int:
     """One outbox row per distinct fan of ``fans_select`` (a query with a ``fan`` column)."""
     now = store.now()
     fans = fans_select.subquery()
@@ -215,7 +219,7 @@ async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select, *, kind
             rows,
         )
     )
-    return max(result.rowcount, 0)
+    return max(rowcount(result), 0)
 
 
 # --- fan-outs in batches ---------------------------------------------------------------------------
@@ -244,14 +248,14 @@ class AlertPlan:
         return self.ahead + 2 * self.followers - min(self.known_channels, self.followers) + self.role_posts
 
 
-def _sources(artists: list[str], genres: list[str], *, reminders_of: int | None = None) -> list[list]:
-    out = [[FollowKind.ARTIST.value, key] for key in sorted(artists)] + [[FollowKind.GENRE.value, key] for key in sorted(genres)]
+def _sources(artists: list[str], genres: list[str], *, reminders_of: int | None = None) -> list[list[Any]]:
+    out: list[list[Any]] = [[FollowKind.ARTIST.value, key] for key in sorted(artists)] + [[FollowKind.GENRE.value, key] for key in sorted(genres)]
     if reminders_of is not None:
         out.append(["reminders", reminders_of])
     return out
 
 
-def _not_pinged(job_roles: list[int] | None, pinged_at: datetime, fan_column):
+def _not_pinged(job_roles: list[int] | None, pinged_at: datetime, fan_column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
     """Not a member of an alert role that a channel post pinged for this show (at ``pinged_at``)."""
     if not job_roles:
         return literal(True)
@@ -263,7 +267,9 @@ def _not_pinged(job_roles: list[int] | None, pinged_at: datetime, fan_column):
     )
 
 
-def _source_parts(source: list):
+def _source_parts(
+    source: list[Any],
+) -> tuple[InstrumentedAttribute[int], InstrumentedAttribute[int], list[ColumnElement[bool]], bool]:
     """(cursor column, fan column, conditions, alerts switch applies) of one fan-out source."""
     kind, ref = source
     if kind == "reminders":  # fans who pressed "Remind me": walked by fan id along (show_id, fan)
@@ -272,7 +278,7 @@ def _source_parts(source: list):
     return Follow.id, Follow.fan_discord_id, [Follow.kind == kind, Follow.key == ref], True
 
 
-def _fans_of(source: list, job_roles: list[int] | None, pinged_at: datetime, *extra):
+def _fans_of(source: list[Any], job_roles: list[int] | None, pinged_at: datetime, *extra: ColumnElement[bool]) -> Select[tuple[int]]:
     _cursor, fan, conds, require_alerts = _source_parts(source)
     return (
         select(fan.label("fan"))
@@ -348,9 +354,9 @@ async def _start_fan_out(
     key: str,
     kind: str,
     show_id: int | None,
-    payload: dict,
+    payload: dict[str, Any],
     dedupe_prefix: str,
-    sources: list[list],
+    sources: list[list[Any]],
     guild_id: int | None = None,
     exclude_role_ids: list[int] | None = None,
 ) -> tuple[FanOut, bool]:
@@ -395,7 +401,7 @@ async def _count_recipients(s: AsyncSession, job: FanOut, *, not_yet_told: bool)
     selects = []
     for source in job.sources:
         _cursor, fan, _conds, _ = _source_parts(source)
-        extra = ()
+        extra: tuple[ColumnElement[bool], ...] = ()
         if not_yet_told:
             extra = (~exists().where(OutboxMessage.dedupe_key == literal(job.dedupe_prefix, String) + cast(fan, String)),)
         selects.append(_fans_of(source, job.exclude_role_ids, job.created_at, *extra))
@@ -465,7 +471,7 @@ async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int
 # --- reminders and the digest ----------------------------------------------------------------------
 
 
-async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
+async def request_reminder(store: Store, show_id: int, fan_id: int) -> datetime:
     """"Remind me": returns the on-sale time the fan will be reminded of."""
 
     async def work(s: AsyncSession) -> datetime:
@@ -476,14 +482,15 @@ async def request_reminder(store: Store, show_id: int, fan: int) -> datetime:
             raise errors.ShowCancelled("show.cancelled", title=show.title)
         if show.on_sale_at <= store.now():
             raise errors.AlreadyDone("reminder.sale_open", title=show.title)
-        await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan, created_at=store.now()))
+        await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan_id, created_at=store.now()))
         return show.on_sale_at
 
     return await store.transaction(work)
 
 
 async def plan_show_notices(store: Store, s: AsyncSession, show: Show) -> None:
-    """(Re)plan a show's on-sale reminders: 24 h and 1 h before sales open, those still ahead."""
+    """(Re)plan a show's on-sale reminders: 24 h and 1 h before sales open, those still ahead; and its
+    ticket holders' reminders before the start (domain/reminders.py)."""
     await s.execute(delete(ScheduledNotice).where(ScheduledNotice.show_id == show.id, ScheduledNotice.status == "pending"))
     now = store.now()
     for lead, delta in REMINDER_LEADS.items():
@@ -491,6 +498,9 @@ async def plan_show_notices(store: Store, s: AsyncSession, show: Show) -> None:
         if due > now and show.status != ShowStatus.CANCELLED.value:
             key = f"show:{show.id}:onsale-{lead}:{int(show.on_sale_at.timestamp())}"
             await s.execute(store.insert_ignore(ScheduledNotice.__table__, key=key, kind=REMINDER, show_id=show.id, due_at=due, status="pending", fanned_out=0))
+    from domain import reminders  # (reminders builds on this module)
+
+    await reminders.plan(store, s, show)  # and the ticket holders' reminders before the start
 
 
 async def plan_weekly_digest(store: Store) -> str:
@@ -519,7 +529,7 @@ async def run_due_notices(store: Store, *, limit: int = 20) -> int:
         ).scalars().all()
     queued = 0
     for notice_id in due:
-        queued += await store.transaction(lambda s, nid=notice_id: _run_notice(store, s, nid))
+        queued += await store.transaction(partial(_run_notice, store, notice_id=notice_id))
     return queued
 
 
@@ -529,11 +539,15 @@ async def _run_notice(store: Store, s: AsyncSession, notice_id: int) -> int:
         .where(ScheduledNotice.id == notice_id, ScheduledNotice.status == "pending")
         .values(status="done", done_at=store.now())
     )
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         return 0  # another process took it
-    notice = await s.get(ScheduledNotice, notice_id)
+    notice = await s.get_one(ScheduledNotice, notice_id)
     if notice.kind == REMINDER:
         n = await _fan_out_reminder(store, s, notice)
+    elif notice.kind == "holder_reminder":
+        from domain import reminders
+
+        n = await reminders.fan_out(store, s, notice)
     else:
         n = await _fan_out_digest(store, s, notice)
     notice.fanned_out = n
@@ -580,7 +594,7 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
     return await _advance(store, s, job, rows=INLINE_BATCH)
 
 
-def _digest_pairs(show_ids: list[int], *extra):
+def _digest_pairs(show_ids: list[int], *extra: ColumnElement[bool]) -> Subquery:
     """(fan, show) for every reachable fan following an artist or genre of ``show_ids``."""
     parts = [
         select(Follow.fan_discord_id.label("fan"), table.show_id.label("show"))
@@ -619,6 +633,6 @@ async def _digest_slice(store: Store, s: AsyncSession, job: FanOut, show_ids: li
         }
         for fan, ids in per_fan.items()
     ]
-    stmt = insert(OutboxMessage.__table__).values(values).prefix_with("OR IGNORE" if store.dialect == "sqlite" else "IGNORE")
+    stmt = insert(OutboxMessage).values(values).prefix_with("OR IGNORE" if store.dialect == "sqlite" else "IGNORE")
     result = await s.execute(stmt)
-    return max(result.rowcount, 0), hi
+    return max(rowcount(result), 0), hi

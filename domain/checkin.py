@@ -9,11 +9,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, telemetry
-from domain.booking import TicketView, ticket_views
 from domain.models import DoorStaff, Organizer, Show, ShowStatus, Ticket, TicketStatus
+from domain.organizers import check_organizer
 from domain.outbox import enqueue
-from domain.shows import check_organizer, load_show
-from domain.store import Store
+from domain.shows import load_show
+from domain.store import Store, rowcount
+from domain.tickets import TicketView, ticket_views
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
     """Admit the holder of a verified code. The conditional UPDATE admits once even when two doors
     scan the same ticket at the same moment."""
 
-    async def work(s: AsyncSession):
+    async def work(s: AsyncSession) -> Admission | errors.DomainError:
         now = store.now()
         show = await load_show(s, show_id)
         await _check_staff(s, show, staff_discord_id)
@@ -98,7 +99,7 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
             .where(Ticket.id == ticket.id, Ticket.status == TicketStatus.VALID.value)
             .values(status=TicketStatus.CHECKED_IN.value, checked_in_at=now, checked_in_by=staff_discord_id)
         )
-        if done.rowcount != 1:
+        if rowcount(done) != 1:
             await s.refresh(ticket)
             return errors.AlreadyDone("checkin.already", ticket_id=ticket.id, at=ticket.checked_in_at, by_user_id=ticket.checked_in_by)
         view = (await ticket_views(s, Ticket.id == ticket.id))[0]
@@ -112,11 +113,11 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
     return outcome
 
 
-async def own_valid_ticket(store: Store, ticket_id: int, fan: int) -> TicketView:
+async def own_valid_ticket(store: Store, ticket_id: int, fan_id: int) -> TicketView:
     """A fan's own ticket that can still admit (for /ticket show). Others' tickets do not exist."""
     async with store.session() as s:
         found = await ticket_views(s, Ticket.id == ticket_id)
-    if not found or found[0].holder_discord_id != fan:
+    if not found or found[0].holder_discord_id != fan_id:
         raise errors.TicketNotFound(ticket_id)
     ticket = found[0]
     if ticket.status == TicketStatus.REVOKED.value:
@@ -126,17 +127,17 @@ async def own_valid_ticket(store: Store, ticket_id: int, fan: int) -> TicketView
     return ticket
 
 
-async def request_code(store: Store, ticket_id: int, fan: int) -> TicketView:
+async def request_code(store: Store, ticket_id: int, fan_id: int) -> TicketView:
     """/ticket show: queue a DM with a fresh entry code for the fan's own valid ticket."""
-    ticket = await own_valid_ticket(store, ticket_id, fan)
+    ticket = await own_valid_ticket(store, ticket_id, fan_id)
 
     async def work(s: AsyncSession) -> None:
         await enqueue(
             store,
             s,
             kind="ticket_code",
-            recipient_discord_id=fan,
-            payload={"ticket_id": ticket.id, "show_id": ticket.show_id, "holder": fan},
+            recipient_discord_id=fan_id,
+            payload={"ticket_id": ticket.id, "show_id": ticket.show_id, "holder": fan_id},
             dedupe_key=f"code:{ticket.id}:{store.now().timestamp():.3f}",
         )
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 # The English wording of a refusal, for logs and ``str(error)``: installed by notifier/errors_text.py
 # (which owns the templates; the domain imports nothing above it). Without it: the code and params.
-_english: Callable[["DomainError"], str] | None = None
+_english: Callable[[DomainError], str] | None = None
 
 
-def set_english(render: Callable[["DomainError"], str] | None) -> None:
+def set_english(render: Callable[[DomainError], str] | None) -> None:
     global _english
     _english = render
 
@@ -60,12 +61,12 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def to_payload(self) -> dict:
+    def to_payload(self) -> dict[str, Any]:
         """A JSON-safe form for an outbox payload: datetimes become ``{"$t": unix seconds}``."""
         return {"code": self.code, "params": {k: _dump(v) for k, v in self.params.items()}}
 
     @staticmethod
-    def from_payload(data: dict) -> "DomainError":
+    def from_payload(data: dict[str, Any]) -> DomainError:
         params = {k: _load(v) for k, v in (data.get("params") or {}).items()}
         return DomainError(str(data.get("code") or DomainError.code), **params)
 
@@ -80,7 +81,7 @@ def _dump(value: object) -> object:
 
 def _load(value: object) -> object:
     if isinstance(value, dict) and set(value) == {"$t"}:
-        return datetime.fromtimestamp(int(value["$t"]), timezone.utc)
+        return datetime.fromtimestamp(int(value["$t"]), UTC)
     if isinstance(value, list):
         return [_load(v) for v in value]
     return value
@@ -193,7 +194,7 @@ class CancellationClosed(NotPermitted):
     """The show's cancellation deadline has passed: the ticket can no longer be cancelled.
     ``title`` and ``deadline`` (aware UTC) let the cog say when it closed in the reader's terms."""
 
-    def __init__(self, title: str, deadline):
+    def __init__(self, title: str, deadline: datetime):
         super().__init__("ticket.cancellation_closed", title=title, deadline=deadline)
         self.title = title
         self.deadline = deadline

@@ -13,6 +13,7 @@ notifier's business (notifier/i18n.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,25 +32,25 @@ def _clean(locale: object) -> str | None:
 async def remember(
     store: Store,
     *,
-    fan: int | None = None,
+    fan_id: int | None = None,
     locale: object = None,
     guild_id: int | None = None,
     guild_locale: object = None,
     guild_locale_is_default: bool = False,
 ) -> bool:
-    """Keep ``fan``'s client locale and ``guild_id``'s preferred locale, writing only what changed.
+    """Keep ``fan_id``'s client locale and ``guild_id``'s preferred locale, writing only what changed.
 
     A server without a row reads English, so a server whose locale is the default language
     (``guild_locale_is_default``) gets no row just for saying so; one that had another locale is
     updated. Returns True when something was written."""
     locale, guild_locale = _clean(locale), _clean(guild_locale)
-    want_fan = fan is not None and locale is not None
+    want_fan = fan_id is not None and locale is not None
     want_guild = guild_id is not None and guild_locale is not None
     if not (want_fan or want_guild):
         return False
     columns = []
     if want_fan:
-        columns.append(select(Fan.locale).where(Fan.discord_id == fan).scalar_subquery().label("fan"))
+        columns.append(select(Fan.locale).where(Fan.discord_id == fan_id).scalar_subquery().label("fan"))
     if want_guild:
         columns.append(select(GuildSettings.locale).where(GuildSettings.guild_id == guild_id).scalar_subquery().label("guild"))
     async with store.session() as s:
@@ -62,8 +63,8 @@ async def remember(
 
     async def work(s: AsyncSession) -> None:
         if fan_changed:
-            await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan, alerts_enabled=True, timezone="UTC", dms_closed=False))
-            await s.execute(update(Fan).where(Fan.discord_id == fan).values(locale=locale))
+            await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
+            await s.execute(update(Fan).where(Fan.discord_id == fan_id).values(locale=locale))
         if guild_changed:
             await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
             await s.execute(update(GuildSettings).where(GuildSettings.guild_id == guild_id).values(locale=guild_locale))
@@ -72,7 +73,7 @@ async def remember(
     return True
 
 
-def shows_of(payload: dict) -> list[int]:
+def shows_of(payload: dict[str, Any]) -> list[int]:
     """The shows an outbox message is about (its ``show_id``, or a digest's ``show_ids``)."""
     if isinstance(payload.get("show_id"), int):
         return [payload["show_id"]]
@@ -89,7 +90,7 @@ async def dm_locales(store: Store, messages: Sequence[tuple[int, Iterable[int]]]
     if not fans:
         return []
     async with store.session() as s:
-        own = dict((await s.execute(select(Fan.discord_id, Fan.locale).where(Fan.discord_id.in_(fans), Fan.locale.is_not(None)))).all())
+        own = dict((await s.execute(select(Fan.discord_id, Fan.locale).where(Fan.discord_id.in_(fans), Fan.locale.is_not(None)))).tuples().all())
         servers = (
             dict(
                 (
@@ -98,7 +99,7 @@ async def dm_locales(store: Store, messages: Sequence[tuple[int, Iterable[int]]]
                         .join(GuildSettings, GuildSettings.guild_id == Show.guild_id)
                         .where(Show.id.in_(show_ids), GuildSettings.locale.is_not(None))
                     )
-                ).all()
+                ).tuples().all()
             )
             if show_ids
             else {}

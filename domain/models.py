@@ -14,9 +14,9 @@ Conventions:
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import false as sa_false
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -25,42 +25,45 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
-    SmallInteger,
     TypeDecorator,
     UniqueConstraint,
     false,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 # BIGINT ids that still autoincrement on SQLite (which only does so for INTEGER PRIMARY KEY).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in Python, naive UTC in the database, microsecond precision."""
 
     impl = DateTime
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name in ("mysql", "mariadb"):
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 
-    def process_bind_param(self, value: datetime | None, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -215,7 +218,10 @@ class Show(Base):
     # Cancellation policy (domain/refunds.py): no cancellation within cancel_deadline_hours of the
     # start; refund_fees [[hours_before_start, percent], ...] (NULL: a full refund until then).
     cancel_deadline_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
-    refund_fees: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    refund_fees: Mapped[list[list[int]] | None] = mapped_column(JSON, nullable=True)
+    # Holder reminders (domain/reminders.py): hours before the start each ticket holder is DMed,
+    # e.g. [24, 2]; NULL reads the default.
+    holder_reminder_hours: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -272,7 +278,7 @@ class PriceTier(Base):
 class ShowSeat(Base):
     """One sellable place of one show. General admission places are rows here too (row ``""``).
 
-    ``status`` moves available -> held -> sold only through conditional UPDATEs (see booking.py),
+    ``status`` moves available -> held -> sold only through conditional UPDATEs (see holds.py),
     which is what makes a double sale impossible across processes.
     """
 
@@ -462,7 +468,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))
     recipient_discord_id: Mapped[int] = mapped_column(BigInteger)
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -558,11 +564,11 @@ class FanOut(Base):
     key: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(40))
     show_id: Mapped[int | None] = mapped_column(ForeignKey("shows.id"), nullable=True)
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_prefix: Mapped[str] = mapped_column(String(120))
-    sources: Mapped[list] = mapped_column(JSON)
+    sources: Mapped[list[Any]] = mapped_column(JSON)
     guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    exclude_role_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    exclude_role_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     source_index: Mapped[int] = mapped_column(Integer, default=0)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -615,3 +621,53 @@ class AlertRoleMember(Base):
     guild_id: Mapped[int] = mapped_column(BigInteger)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- around the show (issue 19): what changed, the server's event, the on-sale's record -----------
+
+
+class ShowChange(Base):
+    """An organizer changed what ticket holders bought: the start, the venue, the seat map.
+    ``what`` holds each change old and new (``{"start": [old_ts, new_ts], "venue": [old, new],
+    "sections": [[name, seats], ...]}``); ``material`` (a new date or venue) lets holders refund in
+    full; ``told`` is how many holders and waitlisted fans were DMed (domain/changes.py)."""
+
+    __tablename__ = "show_changes"
+    __table_args__ = (Index("ix_show_changes_show", "show_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    what: Mapped[dict[str, Any]] = mapped_column(JSON)
+    material: Mapped[bool] = mapped_column(default=False)
+    told: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShowEvent(Base):
+    """The server's Scheduled Event (Discord's Events list) a show is linked to. ``event_id`` is
+    None while there is none; ``refused_at``: Discord refused to create one (the bot lacks Manage
+    Events) and the organizer was told, once (domain/show_events.py)."""
+
+    __tablename__ = "show_events"
+
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"), primary_key=True, autoincrement=False)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OnSaleActivity(Base):
+    """What happened during a show's on-sale that no other row keeps: a fan took a place in the
+    queue, was let in, was refused at the per-fan limit, a waitlist promotion's end, the sell-out.
+    Append-only, read by the on-sale report (domain/reports.py)."""
+
+    __tablename__ = "onsale_activity"
+    __table_args__ = (Index("ix_onsale_activity_show", "show_id", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    fan_discord_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

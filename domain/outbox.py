@@ -2,20 +2,22 @@
 
 The notifier drains the table; the domain only writes to it. A message's ``dedupe_key`` names its
 cause ("order:12:tickets"), so queueing the same cause twice (a retried transaction, two processes
-racing to promote the same fan) leaves one message.
+racing to promote the same fan) leaves one message. The sender learns of new messages from the store
+itself (:func:`on_queued`), after the commit that queued them: no caller has to remember to wake it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import Table, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import DMChannel, Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
-from domain.store import Store
+from domain.store import Store, rowcount
 
 # Sent messages are kept this long (to look a delivery up, and so a repeat of the same cause folds
 # into the first message), then purged.
@@ -35,6 +37,12 @@ LOWEST = max(PRIORITIES.values())
 
 def priority_of(kind: str) -> int:
     return PRIORITIES.get(kind, TRANSACTIONAL)
+
+
+def on_queued(store: Store, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback()`` after each commit of ``store`` that queued messages (by :func:`enqueue`
+    or any other insert into the outbox). Returns the function that stops it."""
+    return store.after_commit(OutboxMessage.__tablename__, callback)
 
 
 async def enqueue(
@@ -71,9 +79,9 @@ class ClaimedMessage:
     id: int
     kind: str
     recipient_discord_id: int
-    payload: dict
+    payload: dict[str, Any]
     attempts: int
-    created_at: object
+    created_at: datetime
     priority: int = TRANSACTIONAL
     dm_channel_id: int | None = None  # the recipient's DM channel, when Discord opened one before
 
@@ -120,9 +128,10 @@ async def claim_due(
             .execution_options(synchronize_session=False)
         )
         recipients = {r.recipient_discord_id for r in rows}
-        channels = dict(
-            (await s.execute(select(DMChannel.user_discord_id, DMChannel.channel_id).where(DMChannel.user_discord_id.in_(recipients)))).all()
-        )
+        channels: dict[int, int] = {
+            user: channel
+            for user, channel in (await s.execute(select(DMChannel.user_discord_id, DMChannel.channel_id).where(DMChannel.user_discord_id.in_(recipients)))).tuples()
+        }
         return [
             ClaimedMessage(r.id, r.kind, r.recipient_discord_id, r.payload, r.attempts, r.created_at, r.priority, channels.get(r.recipient_discord_id))
             for r in rows
@@ -132,7 +141,7 @@ async def claim_due(
 
 
 async def mark_sent_many(
-    store: Store, sent: list[tuple[int, int | None]], *, reached: list[int] = (), channels: dict[int, int] | None = None
+    store: Store, sent: Sequence[tuple[int, int | None]], *, reached: Sequence[int] = (), channels: dict[int, int] | None = None
 ) -> int:
     """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE.
 
@@ -141,7 +150,7 @@ async def mark_sent_many(
     for these sends ({user: channel}), remembered so the next DM to them is one request."""
     if not sent and not channels:
         return 0
-    table = OutboxMessage.__table__
+    table = cast(Table, OutboxMessage.__table__)  # typed FromClause; a declarative class's own table is a Table
     # One statement for the batch (an executemany UPDATE is one round trip per row on aiomysql).
     message_ids = {i: m for i, m in sent if m is not None}
     stmt = (
@@ -171,7 +180,7 @@ async def mark_sent_many(
                 .values(dms_closed=False, dms_closed_told=False)
                 .execution_options(synchronize_session=False)
             )
-        return result.rowcount if result is not None else 0
+        return rowcount(result) if result is not None else 0
 
     return await store.transaction(work)
 
@@ -221,7 +230,7 @@ async def backlog(store: Store) -> int:
         return (await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value))).scalar_one()
 
 
-async def defer(store: Store, worker_id: str, message_id: int, until) -> None:
+async def defer(store: Store, worker_id: str, message_id: int, until: datetime) -> None:
     """Hold a message back until ``until`` (quiet hours). Not an attempt: nothing failed."""
 
     async def work(s: AsyncSession) -> None:

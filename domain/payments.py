@@ -174,11 +174,11 @@ class SandboxGateway:
 
     @property
     def charged_total(self) -> int:
-        return self._db.execute("SELECT COALESCE(SUM(amount), 0) FROM charges WHERE ok = 1").fetchone()[0]
+        return int(self._db.execute("SELECT COALESCE(SUM(amount), 0) FROM charges WHERE ok = 1").fetchone()[0])
 
     @property
     def successful_charges(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM charges WHERE ok = 1").fetchone()[0]
+        return int(self._db.execute("SELECT COUNT(*) FROM charges WHERE ok = 1").fetchone()[0])
 
     def close(self) -> None:
         self._db.close()

@@ -12,33 +12,42 @@ Redis holds the line; orders, holds and tickets live in the database, so losing 
 booking. Each place is also written through to ``queue_places`` (one row per fan and show, with the
 Redis score and the end of the fan's turn), so when Redis comes back empty :func:`restore_lines`
 rebuilds every line in its old order and gives admitted fans the rest of their turn.
+
+Redis Cluster: every key of one show carries the show id as a hash tag (``pq:{42}:line``), so a show's
+keys share one slot and each script names every key it touches in KEYS. Shows spread over the nodes.
+A show's lines and its ``epoch`` marker live in that slot, so a node that restarts empty is noticed
+(and its lines rebuilt) show by show, while the other nodes keep theirs. The two show indexes
+(``ACTIVE_SHOWS``, ``KNOWN_SHOWS``) share their own slot and are written outside the per-show scripts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
-from domain import booking, errors, outbox, telemetry
-from domain.booking import HoldView
+from domain import cancellations, errors, holds, outbox, reports, telemetry
+from domain.holds import HoldSummary
 from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
 from domain.shows import load_show
 from domain.store import Store
 
-ACTIVE_SHOWS = "pq:active"  # show ids whose line is not empty
-KNOWN_SHOWS = "pq:shows"  # show ids with any queue state in Redis (deleted when the show ends)
-EPOCH = "pq:epoch"  # set once the lines are known to be complete (restored, or nothing to restore)
+# The show indexes: one slot of their own ({shows}), never touched by a per-show script.
+ACTIVE_SHOWS = "pq:{shows}:active"  # show ids whose line is not empty
+KNOWN_SHOWS = "pq:{shows}:known"  # show ids with any queue state in Redis (deleted when the show ends)
 
 
 def _keys(show_id: int) -> dict[str, str]:
-    base = f"pq:{show_id}"
+    base = f"pq:{{{show_id}}}"  # the hash tag: all of a show's keys in one cluster slot
     return {
         "line": f"{base}:line",
         "seq": f"{base}:seq",
@@ -46,8 +55,9 @@ def _keys(show_id: int) -> dict[str, str]:
         "admitted": f"{base}:admitted",
         "admit_seq": f"{base}:admit_seq",
         "clock": f"{base}:clock",
-        "token": f"{base}:adm:",
+        "turns": f"{base}:turns",  # fan -> end of their turn, on the Redis server's clock (seconds)
         "restoring": f"{base}:restored",
+        "epoch": f"{base}:epoch",  # set once this show's line is known complete (restored, or nothing to restore)
     }
 
 
@@ -56,12 +66,15 @@ def _keys(show_id: int) -> dict[str, str]:
 ENDED_AFTER_START = timedelta(hours=6)
 
 
-_JOIN = """
-local line, seq, ever, token_prefix, active, epoch, known = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-if redis.call('EXISTS', epoch) == 0 then return {'lost', 0} end  -- Redis is new: restore_lines first
-local fan, now, on_sale, draw, show = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local ttl = redis.call('TTL', token_prefix .. fan)
-if ttl > 0 then return {'admitted', ttl} end
+# The Redis server's clock in seconds, for the end of a fan's turn (as a key's TTL would count it).
+_NOW = "local t = redis.call('TIME')\nlocal server_now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+
+_JOIN = _NOW + """
+local line, seq, ever, turns, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+if redis.call('EXISTS', epoch) == 0 then return {'lost', 0} end  -- Redis lost this show's line: restore it first
+local fan, now, on_sale, draw = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
+if left > 0 then return {'admitted', math.ceil(left)} end
 local rank = redis.call('ZRANK', line, fan)
 if rank then return {'queued', rank} end
 local again = redis.call('SISMEMBER', ever, fan)
@@ -73,43 +86,76 @@ else
   score = 1 + redis.call('INCR', seq)
 end
 redis.call('ZADD', line, score, fan)
-redis.call('SADD', active, show)
-redis.call('SADD', known, show)
 return {'queued', redis.call('ZRANK', line, fan), tostring(score)}
 """
 
-_ADMIT = """
-local line, clock, admitted, admit_seq, token_prefix, active = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local now, on_sale, rate, ttl, show = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-if now < on_sale then return {} end
+_STATUS = _NOW + """
+local turns, line, fan = KEYS[1], KEYS[2], ARGV[1]
+local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
+if left > 0 then return {'admitted', math.ceil(left)} end
+local rank = redis.call('ZRANK', line, fan)
+if rank then return {'queued', rank} end
+return {'none', 0}
+"""
+
+_ADMIT = _NOW + """
+local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+-- The reply: {1 if the line ran dry, else 0; the fans let in...}
+if now < on_sale then return {0} end
 -- Unused admissions pile up to a burst of 10 seconds' worth (at least one): a fan who arrives at a
 -- quiet moment goes straight in, a crowd is still let in at the rate.
 local burst = math.max(1, rate / 6)
 local last = math.max(tonumber(redis.call('GET', clock) or on_sale), now - burst * 60 / rate)
 local allowance = math.floor((now - last) * rate / 60 + 1e-9)
-if allowance <= 0 then return {} end
+if allowance <= 0 then return {0} end
+redis.call('ZREMRANGEBYSCORE', turns, '-inf', server_now)  -- turns that are over
 local popped = redis.call('ZPOPMIN', line, allowance)
-local fans = {}
+local out = {0}
 for i = 1, #popped, 2 do
   local fan = popped[i]
-  redis.call('SET', token_prefix .. fan, ARGV[6], 'EX', ttl)
+  redis.call('ZADD', turns, server_now + ttl, fan)
   redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
-  fans[#fans + 1] = fan
+  out[#out + 1] = fan
 end
-redis.call('SET', clock, last + #fans * 60 / rate)
-if #fans < allowance then
-  redis.call('SREM', active, show)  -- the line ran dry
-end
-return fans
+redis.call('SET', clock, last + (#out - 1) * 60 / rate)
+if #out - 1 < allowance then out[1] = 1 end  -- the line ran dry
+return out
 """
 
 _CLOSE = """
-local line, active = KEYS[1], KEYS[2]
-local fans = redis.call('ZRANGE', line, 0, -1)
-redis.call('DEL', line)
-redis.call('SREM', active, ARGV[1])
+local fans = redis.call('ZRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
 return fans
 """
+
+# The show indexes (one slot): list a show, or forget it.
+_LIST = """
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+
+_UNLIST = """
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+async def _list(redis: Redis, show_id: int) -> None:
+    """The show has a line: the admission tick visits it, and the cleanup knows it."""
+    await redis.eval(_LIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
+
+
+async def _deactivate(redis: Redis, show_id: int) -> None:
+    """The show's line ran dry: the admission tick stops visiting it. The index is in another slot
+    than the line, so this is not atomic with the line: take the show off, then look at the line
+    again, and put it back if a join came in meanwhile (a join lists its show after taking its place,
+    so one of the two always sees the other)."""
+    await redis.srem(ACTIVE_SHOWS, show_id)
+    if await redis.zcard(_keys(show_id)["line"]):
+        await redis.sadd(ACTIVE_SHOWS, show_id)
 
 
 @dataclass(frozen=True)
@@ -150,7 +196,7 @@ async def show_queue(store: Store, show_id: int) -> ShowQueue:
         return _show_queue(await load_show(s, show_id))
 
 
-def _status(raw, q: ShowQueue, now: datetime) -> QueueStatus:
+def _status(raw: Sequence[Any], q: ShowQueue, now: datetime) -> QueueStatus:
     state, value = raw[0], int(raw[1])
     if state == "admitted":
         return QueueStatus("admitted", admitted_for_seconds=value)
@@ -160,7 +206,7 @@ def _status(raw, q: ShowQueue, now: datetime) -> QueueStatus:
     return QueueStatus("queued", position=value + 1, ahead=value, eta_seconds=eta)
 
 
-async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatus:
+async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueStatus:
     """Take a place in line (or report the place already held). Let the fan in at once when the
     line is short enough for the admission rate."""
     q = await show_queue(store, show_id)
@@ -172,41 +218,49 @@ async def join(store: Store, redis: Redis, show_id: int, fan: int) -> QueueStatu
     if now >= q.on_sale_at:
         await _refuse_if_closed(store, q)
     k = _keys(q.show_id)
-    for _ in range(2):
+    for _ in range(RESTORE_WAITS):
         raw = await redis.eval(
-            _JOIN, 7, k["line"], k["seq"], k["ever"], k["token"], ACTIVE_SHOWS, EPOCH, KNOWN_SHOWS,
-            fan, now.timestamp(), q.on_sale_at.timestamp(), random.random(), q.show_id,
+            _JOIN, 5, k["line"], k["seq"], k["ever"], k["turns"], k["epoch"],
+            fan_id, now.timestamp(), q.on_sale_at.timestamp(), random.random(),
         )
         if raw[0] != "lost":
             break
-        await restore_lines(store, redis)  # Redis lost its lines: put them back before adding to one
+        # Redis lost this show's line (or never had one): put it back before adding to it. If
+        # another process is rebuilding it, wait for that.
+        if await _restore_line(store, redis, q.show_id, now) is None:
+            await asyncio.sleep(RESTORE_POLL)
+    else:
+        raise RuntimeError(f"the line of show {q.show_id} is still being rebuilt")
     if len(raw) > 2:  # a new place: write it through, so a lost Redis can be rebuilt in this order
-        await _record_place(store, q.show_id, fan, float(raw[2]))
+        await _list(redis, q.show_id)  # after the place is taken: see _deactivate
+        await _record_place(store, q.show_id, fan_id, float(raw[2]))
         telemetry.count("queue_joined")
     if raw[0] == "queued" and now >= q.on_sale_at:
-        await admit(store, redis, q, answering=fan)
-        return await status(store, redis, show_id, fan, q)
+        await admit(store, redis, q, answering=fan_id)
+        return await status(store, redis, show_id, fan_id, q)
     return _status(raw, q, now)
 
 
-async def status(store: Store, redis: Redis, show_id: int, fan: int, q: ShowQueue | None = None) -> QueueStatus:
-    q = q or await show_queue(store, show_id)
-    k = _keys(q.show_id)
-    ttl = await redis.ttl(k["token"] + str(fan))
-    if ttl > 0:
-        return QueueStatus("admitted", admitted_for_seconds=ttl)
-    rank = await redis.zrank(k["line"], fan)
-    if rank is None:
-        return QueueStatus("none")
-    return _status(("queued", rank), q, store.now())
-
-
-async def leave(store: Store, redis: Redis, show_id: int, fan: int) -> bool:
+async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple[Any, ...]:
+    """("admitted", seconds of the turn left) | ("queued", rank) | ("none", 0)."""
     k = _keys(show_id)
-    removed = await redis.zrem(k["line"], fan)
-    dropped = await redis.delete(k["token"] + str(fan))
+    return tuple(await redis.eval(_STATUS, 2, k["turns"], k["line"], fan_id))
+
+
+async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQueue | None = None) -> QueueStatus:
+    q = q or await show_queue(store, show_id)
+    raw = await _where(redis, q.show_id, fan_id)
+    if raw[0] == "none":
+        return QueueStatus("none")
+    return _status(raw, q, store.now())
+
+
+async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:
+    k = _keys(show_id)
+    removed = await redis.zrem(k["line"], fan_id)
+    dropped = await redis.zrem(k["turns"], fan_id)
     await store.transaction(
-        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan))
+        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan_id))
     )
     return bool(removed or dropped)
 
@@ -221,18 +275,19 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
     if q.closed(store.now()):
         return []  # a cancelled or started show lets nobody in; admit_all closes its line
     k = _keys(q.show_id)
-    fans = await redis.eval(
-        _ADMIT, 6, k["line"], k["clock"], k["admitted"], k["admit_seq"], k["token"], ACTIVE_SHOWS,
-        store.now().timestamp(), q.on_sale_at.timestamp(), q.admission_per_minute, q.admission_minutes * 60, q.show_id,
-        secrets.token_hex(8),
+    raw = await redis.eval(
+        _ADMIT, 5, k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"],
+        store.now().timestamp(), q.on_sale_at.timestamp(), q.admission_per_minute, q.admission_minutes * 60,
     )
-    fans = [int(f) for f in fans]
+    if int(raw[0]):
+        await _deactivate(redis, q.show_id)
+    fans = [int(f) for f in raw[1:]]
     if not fans:
         return fans
     now = store.now()
     until = now + timedelta(minutes=q.admission_minutes)
 
-    async def work(s) -> None:
+    async def work(s: AsyncSession) -> None:
         await s.execute(
             update(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)).values(admitted_until=until)
         )
@@ -242,6 +297,7 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
                     store, s, kind=ADMISSION_DM, recipient_discord_id=fan, payload={"show_id": q.show_id},
                     dedupe_key=f"queue:{q.show_id}:turn:{fan}:{int(now.timestamp())}",
                 )
+        await reports.note_many(s, q.show_id, reports.ADMITTED, fans, now)  # the on-sale report's record
 
     await store.transaction(work)
     telemetry.count("queue_admitted", len(fans))
@@ -255,29 +311,30 @@ async def line_length(redis: Redis, show_id: int) -> int:
 async def admitted_after(redis: Redis, show_id: int, after: float) -> list[tuple[int, float]]:
     """Fans let in after admission number ``after``, as (fan, admission number): lets a reader
     (a worker, a dashboard) follow admissions incrementally."""
-    rows = await redis.zrangebyscore(_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True)
+    rows = cast(list[tuple[str, float]], await redis.zrangebyscore(_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True))  # withscores: pairs
     return [(int(fan), score) for fan, score in rows]
 
 
 async def admission_order(redis: Redis, show_id: int) -> list[int]:
-    return [int(f) for f in await redis.zrange(_keys(show_id)["admitted"], 0, -1)]
+    return [int(f) for f in cast(list[str], await redis.zrange(_keys(show_id)["admitted"], 0, -1))]  # decoded members
 
 
 async def close(redis: Redis, show_id: int) -> list[int]:
     """Empty the line (sold out, show cancelled); returns the fans who were waiting. Their places
     are forgotten in the same transaction that queues their "sold out" DMs (:func:`admit_all`)."""
-    k = _keys(show_id)
-    return [int(f) for f in await redis.eval(_CLOSE, 2, k["line"], ACTIVE_SHOWS, show_id)]
+    fans = [int(f) for f in await redis.eval(_CLOSE, 1, _keys(show_id)["line"])]
+    await _deactivate(redis, show_id)
+    return fans
 
 
 async def active_shows(redis: Redis) -> list[int]:
     return [int(s) for s in await redis.smembers(ACTIVE_SHOWS)]
 
 
-async def require_admission(redis: Redis, q: ShowQueue, fan: int, now: datetime) -> None:
+async def require_admission(redis: Redis, q: ShowQueue, fan_id: int, now: datetime) -> None:
     if now < q.on_sale_at:
         raise errors.SaleNotOpen("queue.sale_not_open", title=q.title, opens_at=q.on_sale_at)
-    if await redis.ttl(_keys(q.show_id)["token"] + str(fan)) <= 0:
+    if (await _where(redis, q.show_id, fan_id))[0] != "admitted":
         raise errors.NotAdmitted("queue.not_your_turn", title=q.title)
 
 
@@ -316,15 +373,19 @@ async def reserve(
     redis: Redis,
     *,
     show_id: int,
-    fan: int,
+    fan_id: int,
     quantity: int | None = None,
     seat_ids: list[int] | None = None,
     tier: str | None = None,
-) -> HoldView:
+) -> HoldSummary:
     """Hold seats for a fan the queue has let in. The one way fans reserve during an on-sale."""
     q = await show_queue(store, show_id)
-    await require_admission(redis, q, fan, store.now())
-    return await booking.hold_seats(store, show_id=show_id, fan_discord_id=fan, quantity=quantity, seat_ids=seat_ids, tier=tier)
+    await require_admission(redis, q, fan_id, store.now())
+    try:
+        return await holds.hold_seats(store, show_id=show_id, fan_id=fan_id, quantity=quantity, seat_ids=seat_ids, tier=tier)
+    except errors.FanLimitExceeded:
+        await reports.note_refusal(store, q.show_id, fan_id)  # the on-sale report counts refusals at the limit
+        raise
 
 
 async def admit_all(store: Store, redis: Redis) -> int:
@@ -356,7 +417,7 @@ async def _tell_sold_out(store: Store, fans: list[int], show_id: int) -> None:
         return
     stamp = int(store.now().timestamp())
 
-    async def work(s) -> None:
+    async def work(s: AsyncSession) -> None:
         for fan in fans:
             await outbox.enqueue(
                 store, s, kind=SOLD_OUT_DM, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:soldout:{fan}:{stamp}"
@@ -373,10 +434,10 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
     if not fans:
         return
 
-    async def work(s) -> None:
+    async def work(s: AsyncSession) -> None:
         for fan in fans:
             if q.cancelled:
-                await booking.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
+                await cancellations.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
             else:
                 await outbox.enqueue(
                     store, s, kind=CLOSED_DM, recipient_discord_id=fan, payload={"show_id": q.show_id}, dedupe_key=f"queue:{q.show_id}:closed:{fan}"
@@ -394,12 +455,12 @@ class _PlaceJournal:
 
     def __init__(self, store: Store):
         self.store = store
-        self.waiting: list[tuple[dict, asyncio.Future]] = []
-        self.writer: asyncio.Task | None = None
+        self.waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.writer: asyncio.Task[None] | None = None
 
-    async def record(self, show_id: int, fan: int, score: float) -> None:
+    async def record(self, show_id: int, fan_id: int, score: float) -> None:
         done = asyncio.get_running_loop().create_future()
-        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
+        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan_id, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
         if self.writer is None or self.writer.done():
             self.writer = asyncio.get_running_loop().create_task(self._write())
         await done
@@ -408,10 +469,13 @@ class _PlaceJournal:
         while self.waiting:
             batch, self.waiting = self.waiting[:1000], self.waiting[1000:]
             rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
+
+            async def work(s: AsyncSession, rows: list[dict[str, Any]] = rows) -> None:
+                await s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
+                await reports.note_joins(s, rows)  # the on-sale report's record of who joined when
+
             try:
-                await self.store.transaction(
-                    lambda s: s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
-                )
+                await self.store.transaction(work)
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
@@ -422,34 +486,37 @@ class _PlaceJournal:
                         done.set_result(None)
 
 
-_journals: "weakref.WeakKeyDictionary[Store, _PlaceJournal]" = weakref.WeakKeyDictionary()
+_journals: weakref.WeakKeyDictionary[Store, _PlaceJournal] = weakref.WeakKeyDictionary()
 
 
-async def _record_place(store: Store, show_id: int, fan: int, score: float) -> None:
+async def _record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
     journal = _journals.get(store)
     if journal is None:
         journal = _journals[store] = _PlaceJournal(store)
-    await journal.record(show_id, fan, score)
+    await journal.record(show_id, fan_id, score)
 
 
 # --- rebuilding a lost queue ----------------------------------------------------------------------
 
+# The claim lapses, so a process that died while rebuilding a line does not block it for good.
+RESTORE_CLAIM_SECONDS = 30
+RESTORE_WAITS, RESTORE_POLL = 200, 0.05  # a join waits up to 10 s for another process's rebuild
+
 _RESTORE_BEGIN = """
-local restoring, seq, active, known = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-if redis.call('SET', restoring, '1', 'NX') == false then return 0 end
+local restoring, seq, epoch = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', epoch) == 1 then return 0 end  -- complete already
+if redis.call('SET', restoring, '1', 'NX', 'EX', tonumber(ARGV[2])) == false then return 0 end
 redis.call('SET', seq, ARGV[1])  -- before any new join: newcomers line up behind the restored places
-redis.call('SADD', active, ARGV[2])
-redis.call('SADD', known, ARGV[2])
 return 1
 """
 
-_RESTORE_PLACES = """
-local line, ever, token_prefix, admitted, admit_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+_RESTORE_PLACES = _NOW + """
+local line, ever, turns, admitted, admit_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 for i = 1, #ARGV, 3 do
   local fan, score, ttl = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   redis.call('SADD', ever, fan)
   if ttl > 0 then
-    redis.call('SET', token_prefix .. fan, 'restored', 'EX', ttl, 'NX')
+    redis.call('ZADD', turns, 'NX', server_now + ttl, fan)
     redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
   elseif ttl == 0 then
     redis.call('ZADD', line, 'NX', score, fan)
@@ -460,13 +527,12 @@ return 1
 
 
 async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int:
-    """Rebuild the lines of shows on sale that Redis lost (restart without persistence, failover):
-    each fan gets their old place back, in the old order, and a fan whose turn had started gets the
-    rest of it. Run at start, by the scheduler and by the first join that finds Redis new; when Redis
-    still has its lines it costs one EXISTS, and a per-show Lua check makes one process rebuild each
-    line. Returns the number of places restored."""
-    if await redis.exists(EPOCH):
-        return 0
+    """Rebuild the lines of shows on sale that Redis lost (restart without persistence, failover, one
+    cluster node restarting empty): each fan gets their old place back, in the old order, and a fan
+    whose turn had started gets the rest of it. Run at start, by the scheduler and (for its own show)
+    by the first join that finds the line lost; while Redis still has a show's line it costs one
+    EXISTS for it, and a per-show Lua claim makes one process rebuild each line. Returns the number
+    of places restored."""
     now = store.now()
     async with store.session() as s:
         shows = (
@@ -478,38 +544,43 @@ async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int
         ).scalars().all()
     restored = 0
     for show_id in shows:
-        k = _keys(show_id)
-        async with store.session() as s:
-            places = (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score))).scalars().all()
-        top = max((p.score for p in places if p.score >= 1), default=0)
-        if not await redis.eval(_RESTORE_BEGIN, 4, k["restoring"], k["seq"], ACTIVE_SHOWS, KNOWN_SHOWS, int(top), show_id):
-            continue  # another process is rebuilding it
-        for i in range(0, len(places), chunk):
-            args: list = []
-            for p in places[i : i + chunk]:
-                if p.admitted_until is None:
-                    ttl = 0
-                else:
-                    ttl = max(-1, int((p.admitted_until - now).total_seconds()))  # -1: the turn is over
-                args += [p.fan_discord_id, repr(p.score), ttl]
-            await redis.eval(_RESTORE_PLACES, 5, k["line"], k["ever"], k["token"], k["admitted"], k["admit_seq"], *args)
-        restored += len(places)
-        telemetry.count("recovery", len(places), action="queue_place_restored")
-    await redis.set(EPOCH, int(now.timestamp()))
+        restored += await _restore_line(store, redis, show_id, now, chunk=chunk) or 0
     return restored
+
+
+async def _restore_line(store: Store, redis: Redis, show_id: int, now: datetime, *, chunk: int = 2000) -> int | None:
+    """Rebuild one show's line if Redis lost it, from ``queue_places``. Returns the places restored
+    (0 when the line was intact), or None when another process is rebuilding it right now."""
+    k = _keys(show_id)
+    if await redis.exists(k["epoch"]):
+        if await redis.zcard(k["line"]):
+            await _list(redis, show_id)  # the index may sit on a node that lost it
+        return 0
+    async with store.session() as s:
+        places = (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score))).scalars().all()
+    top = max((p.score for p in places if p.score >= 1), default=0)
+    if not await redis.eval(_RESTORE_BEGIN, 3, k["restoring"], k["seq"], k["epoch"], int(top), RESTORE_CLAIM_SECONDS):
+        return 0 if await redis.exists(k["epoch"]) else None  # rebuilt meanwhile, or being rebuilt
+    for i in range(0, len(places), chunk):
+        args: list[int | str] = []
+        for p in places[i : i + chunk]:
+            if p.admitted_until is None:
+                ttl = 0
+            else:
+                ttl = max(-1, int((p.admitted_until - now).total_seconds()))  # -1: the turn is over
+            args += [p.fan_discord_id, repr(p.score), ttl]
+        await redis.eval(_RESTORE_PLACES, 5, k["line"], k["ever"], k["turns"], k["admitted"], k["admit_seq"], *args)
+    if places:
+        await _list(redis, show_id)
+        telemetry.count("recovery", len(places), action="queue_place_restored")
+    await redis.set(k["epoch"], int(now.timestamp()))
+    return len(places)
 
 
 # --- forgetting the lines of shows that ended -------------------------------------------------------
 
-_PURGE = """
-redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[2], ARGV[1])
-for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-return 1
-"""
 
-
-def _ended(now: datetime):
+def _ended(now: datetime) -> ColumnElement[bool]:
     """SQL condition: a show that has ended (cancelled, or started ENDED_AFTER_START ago)."""
     return (Show.status == ShowStatus.CANCELLED.value) | (Show.starts_at <= now - ENDED_AFTER_START)
 
@@ -528,15 +599,10 @@ async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -
             ended |= set(known) - set((await s.execute(select(Show.id).where(Show.id.in_(known)))).scalars())  # deleted shows
     for show_id in sorted(ended):
         if redis is not None:
-            k = _keys(show_id)
-            start = 0
-            while fans := await redis.zrange(k["admitted"], start, start + 999):  # turns still running
-                await redis.delete(*(k["token"] + str(f) for f in fans))
-                start += len(fans)
-            keys = [k[name] for name in ("line", "seq", "ever", "admitted", "admit_seq", "clock", "restoring")]
-            await redis.eval(_PURGE, len(keys) + 2, ACTIVE_SHOWS, KNOWN_SHOWS, *keys, show_id)
+            await redis.delete(*_keys(show_id).values())  # one slot: one command
+            await redis.eval(_UNLIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
         while True:  # in batches: one on-sale may have left 100,000 places
-            async def work(s) -> int:
+            async def work(s: AsyncSession, show_id: int = show_id) -> int:
                 fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()
                 if fans:
                     await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))

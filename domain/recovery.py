@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import booking, queue, telemetry, waitlist
+from domain import holds, orders, queue, telemetry, waitlist
 from domain.models import (
     Hold,
     HoldStatus,
@@ -44,7 +46,7 @@ from domain.models import (
     WaitlistEntry,
 )
 from domain.payments import PaymentGateway, PaymentTimeout
-from domain.store import Store
+from domain.store import Store, rowcount
 
 # A charge younger than this may still be waiting for its answer in a live process: leave it.
 # It must exceed the payment client's own timeout.
@@ -77,7 +79,7 @@ async def release_own_claims(store: Store, worker_id: str) -> int:
             .where(OutboxMessage.claimed_by == worker_id, OutboxMessage.status == OutboxStatus.PENDING.value)
             .values(claimed_by=None, claimed_until=None)
         )
-        return result.rowcount
+        return rowcount(result)
 
     return await store.transaction(work)
 
@@ -108,12 +110,12 @@ async def reconcile_charges(store: Store, gateway: PaymentGateway, *, grace: tim
         except PaymentTimeout:
             continue  # the provider is not answering; the next tick asks again
         if result is not None:
-            await booking.settle_charge(store, gateway, order_id, result)
+            await orders.settle_charge(store, gateway, order_id, result)
             settled += 1
             telemetry.count("recovery", action="charge_settled")
         elif hold_status != HoldStatus.ACTIVE.value or expires_at <= now:
             # Never charged, and the seats are gone: the fan cannot finish this order any more.
-            if await store.transaction(lambda s, o=order_id: _abandon_order(s, o)):
+            if await store.transaction(partial(_abandon_order, order_id=order_id)):
                 abandoned += 1
                 telemetry.count("recovery", action="charge_abandoned")
         # else: never charged and the hold still runs; the fan may still press Pay (same key).
@@ -126,7 +128,7 @@ async def _abandon_order(s: AsyncSession, order_id: int) -> bool:
         .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
         .values(status=OrderStatus.FAILED.value, failure_reason="payment.never_completed")  # a code, rendered when shown
     )
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         return False
     await s.execute(
         update(Payment)
@@ -158,7 +160,7 @@ async def finish_promotions(store: Store, gateway: PaymentGateway, *, grace: tim
             done = await waitlist.complete_promotion(store, gateway, entry.id, entry.fan_discord_id, hold.id, entry.show_id)
             finished += done.outcome == "promoted"
             telemetry.count("recovery", action="promotion_finished")
-        elif await store.transaction(lambda s, e=entry.id: waitlist.requeue(s, e)):
+        elif await store.transaction(partial(waitlist.requeue, entry_id=entry.id)):
             requeued += 1
             telemetry.count("recovery", action="promotion_requeued")
     return finished, requeued
@@ -172,7 +174,7 @@ async def _order_of_hold(store: Store, hold_id: int) -> Order | None:
 async def recover(
     store: Store,
     gateway: PaymentGateway,
-    redis,
+    redis: Redis | None,
     *,
     worker_id: str | None = None,
     grace: timedelta = IN_FLIGHT_GRACE,
@@ -184,10 +186,10 @@ async def recover(
         telemetry.count("recovery", report.dms_released, action="dm_resent")
     report.charges_settled, report.charges_abandoned = await reconcile_charges(store, gateway, grace=grace)
     report.promotions_finished, report.promotions_requeued = await finish_promotions(store, gateway, grace=grace)
-    report.holds_released = await booking.release_expired_holds(store)
+    report.holds_released = await holds.release_expired_holds(store)
     for show_id in await waitlist.shows_with_waiting(store):
         await waitlist.promote(store, gateway, show_id)
-    report.refunds_sent = await booking.settle_refunds(store, gateway)
+    report.refunds_sent = await orders.settle_refunds(store, gateway)
     if redis is not None:
         report.queue_places_restored = await queue.restore_lines(store, redis)
     return report

@@ -63,7 +63,7 @@ class RefundPolicy:
         validate(self.deadline_hours, self.steps)
 
     @classmethod
-    def from_row(cls, deadline_hours: int | None, fees: list | None) -> RefundPolicy:
+    def from_row(cls, deadline_hours: int | None, fees: list[list[int]] | None) -> RefundPolicy:
         steps = tuple(FeeStep(int(h), int(p)) for h, p in (fees or []))
         return cls(deadline_hours if deadline_hours is not None else DEFAULT_DEADLINE_HOURS, tuple(sorted(steps, key=lambda s: -s.hours_before)))
 

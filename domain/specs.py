@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidInput
 
@@ -58,7 +60,7 @@ def has_visible(text: str) -> bool:
     return any(not _blank(ch) and unicodedata.category(ch) not in _MARK_CATEGORIES for ch in text or "")
 
 
-def clean_name(text: str | None, *, field: str, most: int, about: dict | None = None) -> str:
+def clean_name(text: str | None, *, field: str, most: int, about: dict[str, object] | None = None) -> str:
     """A name as typed (title, artist, venue, tier): runs of whitespace become one space; it must hold
     1-``most`` characters and at least one that shows (a name of zero-width spaces is no name).
 
@@ -162,7 +164,7 @@ class Currency:
     @property
     def max_major(self) -> int:
         """The highest price in major units: 10,000,000 KRW, 100,000 USD, 10,000 KWD."""
-        return MAX_PRICE_MINOR // 10**self.precision
+        return MAX_PRICE_MINOR // int(10**self.precision)  # int: a negative power would be a float
 
 
 USD = Currency("USD", 2)
@@ -187,7 +189,7 @@ def _without_currency(text: str, code: str) -> str:
     return raw
 
 
-def parse_price(text: str, *, currency: Currency = USD, field: str = "Price", about: dict | None = None) -> int:
+def parse_price(text: str, *, currency: Currency = USD, field: str = "Price", about: dict[str, object] | None = None) -> int:
     """A price typed in major units, in the currency's minor units: ``"45.50"`` USD -> 4550,
     ``"150,000"`` KRW -> 150000, ``"1.5"`` KWD -> 1500. Refuses negatives, more decimals than the
     currency has (KRW has none) and prices above :attr:`Currency.max_major`."""
@@ -264,9 +266,9 @@ def parse_names(text: str, *, field: str, required: bool = True) -> list[str]:
     return names
 
 
-def parse_timezone(tz_name: str | None):
+def parse_timezone(tz_name: str | None) -> ZoneInfo:
     """A ZoneInfo for an IANA name such as Asia/Seoul; InvalidInput (quoting a short excerpt) otherwise."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfoNotFoundError
 
     name = tz_name or "UTC"
     try:
@@ -277,10 +279,8 @@ def parse_timezone(tz_name: str | None):
         raise InvalidInput("timezone.unknown", value=excerpt(tz_name)) from None
 
 
-def parse_when(text: str, tz_name: str, *, field: str):
+def parse_when(text: str, tz_name: str, *, field: str) -> datetime:
     """``"2026-06-01 20:00"`` in the organizer's time zone -> aware UTC datetime."""
-    from datetime import datetime, timezone
-
     tz = parse_timezone(tz_name)
     raw = " ".join((text or "").replace("T", " ").split())
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
@@ -294,17 +294,16 @@ def parse_when(text: str, tz_name: str, *, field: str):
     # Year 1 or 9999 in a zone off UTC overflows datetime; no show is that far away anyway.
     if not FIRST_YEAR <= local.year <= LAST_YEAR:
         raise InvalidInput("when.bad_year", field=field, value=excerpt(text), first=FIRST_YEAR, last=LAST_YEAR)
-    return _one_instant(local, tz, text, field).astimezone(timezone.utc)
+    return _one_instant(local, tz, text, field).astimezone(UTC)
 
 
-def _one_instant(local, tz, text: str, field: str):
+def _one_instant(local: datetime, tz: ZoneInfo, text: str, field: str) -> datetime:
     """``local`` on the clocks of ``tz``, refused when those clocks never show it (the hour skipped when
     daylight saving time starts) or show it twice (the hour repeated when it ends): guessing either
     would sell a show at a time its organizer did not mean."""
-    from datetime import timezone
 
     first, second = local.replace(tzinfo=tz, fold=0), local.replace(tzinfo=tz, fold=1)
-    if first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != local:
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
         raise InvalidInput("when.dst_gap", field=field, value=excerpt(text), zone=tz.key)
     if first.utcoffset() != second.utcoffset():
         raise InvalidInput("when.dst_overlap", field=field, value=excerpt(text), zone=tz.key)

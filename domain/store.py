@@ -1,5 +1,9 @@
 """The store: one engine, one session factory, one clock, and the unit of work every service uses.
 
+After a transaction commits, the store tells whoever asked (:meth:`Store.after_commit`) which tables
+it inserted into: the outbox's sender is woken this way by every commit that queued a message,
+wherever in the domain it was queued.
+
 Two backends, one code path:
 - MariaDB (production): READ COMMITTED, row locks (``FOR UPDATE``, ``SKIP LOCKED``); deadlocks and
   lock wait timeouts are retried by :meth:`Store.transaction`.
@@ -11,29 +15,36 @@ Two backends, one code path:
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import event, insert
+from sqlalchemy import Connection, event, insert
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.dml import Insert
 
 from domain.clock import Clock, SystemClock
 
 T = TypeVar("T")
+
+log = logging.getLogger("picket.store")
 
 # Commits made by Store.transaction while a request is being answered (see committed_writes).
 _commits: ContextVar[list[int] | None] = ContextVar("picket_commits", default=None)
 
 
 @contextmanager
-def committed_writes():
+def committed_writes() -> Iterator[list[int]]:
     """Count the transactions committed inside this block (this task and what it awaits), so a
     request that fails after writing something is not told that nothing changed. Yields a one-item
     list holding the count."""
@@ -43,6 +54,21 @@ def committed_writes():
         yield box
     finally:
         _commits.reset(token)
+
+
+def count_committed_writes() -> list[int]:
+    """:func:`committed_writes` for the rest of the current task, for a caller no ``with`` block can
+    span: the bot's request handling starts in one discord.py hook and ends in another, and runs
+    each interaction in a task of its own, so the count ends with that task."""
+    box = [0]
+    _commits.set(box)
+    return box
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` returns a ``CursorResult`` for those
+    (SQLAlchemy's documentation) but is typed to return any ``Result``."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 # MySQL/MariaDB error codes worth retrying the whole transaction for.
@@ -62,7 +88,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args={"timeout": 60})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - exercised by every sqlite test
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -72,7 +98,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover
+        def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -96,29 +122,85 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+_INSERTED = "picket_inserted"  # session.info key: names of the tables the transaction inserted into
+
+
+class _Session(Session):
+    """The store's sessions: they note each table a statement or a flush inserts into."""
+
+
+@event.listens_for(_Session, "do_orm_execute")
+def _note_insert(state: ORMExecuteState) -> None:
+    table = getattr(state.statement, "table", None) if state.is_insert else None
+    if table is not None:
+        state.session.info.setdefault(_INSERTED, set()).add(table.name)
+
+
+@event.listens_for(_Session, "before_flush")
+def _note_added(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in session.new:
+        session.info.setdefault(_INSERTED, set()).add(obj.__table__.name)
+
+
 class Store:
     """Entry point to the store of record. Services take a Store and open their own transactions."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock | None = None):
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None, *, read_engine: AsyncEngine | None = None):
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=_Session)
+        self._after_commit: list[tuple[str, Callable[[], None]]] = []
+        # A read replica (DATABASE_READ_URL) for reads that may lag; the primary when there is none.
+        self.read_engine = read_engine or engine
+        self.read_sessions = async_sessionmaker(read_engine, expire_on_commit=False, sync_session_class=_Session) if read_engine is not None else self.sessions
 
     @classmethod
-    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10) -> "Store":
-        return cls(make_engine(url, pool_size=pool_size), clock)
+    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None) -> Store:
+        read_engine = make_engine(read_url, pool_size=pool_size) if read_url and read_url != url else None
+        return cls(make_engine(url, pool_size=pool_size), clock, read_engine=read_engine)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def now(self):
+    def now(self) -> datetime:
         return self.clock.now()
 
+    def after_commit(self, table: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` after each commit of this store that inserted rows into ``table``
+        (never for a rolled back one). Returns the function that stops it. Commits of other
+        processes (or other Store objects) are not seen: their readers poll."""
+        entry = (table, callback)
+        self._after_commit.append(entry)
+
+        def cancel() -> None:
+            if entry in self._after_commit:
+                self._after_commit.remove(entry)
+
+        return cancel
+
     @asynccontextmanager
-    async def session(self):
+    async def session(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on any exception."""
         async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            inserted = session.info.pop(_INSERTED, None)
+        if inserted:  # committed: tell who asked
+            for table, callback in list(self._after_commit):
+                if table in inserted:
+                    try:
+                        callback()
+                    except Exception:  # the commit stands; a reader that was not woken polls
+                        log.exception("after-commit callback for %s failed", table)
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session on the replica, which may lag the primary by a moment. Only for what a
+        reader may see a little late: the show list, seat-map images, sales charts. Holds, purchases
+        and anything that decides availability use :meth:`session` / :meth:`transaction` (the
+        primary): availability read from a replica oversells."""
+        async with self.read_sessions() as session:
             async with session.begin():
                 yield session
 
@@ -141,7 +223,7 @@ class Store:
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
 
-    def insert_ignore(self, table: Any, **values: Any):
+    def insert_ignore(self, table: Any, **values: Any) -> Insert:
         """INSERT that does nothing when a unique key already has the row (both backends)."""
         if self.dialect == "sqlite":
             return sqlite_insert(table).values(**values).on_conflict_do_nothing()
@@ -152,16 +234,16 @@ class Store:
             return stmt.on_duplicate_key_update({first: table.c[first]})
         return insert(table).values(**values)
 
-    def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]):
+    def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
         """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""
         if self.dialect == "sqlite":
             stmt = sqlite_insert(table).values(rows)
             keys = [c.name for c in table.primary_key.columns]
             return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
-        stmt = mysql_insert(table).values(rows)
-        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
+        dup = mysql_insert(table).values(rows)
+        return dup.on_duplicate_key_update({c: dup.inserted[c] for c in update})
 
-    def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any):
+    def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any) -> Insert:
         """INSERT ... SELECT skipping rows whose unique key already exists (both backends)."""
         stmt = insert(table).from_select(columns, select_stmt)
         if self.dialect == "sqlite":
@@ -172,3 +254,5 @@ class Store:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

@@ -51,11 +51,11 @@ def observe(event: str, value: float, **labels: str) -> None:
 # --- log context ----------------------------------------------------------------------------------
 
 LOG_FIELDS = ("command", "fan", "show")
-_context: dict[str, contextvars.ContextVar] = {name: contextvars.ContextVar(f"picket_log_{name}", default=None) for name in LOG_FIELDS}
+_context: dict[str, contextvars.ContextVar[object]] = {name: contextvars.ContextVar(f"picket_log_{name}", default=None) for name in LOG_FIELDS}
 
 
 @contextmanager
-def log_fields(**values) -> Iterator[None]:
+def log_fields(**values: object) -> Iterator[None]:
     """Name the command, fan and/or show for every log line written inside the block."""
     tokens = [(_context[k], _context[k].set(v)) for k, v in values.items() if k in _context and v is not None]
     try:
@@ -63,6 +63,14 @@ def log_fields(**values) -> Iterator[None]:
     finally:
         for var, token in reversed(tokens):
             var.reset(token)
+
+
+def bind_log_fields(**values: object) -> None:
+    """:func:`log_fields` for the rest of the current task (an interaction's own task: see
+    ``store.count_committed_writes``)."""
+    for name, value in values.items():
+        if name in _context and value is not None:
+            _context[name].set(value)
 
 
 def current_log_fields() -> dict[str, object]:

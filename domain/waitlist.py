@@ -4,30 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors, telemetry
+from domain import errors, reports, telemetry
+from domain.holds import DEFAULT_HOLD_TTL, end_hold, hold_seats_in
 from domain.models import Hold, HoldStatus, PriceTier, Show, ShowStatus, WaitlistEntry, WaitlistStatus
+from domain.orders import OrderSummary, purchase
 from domain.outbox import enqueue
+from domain.payments import PaymentGateway
+from domain.seats import has_kept_seats, release_kept_seats, seats_still_selling
 from domain.shows import load_show
 from domain.specs import excerpt
-from domain.store import Store
+from domain.store import Store, rowcount
 
 
 @dataclass(frozen=True)
 class WaitlistView:
     entry_id: int
     show_id: int
-    fan_discord_id: int
+    fan_id: int
     tier: str | None
     quantity: int
     position: int
 
 
-def _active_key(show_id: int, fan: int) -> str:
-    return f"{show_id}:{fan}"
+def _active_key(show_id: int, fan_id: int) -> str:
+    return f"{show_id}:{fan_id}"
 
 
 async def _position(s: AsyncSession, entry: WaitlistEntry) -> int:
@@ -44,17 +50,17 @@ async def _position(s: AsyncSession, entry: WaitlistEntry) -> int:
 
 
 async def join_waitlist(
-    store: Store, *, show_id: int, fan_discord_id: int, quantity: int, tier: str | None = None, gateway=None
+    store: Store, *, show_id: int, fan_id: int, quantity: int, tier: str | None = None, gateway: PaymentGateway | None = None
 ) -> WaitlistView:
     """Join a show's waitlist (once per fan; joining again returns the current place). With a
     gateway, the fan's card is authorized now and that authorization is charged on promotion."""
     authorization = None
     if gateway is not None:
-        existing = await waitlist_position(store, show_id=show_id, fan_discord_id=fan_discord_id)
+        existing = await waitlist_position(store, show_id=show_id, fan_id=fan_id)
         if existing is not None:
             return existing
         await _validate_join(store, show_id, quantity, tier)
-        auth = await gateway.authorize(customer=fan_discord_id)
+        auth = await gateway.authorize(customer=fan_id)
         if not auth.ok:
             if auth.reason:
                 raise errors.PaymentDeclined("waitlist.card_declined_because", provider_reason=excerpt(auth.reason).rstrip("."))
@@ -67,10 +73,10 @@ async def join_waitlist(
         await s.execute(
             store.insert_ignore(
                 WaitlistEntry.__table__,
-                active_key=_active_key(show.id, fan_discord_id),
+                active_key=_active_key(show.id, fan_id),
                 show_id=show.id,
                 tier_id=tier_id,
-                fan_discord_id=fan_discord_id,
+                fan_discord_id=fan_id,
                 quantity=quantity,
                 status=WaitlistStatus.WAITING.value,
                 payment_authorization=authorization,
@@ -78,34 +84,34 @@ async def join_waitlist(
             )
         )
         entry = (
-            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show.id, fan_discord_id)))
+            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show.id, fan_id)))
         ).scalar_one()
-        return WaitlistView(entry.id, show.id, fan_discord_id, tier if entry.tier_id else None, entry.quantity, await _position(s, entry))
+        return WaitlistView(entry.id, show.id, fan_id, tier if entry.tier_id else None, entry.quantity, await _position(s, entry))
 
     return await store.transaction(work)
 
 
-async def leave_waitlist(store: Store, *, show_id: int, fan_discord_id: int) -> bool:
+async def leave_waitlist(store: Store, *, show_id: int, fan_id: int) -> bool:
     async def work(s: AsyncSession) -> bool:
         res = await s.execute(
             update(WaitlistEntry)
-            .where(WaitlistEntry.active_key == _active_key(show_id, fan_discord_id))
+            .where(WaitlistEntry.active_key == _active_key(show_id, fan_id))
             .values(status=WaitlistStatus.LEFT.value, active_key=None)
         )
-        return res.rowcount > 0
+        return rowcount(res) > 0
 
     return await store.transaction(work)
 
 
-async def waitlist_position(store: Store, *, show_id: int, fan_discord_id: int) -> WaitlistView | None:
+async def waitlist_position(store: Store, *, show_id: int, fan_id: int) -> WaitlistView | None:
     async with store.session() as s:
         entry = (
-            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show_id, fan_discord_id)))
+            await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show_id, fan_id)))
         ).scalar_one_or_none()
         if entry is None:
             return None
-        tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
-        return WaitlistView(entry.id, entry.show_id, fan_discord_id, tier, entry.quantity, await _position(s, entry))
+        tier = (await s.get_one(PriceTier, entry.tier_id)).name if entry.tier_id else None
+        return WaitlistView(entry.id, entry.show_id, fan_id, tier, entry.quantity, await _position(s, entry))
 
 
 # --- promotion ------------------------------------------------------------------------------------
@@ -114,20 +120,19 @@ async def waitlist_position(store: Store, *, show_id: int, fan_discord_id: int) 
 @dataclass(frozen=True)
 class Promotion:
     entry_id: int
-    fan_discord_id: int
+    fan_id: int
     order_id: int | None
     outcome: str  # "promoted" | "declined" | "offered"
     reason: str | None = None
 
 
-async def _claim_next(store: Store, s: AsyncSession, show_id: int):
+async def _claim_next(store: Store, s: AsyncSession, show_id: int) -> tuple[str, int, int, Any] | None:
     """Claim the first waiting fan whose request fits the seats now free, and hold those seats for
     them, in one transaction: the entry moves waiting -> promoting by a conditional UPDATE and the
-    seats by the booking rules, so two processes promoting at once never pick the same fan or seat."""
-    from domain import booking
-
-    show = await s.get(Show, show_id)
-    ttl = timedelta(minutes=show.offer_minutes) if show.waitlist_mode == "offer" else booking.DEFAULT_HOLD_TTL
+    seats by the hold rules (domain/holds.py), so two processes promoting at once never pick the same fan or seat.
+    Returns (what happened, entry id, fan, the hold's id or, when refused, the refusal's payload)."""
+    show = await s.get_one(Show, show_id)
+    ttl = timedelta(minutes=show.offer_minutes) if show.waitlist_mode == "offer" else DEFAULT_HOLD_TTL
     entries = (
         await s.execute(
             select(WaitlistEntry)
@@ -138,14 +143,15 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
         )
     ).scalars().all()
     for entry in entries:
-        tier = (await s.get(PriceTier, entry.tier_id)).name if entry.tier_id else None
+        tier = (await s.get_one(PriceTier, entry.tier_id)).name if entry.tier_id else None
         try:
             async with s.begin_nested():
-                hold = await booking.hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True, for_waitlist=True)
+                hold = await hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True, for_waitlist=True)
         except (errors.SoldOut, errors.SeatUnavailable):
             continue  # not enough seats for this request yet; a smaller one further down may fit
         except errors.DomainError as refused:  # over the per-fan limit, show off sale...
             entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+            await reports.note(s, show_id, reports.WL_DECLINED, entry.fan_discord_id, store.now(), refused.code)
             return ("refused", entry.id, entry.fan_discord_id, refused.to_payload())
         offering = show.waitlist_mode == "offer"
         claimed = await s.execute(
@@ -153,7 +159,7 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
             .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
             .values(status=OFFERED if offering else PROMOTING, hold_id=hold.id)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             if offering:
                 await enqueue(
                     store,
@@ -168,15 +174,13 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int):
     return None
 
 
-async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> list[Promotion]:
+async def promote(store: Store, gateway: PaymentGateway, show_id: int, *, limit: int = 100) -> list[Promotion]:
     """Give seats that came back to the waitlist, first come first served: charge the fan's saved
     authorization, issue and DM the tickets (the purchase's own outbox message), and take them off
     the list. A declined charge passes the seats to the next fan and tells the declined one why."""
     done: list[Promotion] = []
     await store.transaction(lambda s: _lapse_offers(store, s, show_id))
-    from domain import booking
-
-    if not await booking.has_kept_seats(store, show_id):
+    if not await has_kept_seats(store, show_id):
         return done  # promotion only ever takes seats kept for the waitlist: nothing to give
     async with store.session() as s:
         show = await load_show(s, show_id)
@@ -195,38 +199,37 @@ async def promote(store: Store, gateway, show_id: int, *, limit: int = 100) -> l
             continue
         if kind == "refused":
             await store.transaction(
-                lambda s, e=entry_id, f=fan, r=detail: enqueue(
-                    store, s, kind="waitlist_declined", recipient_discord_id=f, payload={"show_id": show_id, "refusal": r}, dedupe_key=f"waitlist:{e}:refused"
+                partial(
+                    enqueue, store, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "refusal": detail}, dedupe_key=f"waitlist:{entry_id}:refused"
                 )
             )
             done.append(Promotion(entry_id, fan, None, "declined", detail["code"]))
             continue
         done.append(await complete_promotion(store, gateway, entry_id, fan, detail, show_id))
-    await booking.release_kept_seats(store, show_id)  # what no waiting fan could take goes on sale
+    await release_kept_seats(store, show_id)  # what no waiting fan could take goes on sale
     return done
 
 
-async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hold_id: int, show_id: int) -> Promotion:
+async def complete_promotion(store: Store, gateway: PaymentGateway, entry_id: int, fan_id: int, hold_id: int, show_id: int) -> Promotion:
     """Second half of a promotion, once the seats are held for the fan: charge their saved
     authorization (the purchase writes the tickets and their DM), then take them off the list; or,
     when the charge is refused, tell them why and let the seats go to the next fan. Idempotent
     (the purchase is, by hold), so recovery can finish a promotion a crash interrupted.
     """
-    from domain import booking
-
     try:
         authorization = await store.transaction(lambda s: _authorization(s, entry_id))
-        order = await booking.purchase(store, gateway, hold_id=hold_id, fan_discord_id=fan, authorization=authorization)
+        order = await purchase(store, gateway, hold_id=hold_id, fan_id=fan_id, authorization=authorization)
     except errors.DomainError as failed:
         refusal = failed.to_payload()
 
         async def decline(s: AsyncSession) -> None:
             await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.LEFT.value, active_key=None))
-            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "refusal": refusal}, dedupe_key=f"waitlist:{entry_id}:declined")
+            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan_id, payload={"show_id": show_id, "refusal": refusal}, dedupe_key=f"waitlist:{entry_id}:declined")
+            await reports.note(s, show_id, reports.WL_DECLINED, fan_id, store.now(), refusal["code"])
 
         await store.transaction(decline)
         telemetry.count("waitlist", outcome="declined")
-        return Promotion(entry_id, fan, None, "declined", failed.code)
+        return Promotion(entry_id, fan_id, None, "declined", failed.code)
     moved = await store.transaction(
         lambda s: s.execute(
             update(WaitlistEntry)
@@ -234,9 +237,9 @@ async def complete_promotion(store: Store, gateway, entry_id: int, fan: int, hol
             .values(status=WaitlistStatus.PROMOTED.value, active_key=None)
         )
     )
-    if moved.rowcount:
+    if rowcount(moved):
         telemetry.count("waitlist", outcome="promoted")
-    return Promotion(entry_id, fan, order.id, "promoted")
+    return Promotion(entry_id, fan_id, order.id, "promoted")
 
 
 async def requeue(s: AsyncSession, entry_id: int) -> bool:
@@ -245,7 +248,7 @@ async def requeue(s: AsyncSession, entry_id: int) -> bool:
     done = await s.execute(
         update(WaitlistEntry).where(WaitlistEntry.id == entry_id, WaitlistEntry.status == PROMOTING).values(status=WaitlistStatus.WAITING.value, hold_id=None)
     )
-    return done.rowcount == 1
+    return rowcount(done) == 1
 
 
 async def shows_with_waiting(store: Store) -> list[int]:
@@ -270,8 +273,6 @@ async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, 
     gets only seats that come back, so it opens once the queue has nothing left to sell: before the
     open, and while seats of the show (or of the tier asked for) are on sale or held by buyers, the
     answer is the queue. Writes nothing."""
-    from domain import booking
-
     if show.status == ShowStatus.CANCELLED.value:
         raise errors.ShowCancelled("show.cancelled", title=show.title)
     if not isinstance(quantity, int) or quantity <= 0:
@@ -288,7 +289,7 @@ async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, 
         raise errors.SaleNotOpen("waitlist.sale_not_open", title=show.title, opens_at=show.on_sale_at)
     if now >= show.starts_at:
         raise errors.SaleNotOpen("sale.closed", title=show.title)
-    if await booking.seats_still_selling(s, show.id, tier_id):
+    if await seats_still_selling(s, show.id, tier_id):
         if tier is not None:
             raise errors.QueueFirst("waitlist.queue_first_tier", title=show.title, tier=tier)
         raise errors.QueueFirst("waitlist.queue_first", title=show.title)
@@ -307,8 +308,6 @@ PROMOTING = "promoting"  # seats held for the fan, their charge under way
 
 async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
     """Offers whose time ran out pass on: the fan leaves the list (told by DM) and the seats return."""
-    from domain import booking
-
     now = store.now()
     open_offers = (
         await s.execute(select(WaitlistEntry).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == OFFERED).with_for_update())
@@ -320,27 +319,26 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         if hold is not None and hold.status == HoldStatus.CONVERTED.value:
             continue
         if hold is not None:
-            await booking.end_hold(store, s, hold, HoldStatus.EXPIRED)
+            await end_hold(store, s, hold, HoldStatus.EXPIRED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+        await reports.note(s, show_id, reports.WL_LAPSED, entry.fan_discord_id, now)
         await enqueue(
             store, s, kind="waitlist_declined", recipient_discord_id=entry.fan_discord_id,
             payload={"show_id": show_id, "refusal": {"code": "waitlist.offer_lapsed", "params": {}}}, dedupe_key=f"waitlist:{entry.id}:lapsed",
         )
 
 
-async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
+async def accept_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, fan_id: int) -> OrderSummary:
     """The fan accepts a waitlist offer: their saved authorization is charged for the held seats."""
-    from domain import booking
-
     async with store.session() as s:
         entry = await s.get(WaitlistEntry, entry_id)
-    if entry is None or entry.fan_discord_id != fan:
+    if entry is None or entry.fan_discord_id != fan_id:
         raise errors.NotFound("offer.not_found")
     if entry.status == WaitlistStatus.PROMOTED.value:
         raise errors.AlreadyDone("offer.already_accepted")
-    if entry.status != OFFERED:
+    if entry.status != OFFERED or entry.hold_id is None:  # an offer always holds its seats
         raise errors.HoldExpired("offer.closed")
-    order = await booking.purchase(store, gateway, hold_id=entry.hold_id, fan_discord_id=fan, authorization=entry.payment_authorization)
+    order = await purchase(store, gateway, hold_id=entry.hold_id, fan_id=fan_id, authorization=entry.payment_authorization)
     await store.transaction(
         lambda s: s.execute(
             update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.PROMOTED.value, active_key=None)
@@ -349,18 +347,17 @@ async def accept_offer(store: Store, gateway, *, entry_id: int, fan: int):
     return order
 
 
-async def decline_offer(store: Store, gateway, *, entry_id: int, fan: int) -> None:
+async def decline_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, fan_id: int) -> None:
     """The fan passes: the seats go to the next fan at once."""
-    from domain import booking
-
     async def work(s: AsyncSession) -> int:
         entry = (await s.execute(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())).scalar_one_or_none()
-        if entry is None or entry.fan_discord_id != fan or entry.status != OFFERED:
+        if entry is None or entry.fan_discord_id != fan_id or entry.status != OFFERED:
             raise errors.NotFound("offer.not_found")
         hold = await s.get(Hold, entry.hold_id)
         if hold is not None:
-            await booking.end_hold(store, s, hold, HoldStatus.RELEASED)
+            await end_hold(store, s, hold, HoldStatus.RELEASED)
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
+        await reports.note(s, entry.show_id, reports.WL_PASSED, fan_id, store.now())
         return entry.show_id
 
     show_id = await store.transaction(work)

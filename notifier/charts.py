@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -30,7 +31,7 @@ def sales_chart(issued: list[datetime], capacity: int, title: str, timezone: str
     if issued:
         start, end = issued[0], issued[-1]
         span = max((end - start).total_seconds(), 1.0)
-        points = [(x0, y0)]
+        points: list[tuple[float, float]] = [(x0, y0)]
         for n, when in enumerate(issued, 1):
             x = x0 + (x1 - x0) * (when - start).total_seconds() / span
             points.append((x, points[-1][1]))
@@ -54,7 +55,7 @@ def seat_map_image(seats, title: str) -> bytes:
     sections: dict[str, list] = {}
     for seat in seats:
         sections.setdefault(seat.section, []).append(seat)
-    blocks = []
+    blocks: list[tuple[str, dict[str, list[Any]] | None, list[Any]]] = []
     width = 420
     height = pad + 30
     for name, places in sections.items():
@@ -62,7 +63,8 @@ def seat_map_image(seats, title: str) -> bytes:
             blocks.append((name, None, places))
             height += 40
             continue
-        rows: dict[str, list] = {}
+        rows: dict[str, list[Any]] | None  # None below: a general admission block
+        rows = {}
         for seat in places:
             rows.setdefault(seat.row_label, []).append(seat)
         per_row = max(len(r) for r in rows.values())

@@ -8,7 +8,7 @@ formats the params for the reader: a datetime as a Discord timestamp (``{opens_a
 ``currency``) with :func:`notifier.money.format_money` in the reader's locale, a member or role id as a
 mention, a list as "a, b", and ``field`` (the input a refusal is about, an English label) translated.
 
-Cogs call it through ``cogs/ui.report_error`` with the interaction's locale; DMs that carry a refusal
+Cogs call it through ``cogs/common/requests.answer_error`` with the interaction's locale; DMs that carry a refusal
 (``waitlist_declined``) store the code and params in their payload and render them at send time.
 """
 
@@ -182,6 +182,14 @@ TEMPLATES: dict[str, str] = {
     "seatmap.too_many_seats": N_("Seat map: {total} seats in all; at most {most}."),
     "seatmap.add_too_many": N_("Seat map: “{title}” has {now} seats; {adding} more would make {total}, and a show has at most {most}."),
     "seatmap.section_exists": N_("Seat map: section `{section}` already exists in “{title}”."),
+    # --- around the show: holder reminders, changes (domain/reminders.py, domain/changes.py)
+    "reminders.bad_hours": N_("Reminders: `{value}` is not a number of hours from 1 to {most}. Give up to {count}, e.g. `24, 2`, or `none`."),
+    "reminders.too_many": N_("Reminders: at most {count} times, e.g. `24, 2`."),
+    "reminders.no_ticket": N_("You hold no valid ticket for “{title}”."),
+    "change.not_found": N_("That change could not be found."),
+    "change.show_cancelled": N_("“{title}” was cancelled: your tickets were already refunded in full."),
+    "change.not_material": N_("This change to “{title}” keeps its date and venue, so the show's cancellation policy applies: use /ticket cancel."),
+    "change.nothing_to_refund": N_("You have no tickets for “{title}” from before this change left to refund: they were refunded already."),
 }
 
 # The inputs a refusal can be about: the domain names one by a plain English label (``field``), this
@@ -254,7 +262,7 @@ def _params(error: DomainError, locale: object) -> _Params:
             out[key] = _When(value)
         elif key.endswith("_minor") and isinstance(value, int):
             name = key[: -len("_minor")]
-            out[name] = format_money(value, currency, locale) if currency and known(str(currency)) else f"{value:,}"
+            out[name] = format_money(value, str(currency), locale) if currency and known(str(currency)) else f"{value:,}"
             out[key] = value
         elif key.endswith("user_id") and value is not None:
             out[key] = f"<@{value}>"

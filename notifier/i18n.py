@@ -7,7 +7,7 @@ the reader is known (DM templates, error templates). Korean lives in
 first time a language is used, so no stale ``.mo`` can ever ship; ``pybabel extract -F babel.cfg``
 finds the marked texts, and ``tests/test_catalogue.py`` fails when one has no Korean entry.
 
-This module is the one place that knows how: cogs (``cogs/i18n.t``) and the DM renderer both call
+This module is the one place that knows how: cogs (``cogs/common/i18n.t``) and the DM renderer both call
 :func:`translate`. A text missing from a catalogue reads in English rather than failing.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -49,7 +49,7 @@ def po_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> _gettext.NullTranslations:
     path = po_path(lang)
     if lang == DEFAULT or not path.exists():
@@ -76,5 +76,6 @@ def translate(locale: object, text: str, **params: object) -> str:
 def has_entry(lang: str, text: str, *, context: str | None = None) -> bool:
     cat = catalogue(lang)
     missing = object()
-    found = cat._catalog.get(f"{context}\x04{text}" if context else text, missing) if isinstance(cat, _gettext.GNUTranslations) else missing
+    # gettext has no public lookup that tells a missing entry from one equal to its msgid: read its table.
+    found = cat._catalog.get(f"{context}\x04{text}" if context else text, missing) if isinstance(cat, _gettext.GNUTranslations) else missing  # type: ignore[attr-defined]
     return found is not missing and bool(found)

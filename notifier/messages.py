@@ -6,7 +6,7 @@ boundaries, embeds are clipped field by field and summarised ("…and 3 more") u
 6,000 characters, a message with more than 10 attachments or embeds becomes several messages.
 
 Plain data only (embed JSON dicts, opaque file objects), no Discord import: the DM renderer and
-bot/transport.py use it through :func:`split_message`; cogs/ui.py (``reply``, ``edit``, ``post``) uses
+bot/transport.py use it through :func:`split_message`; cogs/common/ui.py (``reply``, ``edit``, ``post``) uses
 :func:`split_parts` and :func:`fit_embed` on discord.py's objects turned into dicts, so every cog
 reply passes through it too.
 """

@@ -3,7 +3,7 @@
 Amounts are stored as integers in ISO 4217 minor units (KRW and JPY have none, USD and EUR have
 cents, KWD and BHD have fils: 1 KWD = 1000). The codes and exponents come from CLDR through Babel, as
 do the formats: ₩150,000, $45.50, KWD1.500; in Korean, US$45.50. This is the one formatter: cogs
-(cogs/ui.py ``money``) and DMs (notifier/render.py ``money``) both call :func:`format_money`.
+(cogs/common/ui.py ``money``) and DMs (notifier/render.py ``money``) both call :func:`format_money`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ DEFAULT_LOCALE = "en"
 
 def known(code: str | None) -> bool:
     """An ISO 4217 code Babel knows (upper case, three letters)."""
-    return bool(code) and len(code) == 3 and code.isascii() and code.isalpha() and is_currency(code.upper())
+    return code is not None and len(code) == 3 and code.isascii() and code.isalpha() and is_currency(code.upper())
 
 
 def currency(code: str) -> Currency:

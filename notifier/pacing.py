@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from redis.asyncio import Redis
+
 log = logging.getLogger("picket.notifier")
 
 # Grants are spaced as if the limit held over 1.02 s instead of 1 s: a request arrives a little after
@@ -181,7 +183,7 @@ class RedisBucket:
     (atomic on Redis, so two processes never take the same slot), on the Redis server's clock (the
     processes' own clocks need not agree)."""
 
-    def __init__(self, redis, limit: float, burst: float, *, key: str = "picket:pace:global"):
+    def __init__(self, redis: Redis, limit: float, burst: float, *, key: str = "picket:pace:global"):
         self.redis = redis
         self.key = key
         self.interval_us = 1_000_000.0 / window_rate(limit)
@@ -233,7 +235,7 @@ class Pacer:
         enabled: bool = True,
         clock: Callable[[], float] = time.monotonic,
         max_channels: int = 10_000,
-        redis=None,
+        redis: Redis | None = None,
         redis_key: str = "picket:pace:global",
     ):
         self.enabled = enabled

@@ -12,22 +12,23 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-from domain import booking, shows
+from domain import orders, shows
 from domain.store import Store
 from notifier import i18n, ticket_codes
 from notifier.errors_text import refusal_text
 from notifier.messages import join_within
 from notifier.money import format_money
+from notifier.seats import seat_label
 from notifier.ticket_card import render_ticket_card
+from notifier.ticket_codes import Keyring
 from notifier.times import discord_ts
 from notifier.transport import Button, OutgoingMessage
-from notifier.seats import seat_label
 
 ALERT_PREFIX = "🔔"  # first character of every interest alert DM
 DIGEST_ARTISTS = 200  # characters of a show's lineup on its digest line
 
 Locale = str | None
-Renderer = Callable[[Store, dict, Locale], Awaitable[OutgoingMessage]]
+Renderer = Callable[[Store, dict, Locale, Keyring | None], Awaitable[OutgoingMessage]]
 RENDERERS: dict[str, Renderer] = {}
 
 
@@ -35,21 +36,39 @@ class UnknownMessageKind(Exception):
     pass
 
 
+class NoSigningKeys(Exception):
+    """A message that carries ticket codes was rendered without the signing keys."""
+
+
 def renderer(kind: str):
-    """Registers ``fn(store, payload, locale)`` for ``kind``. One written as ``fn(store, payload)``
-    (a test's note) is registered too, and renders the same words whatever the reader's language."""
+    """Registers ``fn(store, payload, locale)`` for ``kind``; ``fn(store, payload, locale, keys)`` when
+    it signs ticket codes (``keys``: the :class:`~notifier.ticket_codes.Keyring` the sender was handed).
+    One written as ``fn(store, payload)`` (a test's note) is registered too, and renders the same words
+    whatever the reader's language."""
 
     def register(fn) -> Renderer:
-        if len(inspect.signature(fn).parameters) < 3:
-            async def any_language(store: Store, payload: dict, locale: Locale, _fn=fn) -> OutgoingMessage:
+        arity = len(inspect.signature(fn).parameters)
+        if arity < 3:
+            async def any_language(store: Store, payload: dict, locale: Locale, keys: Keyring | None, _fn=fn) -> OutgoingMessage:
                 return await _fn(store, payload)
 
             RENDERERS[kind] = any_language
+        elif arity == 3:
+            async def unsigned(store: Store, payload: dict, locale: Locale, keys: Keyring | None, _fn=fn) -> OutgoingMessage:
+                return await _fn(store, payload, locale)
+
+            RENDERERS[kind] = unsigned
         else:
             RENDERERS[kind] = fn
         return fn
 
     return register
+
+
+def signing_keys(keys: Keyring | None) -> Keyring:
+    if keys is None:
+        raise NoSigningKeys("this message carries ticket codes: hand the sender the signing keys (OutboxSender(keyring=...))")
+    return keys
 
 
 def message_locale(locale: object) -> Locale:
@@ -60,11 +79,12 @@ def message_locale(locale: object) -> Locale:
     return value if value and base in i18n.LANGUAGES else None
 
 
-async def render(store: Store, kind: str, payload: dict, locale: object = None) -> OutgoingMessage:
+async def render(store: Store, kind: str, payload: dict, locale: object = None, keys: Keyring | None = None) -> OutgoingMessage:
+    """``keys``: the ticket signing keys, for the messages that carry a ticket code."""
     fn = RENDERERS.get(kind)
     if fn is None:
         raise UnknownMessageKind(kind)
-    return await fn(store, payload, message_locale(locale))
+    return await fn(store, payload, message_locale(locale), keys)
 
 
 def t(locale: Locale, text: str, **params: object) -> str:
@@ -78,13 +98,13 @@ def money(minor: int, currency: str, locale: Locale = None) -> str:
 
 
 @renderer("tickets_issued")
-async def _tickets_issued(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
-    order = await booking.get_order(store, payload["order_id"])
+async def _tickets_issued(store: Store, payload: dict, locale: Locale, keys: Keyring | None) -> OutgoingMessage:
+    order = await orders.get_order(store, payload["order_id"])
     show = await shows.get_show(store, order.show_id)
-    holder = payload.get("holder_name") or t(locale, "fan {id}", id=order.fan_discord_id)
+    holder = payload.get("holder_name") or t(locale, "fan {id}", id=order.fan_id)
     live = [tk for tk in order.tickets if tk.status != "revoked"]
-    keys = ticket_codes.keyring()
-    codes = {tk.id: keys.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_discord_id, now=store.now()) for tk in live}
+    signer = signing_keys(keys)
+    codes = {tk.id: signer.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_id, now=store.now()) for tk in live}
     files = tuple(
         (
             f"ticket-{tk.id}.png",
@@ -254,10 +274,10 @@ async def _queue_sold_out(store: Store, payload: dict, locale: Locale) -> Outgoi
 
 
 @renderer("ticket_code")
-async def _ticket_code(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
+async def _ticket_code(store: Store, payload: dict, locale: Locale, keys: Keyring | None) -> OutgoingMessage:
     """A fresh code, signed when the DM is sent (not when it was asked for)."""
     show = await shows.get_show(store, payload["show_id"])
-    code = ticket_codes.keyring().sign(
+    code = signing_keys(keys).sign(
         ticket_id=payload["ticket_id"], show_id=show.id, holder_discord_id=payload["holder"], now=store.now()
     )
     return OutgoingMessage(
@@ -305,3 +325,6 @@ async def _waitlist_offer(store: Store, payload: dict, locale: Locale) -> Outgoi
             Button(t(locale, "Pass"), f"picket:offer:decline:{entry}", "secondary"),
         ),
     )
+
+
+from notifier import around  # noqa: E402,F401  (registers the holder reminder, "show changed" and on-sale report DMs)

@@ -5,7 +5,8 @@ and old DMs leave behind.
 APScheduler provides the timing (interval and cron triggers). It keeps no state that matters: each
 job claims its work through the database (conditional UPDATEs, SKIP LOCKED), so several processes may
 run the same schedule and each piece of work still happens once, and a restart loses nothing because
-what is due is read from the store, not from the scheduler's memory.
+what is due is read from the store, not from the scheduler's memory. DMs a job queues are sent at
+once: the store wakes the sender after each commit that queued one (domain/outbox.on_queued).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.asyncio import Redis
 
-from domain import alerts, outbox, queue, recovery, waitlist
+from domain import alerts, outbox, queue, recovery, reports, waitlist
 from domain.payments import PaymentGateway
 from domain.store import Store
-from notifier.sender import OutboxSender
 
 log = logging.getLogger("picket.scheduler")
 
@@ -29,22 +30,15 @@ log = logging.getLogger("picket.scheduler")
 class Jobs:
     store: Store
     gateway: PaymentGateway
-    sender: OutboxSender
-    redis: object = None
+    redis: Redis
 
     async def recover(self) -> recovery.RecoveryReport:
         """Lapsed holds go back (to waitlisted fans first), owed refunds are sent, and whatever a
         dead process left half done is finished (see ``domain.recovery``)."""
-        report = await recovery.recover(self.store, self.gateway, self.redis)
-        if report.anything:
-            self.sender.kick()
-        return report
+        return await recovery.recover(self.store, self.gateway, self.redis)
 
     async def send_due_notices(self) -> int:
-        queued = await alerts.run_due_notices(self.store)
-        if queued:
-            self.sender.kick()
-        return queued
+        return await alerts.run_due_notices(self.store)
 
     async def weekly_digest(self) -> int:
         await alerts.plan_weekly_digest(self.store)
@@ -56,16 +50,14 @@ class Jobs:
         told = await waitlist.close_started(self.store)
         await queue.purge_ended(self.store, self.redis)
         await outbox.purge_sent(self.store)
-        if told:
-            self.sender.kick()
         return told
 
-    async def admit_queues(self) -> int:
-        messaged = await queue.admit_all(self.store, self.redis)
-        if messaged:
-            self.sender.kick()
-        return messaged
+    async def onsale_reports(self) -> int:
+        """Each on-sale's report to its organizer, once: at the sell-out, or when sales close."""
+        return await reports.watch(self.store)
 
+    async def admit_queues(self) -> int:
+        return await queue.admit_all(self.store, self.redis)
 
 
 def start_scheduler(jobs: Jobs, *, tick_seconds: float = 30.0) -> AsyncIOScheduler:
@@ -75,6 +67,7 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: float = 30.0) -> AsyncIOSchedul
     scheduler.add_job(jobs.send_due_notices, IntervalTrigger(seconds=tick_seconds), id="notices", **common)
     scheduler.add_job(jobs.admit_queues, IntervalTrigger(seconds=min(tick_seconds, 5)), id="queues", **common)
     scheduler.add_job(jobs.clean_up, IntervalTrigger(seconds=max(tick_seconds, 60)), id="cleanup", **common)
+    scheduler.add_job(jobs.onsale_reports, IntervalTrigger(seconds=tick_seconds), id="reports", **common)
     scheduler.add_job(jobs.weekly_digest, CronTrigger(day_of_week="mon", hour=10, minute=0), id="digest", **common)
     scheduler.start()
     log.info("scheduler started: recovery/notices every %ss, digest Mondays 10:00 UTC", tick_seconds)

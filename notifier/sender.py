@@ -23,16 +23,20 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import EllipsisType
+from typing import Any
 
-from domain import alert_roles, alerts, locales, outbox, telemetry
+from domain import alert_roles, alerts, locales, outbox, reminders, telemetry
 from domain.alerts import AlertPlan, FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
 from notifier import alert_posts  # noqa: F401  (registers the alert-role post's renderer)
 from notifier.pacing import Pacer, sending_priority
 from notifier.render import render
+from notifier.ticket_codes import Keyring
 from notifier.transport import DMsClosed, RateLimited, TransientSendError, Transport, Undeliverable
 
 log = logging.getLogger("picket.notifier")
@@ -58,6 +62,7 @@ class OutboxSender:
         transport: Transport,
         *,
         pacer: Pacer | None = None,
+        keyring: Keyring | None = None,
         worker_id: str | None = None,
         batch_size: int = 100,
         concurrency: int = 16,
@@ -74,6 +79,7 @@ class OutboxSender:
         self.store = store
         self.transport = transport
         self.pacer = pacer or Pacer()
+        self.keyring = keyring  # signs the ticket codes in ticket DMs (none: those messages cannot render)
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.batch_size = batch_size
         self.concurrency = concurrency
@@ -93,12 +99,16 @@ class OutboxSender:
         self._urgent: asyncio.Task | None = None
         self._urgent_again = False
         self._shared_renders = _Renders()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # --- running ------------------------------------------------------------------------------
     #
     # No task ever waits on an Event: a kick starts a drain task (or asks the running one to look
-    # again), and a poll loop kicks every ``poll_interval`` for messages queued by other processes.
-    # Plain sleeps and short-lived tasks are what SimCord's virtual time understands, too.
+    # again). A started sender is kicked by its store after every commit that queued a message
+    # (domain.outbox.on_queued), and a poll loop kicks every ``poll_interval`` for messages queued
+    # by other processes. Plain sleeps and short-lived tasks are what SimCord's virtual time
+    # understands, too.
 
     def kick(self) -> None:
         """Something was queued: drain now instead of at the next poll. What fans are waiting for
@@ -116,9 +126,27 @@ class OutboxSender:
             self._urgent_again = True
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._unsubscribe is None:
+            self._unsubscribe = outbox.on_queued(self.store, self._queued)
         if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
+            self._poller = self._loop.create_task(self._poll(), name=f"outbox-poll-{self.worker_id}")
         self.kick()
+
+    def _queued(self) -> None:
+        """The store committed messages: drain now instead of at the next poll (from the sender's
+        own loop, whichever loop the commit ran on)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.kick()
+        else:
+            loop.call_soon_threadsafe(self.kick)
 
     async def idle(self) -> None:
         """Wait until the drain in progress (if any) has finished: a clean point to stop at."""
@@ -128,6 +156,9 @@ class OutboxSender:
                     await asyncio.shield(task)
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for task in (self._poller, self._drainer, self._urgent):
             if task is not None and not task.done():
                 task.cancel()
@@ -217,7 +248,7 @@ class OutboxSender:
             if progress is None or not progress.running:
                 return None
             await progress.next_batch()  # the fan-out lane is writing more
-        interested = [m.recipient_discord_id for m in claimed if m.kind in alerts.INTEREST_KINDS]
+        interested = [m.recipient_discord_id for m in claimed if _fan_rules_apply(m)]
         settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
         # Each message in its reader's language, looked up for the whole batch at once.
         langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
@@ -256,10 +287,13 @@ class OutboxSender:
         async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
             async with gate:
                 with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
-                    return await self.deliver(msg, settings.get(msg.recipient_discord_id), self._shared_renders, locale=lang)
+                    # A fan's switches apply to the messages they govern only (not to a ticket DM
+                    # that happens to share a batch with one of their alerts).
+                    fan = settings.get(msg.recipient_discord_id) if _fan_rules_apply(msg) else None
+                    return await self.deliver(msg, fan, self._shared_renders, locale=lang)
 
-        outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, batch.langs)), return_exceptions=True)
-        for msg, outcome in zip(claimed, outcomes):
+        outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, batch.langs, strict=True)), return_exceptions=True)
+        for msg, outcome in zip(claimed, outcomes, strict=True):
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                 raise outcome  # cancelled: stop here (the claims lapse and are resent)
             if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
@@ -268,7 +302,7 @@ class OutboxSender:
         # A fan whose DMs were found closed and who got this one has opened them again.
         reached = [
             m.recipient_discord_id
-            for m, r in zip(claimed, outcomes)
+            for m, r in zip(claimed, outcomes, strict=True)
             if isinstance(r, tuple)
             and m.kind != alerts.ROLE_POST
             and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
@@ -290,26 +324,27 @@ class OutboxSender:
         10,000 followers) are rendered once per language every few seconds: the store is read once,
         not once per fan, and a change to the show still shows within seconds."""
         if cache is None or (isinstance(cache, _Renders) and msg.kind not in _SHARED_KINDS):
-            return await render(self.store, msg.kind, msg.payload, locale)
+            return await render(self.store, msg.kind, msg.payload, locale, self.keyring)
         key = (msg.kind, json.dumps(msg.payload, sort_keys=True), locale)
         if isinstance(cache, _Renders):
-            return await asyncio.shield(cache.get(key, lambda: render(self.store, msg.kind, msg.payload, locale)))
+            return await asyncio.shield(cache.get(key, lambda: render(self.store, msg.kind, msg.payload, locale, self.keyring)))
         if key not in cache:
-            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale))
+            cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale, self.keyring))
         return await asyncio.shield(cache[key])
 
     async def deliver(
-        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | object = ...
+        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: _Renders | dict[Any, Any] | None = None, *, locale: str | None | EllipsisType = ...
     ) -> tuple[int, int] | None:
         """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
         Discord message id) when Discord accepted it (the caller records it as sent), None when it
         was deferred, skipped or rescheduled."""
-        if fan is not None:  # an alert, reminder or digest: the fan's own switches apply
-            if not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_blocked:
+        if fan is not None:  # an alert, reminder or digest (or a holder reminder): the fan's own switches apply
+            interest = msg.kind in alerts.INTEREST_KINDS
+            if interest and (not fan.alerts_enabled and msg.kind != alerts.REMINDER or fan.dms_blocked):
                 await outbox.mark_skipped(self.store, msg.id, "alerts off" if not fan.alerts_enabled else "DMs closed")
                 self.stats.skipped += 1
                 return None
-            quiet_until = fan.quiet_until(self.store.now())
+            quiet_until = fan.quiet_until(self.store.now()) if interest or reminders.respects_quiet_hours(msg.kind, msg.payload) else None
             if quiet_until is not None:
                 await outbox.defer(self.store, self.worker_id, msg.id, quiet_until)
                 self.stats.deferred += 1
@@ -322,7 +357,8 @@ class OutboxSender:
         except Exception as exc:  # e.g. the database dropped the connection: try again later
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
             self.stats.transient_errors += 1
-            return await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
+            return None
         post = msg.kind == alerts.ROLE_POST  # a server channel post, not a DM
         channel = ("channel", msg.recipient_discord_id) if post else ("dm", msg.recipient_discord_id)
         last_error = ""
@@ -332,8 +368,7 @@ class OutboxSender:
                 with sending_priority(msg.priority):  # the transport's extra requests (opening a DM) wait as this one
                     discord_id = await self._send(msg, message, post)
             except RateLimited as exc:
-                self.stats.rate_limited += 1
-                telemetry.count("rate_limited")
+                self.stats.rate_limited += 1  # picket_discord_rate_limited_total is counted where discord.py met it (bot/ratelimits.py)
                 if self.on_rate_limited:
                     self.on_rate_limited()
                 self.pacer.pause(exc.retry_after, channel, is_global=exc.is_global)
@@ -361,14 +396,16 @@ class OutboxSender:
             if self.on_sent:
                 self.on_sent(msg)
             return msg.id, discord_id
-        return await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
+        return None
 
     async def _send(self, msg: ClaimedMessage, message, post: bool) -> int:
         nonce = f"pk{msg.id}"
+        transport: Any = self.transport  # the bot's transport also posts in channels and takes a known DM channel
         if post:
-            return await self.transport.send_channel(msg.recipient_discord_id, message, nonce=nonce)
+            return await transport.send_channel(msg.recipient_discord_id, message, nonce=nonce)
         if msg.dm_channel_id is not None:  # opened before: straight to it, one request
-            return await self.transport.send_dm(msg.recipient_discord_id, message, nonce=nonce, channel_id=msg.dm_channel_id)
+            return await transport.send_dm(msg.recipient_discord_id, message, nonce=nonce, channel_id=msg.dm_channel_id)
         return await self.transport.send_dm(msg.recipient_discord_id, message, nonce=nonce)
 
     async def _retry_later(self, msg: ClaimedMessage, error: str, *, exponent: int) -> None:
@@ -439,3 +476,9 @@ class _Renders:
         future = asyncio.ensure_future(make())
         self._entries[key] = (now, future)
         return future
+
+
+def _fan_rules_apply(msg: ClaimedMessage) -> bool:
+    """Whether the fan's settings (alerts switch, quiet hours) govern this message: interest DMs,
+    and holder reminders for their quiet hours (domain/reminders.py)."""
+    return msg.kind in alerts.INTEREST_KINDS or reminders.respects_quiet_hours(msg.kind, msg.payload)

@@ -91,7 +91,7 @@ def render_ticket_card(
     draw.text((40, 300), fit(text.holder, 20, TEXT_WIDTH), font=_font(20), fill="#8d90a0")
     draw.text((40, 328), text.ticket, font=_font(20), fill="#8d90a0")
     if qr_image is not None:
-        qr = qr_image.convert("RGB").resize((300, 300), Image.NEAREST)
+        qr = qr_image.convert("RGB").resize((300, 300), Image.Resampling.NEAREST)
         img.paste(qr, (WIDTH - 330, 30))
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False)

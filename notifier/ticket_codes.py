@@ -8,7 +8,9 @@ time a buyer reaches the door: the holder shows a fresh code with /ticket show.
 
 Keys: generated on first use under ``<var>/keys`` (never in the repository). Rotation adds a new key
 and makes it the signing key; the one it replaces verifies codes for a grace period (codes signed just
-before the rotation still admit), then retires and verifies nothing.
+before the rotation still admit), then retires and verifies nothing. The bot's wiring (bot/app.py)
+makes one :class:`Keyring` and hands it in like the store: to the outbox sender, which signs the codes
+in ticket DMs, and through the cogs' services to the door, which verifies them.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import base64
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
+from typing import cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -85,24 +89,24 @@ class Keyring:
 
     def _created_at(self, kid: str) -> datetime:
         try:
-            return datetime.fromtimestamp(json.loads((self.folder / f"{kid}.json").read_text())["created_at"], timezone.utc)
+            return datetime.fromtimestamp(json.loads((self.folder / f"{kid}.json").read_text())["created_at"], UTC)
         except (OSError, ValueError, KeyError, TypeError):  # a key from before key files carried their date
-            return datetime.fromtimestamp((self.folder / f"{kid}.pub").stat().st_mtime, timezone.utc)
+            return datetime.fromtimestamp((self.folder / f"{kid}.pub").stat().st_mtime, UTC)
 
     def _load(self) -> None:
         self._seen = self.folder.stat().st_mtime_ns
         self.public: dict[str, Ed25519PublicKey] = {}
         for pub in self.folder.glob("*.pub"):
             if _key_number(pub.stem) is not None:
-                self.public[pub.stem] = serialization.load_pem_public_key(pub.read_bytes())
+                self.public[pub.stem] = cast(Ed25519PublicKey, serialization.load_pem_public_key(pub.read_bytes()))  # the keyring writes only Ed25519
         # Each key retires when the next one (by number) was made: from then on it no longer signs.
-        ordered = sorted(self.public, key=_key_number)
+        ordered = sorted(self.public, key=lambda kid: _key_number(kid) or 0)  # every public key is numbered
         self.retired_at: dict[str, datetime] = {
-            kid: self._created_at(successor) for kid, successor in zip(ordered, ordered[1:])
+            kid: self._created_at(successor) for kid, successor in pairwise(ordered)
         }
-        newest = max((k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: _key_number(p.stem))
+        newest = max((k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: _key_number(p.stem) or 0)
         self.key_id = newest.stem
-        self.private = serialization.load_pem_private_key(newest.read_bytes(), password=None)
+        self.private = cast(Ed25519PrivateKey, serialization.load_pem_private_key(newest.read_bytes(), password=None))
 
     def _highest_id(self) -> int:
         numbers = [_key_number(p.name.split(".")[0]) for p in self.folder.glob("k*.*")]
@@ -119,7 +123,7 @@ class Keyring:
         The private key is created exclusively and its public half renamed into place after it, so
         two shards starting on an empty folder (``first``) cannot overwrite each other's key (the
         loser keeps the winner's), and a key is only used once its public half is there."""
-        created = (now or datetime.now(timezone.utc)).timestamp()
+        created = (now or datetime.now(UTC)).timestamp()
         number = self._highest_id() + 1
         while True:
             kid = f"k{number:04d}"
@@ -190,8 +194,8 @@ class Keyring:
                 ticket_id=int(claims["t"]),
                 show_id=int(claims["s"]),
                 holder_discord_id=int(claims["h"]),
-                not_before=datetime.fromtimestamp(int(claims["nb"]), timezone.utc),
-                not_after=datetime.fromtimestamp(int(claims["na"]), timezone.utc),
+                not_before=datetime.fromtimestamp(int(claims["nb"]), UTC),
+                not_after=datetime.fromtimestamp(int(claims["na"]), UTC),
                 key_id=kid,
             )
         except (KeyError, TypeError, ValueError, OverflowError):
@@ -209,8 +213,9 @@ def qr_png(code: str) -> bytes:
     import io
 
     import qrcode
+    from qrcode.image.pil import PilImage
 
-    img = qrcode.make(code, box_size=8, border=2)
+    img = qrcode.make(code, box_size=8, border=2, image_factory=PilImage)  # qrcode's default where Pillow is installed
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -273,19 +278,3 @@ def read_qr(image_bytes: bytes) -> str | None:
             return result.text
     return None
 
-
-_keyring: Keyring | None = None
-
-
-def configure(folder: Path) -> Keyring:
-    """Load (or create) the keys once per process; bot/ calls this at start-up."""
-    global _keyring
-    if _keyring is None or _keyring.folder != Path(folder):
-        _keyring = Keyring(folder)
-    return _keyring
-
-
-def keyring() -> Keyring:
-    if _keyring is None:
-        raise RuntimeError("ticket code keys are not configured (notifier.ticket_codes.configure)")
-    return _keyring

@@ -1,16 +1,18 @@
 """Times as fans read them.
 
 In a Discord message a time is a Discord timestamp (``<t:unix:style>``): each reader's client shows it
-in their own zone and language. The notifier has no discord import, so :func:`discord_ts` writes the
-same markup as ``discord.utils.format_dt``. Where that markup cannot go (an image, an autocomplete
+in their own zone and language. :func:`discord_ts` is the one helper that writes them, for cogs and DMs
+alike (through ``discord.utils.format_dt``). Where that markup cannot go (an image, an autocomplete
 choice, a form's pre-filled text), :func:`venue_time` writes the venue's local time with its zone's
 abbreviation, so "20:00 KST" on a Seoul ticket is the time on the venue's clocks.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
+
+from discord.utils import format_dt
 
 STYLES = frozenset("tTdDfFR")
 _EN_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -19,12 +21,11 @@ _KO_DAYS = ("월", "화", "수", "목", "금", "토", "일")
 
 
 def discord_ts(when: datetime | int, style: str = "f") -> str:
-    """``<t:1777633200:f>``: the same markup as ``discord.utils.format_dt(when, style)``; ``when`` is
-    an aware datetime or Unix seconds (as outbox payloads carry them)."""
-    if style not in STYLES:
+    """``<t:1777633200:f>``; ``when`` is an aware datetime or Unix seconds (as outbox payloads carry
+    them)."""
+    if style not in STYLES:  # format_dt would write any letter; Discord shows an unknown style as text
         raise ValueError(f"unknown Discord timestamp style {style!r}")
-    seconds = when if isinstance(when, int) else int(when.timestamp())
-    return f"<t:{seconds}:{style}>"
+    return format_dt(datetime.fromtimestamp(when, UTC) if isinstance(when, int) else when, style)  # type: ignore[arg-type]
 
 
 def zone_name(local: datetime) -> str:

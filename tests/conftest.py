@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,8 +12,10 @@ from tests import backends
 from tests.contract import plugin as _contract
 from tests.contract.plugin import install as _install_contract_check
 from tests.contract.plugin import pytest_runtest_call, pytest_sessionfinish  # noqa: F401  (the contract check on every SimCord test)
+from tests.simcord_ext import refusals_are_not_errors
 
 _install_contract_check()
+refusals_are_not_errors()  # an answered refusal is not a bot error (tests/simcord_ext.py)
 
 
 def pytest_report_header(config):
@@ -33,7 +35,7 @@ def _schema():
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc))
+    return ManualClock(datetime(2030, 5, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -73,6 +75,7 @@ import pytest_asyncio  # noqa: E402
 from bot.app import create_bot  # noqa: E402
 from bot.clock import DiscordClock  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from notifier.ticket_codes import Keyring  # noqa: E402
 
 
 def e2e_settings(**overrides) -> Settings:
@@ -94,9 +97,16 @@ async def e2e_store():
     await store.dispose()
 
 
+@pytest.fixture(scope="session")
+def keyring(tmp_path_factory) -> Keyring:
+    """The ticket signing keys the bots of this session are handed (a temp folder, not var/keys)."""
+    return Keyring(tmp_path_factory.mktemp("keys"))
+
+
 @pytest.fixture
-def simcord_bot(e2e_store, gateway):
-    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, sender_options={"retry_base": 0.05})
+def simcord_bot(e2e_store, gateway, keyring):
+    # SimCord's Discord starts with no commands (a real one keeps what `picket sync` sent): sync once.
+    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, keyring=keyring, sync_commands=True, sender_options={"retry_base": 0.05})
 
 
 @dataclass
@@ -142,10 +152,34 @@ async def world(simcord_env):
 # generous bound instead; a test's own ``@pytest.mark.simcord(...)`` options still win.
 SETTLE_TIMEOUT = 60.0
 
+# Test groups (markers registered in pyproject.toml), given to every test here so nobody has to
+# remember: ``e2e`` drives the real bot through SimCord (it uses ``simcord_env``); ``integration``
+# starts other processes, runs on the wall clock, or is marked so by hand (``@pytest.mark.integration``)
+# because it is slow; ``unit`` is the rest, the fast group: ``python -m pytest -m unit``.
+INTEGRATION_MODULES = {
+    "test_cli": "runs the picket command in a subprocess (the demo plays a whole show)",
+    "test_fault_injection": "kills a bot process with SIGKILL, again and again",
+    "test_outbox_processes": "two processes drain one outbox",
+    "test_pacing_processes": "two bot processes share one rate budget",
+    "test_race_processes": "buyers in several processes",
+    "test_scheduler": "APScheduler on the wall clock, in two schedulers",
+}
+
+
+def _group(item) -> str:
+    if "simcord_env" in getattr(item, "fixturenames", ()):
+        return "e2e"
+    if item.get_closest_marker("integration") or item.module.__name__.rpartition(".")[2] in INTEGRATION_MODULES:
+        return "integration"
+    return "unit"
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "simcord_env" not in getattr(item, "fixturenames", ()):
+        group = _group(item)
+        if item.get_closest_marker(group) is None:
+            item.add_marker(group)
+        if group != "e2e":
             continue
         own = item.get_closest_marker("simcord")
         options = {"settle_timeout": SETTLE_TIMEOUT, **(own.kwargs if own else {})}

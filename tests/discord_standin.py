@@ -59,6 +59,7 @@ class Recorder:
     posts_by_nonce: dict[str, int] = field(default_factory=dict)  # every POST, deduped or not
     folded: int = 0  # POSTs answered with an earlier message because of their nonce
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of every POST (open DM, message)
+    command_syncs: list[list[dict]] = field(default_factory=list)  # the body of every PUT of the command tree
 
     def created_by_nonce(self) -> dict[str, list[RecordedMessage]]:
         out: dict[str, list[RecordedMessage]] = {}
@@ -70,7 +71,7 @@ class Recorder:
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "discord.com")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -124,8 +125,10 @@ class DiscordStandIn:
         )
 
     async def _sync_commands(self, request: web.Request) -> web.Response:
-        await request.read()
-        return _json([])
+        """Replaces the bot's global commands: answers them with their ids, as Discord does."""
+        commands = await request.json()
+        self.recorder.command_syncs.append(commands)
+        return _json([{**c, "id": str(self._snowflake()), "application_id": str(APP_ID), "version": "1"} for c in commands])
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         self.recorder.arrivals.append(time.monotonic())
@@ -163,7 +166,7 @@ class DiscordStandIn:
         message_id = self._snowflake()
         body = {
             "id": str(message_id), "channel_id": str(channel), "author": self._user(BOT_ID, "Picket"),
-            "content": payload.get("content") or "", "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "content": payload.get("content") or "", "timestamp": dt.datetime.now(dt.UTC).isoformat(),
             "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
             "attachments": [
                 {"id": str(self._snowflake()), "filename": f, "size": 1, "url": f"https://cdn.invalid/{f}", "proxy_url": f"https://cdn.invalid/{f}"}

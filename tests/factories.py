@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain import shows
+from domain import organizers, shows, venues
 from domain.store import Store
 
 
 async def organizer(store: Store, guild_id: int = 1000, discord_id: int = 1):
-    return await shows.register_organizer(store, guild_id, discord_id, "Organizer")
+    return await organizers.register_organizer(store, guild_id, discord_id, "Organizer")
 
 
 async def on_sale_show(
@@ -28,7 +28,7 @@ async def on_sale_show(
     currency: str = "USD",
 ):
     org = await organizer(store, guild_id, organizer_id)
-    venue = await shows.create_venue(store, org.id, "The Hall", seatmap)
+    venue = await venues.create_venue(store, org.id, "The Hall", seatmap)
     # Shows must be created with a future on-sale time relative to start; an on-sale in the past
     # is fine (the sale is simply open).
     return await shows.create_show(

@@ -23,7 +23,7 @@ import json
 import socket
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_bot
 from bot.settings import Settings
-from domain import booking, errors, queue, waitlist
+from domain import cancellations, errors, orders, queue, waitlist
 from domain.models import Hold, Order, OutboxMessage, Payment, Ticket, WaitlistEntry
 from domain.payments import SandboxGateway
 from domain.store import Store
@@ -62,7 +62,7 @@ class ScaledClock:
 
     def __init__(self, origin_file: Path, speed: float = SPEED):
         if not origin_file.exists():
-            origin_file.write_text(json.dumps({"wall": time.time(), "base": datetime.now(timezone.utc).isoformat()}))
+            origin_file.write_text(json.dumps({"wall": time.time(), "base": datetime.now(UTC).isoformat()}))
         origin = json.loads(origin_file.read_text())
         self.wall0, self.base, self.speed = origin["wall"], datetime.fromisoformat(origin["base"]), speed
 
@@ -115,9 +115,9 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
                 if state.state != "admitted":
                     await asyncio.sleep(0.05)
                     continue
-                hold = (await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=quantity(n))).id
+                hold = (await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=quantity(n))).id
             STATE[n] = f"pay:{hold}"
-            await booking.purchase(store, gateway, hold_id=hold, fan_discord_id=fan)
+            await orders.purchase(store, gateway, hold_id=hold, fan_id=fan)
         except (errors.SoldOut, errors.SeatUnavailable, errors.NotAdmitted, errors.HoldExpired) as exc:
             STATE[n] = type(exc).__name__
             await asyncio.sleep(0.1)  # seats come back (cancellations, lapsed holds): try again
@@ -129,13 +129,12 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
             await asyncio.sleep(0.1)  # e.g. the provider did not answer: press Pay again
     STATE[n] = "paid"
     if cancels(n):
-        while await one(store, select(func.count()).select_from(WaitlistEntry)) < len(WAITLISTERS):
+        while await one(store, select(func.count()).select_from(WaitlistEntry)) < len(WAITLISTERS):  # noqa: ASYNC110  (rows other processes write)
             await asyncio.sleep(0.1)  # the show sells out and the waitlist fills first
         revoked = await one(store, select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == fan, Ticket.status == "revoked"))
         if not revoked:
             first = await one(store, select(Ticket.id).where(Ticket.holder_discord_id == fan, Ticket.status == "valid").order_by(Ticket.id).limit(1))
-            await booking.cancel_ticket(store, gateway, ticket_id=first, fan_discord_id=fan)
-            await waitlist.promote(store, gateway, show_id)  # as /ticket cancel does
+            await cancellations.cancel_ticket(store, gateway, ticket_id=first, fan_id=fan)  # as /ticket cancel does: the waitlist promoted too
     STATE.pop(n, None)
 
 
@@ -146,7 +145,7 @@ async def walkaway(store, redis, show_id: int, n: int) -> None:
             state = await queue.join(store, redis, show_id, fan)
             STATE[n] = f"walkaway queue:{state.state}"
             if state.state == "admitted":
-                await queue.reserve(store, redis, show_id=show_id, fan=fan, quantity=1)
+                await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=1)
                 break
         except errors.SoldOut:
             if await queue.sold_out(store, show_id):
@@ -162,7 +161,7 @@ async def waitlister(store, gateway, show_id: int, n: int) -> None:
         if await one(store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))):
             break  # joined in an earlier run (and perhaps promoted since): a fan joins once
         try:
-            await waitlist.join_waitlist(store, show_id=show_id, fan_discord_id=fan_id(n), quantity=1, gateway=gateway)
+            await waitlist.join_waitlist(store, show_id=show_id, fan_id=fan_id(n), quantity=1, gateway=gateway)
             break
         except errors.QueueFirst:
             STATE[n] = "waitlister: still on sale"
@@ -188,9 +187,11 @@ async def finished(store: Store) -> bool:
     return not any(left.values())
 
 
-async def ticker(bot) -> None:
-    """The scheduler's jobs, at test speed."""
-    while True:
+async def ticker(bot, stopping: asyncio.Event) -> None:
+    """The scheduler's jobs, at test speed, until ``stopping`` is set. It stops between ticks, never
+    inside one: a task cancelled inside a transaction leaves SQLAlchemy's aiosqlite connection a
+    close task that never ends, and asyncio.run then hangs at exit."""
+    while not stopping.is_set():
         try:
             await bot.jobs.admit_queues()
             await bot.jobs.recover()
@@ -226,7 +227,8 @@ async def main() -> int:
     await bot.login("stand-in-token")  # setup_hook: recovery, then the sender starts
     print("READY", flush=True)
     services = bot.services
-    tick = asyncio.create_task(ticker(bot))
+    stopping = asyncio.Event()
+    tick = asyncio.create_task(ticker(bot, stopping))
     report = asyncio.create_task(reporter())
     await asyncio.gather(
         *(buyer(store, services.redis, gateway, args.show, n) for n in BUYERS),
@@ -239,7 +241,8 @@ async def main() -> int:
         await asyncio.sleep(0.1)
     await services.sender.idle()
     print("DONE", flush=True)
-    tick.cancel()
+    stopping.set()
+    await tick
     report.cancel()
     await bot.close()
     return 0

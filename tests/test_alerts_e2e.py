@@ -83,6 +83,7 @@ async def test_remind_me_and_followers_get_on_sale_reminders_once(world):
     finally:
         await other.dispose()
     assert sorted(queued) == [0, 2]
+    await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     for fan in (follower, asker):
         reminders = [m for m in alert_dms(fan) if "Reminder" in m.content]
@@ -91,6 +92,7 @@ async def test_remind_me_and_followers_get_on_sale_reminders_once(world):
     await world.env.advance_time(23 * 3600)  # the 1 h notice
     assert await alerts.run_due_notices(world.store) == 2
     assert await alerts.run_due_notices(world.store) == 0
+    await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     assert [len([m for m in alert_dms(f) if "Reminder" in m.content]) for f in (follower, asker)] == [2, 2]
 

@@ -28,9 +28,9 @@ async def test_a_command_in_one_server_never_reaches_a_show_of_another(world):
     refused = await organizer_there.slash(quiet, "show announce", show=show.id, channel=quiet)
     assert refused.ephemeral and NOT_ORGANIZER in refused.response.content
     # Even as an organizer of the other server too, a show of the first one does not exist there.
-    from domain import shows
+    from domain import organizers
 
-    await shows.register_organizer(world.store, other.id, world.organizer.id, "org", granted=True)
+    await organizers.register_organizer(world.store, other.id, world.organizer.id, "org", granted=True)
     before = await table_counts(world.store)
     for channel in (lobby, quiet):
         refused = await organizer_there.slash(lobby, "show announce", show=show.id, channel=channel)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain import booking, errors, follows, shows, waitlist
+from domain import errors, follows, holds, orders, organizers, seats, shows, venues, waitlist
 from domain.specs import parse_price, parse_price_tiers, parse_seatmap
 from notifier.errors_text import TEMPLATES
 from tests.factories import on_sale_show
@@ -34,67 +34,67 @@ async def refused(store, call, error_type, match):
 
 
 async def test_unknown_show(store, world, gateway):
-    await refused(store, booking.hold_seats(store, show_id=999999, fan_discord_id=1, quantity=1), errors.ShowNotFound, "no show #999999")
+    await refused(store, holds.hold_seats(store, show_id=999999, fan_id=1, quantity=1), errors.ShowNotFound, "no show #999999")
     await refused(store, shows.get_show(store, 999999), errors.ShowNotFound, "999999")
-    await refused(store, waitlist.join_waitlist(store, show_id=999999, fan_discord_id=1, quantity=1), errors.ShowNotFound, "999999")
-    await refused(store, shows.availability(store, -3), errors.ShowNotFound, "-3")
+    await refused(store, waitlist.join_waitlist(store, show_id=999999, fan_id=1, quantity=1), errors.ShowNotFound, "999999")
+    await refused(store, seats.availability(store, -3), errors.ShowNotFound, "-3")
 
 
 async def test_seat_of_another_show(store, world):
     a, b, _ = world
-    other_seat = (await booking.seat_ids_by_label(store, b.id, [("A", "A", 1)]))[0]
+    other_seat = (await seats.seat_ids_by_label(store, b.id, [("A", "A", 1)]))[0]
     await refused(
         store,
-        booking.hold_seats(store, show_id=a.id, fan_discord_id=1, seat_ids=[other_seat]),
+        holds.hold_seats(store, show_id=a.id, fan_id=1, seat_ids=[other_seat]),
         errors.SeatNotFound,
         f"not part of show #{a.id}",
     )
-    await refused(store, booking.seat_ids_by_label(store, a.id, [("Z", "Q", 99)]), errors.SeatNotFound, "Z Q99")
+    await refused(store, seats.seat_ids_by_label(store, a.id, [("Z", "Q", 99)]), errors.SeatNotFound, "Z Q99")
 
 
 @pytest.mark.parametrize("quantity", [0, -1, -50, 51])
 async def test_bad_quantity(store, world, quantity):
     a, _, _ = world
-    await refused(store, booking.hold_seats(store, show_id=a.id, fan_discord_id=1, quantity=quantity), errors.InvalidInput, "Quantity")
+    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=quantity), errors.InvalidInput, "Quantity")
     await refused(
-        store, waitlist.join_waitlist(store, show_id=a.id, fan_discord_id=1, quantity=quantity), errors.DomainError, "Quantity|allows"
+        store, waitlist.join_waitlist(store, show_id=a.id, fan_id=1, quantity=quantity), errors.DomainError, "Quantity|allows"
     )
 
 
 async def test_same_seat_twice_in_one_request(store, world):
     a, _, _ = world
-    seat = (await booking.seat_ids_by_label(store, a.id, [("A", "A", 1)]))[0]
-    await refused(store, booking.hold_seats(store, show_id=a.id, fan_discord_id=1, seat_ids=[seat, seat]), errors.InvalidInput, "twice")
+    seat = (await seats.seat_ids_by_label(store, a.id, [("A", "A", 1)]))[0]
+    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, seat_ids=[seat, seat]), errors.InvalidInput, "twice")
 
 
 async def test_over_the_per_fan_limit(store, world):
     a, _, _ = world
-    await refused(store, booking.hold_seats(store, show_id=a.id, fan_discord_id=1, quantity=3), errors.FanLimitExceeded, "allows 2 tickets per fan")
+    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=3), errors.FanLimitExceeded, "allows 2 tickets per fan")
 
 
 async def test_sale_not_yet_open(store, world):
     _, _, later = world
-    err = await refused(store, booking.hold_seats(store, show_id=later.id, fan_discord_id=1, quantity=1), errors.SaleNotOpen, "open")
+    err = await refused(store, holds.hold_seats(store, show_id=later.id, fan_id=1, quantity=1), errors.SaleNotOpen, "open")
     assert f"<t:{int(later.on_sale_at.timestamp())}" in err.message  # Discord timestamp: each fan sees local time
 
 
 async def test_unknown_tier(store, world):
     a, _, _ = world
-    await refused(store, booking.hold_seats(store, show_id=a.id, fan_discord_id=1, quantity=1, tier="Balcony"), errors.InvalidInput, "no tier `Balcony`")
+    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=1, tier="Balcony"), errors.InvalidInput, "no tier `Balcony`")
 
 
 async def test_someone_elses_hold(store, world, gateway):
     a, _, _ = world
-    hold = await booking.hold_seats(store, show_id=a.id, fan_discord_id=1, quantity=1)
-    await refused(store, booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=2), errors.NotPermitted, "someone else")
-    await refused(store, booking.release_hold(store, hold.id, 2), errors.NotPermitted, "someone else")
-    await refused(store, booking.purchase(store, gateway, hold_id=987654, fan_discord_id=1), errors.HoldNotFound, "987654")
+    hold = await holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=1)
+    await refused(store, orders.purchase(store, gateway, hold_id=hold.id, fan_id=2), errors.NotPermitted, "someone else")
+    await refused(store, holds.release_hold(store, hold.id, 2), errors.NotPermitted, "someone else")
+    await refused(store, orders.purchase(store, gateway, hold_id=987654, fan_id=1), errors.HoldNotFound, "987654")
     assert gateway.charges == {}
 
 
 async def test_bad_show_details(store):
-    org = await shows.register_organizer(store, 1, 1, "O")
-    venue = await shows.create_venue(store, org.id, "Hall", "A:2x2:VIP")
+    org = await organizers.register_organizer(store, 1, 1, "O")
+    venue = await venues.create_venue(store, org.id, "Hall", "A:2x2:VIP")
     now = store.now()
     base = dict(organizer_id=org.id, venue_id=venue.id, title="T", artists=["X"], genres=[], tiers={"VIP": 100})
     cases = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import discord
 from sqlalchemy import func, insert, select
 
 from domain import alerts, outbox, shows
@@ -144,7 +143,7 @@ async def test_a_ticket_queued_behind_hundreds_of_alerts_goes_out_before_them(wo
     with nonce_folding(monkeypatch) as folding:
         await shows.record_announcement(world.store, show.id, world.organizer.id, world.channel.id, world.guild.id)
         sender.kick()  # as /show announce does
-        while not folding.posts:  # the alerts have started to go out
+        while not folding.posts:  # noqa: ASYNC110  (the sender posts them) the alerts have started to go out
             await asyncio.sleep(0.01)
         await queue_note(world.store, fan.id, 1)  # the fan's ticket: what they are waiting for
         sender.kick()  # as the command that queued it does
@@ -167,7 +166,7 @@ async def test_the_next_free_slot_goes_to_the_most_urgent_request():
         granted.append(name)
 
     crowd = [asyncio.ensure_future(ask(f"alert{i}", 2)) for i in range(15)]
-    while len(granted) < 2:
+    while len(granted) < 2:  # noqa: ASYNC110  (the pacer grants them)
         await asyncio.sleep(0.01)
     await asyncio.gather(ask("ticket", 0), *crowd)
     assert len(granted) - granted.index("ticket") > 10, granted
@@ -266,7 +265,6 @@ async def test_a_role_post_discord_refuses_falls_back_to_dms(world):
 
 
 async def test_alert_roles_refuse_bad_input_and_non_organizers_and_change_nothing(world):
-    env = world.env
     roles_before = sorted(world.guild.roles)
     await world.organizer.slash(world.channel, "organizer register")
     neither = await world.organizer.slash(world.channel, "alertrole add", channel=world.channel)

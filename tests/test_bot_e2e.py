@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain import shows
+from domain import seats
 
 
 async def test_commands_are_synced_and_a_fan_books_and_pays(world, gateway):
@@ -40,7 +40,7 @@ async def test_refusals_are_ephemeral_messages_and_change_nothing(world):
 
     over = await fan.slash(world.channel, "book", show=show.id, quantity=3)
     assert over.ephemeral and "allows 2 tickets per fan" in over.response.content
-    avail = await shows.availability(world.store, show.id)
+    avail = await seats.availability(world.store, show.id)
     assert avail[0].available == 2
 
     not_yours = await fan.slash(world.channel, "ticket cancel", ticket=1)
@@ -68,5 +68,5 @@ async def test_expired_hold_is_refused_at_pay_time(world, gateway):
     texts = [m.content for m in [click.response, *click.followups] if m is not None]
     assert any("expired" in (t or "") for t in texts), texts
     assert gateway.charges == {}
-    avail = await shows.availability(world.store, show.id)
+    avail = await seats.availability(world.store, show.id)
     assert avail[0].held == 0 and avail[0].available == 10

@@ -23,7 +23,6 @@ import sys
 import unicodedata
 from pathlib import Path
 
-import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -295,6 +294,6 @@ def test_the_guard_catches_english_only_text():
 
 def test_no_hardcoded_english_in_cogs():
     found = []
-    for path in sorted((ROOT / "cogs").glob("*.py")):
-        found += hardcoded_english(path.read_text(encoding="utf-8"), f"cogs/{path.name}")
+    for path in sorted((ROOT / "cogs").rglob("*.py")):
+        found += hardcoded_english(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     assert not found, "user-facing text not wrapped in t(...):\n" + "\n".join(found)

@@ -84,15 +84,13 @@ def huge_png(side: int = 13_000) -> bytes:
 async def test_only_door_staff_learn_anything_from_a_code_or_a_photo(world):
     """Whether a code is genuine, expired, or for which show is the door's business only: anyone
     else gets the same refusal, and their photo is not even opened."""
-    from notifier import ticket_codes
-
     show = await world.show()
     other_show = await world.show()
     owner, nosy = world.fans[0], world.fans[1]
     await buy(world, owner, show)
     png = await owner.user.dm_channel.history()[0].attachments[0].read()
     code = read_qr(png)
-    other = ticket_codes.keyring().sign(ticket_id=1, show_id=other_show.id, holder_discord_id=owner.id, now=world.store.now())
+    other = world.bot.services.keyring.sign(ticket_id=1, show_id=other_show.id, holder_discord_id=owner.id, now=world.store.now())
     await world.env.advance_time(600)  # the DMed code has expired by now
     only_staff = "Only the door staff of “Night Shift” can check tickets in."
     for options in ({"code": code}, {"code": other}, {"code": "PK1.eyJrIjoiazAwMDEifQ.AAAA"}, {"photo": ("t.png", png)}, {"photo": ("big.png", huge_png())}):
@@ -114,8 +112,6 @@ async def test_an_oversized_photo_is_refused_before_it_is_decoded(world):
 
 
 async def test_every_door_refusal_reads_the_same_way(world):
-    from notifier import ticket_codes
-
     show = await world.show()
     other_show = await world.show()
     owner, friend = world.fans[0], world.fans[1]
@@ -124,7 +120,7 @@ async def test_every_door_refusal_reads_the_same_way(world):
     ticket_id = int(owner.user.dm_channel.history()[0].embeds[0].fields[0].name.split("#")[1])
     friends_ticket = int(friend.user.dm_channel.history()[0].embeds[0].fields[0].name.split("#")[1])
     now = world.store.now()
-    sign = ticket_codes.keyring().sign
+    sign = world.bot.services.keyring.sign
     someone_elses = sign(ticket_id=ticket_id, show_id=show.id, holder_discord_id=friend.id, now=now)
     wrong_show = sign(ticket_id=friends_ticket, show_id=show.id, holder_discord_id=friend.id, now=now)
     good = sign(ticket_id=ticket_id, show_id=show.id, holder_discord_id=owner.id, now=now)

@@ -26,6 +26,26 @@ def test_run_without_a_token_says_so_and_exits_2(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_sync_without_a_token_says_so_and_exits_2(tmp_path):
+    done = run(["sync"], tmp_path)
+    assert done.returncode == 2
+    assert "DISCORD_TOKEN is not set" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+ACTS = ("follow", "announce", "on-sale", "sold-out", "waitlist", "cancel", "doors", "sales")
+
+
+def acts_of(stdout: str) -> dict[str, dict[str, str]]:
+    """The demo's act lines (``act N name: key=value ...``), in the order printed."""
+    found = {}
+    for line in stdout.splitlines():
+        m = re.fullmatch(r"act (\d+) ([a-z-]+): (.*)", line)
+        if m:
+            found[m[2]] = dict(pair.split("=", 1) for pair in m[3].split())
+    return found
+
+
 def test_demo_plays_a_show_and_reports_from_the_store(tmp_path):
     out = tmp_path / "tickets"
     done = run(["demo", "--fans", "30", "--seats", "12", "--out", str(out)], tmp_path)
@@ -37,13 +57,21 @@ def test_demo_plays_a_show_and_reports_from_the_store(tmp_path):
     assert m, last
     fans, seats, sold, oversold, tickets_dm, alerts_dm, promoted, checked_in = map(int, m.groups())
     assert (fans, seats, oversold) == (30, 12, 0)
-    assert tickets_dm == 12  # 30 fans want more than 12 seats: every seat sold once and its ticket DMed
-    assert 0 < sold <= 12  # a few fans cancelled afterwards
+    # Late fans joined the waitlist before holders cancelled: every cancelled seat went to a waiting
+    # fan (charged, ticket by DM), so the show ends sold out.
+    assert sold == seats and promoted > 0
+    assert tickets_dm == seats + promoted  # every seat's ticket DMed once, and again to the fan it went to
     assert 0 < checked_in <= sold  # some holders showed a fresh QR at the door
     assert alerts_dm > 0  # followers of the artist or genre heard about the show
-    images = sorted(out.glob("*.png"))
-    assert len(images) == tickets_dm
-    assert all(p.read_bytes().startswith(b"\x89PNG") for p in images)
+    acts = acts_of(done.stdout)
+    assert tuple(acts) == ACTS, done.stdout  # one line per act, before the summary
+    assert acts["sold-out"]["sold"] == "12/12" and int(acts["waitlist"]["joined"]) > 0
+    assert int(acts["cancel"]["cancelled"]) == promoted and acts["cancel"]["sold"] == "12/12"
+    tickets = sorted(out.glob("*-ticket-*.png"))
+    assert len(tickets) == tickets_dm
+    organizer_saw = [out / "seatmap.png", out / "sales.png"]  # the seat map fans picked from, the organizer's sales chart
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in tickets + organizer_saw)
+    assert sorted(out.glob("*.png")) == sorted(tickets + organizer_saw)
     assert (tmp_path / "var" / "demo.sqlite3").exists()  # embedded default: a SQLite file, no server
 
 
@@ -52,12 +80,14 @@ def test_demo_in_korean_plays_a_korean_show_for_korean_fans(tmp_path):
     done = run(["demo", "--fans", "20", "--seats", "10", "--locale", "ko", "--out", str(out)], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
-    m = re.fullmatch(r"demo: fans=20 seats=10 sold=(\d+) oversold=0 tickets_dm=(\d+) alerts_dm=(\d+) promoted=\d+ checked_in=\d+", last)
+    m = re.fullmatch(r"demo: fans=20 seats=10 sold=(\d+) oversold=0 tickets_dm=(\d+) alerts_dm=(\d+) promoted=(\d+) checked_in=\d+", last)
     assert m, last
-    sold, tickets_dm, alerts_dm = map(int, m.groups())
-    assert tickets_dm == 10 and 0 < sold <= 10 and alerts_dm > 0  # fans followed the Hangul artist and genre
-    images = sorted(out.glob("*.png"))
-    assert len(images) == tickets_dm and all(p.read_bytes().startswith(b"\x89PNG") for p in images)
+    sold, tickets_dm, alerts_dm, promoted = map(int, m.groups())
+    assert sold == 10 and promoted > 0 and tickets_dm == 10 + promoted
+    assert alerts_dm > 0  # fans followed the Hangul artist and genre
+    assert tuple(acts_of(done.stdout)) == ACTS
+    images = sorted(out.glob("*-ticket-*.png")) + [out / "seatmap.png", out / "sales.png"]
+    assert len(images) == tickets_dm + 2 and all(p.read_bytes().startswith(b"\x89PNG") for p in images)
     # The demo reads back what fans were shown (names they typed left out): every reply was Korean.
     language = re.search(r"language ko: replies_in_hangul=(\d+)/(\d+) dms_in_hangul=(\d+)/(\d+)", done.stderr)
     assert language, done.stderr[-2000:]

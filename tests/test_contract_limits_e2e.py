@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from domain import follows, shows
+from domain import follows, organizers, shows, venues
 from domain.follows import MAX_FOLLOWS_PER_FAN
 from notifier.render import ALERT_PREFIX
 from tests.simcord_ext import actor_locale
@@ -19,8 +19,8 @@ LARGEST_ORDER = 50  # /book quantity and /show create per_fan_limit: app_command
 
 
 async def long_named_show(world, *, title: str, venue: str, artists: list[str], seatmap: str = "A:5x10:Standard", per_fan_limit: int = 4, timezone: str = "UTC", currency: str = "USD", price: int = 4500):
-    org = await shows.register_organizer(world.store, world.guild.id, world.organizer.id, "Organizer")
-    place = await shows.create_venue(world.store, org.id, venue[:200], seatmap)
+    org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "Organizer")
+    place = await venues.create_venue(world.store, org.id, venue[:200], seatmap)
     return await shows.create_show(
         world.store,
         organizer_id=org.id,

@@ -307,6 +307,9 @@ def test_compose_has_the_services():
     assert redis_argv[redis_argv.index("--appendonly") + 1] == "yes"
     migrate = services["migrate"]
     assert "picket db upgrade" in " ".join(as_argv(migrate["command"]))
+    # The command tree is sent once per `up`, from migrate; the shards never send it.
+    assert "picket sync" in " ".join(as_argv(migrate["command"]))
+    assert re.fullmatch(r"\$\{DISCORD_TOKEN(:?[?-].*)?\}", env_of(migrate)["DISCORD_TOKEN"])
     assert migrate["depends_on"]["mariadb"]["condition"] == "service_healthy"
     assert migrate.get("restart", "no") == "no"
     declared = set(spec.get("volumes") or {})
@@ -415,7 +418,7 @@ def test_systemd_unit_runs_one_shard_per_instance():
     directives = unit_directives()
     env_files = [v for s, k, v in directives if s == "Service" and k == "EnvironmentFile"]
     assert env_files == ["/etc/picket/picket.env", "/etc/picket/shard-%i.env"]
-    for section, key, value in directives:
+    for _section, key, value in directives:
         if key.startswith("ExecStart") or key.startswith("ExecReload"):
             assert "db upgrade" not in value, f"{key}: migrations are run once by the operator, not by every shard"
     environment = dict(item.split("=", 1) for s, k, v in directives if s == "Service" and k == "Environment" for item in shlex.split(v))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.models import Fan, OutboxMessage
-from tests.simcord_ext import actor_locale
+from tests.simcord_ext import actor_locale, rate_limits
 from tests.test_alerts_e2e import alert_dms
 from tests.test_organizers_e2e import create_show, created_show_id
 
@@ -31,12 +31,14 @@ async def outbox_states(store):
         return sorted((await s.execute(select(OutboxMessage.recipient_discord_id, OutboxMessage.status))).all())
 
 
-async def test_429s_and_500s_on_dm_sends_deliver_each_message_once(world):
+def rate_limited() -> float:
+    """picket_discord_rate_limited_total: what the dashboard's 429 panel and alert read."""
     from bot.metrics import REGISTRY
 
-    def rate_limited() -> float:
-        return REGISTRY.get_sample_value("picket_discord_rate_limited_total") or 0.0
+    return REGISTRY.get_sample_value("picket_discord_rate_limited_total") or 0.0
 
+
+async def test_429s_and_500s_on_dm_sends_deliver_each_message_once(world):
     before = rate_limited()
     show = await world.show(seatmap="A:2x10:Standard")
     fans = world.fans[:4]
@@ -55,6 +57,50 @@ async def test_429s_and_500s_on_dm_sends_deliver_each_message_once(world):
     stats = world.bot.services.sender.stats
     assert (stats.rate_limited, stats.transient_errors, stats.sent) == (2, 1, len(fans))
     assert rate_limited() - before == 2  # what the dashboard's 429 panel and alert read
+
+
+async def test_a_429_discord_py_waits_out_is_counted_once_and_the_dm_arrives(world, monkeypatch):
+    """discord.py sleeps through Discord's 429 and sends again: the fan gets the DM once, and the
+    dashboard counts the 429 once, though Picket's own code never saw it."""
+    show = await world.show()
+    fan = world.fans[0]
+    before = rate_limited()
+    with rate_limits(monkeypatch) as limits:
+        limits.add("POST", "/channels/*/messages", retry_after=0.05, times=1)
+        await buy(world, fan, show)
+        await world.env.settle()
+    assert limits.answered == 1, "Discord never answered 429: the test proves nothing"
+    assert len(fan.user.dm_channel.history()) == 1
+    assert len(dm_posts(world.env, fan)) == 1  # the 429'd attempt created nothing; the retry did, once
+    assert [status for _, status in await outbox_states(world.store)] == ["sent"]
+    assert rate_limited() - before == 1
+
+
+async def test_429s_discord_py_gives_up_on_are_counted_once_each_and_the_dm_still_arrives(world, monkeypatch):
+    """Five 429s in a row: discord.py waits out each and then gives up; Picket's sender waits and
+    sends again. Each 429 is counted once (not again where Picket handles the last one)."""
+    show = await world.show()
+    fan = world.fans[0]
+    before = rate_limited()
+    with rate_limits(monkeypatch) as limits:
+        limits.add("POST", "/channels/*/messages", retry_after=0.01, times=5)
+        await buy(world, fan, show)
+        await world.env.settle()
+    assert limits.answered == 5
+    assert len(fan.user.dm_channel.history()) == 1
+    assert [status for _, status in await outbox_states(world.store)] == ["sent"]
+    assert rate_limited() - before == 5
+
+
+async def test_a_429_on_a_reply_is_waited_out_and_counted_once(world, monkeypatch):
+    """Interaction replies go through discord.py's webhook adapter, which has its own 429 handling."""
+    before = rate_limited()
+    with rate_limits(monkeypatch) as limits:
+        limits.add("POST", "/interactions/*/*/callback", retry_after=0.05, times=1)
+        res = await world.fans[0].slash(world.channel, "following")
+    assert limits.answered == 1
+    assert res.ephemeral and res.response.content
+    assert rate_limited() - before == 1
 
 
 async def test_a_send_that_keeps_failing_is_rescheduled_then_delivered_once(world):
@@ -85,12 +131,14 @@ async def test_closed_dms_are_recorded_and_not_retried(world):
 async def test_messages_left_in_the_outbox_are_sent_when_the_bot_starts(world, gateway):
     """A purchase committed while no sender was draining (another process crashed, the bot was down):
     its DM waits in the outbox and goes out when the bot starts, once."""
-    from domain import booking
+    from domain import holds, orders
+    from domain.store import Store
 
     show = await world.show()
     fan = world.fans[3]
-    hold = await booking.hold_seats(world.store, show_id=show.id, fan_discord_id=fan.id, quantity=2)
-    await booking.purchase(world.store, gateway, hold_id=hold.id, fan_discord_id=fan.id)  # not through the bot: nobody kicks
+    elsewhere = Store(world.store.engine, world.store.clock)  # another process: its commits wake no sender here
+    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_id=fan.id, quantity=2)
+    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_id=fan.id)
     await world.env.settle()
     assert fan.user.dm_channel.history() == []
     await world.env.restart_bot()
@@ -214,15 +262,18 @@ async def test_a_paid_fan_whose_ticket_dm_is_refused_is_told_and_told_again_afte
 async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_over(world, gateway):
     """Only a permanent refusal ends a DM: 5xx for 12 rounds of retries in a row (Picket used to give
     up after 10), the back-off growing to its 10-minute cap, and the ticket still arrives, once."""
-    from domain import booking
+    from domain import holds, orders
+    from domain.store import Store
 
     world.bot.services.sender.inline_retries = 0  # one request per round: the rounds are what count
     show = await world.show()
     fan = world.fans[0]
     world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=503, message="Service Unavailable", times=12)
-    # Paid outside the bot, so the sends and their back-off all run on SimCord's virtual time below.
-    hold = await booking.hold_seats(world.store, show_id=show.id, fan_discord_id=fan.id, quantity=1)
-    await booking.purchase(world.store, gateway, hold_id=hold.id, fan_discord_id=fan.id)
+    # Paid outside the bot (another process: its commit wakes no sender here), so the sends and their
+    # back-off all run on SimCord's virtual time below.
+    elsewhere = Store(world.store.engine, world.store.clock)
+    hold = await holds.hold_seats(elsewhere, show_id=show.id, fan_id=fan.id, quantity=1)
+    await orders.purchase(elsewhere, gateway, hold_id=hold.id, fan_id=fan.id)
     for _ in range(6):
         await world.env.advance_time(3600)
     await world.env.settle()

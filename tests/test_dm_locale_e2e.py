@@ -7,7 +7,7 @@ the language of the show's server, and a fan who switches their client back to E
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import discord
 import pytest_asyncio
@@ -21,7 +21,7 @@ from tests.simcord_ext import actor_locale
 from tests.test_alerts_e2e import alert_dms
 from tests.test_organizers_e2e import create_show, created_show_id
 
-SEOUL_20H = datetime(2026, 5, 1, 11, 0, tzinfo=timezone.utc)  # 2026-05-01 20:00 in Seoul
+SEOUL_20H = datetime(2026, 5, 1, 11, 0, tzinfo=UTC)  # 2026-05-01 20:00 in Seoul
 
 
 async def book_and_pay(world, fan, show_id):
@@ -216,6 +216,7 @@ async def test_a_waitlist_refusal_dm_words_its_reason_in_the_fans_language(world
                 world.store, s, kind="waitlist_declined", recipient_discord_id=fan.id, payload={"show_id": show.id, "refusal": refusal}, dedupe_key=f"t:{fan.id}"
             )
         await s.commit()
+    await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     await world.env.settle()
     ko = korean.user.dm_channel.history()[-1].content

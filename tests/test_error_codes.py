@@ -6,12 +6,12 @@ from __future__ import annotations
 import ast
 import re
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from domain import errors, shows
+from domain import errors, organizers
 from notifier import i18n
 from notifier.errors_text import FIELD_CONTEXT, FIELDS, TEMPLATES, describe, refusal_text
 
@@ -52,7 +52,7 @@ def _raised_codes() -> set[str]:
                             codes.add(const.value)
             if name in ERROR_CLASSES - FIXED_ARGS and node.args and isinstance(node.args[0], ast.JoinedStr):
                 pytest.fail(f"an error code built at run time: {ast.unparse(node)}")
-    codes |= {f"show.not_owner.{action}" for action in shows.ACTIONS}
+    codes |= {f"show.not_owner.{action}" for action in organizers.ACTIONS}
     codes |= {"payment.declined", "payment.late_refunded", "payment.never_completed", "waitlist.offer_lapsed", "organizer.revoked"}
     return codes
 
@@ -93,7 +93,7 @@ def test_every_field_label_has_korean():
 
 def test_every_error_class_renders_in_both_languages():
     """Each class, built as the domain builds it, reads as a sentence in English and in Korean."""
-    when = datetime(2026, 5, 1, 11, tzinfo=timezone.utc)
+    when = datetime(2026, 5, 1, 11, tzinfo=UTC)
     built = [
         errors.ShowNotFound(7), errors.SeatNotFound("A A1", 7), errors.HoldNotFound(7), errors.OrderNotFound(7),
         errors.TicketNotFound(7), errors.VenueNotFound(7), errors.OrganizerNotFound(user_id=42), errors.OrganizerNotFound(organizer_id=3),
@@ -113,7 +113,7 @@ def test_every_error_class_renders_in_both_languages():
 
 
 def test_a_refusal_travels_in_a_payload_and_old_payloads_still_read():
-    when = datetime(2026, 5, 1, 11, tzinfo=timezone.utc)
+    when = datetime(2026, 5, 1, 11, tzinfo=UTC)
     refusal = errors.SaleNotOpen("sale.not_open", title="T", opens_at=when).to_payload()
     assert refusal == {"code": "sale.not_open", "params": {"title": "T", "opens_at": {"$t": 1777633200}}}
     assert refusal_text({"refusal": refusal}, "ko") == "“T” 예매는 <t:1777633200:R> (<t:1777633200:f>) 오픈합니다."

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from domain import shows
+from domain import seats
 from tests.simcord_ext import actor_locale
 
 HANGUL = re.compile("[가-힣]")
@@ -43,7 +43,7 @@ async def test_refusals_read_korean_for_a_korean_user(world, monkeypatch):
     )
     assert not_owner.response.content == "“Night Shift” 공연의 주최자만 판매 현황을 볼 수 있습니다."
     assert "매진되었습니다" in sold_out.response.content and "취소표 대기" in sold_out.response.content
-    assert [a.available for a in await shows.availability(world.store, show.id)] == [0]  # refusals changed nothing
+    assert [a.available for a in await seats.availability(world.store, show.id)] == [0]  # refusals changed nothing
 
 
 async def test_the_same_refusals_read_english_for_an_english_user(world):

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from domain import booking, outbox, queue, waitlist
+from domain import cancellations, holds, orders, organizers, outbox, queue, tickets, waitlist
 from domain.models import OutboxMessage, QueuePlace, Show, WaitlistEntry
 from tests.factories import on_sale_show
 from tests.snapshot import table_counts
@@ -58,28 +58,28 @@ async def test_a_sold_out_tier_has_a_waitlist_while_the_others_sell_through_the_
 
 async def test_a_seat_of_a_tier_nobody_waits_for_goes_straight_back_to_the_queue(store, gateway, clock):
     show = await on_sale_show(store, seatmap="V:1x1:VIP, S:1x4:Standard", tiers={"VIP": 9000, "Standard": 4500})
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=1, tier="VIP")
-    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
-    await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=20, quantity=1, tier="VIP")
-    standard = await booking.hold_seats(store, show_id=show.id, fan_discord_id=2, quantity=1, tier="Standard")
-    await booking.release_hold(store, standard.id, 2)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=1, tier="VIP")
+    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=1)
+    await waitlist.join_waitlist(store, show_id=show.id, fan_id=20, quantity=1, tier="VIP")
+    standard = await holds.hold_seats(store, show_id=show.id, fan_id=2, quantity=1, tier="Standard")
+    await holds.release_hold(store, standard.id, 2)
     # The released Standard seat is the queue's to sell at once, not kept for a VIP waitlist:
-    again = await booking.hold_seats(store, show_id=show.id, fan_discord_id=3, seat_ids=[standard.seats[0].id])
+    again = await holds.hold_seats(store, show_id=show.id, fan_id=3, seat_ids=[standard.seats[0].id])
     assert again.seats[0].id == standard.seats[0].id
 
 
 async def test_promotion_takes_only_seats_that_came_back_never_seats_on_sale(store, gateway, clock):
     show = await on_sale_show(store, seatmap="A:1x3:Standard")
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=3)
-    order = await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
-    await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=20, quantity=2)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=3)
+    order = await orders.purchase(store, gateway, hold_id=hold.id, fan_id=1)
+    await waitlist.join_waitlist(store, show_id=show.id, fan_id=20, quantity=2)
     first, second = order.tickets[0], order.tickets[1]
-    await booking.cancel_ticket(store, gateway, ticket_id=first.id, fan_discord_id=1)
+    await cancellations.revoke_ticket(store, gateway, ticket_id=first.id, fan_id=1)
     assert await waitlist.promote(store, gateway, show.id) == []  # one seat for a fan wanting two: on sale
-    await booking.cancel_ticket(store, gateway, ticket_id=second.id, fan_discord_id=1)
+    await cancellations.revoke_ticket(store, gateway, ticket_id=second.id, fan_id=1)
     assert await waitlist.promote(store, gateway, show.id) == []  # the first seat is the queue's now
-    assert await booking.list_tickets(store, 20) == []
-    taken = await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=2)
+    assert await tickets.list_tickets(store, 20) == []
+    taken = await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=2)
     assert {s.id for s in taken.seats} == {first.seat.id, second.seat.id}
 
 
@@ -157,7 +157,7 @@ async def test_a_started_show_lets_nobody_in_and_tells_the_line(world, gateway):
 async def test_the_last_offer_lapses_and_its_seat_goes_back_with_nobody_waiting(world, gateway):
     from domain import shows as shows_domain
 
-    org = await shows_domain.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
+    org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
     now = world.store.now()
     show = await shows_domain.create_show(
         world.store, organizer_id=org.id, venue_name="Hall", seatmap_spec="A:1x1:Standard", title="Offer Night",
@@ -191,7 +191,7 @@ class _Quiet:
 
 
 async def _queue_keys(redis, show_id: int) -> list[str]:
-    return [k async for k in redis.scan_iter(match=f"pq:{show_id}:*")]
+    return [k async for k in redis.scan_iter(match=f"pq:{{{show_id}}}:*")]
 
 
 async def _rows(store, model, *where) -> int:
@@ -205,7 +205,7 @@ async def test_the_queue_state_of_ended_shows_and_old_sent_dms_are_deleted(store
     from notifier.sender import OutboxSender
 
     sender = OutboxSender(store, _Quiet(), pacer=Pacer(enabled=False), poll_interval=3600)
-    jobs = Jobs(store, gateway, sender, redis)
+    jobs = Jobs(store, gateway, redis)
     over = await on_sale_show(store, starts_in=timedelta(days=1), admission_per_minute=6)
     called_off = await on_sale_show(store, starts_in=timedelta(days=30), admission_per_minute=6)
     for show in (over, called_off):
@@ -214,7 +214,7 @@ async def test_the_queue_state_of_ended_shows_and_old_sent_dms_are_deleted(store
     await queue.admit_all(store, redis)
     for show in (over, called_off):
         assert await _queue_keys(redis, show.id) and await _rows(store, QueuePlace, QueuePlace.show_id == show.id) == 40
-    await booking.cancel_show(store, gateway, show_id=called_off.id, organizer_discord_id=1)
+    await cancellations.cancel_show(store, gateway, show_id=called_off.id, organizer_discord_id=1)
     await sender.drain()  # the turn and cancellation DMs go out
     sent = await _rows(store, OutboxMessage, OutboxMessage.status == "sent")
     assert sent >= 40
@@ -265,17 +265,17 @@ async def test_a_started_shows_waitlist_closes_and_its_fans_are_told_once(store,
     from notifier.sender import OutboxSender
 
     show = await on_sale_show(store, seatmap="A:1x1:Standard", starts_in=timedelta(hours=2))
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=1)
-    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
-    await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=20, quantity=1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=1)
+    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=1)
+    await waitlist.join_waitlist(store, show_id=show.id, fan_id=20, quantity=1)
     sender = OutboxSender(store, _Quiet(), pacer=Pacer(enabled=False), poll_interval=3600)
-    jobs = Jobs(store, gateway, sender, redis)
+    jobs = Jobs(store, gateway, redis)
     await jobs.clean_up()
-    assert await waitlist.waitlist_position(store, show_id=show.id, fan_discord_id=20) is not None  # not started yet
+    assert await waitlist.waitlist_position(store, show_id=show.id, fan_id=20) is not None  # not started yet
     clock.advance(hours=2)
     await jobs.clean_up()
     await jobs.clean_up()
-    assert await waitlist.waitlist_position(store, show_id=show.id, fan_discord_id=20) is None
+    assert await waitlist.waitlist_position(store, show_id=show.id, fan_id=20) is None
     assert await waitlist.shows_with_waiting(store) == []  # the promotion pass no longer visits it
     assert await _rows(store, OutboxMessage, OutboxMessage.recipient_discord_id == 20, OutboxMessage.kind == "queue_closed") == 1
     await sender.idle()

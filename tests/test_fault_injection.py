@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from domain import shows
+from domain import organizers, shows, venues
 from domain.models import Hold, Order, OutboxMessage, Ticket, WaitlistEntry
 from domain.payments import SandboxGateway
 from domain.store import Store
@@ -48,8 +48,8 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
     var.mkdir()
     clock = ScaledClock(var / "clock.json")
     fast = Store(store.engine, clock)
-    org = await shows.register_organizer(fast, 1000, 1, "Organizer")
-    venue = await shows.create_venue(fast, org.id, "The Hall", SEATMAP)
+    org = await organizers.register_organizer(fast, 1000, 1, "Organizer")
+    venue = await venues.create_venue(fast, org.id, "The Hall", SEATMAP)
     show = await shows.create_show(
         fast, organizer_id=org.id, venue_id=venue.id, title="Night Shift", artists=["The Nightjars"], genres=["indie"],
         starts_at=clock.now() + timedelta(days=30), on_sale_at=clock.now() - timedelta(minutes=1),
@@ -71,7 +71,7 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
             else:  # mid-sale: booking, paying, sending
                 try:
                     await asyncio.wait_for(proc.stdout.readuntil(b"READY\n"), timeout=30)
-                except (asyncio.IncompleteReadError, asyncio.TimeoutError):
+                except (TimeoutError, asyncio.IncompleteReadError):
                     pass
                 await asyncio.sleep(rng.uniform(0.1, 1.0))
             if proc.returncode is None:
@@ -84,7 +84,7 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
         proc = await _spawn(args)  # the last run finishes whatever is left
         try:
             out, err = await asyncio.wait_for(proc.communicate(), timeout=300)  # a hang guard; a loaded box is slow, not wrong
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.kill()
             out, err = await proc.communicate()
         assert proc.returncode == 0 and b"DONE" in out, err.decode()[-4000:]

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import booking, errors, follows, recovery, shows
+from domain import cancellations, capacity, errors, follows, holds, orders, organizers, recovery, shows
 from domain.models import Follow, Payment, ShowSeat, Ticket
 from domain.specs import parse_names, parse_price, parse_price_tiers, parse_seatmap, parse_when
 from notifier.errors_text import TEMPLATES
@@ -60,7 +60,7 @@ async def test_follow_names_that_grow_past_100_once_normalised(store):
 
 @pytest.mark.parametrize("blank", INVISIBLE)
 async def test_invisible_names_are_refused(store, blank):
-    org = await shows.register_organizer(store, 1, 1, "O")
+    org = await organizers.register_organizer(store, 1, 1, "O")
     now = store.now()
     good = dict(
         organizer_id=org.id, venue_name="Hall", seatmap_spec="A:2x2", title="T", artists=["X"], genres=[],
@@ -97,7 +97,7 @@ async def test_errors_quote_a_short_excerpt_of_long_input(store):
         with pytest.raises(errors.InvalidInput, match=match) as info:
             call()
         assert len(info.value.message) < 300 and "…" in info.value.message
-    err = await refused(store, booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=1, tier=long), "no tier")
+    err = await refused(store, holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=1, tier=long), "no tier")
     assert "…" in err.message
     from domain.specs import excerpt
 
@@ -106,9 +106,9 @@ async def test_errors_quote_a_short_excerpt_of_long_input(store):
 
 async def test_adding_sections_keeps_the_100000_seat_limit(store):
     show = await on_sale_show(store, seatmap="A:20x20:Standard")  # 400 seats
-    await refused(store, shows.add_sections(store, show.id, 1, "B:400x250:Standard"), "at most 100000")
-    assert await shows.add_sections(store, show.id, 1, "B:1x10:Standard") == 10
-    await refused(store, shows.add_sections(store, show.id, 1, "b:1x10:Standard"), "already exists")
+    await refused(store, capacity.add_sections(store, show.id, 1, "B:400x250:Standard"), "at most 100000")
+    assert await capacity.add_sections(store, show.id, 1, "B:1x10:Standard") == 10
+    await refused(store, capacity.add_sections(store, show.id, 1, "b:1x10:Standard"), "already exists")
     async with store.session() as s:
         assert (await s.execute(select(func.count()).select_from(ShowSeat))).scalar_one() == 410
 
@@ -121,21 +121,21 @@ async def test_follow_all_follows_every_name_or_none(store):
 
 
 async def _bought(store, gateway, show, fan):
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=fan, quantity=1)
-    return (await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)).tickets[0]
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=fan, quantity=1)
+    return (await orders.purchase(store, gateway, hold_id=hold.id, fan_id=fan)).tickets[0]
 
 
 async def test_a_refund_that_times_out_is_pending_and_the_ticket_is_cancelled(store, gateway):
     show = await on_sale_show(store)
     ticket = await _bought(store, gateway, show, 7)
     gateway.refund_timeouts_left = 1
-    done = await booking.cancel_ticket(store, gateway, ticket_id=ticket.id, fan_discord_id=7)
+    done = await cancellations.cancel_ticket(store, gateway, ticket_id=ticket.id, fan_id=7)
     assert done.status == "revoked" and done.refund_pending
     assert gateway.refunds == {}
     report = await recovery.recover(store, gateway, None)
     assert report.refunds_sent == 1
     assert [amount for res, _, amount in gateway.refunds.values() if res.ok] == [4500]
-    fine = await booking.cancel_ticket(store, gateway, ticket_id=(await _bought(store, gateway, show, 8)).id, fan_discord_id=8)
+    fine = await cancellations.cancel_ticket(store, gateway, ticket_id=(await _bought(store, gateway, show, 8)).id, fan_id=8)
     assert not fine.refund_pending
 
 
@@ -143,8 +143,8 @@ async def test_one_timed_out_refund_does_not_stop_the_recovery_tick(store, gatew
     show = await on_sale_show(store)
     tickets = [await _bought(store, gateway, show, fan) for fan in (1, 2, 3)]
     gateway.refund_timeouts_left = 3
-    for ticket, fan in zip(tickets, (1, 2, 3)):
-        assert (await booking.cancel_ticket(store, gateway, ticket_id=ticket.id, fan_discord_id=fan)).refund_pending
+    for ticket, fan in zip(tickets, (1, 2, 3), strict=True):
+        assert (await cancellations.cancel_ticket(store, gateway, ticket_id=ticket.id, fan_id=fan)).refund_pending
     gateway.refund_timeouts_left = 1  # the first refund of the tick times out again
     report = await recovery.recover(store, gateway, None)
     assert report.refunds_sent == 2

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from domain.models import Follow, Show, ShowArtist, Ticket
 from tests.simcord_ext import actor_locale
 from tests.snapshot import table_counts
-from tests.test_organizers_e2e import GOOD_FORM, button, create_show, created_show_id
+from tests.test_organizers_e2e import GOOD_FORM, create_show, created_show_id
 
 GENERIC = "Something went wrong on our side"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from domain import follows, shows
+from domain import follows, organizers, shows, venues
 from notifier.render import ALERT_PREFIX
 from tests.simcord_ext import actor_locale, nonce_folding
 from tests.test_dm_delivery import buy
@@ -89,10 +89,10 @@ async def test_the_weekly_digest_of_a_festival_week_fits_discord_messages(world)
 
 async def long_titled_shows(world, n: int, on_sale_in: timedelta = timedelta(days=1)):
     """``n`` shows with titles, venues and lineups near the store's column sizes."""
-    org = await shows.register_organizer(world.store, world.guild.id, world.organizer.id, "Organizer")
+    org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "Organizer")
     made = []
     for i in range(n):
-        venue = await shows.create_venue(world.store, org.id, f"{'The Grand Old Riverside Concert Hall and Gardens ' * 4}{i}"[:200], "A:1x2:Standard")
+        venue = await venues.create_venue(world.store, org.id, f"{'The Grand Old Riverside Concert Hall and Gardens ' * 4}{i}"[:200], "A:1x2:Standard")
         made.append(
             await shows.create_show(
                 world.store,

@@ -16,14 +16,13 @@ from sqlalchemy import func, select
 
 from bot.app import create_bot
 from domain import queue
-from domain.models import Hold, OutboxMessage, Order, Payment, Ticket
-from notifier import ticket_codes
+from domain.models import Hold, Order, OutboxMessage, Payment, Ticket
 from tests.conftest import e2e_settings
 
 
 @pytest.fixture
-def simcord_bot(e2e_store, gateway):
-    return create_bot(e2e_settings(metrics_port=0, metrics_host="127.0.0.1"), store=e2e_store, gateway=gateway)
+def simcord_bot(e2e_store, gateway, keyring):
+    return create_bot(e2e_settings(metrics_port=0, metrics_host="127.0.0.1"), store=e2e_store, gateway=gateway, keyring=keyring, sync_commands=True)
 
 
 async def scrape(port: int) -> dict[tuple[str, tuple], float]:
@@ -92,7 +91,7 @@ async def test_metrics_after_an_on_sale_equal_what_happened(world, gateway):
         second = (await s.execute(select(Ticket).where(Ticket.holder_discord_id == bought[1].id))).scalar_one()
     await bought[0].slash(world.channel, "ticket cancel", ticket=first.id)  # the waitlisted fan is promoted
     await world.organizer.slash(world.channel, "show staff", show=show.id, member=world.door)
-    code = ticket_codes.keyring().sign(ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now())
+    code = world.bot.services.keyring.sign(ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now())
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)  # a second scan
     await bot.services.sender.drain()

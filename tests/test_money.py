@@ -8,8 +8,8 @@ from __future__ import annotations
 import discord
 import pytest
 
-from domain import booking, errors
-from domain.specs import Currency, parse_price, parse_price_tiers
+from domain import cancellations, errors, holds, orders
+from domain.specs import parse_price, parse_price_tiers
 from notifier import money
 from notifier.errors_text import describe
 from tests.factories import on_sale_show
@@ -43,11 +43,11 @@ def test_parse_and_display_round_trip_in_english_and_korean(currency, typed, min
 async def test_the_provider_is_asked_for_the_minor_units_unchanged(store, gateway, currency, typed, minor, english, korean):
     tiers = parse_price_tiers(f"VIP={typed}", currency=currency)
     show = await on_sale_show(store, seatmap="A:1x5:VIP", tiers=tiers, currency=currency.code)
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=42, quantity=2)
-    order = await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=42)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=42, quantity=2)
+    order = await orders.purchase(store, gateway, hold_id=hold.id, fan_id=42)
     assert (order.amount_cents, order.currency) == (2 * minor, currency.code)
     assert list(gateway.charged_amounts.values()) == [(2 * minor, currency.code)]
-    done = await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=42)
+    done = await cancellations.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=42)
     assert not done.refund_pending
     assert [amount for result, _, amount in gateway.refunds.values() if result.ok] == [minor]
 
@@ -118,9 +118,9 @@ async def test_the_migration_turns_cents_of_every_currency_into_minor_units(stor
     show_ids = {}
     for code, price in (("KRW", 150_000), ("USD", 4_550), ("KWD", 1_500)):
         show = await on_sale_show(store, seatmap="A:1x5:VIP", tiers={"VIP": price}, currency=code, organizer_id=len(show_ids) + 1)
-        hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=42, quantity=2)
-        order = await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=42)
-        await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=42)
+        hold = await holds.hold_seats(store, show_id=show.id, fan_id=42, quantity=2)
+        order = await orders.purchase(store, gateway, hold_id=hold.id, fan_id=42)
+        await cancellations.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=42)
         show_ids[code] = show.id
     now = await _amounts(store, show_ids)
     assert now["KRW"] == dict(tier=150_000, tickets=[150_000, 150_000], orders=[(300_000, 300_000)], payments=[150_000, 300_000], refund_dm=[150_000])

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from domain import outbox
 from domain.clock import SystemClock
-from domain.store import Store
 from domain.models import OutboxMessage
+from domain.store import Store
 from tests import backends
 
 REPO = Path(__file__).resolve().parents[1]

@@ -48,13 +48,13 @@ async def test_only_admitted_fans_can_hold(store, redis, clock):
     show = await on_sale_show(store, opens_in=timedelta(minutes=5))
     await queue.join(store, redis, show.id, 7)
     with pytest.raises(errors.SaleNotOpen):
-        await queue.reserve(store, redis, show_id=show.id, fan=7, quantity=1)
+        await queue.reserve(store, redis, show_id=show.id, fan_id=7, quantity=1)
     clock.advance(minutes=5)
     with pytest.raises(errors.NotAdmitted, match="not your turn"):
-        await queue.reserve(store, redis, show_id=show.id, fan=7, quantity=1)
+        await queue.reserve(store, redis, show_id=show.id, fan_id=7, quantity=1)
     clock.advance(seconds=30)
     assert await queue.admit(store, redis, await queue.show_queue(store, show.id)) == [7]
-    hold = await queue.reserve(store, redis, show_id=show.id, fan=7, quantity=2)
+    hold = await queue.reserve(store, redis, show_id=show.id, fan_id=7, quantity=2)
     assert len(hold.seats) == 2
 
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import booking, errors, outbox, queue, recovery, waitlist
-from domain.models import Hold, OutboxMessage, Order, QueuePlace, Ticket, WaitlistEntry
+from domain import cancellations, errors, holds, orders, outbox, queue, recovery, waitlist
+from domain.models import Hold, Order, OutboxMessage, QueuePlace, Ticket, WaitlistEntry
 from domain.payments import SandboxGateway
 from tests.factories import on_sale_show
 
@@ -27,10 +27,10 @@ async def test_a_charge_whose_answer_was_lost_becomes_tickets_and_their_dm(store
     ledger = tmp_path / "provider.sqlite3"
     gateway = SandboxGateway(ledger)
     show = await on_sale_show(store)
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=5, quantity=2)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=5, quantity=2)
     gateway.lost_answers_left = 1  # the provider charges; the process dies before hearing back
     with pytest.raises(errors.DomainError):
-        await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=5)
+        await orders.purchase(store, gateway, hold_id=hold.id, fan_id=5)
     gateway.close()
     assert await scalar(store, select(func.count()).select_from(Ticket)) == 0
 
@@ -50,12 +50,12 @@ async def test_a_charge_whose_answer_was_lost_becomes_tickets_and_their_dm(store
 
 async def test_a_charge_answered_after_the_seats_were_resold_is_refunded(store, clock, gateway):
     show = await on_sale_show(store)
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=5, quantity=1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=5, quantity=1)
     gateway.lost_answers_left = 1
     with pytest.raises(errors.DomainError):
-        await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=5)
+        await orders.purchase(store, gateway, hold_id=hold.id, fan_id=5)
     clock.advance(minutes=10)  # past the hold and the grace...
-    taken = await booking.hold_seats(store, show_id=show.id, fan_discord_id=6, seat_ids=[hold.seats[0].id])  # ...and resold
+    taken = await holds.hold_seats(store, show_id=show.id, fan_id=6, seat_ids=[hold.seats[0].id])  # ...and resold
 
     await recovery.recover(store, gateway, None)
 
@@ -68,10 +68,10 @@ async def test_a_charge_answered_after_the_seats_were_resold_is_refunded(store, 
 
 async def test_a_charge_the_provider_never_saw_is_given_up_once_the_hold_is_gone(store, clock, gateway):
     show = await on_sale_show(store)
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=5, quantity=1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=5, quantity=1)
     gateway.timeouts_left = 1  # nothing reaches the provider
     with pytest.raises(errors.DomainError):
-        await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=5)
+        await orders.purchase(store, gateway, hold_id=hold.id, fan_id=5)
 
     clock.advance(LATER.total_seconds())
     await recovery.recover(store, gateway, None)
@@ -92,16 +92,16 @@ async def test_a_charge_the_provider_never_saw_is_given_up_once_the_hold_is_gone
     assert await scalar(store, select(Order.status)) == "failed"
     assert gateway.successful_charges == 0
     with pytest.raises(errors.PaymentDeclined):  # a late press of Pay changes nothing
-        await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=5)
+        await orders.purchase(store, gateway, hold_id=hold.id, fan_id=5)
     assert gateway.successful_charges == 0
 
 
 async def _sold_out_with_waitlist(store, gateway, waiting_fans):
     show = await on_sale_show(store, seatmap="A:1x2:Standard")
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=2)
-    order = await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=2)
+    order = await orders.purchase(store, gateway, hold_id=hold.id, fan_id=1)
     for fan in waiting_fans:
-        await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=fan, quantity=1, gateway=gateway)
+        await waitlist.join_waitlist(store, show_id=show.id, fan_id=fan, quantity=1, gateway=gateway)
     return show, order
 
 
@@ -139,9 +139,9 @@ async def test_a_promotion_whose_hold_ran_out_goes_back_to_its_place(store, cloc
 
 
 async def _cancel_without_promoting(store, gateway, ticket_id):
-    """The fan's cancel commits (``cancel_ticket``); the promotion the cog runs after it never
-    does: the process died in between."""
-    await booking.cancel_ticket(store, gateway, ticket_id=ticket_id, fan_discord_id=1)
+    """The fan's cancel commits (``revoke_ticket``, the first step of ``cancel_ticket``); the
+    promotion that follows it never does: the process died in between."""
+    await cancellations.revoke_ticket(store, gateway, ticket_id=ticket_id, fan_id=1)
 
 
 async def _outbox_kinds(store, fan):
@@ -151,8 +151,8 @@ async def _outbox_kinds(store, fan):
 
 async def test_dms_claimed_by_this_instance_before_it_died_are_resent_at_once(store, clock, gateway):
     show = await on_sale_show(store)
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=5, quantity=1)
-    await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=5)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=5, quantity=1)
+    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=5)
     claimed = await outbox.claim_due(store, "shard-0", limit=10, lease=timedelta(minutes=2))
     assert len(claimed) == 1
     assert await outbox.claim_due(store, "shard-0", limit=10, lease=timedelta(minutes=2)) == []  # leased
@@ -171,13 +171,13 @@ async def test_a_lost_redis_gets_its_lines_back_in_the_old_order(store, redis, c
     clock.advance(minutes=11)
     q = await queue.show_queue(store, show.id)
     admitted = await queue.admit(store, redis, q)
-    line_before = [int(f) for f in await redis.zrange(f"pq:{show.id}:line", 0, -1)]
+    line_before = [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)]
     assert len(line_before) == 40 - len(admitted) and admitted
 
     await redis.flushdb()  # Redis restarts with nothing
     assert await queue.join(store, redis, show.id, 99) is not None  # the first join puts the lines back first
 
-    line_after = [int(f) for f in await redis.zrange(f"pq:{show.id}:line", 0, -1)]
+    line_after = [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)]
     # The newcomer is last. (The lost admission clock lets the head in at once: a burst of at most
     # 10 seconds' worth, then the organizer's rate again.)
     assert line_after[-1] == 99
@@ -194,11 +194,11 @@ async def test_restoring_twice_or_from_two_processes_restores_once(store, redis,
     show = await on_sale_show(store, opens_in=timedelta(minutes=-1), admission_per_minute=1)
     for fan in range(1, 21):
         await queue.join(store, redis, show.id, fan)
-    before = [int(f) for f in await redis.zrange(f"pq:{show.id}:line", 0, -1)]
+    before = [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)]
     await redis.flushdb()
     counts = await asyncio.gather(queue.restore_lines(store, redis), queue.restore_lines(store, redis))
     assert sorted(counts) == [0, 20]  # one of them rebuilt the line, the other found it claimed
-    assert [int(f) for f in await redis.zrange(f"pq:{show.id}:line", 0, -1)] == before
+    assert [int(f) for f in await redis.zrange(queue._keys(show.id)["line"], 0, -1)] == before
     assert await queue.restore_lines(store, redis) == 0
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain import errors
 from domain.refunds import FeeStep, RefundPolicy, fee, parse_fees
 
-START = datetime(2030, 6, 1, 11, 0, tzinfo=timezone.utc)  # 20:00 in Seoul
+START = datetime(2030, 6, 1, 11, 0, tzinfo=UTC)  # 20:00 in Seoul
 KOREAN = RefundPolicy(24, (FeeStep(7 * 24, 10), FeeStep(72, 20)))  # free, then 10% a week out, 20% from 3 days, closed the last day
 
 

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from domain.clock import SystemClock
 from domain.models import ScheduledNotice
+from domain.redis_client import make_redis
 from domain.store import Store
 from notifier.pacing import Pacer
 from notifier.scheduler import Jobs, start_scheduler
 from notifier.sender import OutboxSender
-from domain.redis_client import make_redis
 from tests import backends
 from tests.factories import on_sale_show
 
@@ -29,7 +29,7 @@ async def test_scheduler_runs_the_due_notices_of_every_process_once(store, gatew
     for _ in range(2):  # two processes' schedulers on one database
         sender = OutboxSender(real, NoTransport(), pacer=Pacer(enabled=False), poll_interval=3600)
         senders.append(sender)
-        two.append(start_scheduler(Jobs(real, gateway, sender, make_redis(backends.REDIS_URL)), tick_seconds=0.2))
+        two.append(start_scheduler(Jobs(real, gateway, make_redis(backends.REDIS_URL)), tick_seconds=0.2))
     try:
         from domain import alerts
 
@@ -41,7 +41,7 @@ async def test_scheduler_runs_the_due_notices_of_every_process_once(store, gatew
             if notice.status == "done":
                 break
         assert notice.status == "done"
-        assert {j.id for j in two[0].get_jobs()} == {"recover", "queues", "notices", "digest", "cleanup"}
+        assert {j.id for j in two[0].get_jobs()} == {"recover", "queues", "notices", "digest", "cleanup", "reports"}
     finally:
         for scheduler in two:
             scheduler.pause()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.ticket_codes import InvalidCode, Keyring, read_qr, qr_png
+from notifier.ticket_codes import InvalidCode, Keyring, qr_png, read_qr
 
-NOW = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +92,11 @@ def test_the_qr_carries_the_code(keys):
 
 
 def test_a_key_rotated_by_another_process_is_used_and_verified_without_a_restart(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from notifier.ticket_codes import Keyring
 
-    now = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
     shard_a, shard_b = Keyring(tmp_path), Keyring(tmp_path)  # two shards sharing the keys folder
     assert shard_a.key_id == shard_b.key_id == "k0001"  # neither made a key of its own
     old = shard_a.sign(ticket_id=1, show_id=2, holder_discord_id=3, now=now)
@@ -111,7 +111,7 @@ def test_a_replaced_key_verifies_through_its_grace_period_then_retires(tmp_path)
     replaced it has been signing for longer than the grace period, its codes are refused, fresh or not."""
     import shutil
 
-    start = datetime.now(timezone.utc)  # rotations are dated by the wall clock
+    start = datetime.now(UTC)  # rotations are dated by the wall clock
     ring = Keyring(tmp_path / "keys")  # grace: RETIRE_GRACE, 10 minutes
     before = ring.sign(ticket_id=1, show_id=1, holder_discord_id=5, now=start)
     shutil.copytree(tmp_path / "keys", tmp_path / "leaked")  # someone copies k0001 away

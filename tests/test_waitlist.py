@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
-from domain import booking, waitlist
+from domain import cancellations, holds, orders, organizers, seats, tickets, waitlist
 from domain.models import OutboxMessage, Ticket
 from domain.store import Store
 from notifier.errors_text import refusal_text
@@ -39,20 +40,21 @@ async def test_cancellations_promote_the_first_waiting_fans(world, gateway):
     assert gateway.successful_charges == 6  # 4 buyers + 2 promotions
 
 
+@pytest.mark.integration  # concurrent cancellations and promotion passes: seconds, not milliseconds
 async def test_simultaneous_cancellations_and_two_promoting_processes(store, gateway):
     show = await on_sale_show(store, seatmap="A:2x10:Standard", per_fan_limit=4)
     buyers = list(range(100, 120))
     tickets = []
     for fan in buyers:
-        hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=fan, quantity=1)
-        tickets.append((await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)).tickets[0].id)
+        hold = await holds.hold_seats(store, show_id=show.id, fan_id=fan, quantity=1)
+        tickets.append((await orders.purchase(store, gateway, hold_id=hold.id, fan_id=fan)).tickets[0].id)
     wants = {500 + i: (2 if i % 3 == 0 else 1) for i in range(15)}
     for fan, quantity in wants.items():
-        await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=fan, quantity=quantity)
+        await waitlist.join_waitlist(store, show_id=show.id, fan_id=fan, quantity=quantity)
 
     other = Store.from_url(backends.database_url(), store.clock, pool_size=20)
     try:
-        await asyncio.gather(*(booking.cancel_ticket(store, gateway, ticket_id=t, fan_discord_id=f) for t, f in zip(tickets, buyers)))
+        await asyncio.gather(*(cancellations.revoke_ticket(store, gateway, ticket_id=t, fan_id=f) for t, f in zip(tickets, buyers, strict=True)))
         results = await asyncio.gather(waitlist.promote(store, gateway, show.id), waitlist.promote(other, gateway, show.id))
     finally:
         await other.dispose()
@@ -68,9 +70,9 @@ async def test_simultaneous_cancellations_and_two_promoting_processes(store, gat
     await assert_sold_exactly_once(store, show.id, 20)
     for fan, quantity in wants.items():
         assert per_fan.get(fan, 0) in (0, quantity), f"fan {fan} got {per_fan.get(fan)} for {quantity}"
-    assert len({p.fan_discord_id for p in promoted}) == len(promoted)  # nobody promoted twice
+    assert len({p.fan_id for p in promoted}) == len(promoted)  # nobody promoted twice
     for p in promoted:
-        assert dms[p.fan_discord_id] == 1  # one ticket DM per promotion
+        assert dms[p.fan_id] == 1  # one ticket DM per promotion
 
 
 async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat_on(store, gateway):
@@ -82,25 +84,25 @@ async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat
 
     show = await on_sale_show(store, seatmap="A:1x2:Standard")
     for fan in (1, 2):
-        hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=fan, quantity=1)
-        await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=fan)
+        hold = await holds.hold_seats(store, show_id=show.id, fan_id=fan, quantity=1)
+        await orders.purchase(store, gateway, hold_id=hold.id, fan_id=fan)
     gateway.unauthorizable_customers.add(30)
     before = await table_counts(store)
     try:
-        await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=30, quantity=1, gateway=gateway)
+        await waitlist.join_waitlist(store, show_id=show.id, fan_id=30, quantity=1, gateway=gateway)
         raise AssertionError("an unauthorizable card joined the waitlist")
     except errors.PaymentDeclined as refused:
         assert refused.code == "waitlist.card_declined_because" and "not added to the waitlist" in refused.message
     assert await table_counts(store) == before
-    first = await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=31, quantity=1, gateway=gateway)
-    second = await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=32, quantity=1, gateway=gateway)
+    first = await waitlist.join_waitlist(store, show_id=show.id, fan_id=31, quantity=1, gateway=gateway)
+    second = await waitlist.join_waitlist(store, show_id=show.id, fan_id=32, quantity=1, gateway=gateway)
     assert (first.position, second.position) == (1, 2)
     gateway.declined_customers.add(31)  # authorized when joining, declined when charged
-    ticket = (await booking.list_tickets(store, 1))[0]
-    await booking.cancel_ticket(store, gateway, ticket_id=ticket.id, fan_discord_id=1)
+    ticket = (await tickets.list_tickets(store, 1))[0]
+    await cancellations.revoke_ticket(store, gateway, ticket_id=ticket.id, fan_id=1)
     outcomes = await waitlist.promote(store, gateway, show.id)
-    assert [(p.fan_discord_id, p.outcome) for p in outcomes] == [(31, "declined"), (32, "promoted")]
-    assert [t.seat.id for t in await booking.list_tickets(store, 32)] == [ticket.seat.id]
+    assert [(p.fan_id, p.outcome) for p in outcomes] == [(31, "declined"), (32, "promoted")]
+    assert [t.seat.id for t in await tickets.list_tickets(store, 32)] == [ticket.seat.id]
     async with store.session() as s:
         auths = (await s.execute(sel(WaitlistEntry.payment_authorization).where(WaitlistEntry.fan_discord_id == 32))).scalar_one()
         told = (await s.execute(sel(OutboxMessage.kind, OutboxMessage.payload).where(OutboxMessage.recipient_discord_id == 31))).all()
@@ -120,7 +122,7 @@ async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gate
 
     from domain import shows as shows_domain
 
-    org = await shows_domain.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
+    org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
     now = world.store.now()
     show = await shows_domain.create_show(
         world.store, organizer_id=org.id, venue_name="Hall", seatmap_spec="A:1x2:Standard", title="Offer Night",
@@ -147,6 +149,7 @@ async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gate
 
     await world.env.advance_time(16 * 60)  # the slow fan's offer runs out
     await waitlist.promote(world.store, gateway, show.id)
+    await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     assert "ran out before you accepted" in slow.user.dm_channel.history()[-1].content
     late = await slow.user.click(offer, label="Accept")
@@ -169,18 +172,16 @@ async def test_raising_capacity_serves_the_waitlist_first(world, gateway):
     await world.env.settle()
     tickets = [a for m in waiting.user.dm_channel.history() for a in m.attachments if a.filename.startswith("ticket-")]
     assert len(tickets) == 2  # the quantity asked for, no more
-    from domain import shows as shows_domain
-
-    avail = await shows_domain.availability(world.store, show.id)
+    avail = await seats.availability(world.store, show.id)
     assert (avail[0].sold, avail[0].available) == (3, 2)
 
 
 async def _sold_out_to_fan_1(store, gateway, waiting: dict[int, int]):
     show = await on_sale_show(store, seatmap="A:1x2:Standard")
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=1, quantity=2)
-    order = await booking.purchase(store, gateway, hold_id=hold.id, fan_discord_id=1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=2)
+    order = await orders.purchase(store, gateway, hold_id=hold.id, fan_id=1)
     for fan, quantity in waiting.items():
-        await waitlist.join_waitlist(store, show_id=show.id, fan_discord_id=fan, quantity=quantity, gateway=gateway)
+        await waitlist.join_waitlist(store, show_id=show.id, fan_id=fan, quantity=quantity, gateway=gateway)
     return show, order
 
 
@@ -191,25 +192,25 @@ async def test_a_cancelled_seat_is_never_on_sale_before_the_waitlist_had_it(stor
 
     show, order = await _sold_out_to_fan_1(store, gateway, {20: 1})
     seat = order.tickets[0].seat
-    await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=1)
+    await cancellations.revoke_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=1)
     # Another shard's buyer strikes between the cancel and the promotion that follows it:
     with pytest.raises(errors.SoldOut):
-        await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
+        await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=1)
     with pytest.raises(errors.SeatUnavailable):
-        await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, seat_ids=[seat.id])
+        await holds.hold_seats(store, show_id=show.id, fan_id=30, seat_ids=[seat.id])
 
     [promotion] = await waitlist.promote(store, gateway, show.id)
 
-    assert promotion.fan_discord_id == 20 and promotion.outcome == "promoted"
-    [ticket] = await booking.list_tickets(store, 20)
+    assert promotion.fan_id == 20 and promotion.outcome == "promoted"
+    [ticket] = await tickets.list_tickets(store, 20)
     assert ticket.seat.id == seat.id
 
 
 async def test_a_returned_seat_no_waiting_fan_fits_goes_on_sale_after_the_promotion_pass(store, gateway, clock):
     show, order = await _sold_out_to_fan_1(store, gateway, {20: 2})  # wants two; one comes back
-    await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=1)
+    await cancellations.revoke_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=1)
     assert await waitlist.promote(store, gateway, show.id) == []
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=1)
     assert hold.seats[0].id == order.tickets[0].seat.id
 
 
@@ -219,9 +220,9 @@ async def test_a_seat_kept_for_a_promotion_that_never_came_goes_on_sale_a_minute
     from domain import errors
 
     show, order = await _sold_out_to_fan_1(store, gateway, {20: 1})
-    await booking.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_discord_id=1)  # then the process dies
+    await cancellations.revoke_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=1)  # then the process dies
     with pytest.raises(errors.SoldOut):
-        await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
-    clock.advance(booking.WAITLIST_FIRST.total_seconds() + 1)
-    hold = await booking.hold_seats(store, show_id=show.id, fan_discord_id=30, quantity=1)
+        await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=1)
+    clock.advance(seats.WAITLIST_FIRST.total_seconds() + 1)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=1)
     assert hold.seats[0].id == order.tickets[0].seat.id

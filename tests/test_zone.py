@@ -8,7 +8,7 @@ box (the same mask as an unassigned code point), and ``ImageDraw.text`` is where
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from types import SimpleNamespace
 
@@ -20,7 +20,7 @@ from domain.specs import parse_when
 from notifier import charts, ticket_card
 
 SAMPLE = "공연 예매 취소표 대기 입장 서울 홍대 롤링홀 김민지"
-SEOUL_20H = datetime(2026, 5, 1, 11, 0, tzinfo=timezone.utc)  # 20:00 in Seoul, a Friday
+SEOUL_20H = datetime(2026, 5, 1, 11, 0, tzinfo=UTC)  # 20:00 in Seoul, a Friday
 
 
 @pytest.fixture
@@ -138,6 +138,6 @@ def test_a_local_time_skipped_or_repeated_by_daylight_saving_is_refused(typed, p
 
 
 def test_times_around_daylight_saving_changes_read_as_typed():
-    assert parse_when("2026-03-08 03:30", "America/New_York", field="Start time") == datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc)
-    assert parse_when("2026-11-01 02:30", "America/New_York", field="Start time") == datetime(2026, 11, 1, 7, 30, tzinfo=timezone.utc)
+    assert parse_when("2026-03-08 03:30", "America/New_York", field="Start time") == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    assert parse_when("2026-11-01 02:30", "America/New_York", field="Start time") == datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
     assert parse_when("2026-05-01 20:00", "Asia/Seoul", field="Start time") == SEOUL_20H

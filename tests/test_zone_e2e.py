@@ -3,7 +3,7 @@ default one, fans read times as Discord timestamps, and the ticket card prints t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import discord
 import pytest
@@ -11,12 +11,12 @@ import pytest_asyncio
 from PIL import ImageDraw
 from sqlalchemy import func, select
 
-from domain import shows
+from domain import organizers, shows
 from domain.models import GuildSettings, Show
 from tests.conftest import World
 from tests.simcord_ext import actor_locale
 
-SEOUL_20H = datetime(2026, 5, 1, 11, 0, tzinfo=timezone.utc)  # 2026-05-01 20:00 in Seoul (SimCord starts 2026-01-01)
+SEOUL_20H = datetime(2026, 5, 1, 11, 0, tzinfo=UTC)  # 2026-05-01 20:00 in Seoul (SimCord starts 2026-01-01)
 FORM = {
     "title": "롤링홀 라이브",
     "artists": "새소년",
@@ -78,7 +78,7 @@ async def test_a_show_created_with_no_zone_in_a_korean_server_is_in_seoul(korean
 async def test_a_show_created_with_no_zone_in_an_english_server_is_in_utc(english_world):
     await create(english_world)
     show = await only_show(english_world)
-    assert show.timezone == "UTC" and show.starts_at == datetime(2026, 5, 1, 20, 0, tzinfo=timezone.utc)
+    assert show.timezone == "UTC" and show.starts_at == datetime(2026, 5, 1, 20, 0, tzinfo=UTC)
 
 
 async def test_edit_reads_and_shows_the_times_in_the_show_zone_without_retyping_it(korean_world):
@@ -92,7 +92,7 @@ async def test_edit_reads_and_shows_the_times_in_the_show_zone_without_retyping_
     assert done.response.content.startswith("Show #"), done.response.content
     edited = await only_show(korean_world)
     assert edited.timezone == "Asia/Seoul"
-    assert edited.starts_at == datetime(2026, 5, 2, 11, 0, tzinfo=timezone.utc)  # 20:00 in Seoul, not 20:00 UTC
+    assert edited.starts_at == datetime(2026, 5, 2, 11, 0, tzinfo=UTC)  # 20:00 in Seoul, not 20:00 UTC
     assert edited.on_sale_at == show.on_sale_at  # untouched: the same instant
 
 
@@ -103,7 +103,7 @@ async def test_edit_may_move_a_show_to_another_zone(korean_world):
     values = {"title": "롤링홀 라이브", "artists": "새소년", "genres": "", "start": "2026-05-01 21:00", "on_sale": field(shown.modal, "on_sale")["value"]}
     await korean_world.organizer.submit_modal(shown, values)
     moved = await only_show(korean_world)
-    assert moved.timezone == "Asia/Tokyo" and moved.starts_at == datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    assert moved.timezone == "Asia/Tokyo" and moved.starts_at == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -136,11 +136,11 @@ async def test_a_server_admin_sets_the_default_zone_and_a_member_cannot(english_
     assert done.ephemeral and done.response.content == "이 서버의 새 공연은 주최자가 시간대를 따로 정하지 않으면 Asia/Tokyo 기준으로 등록됩니다."
     await create(world)
     show = await only_show(world)
-    assert show.timezone == "Asia/Tokyo" and show.starts_at == datetime(2026, 5, 1, 11, 0, tzinfo=timezone.utc)
+    assert show.timezone == "Asia/Tokyo" and show.starts_at == datetime(2026, 5, 1, 11, 0, tzinfo=UTC)
 
 
 async def seoul_show(world):
-    org = await shows.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
+    org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
     return await shows.create_show(
         world.store,
         organizer_id=org.id,

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 08:00:01.393716
 """
-from alembic import op
 import sqlalchemy as sa
-import domain.models
+from alembic import op
 
+import domain.models
 
 revision = '0001'
 down_revision = None

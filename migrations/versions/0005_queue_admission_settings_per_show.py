@@ -4,10 +4,10 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-25 09:08:13.264710
 """
-from alembic import op
 import sqlalchemy as sa
-import domain.models
+from alembic import op
 
+import domain.models
 
 revision = '0005'
 down_revision = '0004'

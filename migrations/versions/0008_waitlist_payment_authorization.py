@@ -4,10 +4,10 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-25 09:46:56.650391
 """
-from alembic import op
 import sqlalchemy as sa
-import domain.models
+from alembic import op
 
+import domain.models
 
 revision = '0008'
 down_revision = '0007'

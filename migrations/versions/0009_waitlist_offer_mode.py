@@ -4,10 +4,10 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-25 09:57:03.470080
 """
-from alembic import op
 import sqlalchemy as sa
-import domain.models
+from alembic import op
 
+import domain.models
 
 revision = '0009'
 down_revision = '0008'

@@ -7,10 +7,10 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-26 02:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-import domain.models
+from alembic import op
 
+import domain.models
 
 revision = '0011'
 down_revision = '0010'

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from alembic import op
 from babel.numbers import get_currency_precision, is_currency
 
-
 revision = '0013'
 down_revision = '0012'
 branch_labels = None

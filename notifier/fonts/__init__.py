@@ -3,7 +3,7 @@ inside the package so a fresh install draws Korean titles, venues and names, not
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from PIL import ImageFont
@@ -11,7 +11,7 @@ from PIL import ImageFont
 FONT_FILE = "NanumGothic.ttf"
 
 
-@lru_cache(maxsize=None)
+@cache
 def font(size: int) -> ImageFont.FreeTypeFont:
     """The shipped font at ``size`` pixels (one object per size, shared by every image, also by the
     charts drawn in worker threads: Pillow's FreeType calls hold the GIL). A missing font file is an

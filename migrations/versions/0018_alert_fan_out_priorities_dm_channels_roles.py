@@ -1,17 +1,17 @@
 """alerts for a big artist: outbox priorities, fan-outs written in batches, remembered DM channels,
 opt-in alert roles
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-26 04:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import domain.models
 
-
-revision = '0017'
-down_revision = '0016'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -10,9 +10,9 @@ from datetime import datetime
 
 import discord
 
-from cogs.i18n import t
-from cogs.ui import ts
+from cogs.common.i18n import t
 from domain.refunds import RefundPolicy
+from notifier.times import discord_ts
 
 
 def policy_lines(interaction: discord.Interaction | None, policy: RefundPolicy, starts_at: datetime, now: datetime) -> list[str]:
@@ -22,15 +22,17 @@ def policy_lines(interaction: discord.Interaction | None, policy: RefundPolicy, 
     if first.percent is None:
         return [t(interaction, "Tickets for this show can no longer be cancelled.")]
     following = stages[1].starts
+    assert following is not None  # only the first stage starts "now"
     if first.percent == 0:
-        lines = [t(interaction, "Free cancellation until {when}.", when=ts(following, "f"))]
+        lines = [t(interaction, "Free cancellation until {when}.", when=discord_ts(following, "f"))]
     else:
-        lines = [t(interaction, "Cancelling now costs a {percent}% fee, until {when}.", percent=first.percent, when=ts(following, "f"))]
+        lines = [t(interaction, "Cancelling now costs a {percent}% fee, until {when}.", percent=first.percent, when=discord_ts(following, "f"))]
     for stage in stages[1:]:
+        assert stage.starts is not None
         if stage.percent is None:
-            lines.append(t(interaction, "No cancellation after {when}.", when=ts(stage.starts, "f")))
+            lines.append(t(interaction, "No cancellation after {when}.", when=discord_ts(stage.starts, "f")))
         else:
-            lines.append(t(interaction, "{percent}% cancellation fee from {when}.", percent=stage.percent, when=ts(stage.starts, "f")))
+            lines.append(t(interaction, "{percent}% cancellation fee from {when}.", percent=stage.percent, when=discord_ts(stage.starts, "f")))
     return lines
 
 

@@ -1,13 +1,15 @@
-"""What a cog is handed by the bot: the store, the payment gateway and the notifier."""
+"""What a cog is handed by the bot: the store, the payment gateway, the notifier and the ticket keys."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from redis.asyncio import Redis
 
 from domain.payments import PaymentGateway
 from domain.store import Store
 from notifier.sender import OutboxSender
+from notifier.ticket_codes import Keyring
 
 
 @dataclass
@@ -15,11 +17,8 @@ class Services:
     store: Store
     gateway: PaymentGateway
     sender: OutboxSender
-    redis: Any = None
-
-    def queued(self) -> None:
-        """Call after a domain call that queued messages: they go out now, not at the next poll."""
-        self.sender.kick()
+    redis: Redis
+    keyring: Keyring  # signs ticket codes (through the sender) and verifies them at the door
 
 
 def services_of(interaction) -> Services:
