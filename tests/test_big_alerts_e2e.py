@@ -175,14 +175,14 @@ async def test_the_next_free_slot_goes_to_the_most_urgent_request():
 async def test_a_fan_dmed_before_costs_one_request_however_many_were_dmed_since(world, monkeypatch):
     fan = world.fans[0]
     await queue_note(world.store, fan.id, 1)
-    await world.bot.services.sender.drain()
+    await world.bot.services.sender.idle()  # the drain the store's commit started
     others = [world.env.create_user(f"other{i}") for i in range(150)]  # more than discord.py keeps (128)
     for n, other in enumerate(others, start=10):
         await queue_note(world.store, other.id, n)
-    await world.bot.services.sender.drain()
+    await world.bot.services.sender.idle()
     with request_times(monkeypatch) as arrived:
         await queue_note(world.store, fan.id, 2)
-        await world.bot.services.sender.drain()
+        await world.bot.services.sender.idle()
     assert [m.content for m in fan.user.dm_channel.history()] == ["note 1", "note 2"]
     assert [path for _, path in arrived] == [f"/channels/{fan.user.dm_channel.id}/messages"]  # no channel opened again
 
