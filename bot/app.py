@@ -13,6 +13,7 @@ from bot import metrics, ratelimits
 from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
+from cogs.alert_roles import AlertRolesCog
 from cogs.alerts import AlertsCog
 from cogs.around import AroundCog
 from cogs.booking import BookingCog
@@ -37,7 +38,7 @@ from notifier.ticket_codes import Keyring
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog, AroundCog)
+COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog, AroundCog, AlertRolesCog)
 
 
 class PicketBot(commands.AutoShardedBot):

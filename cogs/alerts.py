@@ -8,26 +8,11 @@ from discord.ext import commands
 
 from cogs.common import ui
 from cogs.common.i18n import t
+from cogs.common.names import Name, artist_choices, genre_choices
 from cogs.common.services import Services, services_of
 from cogs.common.ui import reply
 from domain import alerts, errors, follows
-from domain.specs import MAX_NAME
 from notifier import messages
-
-Name = app_commands.Range[str, 1, MAX_NAME]  # an artist or genre (the domain checks again)
-
-
-async def _known(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:
-    names = await follows.known_names(services_of(interaction).store, kind, current)
-    return ui.choices((n, n) for n in names)
-
-
-async def artist_choices(interaction: discord.Interaction, current: str):
-    return await _known(interaction, "artist", current)
-
-
-async def genre_choices(interaction: discord.Interaction, current: str):
-    return await _known(interaction, "genre", current)
 
 
 async def _followed(interaction: discord.Interaction, kind: str, current: str) -> list[app_commands.Choice[str]]:

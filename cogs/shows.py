@@ -15,6 +15,7 @@ from discord.ext import commands
 from cogs.common import around
 from cogs.common.authority import organizer_only, organizer_rights, server_id
 from cogs.common.booking_flow import join_or_send_to_queue, joined_text, start_booking
+from cogs.common.fan_out import fan_out_note
 from cogs.common.i18n import lang, t
 from cogs.common.options import ShowOption
 from cogs.common.policy import policy_block
@@ -457,12 +458,14 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
                 t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
             ) from None
         try:  # posted: now record it and queue the followers' alerts, in one transaction
-            await shows.record_announcement(self.services.store, show.id, interaction.user.id, channel.id, interaction.guild_id)
+            announced = await shows.record_announcement(self.services.store, show.id, interaction.user.id, channel.id, interaction.guild_id)
         except errors.DomainError:
             await message.delete()  # e.g. cancelled meanwhile: take the post back
             raise
         listed = await around.announce_event(channel.guild, self.services, info, message, language)  # the server's Events
-        text = t(interaction, "Announced in {channel}.", channel=channel.mention)
+        # How long the followers' DMs take at Discord's pace, and the alert-role posts (cogs/alert_roles.py).
+        note = fan_out_note(interaction, announced.alerts, self.services.sender.fan_out_seconds(announced.alerts))
+        text = t(interaction, "Announced in {channel}.", channel=channel.mention) + note
         if listed == "told":
             text += "\n" + t(interaction, "Picket could not list it in the server's Events: that needs the Manage Events permission. The announcement is posted all the same.")
         await reply(interaction, text)

@@ -1,9 +1,16 @@
 """Interest alerts, on-sale reminders and the weekly digest: who gets told, and when.
 
-Fan-outs are written into the outbox with one ``INSERT ... SELECT`` whose rows carry a dedupe key per
+Fan-outs are written into the outbox by ``INSERT ... SELECT`` whose rows carry a dedupe key per
 (cause, fan): a fan who follows both the artist and the genre of a show is one row, and running the
 same fan-out twice (a retried transaction, two processes) adds nothing. Timed fan-outs are
 ``ScheduledNotice`` rows claimed by a conditional UPDATE, so with many processes each runs once.
+
+A big artist's followers are not written in one statement: an announcement (or reminder) is a
+``FanOut`` row walked in batches of a few thousand followers (keyset on the follow id), each batch
+its own transaction that also moves the cursor. The first batch is written with the announcement
+itself, so the sender starts on it at once; the sender writes the rest as it goes
+(:func:`fan_out_step`), and whichever process drains next resumes after a crash. Memory and
+transaction size stay the same for 1,000 or 1,000,000 followers.
 """
 
 from __future__ import annotations
@@ -16,14 +23,31 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, cast, delete, literal, or_, select, union, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 
-from domain import errors
+from domain import alert_roles, errors
 from domain.models import (
+    AlertRoleMember,
+    DMChannel,
     Fan,
+    FanOut,
     Follow,
     FollowKind,
     OutboxMessage,
@@ -35,12 +59,14 @@ from domain.models import (
     ShowGenre,
     ShowStatus,
 )
+from domain.outbox import PRIORITIES, priority_of
 from domain.specs import parse_timezone
 from domain.store import Store, rowcount
 
 ALERT = "show_alert"
 REMINDER = "onsale_reminder"
 DIGEST = "digest"
+ROLE_POST = alert_roles.ROLE_POST  # a server channel post pinging the show's alert roles
 # Messages a fan opted into by following; they obey the alerts switch and quiet hours.
 INTEREST_KINDS = frozenset({ALERT, REMINDER, DIGEST})
 REMINDER_LEADS = {"24h": timedelta(hours=24), "1h": timedelta(hours=1)}
@@ -170,19 +196,6 @@ def _reachable(fan_column: InstrumentedAttribute[int], *, require_alerts: bool) 
     return cond
 
 
-def _followers_select(artist_keys: list[str], genre_keys: list[str]) -> Select[tuple[int]]:
-    matches = []
-    if artist_keys:
-        matches.append(and_(Follow.kind == FollowKind.ARTIST.value, Follow.key.in_(artist_keys)))
-    if genre_keys:
-        matches.append(and_(Follow.kind == FollowKind.GENRE.value, Follow.key.in_(genre_keys)))
-    return (
-        select(Follow.fan_discord_id.label("fan"))
-        .outerjoin(Fan, Fan.discord_id == Follow.fan_discord_id)
-        .where(or_(*matches) if matches else literal(False), _reachable(Follow.fan_discord_id, require_alerts=True))
-    )
-
-
 async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select: Select[tuple[int]], *, kind: str, payload: dict[str, Any], dedupe_prefix: str) -> int:
     """One outbox row per distinct fan of ``fans_select`` (a query with a ``fan`` column)."""
     now = store.now()
@@ -197,24 +210,262 @@ async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select: Select[
         literal(0).label("attempts"),
         literal(now, OutboxMessage.__table__.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, OutboxMessage.__table__.c.created_at.type).label("created_at"),
+        literal(priority_of(kind), Integer).label("priority"),
     )
     result = await s.execute(
         store.insert_ignore_from_select(
             OutboxMessage.__table__,
-            ["kind", "recipient_discord_id", "payload", "dedupe_key", "status", "attempts", "next_attempt_at", "created_at"],
+            ["kind", "recipient_discord_id", "payload", "dedupe_key", "status", "attempts", "next_attempt_at", "created_at", "priority"],
             rows,
         )
     )
     return max(rowcount(result), 0)
 
 
-async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int:
-    """Queue one alert DM per fan following any of the show's artists or genres (inside the
-    announcing transaction). A show announced again alerts nobody twice."""
-    artists, genres = await _interest_keys(s, show.id)
-    return await _insert_outbox_for(
-        store, s, _followers_select(artists, genres), kind=ALERT, payload={"show_id": show.id}, dedupe_prefix=f"alert:{show.id}:"
+# --- fan-outs in batches ---------------------------------------------------------------------------
+
+# Followers walked per transaction by the sender's fan-out lane, and inside the announcing (or
+# reminding) transaction: small enough that neither memory nor a transaction grows with the artist.
+FAN_OUT_BATCH = 2000
+INLINE_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class AlertPlan:
+    """What an announcement set going, for the organizer: how many fans get a DM, how many of them
+    already have a DM channel open (one request each instead of two), how many messages of the same
+    or a higher priority wait before them, and how many channel posts ping an alert role instead."""
+
+    followers: int = 0
+    known_channels: int = 0
+    ahead: int = 0
+    role_posts: int = 0
+    queued_now: int = 0  # outbox rows written with the announcement (the first batch)
+
+    @property
+    def requests(self) -> int:
+        """Discord requests the DMs take: one per message, one more per DM channel still to open."""
+        return self.ahead + 2 * self.followers - min(self.known_channels, self.followers) + self.role_posts
+
+
+def _sources(artists: list[str], genres: list[str], *, reminders_of: int | None = None) -> list[list[Any]]:
+    out: list[list[Any]] = [[FollowKind.ARTIST.value, key] for key in sorted(artists)] + [[FollowKind.GENRE.value, key] for key in sorted(genres)]
+    if reminders_of is not None:
+        out.append(["reminders", reminders_of])
+    return out
+
+
+def _not_pinged(job_roles: list[int] | None, pinged_at: datetime, fan_column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """Not a member of an alert role that a channel post pinged for this show (at ``pinged_at``)."""
+    if not job_roles:
+        return literal(True)
+    return ~exists().where(
+        AlertRoleMember.fan_discord_id == fan_column,
+        AlertRoleMember.role_id.in_(job_roles),
+        AlertRoleMember.joined_at <= pinged_at,
+        or_(AlertRoleMember.left_at.is_(None), AlertRoleMember.left_at > pinged_at),
     )
+
+
+def _source_parts(
+    source: list[Any],
+) -> tuple[InstrumentedAttribute[int], InstrumentedAttribute[int], list[ColumnElement[bool]], bool]:
+    """(cursor column, fan column, conditions, alerts switch applies) of one fan-out source."""
+    kind, ref = source
+    if kind == "reminders":  # fans who pressed "Remind me": walked by fan id along (show_id, fan)
+        return ReminderRequest.fan_discord_id, ReminderRequest.fan_discord_id, [ReminderRequest.show_id == ref], False
+    # followers of one artist or genre: walked by follow id along the (kind, key) index
+    return Follow.id, Follow.fan_discord_id, [Follow.kind == kind, Follow.key == ref], True
+
+
+def _fans_of(source: list[Any], job_roles: list[int] | None, pinged_at: datetime, *extra: ColumnElement[bool]) -> Select[tuple[int]]:
+    _cursor, fan, conds, require_alerts = _source_parts(source)
+    return (
+        select(fan.label("fan"))
+        .outerjoin(Fan, Fan.discord_id == fan)
+        .where(*conds, *extra, _reachable(fan, require_alerts=require_alerts), _not_pinged(job_roles, pinged_at, fan))
+    )
+
+
+async def _advance(store: Store, s: AsyncSession, job: FanOut, *, rows: int) -> int:
+    """Walk about ``rows`` followers from the job's cursor, queueing their DMs, and move the cursor
+    (in the caller's transaction). Returns the outbox rows written."""
+    queued = 0
+    left = rows
+    sources = list(job.sources)
+    while left > 0 and job.source_index < len(sources):
+        source = sources[job.source_index]
+        if source[0] == "digest":  # each fan's own list of shows: grouped here, a batch of fans at a time
+            n, hi = await _digest_slice(store, s, job, source[1], left)
+        else:
+            cursor, _fan, conds, _ = _source_parts(source)
+            after = cursor > job.last_id
+            hi = (await s.execute(select(cursor).where(*conds, after).order_by(cursor).offset(left - 1).limit(1))).scalar()
+            bounds = (after,) if hi is None else (after, cursor <= hi)
+            n = await _insert_outbox_for(
+                store, s, _fans_of(source, job.exclude_role_ids, job.created_at, *bounds), kind=job.kind, payload=job.payload, dedupe_prefix=job.dedupe_prefix
+            )
+        queued += n
+        if hi is None:  # this source is done: on to the next one
+            job.source_index += 1
+            job.last_id = 0
+            left -= max(n, 1)
+        else:
+            job.last_id = hi
+            left = 0
+    job.written += queued
+    if job.source_index >= len(sources):
+        job.status = "done"
+        job.done_at = store.now()
+    return queued
+
+
+async def fan_out_step(store: Store, *, batch: int = FAN_OUT_BATCH) -> int | None:
+    """Write the next batch of the oldest unfinished fan-out (the sender's fan-out lane calls this
+    while it sends). Returns the outbox rows written, or None when no fan-out is left. Two processes
+    never walk the same fan-out at once (its row is locked, SKIP LOCKED), and a batch commits with
+    the cursor, so a crash loses nothing and repeats nothing."""
+
+    async def work(s: AsyncSession) -> int | None:
+        job = (
+            await s.execute(select(FanOut).where(FanOut.status == "pending").order_by(FanOut.id).limit(1).with_for_update(skip_locked=True))
+        ).scalar_one_or_none()
+        if job is None:
+            return None
+        if job.show_id is not None:
+            show = await s.get(Show, job.show_id)
+            if show is None or show.status == ShowStatus.CANCELLED.value:  # nobody is told of a cancelled show
+                job.status, job.done_at = "done", store.now()
+                return 0
+        return await _advance(store, s, job, rows=batch)
+
+    return await store.transaction(work)
+
+
+async def fan_outs_pending(store: Store) -> bool:
+    async with store.session() as s:
+        return (await s.execute(select(FanOut.id).where(FanOut.status == "pending").limit(1))).first() is not None
+
+
+async def _start_fan_out(
+    store: Store,
+    s: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    show_id: int | None,
+    payload: dict[str, Any],
+    dedupe_prefix: str,
+    sources: list[list[Any]],
+    guild_id: int | None = None,
+    exclude_role_ids: list[int] | None = None,
+) -> tuple[FanOut, bool]:
+    """The fan-out named ``key``: created, or (it ran before: announced again) walked again from
+    the start over today's followers (their dedupe keys skip whoever was told already). Returns
+    (job, whether it existed)."""
+    now = store.now()
+    find = select(FanOut).where(FanOut.key == key).with_for_update()
+    job = (await s.execute(find)).scalar_one_or_none()
+    if job is not None:
+        job.sources = sources
+        if exclude_role_ids:
+            job.exclude_role_ids = sorted(set(job.exclude_role_ids or []) | set(exclude_role_ids))
+        if job.status == "done":
+            job.status, job.source_index, job.last_id, job.done_at = "pending", 0, 0, None
+        return job, True
+    await s.execute(
+        store.insert_ignore(
+            FanOut.__table__,
+            key=key,
+            kind=kind,
+            show_id=show_id,
+            payload=payload,
+            dedupe_prefix=dedupe_prefix,
+            sources=sources,
+            guild_id=guild_id,
+            exclude_role_ids=exclude_role_ids or None,
+            source_index=0,
+            last_id=0,
+            status="pending",
+            total=0,
+            written=0,
+            created_at=now,
+        )
+    )
+    return (await s.execute(find)).scalar_one(), False
+
+
+async def _count_recipients(s: AsyncSession, job: FanOut, *, not_yet_told: bool) -> tuple[int, int]:
+    """(fans the job will DM, of them those with a DM channel open). ``not_yet_told``: only fans
+    with no row of this fan-out yet (a show announced again)."""
+    selects = []
+    for source in job.sources:
+        _cursor, fan, _conds, _ = _source_parts(source)
+        extra: tuple[ColumnElement[bool], ...] = ()
+        if not_yet_told:
+            extra = (~exists().where(OutboxMessage.dedupe_key == literal(job.dedupe_prefix, String) + cast(fan, String)),)
+        selects.append(_fans_of(source, job.exclude_role_ids, job.created_at, *extra))
+    if not selects:
+        return 0, 0
+    fans = (union(*selects) if len(selects) > 1 else selects[0]).subquery()
+    row = (
+        await s.execute(
+            select(func.count(), func.count(DMChannel.user_discord_id)).select_from(fans).outerjoin(DMChannel, DMChannel.user_discord_id == fans.c.fan)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def _waiting_ahead(s: AsyncSession, kind: str, *, besides: int) -> int:
+    """Messages that go out before a new ``kind`` fan-out: pending ones of the same or a higher
+    priority, and what other unfinished fan-outs of them still have to write."""
+    priority = priority_of(kind)
+    pending = (
+        await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.priority <= priority))
+    ).scalar_one()
+    kinds = [k for k, p in PRIORITIES.items() if p <= priority]
+    unwritten = (
+        await s.execute(
+            select(func.coalesce(func.sum(FanOut.total - FanOut.written), 0)).where(
+                FanOut.status == "pending", FanOut.id != besides, FanOut.kind.in_(kinds), FanOut.total > FanOut.written
+            )
+        )
+    ).scalar_one()
+    return int(pending) + int(unwritten)
+
+
+async def announce_alerts(store: Store, s: AsyncSession, show: Show) -> AlertPlan:
+    """Inside the announcing transaction: ping the show's alert roles in their servers' channels
+    (domain/alert_roles.py; a server opts in), and start the DMs to every fan following any of the
+    show's artists or genres, but members of a pinged role, who got the ping. The first batch is
+    written here; the sender writes the rest while it sends. A show announced again alerts nobody
+    twice and pings no role twice, but reaches who followed since."""
+    artists, genres = await _interest_keys(s, show.id)
+    posts, pinged = await alert_roles.queue_role_posts(store, s, show, artists, genres)
+    job, existed = await _start_fan_out(
+        store,
+        s,
+        key=f"alert:{show.id}",
+        kind=ALERT,
+        show_id=show.id,
+        payload={"show_id": show.id},
+        dedupe_prefix=f"alert:{show.id}:",
+        sources=_sources(artists, genres),
+        guild_id=show.guild_id,
+        exclude_role_ids=pinged,
+    )
+    followers, known = await _count_recipients(s, job, not_yet_told=existed)
+    job.total = job.written + followers
+    ahead = await _waiting_ahead(s, ALERT, besides=job.id)
+    queued = await _advance(store, s, job, rows=INLINE_BATCH)
+    return AlertPlan(followers=followers, known_channels=known, ahead=ahead, role_posts=posts, queued_now=queued)
+
+
+async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int:
+    """Queue an alert DM for every fan following any of the show's artists or genres (inside the
+    announcing transaction); returns the rows written now (the rest follow in batches). A show
+    announced again alerts nobody twice."""
+    return (await announce_alerts(store, s, show)).queued_now
 
 
 # --- reminders and the digest ----------------------------------------------------------------------
@@ -304,24 +555,31 @@ async def _run_notice(store: Store, s: AsyncSession, notice_id: int) -> int:
 
 
 async def _fan_out_reminder(store: Store, s: AsyncSession, notice: ScheduledNotice) -> int:
+    """The show's followers and the fans who pressed "Remind me", one reminder each: the first
+    batch now, the rest by the sender's fan-out lane. Returns the rows written now."""
     show = await s.get(Show, notice.show_id)
     if show is None or show.status == ShowStatus.CANCELLED.value or show.on_sale_at <= store.now():
         return 0  # stale: sales already open (a long outage) or the show is off
     lead = "1h" if "onsale-1h" in notice.key else "24h"
     artists, genres = await _interest_keys(s, show.id)
-    asked = (
-        select(ReminderRequest.fan_discord_id.label("fan"))
-        .outerjoin(Fan, Fan.discord_id == ReminderRequest.fan_discord_id)
-        .where(ReminderRequest.show_id == show.id, _reachable(ReminderRequest.fan_discord_id, require_alerts=False))
+    job, _ = await _start_fan_out(
+        store,
+        s,
+        key=f"reminder:{notice.key}"[:120],
+        kind=REMINDER,
+        show_id=show.id,
+        payload={"show_id": show.id, "lead": lead},
+        dedupe_prefix=f"reminder:{notice.key}:",
+        sources=_sources(artists, genres, reminders_of=show.id),
+        guild_id=show.guild_id,
     )
-    fans = union(_followers_select(artists, genres), asked)
-    return await _insert_outbox_for(
-        store, s, select(fans.subquery().c.fan), kind=REMINDER, payload={"show_id": show.id, "lead": lead}, dedupe_prefix=f"reminder:{notice.key}:"
-    )
+    return await _advance(store, s, job, rows=INLINE_BATCH)
 
 
 async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice) -> int:
-    """Shows created in the past week, still ahead, matched against each fan's follows."""
+    """Shows created in the past week, still ahead, matched against each fan's follows: one digest
+    per fan, written a batch of fans at a time like an alert (the first batch now). Returns the rows
+    written now."""
     now = store.now()
     recent = (
         await s.execute(
@@ -330,32 +588,51 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
     ).scalars().all()
     if not recent:
         return 0
-    pairs: set[tuple[int, int]] = set()
-    for table, kind in ((ShowArtist, FollowKind.ARTIST), (ShowGenre, FollowKind.GENRE)):
-        rows = await s.execute(
-            select(Follow.fan_discord_id, table.show_id)
-            .join(table, and_(table.key == Follow.key, Follow.kind == kind.value))
-            .outerjoin(Fan, Fan.discord_id == Follow.fan_discord_id)
-            .where(table.show_id.in_(recent), _reachable(Follow.fan_discord_id, require_alerts=True))
-        )
-        pairs.update(rows.tuples().all())
+    job, _ = await _start_fan_out(
+        store, s, key=notice.key[:120], kind=DIGEST, show_id=None, payload={}, dedupe_prefix=f"{notice.key}:", sources=[["digest", sorted(recent)]]
+    )
+    return await _advance(store, s, job, rows=INLINE_BATCH)
+
+
+def _digest_pairs(show_ids: list[int], *extra: ColumnElement[bool]) -> Subquery:
+    """(fan, show) for every reachable fan following an artist or genre of ``show_ids``."""
+    parts = [
+        select(Follow.fan_discord_id.label("fan"), table.show_id.label("show"))
+        .join(table, and_(table.key == Follow.key, Follow.kind == kind.value))
+        .outerjoin(Fan, Fan.discord_id == Follow.fan_discord_id)
+        .where(table.show_id.in_(show_ids), _reachable(Follow.fan_discord_id, require_alerts=True), *extra)
+        for table, kind in ((ShowArtist, FollowKind.ARTIST), (ShowGenre, FollowKind.GENRE))
+    ]
+    return union(*parts).subquery()
+
+
+async def _digest_slice(store: Store, s: AsyncSession, job: FanOut, show_ids: list[int], rows: int) -> tuple[int, int | None]:
+    """Digests for the next ``rows`` fans (by fan id) after the cursor. Returns (rows written, the
+    last fan done, or None when no fan is left)."""
+    after = Follow.fan_discord_id > job.last_id
+    fans = _digest_pairs(show_ids, after)
+    hi = (await s.execute(select(fans.c.fan).distinct().order_by(fans.c.fan).offset(rows - 1).limit(1))).scalar()
+    bounded = _digest_pairs(show_ids, after, *(() if hi is None else (Follow.fan_discord_id <= hi,)))
     per_fan: dict[int, list[int]] = defaultdict(list)
-    for fan, show_id in sorted(pairs):
+    for fan, show_id in (await s.execute(select(bounded.c.fan, bounded.c.show).order_by(bounded.c.fan, bounded.c.show))).all():
         per_fan[fan].append(show_id)
-    n = 0
-    for fan, show_ids in per_fan.items():
-        result = await s.execute(
-            store.insert_ignore(
-                OutboxMessage.__table__,
-                dedupe_key=f"{notice.key}:{fan}",
-                kind=DIGEST,
-                recipient_discord_id=fan,
-                payload={"show_ids": show_ids[:10]},
-                status=OutboxStatus.PENDING.value,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-        n += max(rowcount(result), 0)
-    return n
+    if not per_fan:
+        return 0, hi
+    now = store.now()
+    values = [
+        {
+            "dedupe_key": f"{job.dedupe_prefix}{fan}",
+            "kind": DIGEST,
+            "recipient_discord_id": fan,
+            "payload": {"show_ids": ids[:10]},
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "priority": priority_of(DIGEST),
+        }
+        for fan, ids in per_fan.items()
+    ]
+    stmt = insert(OutboxMessage).values(values).prefix_with("OR IGNORE" if store.dialect == "sqlite" else "IGNORE")
+    result = await s.execute(stmt)
+    return max(rowcount(result), 0), hi

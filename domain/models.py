@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -459,9 +460,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
-        # The claim query walks this index in order (pending, due first) and stops at its LIMIT,
-        # however long the backlog: ordering by id alone made every claim sort the whole backlog.
-        Index("ix_outbox_claim", "status", "next_attempt_at", "id"),
+        # The claim query walks this index in order (pending, most urgent, due first) and stops at
+        # its LIMIT, however long the backlog: ordering by id alone made every claim sort the whole backlog.
+        Index("ix_outbox_claim", "status", "priority", "next_attempt_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -478,6 +479,9 @@ class OutboxMessage(Base):
     discord_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Which goes first when Discord's budget is the limit (domain/outbox.py PRIORITIES): 0 for what a
+    # fan is waiting for (tickets, their turn, refunds), then on-sale reminders, new-show alerts, digests.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class QueuePlace(Base):
@@ -540,6 +544,83 @@ class DoorStaff(Base):
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id"))
     discord_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FanOut(Base):
+    """An alert (or reminder) to every follower of a show, written into the outbox in batches.
+
+    A big artist has 100,000 followers: their outbox rows are written a few thousand at a time
+    (domain/alerts.py :func:`fan_out_step`), each batch in its own transaction that also moves the
+    cursor, so memory and transactions stay small and the first DMs leave while the rest are still
+    being written. ``sources`` are walked in order, each by its own id (``source_index``, ``last_id``);
+    a crash resumes from the last committed batch, and the rows' dedupe keys make a repeated batch
+    harmless. ``exclude_role_ids``: members of these alert roles of ``guild_id`` were pinged in a
+    channel post instead (see AlertRole) and get no DM."""
+
+    __tablename__ = "fan_outs"
+    __table_args__ = (UniqueConstraint("key", name="uq_fan_out_key"), Index("ix_fan_outs_pending", "status", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(40))
+    show_id: Mapped[int | None] = mapped_column(ForeignKey("shows.id"), nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_prefix: Mapped[str] = mapped_column(String(120))
+    sources: Mapped[list[Any]] = mapped_column(JSON)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    exclude_role_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    source_index: Mapped[int] = mapped_column(Integer, default=0)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    total: Mapped[int] = mapped_column(Integer, default=0)  # followers counted when it was planned
+    written: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DMChannel(Base):
+    """The DM channel Discord opened between the bot and a user. Kept so a DM is one request (the
+    message) instead of two (open the channel, then the message), by every process and after restarts."""
+
+    __tablename__ = "dm_channels"
+
+    user_discord_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRole(Base):
+    """A server's opt-in alert role for an artist or genre: a new show of theirs announced in that server
+    is also posted in ``channel_id`` mentioning the role, which members give themselves with a button."""
+
+    __tablename__ = "alert_roles"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "kind", "key", name="uq_alert_role"),
+        Index("ix_alert_roles_role", "role_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(_enum(FollowKind))
+    key: Mapped[str] = mapped_column(String(100))  # normalized like Follow.key
+    name: Mapped[str] = mapped_column(String(100))
+    role_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRoleMember(Base):
+    """A member who took an alert role through its button (``left_at``: gave it back). Who held it when
+    a show's post pinged the role got the ping, and no DM for that show."""
+
+    __tablename__ = "alert_role_members"
+    __table_args__ = (Index("ix_alert_role_members_fan", "fan_discord_id"),)
+
+    role_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    fan_discord_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 # --- around the show (issue 19): what changed, the server's event, the on-sale's record -----------

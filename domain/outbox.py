@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Table, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
+from domain.models import DMChannel, Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
 from domain.store import Store, rowcount
 
 # Sent messages are kept this long (to look a delivery up, and so a repeat of the same cause folds
@@ -25,6 +25,18 @@ RETENTION = timedelta(days=14)
 # A show's alert rows are what keeps a show announced again from alerting anyone twice: they are
 # kept until the show is over, however old (see :func:`purge_sent`).
 ALERT_KIND = "show_alert"
+
+# Which messages go first when Discord's budget (about 50 requests/s per bot) is the limit: what a
+# fan is waiting for right now (tickets, refunds, waitlist seats, their turn in the queue: any kind
+# not listed) before on-sale reminders and the channel posts that ping an alert role (one message for
+# a whole server), those before new-show alerts, alerts before the weekly digest. Lower goes first.
+TRANSACTIONAL = 0
+PRIORITIES = {"onsale_reminder": 1, "alert_role_post": 1, ALERT_KIND: 2, "digest": 3}
+LOWEST = max(PRIORITIES.values())
+
+
+def priority_of(kind: str) -> int:
+    return PRIORITIES.get(kind, TRANSACTIONAL)
 
 
 def on_queued(store: Store, callback: Callable[[], None]) -> Callable[[], None]:
@@ -54,6 +66,7 @@ async def enqueue(
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            priority=priority_of(kind),
         )
     )
 
@@ -69,29 +82,42 @@ class ClaimedMessage:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    priority: int = TRANSACTIONAL
+    dm_channel_id: int | None = None  # the recipient's DM channel, when Discord opened one before
 
 
-async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
-    """Claim up to ``limit`` due messages for this worker until ``now + lease``.
+async def claim_due(
+    store: Store, worker_id: str, *, limit: int, lease: timedelta, max_priority: int = LOWEST
+) -> list[ClaimedMessage]:
+    """Claim up to ``limit`` due messages for this worker until ``now + lease``, most urgent first
+    (:data:`PRIORITIES`; ``max_priority=0`` claims only what fans are waiting for), each with the
+    recipient's DM channel when one is known.
 
     Rows are picked with ``FOR UPDATE SKIP LOCKED`` (MariaDB) so several processes draining one outbox
     never claim the same row; a claim whose worker died lapses after the lease and is claimed again.
+    The index (status, priority, next_attempt_at, id) is walked in that order and the walk stops at
+    the LIMIT: a ticket is found first however many alerts wait behind it.
     """
 
     async def work(s: AsyncSession) -> list[ClaimedMessage]:
         now = store.now()
+        claimable = (
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        order = (OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
+        # First a plain read of which rows are due, then a lock on exactly those (by primary key,
+        # skipping any another worker holds). A locking range scan would also lock, for a moment,
+        # the first row past its range: a lane claiming at that moment would skip it and, finding
+        # nothing else, stop with the row unsent (the urgent lane's scan ends on the first alert).
+        due = (
+            await s.execute(select(OutboxMessage.id).where(*claimable, OutboxMessage.priority <= max_priority).order_by(*order).limit(limit))
+        ).scalars().all()
+        if not due:
+            return []
         rows = (
-            await s.execute(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                )
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
+            await s.execute(select(OutboxMessage).where(OutboxMessage.id.in_(due), *claimable).order_by(*order).with_for_update(skip_locked=True))
         ).scalars().all()
         if not rows:
             return []
@@ -101,26 +127,39 @@ async def claim_due(store: Store, worker_id: str, *, limit: int, lease: timedelt
             .values(claimed_by=worker_id, claimed_until=now + lease)
             .execution_options(synchronize_session=False)
         )
-        return [ClaimedMessage(r.id, r.kind, r.recipient_discord_id, r.payload, r.attempts, r.created_at) for r in rows]
+        recipients = {r.recipient_discord_id for r in rows}
+        channels: dict[int, int] = {
+            user: channel
+            for user, channel in (await s.execute(select(DMChannel.user_discord_id, DMChannel.channel_id).where(DMChannel.user_discord_id.in_(recipients)))).tuples()
+        }
+        return [
+            ClaimedMessage(r.id, r.kind, r.recipient_discord_id, r.payload, r.attempts, r.created_at, r.priority, channels.get(r.recipient_discord_id))
+            for r in rows
+        ]
 
     return await store.transaction(work)
 
 
-async def mark_sent_many(store: Store, sent: Sequence[tuple[int, int | None]], *, reached: Sequence[int] = ()) -> int:
+async def mark_sent_many(
+    store: Store, sent: Sequence[tuple[int, int | None]], *, reached: Sequence[int] = (), channels: dict[int, int] | None = None
+) -> int:
     """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE.
 
     ``reached``: fans a DM just got through to who may be flagged as having closed DMs; the flag
-    clears (their DMs work again), in the same transaction."""
-    if not sent:
+    clears (their DMs work again), in the same transaction. ``channels``: DM channels Discord opened
+    for these sends ({user: channel}), remembered so the next DM to them is one request."""
+    if not sent and not channels:
         return 0
     table = cast(Table, OutboxMessage.__table__)  # typed FromClause; a declarative class's own table is a Table
+    # One statement for the batch (an executemany UPDATE is one round trip per row on aiomysql).
+    message_ids = {i: m for i, m in sent if m is not None}
     stmt = (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.status == OutboxStatus.PENDING.value)
+        .where(table.c.id.in_([i for i, _ in sent]), table.c.status == OutboxStatus.PENDING.value)
         .values(
             status=OutboxStatus.SENT.value,
             sent_at=store.now(),
-            discord_message_id=bindparam("b_mid"),
+            discord_message_id=case(message_ids, value=table.c.id, else_=table.c.discord_message_id) if message_ids else table.c.discord_message_id,
             attempts=table.c.attempts + 1,
             claimed_by=None,
             claimed_until=None,
@@ -129,7 +168,11 @@ async def mark_sent_many(store: Store, sent: Sequence[tuple[int, int | None]], *
     reached = sorted(set(reached))
 
     async def work(s: AsyncSession) -> int:
-        result = await s.execute(stmt, [{"b_id": i, "b_mid": m} for i, m in sent])
+        result = await s.execute(stmt) if sent else None
+        if channels:
+            now = store.now()
+            rows = [{"user_discord_id": u, "channel_id": c, "opened_at": now} for u, c in sorted(channels.items())]
+            await s.execute(store.upsert(DMChannel.__table__, rows, ["channel_id", "opened_at"]))
         if reached:
             await s.execute(
                 update(Fan)
@@ -137,7 +180,7 @@ async def mark_sent_many(store: Store, sent: Sequence[tuple[int, int | None]], *
                 .values(dms_closed=False, dms_closed_told=False)
                 .execution_options(synchronize_session=False)
             )
-        return rowcount(result)
+        return rowcount(result) if result is not None else 0
 
     return await store.transaction(work)
 

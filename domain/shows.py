@@ -324,10 +324,17 @@ async def set_refund_policy(
     return await store.transaction(work)
 
 
-async def record_announcement(store: Store, show_id: int, organizer_discord_id: int, channel_id: int, guild_id: int) -> ShowView:
-    """Check the caller may announce the show; remember where it was announced."""
+@dataclass(frozen=True)
+class Announced:
+    show: ShowView
+    alerts: alerts.AlertPlan  # who gets a DM, the alert-role posts, and what the DMs will take
 
-    async def work(s: AsyncSession) -> ShowView:
+
+async def record_announcement(store: Store, show_id: int, organizer_discord_id: int, channel_id: int, guild_id: int) -> Announced:
+    """Check the caller may announce the show; remember where it was announced; start its alerts
+    (the followers' DMs, the server's alert-role posts)."""
+
+    async def work(s: AsyncSession) -> Announced:
         show = await load_show(s, show_id)
         if show.guild_id != guild_id:
             raise errors.ShowNotFound(show_id)  # announcements stay in the show's own server
@@ -335,8 +342,8 @@ async def record_announcement(store: Store, show_id: int, organizer_discord_id: 
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled("show.cancelled", title=show.title)
         s.add(ShowAnnouncement(show_id=show.id, guild_id=guild_id, channel_id=channel_id, created_at=store.now()))
-        await alerts.fan_out_announcement(store, s, show)
-        return await _show_view(s, show)
+        plan = await alerts.announce_alerts(store, s, show)
+        return Announced(await _show_view(s, show), plan)
 
     return await store.transaction(work)
 

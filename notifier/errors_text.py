@@ -105,6 +105,10 @@ TEMPLATES: dict[str, str] = {
     "alerts.quiet_hours_pair": N_("Quiet hours: give both a start and an end hour."),
     "follow.kind": N_("Follow: `{value}` is neither `artist` nor `genre`."),
     "follow.too_many": N_("You follow {count} artists and genres already; unfollow some first."),
+    "alert_role.exists": N_("**{name}** already has an alert role here: {role_id}."),
+    "alert_role.not_found": N_("There is no alert role for **{name}** in this server."),
+    "alert_role.gone": N_("This alert role is no longer offered here."),
+    "alert_role.too_many": N_("This server already offers {most} alert roles; remove some first."),
     # --- organizers and admins
     "organizer.revoked": N_("Your organizer rights in this server were revoked by a server admin; only an admin can grant them again (/organizer grant)."),
     "organizer.lost_role": N_("You no longer have the {role_id} role in this server, so you cannot run shows here. Ask a server admin."),

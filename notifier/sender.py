@@ -5,6 +5,14 @@ until a send succeeded and was recorded. Why it is not sent twice: a row is clai
 time (SKIP LOCKED, with a lease), it is marked sent right after Discord accepts it, and every send
 carries the outbox id as Discord's ``nonce`` with ``enforce_nonce`` so that the rare resend after a
 crash between "Discord accepted" and "we recorded it" is folded into the first message by Discord.
+
+A big announcement: while the lanes send, a fan-out lane writes the rest of its followers' rows
+(domain/alerts.py, a few thousand per transaction), so the first DMs leave at once and memory does not
+grow with the artist. When Discord's budget is the limit, what fans wait for goes first: every kick
+also starts an urgent lane that claims only those (tickets, refunds, their turn), and the pacer hands
+its next slot to the most urgent request waiting, so a ticket queued behind 100,000 alerts leaves
+within a second. DM channels Discord opened are remembered (domain dm_channels): a DM to a fan who
+had one before is one request, not two.
 """
 
 from __future__ import annotations
@@ -13,17 +21,20 @@ import asyncio
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import EllipsisType
+from typing import Any
 
-from domain import alerts, locales, outbox, reminders, telemetry
-from domain.alerts import FanSettings
+from domain import alert_roles, alerts, locales, outbox, reminders, telemetry
+from domain.alerts import AlertPlan, FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
-from notifier.pacing import Pacer
+from notifier import alert_posts  # noqa: F401  (registers the alert-role post's renderer)
+from notifier.pacing import Pacer, sending_priority
 from notifier.render import render
 from notifier.ticket_codes import Keyring
 from notifier.transport import DMsClosed, RateLimited, TransientSendError, Transport, Undeliverable
@@ -61,6 +72,7 @@ class OutboxSender:
         inline_retries: int = 3,
         lanes: int = 2,
         poll_interval: float = 1.0,
+        fan_out_batch: int = alerts.FAN_OUT_BATCH,
         on_sent=None,
         on_rate_limited=None,
     ):
@@ -77,12 +89,16 @@ class OutboxSender:
         self.inline_retries = inline_retries
         self.lanes = lanes
         self.poll_interval = poll_interval
+        self.fan_out_batch = fan_out_batch
         self.stats = SenderStats()
         self.on_sent = on_sent
         self.on_rate_limited = on_rate_limited
         self._poller: asyncio.Task | None = None
         self._drainer: asyncio.Task | None = None
         self._again = False
+        self._urgent: asyncio.Task | None = None
+        self._urgent_again = False
+        self._shared_renders = _Renders()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -95,12 +111,19 @@ class OutboxSender:
     # understands, too.
 
     def kick(self) -> None:
-        """Something was queued: drain now instead of at the next poll."""
+        """Something was queued: drain now instead of at the next poll. What fans are waiting for
+        (a ticket, a refund) is claimed at once by the urgent lane, whatever the drain is busy with."""
+        loop = asyncio.get_running_loop()
         if self._drainer is None or self._drainer.done():
             self._again = False
-            self._drainer = asyncio.get_running_loop().create_task(self._drain_logged(), name=f"outbox-drain-{self.worker_id}")
+            self._drainer = loop.create_task(self._drain_logged(), name=f"outbox-drain-{self.worker_id}")
         else:
             self._again = True
+        if self._urgent is None or self._urgent.done():
+            self._urgent_again = False
+            self._urgent = loop.create_task(self._drain_urgent_logged(), name=f"outbox-urgent-{self.worker_id}")
+        else:
+            self._urgent_again = True
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -127,21 +150,28 @@ class OutboxSender:
 
     async def idle(self) -> None:
         """Wait until the drain in progress (if any) has finished: a clean point to stop at."""
-        while self._drainer is not None and not self._drainer.done():
-            await asyncio.shield(self._drainer)
+        while any(task is not None and not task.done() for task in (self._drainer, self._urgent)):
+            for task in (self._drainer, self._urgent):
+                if task is not None and not task.done():
+                    await asyncio.shield(task)
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for task in (self._poller, self._drainer):
+        for task in (self._poller, self._drainer, self._urgent):
             if task is not None and not task.done():
                 task.cancel()
                 try:
                     await task
                 except asyncio.CancelledError:
                     pass
-        self._poller = self._drainer = None
+        self._poller = self._drainer = self._urgent = None
+
+    def fan_out_seconds(self, plan: AlertPlan) -> float:
+        """About how long the DMs of an announcement take to reach every follower when the bot's
+        whole budget goes to them: their requests (and those ahead of them) at the pacer's rate."""
+        return plan.requests / self.pacer.requests_per_second
 
     async def _poll(self) -> None:
         while True:
@@ -160,67 +190,150 @@ class OutboxSender:
                 return
             self._again = False
 
+    async def _drain_urgent_logged(self) -> None:
+        while True:
+            try:
+                await self._drain_lane(max_priority=outbox.TRANSACTIONAL)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox urgent drain failed")
+            if not self._urgent_again:
+                return
+            self._urgent_again = False
+
     async def drain(self) -> int:
         """Send everything due now; returns how many messages this worker delivered.
 
         Two lanes claim and send batches side by side (SKIP LOCKED keeps their rows apart), so one
         lane's database round trips (claim, record) overlap the other's sends and a paced sender
-        never sits idle between batches."""
-        return sum(await asyncio.gather(*(self._drain_lane() for _ in range(self.lanes))))
+        never sits idle between batches. Meanwhile the fan-out lane writes the rows of unfinished
+        fan-outs batch by batch; a lane that finds nothing to claim waits for its next batch."""
+        progress = _FanOutProgress()
+        fanning = asyncio.ensure_future(self._fan_out_lane(progress))
+        try:
+            delivered = await asyncio.gather(*(self._drain_lane(progress) for _ in range(self.lanes)))
+        except BaseException:
+            fanning.cancel()
+            raise
+        await fanning
+        return sum(delivered)
 
-    async def _drain_lane(self) -> int:
-        delivered = 0
+    async def _fan_out_lane(self, progress: _FanOutProgress) -> None:
+        try:
+            while (await alerts.fan_out_step(self.store, batch=self.fan_out_batch)) is not None:
+                progress.tick()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup: the fan-out stays where it was, the next drain resumes it
+            log.exception("alert fan-out failed")
+        finally:
+            progress.finish()
+
+    def _claim_size(self) -> int:
+        """Rows per claim. Paced, about half a second of sending per lane: a message claimed sits
+        in the lane until its turn, so a short batch keeps reminders (which the urgent lane does not
+        take) from waiting behind seconds of alerts, and keeps few rows claimed should the process die."""
+        if not self.pacer.enabled:
+            return self.batch_size
+        return max(8, min(self.batch_size, int(self.pacer.requests_per_second * 0.5 / max(self.lanes, 1)) + 1))
+
+    async def _next_batch(self, progress: _FanOutProgress | None, max_priority: int) -> _Batch | None:
+        """Claim the next batch and look up what its messages need (the fans' settings, each reader's
+        language). None when nothing is due and no fan-out is still writing."""
         while True:
-            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self.batch_size, lease=self.lease)
-            if not claimed:
-                return delivered
-            gate = asyncio.Semaphore(self.concurrency)
-            interested = [m.recipient_discord_id for m in claimed if _fan_rules_apply(m)]
-            settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
-            # Each message in its reader's language, looked up for the whole batch at once.
-            langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
-            rendered: dict[tuple[str, str, str | None], asyncio.Task] = {}
+            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self._claim_size(), lease=self.lease, max_priority=max_priority)
+            if claimed:
+                break
+            if progress is None or not progress.running:
+                return None
+            await progress.next_batch()  # the fan-out lane is writing more
+        interested = [m.recipient_discord_id for m in claimed if _fan_rules_apply(m)]
+        settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
+        # Each message in its reader's language, looked up for the whole batch at once.
+        langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
+        return _Batch(claimed, settings, langs)
 
-            async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
-                async with gate:  # noqa: B023  (every one() is gathered before this iteration ends)
-                    with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
-                        # A fan's switches apply to the messages they govern only (not to a ticket DM
-                        # that happens to share a batch with one of their alerts).
-                        fan = settings.get(msg.recipient_discord_id) if _fan_rules_apply(msg) else None  # noqa: B023  (as above)
-                        return await self.deliver(msg, fan, rendered, locale=lang)  # noqa: B023  (as above)
+    async def _drain_lane(self, progress: _FanOutProgress | None = None, *, max_priority: int = outbox.LOWEST) -> int:
+        """Send batch after batch. The next batch is claimed (and its lookups done) while this one
+        goes out, and a batch is recorded while the next goes out: a paced lane is never idle
+        between batches, so the budget is used whole."""
+        delivered = 0
+        upcoming: asyncio.Future | None = None
+        recording: asyncio.Future | None = None
+        try:
+            batch = await self._next_batch(progress, max_priority)
+            while batch is not None:
+                upcoming = asyncio.ensure_future(self._next_batch(progress, max_priority))
+                results, reached = await self._send_batch(batch)
+                if recording is not None:
+                    delivered += await recording
+                recording = asyncio.ensure_future(self._record(results, reached))
+                batch = await upcoming
+                upcoming = None
+            if recording is not None:
+                delivered += await recording
+                recording = None
+            return delivered
+        finally:
+            for task in (upcoming, recording):
+                if task is not None and not task.done():
+                    task.cancel()
 
-            outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, langs, strict=True)), return_exceptions=True)
-            for msg, outcome in zip(claimed, outcomes, strict=True):
-                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-                    raise outcome  # cancelled: stop here (the claims lapse and are resent)
-                if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
-                    log.error("outbox message %s: %r", msg.id, outcome, exc_info=outcome)
-            results = [r for r in outcomes if isinstance(r, tuple)]
-            # A fan whose DMs were found closed and who got this one has opened them again.
-            reached = [
-                m.recipient_discord_id
-                for m, r in zip(claimed, outcomes, strict=True)
-                if isinstance(r, tuple) and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
-            ]
-            # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
-            # they are sent again with the same nonce, which Discord folds into the first message.
-            await outbox.mark_sent_many(self.store, results, reached=reached)
-            delivered += len(results)
+    async def _send_batch(self, batch: _Batch) -> tuple[list[tuple[int, int]], list[int]]:
+        gate = asyncio.Semaphore(self.concurrency)
+        claimed, settings = batch.claimed, batch.settings
+
+        async def one(msg: ClaimedMessage, lang: str | None) -> tuple[int, int] | None:
+            async with gate:
+                with telemetry.log_fields(fan=msg.recipient_discord_id, show=msg.payload.get("show_id")):
+                    # A fan's switches apply to the messages they govern only (not to a ticket DM
+                    # that happens to share a batch with one of their alerts).
+                    fan = settings.get(msg.recipient_discord_id) if _fan_rules_apply(msg) else None
+                    return await self.deliver(msg, fan, self._shared_renders, locale=lang)
+
+        outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, batch.langs, strict=True)), return_exceptions=True)
+        for msg, outcome in zip(claimed, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled: stop here (the claims lapse and are resent)
+            if isinstance(outcome, Exception):  # its bookkeeping failed: the claim lapses, it is tried again
+                log.error("outbox message %s: %r", msg.id, outcome, exc_info=outcome)
+        results = [r for r in outcomes if isinstance(r, tuple)]
+        # A fan whose DMs were found closed and who got this one has opened them again.
+        reached = [
+            m.recipient_discord_id
+            for m, r in zip(claimed, outcomes, strict=True)
+            if isinstance(r, tuple)
+            and m.kind != alerts.ROLE_POST
+            and (m.kind not in alerts.INTEREST_KINDS or settings[m.recipient_discord_id].dms_closed)
+        ]
+        return results, reached
+
+    async def _record(self, results: list[tuple[int, int]], reached: list[int]) -> int:
+        take_opened = getattr(self.transport, "take_opened_channels", None)
+        opened = take_opened() if take_opened is not None else None
+        # One UPDATE for the batch. A crash before it leaves these claimed; after the lease
+        # they are sent again with the same nonce, which Discord folds into the first message.
+        await outbox.mark_sent_many(self.store, results, reached=reached, channels=opened)
+        return len(results)
 
     # --- one message ----------------------------------------------------------------------------
 
-    async def _render(self, msg: ClaimedMessage, cache: dict | None, locale: str | None):
-        """Messages with the same kind, payload and language in one batch (an alert to 10,000
-        followers) are rendered once per language: the store is read once, not once per fan."""
-        if cache is None:
+    async def _render(self, msg: ClaimedMessage, cache: _Renders | dict | None, locale: str | None):
+        """Messages with the same kind, payload and language sent close together (an alert to
+        10,000 followers) are rendered once per language every few seconds: the store is read once,
+        not once per fan, and a change to the show still shows within seconds."""
+        if cache is None or (isinstance(cache, _Renders) and msg.kind not in _SHARED_KINDS):
             return await render(self.store, msg.kind, msg.payload, locale, self.keyring)
         key = (msg.kind, json.dumps(msg.payload, sort_keys=True), locale)
+        if isinstance(cache, _Renders):
+            return await asyncio.shield(cache.get(key, lambda: render(self.store, msg.kind, msg.payload, locale, self.keyring)))
         if key not in cache:
             cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale, self.keyring))
         return await asyncio.shield(cache[key])
 
     async def deliver(
-        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: dict | None = None, *, locale: str | None | EllipsisType = ...
+        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: _Renders | dict[Any, Any] | None = None, *, locale: str | None | EllipsisType = ...
     ) -> tuple[int, int] | None:
         """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
         Discord message id) when Discord accepted it (the caller records it as sent), None when it
@@ -246,12 +359,14 @@ class OutboxSender:
             self.stats.transient_errors += 1
             await self._retry_later(msg, f"render: {exc!r}", exponent=msg.attempts + 1)
             return None
-        channel = ("dm", msg.recipient_discord_id)
+        post = msg.kind == alerts.ROLE_POST  # a server channel post, not a DM
+        channel = ("channel", msg.recipient_discord_id) if post else ("dm", msg.recipient_discord_id)
         last_error = ""
         for attempt in range(self.inline_retries + 1):
-            await self.pacer.acquire(channel)
+            await self.pacer.acquire(channel, priority=msg.priority)
             try:
-                discord_id = await self.transport.send_dm(msg.recipient_discord_id, message, nonce=f"pk{msg.id}")
+                with sending_priority(msg.priority):  # the transport's extra requests (opening a DM) wait as this one
+                    discord_id = await self._send(msg, message, post)
             except RateLimited as exc:
                 self.stats.rate_limited += 1  # picket_discord_rate_limited_total is counted where discord.py met it (bot/ratelimits.py)
                 if self.on_rate_limited:
@@ -269,10 +384,12 @@ class OutboxSender:
                 closed = isinstance(exc, DMsClosed)
                 await outbox.mark_undeliverable(self.store, msg.id, msg.recipient_discord_id, str(exc), dms_closed=closed)
                 telemetry.count("dm_failed", reason="dms_closed" if closed else "refused")
+                if post and await alert_roles.role_post_refused(self.store, msg.payload):
+                    self.kick()  # nobody was pinged: the role's members get their DMs after all
                 return None
             self.stats.sent += 1
             latency = (self.store.now() - msg.created_at).total_seconds()
-            if len(self.stats.latencies) < 100_000:
+            if len(self.stats.latencies) < 10_000:
                 self.stats.latencies.append(latency)
             telemetry.count("dm_sent", kind=msg.kind)
             telemetry.observe("dm_latency", max(0.0, latency))
@@ -281,6 +398,15 @@ class OutboxSender:
             return msg.id, discord_id
         await self._retry_later(msg, last_error, exponent=msg.attempts + self.inline_retries + 1)
         return None
+
+    async def _send(self, msg: ClaimedMessage, message, post: bool) -> int:
+        nonce = f"pk{msg.id}"
+        transport: Any = self.transport  # the bot's transport also posts in channels and takes a known DM channel
+        if post:
+            return await transport.send_channel(msg.recipient_discord_id, message, nonce=nonce)
+        if msg.dm_channel_id is not None:  # opened before: straight to it, one request
+            return await transport.send_dm(msg.recipient_discord_id, message, nonce=nonce, channel_id=msg.dm_channel_id)
+        return await self.transport.send_dm(msg.recipient_discord_id, message, nonce=nonce)
 
     async def _retry_later(self, msg: ClaimedMessage, error: str, *, exponent: int) -> None:
         """Give the message back with an exponential back-off (at most 10 minutes). It stays pending
@@ -295,6 +421,61 @@ class OutboxSender:
             # Come back when it is due rather than waiting for the next poll.
             asyncio.get_running_loop().call_later(delay.total_seconds() + 0.01, self.kick)
         return None
+
+
+class _FanOutProgress:
+    """Lets the send lanes wait for the fan-out lane's next batch instead of ending early."""
+
+    def __init__(self) -> None:
+        self.running = True
+        self._waiters: list[asyncio.Future] = []
+
+    async def next_batch(self) -> None:
+        if not self.running:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    def tick(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def finish(self) -> None:
+        self.running = False
+        self.tick()
+
+
+@dataclass
+class _Batch:
+    claimed: list[ClaimedMessage]
+    settings: dict[int, FanSettings]
+    langs: list[str | None]
+
+
+# Messages many fans get with the same payload: rendered once per language for all of them.
+_SHARED_KINDS = frozenset({*alerts.INTEREST_KINDS, alerts.ROLE_POST})
+
+
+class _Renders:
+    """Renders shared by the lanes for a few seconds (``ttl``), at most ``size`` of them."""
+
+    def __init__(self, ttl: float = 3.0, size: int = 64):
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple, tuple[float, asyncio.Future]] = {}
+
+    def get(self, key: tuple, make) -> asyncio.Future:
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and now - found[0] < self.ttl and not (found[1].done() and found[1].exception() is not None):
+            return found[1]
+        if len(self._entries) >= self.size:
+            self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.ttl}
+        future = asyncio.ensure_future(make())
+        self._entries[key] = (now, future)
+        return future
 
 
 def _fan_rules_apply(msg: ClaimedMessage) -> bool:

@@ -24,6 +24,8 @@ class OutgoingMessage:
     embeds: tuple[dict, ...] = ()
     files: tuple[tuple[str, bytes], ...] = ()
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    # Roles the message may ping (a channel post for an alert role); nobody else is pinged.
+    mention_roles: tuple[int, ...] = ()
 
 
 class SendError(Exception):
@@ -55,6 +57,12 @@ class DMsClosed(Undeliverable):
 
 
 class Transport(Protocol):
+    """How the sender reaches Discord. ``send_dm`` is all a transport needs; the bot's own (bot/transport.py)
+    also takes the recipient's known DM channel (``channel_id``: one request instead of two), reports
+    the DM channels it opened (``take_opened_channels``, remembered by the sender) and posts in server
+    channels (``send_channel``, for alert-role posts). The sender passes ``channel_id`` only when it
+    knows one, so a transport without these still works."""
+
     async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str) -> int:
         """Deliver a DM; return Discord's message id."""
         ...

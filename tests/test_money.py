@@ -101,10 +101,10 @@ async def _amounts(store, show_ids):
                 payments=sorted(
                     (await s.execute(select(Payment.amount_cents).join(Order, Order.id == Payment.order_id).where(Order.show_id == show_id))).scalars()
                 ),
-                refund_dm=[
-                    m.payload["refund_cents"]
-                    for m in (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "ticket_cancelled"))).scalars()
-                    if m.payload["show_id"] == show_id
+                refund_dm=[  # the payload column only: the schema may be an older revision's
+                    payload["refund_cents"]
+                    for payload in (await s.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "ticket_cancelled"))).scalars()
+                    if payload["show_id"] == show_id
                 ],
             )
         return out

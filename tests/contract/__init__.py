@@ -53,11 +53,17 @@ class Operation:
 
 @cache
 def spec() -> dict:
-    """The copied specification, with one widening: Discord sends snowflakes as strings but takes them
-    as JSON integers too, and discord.py sends integers (``recipient_id``, ``attachments[].id``)."""
+    """The copied specification, with two widenings: Discord sends snowflakes as strings but takes them
+    as JSON integers too, and discord.py sends integers (``recipient_id``, ``attachments[].id``); and a
+    permission bit set (``permissions``, ``allow``, ``deny``), which the copy types as an integer, is
+    documented by Discord as a string of digits (it outgrows 2^53), which is what discord.py sends."""
     doc = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
     schemas = doc["components"]["schemas"]
     schemas["SnowflakeType"] = {"anyOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}]}
+    for schema in schemas.values():
+        for name, prop in (schema.get("properties") or {}).items():
+            if name in ("permissions", "allow", "deny") and "integer" in (prop.get("type") or ()):
+                schema["properties"][name] = {"anyOf": [prop, {"type": "string", "pattern": "^[0-9]{1,20}$"}]}
     return doc
 
 
