@@ -118,7 +118,10 @@ class DiscordSide:
                 channel = backend.channels.get(channel_id)
                 if channel is not None and channel.type == DM:
                     message_id = int(created["id"])
-                    if backend.messages.get(channel_id, {}).pop(message_id, None) is not None and not backend.messages[channel_id]:
+                    if (
+                        backend.messages.get(channel_id, {}).pop(message_id, None) is not None
+                        and not backend.messages[channel_id]
+                    ):
                         backend.messages[channel_id] = {}  # an emptied dict keeps its table: a fresh one does not
                     # SimCord's registry of every id it handed out: ids only grow (the sequence of a
                     # millisecond only counts up), so a delivered DM's id need not be kept.
@@ -167,7 +170,10 @@ async def seed_follows(store, fan_ids, artist: str) -> None:
     """Followers written straight into the store, 5,000 rows at a time (never all in memory)."""
     now = store.now()
     for i in range(0, len(fan_ids), 5000):
-        rows = [dict(fan_discord_id=f, kind="artist", key=artist.casefold(), name=artist, created_at=now) for f in fan_ids[i : i + 5000]]
+        rows = [
+            dict(fan_discord_id=f, kind="artist", key=artist.casefold(), name=artist, created_at=now)
+            for f in fan_ids[i : i + 5000]
+        ]
         async with store.session() as s:
             await s.execute(insert(Follow), rows)
 
@@ -243,41 +249,86 @@ async def priority_check(ctx, pacer: Pacer, cfg: dict, fans: list[int]) -> dict:
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)  # and the alerts are going out at the limit
     async with store.session() as s:
-        waiting = (await s.execute(select(OutboxMessage.id).where(OutboxMessage.kind == "show_alert", OutboxMessage.status == OutboxStatus.PENDING.value))).all()
+        waiting = (
+            await s.execute(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.kind == "show_alert", OutboxMessage.status == OutboxStatus.PENDING.value
+                )
+            )
+        ).all()
     alerts_waiting = len(waiting)
     del waiting
 
     buyer, reminded, digested = fans[0], fans[1], fans[2]
-    tickets_show = await on_sale_show(store, guild_id=ctx["guild"], organizer_id=ctx["organizer"], artists=["Ticket Act"])
+    tickets_show = await on_sale_show(
+        store, guild_id=ctx["guild"], organizer_id=ctx["organizer"], artists=["Ticket Act"]
+    )
     hold = await holds.hold_seats(store, show_id=tickets_show.id, fan_id=buyer, quantity=1)
     async with store.session() as s:
-        await outbox.enqueue(store, s, kind="digest", recipient_discord_id=digested, payload={"show_ids": [tickets_show.id]}, dedupe_key="bench:digest")
+        await outbox.enqueue(
+            store,
+            s,
+            kind="digest",
+            recipient_discord_id=digested,
+            payload={"show_ids": [tickets_show.id]},
+            dedupe_key="bench:digest",
+        )
     await orders.purchase(store, bot.services.gateway, hold_id=hold.id, fan_id=buyer)
     async with store.session() as s:
         await outbox.enqueue(
-            store, s, kind="onsale_reminder", recipient_discord_id=reminded, payload={"show_id": tickets_show.id, "lead": "1h"}, dedupe_key="bench:reminder"
+            store,
+            s,
+            kind="onsale_reminder",
+            recipient_discord_id=reminded,
+            payload={"show_id": tickets_show.id, "lead": "1h"},
+            dedupe_key="bench:reminder",
         )
     queued_at = time.perf_counter()  # the ticket and the reminder are committed
     sender.kick()  # as the purchase's command does
     async with store.session() as s:
         ids = dict(
-            (await s.execute(select(OutboxMessage.kind, OutboxMessage.id).where(OutboxMessage.kind.in_(["tickets_issued", "onsale_reminder", "digest"])))).all()
+            (
+                await s.execute(
+                    select(OutboxMessage.kind, OutboxMessage.id).where(
+                        OutboxMessage.kind.in_(["tickets_issued", "onsale_reminder", "digest"])
+                    )
+                )
+            ).all()
         )
     nonces = {kind: f"pk{i}" for kind, i in ids.items()}
     side.watched = set(nonces.values())
     deadline = time.perf_counter() + 30
-    while not all(nonces[k] in side.watch for k in ("tickets_issued", "onsale_reminder")) and time.perf_counter() < deadline:  # noqa: ASYNC110  (the simulated Discord receives them)
+    while (  # noqa: ASYNC110  (the simulated Discord receives them)
+        not all(nonces[k] in side.watch for k in ("tickets_issued", "onsale_reminder"))
+        and time.perf_counter() < deadline
+    ):
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.5)
     async with store.session() as s:
-        statuses = dict((await s.execute(select(OutboxMessage.kind, OutboxMessage.status).where(OutboxMessage.id.in_(ids.values())))).all())
-        still = (await s.execute(select(OutboxMessage.id).where(OutboxMessage.kind == "show_alert", OutboxMessage.status == OutboxStatus.PENDING.value).limit(1))).first()
+        statuses = dict(
+            (
+                await s.execute(
+                    select(OutboxMessage.kind, OutboxMessage.status).where(OutboxMessage.id.in_(ids.values()))
+                )
+            ).all()
+        )
+        still = (
+            await s.execute(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.kind == "show_alert", OutboxMessage.status == OutboxStatus.PENDING.value)
+                .limit(1)
+            )
+        ).first()
     await sender.stop()  # the rest of the alerts would take minutes at the limit: not needed here
     arrived = {k: side.watch.get(v) for k, v in nonces.items()}
     return {
         "alerts_waiting_when_ticket_queued": alerts_waiting,
-        "ticket_behind_alerts_s": round(arrived["tickets_issued"] - queued_at, 3) if arrived["tickets_issued"] else None,
-        "reminder_behind_alerts_s": round(arrived["onsale_reminder"] - queued_at, 3) if arrived["onsale_reminder"] else None,
+        "ticket_behind_alerts_s": round(arrived["tickets_issued"] - queued_at, 3)
+        if arrived["tickets_issued"]
+        else None,
+        "reminder_behind_alerts_s": round(arrived["onsale_reminder"] - queued_at, 3)
+        if arrived["onsale_reminder"]
+        else None,
         "digest_still_waits_behind_alerts": statuses.get("digest") == OutboxStatus.PENDING.value and still is not None,
     }
 
@@ -325,7 +376,9 @@ async def one_run(args) -> dict:
         t0 = time.perf_counter()
         gc.collect()
         rss_base = rss_now_mb()  # the bot started, before the simulated Discord's users exist
-        fans = array("q", (env.create_user(f"fan{i}").id for i in range(max(n, args.paced_messages, args.baseline_messages))))
+        fans = array(
+            "q", (env.create_user(f"fan{i}").id for i in range(max(n, args.paced_messages, args.baseline_messages)))
+        )
         for fan in fans:  # Discord's side: each fan's DM channel with the bot exists (the bot does not know it yet)
             env.backend.get_dm_channel(fan)
         await seed_follows(store, fans[:n], "Main Act")
@@ -336,14 +389,27 @@ async def one_run(args) -> dict:
         gc.collect()
         gc.freeze()  # the simulated Discord's objects: out of the bot's garbage collections
         rss_setup = rss_now_mb()
-        ctx = {"bot": bot, "side": side, "store": store, "organizer": organizer.id, "guild": guild.id, "channel": channel.id}
+        ctx = {
+            "bot": bot,
+            "side": side,
+            "store": store,
+            "organizer": organizer.id,
+            "guild": guild.id,
+            "channel": channel.id,
+        }
 
         fast = dict(batch_size=args.batch_size, concurrency=args.concurrency, lanes=2)
         baseline = await fan_out(ctx, "Baseline Act", Pacer(enabled=False), dict(batch_size=1, concurrency=1, lanes=1))
         unpaced = await fan_out(ctx, "Main Act", Pacer(enabled=False), fast)
 
         def production_pacer(key):  # the bot's pacer as it runs: the global budget taken from Redis
-            return Pacer(global_rate=args.paced_limit, channel_rate=5.0, channel_burst=5.0, redis=bot.services.redis, redis_key=key)
+            return Pacer(
+                global_rate=args.paced_limit,
+                channel_rate=5.0,
+                channel_burst=5.0,
+                redis=bot.services.redis,
+                redis_key=key,
+            )
 
         paced = await fan_out(ctx, "Paced Act", production_pacer("bench:pace"), fast)
         rate_limited = responses_429() - responses_429_before
@@ -397,7 +463,15 @@ async def one_run(args) -> dict:
 
 def run_child(size: int, args) -> dict:
     cmd = [sys.executable, __file__, "--one", "--followers", str(size)]
-    for flag in ("paced_limit", "paced_messages", "baseline_messages", "batch_size", "concurrency", "database_url", "redis_url"):
+    for flag in (
+        "paced_limit",
+        "paced_messages",
+        "baseline_messages",
+        "batch_size",
+        "concurrency",
+        "database_url",
+        "redis_url",
+    ):
         cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     sys.stderr.write(out.stderr[-4000:])
@@ -436,12 +510,16 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="10000,100000", help="follower counts, one process each")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child: one size
     parser.add_argument("--followers", type=int, default=100_000, help=argparse.SUPPRESS)
-    parser.add_argument("--paced-limit", type=float, default=50.0, help="requests/s: Discord's global limit per bot is 50")
+    parser.add_argument(
+        "--paced-limit", type=float, default=50.0, help="requests/s: Discord's global limit per bot is 50"
+    )
     parser.add_argument("--paced-messages", type=int, default=2_000)
     parser.add_argument("--baseline-messages", type=int, default=1_000)
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "mysql+aiomysql://root@127.0.0.1:3306/test"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
+    )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
     if args.one:

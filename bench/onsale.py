@@ -90,8 +90,19 @@ from domain.store import Store, is_retryable, make_engine  # noqa: E402
 
 # Printed one a line before the JSON.
 SUMMARY = (
-    "joins_per_s", "join_p50_ms", "join_p99_ms", "rss_per_queued_fan_bytes", "raw_holds_per_s", "raw_batched_rows_per_s",
-    "holds_per_s", "purchases_per_s", "holds_vs_raw", "purchases_vs_raw", "cpu_ms_per_purchase", "sold", "oversold",
+    "joins_per_s",
+    "join_p50_ms",
+    "join_p99_ms",
+    "rss_per_queued_fan_bytes",
+    "raw_holds_per_s",
+    "raw_batched_rows_per_s",
+    "holds_per_s",
+    "purchases_per_s",
+    "holds_vs_raw",
+    "purchases_vs_raw",
+    "cpu_ms_per_purchase",
+    "sold",
+    "oversold",
 )
 
 GUILD = 900_000_000_000_000_001
@@ -340,7 +351,13 @@ RAW_TABLE = "bench_raw_seat"
 
 def _driver_args(url: str) -> dict:
     u = make_url(url)
-    return dict(host=u.host or "127.0.0.1", port=u.port or 3306, user=u.username or "root", password=u.password or "", db=u.database)
+    return dict(
+        host=u.host or "127.0.0.1",
+        port=u.port or 3306,
+        user=u.username or "root",
+        password=u.password or "",
+        db=u.database,
+    )
 
 
 async def raw_worker(cfg: dict) -> dict:
@@ -369,7 +386,8 @@ async def raw_worker(cfg: dict) -> dict:
                 got = 0
                 for seat in ids:
                     got += await cur.execute(
-                        f"UPDATE {RAW_TABLE} SET status='held', holder=%s WHERE id=%s AND status='available'", (FAN_BASE + seat, seat)
+                        f"UPDATE {RAW_TABLE} SET status='held', holder=%s WHERE id=%s AND status='available'",
+                        (FAN_BASE + seat, seat),
                     )
                 await conn.commit()
                 held += got
@@ -388,11 +406,15 @@ async def raw_anchor(args, rows: int) -> dict:
     async with engine.begin() as conn:
         await conn.execute(text(f"DROP TABLE IF EXISTS {RAW_TABLE}"))
         await conn.execute(
-            text(f"CREATE TABLE {RAW_TABLE} (id INT PRIMARY KEY, status VARCHAR(16) NOT NULL, holder BIGINT NULL) ENGINE=InnoDB")
+            text(
+                f"CREATE TABLE {RAW_TABLE} (id INT PRIMARY KEY, status VARCHAR(16) NOT NULL, holder BIGINT NULL) ENGINE=InnoDB"
+            )
         )
         for i in range(1, rows + 1, 10_000):
             ids = range(i, min(rows, i + 9_999) + 1)
-            await conn.execute(text(f"INSERT INTO {RAW_TABLE} (id, status) VALUES " + ",".join(f"({n},'available')" for n in ids)))
+            await conn.execute(
+                text(f"INSERT INTO {RAW_TABLE} (id, status) VALUES " + ",".join(f"({n},'available')" for n in ids))
+            )
     out: dict = {}
     for name, batch in (("raw_holds_per_s", 1), ("raw_batched_rows_per_s", 50)):
         async with engine.begin() as conn:
@@ -455,8 +477,12 @@ async def run_workers(args, mode: str, show_id: int, extra: dict, before_go=None
         )
         procs.append(
             await asyncio.create_subprocess_exec(
-                sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg),
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--worker",
+                json.dumps(cfg),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
             )
         )
     for p in procs:
@@ -507,7 +533,11 @@ async def join_burst(store: Store, redis, show_id: int, fans: int, concurrency: 
     seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     rss1, redis1 = rss_now(), await redis_used_memory(redis)
     return dict(
-        lat=lat[:done].tolist(), seconds=seconds, cpu=cpu, errors=dict(errs), rss_growth=rss1 - rss0,
+        lat=lat[:done].tolist(),
+        seconds=seconds,
+        cpu=cpu,
+        errors=dict(errs),
+        rss_growth=rss1 - rss0,
         redis_growth=None if redis0 is None or redis1 is None else redis1 - redis0,
     )
 
@@ -555,16 +585,26 @@ async def main(args) -> dict:
         hold_id = (
             await s.execute(
                 insert(Hold).values(
-                    show_id=naive.id, fan_discord_id=0, quantity=0, status=HoldStatus.CONVERTED.value,
-                    expires_at=now, created_at=now,
+                    show_id=naive.id,
+                    fan_discord_id=0,
+                    quantity=0,
+                    status=HoldStatus.CONVERTED.value,
+                    expires_at=now,
+                    created_at=now,
                 )
             )
         ).inserted_primary_key[0]
         return (
             await s.execute(
                 insert(Order).values(
-                    show_id=naive.id, fan_discord_id=0, hold_id=hold_id, status=OrderStatus.PAID.value,
-                    amount_cents=0, organizer_amount_cents=0, currency="USD", created_at=now,
+                    show_id=naive.id,
+                    fan_discord_id=0,
+                    hold_id=hold_id,
+                    status=OrderStatus.PAID.value,
+                    amount_cents=0,
+                    organizer_amount_cents=0,
+                    currency="USD",
+                    created_at=now,
                 )
             )
         ).inserted_primary_key[0]
@@ -590,7 +630,9 @@ async def main(args) -> dict:
         in_line=in_line,
         join_errors=burst["errors"],
         rss_per_queued_fan_bytes=round(burst["rss_growth"] / in_line, 1) if in_line else None,
-        redis_bytes_per_queued_fan=round(burst["redis_growth"] / in_line, 1) if in_line and burst["redis_growth"] is not None else None,
+        redis_bytes_per_queued_fan=round(burst["redis_growth"] / in_line, 1)
+        if in_line and burst["redis_growth"] is not None
+        else None,
     )
     log(f"join burst: {len(lat)} joins in {burst['seconds']:.1f}s, {in_line} in line")
     del burst, lat
@@ -626,7 +668,11 @@ async def main(args) -> dict:
 
     async with store.session() as s:
         left = dict(
-            (await s.execute(select(ShowSeat.status, func.count()).where(ShowSeat.show_id == show.id).group_by(ShowSeat.status))).all()
+            (
+                await s.execute(
+                    select(ShowSeat.status, func.count()).where(ShowSeat.show_id == show.id).group_by(ShowSeat.status)
+                )
+            ).all()
         )
     errs: Counter = Counter()
     for w in workers:
@@ -658,7 +704,9 @@ async def main(args) -> dict:
         holds_vs_raw=round(result["holds_per_s"] / raw, 3) if raw and result["holds_per_s"] else None,
         purchases_vs_raw=round(result["purchases_per_s"] / raw, 3) if raw and result["purchases_per_s"] else None,
     )
-    log(f"sale: {holds} holds, {purchases} purchases in {sale_seconds:.1f}s; sold {totals.sold}, oversold {totals.oversold}")
+    log(
+        f"sale: {holds} holds, {purchases} purchases in {sale_seconds:.1f}s; sold {totals.sold}, oversold {totals.oversold}"
+    )
     picket_rss = max(w["rss_mb"] for w in workers)
     del hold_lat, buy_lat, times, workers
 
@@ -706,13 +754,21 @@ if __name__ == "__main__":
     parser.add_argument("--processes", type=int, default=4, help="bot processes selling at once")
     parser.add_argument("--concurrency", type=int, default=8, help="buyers in flight per process")
     parser.add_argument("--join-concurrency", type=int, default=500, help="joins in flight during the burst")
-    parser.add_argument("--admit-seconds", type=float, default=10.0, help="admission rate: every fan let in within this")
+    parser.add_argument(
+        "--admit-seconds", type=float, default=10.0, help="admission rate: every fan let in within this"
+    )
     parser.add_argument("--tick", type=float, default=0.05, help="seconds between a worker's admission ticks")
-    parser.add_argument("--lead", type=float, default=1.0, help="seconds from 'all workers ready' to the on-sale instant")
+    parser.add_argument(
+        "--lead", type=float, default=1.0, help="seconds from 'all workers ready' to the on-sale instant"
+    )
     parser.add_argument("--pool", type=int, default=20, help="DB pool size of this process (join burst)")
-    parser.add_argument("--raw-rows", type=int, default=0, help="seats in the raw anchor's table (default: max(seats, 100000))")
+    parser.add_argument(
+        "--raw-rows", type=int, default=0, help="seats in the raw anchor's table (default: max(seats, 100000))"
+    )
     parser.add_argument("--raw-seconds", type=float, default=5.0, help="how long each raw anchor pass runs at most")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "mysql+aiomysql://root@127.0.0.1:3306/bench"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "mysql+aiomysql://root@127.0.0.1:3306/bench")
+    )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     ns = parser.parse_args()

@@ -38,7 +38,18 @@ from notifier.ticket_codes import Keyring
 
 log = logging.getLogger("picket.bot")
 
-COGS = (OrganizerCog, ShowsCog, BookingCog, QueueCog, TicketsCog, AlertsCog, DoorCog, WaitlistCog, AroundCog, AlertRolesCog)
+COGS = (
+    OrganizerCog,
+    ShowsCog,
+    BookingCog,
+    QueueCog,
+    TicketsCog,
+    AlertsCog,
+    DoorCog,
+    WaitlistCog,
+    AroundCog,
+    AlertRolesCog,
+)
 
 
 class PicketBot(commands.AutoShardedBot):
@@ -115,7 +126,11 @@ class PicketBot(commands.AutoShardedBot):
             enabled=self.settings.dm_pacing_enabled,
             redis=redis,
         )
-        options = {"poll_interval": self.settings.outbox_poll_seconds, "worker_id": self.settings.instance_id, **self._sender_options}
+        options = {
+            "poll_interval": self.settings.outbox_poll_seconds,
+            "worker_id": self.settings.instance_id,
+            **self._sender_options,
+        }
         transport = DiscordTransport(self)
         sender = OutboxSender(store, transport, pacer=pacer, keyring=keyring, **options)
         transport.before_request = lambda: sender.pacer.acquire_global()  # the sender's pacer, even if swapped
@@ -129,7 +144,10 @@ class PicketBot(commands.AutoShardedBot):
             self.services = await self._build_services()
             if self.settings.metrics_port >= 0 and not self.commands_only:
                 self.metrics_server = metrics.MetricsServer(
-                    self.services.store, self.services.redis, host=self.settings.metrics_host, port=self.settings.metrics_port
+                    self.services.store,
+                    self.services.redis,
+                    host=self.settings.metrics_host,
+                    port=self.settings.metrics_port,
                 )
                 await self.metrics_server.start()
         for cog_cls in COGS:
@@ -144,7 +162,9 @@ class PicketBot(commands.AutoShardedBot):
         if self._sync_commands:
             self._sync_commands = False  # once: a restart finds the commands Discord already has
             await self.tree.sync()
-        metrics.known_commands(c.qualified_name for c in self.tree.walk_commands() if not isinstance(c, app_commands.Group))
+        metrics.known_commands(
+            c.qualified_name for c in self.tree.walk_commands() if not isinstance(c, app_commands.Group)
+        )
         # Before sending anything: finish what a crash of this (or another) process left behind.
         report = await recovery.recover(
             self.services.store, self.services.gateway, self.services.redis, worker_id=self.services.sender.worker_id

@@ -99,18 +99,32 @@ def main(argv: list[str] | None = None) -> int:
     keys = sub.add_parser("keys", help="ticket signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("rotate", help="start signing with a new key; the key it replaces retires after a grace period")
-    sub.add_parser("sync", help="send the slash commands to Discord (needs DISCORD_TOKEN): once per release, not from each shard")
+    sub.add_parser(
+        "sync", help="send the slash commands to Discord (needs DISCORD_TOKEN): once per release, not from each shard"
+    )
     sub.add_parser("run", help="run the bot on Discord (needs DISCORD_TOKEN); run `picket sync` first")
     demo = sub.add_parser("demo", help="play a show's life inside a simulated Discord (no token, no servers)")
     demo.add_argument("--fans", type=int, default=200)
     demo.add_argument("--seats", type=int, default=100)
-    demo.add_argument("--out", help="write the ticket images fans received by DM, the seat map and the organizer's sales chart to this folder")
     demo.add_argument(
-        "--locale", choices=("en", "ko"), default="en", help="the language of the server and its users (ko: a Korean server, show and fans, priced in won)"
+        "--out",
+        help="write the ticket images fans received by DM, the seat map and the organizer's sales chart to this folder",
     )
-    trying = sub.add_parser("try", help="try Picket in your browser: a simulated Discord server where you act as the organizer, a fan or door staff")
+    demo.add_argument(
+        "--locale",
+        choices=("en", "ko"),
+        default="en",
+        help="the language of the server and its users (ko: a Korean server, show and fans, priced in won)",
+    )
+    trying = sub.add_parser(
+        "try",
+        help="try Picket in your browser: a simulated Discord server where you act as the organizer, a fan or door staff",
+    )
     trying.add_argument(
-        "--locale", choices=("en", "ko"), default="en", help="the language of the server and its people (ko: a Korean server, show and fans, priced in won)"
+        "--locale",
+        choices=("en", "ko"),
+        default="en",
+        help="the language of the server and its people (ko: a Korean server, show and fans, priced in won)",
     )
     trying.add_argument("--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: any free port)")
     args = parser.parse_args(argv)

@@ -105,8 +105,34 @@ class Cast:
 
 
 CASTS = {
-    "en": Cast("en-US", "Picket Live", "box-office", "", "The Nightjars", "indie", "Midnight Static", "Picket Hall", "USD", "Standard", "45", "UTC"),
-    "ko": Cast("ko", "피켓 라이브", "예매처", "관객{i}", "새벽별", "인디", "새벽별 단독 콘서트", "올림픽공원 올림픽홀", "KRW", "R", "99,000", "Asia/Seoul"),
+    "en": Cast(
+        "en-US",
+        "Picket Live",
+        "box-office",
+        "",
+        "The Nightjars",
+        "indie",
+        "Midnight Static",
+        "Picket Hall",
+        "USD",
+        "Standard",
+        "45",
+        "UTC",
+    ),
+    "ko": Cast(
+        "ko",
+        "피켓 라이브",
+        "예매처",
+        "관객{i}",
+        "새벽별",
+        "인디",
+        "새벽별 단독 콘서트",
+        "올림픽공원 올림픽홀",
+        "KRW",
+        "R",
+        "99,000",
+        "Asia/Seoul",
+    ),
 }
 LOCALES = tuple(CASTS)
 
@@ -150,7 +176,13 @@ def _texts(message) -> str:
 
 
 async def play(
-    *, fans: int = 200, seats: int = 100, out: Path | None = None, var_dir: Path = Path("var"), seed: int = 7, locale: str = "en"
+    *,
+    fans: int = 200,
+    seats: int = 100,
+    out: Path | None = None,
+    var_dir: Path = Path("var"),
+    seed: int = 7,
+    locale: str = "en",
 ) -> DemoResult:
     cast = CASTS[locale]
     with speaking(cast.locale):
@@ -184,7 +216,10 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         box_office = guild.create_text_channel(cast.channel)
         admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
         organizer = guild.add_member(env.create_user("organizer"), roles=[admins])
-        people = [guild.add_member(env.create_user(f"fan{i:04d}", global_name=cast.fan_name.format(i=i + 1) or None)) for i in range(fans)]
+        people = [
+            guild.add_member(env.create_user(f"fan{i:04d}", global_name=cast.fan_name.format(i=i + 1) or None))
+            for i in range(fans)
+        ]
         services, jobs = bot.services, bot.jobs
         assert services is not None and jobs is not None  # the bot's setup_hook made them
         store = services.store
@@ -208,13 +243,21 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
             if i % 5 == 0:
                 await fan.slash(box_office, "follow", genre=cast.genre)
                 followers.add(fan.id)
-        act(1, "follow", followers=len(followers), artist=sum(1 for i in range(fans) if i % 3 == 0), genre=sum(1 for i in range(fans) if i % 5 == 0))
+        act(
+            1,
+            "follow",
+            followers=len(followers),
+            artist=sum(1 for i in range(fans) if i % 3 == 0),
+            genre=sum(1 for i in range(fans) if i % 5 == 0),
+        )
 
         # Act 2: the organizer registers, creates the show through the form, and announces it; the
         # followers hear about it by DM.
         await organizer.slash(box_office, "organizer register")
         # (A Korean server's shows are in Asia/Seoul without asking: the form's times are Seoul time.)
-        form = await organizer.slash(box_office, "show create", genres=cast.genre, per_fan_limit=4, currency=cast.currency)
+        form = await organizer.slash(
+            box_office, "show create", genres=cast.genre, per_fan_limit=4, currency=cast.currency
+        )
         now = store.now().astimezone(ZoneInfo(cast.zone))
         created = await organizer.submit_modal(
             form,
@@ -236,7 +279,14 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         assert announcement is not None  # the announcement just posted
         await delivered()
         alerted = dms_of(people, lambda m: (m.content or "").startswith(ALERT_PREFIX))
-        act(2, "announce", show=show_id, seats=(await stats.show_totals(store, show_id)).seats, on_sale_in="10min", alerts_dm=alerted)
+        act(
+            2,
+            "announce",
+            show=show_id,
+            seats=(await stats.show_totals(store, show_id)).seats,
+            on_sale_in="10min",
+            alerts_dm=alerted,
+        )
 
         # Act 3: before the open every fan presses Book and waits in the queue's lobby; at the open
         # the queue draws a random order and lets fans in at the organizer's rate, each told by DM.
@@ -246,7 +296,9 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         await env.advance_time(600)
         buyers, turns_taken = [], set()
         late: dict[int, tuple] = {}  # fans who found it sold out -> (fan, the message with a "Join waitlist" button)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
             task = progress.add_task("queue: fans let in", total=fans)
             for _ in range(10_000):
                 await env.advance_time(15)
@@ -293,8 +345,20 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
                     break
         await delivered()
         totals = await stats.show_totals(store, show_id)
-        act(3, "on-sale", queued=fans, admitted=len(await queue.admission_order(services.redis, show_id)), buyers=len(buyers), sold=f"{totals.sold}/{totals.seats}")
-        act(4, "sold-out" if totals.sold == totals.seats else "not-sold-out", sold=f"{totals.sold}/{totals.seats}", too_late=len(late))
+        act(
+            3,
+            "on-sale",
+            queued=fans,
+            admitted=len(await queue.admission_order(services.redis, show_id)),
+            buyers=len(buyers),
+            sold=f"{totals.sold}/{totals.seats}",
+        )
+        act(
+            4,
+            "sold-out" if totals.sold == totals.seats else "not-sold-out",
+            sold=f"{totals.sold}/{totals.seats}",
+            too_late=len(late),
+        )
 
         # Act 5: fans who came too late press "Join waitlist" (취소표 대기), in the DM that told them it
         # sold out or on the announcement: their card is authorised now, charged only if a seat comes
@@ -317,17 +381,30 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         for fan in rng.sample(buyers, k=min(len(buyers), max(1, len(buyers) // 20))):
             listing = await fan.slash(box_office, "ticket list")
             replies.append(_texts(listing.response))
-            first = (listing.response.embeds[0].fields[0].name or "") if listing.response and listing.response.embeds else ""
+            first = (
+                (listing.response.embeds[0].fields[0].name or "")
+                if listing.response and listing.response.embeds
+                else ""
+            )
             if first.startswith("#"):
                 done = await fan.slash(box_office, "ticket cancel", ticket=int(first[1:].split(" ")[0]))
                 replies.append(_texts(done.response))
                 cancelled.append(fan)
         await delivered()
         totals = await stats.show_totals(store, show_id)
-        promoted_fans = [fan for fan in waiting if dms_of([fan], lambda m: any(a.filename.startswith("ticket-") for a in m.attachments))]
+        promoted_fans = [
+            fan
+            for fan in waiting
+            if dms_of([fan], lambda m: any(a.filename.startswith("ticket-") for a in m.attachments))
+        ]
         act(
-            6, "cancel", cancelled=len(cancelled), promoted=totals.promoted, ticket_dms_to_waitlist=len(promoted_fans),
-            still_waiting=(await stats.sales_report(store, show_id)).waitlist_waiting, sold=f"{totals.sold}/{totals.seats}",
+            6,
+            "cancel",
+            cancelled=len(cancelled),
+            promoted=totals.promoted,
+            ticket_dms_to_waitlist=len(promoted_fans),
+            still_waiting=(await stats.sales_report(store, show_id)).waitlist_waiting,
+            sold=f"{totals.sold}/{totals.seats}",
         )
 
         # Act 7: doors open. The organizer names door staff; fans show a fresh QR, staff scan a photo.
@@ -337,13 +414,19 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
         scanned = 0
         for fan in dict.fromkeys(promoted_fans[:1] + holders[::3]):  # a promoted fan among them
             listing = await fan.slash(box_office, "ticket list")
-            first = (listing.response.embeds[0].fields[0].name or "") if listing.response and listing.response.embeds else ""
+            first = (
+                (listing.response.embeds[0].fields[0].name or "")
+                if listing.response and listing.response.embeds
+                else ""
+            )
             if not first.startswith("#"):
                 continue  # this fan cancelled their only ticket
             await fan.slash(box_office, "ticket show", ticket=int(first[1:].split(" ")[0]))
             code_dm = fan.user.dm_channel.history()[-1]
             if code_dm.attachments:
-                await door.slash(box_office, "checkin", show=show_id, photo=("qr.png", await code_dm.attachments[0].read()))
+                await door.slash(
+                    box_office, "checkin", show=show_id, photo=("qr.png", await code_dm.attachments[0].read())
+                )
                 scanned += 1
         totals = await stats.show_totals(store, show_id)
         act(7, "doors", scanned=scanned, checked_in=totals.checked_in)
@@ -354,7 +437,10 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
             kept["sales.png"] = await sales.response.attachments[0].read()
         report = await stats.sales_report(store, show_id)
         act(
-            8, "sales", revenue=format_money(report.revenue_cents, cast.currency, "en"), refunded=format_money(report.refunded_cents, cast.currency, "en"),
+            8,
+            "sales",
+            revenue=format_money(report.revenue_cents, cast.currency, "en"),
+            refunded=format_money(report.refunded_cents, cast.currency, "en"),
             waitlist=report.waitlist_waiting,
         )
 
@@ -379,7 +465,10 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
     console.print(f"played in {time.perf_counter() - started:.1f}s")
     if cast.locale != "en-US":  # what the fans read, checked by tests/test_cli.py
         korean = sum(cast.in_its_language(text) for text in replies)
-        console.print(f"language {cast.locale}: replies_in_hangul={korean}/{len(replies)} dms_in_hangul={dms_in_hangul}/{dms}", soft_wrap=True)
+        console.print(
+            f"language {cast.locale}: replies_in_hangul={korean}/{len(replies)} dms_in_hangul={dms_in_hangul}/{dms}",
+            soft_wrap=True,
+        )
     return DemoResult(
         fans=fans,
         seats=totals.seats,

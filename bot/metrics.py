@@ -45,16 +45,35 @@ CHECKINS = Counter("picket_checkins_total", "Door scans", ["result"], registry=R
 WAITLIST = Counter("picket_waitlist_promotions_total", "Waitlist promotions", ["outcome"], registry=REGISTRY)
 DMS_SENT = Counter("picket_dms_sent_total", "DMs Discord accepted", ["kind"], registry=REGISTRY)
 DMS_FAILED = Counter("picket_dms_failed_total", "DMs not delivered", ["reason"], registry=REGISTRY)
-DM_LATENCY = Histogram("picket_dm_latency_seconds", "From queued in the outbox to accepted by Discord", buckets=_DM_BUCKETS, registry=REGISTRY)
+DM_LATENCY = Histogram(
+    "picket_dm_latency_seconds",
+    "From queued in the outbox to accepted by Discord",
+    buckets=_DM_BUCKETS,
+    registry=REGISTRY,
+)
 RATE_LIMITED = Counter("picket_discord_rate_limited_total", "Discord 429 responses", registry=REGISTRY)
-COMMANDS = Counter("picket_commands_total", "Slash commands and button presses handled", ["command", "outcome"], registry=REGISTRY)
-COMMAND_LATENCY = Histogram("picket_command_latency_seconds", "Time to handle a command or button", ["command"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
-RECOVERED = Counter("picket_recovery_actions_total", "Work a crash left behind, finished by recovery", ["action"], registry=REGISTRY)
+COMMANDS = Counter(
+    "picket_commands_total", "Slash commands and button presses handled", ["command", "outcome"], registry=REGISTRY
+)
+COMMAND_LATENCY = Histogram(
+    "picket_command_latency_seconds",
+    "Time to handle a command or button",
+    ["command"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+RECOVERED = Counter(
+    "picket_recovery_actions_total", "Work a crash left behind, finished by recovery", ["action"], registry=REGISTRY
+)
 
 QUEUE_LENGTH = Gauge("picket_queue_length", "Fans waiting in line, per show", ["show"], registry=REGISTRY)
 HOLDS_ACTIVE = Gauge("picket_holds_active", "Holds active now (not yet past expiry)", registry=REGISTRY)
 HOLDS_OVERDUE = Gauge("picket_holds_overdue", "Holds past expiry not yet released", registry=REGISTRY)
-OUTBOX_BACKLOG = Gauge("picket_outbox_backlog", "DMs due now and not yet sent (not those held for quiet hours or a retry)", registry=REGISTRY)
+OUTBOX_BACKLOG = Gauge(
+    "picket_outbox_backlog",
+    "DMs due now and not yet sent (not those held for quiet hours or a retry)",
+    registry=REGISTRY,
+)
 WAITLIST_WAITING = Gauge("picket_waitlist_waiting", "Fans on waitlists", registry=REGISTRY)
 UP = Gauge("picket_dependency_up", "1 when the dependency answered the last check", ["dependency"], registry=REGISTRY)
 
@@ -89,7 +108,14 @@ _KNOWN_LABELS = {
     DMS_FAILED: [{"reason": r} for r in ("dms_closed", "refused", "retries_exhausted")],
     RECOVERED: [
         {"action": a}
-        for a in ("charge_settled", "charge_abandoned", "promotion_finished", "promotion_requeued", "dm_resent", "queue_place_restored")
+        for a in (
+            "charge_settled",
+            "charge_abandoned",
+            "promotion_finished",
+            "promotion_requeued",
+            "dm_resent",
+            "queue_place_restored",
+        )
     ],
 }
 for _metric, _label_sets in _KNOWN_LABELS.items():

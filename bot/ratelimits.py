@@ -59,7 +59,11 @@ def handled_by_discord_py(status: int, headers) -> bool:
     """Whether discord.py treated a response as a rate limit (and so logged it): a 429 from Discord's
     rate limiter carries a ``Via`` header and a JSON body (``discord/http.py``)."""
     headers = headers or {}
-    return status == 429 and bool(headers.get("Via")) and headers.get("Content-Type", headers.get("content-type", "")) == "application/json"
+    return (
+        status == 429
+        and bool(headers.get("Via"))
+        and headers.get("Content-Type", headers.get("content-type", "")) == "application/json"
+    )
 
 
 def count_unhandled(status: int, headers) -> None:

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
         description="a read replica of DATABASE_URL for reads that may lag (/shows, seat maps, sales charts); default: the primary",
     )
     redis_url: str | None = Field(
-        default=None, description="redis://host:port/db, or redis+cluster://host:port for a Redis Cluster; default: fakeredis in process"
+        default=None,
+        description="redis://host:port/db, or redis+cluster://host:port for a Redis Cluster; default: fakeredis in process",
     )
     discord_token: str | None = None
     var_dir: Path = Path("var")

@@ -61,13 +61,22 @@ class DiscordTransport:
         return channel
 
     async def _send(
-        self, channel: discord.abc.Messageable, message: OutgoingMessage, *, nonce: str, allowed_mentions: discord.AllowedMentions | None = None
+        self,
+        channel: discord.abc.Messageable,
+        message: OutgoingMessage,
+        *,
+        nonce: str,
+        allowed_mentions: discord.AllowedMentions | None = None,
     ) -> discord.Message:
         view = None
         if message.buttons:
             view = discord.ui.View(timeout=None)
             for b in message.buttons:
-                view.add_item(discord.ui.Button(label=b.label, custom_id=b.custom_id, style=_STYLES.get(b.style, discord.ButtonStyle.primary)))
+                view.add_item(
+                    discord.ui.Button(
+                        label=b.label, custom_id=b.custom_id, style=_STYLES.get(b.style, discord.ButtonStyle.primary)
+                    )
+                )
         sent = await channel.send(  # type: ignore[call-overload]  # view None: no buttons; allowed_mentions only when given
             content=message.content or None,
             embeds=[discord.Embed.from_dict(e) for e in message.embeds],
@@ -82,7 +91,9 @@ class DiscordTransport:
             view.stop()
         return sent
 
-    async def send_dm(self, recipient_id: int, message: OutgoingMessage, *, nonce: str, channel_id: int | None = None) -> int:
+    async def send_dm(
+        self, recipient_id: int, message: OutgoingMessage, *, nonce: str, channel_id: int | None = None
+    ) -> int:
         """Deliver ``message`` as the Discord messages its size needs (usually one), each with its own
         nonce: when a later part fails, the whole row is sent again and the parts that had gone out
         fold into their first copies. Returns the first part's message id. ``channel_id``: the fan's
@@ -91,7 +102,9 @@ class DiscordTransport:
         with _refusals(recipient_id, dm=True):
             if channel_id is not None:
                 try:
-                    return await self._send_parts(self.bot.get_partial_messageable(channel_id, type=discord.ChannelType.private), message, nonce)
+                    return await self._send_parts(
+                        self.bot.get_partial_messageable(channel_id, type=discord.ChannelType.private), message, nonce
+                    )
                 except discord.NotFound as exc:
                     if exc.code != UNKNOWN_CHANNEL:
                         raise
@@ -100,11 +113,21 @@ class DiscordTransport:
     async def send_channel(self, channel_id: int, message: OutgoingMessage, *, nonce: str) -> int:
         """Post ``message`` in a server channel (an alert role's post). It pings the roles it names in
         ``mention_roles`` and nobody else. Returns the first part's message id."""
-        allowed = discord.AllowedMentions(everyone=False, users=False, replied_user=False, roles=[discord.Object(r) for r in message.mention_roles])
+        allowed = discord.AllowedMentions(
+            everyone=False, users=False, replied_user=False, roles=[discord.Object(r) for r in message.mention_roles]
+        )
         with _refusals(channel_id, dm=False):
-            return await self._send_parts(self.bot.get_partial_messageable(channel_id, type=discord.ChannelType.text), message, nonce, allowed)
+            return await self._send_parts(
+                self.bot.get_partial_messageable(channel_id, type=discord.ChannelType.text), message, nonce, allowed
+            )
 
-    async def _send_parts(self, channel: discord.abc.Messageable, message: OutgoingMessage, nonce: str, allowed: discord.AllowedMentions | None = None) -> int:
+    async def _send_parts(
+        self,
+        channel: discord.abc.Messageable,
+        message: OutgoingMessage,
+        nonce: str,
+        allowed: discord.AllowedMentions | None = None,
+    ) -> int:
         first: int | None = None
         for index, part in enumerate(split_message(message)):
             if index and self.before_request is not None:
@@ -127,7 +150,9 @@ class _refusals:
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> Literal[False]:
         if exc is None:
             return False
-        if isinstance(exc, discord.RateLimited):  # discord.py would have waited longer than it may (counted where it logged it)
+        if isinstance(
+            exc, discord.RateLimited
+        ):  # discord.py would have waited longer than it may (counted where it logged it)
             raise RateLimited(exc.retry_after) from exc
         if isinstance(exc, discord.HTTPException):
             # Only Discord's 50007 says the fan's DMs are closed; any other 4xx (a 403 for another

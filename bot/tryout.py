@@ -151,7 +151,13 @@ async def seed(env, bot, cast: Cast, people: People, *, on_sale_in: float = ON_S
     guild = env.create_guild(cast.guild, preferred_locale=cast.locale)
     channel = guild.create_text_channel(cast.channel)
     admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
-    cast_people = [Person("organizer", ROLE_ORGANIZER, guild.add_member(env.create_user("organizer", global_name=people.organizer), roles=[admins]))]
+    cast_people = [
+        Person(
+            "organizer",
+            ROLE_ORGANIZER,
+            guild.add_member(env.create_user("organizer", global_name=people.organizer), roles=[admins]),
+        )
+    ]
     for i, name in enumerate(people.fans, start=1):
         cast_people.append(Person(f"fan-{i}", ROLE_FAN, guild.add_member(env.create_user(f"fan{i}", global_name=name))))
     cast_people.append(Person("door", ROLE_DOOR, guild.add_member(env.create_user("door", global_name=people.door))))
@@ -170,7 +176,9 @@ async def seed(env, bot, cast: Cast, people: People, *, on_sale_in: float = ON_S
     starts = (opens.astimezone(zone) + timedelta(days=14)).replace(hour=19, minute=30)
     organizer = world.organizer.member
     await organizer.slash(channel, "organizer register")
-    form = await organizer.slash(channel, "show create", genres=cast.genre, per_fan_limit=PER_FAN_LIMIT, currency=cast.currency)
+    form = await organizer.slash(
+        channel, "show create", genres=cast.genre, per_fan_limit=PER_FAN_LIMIT, currency=cast.currency
+    )
     created = await organizer.submit_modal(
         form,
         {
@@ -267,7 +275,17 @@ def without_vtt_sources(font: bytes) -> bytes:
     return header + b"".join(records) + b"".join(bodies)
 
 
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade", "host", "date", "server"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "content-encoding",
+    "upgrade",
+    "host",
+    "date",
+    "server",
+}
 _PASSED = ("X-Simcord-Capability", "X-Simcord-Context", "Content-Type", "Accept")
 
 
@@ -332,7 +350,11 @@ class Switchboard:
         from aiohttp import web
 
         origin = request.headers.get("Origin")
-        if origin is not None and origin not in (f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}", "null"):
+        if origin is not None and origin not in (
+            f"http://127.0.0.1:{self.port}",
+            f"http://localhost:{self.port}",
+            "null",
+        ):
             raise web.HTTPForbidden()
 
     def _check_key(self, request) -> None:
@@ -355,7 +377,9 @@ class Switchboard:
         page = body.decode("utf-8")
         lang = self.session.lang
         page = page.replace('<html lang="en">', f'<html lang="{lang}">', 1)
-        page = page.replace("<title>SimCord Preview</title>", f"<title>{html.escape(self.session.say(BAR_TITLE))}</title>", 1)
+        page = page.replace(
+            "<title>SimCord Preview</title>", f"<title>{html.escape(self.session.say(BAR_TITLE))}</title>", 1
+        )
         page = page.replace("</head>", '<link rel="stylesheet" href="/picket/try.css">\n</head>', 1)
         page = page.replace("<body>", "<body>\n" + self.session.bar_html(), 1)
         page = page.replace("</body>", '<script type="module" src="/picket/try.js"></script>\n</body>', 1)
@@ -368,7 +392,9 @@ class Switchboard:
         self._check_host(request)
         name = request.path.rsplit("/", 1)[-1]
         kind = "application/javascript" if name.endswith(".js") else "text/css"
-        return web.Response(text=(PAGE_DIR / name).read_text(encoding="utf-8"), content_type=kind, headers={"Cache-Control": "no-store"})
+        return web.Response(
+            text=(PAGE_DIR / name).read_text(encoding="utf-8"), content_type=kind, headers={"Cache-Control": "no-store"}
+        )
 
     async def _font(self, request):
         """Picket's own Hangul font for the page: SimCord's preview fonts have none (its CJK face is
@@ -381,7 +407,9 @@ class Switchboard:
 
         self._check_host(request)
         if self._hangul is None:
-            self._hangul = without_vtt_sources((resources.files(notifier.fonts) / notifier.fonts.FONT_FILE).read_bytes())
+            self._hangul = without_vtt_sources(
+                (resources.files(notifier.fonts) / notifier.fonts.FONT_FILE).read_bytes()
+            )
         return web.Response(body=self._hangul, content_type="font/ttf", headers={"Cache-Control": "max-age=3600"})
 
     async def _no_icon(self, request):
@@ -442,7 +470,9 @@ class Switchboard:
             headers["X-Simcord-Capability"] = target.fragment
         data = await request.read()
         url = f"http://127.0.0.1:{target.port}{path or request.rel_url}"
-        async with self._client.request(request.method, url, headers=headers, data=data or None, allow_redirects=False) as answer:
+        async with self._client.request(
+            request.method, url, headers=headers, data=data or None, allow_redirects=False
+        ) as answer:
             body = await answer.read()
             passed = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
             return answer.status, body, passed
@@ -522,7 +552,9 @@ class TrySession:
         else:
             others = [p.member for p in self.seeded.people if p.key != who]
             channel, viewers = self.seeded.channel, [person.member, *others]
-        preview = self.env.preview(channel, viewers=viewers, layout="channel", locale=self.cast.locale, timezone=self.cast.zone)
+        preview = self.env.preview(
+            channel, viewers=viewers, layout="channel", locale=self.cast.locale, timezone=self.cast.zone
+        )
         await preview.__aenter__()
         self.preview, self.where, self.who = preview, where, who
         self.generation += 1
@@ -567,7 +599,11 @@ class TrySession:
             "who": self.who,
             "opens_in": max(0, round(opens_in)),
             "people": people,
-            "words": {"opens": self.say(BAR_OPENS, time="{time}"), "on_sale": self.say(BAR_ON_SALE), "unread": self.say(BAR_UNREAD, n="{n}")},
+            "words": {
+                "opens": self.say(BAR_OPENS, time="{time}"),
+                "on_sale": self.say(BAR_ON_SALE),
+                "unread": self.say(BAR_UNREAD, n="{n}"),
+            },
         }
 
     def bar_html(self) -> str:
@@ -616,7 +652,9 @@ def try_settings(var_dir: Path) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def open_try(locale: str = "en", *, port: int = 0, on_sale_in: float = ON_SALE_IN, var_dir: Path = Path("var"), tick: float = 1.0):
+async def open_try(
+    locale: str = "en", *, port: int = 0, on_sale_in: float = ON_SALE_IN, var_dir: Path = Path("var"), tick: float = 1.0
+):
     """The whole playground, ready: the bot running in SimCord, the seeded server, the page served
     at ``session.url`` (channel view, as the first fan) and the clock following the wall clock."""
     import simcord

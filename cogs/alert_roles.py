@@ -33,7 +33,9 @@ def _one(interaction: discord.Interaction, artist: str | None, genre: str | None
     return ("artist", artist) if artist else ("genre", genre or "")
 
 
-class AlertRoleButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:alertrole:(?P<role_id>\d+)"):
+class AlertRoleButton(
+    FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:alertrole:(?P<role_id>\d+)"
+):
     """Take the alert role, or give it back: the same button. Its id carries the role, so it keeps
     working after restarts."""
 
@@ -41,7 +43,12 @@ class AlertRoleButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], t
 
     def __init__(self, role_id: int, locale: discord.Locale | str | None = None):
         super().__init__(
-            discord.ui.Button(label=t(locale, self.LABEL), style=discord.ButtonStyle.primary, custom_id=f"picket:alertrole:{role_id}", emoji="🔔")
+            discord.ui.Button(
+                label=t(locale, self.LABEL),
+                style=discord.ButtonStyle.primary,
+                custom_id=f"picket:alertrole:{role_id}",
+                emoji="🔔",
+            )
         )
         self.role_id = role_id
 
@@ -50,16 +57,24 @@ class AlertRoleButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], t
         services = services_of(interaction)
         member = cast(discord.Member, interaction.user)  # the button is in a server channel: a Member
         holding = any(r.id == self.role_id for r in getattr(member, "roles", ()))
-        role = await alert_roles.set_member(services.store, server_id(interaction), self.role_id, member.id, holding=not holding)
+        role = await alert_roles.set_member(
+            services.store, server_id(interaction), self.role_id, member.id, holding=not holding
+        )
         try:
             if holding:
                 await member.remove_roles(discord.Object(self.role_id), reason="Picket alert role: given back")
             else:
                 await member.add_roles(discord.Object(self.role_id), reason="Picket alert role: taken")
         except discord.HTTPException:
-            await alert_roles.set_member(services.store, server_id(interaction), self.role_id, member.id, holding=holding)  # as it was
+            await alert_roles.set_member(
+                services.store, server_id(interaction), self.role_id, member.id, holding=holding
+            )  # as it was
             raise errors.NotPermitted(
-                t(interaction, "Picket can't give out that role: it needs Manage Roles, with its own role above <@&{role}>.", role=self.role_id)
+                t(
+                    interaction,
+                    "Picket can't give out that role: it needs Manage Roles, with its own role above <@&{role}>.",
+                    role=self.role_id,
+                )
             ) from None
         name = discord.utils.escape_markdown(role.name)
         if holding:
@@ -90,7 +105,9 @@ class AlertRolesCog(
         self.services = services
         super().__init__()
 
-    @app_commands.command(name="add", description="Offer an alert role: members take it with a button and are pinged at each new show")
+    @app_commands.command(
+        name="add", description="Offer an alert role: members take it with a button and are pinged at each new show"
+    )
     @organizer_only
     @app_commands.describe(
         channel="Where the button goes, and the posts that ping the role",
@@ -99,7 +116,11 @@ class AlertRolesCog(
     )
     @app_commands.autocomplete(artist=artist_choices, genre=genre_choices)
     async def add(
-        self, interaction: discord.Interaction, channel: discord.TextChannel, artist: Name | None = None, genre: Name | None = None
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        artist: Name | None = None,
+        genre: Name | None = None,
     ) -> None:
         kind, typed = _one(interaction, artist, genre)
         name = alert_roles.clean_name(kind, typed)
@@ -108,11 +129,21 @@ class AlertRolesCog(
         if channel.guild.id != interaction.guild_id:
             raise errors.NotPermitted(t(interaction, "Pick a channel of this server."))
         if not channel.permissions_for(cast(discord.Member, interaction.user)).send_messages:  # in a server: a Member
-            raise errors.NotPermitted(t(interaction, "You can't post in {channel}, so Picket won't post there for you.", channel=channel.mention))
+            raise errors.NotPermitted(
+                t(
+                    interaction,
+                    "You can't post in {channel}, so Picket won't post there for you.",
+                    channel=channel.mention,
+                )
+            )
         mine = channel.permissions_for(guild.me) if guild.me else discord.Permissions.none()
         if not (mine.view_channel and mine.send_messages and mine.embed_links):
             raise errors.NotPermitted(
-                t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
+                t(
+                    interaction,
+                    "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.",
+                    channel=channel.mention,
+                )
             )
         if not (guild.me and guild.me.guild_permissions.manage_roles):
             raise errors.NotPermitted(t(interaction, "Picket can't make roles here: give it Manage Roles."))
@@ -120,7 +151,9 @@ class AlertRolesCog(
         language = guild.preferred_locale
         role_name = t(language, "{name} alerts", name=name)[:ROLE_NAME_MAX]
         try:
-            role = await guild.create_role(name=role_name, mentionable=True, reason=f"Picket alert role for {kind} {name}")
+            role = await guild.create_role(
+                name=role_name, mentionable=True, reason=f"Picket alert role for {kind} {name}"
+            )
         except discord.HTTPException:
             raise errors.NotPermitted(t(interaction, "Picket can't make roles here: give it Manage Roles.")) from None
         try:
@@ -145,7 +178,11 @@ class AlertRolesCog(
             await alert_roles.remove_alert_role(self.services.store, interaction.guild_id, kind, name)
             await role.delete(reason="Picket: could not post the alert role's button")
             raise errors.NotPermitted(
-                t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
+                t(
+                    interaction,
+                    "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.",
+                    channel=channel.mention,
+                )
             ) from None
         await reply(
             interaction,
@@ -162,7 +199,9 @@ class AlertRolesCog(
     @organizer_only
     @app_commands.describe(artist="An artist (or give a genre)", genre="A genre (or give an artist)")
     @app_commands.autocomplete(artist=artist_choices, genre=genre_choices)
-    async def remove(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
+    async def remove(
+        self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None
+    ) -> None:
         kind, typed = _one(interaction, artist, genre)
         gone = await alert_roles.remove_alert_role(self.services.store, server_id(interaction), kind, typed)
         role = interaction.guild.get_role(gone.role_id) if interaction.guild is not None else None
@@ -171,4 +210,7 @@ class AlertRolesCog(
                 await role.delete(reason="Picket alert role removed")
             except discord.HTTPException:
                 pass  # no longer ours to delete: the alert role is gone from Picket all the same
-        await reply(interaction, t(interaction, "The alert role for **{name}** is gone.", name=discord.utils.escape_markdown(gone.name)))
+        await reply(
+            interaction,
+            t(interaction, "The alert role for **{name}** is gone.", name=discord.utils.escape_markdown(gone.name)),
+        )

@@ -38,7 +38,11 @@ def _pairs(interaction: discord.Interaction, artist: str | None, genre: str | No
 
 def _followed_label(interaction: discord.Interaction, f: follows.FollowView) -> str:
     name = discord.utils.escape_markdown(f.name)
-    return t(interaction, "artist **{name}**", name=name) if f.kind == "artist" else t(interaction, "genre **{name}**", name=name)
+    return (
+        t(interaction, "artist **{name}**", name=name)
+        if f.kind == "artist"
+        else t(interaction, "genre **{name}**", name=name)
+    )
 
 
 def describe_alert_settings(interaction: discord.Interaction, st: alerts.FanSettings) -> str:
@@ -79,23 +83,41 @@ class AlertsCog(commands.Cog, name="alerts"):
     @app_commands.command(name="follow", description="Get a DM when an artist or genre you like has a new show")
     @app_commands.describe(artist="An artist to follow", genre="A genre to follow")
     @app_commands.autocomplete(artist=artist_choices, genre=genre_choices)
-    async def follow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
+    async def follow(
+        self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None
+    ) -> None:
         # Both or neither: a refused genre must not leave the artist followed.
         done = await follows.follow_all(self.services.store, interaction.user.id, _pairs(interaction, artist, genre))
         await reply(
             interaction,
-            t(interaction, "You now follow {what}.", what=t(interaction, " and ").join(_followed_label(interaction, f) for f in done)),
+            t(
+                interaction,
+                "You now follow {what}.",
+                what=t(interaction, " and ").join(_followed_label(interaction, f) for f in done),
+            ),
         )
 
     @app_commands.command(name="unfollow", description="Stop alerts for an artist or genre")
     @app_commands.describe(artist="An artist you follow", genre="A genre you follow")
     @app_commands.autocomplete(artist=followed_artist_choices, genre=followed_genre_choices)
-    async def unfollow(self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None) -> None:
+    async def unfollow(
+        self, interaction: discord.Interaction, artist: Name | None = None, genre: Name | None = None
+    ) -> None:
         lines = []
         pairs = _pairs(interaction, artist, genre)
-        for (kind, name), gone in zip(pairs, await follows.unfollow_all(self.services.store, interaction.user.id, pairs), strict=True):
-            what = t(interaction, "artist **{name}**", name=name) if kind == "artist" else t(interaction, "genre **{name}**", name=name)
-            lines.append(t(interaction, "Unfollowed {what}.", what=what) if gone else t(interaction, "You were not following {what}.", what=what))
+        for (kind, name), gone in zip(
+            pairs, await follows.unfollow_all(self.services.store, interaction.user.id, pairs), strict=True
+        ):
+            what = (
+                t(interaction, "artist **{name}**", name=name)
+                if kind == "artist"
+                else t(interaction, "genre **{name}**", name=name)
+            )
+            lines.append(
+                t(interaction, "Unfollowed {what}.", what=what)
+                if gone
+                else t(interaction, "You were not following {what}.", what=what)
+            )
         await reply(interaction, "\n".join(lines))
 
     @app_commands.command(name="following", description="The artists and genres you follow, and your alert settings")

@@ -17,7 +17,9 @@ from domain import changes, reminders
 # --- the DM buttons -----------------------------------------------------------------------------------
 
 
-class MyTicketButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:mycode:(?P<show_id>\d+)"):
+class MyTicketButton(
+    FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:mycode:(?P<show_id>\d+)"
+):
     """The holder reminder's "Show my ticket": a fresh entry code by DM for each of the fan's tickets."""
 
     def __init__(self, show_id: int):
@@ -28,10 +30,19 @@ class MyTicketButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], te
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         sent = await reminders.send_codes(services.store, self.show_id, interaction.user.id)
-        await reply(interaction, t(interaction, "A fresh entry code for each of your {n} ticket(s) is on its way by DM. Each works for one minute.", n=sent))
+        await reply(
+            interaction,
+            t(
+                interaction,
+                "A fresh entry code for each of your {n} ticket(s) is on its way by DM. Each works for one minute.",
+                n=sent,
+            ),
+        )
 
 
-class ChangeRefundButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:change-refund:(?P<change_id>\d+)"):
+class ChangeRefundButton(
+    FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:change-refund:(?P<change_id>\d+)"
+):
     """The "show changed" DM's "Refund my tickets" (a new date or venue): a full refund, one click."""
 
     def __init__(self, change_id: int):
@@ -43,17 +54,27 @@ class ChangeRefundButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button]
         services = services_of(interaction)
         # Refunds, then the waitlist's charges: "thinking..." under the DM, answered there (the DM stays).
         await interaction.response.defer(ephemeral=True, thinking=True)
-        done = await changes.refund(services.store, services.gateway, change_id=self.change_id, fan_id=interaction.user.id)
+        done = await changes.refund(
+            services.store, services.gateway, change_id=self.change_id, fan_id=interaction.user.id
+        )
         amount = money(done.amount_cents, done.currency, interaction)
         if done.pending:
             text = t(
                 interaction,
                 "Your {n} ticket(s) for **{title}** are cancelled. The payment provider has not confirmed your full refund of {amount} "
                 "yet: it is pending and we retry it automatically; you need not do anything.",
-                n=done.tickets, title=done.title, amount=amount,
+                n=done.tickets,
+                title=done.title,
+                amount=amount,
             )
         else:
-            text = t(interaction, "Your {n} ticket(s) for **{title}** are cancelled; {amount} is on its way back to your card, in full.", n=done.tickets, title=done.title, amount=amount)
+            text = t(
+                interaction,
+                "Your {n} ticket(s) for **{title}** are cancelled; {amount} is on its way back to your card, in full.",
+                n=done.tickets,
+                title=done.title,
+                amount=amount,
+            )
         await reply(interaction, text)
 
 

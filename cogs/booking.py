@@ -52,16 +52,22 @@ SHOW_ARTISTS = 150  # characters of a lineup in /shows; the rest is summarised
 PAGE_FOOTER_RESERVE = 40  # room kept for the translated "Page x/y" footer
 
 
-def shows_page(interaction: discord.Interaction, found: list[shows.ShowView], page: int) -> tuple[discord.Embed, discord.ui.View | None]:
+def shows_page(
+    interaction: discord.Interaction, found: list[shows.ShowView], page: int
+) -> tuple[discord.Embed, discord.ui.View | None]:
     """Page ``page`` (1-based, clamped) of /shows: as many shows as fit one embed (25 fields, 6,000
     characters), with Previous / Next buttons when there is more than one page."""
     title = t(interaction, "Upcoming shows")
-    pages = messages.paginate_fields([_show_field(interaction, s) for s in found], reserve=len(title) + PAGE_FOOTER_RESERVE)
+    pages = messages.paginate_fields(
+        [_show_field(interaction, s) for s in found], reserve=len(title) + PAGE_FOOTER_RESERVE
+    )
     page = min(max(page, 1), len(pages))
     embed = discord.Embed.from_dict({"title": title, "fields": pages[page - 1]})
     if len(pages) == 1:
         return embed, None
-    embed.set_footer(text=t(interaction, "Page {page}/{pages} · {count} shows", page=page, pages=len(pages), count=len(found)))
+    embed.set_footer(
+        text=t(interaction, "Page {page}/{pages} · {count} shows", page=page, pages=len(pages), count=len(found))
+    )
     view = StatelessView(
         ShowsPageButton("prev", page - 1, label=t(interaction, "Previous"), disabled=page == 1),
         ShowsPageButton("next", page + 1, label=t(interaction, "Next"), disabled=page == len(pages)),
@@ -69,13 +75,18 @@ def shows_page(interaction: discord.Interaction, found: list[shows.ShowView], pa
     return embed, view
 
 
-class ShowsPageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:shows:(?P<way>prev|next):(?P<page>\d+)"):
+class ShowsPageButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"picket:shows:(?P<way>prev|next):(?P<page>\d+)"
+):
     """Previous / Next under /shows: the page to show is in the custom_id; the list is read again."""
 
     def __init__(self, way: str, page: int, *, label: str | None = None, disabled: bool = False):
         super().__init__(
             discord.ui.Button(
-                label=label or way.title(), style=discord.ButtonStyle.secondary, custom_id=f"picket:shows:{way}:{page}", disabled=disabled
+                label=label or way.title(),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"picket:shows:{way}:{page}",
+                disabled=disabled,
             )
         )
         self.way, self.page = way, page
@@ -124,11 +135,20 @@ class BookingCog(commands.Cog, name="booking"):
     ) -> None:
         chosen = show.tier(tier) if tier is not None else None  # an unknown tier is refused before joining the line
         booked = await onsale.book(
-            self.services.store, self.services.redis, show_id=show.id, fan_id=interaction.user.id, quantity=quantity, tier=chosen.name if chosen else None
+            self.services.store,
+            self.services.redis,
+            show_id=show.id,
+            fan_id=interaction.user.id,
+            quantity=quantity,
+            tier=chosen.name if chosen else None,
         )
         status, hold = booked.status, booked.hold
         if hold is None:
             wanted = Wanted(quantity, chosen.id if chosen else 0)
-            await reply(interaction, describe_queue_status(interaction, status, show), view=queue_view(show.id, status, wanted, show, interaction))
+            await reply(
+                interaction,
+                describe_queue_status(interaction, status, show),
+                view=queue_view(show.id, status, wanted, show, interaction),
+            )
             return
         await reply(interaction, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))

@@ -39,12 +39,22 @@ class DoorCog(commands.Cog, name="door"):
             raise errors.InvalidInput(limit)
         code = await asyncio.to_thread(ticket_codes.read_qr, data)
         if code is None:
-            raise errors.InvalidInput(t(interaction, "No QR code could be read in that photo. Try again closer, or type the code."))
+            raise errors.InvalidInput(
+                t(interaction, "No QR code could be read in that photo. Try again closer, or type the code.")
+            )
         return code
 
     @app_commands.command(name="checkin", description="Check a ticket in: paste its code or attach a photo of its QR")
-    @app_commands.describe(show="The show at this door", code="The code under the QR", photo="A photo or screenshot of the QR")
-    async def checkin(self, interaction: discord.Interaction, show: DoorShowOption, code: app_commands.Range[str, 1, 1000] | None = None, photo: discord.Attachment | None = None) -> None:
+    @app_commands.describe(
+        show="The show at this door", code="The code under the QR", photo="A photo or screenshot of the QR"
+    )
+    async def checkin(
+        self,
+        interaction: discord.Interaction,
+        show: DoorShowOption,
+        code: app_commands.Range[str, 1, 1000] | None = None,
+        photo: discord.Attachment | None = None,
+    ) -> None:
         if code is None and photo is None:
             raise errors.InvalidInput(t(interaction, "Give the ticket's code, or attach a photo of its QR."))
         await checkin.require_door_staff(self.services.store, show.id, interaction.user.id)
@@ -63,7 +73,11 @@ class DoorCog(commands.Cog, name="door"):
             raise refused(t(interaction, "this ticket is for another show (#{show}).", show=claim.show_id))
         try:
             admitted = await checkin.check_in(
-                self.services.store, show_id=show.id, ticket_id=claim.ticket_id, holder_discord_id=claim.holder_discord_id, staff_discord_id=interaction.user.id
+                self.services.store,
+                show_id=show.id,
+                ticket_id=claim.ticket_id,
+                holder_discord_id=claim.holder_discord_id,
+                staff_discord_id=interaction.user.id,
             )
         except (errors.NotPermitted, errors.NotFound, errors.AlreadyDone) as door_says_no:
             raise refused(errors_text.describe(door_says_no, interaction.locale)) from None

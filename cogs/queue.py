@@ -21,8 +21,9 @@ from domain import queue
 
 
 @app_commands.guild_only()
-class QueueCog(commands.GroupCog, group_name="queue", group_description="The waiting queue for an on-sale", name="queue"):
-
+class QueueCog(
+    commands.GroupCog, group_name="queue", group_description="The waiting queue for an on-sale", name="queue"
+):
     def __init__(self, services: Services):
         self.services = services
         super().__init__()
@@ -38,7 +39,11 @@ class QueueCog(commands.GroupCog, group_name="queue", group_description="The wai
     @cooldown(5, 30.0, option="show")  # the queue message's Refresh button is the way to follow one's place
     async def status(self, interaction: discord.Interaction, show: ShowOption) -> None:
         st = await queue.status(self.services.store, self.services.redis, show.id, interaction.user.id)
-        await reply(interaction, describe_queue_status(interaction, st, show), view=queue_view(show.id, st, interaction=interaction))
+        await reply(
+            interaction,
+            describe_queue_status(interaction, st, show),
+            view=queue_view(show.id, st, interaction=interaction),
+        )
 
     @app_commands.command(name="leave", description="Leave a show's queue (joining again puts you at the back)")
     @app_commands.describe(show="The show")

@@ -54,7 +54,11 @@ def _two_lines(text: str, problem: str) -> tuple[str, str]:
 
 def _times(interaction: discord.Interaction, text: str) -> tuple[str, str]:
     start, on_sale = _two_lines(
-        text, t(interaction, "Start time / On-sale time: put the start time on the first line and the on-sale time on the second.")
+        text,
+        t(
+            interaction,
+            "Start time / On-sale time: put the start time on the first line and the on-sale time on the second.",
+        ),
     )
     return _TIME_LABEL.sub("", start), _TIME_LABEL.sub("", on_sale)
 
@@ -100,8 +104,12 @@ class ShowCreateModal(Form):
         locale: discord.Locale | str | None = None,
     ):
         super().__init__(title=t(locale, "Create a show"))
-        self.show_title: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", max_length=TITLE_MAX)
-        self.artists: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(label=t(locale, "Artists (comma-separated)"), custom_id="artists", max_length=MAX_NAMES_TEXT)
+        self.show_title: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(
+            label=t(locale, "Title"), custom_id="title", max_length=TITLE_MAX
+        )
+        self.artists: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(
+            label=t(locale, "Artists (comma-separated)"), custom_id="artists", max_length=MAX_NAMES_TEXT
+        )
         self.when: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(
             label=t(locale, "Start, then on-sale time (one per line)"),
             custom_id="when",
@@ -116,7 +124,12 @@ class ShowCreateModal(Form):
             placeholder=t(locale, "Picket Hall\nA:10x20:VIP, Floor:300:GA"),
             max_length=MAX_SEATMAP_TEXT,
         )
-        self.tiers: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(label=t(locale, "Price tiers"), custom_id="tiers", placeholder=t(locale, "VIP=120, GA=45"), max_length=TIERS_MAX)
+        self.tiers: discord.ui.TextInput[ShowCreateModal] = discord.ui.TextInput(
+            label=t(locale, "Price tiers"),
+            custom_id="tiers",
+            placeholder=t(locale, "VIP=120, GA=45"),
+            max_length=TIERS_MAX,
+        )
         for item in (self.show_title, self.artists, self.when, self.venue, self.tiers):
             self.add_item(item)
         self.services = services
@@ -133,7 +146,11 @@ class ShowCreateModal(Form):
         organizer = await organizer_rights(interaction)  # rights may have gone while the form was open
         start_text, on_sale_text = _times(interaction, self.when.value)
         venue_name, seatmap = _two_lines(
-            self.venue.value, t(interaction, "Venue name / Seat map: put the venue name on the first line and the seat map on the second.")
+            self.venue.value,
+            t(
+                interaction,
+                "Venue name / Seat map: put the venue name on the first line and the seat map on the second.",
+            ),
         )
         show = await shows.create_show(
             self.services.store,
@@ -152,14 +169,26 @@ class ShowCreateModal(Form):
             waitlist_mode=self.waitlist_mode,
             timezone=self.timezone,
         )
-        await reply(interaction, t(interaction, "Created show #{id}. Announce it with /show announce.", id=show.id), embed=show_embed(show, interaction=interaction))
+        await reply(
+            interaction,
+            t(interaction, "Created show #{id}. Announce it with /show announce.", id=show.id),
+            embed=show_embed(show, interaction=interaction),
+        )
 
 
 class ShowEditModal(Form):
     """The show's times are shown and read in its own zone; ``timezone``, when given, moves the show
     to another zone (its times are then shown and read in that one). Written in ``locale``."""
 
-    def __init__(self, services: Services, show: shows.ShowView, timezone: str | None = None, *, locale: discord.Locale | str | None = None, venue: str | None = None):
+    def __init__(
+        self,
+        services: Services,
+        show: shows.ShowView,
+        timezone: str | None = None,
+        *,
+        locale: discord.Locale | str | None = None,
+        venue: str | None = None,
+    ):
         super().__init__(title=t(locale, "Edit show"))
         self.venue = venue  # /show edit venue: the show moves to a venue of that name
         timezone = timezone or show.timezone
@@ -167,12 +196,18 @@ class ShowEditModal(Form):
         self.new_zone = timezone if timezone != show.timezone else None
         tz = parse_timezone(timezone)
         artists, genres = ", ".join(show.artists), ", ".join(show.genres)
-        self.show_title: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(label=t(locale, "Title"), custom_id="title", default=show.title, max_length=TITLE_MAX)
+        self.show_title: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
+            label=t(locale, "Title"), custom_id="title", default=show.title, max_length=TITLE_MAX
+        )
         self.artists: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
             label=t(locale, "Artists"), custom_id="artists", default=artists, max_length=_fits(artists, MAX_NAMES_TEXT)
         )
         self.genres: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
-            label=t(locale, "Genres"), custom_id="genres", default=genres, required=False, max_length=_fits(genres, MAX_NAMES_TEXT)
+            label=t(locale, "Genres"),
+            custom_id="genres",
+            default=genres,
+            required=False,
+            max_length=_fits(genres, MAX_NAMES_TEXT),
         )
         self.start: discord.ui.TextInput[ShowEditModal] = discord.ui.TextInput(
             label=_zone_label(t(locale, "Start"), timezone),
@@ -192,9 +227,15 @@ class ShowEditModal(Form):
     async def submit(self, interaction: discord.Interaction) -> None:
         await organizer_rights(interaction)
         # An untouched time field means "keep it": re-parsing it would drop its seconds.
-        starts_at = None if self.start.value == self.start.default else parse_when(self.start.value, self.timezone, field="Start time")
+        starts_at = (
+            None
+            if self.start.value == self.start.default
+            else parse_when(self.start.value, self.timezone, field="Start time")
+        )
         on_sale_at = (
-            None if self.on_sale.value == self.on_sale.default else parse_when(self.on_sale.value, self.timezone, field="On-sale time")
+            None
+            if self.on_sale.value == self.on_sale.default
+            else parse_when(self.on_sale.value, self.timezone, field="On-sale time")
         )
         edited = await changes.edit_show(
             self.services.store,
@@ -211,13 +252,19 @@ class ShowEditModal(Form):
         show = edited.show
         await around.follow_edit(interaction.guild, self.services, show)  # the server's event follows
         told = around.told_text(interaction, edited.change)
-        await reply(interaction, t(interaction, "Show #{id} updated.", id=show.id) + told, embed=show_embed(show, interaction=interaction))
+        await reply(
+            interaction,
+            t(interaction, "Show #{id} updated.", id=show.id) + told,
+            embed=show_embed(show, interaction=interaction),
+        )
 
 
 # --- rendering ----------------------------------------------------------------------------------------
 
 
-def show_embed(show: shows.ShowView, poster_url: str | None = None, interaction: discord.Interaction | discord.Locale | None = None) -> discord.Embed:
+def show_embed(
+    show: shows.ShowView, poster_url: str | None = None, interaction: discord.Interaction | discord.Locale | None = None
+) -> discord.Embed:
     """A show's card: in the user's language for a reply, in the server's for an announcement
     (``interaction`` is then the server's locale)."""
     embed = discord.Embed(title=show.title[:256], colour=discord.Colour.blurple())
@@ -225,25 +272,37 @@ def show_embed(show: shows.ShowView, poster_url: str | None = None, interaction:
     if len(artists) > 1500:  # the domain keeps lists shorter; older shows may not be
         artists = artists[:1499] + "…"
     # Each reader sees the timestamps in their own zone; the venue's clock is on the last line.
-    embed.description = (
-        f"**{artists}**\n{discord_ts(show.starts_at, 'F')} ({discord_ts(show.starts_at, 'R')})\n{show.venue_name} · {venue_time(show.starts_at, show.timezone, lang=lang(interaction))}"
+    embed.description = f"**{artists}**\n{discord_ts(show.starts_at, 'F')} ({discord_ts(show.starts_at, 'R')})\n{show.venue_name} · {venue_time(show.starts_at, show.timezone, lang=lang(interaction))}"
+    embed.add_field(
+        name=t(interaction, "On sale"),
+        value=f"{discord_ts(show.on_sale_at, 'F')} ({discord_ts(show.on_sale_at, 'R')})",
+        inline=False,
     )
-    embed.add_field(name=t(interaction, "On sale"), value=f"{discord_ts(show.on_sale_at, 'F')} ({discord_ts(show.on_sale_at, 'R')})", inline=False)
     embed.add_field(
         name=t(interaction, "Prices"),
-        value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency, interaction)}" for tier in show.tiers)[:1024],
+        value="\n".join(f"{tier.name}: {money(tier.price_cents, show.currency, interaction)}" for tier in show.tiers)[
+            :1024
+        ],
         inline=True,
     )
     if show.genres:
         embed.add_field(name=t(interaction, "Genres"), value=", ".join(show.genres)[:1024], inline=True)
-    embed.add_field(name=t(interaction, "Limit"), value=t(interaction, "{n} per fan", n=show.per_fan_limit), inline=True)
-    embed.set_footer(text=t(interaction, "Show #{id} · sold by the organizer through Picket, no commission", id=show.id))
+    embed.add_field(
+        name=t(interaction, "Limit"), value=t(interaction, "{n} per fan", n=show.per_fan_limit), inline=True
+    )
+    embed.set_footer(
+        text=t(interaction, "Show #{id} · sold by the organizer through Picket, no commission", id=show.id)
+    )
     if poster_url:
         embed.set_image(url=poster_url)
     return embed
 
 
-class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show:(?P<action>book|follow|wait|remind):(?P<show_id>\d+)"):
+class ShowButton(
+    FromCustomId,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"picket:show:(?P<action>book|follow|wait|remind):(?P<show_id>\d+)",
+):
     """The announcement's buttons. Everything they need is in the custom_id, so they keep working
     after a restart and on announcements posted long ago."""
 
@@ -257,14 +316,20 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
 
     def __init__(self, action: str, show_id: int, locale: discord.Locale | str | None = None):
         super().__init__(
-            discord.ui.Button(label=t(locale, self.LABELS[action]), style=self.STYLES[action], custom_id=f"picket:show:{action}:{show_id}")
+            discord.ui.Button(
+                label=t(locale, self.LABELS[action]),
+                style=self.STYLES[action],
+                custom_id=f"picket:show:{action}:{show_id}",
+            )
         )
         self.action, self.show_id = action, show_id
 
     @answered
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        show = await shows.get_show(services.store, self.show_id, guild_id=interaction.guild_id)  # only where it was announced
+        show = await shows.get_show(
+            services.store, self.show_id, guild_id=interaction.guild_id
+        )  # only where it was announced
         if self.action == "book":
             if show.status == "cancelled":
                 raise errors.ShowCancelled("show.cancelled", title=show.title)
@@ -272,13 +337,23 @@ class ShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], templa
         elif self.action == "follow":
             await follows.follow_all(services.store, interaction.user.id, [("artist", name) for name in show.artists])
             await reply(
-                interaction, t(interaction, "You follow {artists}. New shows of theirs will reach you by DM.", artists=", ".join(show.artists))
+                interaction,
+                t(
+                    interaction,
+                    "You follow {artists}. New shows of theirs will reach you by DM.",
+                    artists=", ".join(show.artists),
+                ),
             )
         elif self.action == "remind":
             on_sale = await alerts.request_reminder(services.store, show.id, interaction.user.id)
             await reply(
                 interaction,
-                t(interaction, "We'll DM you a day and an hour before **{title}** goes on sale ({when}).", title=show.title, when=discord_ts(on_sale, "f")),
+                t(
+                    interaction,
+                    "We'll DM you a day and an hour before **{title}** goes on sale ({when}).",
+                    title=show.title,
+                    when=discord_ts(on_sale, "f"),
+                ),
             )
         else:
             entry = await join_or_send_to_queue(interaction, services, show)
@@ -292,10 +367,16 @@ def announcement_view(show_id: int, locale: discord.Locale | str | None = None) 
     return view
 
 
-class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show-cancel:(?P<show_id>\d+)"):
+class CancelShowButton(
+    FromCustomId, discord.ui.DynamicItem[discord.ui.Button], template=r"picket:show-cancel:(?P<show_id>\d+)"
+):
     def __init__(self, show_id: int, locale: discord.Locale | str | None = None):
         super().__init__(
-            discord.ui.Button(label=t(locale, "Yes, cancel the show"), style=discord.ButtonStyle.danger, custom_id=f"picket:show-cancel:{show_id}")
+            discord.ui.Button(
+                label=t(locale, "Yes, cancel the show"),
+                style=discord.ButtonStyle.danger,
+                custom_id=f"picket:show-cancel:{show_id}",
+            )
         )
         self.show_id = show_id
 
@@ -304,7 +385,9 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
         services = services_of(interaction)
         await organizer_rights(interaction)
         await interaction.response.defer()
-        done = await cancellations.cancel_show(services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id)
+        done = await cancellations.cancel_show(
+            services.store, services.gateway, show_id=self.show_id, organizer_discord_id=interaction.user.id
+        )
         await around.drop_event(interaction.guild, services, self.show_id)  # off the server's Events
         await edit(
             interaction,
@@ -323,14 +406,18 @@ class CancelShowButton(FromCustomId, discord.ui.DynamicItem[discord.ui.Button], 
 
 
 @app_commands.guild_only()
-class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, announce and run your shows", name="shows"):
+class ShowsCog(
+    commands.GroupCog, group_name="show", group_description="Create, announce and run your shows", name="shows"
+):
     dynamic_items = (ShowButton, CancelShowButton)
 
     def __init__(self, services: Services):
         self.services = services
         super().__init__()
 
-    @app_commands.command(name="create", description="Create a show: a form asks for title, artists, times, venue and prices")
+    @app_commands.command(
+        name="create", description="Create a show: a form asks for title, artists, times, venue and prices"
+    )
     @organizer_only
     @app_commands.describe(
         genres="Genres, comma-separated (fans following them get an alert)",
@@ -340,7 +427,12 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         queue_rate="Fans let in from the queue per minute during the on-sale",
         waitlist_mode="charge: the next waiting fan is charged at once; offer: they get minutes to accept",
     )
-    @app_commands.choices(waitlist_mode=[app_commands.Choice(name="charge", value="charge"), app_commands.Choice(name="offer", value="offer")])
+    @app_commands.choices(
+        waitlist_mode=[
+            app_commands.Choice(name="charge", value="charge"),
+            app_commands.Choice(name="offer", value="offer"),
+        ]
+    )
     async def create(
         self,
         interaction: discord.Interaction,
@@ -352,10 +444,19 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         waitlist_mode: str = "charge",
     ) -> None:
         zone = parse_timezone(timezone or await server_zone(self.services, interaction)).key  # an unknown zone,
-        parse_names(genres, field="Genres", required=False)  # a bad genre list, an unknown currency: refused before the form
+        parse_names(
+            genres, field="Genres", required=False
+        )  # a bad genre list, an unknown currency: refused before the form
         currency = currency.strip().upper()
         if not money_units.known(currency):
-            await reply(interaction, t(interaction, "Currency: `{code}` is not an ISO 4217 currency code such as KRW, USD or EUR.", code=excerpt(currency)))
+            await reply(
+                interaction,
+                t(
+                    interaction,
+                    "Currency: `{code}` is not an ISO 4217 currency code such as KRW, USD or EUR.",
+                    code=excerpt(currency),
+                ),
+            )
             return
         await interaction.response.send_modal(
             ShowCreateModal(
@@ -386,9 +487,13 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     ) -> None:
         info = await shows.require_organizer(self.services.store, show.id, interaction.user.id, "edit")
         zone = parse_timezone(timezone).key if timezone else None  # refuse an unknown zone before the form
-        await interaction.response.send_modal(ShowEditModal(self.services, info, zone, locale=interaction.locale, venue=venue))
+        await interaction.response.send_modal(
+            ShowEditModal(self.services, info, zone, locale=interaction.locale, venue=venue)
+        )
 
-    @app_commands.command(name="policy", description="Set until when fans may cancel a show's tickets, and the cancellation fees")
+    @app_commands.command(
+        name="policy", description="Set until when fans may cancel a show's tickets, and the cancellation fees"
+    )
     @organizer_only
     @app_commands.describe(
         show="The show",
@@ -406,9 +511,16 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             info = await shows.require_organizer(self.services.store, show.id, interaction.user.id, "policy_view")
         else:
             steps = None if fees is None else refunds.parse_fees(fees)
-            info = await shows.set_refund_policy(self.services.store, show.id, interaction.user.id, deadline_hours=deadline_hours, steps=steps)
+            info = await shows.set_refund_policy(
+                self.services.store, show.id, interaction.user.id, deadline_hours=deadline_hours, steps=steps
+            )
         block = policy_block(interaction, info.refund_policy, info.starts_at, self.services.store.now())
-        await reply(interaction, t(interaction, "Cancellation policy of **{title}**, as fans see it before paying:", title=info.title) + "\n" + block)
+        await reply(
+            interaction,
+            t(interaction, "Cancellation policy of **{title}**, as fans see it before paying:", title=info.title)
+            + "\n"
+            + block,
+        )
 
     @app_commands.command(name="cancel", description="Cancel one of your shows: every fan is refunded and told")
     @organizer_only
@@ -428,11 +540,17 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
             view=view,
         )
 
-    @app_commands.command(name="announce", description="Post a show's announcement with Book / Follow / Waitlist buttons")
+    @app_commands.command(
+        name="announce", description="Post a show's announcement with Book / Follow / Waitlist buttons"
+    )
     @organizer_only
     @app_commands.describe(show="The show", channel="Where to post it", poster="An optional poster image")
     async def announce(
-        self, interaction: discord.Interaction, show: ShowOption, channel: discord.TextChannel, poster: discord.Attachment | None = None
+        self,
+        interaction: discord.Interaction,
+        show: ShowOption,
+        channel: discord.TextChannel,
+        poster: discord.Attachment | None = None,
     ) -> None:
         info = await shows.require_organizer(self.services.store, show.id, interaction.user.id, "announce")
         if info.status == "cancelled":
@@ -442,43 +560,76 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         if channel.guild.id != interaction.guild_id:
             raise errors.NotPermitted(t(interaction, "Pick a channel of this server."))
         if not channel.permissions_for(cast(discord.Member, interaction.user)).send_messages:  # in a server: a Member
-            raise errors.NotPermitted(t(interaction, "You can't post in {channel}, so Picket won't post there for you.", channel=channel.mention))
+            raise errors.NotPermitted(
+                t(
+                    interaction,
+                    "You can't post in {channel}, so Picket won't post there for you.",
+                    channel=channel.mention,
+                )
+            )
         mine = channel.permissions_for(channel.guild.me) if channel.guild.me else discord.Permissions.none()
         if not (mine.view_channel and mine.send_messages and mine.embed_links):
             raise errors.NotPermitted(
-                t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
+                t(
+                    interaction,
+                    "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.",
+                    channel=channel.mention,
+                )
             )
         poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
         try:
             # Public: in the server's language (a Korean server reads a Korean announcement).
             language = channel.guild.preferred_locale
-            message = await post(channel, embed=show_embed(info, poster_url, language), view=announcement_view(info.id, language))
+            message = await post(
+                channel, embed=show_embed(info, poster_url, language), view=announcement_view(info.id, language)
+            )
         except discord.Forbidden:
             raise errors.NotPermitted(
-                t(interaction, "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.", channel=channel.mention)
+                t(
+                    interaction,
+                    "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.",
+                    channel=channel.mention,
+                )
             ) from None
         try:  # posted: now record it and queue the followers' alerts, in one transaction
-            announced = await shows.record_announcement(self.services.store, show.id, interaction.user.id, channel.id, interaction.guild_id)
+            announced = await shows.record_announcement(
+                self.services.store, show.id, interaction.user.id, channel.id, interaction.guild_id
+            )
         except errors.DomainError:
             await message.delete()  # e.g. cancelled meanwhile: take the post back
             raise
-        listed = await around.announce_event(channel.guild, self.services, info, message, language)  # the server's Events
+        listed = await around.announce_event(
+            channel.guild, self.services, info, message, language
+        )  # the server's Events
         # How long the followers' DMs take at Discord's pace, and the alert-role posts (cogs/alert_roles.py).
         note = fan_out_note(interaction, announced.alerts, self.services.sender.fan_out_seconds(announced.alerts))
         text = t(interaction, "Announced in {channel}.", channel=channel.mention) + note
         if listed == "told":
-            text += "\n" + t(interaction, "Picket could not list it in the server's Events: that needs the Manage Events permission. The announcement is posted all the same.")
+            text += "\n" + t(
+                interaction,
+                "Picket could not list it in the server's Events: that needs the Manage Events permission. The announcement is posted all the same.",
+            )
         await reply(interaction, text)
 
     @app_commands.command(name="seats", description="Add sections to one of your shows; waitlisted fans get them first")
     @organizer_only
     @app_commands.describe(show="The show", seatmap="New sections, e.g. Balcony:2x10:Standard")
-    async def seats(self, interaction: discord.Interaction, show: ShowOption, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]) -> None:
+    async def seats(
+        self, interaction: discord.Interaction, show: ShowOption, seatmap: app_commands.Range[str, 1, MAX_SEATMAP_TEXT]
+    ) -> None:
         await thinking(interaction)  # thousands of seats, then waitlist charges
-        done = await changes.add_seats(self.services.store, self.services.gateway, show.id, interaction.user.id, seatmap)  # holders are told
+        done = await changes.add_seats(
+            self.services.store, self.services.gateway, show.id, interaction.user.id, seatmap
+        )  # holders are told
         await reply(
             interaction,
-            t(interaction, "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.", added=done.added, show=show.id, given=done.given)
+            t(
+                interaction,
+                "Added {added} seats to show #{show}. {given} waitlisted fan(s) got them first; the rest are on sale.",
+                added=done.added,
+                show=show.id,
+                given=done.given,
+            )
             + around.told_text(interaction, done.change),
         )
 
@@ -487,7 +638,15 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
     @app_commands.describe(show="The show", member="Who checks tickets in at the door")
     async def staff(self, interaction: discord.Interaction, show: ShowOption, member: discord.Member) -> None:
         await checkin.add_door_staff(self.services.store, show.id, interaction.user.id, member.id)
-        await reply(interaction, t(interaction, "{member} can now check tickets in for show #{show} with /checkin.", member=member.mention, show=show.id))
+        await reply(
+            interaction,
+            t(
+                interaction,
+                "{member} can now check tickets in for show #{show} with /checkin.",
+                member=member.mention,
+                show=show.id,
+            ),
+        )
 
     @app_commands.command(name="sales", description="Sales of one of your shows: per tier, revenue, waitlist, chart")
     @organizer_only
@@ -500,11 +659,21 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
         for tier in report.tiers:
             embed.add_field(
                 name=f"{tier.tier} ({money(tier.price_cents, info.currency, interaction)})",
-                value=t(interaction, "sold {sold} · held {held} · available {available}", sold=tier.sold, held=tier.held, available=tier.available),
+                value=t(
+                    interaction,
+                    "sold {sold} · held {held} · available {available}",
+                    sold=tier.sold,
+                    held=tier.held,
+                    available=tier.available,
+                ),
                 inline=False,
             )
-        embed.add_field(name=t(interaction, "Revenue"), value=money(report.revenue_cents, info.currency, interaction), inline=True)
-        embed.add_field(name=t(interaction, "Refunded"), value=money(report.refunded_cents, info.currency, interaction), inline=True)
+        embed.add_field(
+            name=t(interaction, "Revenue"), value=money(report.revenue_cents, info.currency, interaction), inline=True
+        )
+        embed.add_field(
+            name=t(interaction, "Refunded"), value=money(report.refunded_cents, info.currency, interaction), inline=True
+        )
         embed.add_field(name=t(interaction, "Waitlist"), value=str(report.waitlist_waiting), inline=True)
         capacity = sum(tier.sold + tier.held + tier.available for tier in report.tiers)
         chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title, info.timezone)
@@ -513,14 +682,21 @@ class ShowsCog(commands.GroupCog, group_name="show", group_description="Create, 
 
     # --- around the show (issue 19): the bodies are in cogs/common/around.py ------------------------
 
-    @app_commands.command(name="report", description="The on-sale report of one of your shows: queue, admissions, sell-out, refusals, waitlist")
+    @app_commands.command(
+        name="report",
+        description="The on-sale report of one of your shows: queue, admissions, sell-out, refusals, waitlist",
+    )
     @organizer_only
     @app_commands.describe(show="The show")
     async def report(self, interaction: discord.Interaction, show: ShowOption) -> None:
         await around.show_report(self.services, interaction, show.id)
 
-    @app_commands.command(name="reminders", description="When ticket holders of one of your shows get a reminder DM before it")
+    @app_commands.command(
+        name="reminders", description="When ticket holders of one of your shows get a reminder DM before it"
+    )
     @organizer_only
     @app_commands.describe(show="The show", hours="Hours before the start, e.g. 24, 2 (none: no reminders)")
-    async def reminders(self, interaction: discord.Interaction, show: ShowOption, hours: app_commands.Range[str, 1, 40]) -> None:
+    async def reminders(
+        self, interaction: discord.Interaction, show: ShowOption, hours: app_commands.Range[str, 1, 40]
+    ) -> None:
         await around.set_reminders(self.services, interaction, show.id, hours)

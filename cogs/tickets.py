@@ -22,7 +22,9 @@ async def own_ticket_choices(interaction: discord.Interaction, current: str) -> 
     return ui.choices(
         (f"#{tk.id} · {seat_label(tk.seat, interaction.locale)}", tk.id)
         for tk in tickets
-        if not current or current in str(tk.id) or current.casefold() in seat_label(tk.seat, interaction.locale).casefold()
+        if not current
+        or current in str(tk.id)
+        or current.casefold() in seat_label(tk.seat, interaction.locale).casefold()
     )
 
 
@@ -41,7 +43,11 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
         embed = discord.Embed(title=t(interaction, "Your tickets"))
         for ticket in tickets:  # past 25 fields (or 6,000 characters) reply() summarises the rest
             state = t(interaction, "checked in") if ticket.status == "checked_in" else t(interaction, "valid")
-            embed.add_field(name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256], value=f"{seat_label(ticket.seat, interaction.locale)} · {state}", inline=False)
+            embed.add_field(
+                name=f"#{ticket.id} · {titles[ticket.show_id]}"[:256],
+                value=f"{seat_label(ticket.seat, interaction.locale)} · {state}",
+                inline=False,
+            )
         await reply(interaction, embed=embed)
 
     @app_commands.command(name="show", description="DM me a fresh entry QR for one of my tickets (valid one minute)")
@@ -52,10 +58,17 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
         found = await checkin.request_code(self.services.store, ticket, interaction.user.id)
         await reply(
             interaction,
-            t(interaction, "A fresh entry code for ticket #{id} ({seat}) is in your DMs. It works for one minute.", id=found.id, seat=seat_label(found.seat, interaction.locale)),
+            t(
+                interaction,
+                "A fresh entry code for ticket #{id} ({seat}) is in your DMs. It works for one minute.",
+                id=found.id,
+                seat=seat_label(found.seat, interaction.locale),
+            ),
         )
 
-    @app_commands.command(name="cancel", description="Cancel one of your tickets: refunded as the show's cancellation policy says")
+    @app_commands.command(
+        name="cancel", description="Cancel one of your tickets: refunded as the show's cancellation policy says"
+    )
     @app_commands.describe(ticket="The ticket to cancel")
     @app_commands.autocomplete(ticket=own_ticket_choices)
     async def cancel(self, interaction: discord.Interaction, ticket: int) -> None:
@@ -71,40 +84,58 @@ class TicketsCog(commands.GroupCog, group_name="ticket", group_description="Your
                     interaction,
                     "Tickets for **{title}** could be cancelled until {when}. The cancellation deadline has passed, so this "
                     "ticket can no longer be cancelled or refunded.",
-                    title=closed.title, when=discord_ts(closed.deadline, "f"),
+                    title=closed.title,
+                    when=discord_ts(closed.deadline, "f"),
                 ),
             )
             return
         show = await shows.get_show(self.services.store, done.show_id)
         refund = done.seat.price_cents if done.refund_cents is None else done.refund_cents
         if done.fee_cents:
-            fee = dict(price=money(done.seat.price_cents, show.currency, interaction), fee=money(done.fee_cents, show.currency, interaction))
+            fee = dict(
+                price=money(done.seat.price_cents, show.currency, interaction),
+                fee=money(done.fee_cents, show.currency, interaction),
+            )
             if done.refund_pending:
                 text = t(
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled. Refund: {amount} (price {price} minus a cancellation fee of "
                     "{fee}, as the show's cancellation policy says). The payment provider has not confirmed it yet: it is pending "
                     "and we retry it automatically; you need not do anything.",
-                    id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction), **fee,
+                    id=done.id,
+                    seat=seat_label(done.seat, interaction.locale),
+                    title=show.title,
+                    amount=money(refund, show.currency, interaction),
+                    **fee,
                 )
             else:
                 text = t(
                     interaction,
                     "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card (price {price} "
                     "minus a cancellation fee of {fee}, as the show's cancellation policy says).",
-                    id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction), **fee,
+                    id=done.id,
+                    seat=seat_label(done.seat, interaction.locale),
+                    title=show.title,
+                    amount=money(refund, show.currency, interaction),
+                    **fee,
                 )
         elif done.refund_pending:
             text = t(
                 interaction,
                 "Ticket #{id} ({seat}) for **{title}** is cancelled. The payment provider has not confirmed your refund of "
                 "{amount} yet: it is pending and we retry it automatically; you need not do anything.",
-                id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction),
+                id=done.id,
+                seat=seat_label(done.seat, interaction.locale),
+                title=show.title,
+                amount=money(refund, show.currency, interaction),
             )
         else:
             text = t(
                 interaction,
                 "Ticket #{id} ({seat}) for **{title}** is cancelled; {amount} is on its way back to your card.",
-                id=done.id, seat=seat_label(done.seat, interaction.locale), title=show.title, amount=money(refund, show.currency, interaction),
+                id=done.id,
+                seat=seat_label(done.seat, interaction.locale),
+                title=show.title,
+                amount=money(refund, show.currency, interaction),
             )
         await reply(interaction, text)

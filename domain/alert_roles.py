@@ -69,7 +69,9 @@ def clean_name(kind: str, name: str) -> str:
     return clean_follow_name(name, field=fk.value.title())[0]
 
 
-async def add_alert_role(store: Store, guild_id: int, kind: str, name: str, *, role_id: int, channel_id: int) -> AlertRoleView:
+async def add_alert_role(
+    store: Store, guild_id: int, kind: str, name: str, *, role_id: int, channel_id: int
+) -> AlertRoleView:
     """Record a server's alert role for an artist or genre (the cog created the Discord role). One
     per artist or genre per server: AlreadyDone, naming the existing role, otherwise."""
     fk = _kind(kind)
@@ -77,14 +79,26 @@ async def add_alert_role(store: Store, guild_id: int, kind: str, name: str, *, r
 
     async def work(s: AsyncSession) -> AlertRoleView:
         existing = (
-            await s.execute(select(AlertRole).where(AlertRole.guild_id == guild_id, AlertRole.kind == fk.value, AlertRole.key == key))
+            await s.execute(
+                select(AlertRole).where(
+                    AlertRole.guild_id == guild_id, AlertRole.kind == fk.value, AlertRole.key == key
+                )
+            )
         ).scalar_one_or_none()
         if existing is not None:
             raise errors.AlreadyDone("alert_role.exists", name=existing.name, role_id=existing.role_id)
         count = len((await s.execute(select(AlertRole.id).where(AlertRole.guild_id == guild_id))).all())
         if count >= MAX_ROLES_PER_SERVER:
             raise errors.InvalidInput("alert_role.too_many", most=MAX_ROLES_PER_SERVER)
-        row = AlertRole(guild_id=guild_id, kind=fk.value, key=key, name=clean, role_id=role_id, channel_id=channel_id, created_at=store.now())
+        row = AlertRole(
+            guild_id=guild_id,
+            kind=fk.value,
+            key=key,
+            name=clean,
+            role_id=role_id,
+            channel_id=channel_id,
+            created_at=store.now(),
+        )
         s.add(row)
         return _view(row)
 
@@ -98,7 +112,11 @@ async def remove_alert_role(store: Store, guild_id: int, kind: str, name: str) -
 
     async def work(s: AsyncSession) -> AlertRoleView:
         row = (
-            await s.execute(select(AlertRole).where(AlertRole.guild_id == guild_id, AlertRole.kind == fk.value, AlertRole.key == key))
+            await s.execute(
+                select(AlertRole).where(
+                    AlertRole.guild_id == guild_id, AlertRole.kind == fk.value, AlertRole.key == key
+                )
+            )
         ).scalar_one_or_none()
         if row is None:
             raise errors.NotFound("alert_role.not_found", name=excerpt(name or ""))
@@ -116,13 +134,17 @@ async def set_member(store: Store, guild_id: int, role_id: int, fan: int, *, hol
     now = store.now()
 
     async def work(s: AsyncSession) -> AlertRoleView:
-        row = (await s.execute(select(AlertRole).where(AlertRole.guild_id == guild_id, AlertRole.role_id == role_id))).scalar_one_or_none()
+        row = (
+            await s.execute(select(AlertRole).where(AlertRole.guild_id == guild_id, AlertRole.role_id == role_id))
+        ).scalar_one_or_none()
         if row is None:
             raise errors.NotFound("alert_role.gone")
         member = await s.get(AlertRoleMember, (role_id, fan))
         if holding:
             if member is None:
-                s.add(AlertRoleMember(role_id=role_id, fan_discord_id=fan, guild_id=guild_id, joined_at=now, left_at=None))
+                s.add(
+                    AlertRoleMember(role_id=role_id, fan_discord_id=fan, guild_id=guild_id, joined_at=now, left_at=None)
+                )
             elif member.left_at is not None:
                 member.joined_at, member.left_at = now, None
         elif member is not None and member.left_at is None:
@@ -132,7 +154,9 @@ async def set_member(store: Store, guild_id: int, role_id: int, fan: int, *, hol
     return await store.transaction(work)
 
 
-async def queue_role_posts(store: Store, s: AsyncSession, show: Show, artists: list[str], genres: list[str]) -> tuple[int, list[int]]:
+async def queue_role_posts(
+    store: Store, s: AsyncSession, show: Show, artists: list[str], genres: list[str]
+) -> tuple[int, list[int]]:
     """Inside the announcing transaction: one post per channel of the show's server that has an
     alert role for one of the show's artists or genres, mentioning those roles. Returns (posts
     queued now, every matching role id: their members get the ping, not a DM). Announced again: no
@@ -142,7 +166,15 @@ async def queue_role_posts(store: Store, s: AsyncSession, show: Show, artists: l
         wanted.append(and_(AlertRole.kind == FollowKind.GENRE.value, AlertRole.key.in_(genres)))
     if not wanted:
         return 0, []
-    rows = (await s.execute(select(AlertRole).where(AlertRole.guild_id == show.guild_id, or_(*wanted)).order_by(AlertRole.id))).scalars().all()
+    rows = (
+        (
+            await s.execute(
+                select(AlertRole).where(AlertRole.guild_id == show.guild_id, or_(*wanted)).order_by(AlertRole.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     by_channel: dict[int, list[int]] = defaultdict(list)
     for row in rows:
         by_channel[row.channel_id].append(row.role_id)
@@ -166,7 +198,9 @@ def _post_key(show_id: int, channel_id: int) -> str:
 
 
 async def _post_exists(s: AsyncSession, show_id: int, channel_id: int) -> bool:
-    return (await s.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == _post_key(show_id, channel_id)))).first() is not None
+    return (
+        await s.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == _post_key(show_id, channel_id)))
+    ).first() is not None
 
 
 async def role_post_refused(store: Store, payload: dict[str, Any]) -> bool:
@@ -176,7 +210,9 @@ async def role_post_refused(store: Store, payload: dict[str, Any]) -> bool:
     show_id, role_ids = payload.get("show_id"), set(payload.get("role_ids") or ())
 
     async def work(s: AsyncSession) -> bool:
-        job = (await s.execute(select(FanOut).where(FanOut.key == f"alert:{show_id}").with_for_update())).scalar_one_or_none()
+        job = (
+            await s.execute(select(FanOut).where(FanOut.key == f"alert:{show_id}").with_for_update())
+        ).scalar_one_or_none()
         if job is None or not role_ids & set(job.exclude_role_ids or ()):
             return False
         job.exclude_role_ids = sorted(set(job.exclude_role_ids or ()) - role_ids) or None
@@ -188,14 +224,19 @@ async def role_post_refused(store: Store, payload: dict[str, Any]) -> bool:
 
 async def roles_of(store: Store, guild_id: int) -> list[AlertRoleView]:
     async with store.session() as s:
-        rows = (await s.execute(select(AlertRole).where(AlertRole.guild_id == guild_id).order_by(AlertRole.kind, AlertRole.key))).scalars()
+        rows = (
+            await s.execute(
+                select(AlertRole).where(AlertRole.guild_id == guild_id).order_by(AlertRole.kind, AlertRole.key)
+            )
+        ).scalars()
         return [_view(r) for r in rows]
 
 
 async def members_holding(store: Store, role_id: int) -> list[int]:
     async with store.session() as s:
         rows = await s.execute(
-            select(AlertRoleMember.fan_discord_id).where(AlertRoleMember.role_id == role_id, AlertRoleMember.left_at.is_(None)).order_by(AlertRoleMember.fan_discord_id)
+            select(AlertRoleMember.fan_discord_id)
+            .where(AlertRoleMember.role_id == role_id, AlertRoleMember.left_at.is_(None))
+            .order_by(AlertRoleMember.fan_discord_id)
         )
         return list(rows.scalars())
-

@@ -118,7 +118,18 @@ async def fan_settings(store: Store, fan_id: int) -> FanSettings:
 async def fan_settings_many(store: Store, fans: list[int]) -> dict[int, FanSettings]:
     async with store.session() as s:
         rows = (await s.execute(select(Fan).where(Fan.discord_id.in_(set(fans))))).scalars().all()
-    found = {r.discord_id: FanSettings(r.discord_id, r.alerts_enabled, r.timezone, r.quiet_start_hour, r.quiet_end_hour, r.dms_closed, r.dms_closed_told) for r in rows}
+    found = {
+        r.discord_id: FanSettings(
+            r.discord_id,
+            r.alerts_enabled,
+            r.timezone,
+            r.quiet_start_hour,
+            r.quiet_end_hour,
+            r.dms_closed,
+            r.dms_closed_told,
+        )
+        for r in rows
+    }
     return {f: found.get(f, FanSettings(f)) for f in fans}
 
 
@@ -196,7 +207,15 @@ def _reachable(fan_column: InstrumentedAttribute[int], *, require_alerts: bool) 
     return cond
 
 
-async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select: Select[tuple[int]], *, kind: str, payload: dict[str, Any], dedupe_prefix: str) -> int:
+async def _insert_outbox_for(
+    store: Store,
+    s: AsyncSession,
+    fans_select: Select[tuple[int]],
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    dedupe_prefix: str,
+) -> int:
     """One outbox row per distinct fan of ``fans_select`` (a query with a ``fan`` column)."""
     now = store.now()
     fans = fans_select.subquery()
@@ -215,7 +234,17 @@ async def _insert_outbox_for(store: Store, s: AsyncSession, fans_select: Select[
     result = await s.execute(
         store.insert_ignore_from_select(
             OutboxMessage.__table__,
-            ["kind", "recipient_discord_id", "payload", "dedupe_key", "status", "attempts", "next_attempt_at", "created_at", "priority"],
+            [
+                "kind",
+                "recipient_discord_id",
+                "payload",
+                "dedupe_key",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+                "priority",
+            ],
             rows,
         )
     )
@@ -249,13 +278,17 @@ class AlertPlan:
 
 
 def _sources(artists: list[str], genres: list[str], *, reminders_of: int | None = None) -> list[list[Any]]:
-    out: list[list[Any]] = [[FollowKind.ARTIST.value, key] for key in sorted(artists)] + [[FollowKind.GENRE.value, key] for key in sorted(genres)]
+    out: list[list[Any]] = [[FollowKind.ARTIST.value, key] for key in sorted(artists)] + [
+        [FollowKind.GENRE.value, key] for key in sorted(genres)
+    ]
     if reminders_of is not None:
         out.append(["reminders", reminders_of])
     return out
 
 
-def _not_pinged(job_roles: list[int] | None, pinged_at: datetime, fan_column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+def _not_pinged(
+    job_roles: list[int] | None, pinged_at: datetime, fan_column: InstrumentedAttribute[int]
+) -> ColumnElement[bool]:
     """Not a member of an alert role that a channel post pinged for this show (at ``pinged_at``)."""
     if not job_roles:
         return literal(True)
@@ -278,7 +311,9 @@ def _source_parts(
     return Follow.id, Follow.fan_discord_id, [Follow.kind == kind, Follow.key == ref], True
 
 
-def _fans_of(source: list[Any], job_roles: list[int] | None, pinged_at: datetime, *extra: ColumnElement[bool]) -> Select[tuple[int]]:
+def _fans_of(
+    source: list[Any], job_roles: list[int] | None, pinged_at: datetime, *extra: ColumnElement[bool]
+) -> Select[tuple[int]]:
     _cursor, fan, conds, require_alerts = _source_parts(source)
     return (
         select(fan.label("fan"))
@@ -300,10 +335,17 @@ async def _advance(store: Store, s: AsyncSession, job: FanOut, *, rows: int) -> 
         else:
             cursor, _fan, conds, _ = _source_parts(source)
             after = cursor > job.last_id
-            hi = (await s.execute(select(cursor).where(*conds, after).order_by(cursor).offset(left - 1).limit(1))).scalar()
+            hi = (
+                await s.execute(select(cursor).where(*conds, after).order_by(cursor).offset(left - 1).limit(1))
+            ).scalar()
             bounds = (after,) if hi is None else (after, cursor <= hi)
             n = await _insert_outbox_for(
-                store, s, _fans_of(source, job.exclude_role_ids, job.created_at, *bounds), kind=job.kind, payload=job.payload, dedupe_prefix=job.dedupe_prefix
+                store,
+                s,
+                _fans_of(source, job.exclude_role_ids, job.created_at, *bounds),
+                kind=job.kind,
+                payload=job.payload,
+                dedupe_prefix=job.dedupe_prefix,
             )
         queued += n
         if hi is None:  # this source is done: on to the next one
@@ -328,7 +370,13 @@ async def fan_out_step(store: Store, *, batch: int = FAN_OUT_BATCH) -> int | Non
 
     async def work(s: AsyncSession) -> int | None:
         job = (
-            await s.execute(select(FanOut).where(FanOut.status == "pending").order_by(FanOut.id).limit(1).with_for_update(skip_locked=True))
+            await s.execute(
+                select(FanOut)
+                .where(FanOut.status == "pending")
+                .order_by(FanOut.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
         ).scalar_one_or_none()
         if job is None:
             return None
@@ -403,14 +451,18 @@ async def _count_recipients(s: AsyncSession, job: FanOut, *, not_yet_told: bool)
         _cursor, fan, _conds, _ = _source_parts(source)
         extra: tuple[ColumnElement[bool], ...] = ()
         if not_yet_told:
-            extra = (~exists().where(OutboxMessage.dedupe_key == literal(job.dedupe_prefix, String) + cast(fan, String)),)
+            extra = (
+                ~exists().where(OutboxMessage.dedupe_key == literal(job.dedupe_prefix, String) + cast(fan, String)),
+            )
         selects.append(_fans_of(source, job.exclude_role_ids, job.created_at, *extra))
     if not selects:
         return 0, 0
     fans = (union(*selects) if len(selects) > 1 else selects[0]).subquery()
     row = (
         await s.execute(
-            select(func.count(), func.count(DMChannel.user_discord_id)).select_from(fans).outerjoin(DMChannel, DMChannel.user_discord_id == fans.c.fan)
+            select(func.count(), func.count(DMChannel.user_discord_id))
+            .select_from(fans)
+            .outerjoin(DMChannel, DMChannel.user_discord_id == fans.c.fan)
         )
     ).one()
     return int(row[0]), int(row[1])
@@ -421,7 +473,11 @@ async def _waiting_ahead(s: AsyncSession, kind: str, *, besides: int) -> int:
     priority, and what other unfinished fan-outs of them still have to write."""
     priority = priority_of(kind)
     pending = (
-        await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.priority <= priority))
+        await s.execute(
+            select(func.count()).where(
+                OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.priority <= priority
+            )
+        )
     ).scalar_one()
     kinds = [k for k, p in PRIORITIES.items() if p <= priority]
     unwritten = (
@@ -472,7 +528,7 @@ async def fan_out_announcement(store: Store, s: AsyncSession, show: Show) -> int
 
 
 async def request_reminder(store: Store, show_id: int, fan_id: int) -> datetime:
-    """"Remind me": returns the on-sale time the fan will be reminded of."""
+    """ "Remind me": returns the on-sale time the fan will be reminded of."""
 
     async def work(s: AsyncSession) -> datetime:
         show = await s.get(Show, show_id)
@@ -482,7 +538,11 @@ async def request_reminder(store: Store, show_id: int, fan_id: int) -> datetime:
             raise errors.ShowCancelled("show.cancelled", title=show.title)
         if show.on_sale_at <= store.now():
             raise errors.AlreadyDone("reminder.sale_open", title=show.title)
-        await s.execute(store.insert_ignore(ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan_id, created_at=store.now()))
+        await s.execute(
+            store.insert_ignore(
+                ReminderRequest.__table__, show_id=show.id, fan_discord_id=fan_id, created_at=store.now()
+            )
+        )
         return show.on_sale_at
 
     return await store.transaction(work)
@@ -491,13 +551,25 @@ async def request_reminder(store: Store, show_id: int, fan_id: int) -> datetime:
 async def plan_show_notices(store: Store, s: AsyncSession, show: Show) -> None:
     """(Re)plan a show's on-sale reminders: 24 h and 1 h before sales open, those still ahead; and its
     ticket holders' reminders before the start (domain/reminders.py)."""
-    await s.execute(delete(ScheduledNotice).where(ScheduledNotice.show_id == show.id, ScheduledNotice.status == "pending"))
+    await s.execute(
+        delete(ScheduledNotice).where(ScheduledNotice.show_id == show.id, ScheduledNotice.status == "pending")
+    )
     now = store.now()
     for lead, delta in REMINDER_LEADS.items():
         due = show.on_sale_at - delta
         if due > now and show.status != ShowStatus.CANCELLED.value:
             key = f"show:{show.id}:onsale-{lead}:{int(show.on_sale_at.timestamp())}"
-            await s.execute(store.insert_ignore(ScheduledNotice.__table__, key=key, kind=REMINDER, show_id=show.id, due_at=due, status="pending", fanned_out=0))
+            await s.execute(
+                store.insert_ignore(
+                    ScheduledNotice.__table__,
+                    key=key,
+                    kind=REMINDER,
+                    show_id=show.id,
+                    due_at=due,
+                    status="pending",
+                    fanned_out=0,
+                )
+            )
     from domain import reminders  # (reminders builds on this module)
 
     await reminders.plan(store, s, show)  # and the ticket holders' reminders before the start
@@ -510,7 +582,17 @@ async def plan_weekly_digest(store: Store) -> str:
     key = f"digest:{year}-W{week:02d}"
 
     async def work(s: AsyncSession) -> None:
-        await s.execute(store.insert_ignore(ScheduledNotice.__table__, key=key, kind=DIGEST, show_id=None, due_at=now, status="pending", fanned_out=0))
+        await s.execute(
+            store.insert_ignore(
+                ScheduledNotice.__table__,
+                key=key,
+                kind=DIGEST,
+                show_id=None,
+                due_at=now,
+                status="pending",
+                fanned_out=0,
+            )
+        )
 
     await store.transaction(work)
     return key
@@ -520,13 +602,17 @@ async def run_due_notices(store: Store, *, limit: int = 20) -> int:
     """Fan out every notice that is due. Returns the number of messages queued."""
     async with store.session() as s:
         due = (
-            await s.execute(
-                select(ScheduledNotice.id)
-                .where(ScheduledNotice.status == "pending", ScheduledNotice.due_at <= store.now())
-                .order_by(ScheduledNotice.due_at)
-                .limit(limit)
+            (
+                await s.execute(
+                    select(ScheduledNotice.id)
+                    .where(ScheduledNotice.status == "pending", ScheduledNotice.due_at <= store.now())
+                    .order_by(ScheduledNotice.due_at)
+                    .limit(limit)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     queued = 0
     for notice_id in due:
         queued += await store.transaction(partial(_run_notice, store, notice_id=notice_id))
@@ -582,14 +668,29 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
     written now."""
     now = store.now()
     recent = (
-        await s.execute(
-            select(Show.id).where(Show.created_at > now - timedelta(days=7), Show.starts_at > now, Show.status != ShowStatus.CANCELLED.value)
+        (
+            await s.execute(
+                select(Show.id).where(
+                    Show.created_at > now - timedelta(days=7),
+                    Show.starts_at > now,
+                    Show.status != ShowStatus.CANCELLED.value,
+                )
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not recent:
         return 0
     job, _ = await _start_fan_out(
-        store, s, key=notice.key[:120], kind=DIGEST, show_id=None, payload={}, dedupe_prefix=f"{notice.key}:", sources=[["digest", sorted(recent)]]
+        store,
+        s,
+        key=notice.key[:120],
+        kind=DIGEST,
+        show_id=None,
+        payload={},
+        dedupe_prefix=f"{notice.key}:",
+        sources=[["digest", sorted(recent)]],
     )
     return await _advance(store, s, job, rows=INLINE_BATCH)
 
@@ -606,7 +707,9 @@ def _digest_pairs(show_ids: list[int], *extra: ColumnElement[bool]) -> Subquery:
     return union(*parts).subquery()
 
 
-async def _digest_slice(store: Store, s: AsyncSession, job: FanOut, show_ids: list[int], rows: int) -> tuple[int, int | None]:
+async def _digest_slice(
+    store: Store, s: AsyncSession, job: FanOut, show_ids: list[int], rows: int
+) -> tuple[int, int | None]:
     """Digests for the next ``rows`` fans (by fan id) after the cursor. Returns (rows written, the
     last fan done, or None when no fan is left)."""
     after = Follow.fan_discord_id > job.last_id
@@ -614,7 +717,9 @@ async def _digest_slice(store: Store, s: AsyncSession, job: FanOut, show_ids: li
     hi = (await s.execute(select(fans.c.fan).distinct().order_by(fans.c.fan).offset(rows - 1).limit(1))).scalar()
     bounded = _digest_pairs(show_ids, after, *(() if hi is None else (Follow.fan_discord_id <= hi,)))
     per_fan: dict[int, list[int]] = defaultdict(list)
-    for fan, show_id in (await s.execute(select(bounded.c.fan, bounded.c.show).order_by(bounded.c.fan, bounded.c.show))).all():
+    for fan, show_id in (
+        await s.execute(select(bounded.c.fan, bounded.c.show).order_by(bounded.c.fan, bounded.c.show))
+    ).all():
         per_fan[fan].append(show_id)
     if not per_fan:
         return 0, hi

@@ -77,11 +77,17 @@ async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
         ticket.status = TicketStatus.REVOKED.value
         ticket.active_seat_key = None
         ticket.revoked_reason = "cancelled"
-        await return_seats(store, s, ticket.show_id, and_(ShowSeat.id == ticket.show_seat_id, ShowSeat.status == SeatStatus.SOLD.value))
+        await return_seats(
+            store, s, ticket.show_id, and_(ShowSeat.id == ticket.show_seat_id, ShowSeat.status == SeatStatus.SOLD.value)
+        )
         await release_quota(s, ticket.show_id, ticket.holder_discord_id, 1)
         live = (
             await s.execute(
-                select(func.count()).where(Ticket.order_id == ticket.order_id, Ticket.status != TicketStatus.REVOKED.value, Ticket.id != ticket.id)
+                select(func.count()).where(
+                    Ticket.order_id == ticket.order_id,
+                    Ticket.status != TicketStatus.REVOKED.value,
+                    Ticket.id != ticket.id,
+                )
             )
         ).scalar_one()
         order = await s.get_one(Order, ticket.order_id)
@@ -93,7 +99,12 @@ async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
             s,
             kind="ticket_cancelled",
             recipient_discord_id=ticket.holder_discord_id,
-            payload={"ticket_id": ticket.id, "show_id": ticket.show_id, "refund_cents": quote.refund, "fee_cents": quote.fee},
+            payload={
+                "ticket_id": ticket.id,
+                "show_id": ticket.show_id,
+                "refund_cents": quote.refund,
+                "fee_cents": quote.fee,
+            },
             dedupe_key=f"ticket:{ticket.id}:cancelled",
         )
         await s.flush()
@@ -106,7 +117,9 @@ async def revoke_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
         view = (await ticket_views(s, Ticket.id == ticket_id))[0]
         refund = (await s.execute(select(Payment.status).where(Payment.idempotency_key == key))).scalar_one_or_none()
     # The ticket is cancelled either way; a refund the provider did not answer is retried by recovery.
-    return replace(view, refund_pending=refund == PaymentStatus.PENDING.value, refund_cents=quote.refund, fee_cents=quote.fee)
+    return replace(
+        view, refund_pending=refund == PaymentStatus.PENDING.value, refund_cents=quote.refund, fee_cents=quote.fee
+    )
 
 
 @dataclass(frozen=True)
@@ -117,10 +130,13 @@ class ShowCancellation:
     fans_notified: int
 
 
-async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, organizer_discord_id: int) -> ShowCancellation:
+async def cancel_show(
+    store: Store, gateway: PaymentGateway, *, show_id: int, organizer_discord_id: int
+) -> ShowCancellation:
     """The organizer calls the show off: every order refunded, every ticket revoked, every active hold
     released, every ticket holder and waitlisted fan told by DM. One transaction records all of it
     (refunds as pending payments, DMs in the outbox); the refunds are then sent to the provider."""
+
     async def work(s: AsyncSession) -> tuple[ShowCancellation, list[str]]:
         show = (await s.execute(select(Show).where(Show.id == show_id).with_for_update())).scalar_one_or_none()
         if show is None:
@@ -130,11 +146,23 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
             raise errors.AlreadyDone("show.already_cancelled", title=show.title)
         show.status = ShowStatus.CANCELLED.value
         await plan_show_notices(store, s, show)  # drops its pending reminders
-        for hold in (await s.execute(select(Hold).where(Hold.show_id == show.id, Hold.status == HoldStatus.ACTIVE.value))).scalars().all():
+        for hold in (
+            (await s.execute(select(Hold).where(Hold.show_id == show.id, Hold.status == HoldStatus.ACTIVE.value)))
+            .scalars()
+            .all()
+        ):
             await end_hold(store, s, hold, HoldStatus.RELEASED)
         tickets = (
-            await s.execute(select(Ticket).where(Ticket.show_id == show.id, Ticket.status != TicketStatus.REVOKED.value).with_for_update())
-        ).scalars().all()
+            (
+                await s.execute(
+                    select(Ticket)
+                    .where(Ticket.show_id == show.id, Ticket.status != TicketStatus.REVOKED.value)
+                    .with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
         per_order: dict[int, int] = {}
         per_fan: dict[int, int] = {}
         for t in tickets:
@@ -155,10 +183,17 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
             keys.append(key)
             await s.execute(update(Order).where(Order.id == order_id).values(status=OrderStatus.REFUNDED.value))
         waiting = (
-            await s.execute(
-                select(WaitlistEntry).where(WaitlistEntry.show_id == show.id, WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, "offered")))
+            (
+                await s.execute(
+                    select(WaitlistEntry).where(
+                        WaitlistEntry.show_id == show.id,
+                        WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, "offered")),
+                    )
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for entry in waiting:
             entry.status = WaitlistStatus.LEFT.value
             entry.active_key = None
@@ -179,7 +214,9 @@ async def cancel_show(store: Store, gateway: PaymentGateway, *, show_id: int, or
     return summary
 
 
-async def tell_show_cancelled(store: Store, s: AsyncSession, show_id: int, fan_id: int, *, refund_cents: int = 0, was: str = "queue") -> None:
+async def tell_show_cancelled(
+    store: Store, s: AsyncSession, show_id: int, fan_id: int, *, refund_cents: int = 0, was: str = "queue"
+) -> None:
     """Queue the one "show cancelled" DM a fan gets (as a ticket holder, a waitlisted or a queued
     fan): keyed by show and fan, so telling them again, from any process, folds into it."""
     await enqueue(

@@ -29,12 +29,29 @@ async def add_sections(store: Store, show_id: int, organizer_discord_id: int, se
         await check_organizer(s, show, organizer_discord_id, "add_seats")
         if show.status == ShowStatus.CANCELLED.value:
             raise errors.ShowCancelled("show.cancelled", title=show.title)
-        existing = {name.casefold() for name in (await s.execute(select(ShowSeat.section).where(ShowSeat.show_id == show.id).distinct())).scalars()}
-        seats_now = (await s.execute(select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show.id))).scalar_one()
+        existing = {
+            name.casefold()
+            for name in (
+                await s.execute(select(ShowSeat.section).where(ShowSeat.show_id == show.id).distinct())
+            ).scalars()
+        }
+        seats_now = (
+            await s.execute(select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show.id))
+        ).scalar_one()
         adding = sum(sec.capacity for sec in sections)
         if seats_now + adding > MAX_SEATS_PER_SHOW:
-            raise errors.InvalidInput("seatmap.add_too_many", title=show.title, now=seats_now, adding=adding, total=seats_now + adding, most=MAX_SEATS_PER_SHOW)
-        tiers = {t.name.casefold(): t.id for t in (await s.execute(select(PriceTier).where(PriceTier.show_id == show.id))).scalars()}
+            raise errors.InvalidInput(
+                "seatmap.add_too_many",
+                title=show.title,
+                now=seats_now,
+                adding=adding,
+                total=seats_now + adding,
+                most=MAX_SEATS_PER_SHOW,
+            )
+        tiers = {
+            t.name.casefold(): t.id
+            for t in (await s.execute(select(PriceTier).where(PriceTier.show_id == show.id))).scalars()
+        }
         tier_of = {}
         for sec in sections:
             if sec.name.casefold() in existing:
@@ -45,9 +62,13 @@ async def add_sections(store: Store, show_id: int, organizer_discord_id: int, se
                 tier_of[sec.name] = tiers[sec.tier.casefold()]
             else:
                 raise errors.InvalidInput("tiers.section_must_name", section=sec.name)
-        last = (await s.execute(select(func.max(ShowSeat.position)).where(ShowSeat.show_id == show.id))).scalar_one() or 0
+        last = (
+            await s.execute(select(func.max(ShowSeat.position)).where(ShowSeat.show_id == show.id))
+        ).scalar_one() or 0
         await insert_seats(s, show.id, sections, tier_of, first_position=last + 1)
-        await changes.tell(store, s, show, None, sections=[(sec.name, sec.capacity) for sec in sections])  # holders are told
+        await changes.tell(
+            store, s, show, None, sections=[(sec.name, sec.capacity) for sec in sections]
+        )  # holders are told
         # Added capacity comes back like a returned seat: kept for the waitlist when fans wait for it.
         await return_seats(store, s, show.id, ShowSeat.position > last)
         return sum(sec.capacity for sec in sections)
@@ -66,7 +87,9 @@ class SeatsAdded:
         return sum(1 for p in self.promotions if p.outcome in ("promoted", "offered"))
 
 
-async def add_seats(store: Store, gateway: PaymentGateway, show_id: int, organizer_discord_id: int, seatmap_spec: str) -> SeatsAdded:
+async def add_seats(
+    store: Store, gateway: PaymentGateway, show_id: int, organizer_discord_id: int, seatmap_spec: str
+) -> SeatsAdded:
     """``/show seats``: add the sections, then give the new seats to waiting fans first; the rest go
     on sale."""
     added = await add_sections(store, show_id, organizer_discord_id, seatmap_spec)

@@ -96,8 +96,21 @@ async def move_venue(store: Store, s: AsyncSession, show: Show, name: str) -> No
     moved = Venue(organizer_id=venue.organizer_id, name=name, seatmap_spec=venue.seatmap_spec, created_at=store.now())
     s.add(moved)
     await s.flush()
-    for sec in (await s.execute(select(VenueSection).where(VenueSection.venue_id == venue.id).order_by(VenueSection.position))).scalars().all():
-        s.add(VenueSection(venue_id=moved.id, name=sec.name, rows=sec.rows, seats_per_row=sec.seats_per_row, default_tier=sec.default_tier, position=sec.position))
+    for sec in (
+        (await s.execute(select(VenueSection).where(VenueSection.venue_id == venue.id).order_by(VenueSection.position)))
+        .scalars()
+        .all()
+    ):
+        s.add(
+            VenueSection(
+                venue_id=moved.id,
+                name=sec.name,
+                rows=sec.rows,
+                seats_per_row=sec.seats_per_row,
+                default_tier=sec.default_tier,
+                position=sec.position,
+            )
+        )
     show.venue_id = moved.id
     await s.flush()
 
@@ -106,7 +119,9 @@ def _local_date(when: datetime, zone: str) -> date:
     return when.astimezone(ZoneInfo(zone or "UTC")).date()
 
 
-async def tell(store: Store, s: AsyncSession, show: Show, before: Before | None, *, sections: list[tuple[str, int]] | None = None) -> ChangeNotice | None:
+async def tell(
+    store: Store, s: AsyncSession, show: Show, before: Before | None, *, sections: list[tuple[str, int]] | None = None
+) -> ChangeNotice | None:
     """Record what changed for the show's holders and DM each of them and each waitlisted fan once.
     Nothing a holder bought changed (a new title, a new on-sale time): nothing is written."""
     what: dict[str, Any] = {}
@@ -128,13 +143,20 @@ async def tell(store: Store, s: AsyncSession, show: Show, before: Before | None,
     await s.flush()
     holders: dict[int, int] = {}
     for fan, price in (
-        await s.execute(select(Ticket.holder_discord_id, Ticket.price_cents).where(Ticket.show_id == show.id, Ticket.status == TicketStatus.VALID.value))
+        await s.execute(
+            select(Ticket.holder_discord_id, Ticket.price_cents).where(
+                Ticket.show_id == show.id, Ticket.status == TicketStatus.VALID.value
+            )
+        )
     ).all():
         holders[fan] = holders.get(fan, 0) + price
     waiting = set(
         (
             await s.execute(
-                select(WaitlistEntry.fan_discord_id).where(WaitlistEntry.show_id == show.id, WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, "offered")))
+                select(WaitlistEntry.fan_discord_id).where(
+                    WaitlistEntry.show_id == show.id,
+                    WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, "offered")),
+                )
             )
         ).scalars()
     )
@@ -142,7 +164,9 @@ async def tell(store: Store, s: AsyncSession, show: Show, before: Before | None,
         payload: dict[str, Any] = {"show_id": show.id, "change_id": change.id, "holder": fan in holders}
         if material and fan in holders:
             payload["refund_cents"] = holders[fan]
-        await enqueue(store, s, kind=DM, recipient_discord_id=fan, payload=payload, dedupe_key=f"change:{change.id}:{fan}")
+        await enqueue(
+            store, s, kind=DM, recipient_discord_id=fan, payload=payload, dedupe_key=f"change:{change.id}:{fan}"
+        )
     change.told = len(set(holders) | waiting)
     notice = ChangeNotice(change.id, show.id, what, material, change.told)
     box = _told.get()
@@ -184,7 +208,9 @@ class SeatsAdded:
     change: ChangeNotice | None
 
 
-async def add_seats(store: Store, gateway: PaymentGateway, show_id: int, organizer_discord_id: int, seatmap_spec: str) -> SeatsAdded:
+async def add_seats(
+    store: Store, gateway: PaymentGateway, show_id: int, organizer_discord_id: int, seatmap_spec: str
+) -> SeatsAdded:
     """``/show seats``: ``capacity.add_seats`` (the new seats to waiting fans first, the rest on
     sale), and what its holders and waitlisted fans were told."""
     from domain import capacity  # (capacity builds on this module)
@@ -228,22 +254,30 @@ async def refund(store: Store, gateway: PaymentGateway, *, change_id: int, fan_i
         if now >= show.starts_at:
             raise errors.NotPermitted("ticket.cancel_too_late", title=show.title)
         tickets = (
-            await s.execute(
-                select(Ticket)
-                .where(
-                    Ticket.show_id == show.id,
-                    Ticket.holder_discord_id == fan_id,
-                    Ticket.status == TicketStatus.VALID.value,
-                    Ticket.issued_at <= change.created_at,
+            (
+                await s.execute(
+                    select(Ticket)
+                    .where(
+                        Ticket.show_id == show.id,
+                        Ticket.holder_discord_id == fan_id,
+                        Ticket.status == TicketStatus.VALID.value,
+                        Ticket.issued_at <= change.created_at,
+                    )
+                    .with_for_update()
                 )
-                .with_for_update()
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not tickets:
             raise errors.AlreadyDone("change.nothing_to_refund", title=show.title)
         per_order: dict[int, int] = {}
         for ticket in tickets:
-            ticket.status, ticket.active_seat_key, ticket.revoked_reason = TicketStatus.REVOKED.value, None, "show_changed"
+            ticket.status, ticket.active_seat_key, ticket.revoked_reason = (
+                TicketStatus.REVOKED.value,
+                None,
+                "show_changed",
+            )
             per_order[ticket.order_id] = per_order.get(ticket.order_id, 0) + ticket.price_cents
         await s.flush()
         seat_ids = [t.show_seat_id for t in tickets]
@@ -259,7 +293,11 @@ async def refund(store: Store, gateway: PaymentGateway, *, change_id: int, fan_i
             await queue_refund(store, s, order_id=order_id, key=key, amount=amount)
             keys.append(key)
             live = (
-                await s.execute(select(Ticket.id).where(Ticket.order_id == order_id, Ticket.status != TicketStatus.REVOKED.value).limit(1))
+                await s.execute(
+                    select(Ticket.id)
+                    .where(Ticket.order_id == order_id, Ticket.status != TicketStatus.REVOKED.value)
+                    .limit(1)
+                )
             ).first()
             if live is None:
                 await s.execute(update(Order).where(Order.id == order_id).values(status=OrderStatus.REFUNDED.value))

@@ -27,7 +27,11 @@ async def add_door_staff(store: Store, show_id: int, organizer_discord_id: int, 
     async def work(s: AsyncSession) -> None:
         show = await load_show(s, show_id)
         await check_organizer(s, show, organizer_discord_id, "door_staff")
-        await s.execute(store.insert_ignore(DoorStaff.__table__, show_id=show.id, discord_id=member_discord_id, created_at=store.now()))
+        await s.execute(
+            store.insert_ignore(
+                DoorStaff.__table__, show_id=show.id, discord_id=member_discord_id, created_at=store.now()
+            )
+        )
 
     await store.transaction(work)
 
@@ -36,7 +40,9 @@ async def _check_staff(s: AsyncSession, show: Show, staff: int) -> None:
     organizer = await s.get(Organizer, show.organizer_id)
     if organizer is not None and organizer.discord_id == staff and organizer.revoked_at is None:
         return  # a revoked organizer is not at the door of their shows any more (named staff stay)
-    named = (await s.execute(select(DoorStaff.id).where(DoorStaff.show_id == show.id, DoorStaff.discord_id == staff))).first()
+    named = (
+        await s.execute(select(DoorStaff.id).where(DoorStaff.show_id == show.id, DoorStaff.discord_id == staff))
+    ).first()
     if named is None:
         raise errors.NotPermitted("checkin.not_staff", title=show.title)
 
@@ -77,7 +83,9 @@ async def door_shows(store: Store, staff_discord_id: int, guild_id: int | None) 
         return [DoorShow(show.id, show.title, show.starts_at) for show in (await s.execute(q)).scalars()]
 
 
-async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord_id: int, staff_discord_id: int) -> Admission:
+async def check_in(
+    store: Store, *, show_id: int, ticket_id: int, holder_discord_id: int, staff_discord_id: int
+) -> Admission:
     """Admit the holder of a verified code. The conditional UPDATE admits once even when two doors
     scan the same ticket at the same moment."""
 
@@ -91,7 +99,10 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
         if ticket.show_id != show.id:
             return errors.NotPermitted("checkin.other_show", ticket_show_id=ticket.show_id, title=show.title)
         if ticket.status == TicketStatus.REVOKED.value:
-            return errors.NotPermitted("checkin.show_cancelled" if ticket.revoked_reason == "show_cancelled" else "checkin.revoked", ticket_id=ticket.id)
+            return errors.NotPermitted(
+                "checkin.show_cancelled" if ticket.revoked_reason == "show_cancelled" else "checkin.revoked",
+                ticket_id=ticket.id,
+            )
         if ticket.holder_discord_id != holder_discord_id:
             return errors.NotPermitted("checkin.not_holder", ticket_id=ticket.id)
         done = await s.execute(
@@ -101,7 +112,9 @@ async def check_in(store: Store, *, show_id: int, ticket_id: int, holder_discord
         )
         if rowcount(done) != 1:
             await s.refresh(ticket)
-            return errors.AlreadyDone("checkin.already", ticket_id=ticket.id, at=ticket.checked_in_at, by_user_id=ticket.checked_in_by)
+            return errors.AlreadyDone(
+                "checkin.already", ticket_id=ticket.id, at=ticket.checked_in_at, by_user_id=ticket.checked_in_by
+            )
         view = (await ticket_views(s, Ticket.id == ticket.id))[0]
         return Admission(view, now)
 

@@ -45,7 +45,9 @@ async def follow_all(store: Store, fan_id: int, wanted: list[tuple[str, str]]) -
         count = (await s.execute(select(func.count()).where(Follow.fan_discord_id == fan_id))).scalar_one()
         if count + len(checked) > MAX_FOLLOWS_PER_FAN:
             raise errors.InvalidInput("follow.too_many", count=count)
-        await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
+        await s.execute(
+            store.insert_ignore(Fan.__table__, discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False)
+        )
         done = []
         for fk, name, key in checked:
             await s.execute(
@@ -54,7 +56,9 @@ async def follow_all(store: Store, fan_id: int, wanted: list[tuple[str, str]]) -
                 )
             )
             row = (
-                await s.execute(select(Follow).where(Follow.fan_discord_id == fan_id, Follow.kind == fk.value, Follow.key == key))
+                await s.execute(
+                    select(Follow).where(Follow.fan_discord_id == fan_id, Follow.kind == fk.value, Follow.key == key)
+                )
             ).scalar_one()
             done.append(FollowView(row.kind, row.name))
         return done
@@ -100,7 +104,11 @@ async def known_names(store: Store, kind: str, prefix: str = "", limit: int = 25
     async with store.session() as s:
         rows = (
             await s.execute(
-                select(func.min(table.name)).where(table.key.like(f"{key}%")).group_by(table.key).order_by(table.key).limit(limit)
+                select(func.min(table.name))
+                .where(table.key.like(f"{key}%"))
+                .group_by(table.key)
+                .order_by(table.key)
+                .limit(limit)
             )
         ).scalars()
         return list(rows)

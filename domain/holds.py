@@ -102,7 +102,9 @@ async def end_hold(store: Store, s: AsyncSession, hold: Hold, status: HoldStatus
     )
     if rowcount(ended) != 1:
         return False
-    await return_seats(store, s, hold.show_id, and_(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value))
+    await return_seats(
+        store, s, hold.show_id, and_(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value)
+    )
     await release_quota(s, hold.show_id, hold.fan_discord_id, hold.quantity)
     return True
 
@@ -179,15 +181,19 @@ async def hold_seats_in(
 
     # The fan's own lapsed holds no longer count against their limit.
     own_lapsed = (
-        await s.execute(
-            select(Hold).where(
-                Hold.show_id == show.id,
-                Hold.fan_discord_id == fan_id,
-                Hold.status == HoldStatus.ACTIVE.value,
-                Hold.expires_at <= now,
+        (
+            await s.execute(
+                select(Hold).where(
+                    Hold.show_id == show.id,
+                    Hold.fan_discord_id == fan_id,
+                    Hold.status == HoldStatus.ACTIVE.value,
+                    Hold.expires_at <= now,
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for old in own_lapsed:
         await end_hold(store, s, old, HoldStatus.EXPIRED)
 
@@ -205,7 +211,9 @@ async def hold_seats_in(
 
     if seat_ids is not None:
         found = set(
-            (await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show.id, ShowSeat.id.in_(seat_ids)))).scalars()
+            (
+                await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show.id, ShowSeat.id.in_(seat_ids)))
+            ).scalars()
         )
         missing = [sid for sid in seat_ids if sid not in found]
         if missing:
@@ -224,7 +232,9 @@ async def hold_seats_in(
         for state in states:
             q = select(ShowSeat.id).where(ShowSeat.show_id == show.id, state)
             if tier_id is not None:
-                q = q.where(ShowSeat.tier_id == tier_id).with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql")
+                q = q.where(ShowSeat.tier_id == tier_id).with_hint(
+                    ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql"
+                )
             else:
                 q = q.with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
             q = q.order_by(ShowSeat.position).limit(quantity - len(wanted))
@@ -247,7 +257,9 @@ async def hold_seats_in(
                     raise errors.SoldOut("sold_out.tier", title=show.title, tier=tier_name)
                 raise errors.SoldOut("sold_out.show", title=show.title)
             if tier_name:
-                raise errors.SeatUnavailable("seats.few_left_tier", title=show.title, tier=tier_name, left=len(wanted), asked=quantity)
+                raise errors.SeatUnavailable(
+                    "seats.few_left_tier", title=show.title, tier=tier_name, left=len(wanted), asked=quantity
+                )
             raise errors.SeatUnavailable("seats.few_left", title=show.title, left=len(wanted), asked=quantity)
 
     taken = await s.execute(
@@ -300,14 +312,18 @@ async def release_expired_holds(store: Store, *, batch: int = 500) -> int:
 
     async def work(s: AsyncSession) -> int:
         holds = (
-            await s.execute(
-                select(Hold)
-                .where(Hold.status == HoldStatus.ACTIVE.value, Hold.expires_at <= store.now())
-                .order_by(Hold.expires_at)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
+            (
+                await s.execute(
+                    select(Hold)
+                    .where(Hold.status == HoldStatus.ACTIVE.value, Hold.expires_at <= store.now())
+                    .order_by(Hold.expires_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         n = 0
         for hold in holds:
             n += await end_hold(store, s, hold, HoldStatus.EXPIRED)

@@ -52,18 +52,26 @@ async def remember(
     if want_fan:
         columns.append(select(Fan.locale).where(Fan.discord_id == fan_id).scalar_subquery().label("fan"))
     if want_guild:
-        columns.append(select(GuildSettings.locale).where(GuildSettings.guild_id == guild_id).scalar_subquery().label("guild"))
+        columns.append(
+            select(GuildSettings.locale).where(GuildSettings.guild_id == guild_id).scalar_subquery().label("guild")
+        )
     async with store.session() as s:
         known = (await s.execute(select(*columns))).one()._mapping
     fan_changed = want_fan and known["fan"] != locale
     stored_guild = known["guild"] if want_guild else None
-    guild_changed = want_guild and stored_guild != guild_locale and not (stored_guild is None and guild_locale_is_default)
+    guild_changed = (
+        want_guild and stored_guild != guild_locale and not (stored_guild is None and guild_locale_is_default)
+    )
     if not (fan_changed or guild_changed):
         return False
 
     async def work(s: AsyncSession) -> None:
         if fan_changed:
-            await s.execute(store.insert_ignore(Fan.__table__, discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
+            await s.execute(
+                store.insert_ignore(
+                    Fan.__table__, discord_id=fan_id, alerts_enabled=True, timezone="UTC", dms_closed=False
+                )
+            )
             await s.execute(update(Fan).where(Fan.discord_id == fan_id).values(locale=locale))
         if guild_changed:
             await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=guild_id, organizer_role_id=None))
@@ -90,7 +98,15 @@ async def dm_locales(store: Store, messages: Sequence[tuple[int, Iterable[int]]]
     if not fans:
         return []
     async with store.session() as s:
-        own = dict((await s.execute(select(Fan.discord_id, Fan.locale).where(Fan.discord_id.in_(fans), Fan.locale.is_not(None)))).tuples().all())
+        own = dict(
+            (
+                await s.execute(
+                    select(Fan.discord_id, Fan.locale).where(Fan.discord_id.in_(fans), Fan.locale.is_not(None))
+                )
+            )
+            .tuples()
+            .all()
+        )
         servers = (
             dict(
                 (
@@ -99,7 +115,9 @@ async def dm_locales(store: Store, messages: Sequence[tuple[int, Iterable[int]]]
                         .join(GuildSettings, GuildSettings.guild_id == Show.guild_id)
                         .where(Show.id.in_(show_ids), GuildSettings.locale.is_not(None))
                     )
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
             if show_ids
             else {}

@@ -19,10 +19,14 @@ class Booking:
     hold: HoldSummary | None = None  # the seats reserved, when it was the fan's turn
 
 
-async def book(store: Store, redis: Redis, *, show_id: int, fan_id: int, quantity: int, tier: str | None = None) -> Booking:
+async def book(
+    store: Store, redis: Redis, *, show_id: int, fan_id: int, quantity: int, tier: str | None = None
+) -> Booking:
     """Join the show's queue (a fan already in it keeps their place); when the queue lets the fan
     in, reserve the best ``quantity`` seats (of ``tier``) in the same call."""
     status = await queue.join(store, redis, show_id, fan_id)
     if status.state != "admitted":
         return Booking(status)
-    return Booking(status, await queue.reserve(store, redis, show_id=show_id, fan_id=fan_id, quantity=quantity, tier=tier))
+    return Booking(
+        status, await queue.reserve(store, redis, show_id=show_id, fan_id=fan_id, quantity=quantity, tier=tier)
+    )

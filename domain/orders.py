@@ -85,7 +85,9 @@ async def purchase(
     raise outcome
 
 
-async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, result: PaymentResult, fan_name: str | None = None) -> OrderSummary | errors.DomainError:
+async def settle_charge(
+    store: Store, gateway: PaymentGateway, order_id: int, result: PaymentResult, fan_name: str | None = None
+) -> OrderSummary | errors.DomainError:
     """Record the provider's answer for an order's charge: tickets and their DM when it went
     through and the seats are still held; a refund when it went through too late; the failure
     otherwise. Returns the paid OrderSummary or the DomainError to show. Used by :func:`purchase` and by
@@ -103,7 +105,9 @@ async def settle_charge(store: Store, gateway: PaymentGateway, order_id: int, re
     return outcome
 
 
-async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan_id: int) -> OrderSummary | tuple[int, str, int, str]:
+async def _prepare_order(
+    store: Store, s: AsyncSession, hold_id: int, fan_id: int
+) -> OrderSummary | tuple[int, str, int, str]:
     now = store.now()
     hold = await owned_hold(s, hold_id, fan_id, lock=True)
     order = (await s.execute(select(Order).where(Order.hold_id == hold.id))).scalar_one_or_none()
@@ -154,7 +158,9 @@ async def _prepare_order(store: Store, s: AsyncSession, hold_id: int, fan_id: in
     return order.id, key, order.amount_cents, order.currency
 
 
-async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: PaymentResult, fan_name: str | None) -> OrderSummary | errors.DomainError | tuple[OrderSummary | errors.DomainError, str]:
+async def _settle_order(
+    store: Store, s: AsyncSession, order_id: int, result: PaymentResult, fan_name: str | None
+) -> OrderSummary | errors.DomainError | tuple[OrderSummary | errors.DomainError, str]:
     """Second half of a purchase. Returns the paid OrderSummary, or the DomainError to raise once this
     transaction (which records the failure) has committed; paired with what happened ("paid",
     "failed", "late") when this call settled the order, alone when an earlier one had."""
@@ -162,7 +168,9 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
     order = (await s.execute(select(Order).where(Order.id == order_id).with_for_update())).scalar_one()
     if order.status in (OrderStatus.PAID.value, OrderStatus.REFUNDED.value):
         return await _order_summary(s, order)
-    charge = (await s.execute(select(Payment).where(Payment.idempotency_key == f"order:{order.id}:charge"))).scalar_one()
+    charge = (
+        await s.execute(select(Payment).where(Payment.idempotency_key == f"order:{order.id}:charge"))
+    ).scalar_one()
     if order.status == OrderStatus.FAILED.value:
         # Settled before (declined, or given up by recovery): an answer arriving now changes nothing,
         # except that money taken late goes back.
@@ -179,22 +187,34 @@ async def _settle_order(store: Store, s: AsyncSession, order_id: int, result: Pa
         order.failure_reason = "payment.declined"  # a code: rendered in the fan's language when shown
         await end_hold(store, s, hold, HoldStatus.RELEASED)
         if result.reason:
-            return errors.PaymentDeclined("payment.declined_because", provider_reason=excerpt(result.reason).rstrip(".")), "failed"
+            return errors.PaymentDeclined(
+                "payment.declined_because", provider_reason=excerpt(result.reason).rstrip(".")
+            ), "failed"
         return errors.PaymentDeclined("payment.declined"), "failed"
     charge.status = PaymentStatus.SUCCEEDED.value
     charge.provider_ref = result.reference
     seats = (
-        await s.execute(
-            select(ShowSeat).where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value).with_for_update()
+        (
+            await s.execute(
+                select(ShowSeat)
+                .where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value)
+                .with_for_update()
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if hold.status != HoldStatus.ACTIVE.value or len(seats) != hold.quantity:
         order.status = OrderStatus.FAILED.value
         order.failure_reason = "payment.late_refunded"
         await end_hold(store, s, hold, HoldStatus.EXPIRED)
         await queue_refund(store, s, order_id=order.id, key=f"order:{order.id}:refund", amount=order.amount_cents)
         return errors.HoldExpired("payment.late_refunded"), "failed"
-    prices = dict((await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id))).tuples().all())
+    prices = dict(
+        (await s.execute(select(PriceTier.id, PriceTier.price_cents).where(PriceTier.show_id == order.show_id)))
+        .tuples()
+        .all()
+    )
     await s.execute(
         update(ShowSeat)
         .where(ShowSeat.hold_id == hold.id, ShowSeat.status == SeatStatus.HELD.value)
@@ -276,7 +296,9 @@ async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] 
     A refund the provider does not answer stays pending (the next run retries it under the same key)
     and the others are still sent."""
     async with store.session() as s:
-        q = select(Payment).where(Payment.kind == PaymentKind.REFUND.value, Payment.status == PaymentStatus.PENDING.value)
+        q = select(Payment).where(
+            Payment.kind == PaymentKind.REFUND.value, Payment.status == PaymentStatus.PENDING.value
+        )
         if keys is not None:
             q = q.where(Payment.idempotency_key.in_(keys))
         pending = (await s.execute(q)).scalars().all()
@@ -289,7 +311,9 @@ async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] 
                         Payment.status == PaymentStatus.SUCCEEDED.value,
                     )
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
     done = 0
     for refund in pending:
@@ -298,7 +322,11 @@ async def settle_refunds(store: Store, gateway: PaymentGateway, keys: list[str] 
             result = PaymentResult(True, reference=None, reason="nothing was charged")
         else:
             try:
-                result = await gateway.refund(idempotency_key=refund.idempotency_key, charge_reference=charge_ref, amount_cents=refund.amount_cents)
+                result = await gateway.refund(
+                    idempotency_key=refund.idempotency_key,
+                    charge_reference=charge_ref,
+                    amount_cents=refund.amount_cents,
+                )
             except PaymentTimeout:
                 telemetry.count("payment", kind="refund", outcome="timeout")
                 continue

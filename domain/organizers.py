@@ -21,7 +21,9 @@ class OrganizerView:
     display_name: str
 
 
-async def register_organizer(store: Store, guild_id: int, discord_id: int, display_name: str, *, granted: bool = False) -> OrganizerView:
+async def register_organizer(
+    store: Store, guild_id: int, discord_id: int, display_name: str, *, granted: bool = False
+) -> OrganizerView:
     """Make a Discord member an organizer in a guild. Registering twice returns the same organizer.
     ``granted``: a server admin gave the rights explicitly (they last until revoked), which also
     lifts an earlier revocation."""
@@ -38,9 +40,7 @@ async def register_organizer(store: Store, guild_id: int, discord_id: int, displ
             )
         )
         row = (
-            await s.execute(
-                select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id)
-            )
+            await s.execute(select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id))
         ).scalar_one()
         if granted:
             row.granted, row.revoked_at = True, None
@@ -101,9 +101,7 @@ async def revoke_organizer(store: Store, guild_id: int, discord_id: int, *, call
 async def get_organizer(store: Store, guild_id: int, discord_id: int) -> OrganizerView:
     async with store.session() as s:
         row = (
-            await s.execute(
-                select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id)
-            )
+            await s.execute(select(Organizer).where(Organizer.guild_id == guild_id, Organizer.discord_id == discord_id))
         ).scalar_one_or_none()
     if row is None:
         raise errors.OrganizerNotFound(user_id=discord_id)
@@ -156,7 +154,13 @@ async def set_server_timezone(store: Store, guild_id: int, zone: str, *, caller_
 
 
 async def claim_organizer(
-    store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool, caller_role_ids: list[int]
+    store: Store,
+    guild_id: int,
+    discord_id: int,
+    display_name: str,
+    *,
+    caller_is_admin: bool,
+    caller_role_ids: list[int],
 ) -> OrganizerView:
     """``/organizer register``: allowed for server admins and members holding the organizer role."""
     role = await organizer_role(store, guild_id)
@@ -167,7 +171,9 @@ async def claim_organizer(
     return await register_organizer(store, guild_id, discord_id, display_name)
 
 
-async def grant_organizer(store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool) -> OrganizerView:
+async def grant_organizer(
+    store: Store, guild_id: int, discord_id: int, display_name: str, *, caller_is_admin: bool
+) -> OrganizerView:
     if not caller_is_admin:
         raise errors.NotPermitted("admin.grant")
     return await register_organizer(store, guild_id, discord_id, display_name, granted=True)
@@ -178,7 +184,16 @@ async def grant_organizer(store: Store, guild_id: int, discord_id: int, display_
 ACTIONS = ("edit", "cancel", "announce", "sales", "add_seats", "door_staff", "policy", "policy_view")
 
 
-_ACTIONS = {"edit it": "edit", "cancel it": "cancel", "announce it": "announce", "see its sales": "sales", "add seats to it": "add_seats", "name its door staff": "door_staff", "change its cancellation policy": "policy", "see its cancellation policy": "policy_view"}
+_ACTIONS = {
+    "edit it": "edit",
+    "cancel it": "cancel",
+    "announce it": "announce",
+    "see its sales": "sales",
+    "add seats to it": "add_seats",
+    "name its door staff": "door_staff",
+    "change its cancellation policy": "policy",
+    "see its cancellation policy": "policy_view",
+}
 
 
 async def check_organizer(s: AsyncSession, show: Show, discord_id: int, doing: str) -> None:
@@ -186,4 +201,6 @@ async def check_organizer(s: AsyncSession, show: Show, discord_id: int, doing: s
     owner = await s.get(Organizer, show.organizer_id)
     if owner is None or owner.discord_id != discord_id:
         action = _ACTIONS.get(doing, doing)
-        raise errors.NotPermitted(f"show.not_owner.{action}" if action in ACTIONS else "show.not_owner", title=show.title)
+        raise errors.NotPermitted(
+            f"show.not_owner.{action}" if action in ACTIONS else "show.not_owner", title=show.title
+        )

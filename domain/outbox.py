@@ -112,13 +112,31 @@ async def claim_due(
         # the first row past its range: a lane claiming at that moment would skip it and, finding
         # nothing else, stop with the row unsent (the urgent lane's scan ends on the first alert).
         due = (
-            await s.execute(select(OutboxMessage.id).where(*claimable, OutboxMessage.priority <= max_priority).order_by(*order).limit(limit))
-        ).scalars().all()
+            (
+                await s.execute(
+                    select(OutboxMessage.id)
+                    .where(*claimable, OutboxMessage.priority <= max_priority)
+                    .order_by(*order)
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
         if not due:
             return []
         rows = (
-            await s.execute(select(OutboxMessage).where(OutboxMessage.id.in_(due), *claimable).order_by(*order).with_for_update(skip_locked=True))
-        ).scalars().all()
+            (
+                await s.execute(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(due), *claimable)
+                    .order_by(*order)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return []
         await s.execute(
@@ -130,10 +148,25 @@ async def claim_due(
         recipients = {r.recipient_discord_id for r in rows}
         channels: dict[int, int] = {
             user: channel
-            for user, channel in (await s.execute(select(DMChannel.user_discord_id, DMChannel.channel_id).where(DMChannel.user_discord_id.in_(recipients)))).tuples()
+            for user, channel in (
+                await s.execute(
+                    select(DMChannel.user_discord_id, DMChannel.channel_id).where(
+                        DMChannel.user_discord_id.in_(recipients)
+                    )
+                )
+            ).tuples()
         }
         return [
-            ClaimedMessage(r.id, r.kind, r.recipient_discord_id, r.payload, r.attempts, r.created_at, r.priority, channels.get(r.recipient_discord_id))
+            ClaimedMessage(
+                r.id,
+                r.kind,
+                r.recipient_discord_id,
+                r.payload,
+                r.attempts,
+                r.created_at,
+                r.priority,
+                channels.get(r.recipient_discord_id),
+            )
             for r in rows
         ]
 
@@ -141,7 +174,11 @@ async def claim_due(
 
 
 async def mark_sent_many(
-    store: Store, sent: Sequence[tuple[int, int | None]], *, reached: Sequence[int] = (), channels: dict[int, int] | None = None
+    store: Store,
+    sent: Sequence[tuple[int, int | None]],
+    *,
+    reached: Sequence[int] = (),
+    channels: dict[int, int] | None = None,
 ) -> int:
     """Record deliveries: (outbox id, Discord message id) pairs, in one executemany UPDATE.
 
@@ -159,7 +196,9 @@ async def mark_sent_many(
         .values(
             status=OutboxStatus.SENT.value,
             sent_at=store.now(),
-            discord_message_id=case(message_ids, value=table.c.id, else_=table.c.discord_message_id) if message_ids else table.c.discord_message_id,
+            discord_message_id=case(message_ids, value=table.c.id, else_=table.c.discord_message_id)
+            if message_ids
+            else table.c.discord_message_id,
             attempts=table.c.attempts + 1,
             claimed_by=None,
             claimed_until=None,
@@ -185,7 +224,9 @@ async def mark_sent_many(
     return await store.transaction(work)
 
 
-async def mark_retry(store: Store, worker_id: str, message_id: int, *, delay: timedelta, error: str, max_attempts: int | None = None) -> str:
+async def mark_retry(
+    store: Store, worker_id: str, message_id: int, *, delay: timedelta, error: str, max_attempts: int | None = None
+) -> str:
     """Give the message back for a later attempt. With ``max_attempts``, mark it dead when attempts
     run out; without (the sender's default), a message that failed for a passing reason is never given
     up: only a permanent refusal from Discord (:func:`mark_undeliverable`) ends it."""
@@ -207,7 +248,9 @@ async def mark_retry(store: Store, worker_id: str, message_id: int, *, delay: ti
     return await store.transaction(work)
 
 
-async def mark_undeliverable(store: Store, message_id: int, recipient_discord_id: int, error: str, *, dms_closed: bool = False) -> None:
+async def mark_undeliverable(
+    store: Store, message_id: int, recipient_discord_id: int, error: str, *, dms_closed: bool = False
+) -> None:
     """Discord refused the message for good: it is dead. ``dms_closed`` (Discord's 50007, "cannot
     send messages to this user", and only that) also records the fan as unreachable, so alerts skip
     them until they are told at their next command; any other refusal says nothing about the fan."""
@@ -216,18 +259,36 @@ async def mark_undeliverable(store: Store, message_id: int, recipient_discord_id
         await s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
-            .values(status=OutboxStatus.DEAD.value, last_error=error[:300], claimed_by=None, claimed_until=None, attempts=OutboxMessage.attempts + 1)
+            .values(
+                status=OutboxStatus.DEAD.value,
+                last_error=error[:300],
+                claimed_by=None,
+                claimed_until=None,
+                attempts=OutboxMessage.attempts + 1,
+            )
         )
         if dms_closed:
-            await s.execute(store.insert_ignore(Fan.__table__, discord_id=recipient_discord_id, alerts_enabled=True, timezone="UTC", dms_closed=False))
-            await s.execute(update(Fan).where(Fan.discord_id == recipient_discord_id).values(dms_closed=True, dms_closed_told=False))
+            await s.execute(
+                store.insert_ignore(
+                    Fan.__table__,
+                    discord_id=recipient_discord_id,
+                    alerts_enabled=True,
+                    timezone="UTC",
+                    dms_closed=False,
+                )
+            )
+            await s.execute(
+                update(Fan).where(Fan.discord_id == recipient_discord_id).values(dms_closed=True, dms_closed_told=False)
+            )
 
     await store.transaction(work)
 
 
 async def backlog(store: Store) -> int:
     async with store.session() as s:
-        return (await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value))).scalar_one()
+        return (
+            await s.execute(select(func.count()).where(OutboxMessage.status == OutboxStatus.PENDING.value))
+        ).scalar_one()
 
 
 async def defer(store: Store, worker_id: str, message_id: int, until: datetime) -> None:
@@ -267,14 +328,23 @@ async def purge_sent(store: Store, *, retention: timedelta = RETENTION, batch: i
         Show.starts_at > now - timedelta(days=1),
     )
     old_enough = or_(
-        and_(OutboxMessage.status == OutboxStatus.SENT.value, OutboxMessage.next_attempt_at < cutoff, OutboxMessage.sent_at < cutoff),
+        and_(
+            OutboxMessage.status == OutboxStatus.SENT.value,
+            OutboxMessage.next_attempt_at < cutoff,
+            OutboxMessage.sent_at < cutoff,
+        ),
         and_(OutboxMessage.status == OutboxStatus.SKIPPED.value, OutboxMessage.next_attempt_at < cutoff),
     )
     purgeable = and_(old_enough, or_(OutboxMessage.kind != ALERT_KIND, ~upcoming))
     total = 0
     while True:
+
         async def work(s: AsyncSession) -> int:
-            ids = (await s.execute(select(OutboxMessage.id).where(purgeable).order_by(OutboxMessage.id).limit(batch))).scalars().all()
+            ids = (
+                (await s.execute(select(OutboxMessage.id).where(purgeable).order_by(OutboxMessage.id).limit(batch)))
+                .scalars()
+                .all()
+            )
             if ids:
                 await s.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
             return len(ids)

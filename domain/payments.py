@@ -128,15 +128,20 @@ class SandboxGateway:
 
     async def refund(self, *, idempotency_key: str, charge_reference: str, amount_cents: int) -> PaymentResult:
         async with self._lock:
-            row = self._db.execute("SELECT ok, reference, reason FROM refunds WHERE key = ?", (idempotency_key,)).fetchone()
+            row = self._db.execute(
+                "SELECT ok, reference, reason FROM refunds WHERE key = ?", (idempotency_key,)
+            ).fetchone()
             if row is not None:
                 return PaymentResult(bool(row[0]), row[1], row[2])
             if self.refund_timeouts_left > 0:
                 self.refund_timeouts_left -= 1
                 raise PaymentTimeout("the payment provider did not answer the refund")
-            charged = self._db.execute("SELECT amount FROM charges WHERE ok = 1 AND reference = ?", (charge_reference,)).fetchone()
+            charged = self._db.execute(
+                "SELECT amount FROM charges WHERE ok = 1 AND reference = ?", (charge_reference,)
+            ).fetchone()
             refunded = self._db.execute(
-                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE ok = 1 AND charge_reference = ?", (charge_reference,)
+                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE ok = 1 AND charge_reference = ?",
+                (charge_reference,),
             ).fetchone()[0]
             if charged is None or refunded + amount_cents > charged[0]:
                 result = PaymentResult(False, reason="refund exceeds the charge")

@@ -40,7 +40,9 @@ from domain.queue_keys import ACTIVE_SHOWS, NOW, list_show, show_keys
 from domain.shows import load_show
 from domain.store import Store
 
-_JOIN = NOW + """
+_JOIN = (
+    NOW
+    + """
 local line, seq, ever, turns, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', epoch) == 0 then return {'lost', 0} end  -- Redis lost this show's line: restore it first
 local fan, now, on_sale, draw = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -59,8 +61,11 @@ end
 redis.call('ZADD', line, score, fan)
 return {'queued', redis.call('ZRANK', line, fan), tostring(score)}
 """
+)
 
-_STATUS = NOW + """
+_STATUS = (
+    NOW
+    + """
 local turns, line, fan = KEYS[1], KEYS[2], ARGV[1]
 local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
 if left > 0 then return {'admitted', math.ceil(left)} end
@@ -68,8 +73,11 @@ local rank = redis.call('ZRANK', line, fan)
 if rank then return {'queued', rank} end
 return {'none', 0}
 """
+)
 
-_ADMIT = NOW + """
+_ADMIT = (
+    NOW
+    + """
 local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 -- The reply: {1 if the line ran dry, else 0; the fans let in...}
@@ -93,12 +101,14 @@ redis.call('SET', clock, last + (#out - 1) * 60 / rate)
 if #out - 1 < allowance then out[1] = 1 end  -- the line ran dry
 return out
 """
+)
 
 _CLOSE = """
 local fans = redis.call('ZRANGE', KEYS[1], 0, -1)
 redis.call('DEL', KEYS[1])
 return fans
 """
+
 
 async def _deactivate(redis: Redis, show_id: int) -> None:
     """The show's line ran dry: the admission tick stops visiting it. The index is in another slot
@@ -138,8 +148,13 @@ class ShowQueue:
 
 def _show_queue(show: Show) -> ShowQueue:
     return ShowQueue(
-        show.id, show.title, show.on_sale_at, show.admission_per_minute, show.admission_minutes,
-        starts_at=show.starts_at, cancelled=show.status == ShowStatus.CANCELLED.value,
+        show.id,
+        show.title,
+        show.on_sale_at,
+        show.admission_per_minute,
+        show.admission_minutes,
+        starts_at=show.starts_at,
+        cancelled=show.status == ShowStatus.CANCELLED.value,
     )
 
 
@@ -172,8 +187,17 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
     k = show_keys(q.show_id)
     for _ in range(queue_places.RESTORE_WAITS):
         raw = await redis.eval(
-            _JOIN, 5, k["line"], k["seq"], k["ever"], k["turns"], k["epoch"],
-            fan_id, now.timestamp(), q.on_sale_at.timestamp(), random.random(),
+            _JOIN,
+            5,
+            k["line"],
+            k["seq"],
+            k["ever"],
+            k["turns"],
+            k["epoch"],
+            fan_id,
+            now.timestamp(),
+            q.on_sale_at.timestamp(),
+            random.random(),
         )
         if raw[0] != "lost":
             break
@@ -212,7 +236,9 @@ async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:
     removed = await redis.zrem(k["line"], fan_id)
     dropped = await redis.zrem(k["turns"], fan_id)
     await store.transaction(
-        lambda s: s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan_id))
+        lambda s: s.execute(
+            delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan_id)
+        )
     )
     return bool(removed or dropped)
 
@@ -228,8 +254,17 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
         return []  # a cancelled or started show lets nobody in; admit_all closes its line
     k = show_keys(q.show_id)
     raw = await redis.eval(
-        _ADMIT, 5, k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"],
-        store.now().timestamp(), q.on_sale_at.timestamp(), q.admission_per_minute, q.admission_minutes * 60,
+        _ADMIT,
+        5,
+        k["line"],
+        k["clock"],
+        k["admitted"],
+        k["admit_seq"],
+        k["turns"],
+        store.now().timestamp(),
+        q.on_sale_at.timestamp(),
+        q.admission_per_minute,
+        q.admission_minutes * 60,
     )
     if int(raw[0]):
         await _deactivate(redis, q.show_id)
@@ -241,12 +276,18 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
 
     async def work(s: AsyncSession) -> None:
         await s.execute(
-            update(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)).values(admitted_until=until)
+            update(QueuePlace)
+            .where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans))
+            .values(admitted_until=until)
         )
         for fan in fans:
             if fan != answering:
                 await outbox.enqueue(
-                    store, s, kind=ADMISSION_DM, recipient_discord_id=fan, payload={"show_id": q.show_id},
+                    store,
+                    s,
+                    kind=ADMISSION_DM,
+                    recipient_discord_id=fan,
+                    payload={"show_id": q.show_id},
                     dedupe_key=f"queue:{q.show_id}:turn:{fan}:{int(now.timestamp())}",
                 )
         await reports.note_many(s, q.show_id, reports.ADMITTED, fans, now)  # the on-sale report's record
@@ -263,12 +304,17 @@ async def line_length(redis: Redis, show_id: int) -> int:
 async def admitted_after(redis: Redis, show_id: int, after: float) -> list[tuple[int, float]]:
     """Fans let in after admission number ``after``, as (fan, admission number): lets a reader
     (a worker, a dashboard) follow admissions incrementally."""
-    rows = cast(list[tuple[str, float]], await redis.zrangebyscore(show_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True))  # withscores: pairs
+    rows = cast(
+        list[tuple[str, float]],
+        await redis.zrangebyscore(show_keys(show_id)["admitted"], f"({after}", "+inf", withscores=True),
+    )  # withscores: pairs
     return [(int(fan), score) for fan, score in rows]
 
 
 async def admission_order(redis: Redis, show_id: int) -> list[int]:
-    return [int(f) for f in cast(list[str], await redis.zrange(show_keys(show_id)["admitted"], 0, -1))]  # decoded members
+    return [
+        int(f) for f in cast(list[str], await redis.zrange(show_keys(show_id)["admitted"], 0, -1))
+    ]  # decoded members
 
 
 async def close(redis: Redis, show_id: int) -> list[int]:
@@ -334,7 +380,9 @@ async def reserve(
     q = await show_queue(store, show_id)
     await require_admission(redis, q, fan_id, store.now())
     try:
-        return await holds.hold_seats(store, show_id=show_id, fan_id=fan_id, quantity=quantity, seat_ids=seat_ids, tier=tier)
+        return await holds.hold_seats(
+            store, show_id=show_id, fan_id=fan_id, quantity=quantity, seat_ids=seat_ids, tier=tier
+        )
     except errors.FanLimitExceeded:
         await reports.note_refusal(store, q.show_id, fan_id)  # the on-sale report counts refusals at the limit
         raise
@@ -372,7 +420,12 @@ async def _tell_sold_out(store: Store, fans: list[int], show_id: int) -> None:
     async def work(s: AsyncSession) -> None:
         for fan in fans:
             await outbox.enqueue(
-                store, s, kind=SOLD_OUT_DM, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key=f"queue:{show_id}:soldout:{fan}:{stamp}"
+                store,
+                s,
+                kind=SOLD_OUT_DM,
+                recipient_discord_id=fan,
+                payload={"show_id": show_id},
+                dedupe_key=f"queue:{show_id}:soldout:{fan}:{stamp}",
             )
         await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
 
@@ -392,7 +445,12 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
                 await cancellations.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
             else:
                 await outbox.enqueue(
-                    store, s, kind=CLOSED_DM, recipient_discord_id=fan, payload={"show_id": q.show_id}, dedupe_key=f"queue:{q.show_id}:closed:{fan}"
+                    store,
+                    s,
+                    kind=CLOSED_DM,
+                    recipient_discord_id=fan,
+                    payload={"show_id": q.show_id},
+                    dedupe_key=f"queue:{q.show_id}:closed:{fan}",
                 )
         await s.execute(delete(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)))
 

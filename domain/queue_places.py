@@ -38,7 +38,18 @@ class _PlaceJournal:
 
     async def record(self, show_id: int, fan_id: int, score: float) -> None:
         done = asyncio.get_running_loop().create_future()
-        self.waiting.append(({"show_id": show_id, "fan_discord_id": fan_id, "score": score, "admitted_until": None, "joined_at": self.store.now()}, done))
+        self.waiting.append(
+            (
+                {
+                    "show_id": show_id,
+                    "fan_discord_id": fan_id,
+                    "score": score,
+                    "admitted_until": None,
+                    "joined_at": self.store.now(),
+                },
+                done,
+            )
+        )
         if self.writer is None or self.writer.done():
             self.writer = asyncio.get_running_loop().create_task(self._write())
         await done
@@ -88,7 +99,9 @@ redis.call('SET', seq, ARGV[1])  -- before any new join: newcomers line up behin
 return 1
 """
 
-_RESTORE_PLACES = NOW + """
+_RESTORE_PLACES = (
+    NOW
+    + """
 local line, ever, turns, admitted, admit_seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 for i = 1, #ARGV, 3 do
   local fan, score, ttl = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
@@ -102,6 +115,7 @@ for i = 1, #ARGV, 3 do
 end
 return 1
 """
+)
 
 
 async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int:
@@ -114,12 +128,16 @@ async def restore_lines(store: Store, redis: Redis, *, chunk: int = 2000) -> int
     now = store.now()
     async with store.session() as s:
         shows = (
-            await s.execute(
-                select(Show.id)
-                .where(Show.status == ShowStatus.SCHEDULED.value, Show.starts_at > now)
-                .where(select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists())
+            (
+                await s.execute(
+                    select(Show.id)
+                    .where(Show.status == ShowStatus.SCHEDULED.value, Show.starts_at > now)
+                    .where(select(QueuePlace.show_id).where(QueuePlace.show_id == Show.id).exists())
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     restored = 0
     for show_id in shows:
         restored += await restore_line(store, redis, show_id, now, chunk=chunk) or 0
@@ -135,7 +153,11 @@ async def restore_line(store: Store, redis: Redis, show_id: int, now: datetime, 
             await list_show(redis, show_id)  # the index may sit on a node that lost it
         return 0
     async with store.session() as s:
-        places = (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score))).scalars().all()
+        places = (
+            (await s.execute(select(QueuePlace).where(QueuePlace.show_id == show_id).order_by(QueuePlace.score)))
+            .scalars()
+            .all()
+        )
     top = max((p.score for p in places if p.score >= 1), default=0)
     if not await redis.eval(_RESTORE_BEGIN, 3, k["restoring"], k["seq"], k["epoch"], int(top), RESTORE_CLAIM_SECONDS):
         return 0 if await redis.exists(k["epoch"]) else None  # rebuilt meanwhile, or being rebuilt
@@ -174,16 +196,29 @@ async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -
         ended = set((await s.execute(select(Show.id).where(has_ended(now), with_rows))).scalars())
         if known:
             ended |= set((await s.execute(select(Show.id).where(Show.id.in_(known), has_ended(now)))).scalars())
-            ended |= set(known) - set((await s.execute(select(Show.id).where(Show.id.in_(known)))).scalars())  # deleted shows
+            ended |= set(known) - set(
+                (await s.execute(select(Show.id).where(Show.id.in_(known)))).scalars()
+            )  # deleted shows
     for show_id in sorted(ended):
         if redis is not None:
             await redis.delete(*show_keys(show_id).values())  # one slot: one command
             await redis.eval(UNLIST, 2, ACTIVE_SHOWS, KNOWN_SHOWS, show_id)
         while True:  # in batches: one on-sale may have left 100,000 places
+
             async def work(s: AsyncSession, show_id: int = show_id) -> int:
-                fans = (await s.execute(select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch))).scalars().all()
+                fans = (
+                    (
+                        await s.execute(
+                            select(QueuePlace.fan_discord_id).where(QueuePlace.show_id == show_id).limit(batch)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 if fans:
-                    await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
+                    await s.execute(
+                        delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans))
+                    )
                 return len(fans)
 
             if await store.transaction(work) < batch:

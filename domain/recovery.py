@@ -84,7 +84,9 @@ async def release_own_claims(store: Store, worker_id: str) -> int:
     return await store.transaction(work)
 
 
-async def reconcile_charges(store: Store, gateway: PaymentGateway, *, grace: timedelta = IN_FLIGHT_GRACE) -> tuple[int, int]:
+async def reconcile_charges(
+    store: Store, gateway: PaymentGateway, *, grace: timedelta = IN_FLIGHT_GRACE
+) -> tuple[int, int]:
     """Charges recorded as sent whose answer was never recorded: ask the provider by key.
     Returns (settled from the provider's answer, given up because the provider never saw them)."""
     now = store.now()
@@ -126,7 +128,9 @@ async def _abandon_order(s: AsyncSession, order_id: int) -> bool:
     done = await s.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
-        .values(status=OrderStatus.FAILED.value, failure_reason="payment.never_completed")  # a code, rendered when shown
+        .values(
+            status=OrderStatus.FAILED.value, failure_reason="payment.never_completed"
+        )  # a code, rendered when shown
     )
     if rowcount(done) != 1:
         return False
@@ -138,7 +142,9 @@ async def _abandon_order(s: AsyncSession, order_id: int) -> bool:
     return True
 
 
-async def finish_promotions(store: Store, gateway: PaymentGateway, *, grace: timedelta = IN_FLIGHT_GRACE) -> tuple[int, int]:
+async def finish_promotions(
+    store: Store, gateway: PaymentGateway, *, grace: timedelta = IN_FLIGHT_GRACE
+) -> tuple[int, int]:
     """Waitlist entries a crash left 'promoting' (seats held for the fan, charge not finished).
     Returns (finished, put back in line)."""
     now = store.now()
@@ -156,8 +162,15 @@ async def finish_promotions(store: Store, gateway: PaymentGateway, *, grace: tim
         order = await _order_of_hold(store, hold.id)
         if order is not None and order.status == OrderStatus.PENDING.value:
             continue  # its charge is reconciled first (reconcile_charges); the next pass sees the outcome
-        if order is not None and order.status == OrderStatus.PAID.value or hold.status == HoldStatus.ACTIVE.value and hold.expires_at > now:
-            done = await waitlist.complete_promotion(store, gateway, entry.id, entry.fan_discord_id, hold.id, entry.show_id)
+        if (
+            order is not None
+            and order.status == OrderStatus.PAID.value
+            or hold.status == HoldStatus.ACTIVE.value
+            and hold.expires_at > now
+        ):
+            done = await waitlist.complete_promotion(
+                store, gateway, entry.id, entry.fan_discord_id, hold.id, entry.show_id
+            )
             finished += done.outcome == "promoted"
             telemetry.count("recovery", action="promotion_finished")
         elif await store.transaction(partial(waitlist.requeue, entry_id=entry.id)):

@@ -54,11 +54,15 @@ def make_redis(url: str | None, *, max_connections: int = 100) -> aioredis.Redis
     joins reaches at once."""
     if is_cluster_url(url):
         scheme, rest = url.split("://", 1)
-        cluster = WaitingRedisCluster.from_url(f"{CLUSTER_SCHEMES[scheme]}://{rest}", decode_responses=True, max_connections=max_connections)
+        cluster = WaitingRedisCluster.from_url(
+            f"{CLUSTER_SCHEMES[scheme]}://{rest}", decode_responses=True, max_connections=max_connections
+        )
         # Not a Redis subclass, but it answers every command Picket sends (each on one slot: hash tags).
         return cast(aioredis.Redis, cluster)
     if url:
-        pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=max_connections, timeout=10)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=max_connections, timeout=10
+        )
         return aioredis.Redis(connection_pool=pool)
     import fakeredis  # embedded default: no server needed
 

@@ -65,7 +65,10 @@ class RefundPolicy:
     @classmethod
     def from_row(cls, deadline_hours: int | None, fees: list[list[int]] | None) -> RefundPolicy:
         steps = tuple(FeeStep(int(h), int(p)) for h, p in (fees or []))
-        return cls(deadline_hours if deadline_hours is not None else DEFAULT_DEADLINE_HOURS, tuple(sorted(steps, key=lambda s: -s.hours_before)))
+        return cls(
+            deadline_hours if deadline_hours is not None else DEFAULT_DEADLINE_HOURS,
+            tuple(sorted(steps, key=lambda s: -s.hours_before)),
+        )
 
     def fees_json(self) -> list[list[int]] | None:
         return [[s.hours_before, s.percent] for s in self.steps] or None
@@ -121,7 +124,9 @@ def validate(deadline_hours: int, steps: tuple[FeeStep, ...]) -> None:
         if not 1 <= step.percent <= 100:
             raise errors.InvalidInput("policy.bad_percent", percent=step.percent)
         if not deadline_hours < step.hours_before <= MAX_STEP_HOURS:
-            raise errors.InvalidInput("policy.step_hours", hours=step.hours_before, deadline_hours=deadline_hours, most=MAX_STEP_HOURS)
+            raise errors.InvalidInput(
+                "policy.step_hours", hours=step.hours_before, deadline_hours=deadline_hours, most=MAX_STEP_HOURS
+            )
         if last_hours is not None and (step.hours_before >= last_hours or step.percent <= last_percent):
             raise errors.InvalidInput("policy.step_order")
         last_hours, last_percent = step.hours_before, step.percent

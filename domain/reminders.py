@@ -48,7 +48,7 @@ def respects_quiet_hours(kind: str, payload: dict[str, Any]) -> bool:
 
 
 def parse_hours(text: str) -> tuple[int, ...]:
-    """"24, 2" -> (24, 2). Whole hours from 1 to two weeks, at most three; "none" (or 0) turns the
+    """ "24, 2" -> (24, 2). Whole hours from 1 to two weeks, at most three; "none" (or 0) turns the
     reminders off."""
     raw = [p.strip().lower().removesuffix("h").strip() for p in (text or "").replace(";", ",").split(",")]
     raw = [p for p in raw if p]
@@ -77,7 +77,17 @@ async def plan(store: Store, s: AsyncSession, show: Show) -> None:
         due = show.starts_at - timedelta(hours=hours)
         if due > now:
             key = f"show:{show.id}:doors-{hours}h:{start}"
-            await s.execute(store.insert_ignore(ScheduledNotice.__table__, key=key, kind=HOLDER, show_id=show.id, due_at=due, status="pending", fanned_out=0))
+            await s.execute(
+                store.insert_ignore(
+                    ScheduledNotice.__table__,
+                    key=key,
+                    kind=HOLDER,
+                    show_id=show.id,
+                    due_at=due,
+                    status="pending",
+                    fanned_out=0,
+                )
+            )
 
 
 @dataclass(frozen=True)
@@ -127,10 +137,16 @@ async def fan_out(store: Store, s: AsyncSession, notice: ScheduledNotice) -> int
     holders = (
         select(Ticket.holder_discord_id.label("fan"))
         .outerjoin(Fan, Fan.discord_id == Ticket.holder_discord_id)
-        .where(Ticket.show_id == show.id, Ticket.status == TicketStatus.VALID.value, _reachable(Ticket.holder_discord_id, require_alerts=False))
+        .where(
+            Ticket.show_id == show.id,
+            Ticket.status == TicketStatus.VALID.value,
+            _reachable(Ticket.holder_discord_id, require_alerts=False),
+        )
     )
     payload = {"show_id": show.id, "hours": hours, "urgent": hours <= URGENT_WITHIN}
-    return await _insert_outbox_for(store, s, holders, kind=HOLDER, payload=payload, dedupe_prefix=f"holder:{notice.key}:")
+    return await _insert_outbox_for(
+        store, s, holders, kind=HOLDER, payload=payload, dedupe_prefix=f"holder:{notice.key}:"
+    )
 
 
 async def send_codes(store: Store, show_id: int, fan_id: int) -> int:
@@ -142,20 +158,32 @@ async def send_codes(store: Store, show_id: int, fan_id: int) -> int:
         if show is None:
             raise errors.ShowNotFound(show_id)
         ids = (
-            await s.execute(
-                select(Ticket.id)
-                .where(Ticket.show_id == show_id, Ticket.holder_discord_id == fan_id, Ticket.status == TicketStatus.VALID.value)
-                .order_by(Ticket.id)
-                .limit(MAX_CODES)
+            (
+                await s.execute(
+                    select(Ticket.id)
+                    .where(
+                        Ticket.show_id == show_id,
+                        Ticket.holder_discord_id == fan_id,
+                        Ticket.status == TicketStatus.VALID.value,
+                    )
+                    .order_by(Ticket.id)
+                    .limit(MAX_CODES)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not ids:
             raise errors.NotFound("reminders.no_ticket", title=show.title)
         stamp = f"{store.now().timestamp():.3f}"
         for ticket_id in ids:
             await enqueue(
-                store, s, kind="ticket_code", recipient_discord_id=fan_id,
-                payload={"ticket_id": ticket_id, "show_id": show_id, "holder": fan_id}, dedupe_key=f"code:{ticket_id}:{stamp}",
+                store,
+                s,
+                kind="ticket_code",
+                recipient_discord_id=fan_id,
+                payload={"ticket_id": ticket_id, "show_id": show_id, "holder": fan_id},
+                dedupe_key=f"code:{ticket_id}:{stamp}",
             )
         return len(ids)
 

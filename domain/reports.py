@@ -61,14 +61,23 @@ CLOSED_REPORT_WINDOW = timedelta(days=1)
 # --- the record, written by the steps themselves ---------------------------------------------------
 
 
-async def note(s: AsyncSession, show_id: int, kind: str, fan_id: int | None, at: datetime, detail: str | None = None) -> None:
+async def note(
+    s: AsyncSession, show_id: int, kind: str, fan_id: int | None, at: datetime, detail: str | None = None
+) -> None:
     """Append one activity row, inside the caller's transaction."""
-    await s.execute(insert(OnSaleActivity).values(show_id=show_id, kind=kind, fan_discord_id=fan_id, at=at, detail=(detail or None) and detail[:60]))
+    await s.execute(
+        insert(OnSaleActivity).values(
+            show_id=show_id, kind=kind, fan_discord_id=fan_id, at=at, detail=(detail or None) and detail[:60]
+        )
+    )
 
 
 async def note_many(s: AsyncSession, show_id: int, kind: str, fans: list[int], at: datetime) -> None:
     if fans:
-        await s.execute(insert(OnSaleActivity), [dict(show_id=show_id, kind=kind, fan_discord_id=f, at=at, detail=None) for f in fans])
+        await s.execute(
+            insert(OnSaleActivity),
+            [dict(show_id=show_id, kind=kind, fan_discord_id=f, at=at, detail=None) for f in fans],
+        )
 
 
 async def note_joins(s: AsyncSession, places: list[dict[str, Any]]) -> None:
@@ -77,7 +86,16 @@ async def note_joins(s: AsyncSession, places: list[dict[str, Any]]) -> None:
     if places:
         await s.execute(
             insert(OnSaleActivity),
-            [dict(show_id=p["show_id"], kind=JOINED, fan_discord_id=p["fan_discord_id"], at=p["joined_at"], detail=None) for p in places],
+            [
+                dict(
+                    show_id=p["show_id"],
+                    kind=JOINED,
+                    fan_discord_id=p["fan_discord_id"],
+                    at=p["joined_at"],
+                    detail=None,
+                )
+                for p in places
+            ],
         )
 
 
@@ -144,7 +162,9 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
                     .where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind == JOINED)
                     .group_by(OnSaleActivity.fan_discord_id)
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         first_admit: dict[int | None, datetime] = dict(
             (
@@ -153,44 +173,78 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
                     .where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind == ADMITTED)
                     .group_by(OnSaleActivity.fan_discord_id)
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         counted: dict[str, int] = dict(
             (
                 await s.execute(
                     select(OnSaleActivity.kind, func.count())
-                    .where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind.in_((LIMIT, WL_DECLINED, WL_LAPSED, WL_PASSED)))
+                    .where(
+                        OnSaleActivity.show_id == show_id,
+                        OnSaleActivity.kind.in_((LIMIT, WL_DECLINED, WL_LAPSED, WL_PASSED)),
+                    )
                     .group_by(OnSaleActivity.kind)
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         limit_fans = (
             await s.execute(
-                select(func.count(func.distinct(OnSaleActivity.fan_discord_id))).where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind == LIMIT)
+                select(func.count(func.distinct(OnSaleActivity.fan_discord_id))).where(
+                    OnSaleActivity.show_id == show_id, OnSaleActivity.kind == LIMIT
+                )
             )
         ).scalar_one()
         sold_out_at = (
-            await s.execute(select(func.min(OnSaleActivity.at)).where(OnSaleActivity.show_id == show_id, OnSaleActivity.kind == SOLD_OUT))
+            await s.execute(
+                select(func.min(OnSaleActivity.at)).where(
+                    OnSaleActivity.show_id == show_id, OnSaleActivity.kind == SOLD_OUT
+                )
+            )
         ).scalar_one()
         capacity = (await s.execute(select(func.count()).where(ShowSeat.show_id == show_id))).scalar_one()
         sold = (
-            await s.execute(select(func.count()).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value))
+            await s.execute(
+                select(func.count()).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value)
+            )
         ).scalar_one()
         if sold_out_at is None and await _sold_out(s, show_id):
             sold_out_at = await _last_sale(s, show_id)
         sale_times = (
-            await s.execute(select(Ticket.issued_at).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value).order_by(Ticket.issued_at))
-        ).scalars().all()
+            (
+                await s.execute(
+                    select(Ticket.issued_at)
+                    .where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value)
+                    .order_by(Ticket.issued_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
         lapsed = (
             await s.execute(
                 select(func.count()).where(
                     Hold.show_id == show_id,
-                    or_(Hold.status == HoldStatus.EXPIRED.value, and_(Hold.status == HoldStatus.ACTIVE.value, Hold.expires_at <= now)),
+                    or_(
+                        Hold.status == HoldStatus.EXPIRED.value,
+                        and_(Hold.status == HoldStatus.ACTIVE.value, Hold.expires_at <= now),
+                    ),
                 )
             )
         ).scalar_one()
         entries: dict[str, int] = dict(
-            (await s.execute(select(WaitlistEntry.status, func.count()).where(WaitlistEntry.show_id == show_id).group_by(WaitlistEntry.status))).tuples().all()
+            (
+                await s.execute(
+                    select(WaitlistEntry.status, func.count())
+                    .where(WaitlistEntry.show_id == show_id)
+                    .group_by(WaitlistEntry.status)
+                )
+            )
+            .tuples()
+            .all()
         )
     on_sale = show.on_sale_at
     before = sum(1 for at in first_join.values() if at < on_sale)
@@ -246,7 +300,9 @@ async def _sold_out(s: AsyncSession, show_id: int) -> bool:
     """Every seat sold: none on sale, none held by a buyer, none kept for the waitlist."""
     open_seats = (
         await s.execute(
-            select(func.count()).where(ShowSeat.show_id == show_id, ShowSeat.status.in_((SeatStatus.AVAILABLE.value, SeatStatus.HELD.value)))
+            select(func.count()).where(
+                ShowSeat.show_id == show_id, ShowSeat.status.in_((SeatStatus.AVAILABLE.value, SeatStatus.HELD.value))
+            )
         )
     ).scalar_one()
     seats = (await s.execute(select(func.count()).where(ShowSeat.show_id == show_id))).scalar_one()
@@ -255,7 +311,11 @@ async def _sold_out(s: AsyncSession, show_id: int) -> bool:
 
 async def _last_sale(s: AsyncSession, show_id: int) -> datetime | None:
     return (
-        await s.execute(select(func.max(Ticket.issued_at)).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value))
+        await s.execute(
+            select(func.max(Ticket.issued_at)).where(
+                Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value
+            )
+        )
     ).scalar_one()
 
 
@@ -270,15 +330,19 @@ async def watch(store: Store) -> int:
     reported = exists().where(OnSaleActivity.show_id == Show.id, OnSaleActivity.kind == REPORTED)
     async with store.session() as s:
         candidates = (
-            await s.execute(
-                select(Show.id).where(
-                    Show.status == ShowStatus.SCHEDULED.value,
-                    Show.on_sale_at <= now,
-                    Show.starts_at > now - CLOSED_REPORT_WINDOW,
-                    ~reported,
+            (
+                await s.execute(
+                    select(Show.id).where(
+                        Show.status == ShowStatus.SCHEDULED.value,
+                        Show.on_sale_at <= now,
+                        Show.starts_at > now - CLOSED_REPORT_WINDOW,
+                        ~reported,
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     queued = 0
     for show_id in candidates:
 
@@ -306,6 +370,11 @@ async def _report_if_due(store: Store, s: AsyncSession, show_id: int) -> int:
     if organizer is None:
         return 0
     await enqueue(
-        store, s, kind=REPORT_DM, recipient_discord_id=organizer.discord_id, payload={"show_id": show_id, "why": why}, dedupe_key=f"report:{show_id}:onsale"
+        store,
+        s,
+        kind=REPORT_DM,
+        recipient_discord_id=organizer.discord_id,
+        payload={"show_id": show_id, "why": why},
+        dedupe_key=f"report:{show_id}:onsale",
     )
     return 1

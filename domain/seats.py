@@ -76,7 +76,10 @@ def kept_for_waitlist() -> ColumnElement[bool]:
 def _on_sale_or_held() -> ColumnElement[bool]:
     """SQL condition: a seat a buyer can take now or may get when a buyer's hold ends (so the queue
     is still selling it); not sold, not kept for the waitlist."""
-    return or_(ShowSeat.status == SeatStatus.AVAILABLE.value, and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.hold_id.is_not(None)))
+    return or_(
+        ShowSeat.status == SeatStatus.AVAILABLE.value,
+        and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.hold_id.is_not(None)),
+    )
 
 
 async def seats_still_selling(s: AsyncSession, show_id: int, tier_id: int | None = None) -> int:
@@ -95,7 +98,9 @@ async def return_seats(store: Store, s: AsyncSession, show_id: int, where: Colum
     tiers = set(
         (
             await s.execute(
-                select(WaitlistEntry.tier_id).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value).distinct()
+                select(WaitlistEntry.tier_id)
+                .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+                .distinct()
             )
         ).scalars()
     )
@@ -105,7 +110,10 @@ async def return_seats(store: Store, s: AsyncSession, show_id: int, where: Colum
     if None in tiers:
         steps = [(seats, kept)]
     elif tiers:
-        steps = [(and_(seats, ShowSeat.tier_id.in_(tiers)), kept), (and_(seats, ShowSeat.tier_id.not_in(tiers)), on_sale)]
+        steps = [
+            (and_(seats, ShowSeat.tier_id.in_(tiers)), kept),
+            (and_(seats, ShowSeat.tier_id.not_in(tiers)), on_sale),
+        ]
     else:
         steps = [(seats, on_sale)]
     for condition, values in steps:
@@ -114,7 +122,9 @@ async def return_seats(store: Store, s: AsyncSession, show_id: int, where: Colum
 
 async def has_kept_seats(store: Store, show_id: int) -> bool:
     async with store.session() as s:
-        return (await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id, kept_for_waitlist()).limit(1))).first() is not None
+        return (
+            await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id, kept_for_waitlist()).limit(1))
+        ).first() is not None
 
 
 async def release_kept_seats(store: Store, show_id: int) -> None:
@@ -125,7 +135,15 @@ async def release_kept_seats(store: Store, show_id: int) -> None:
 
     async def work(s: AsyncSession) -> None:
         kept = dict(
-            (await s.execute(select(ShowSeat.tier_id, func.count()).where(ShowSeat.show_id == show_id, kept_for_waitlist()).group_by(ShowSeat.tier_id))).tuples().all()
+            (
+                await s.execute(
+                    select(ShowSeat.tier_id, func.count())
+                    .where(ShowSeat.show_id == show_id, kept_for_waitlist())
+                    .group_by(ShowSeat.tier_id)
+                )
+            )
+            .tuples()
+            .all()
         )
         if not kept:
             return
@@ -136,7 +154,9 @@ async def release_kept_seats(store: Store, show_id: int) -> None:
                     .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
                     .group_by(WaitlistEntry.tier_id)
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         if None in smallest and smallest[None] <= sum(kept.values()):
             return  # a fan waiting for any tier fits
@@ -169,7 +189,14 @@ async def seat_states(store: Store, show_id: int) -> list[SeatState]:
         await load_show(s, show_id)
         rows = (
             await s.execute(
-                select(ShowSeat.id, ShowSeat.section, ShowSeat.row_label, ShowSeat.seat_number, ShowSeat.status, ShowSeat.held_until)
+                select(
+                    ShowSeat.id,
+                    ShowSeat.section,
+                    ShowSeat.row_label,
+                    ShowSeat.seat_number,
+                    ShowSeat.status,
+                    ShowSeat.held_until,
+                )
                 .where(ShowSeat.show_id == show_id)
                 .order_by(ShowSeat.position)
             )
@@ -197,7 +224,11 @@ async def availability(store: Store, show_id: int) -> list[TierAvailability]:
     now = store.now()
     async with store.read_session() as s:
         await load_show(s, show_id)
-        tiers = (await s.execute(select(PriceTier).where(PriceTier.show_id == show_id).order_by(PriceTier.id))).scalars().all()
+        tiers = (
+            (await s.execute(select(PriceTier).where(PriceTier.show_id == show_id).order_by(PriceTier.id)))
+            .scalars()
+            .all()
+        )
         counts = (
             await s.execute(
                 select(ShowSeat.tier_id, ShowSeat.status, ShowSeat.held_until, func.count())

@@ -33,7 +33,16 @@ async def link_of(store: Store, show_id: int) -> EventLink | None:
 
 
 async def _row(store: Store, s: AsyncSession, show_id: int, guild_id: int) -> ShowEvent:
-    await s.execute(store.insert_ignore(ShowEvent.__table__, show_id=show_id, guild_id=guild_id, event_id=None, refused_at=None, updated_at=store.now()))
+    await s.execute(
+        store.insert_ignore(
+            ShowEvent.__table__,
+            show_id=show_id,
+            guild_id=guild_id,
+            event_id=None,
+            refused_at=None,
+            updated_at=store.now(),
+        )
+    )
     return (await s.execute(select(ShowEvent).where(ShowEvent.show_id == show_id).with_for_update())).scalar_one()
 
 
@@ -65,6 +74,8 @@ async def unlinked(store: Store, show_id: int) -> None:
     """The show's event is gone (deleted with the show's cancellation, or by a member)."""
 
     async def work(s: AsyncSession) -> None:
-        await s.execute(update(ShowEvent).where(ShowEvent.show_id == show_id).values(event_id=None, updated_at=store.now()))
+        await s.execute(
+            update(ShowEvent).where(ShowEvent.show_id == show_id).values(event_id=None, updated_at=store.now())
+        )
 
     await store.transaction(work)

@@ -59,14 +59,20 @@ class ShowView:
         for t in self.tiers:
             if t.name.casefold() == name.casefold():
                 return t
-        raise errors.InvalidInput("tier.unknown_of", show_id=self.id, tier=excerpt(name), tiers=[t.name for t in self.tiers])
+        raise errors.InvalidInput(
+            "tier.unknown_of", show_id=self.id, tier=excerpt(name), tiers=[t.name for t in self.tiers]
+        )
 
 
 async def require_show_in_guild(store: Store, show_id: int, guild_id: int) -> None:
     """ShowNotFound unless the show belongs to this server: a command in one server never reaches a
     show of another (to it, that show does not exist)."""
     async with store.session() as s:
-        guild = (await s.execute(select(Show.guild_id).where(Show.id == show_id))).scalar_one_or_none() if 0 < show_id < 2**63 else None
+        guild = (
+            (await s.execute(select(Show.guild_id).where(Show.id == show_id))).scalar_one_or_none()
+            if 0 < show_id < 2**63
+            else None
+        )
     if guild is None or guild != guild_id:
         raise errors.ShowNotFound(show_id)
 
@@ -208,8 +214,12 @@ async def create_show(
 
 
 async def _show_view(s: AsyncSession, show: Show) -> ShowView:
-    artists = (await s.execute(select(ShowArtist.name).where(ShowArtist.show_id == show.id).order_by(ShowArtist.id))).scalars()
-    genres = (await s.execute(select(ShowGenre.name).where(ShowGenre.show_id == show.id).order_by(ShowGenre.id))).scalars()
+    artists = (
+        await s.execute(select(ShowArtist.name).where(ShowArtist.show_id == show.id).order_by(ShowArtist.id))
+    ).scalars()
+    genres = (
+        await s.execute(select(ShowGenre.name).where(ShowGenre.show_id == show.id).order_by(ShowGenre.id))
+    ).scalars()
     tiers = (await s.execute(select(PriceTier).where(PriceTier.show_id == show.id).order_by(PriceTier.id))).scalars()
     return ShowView(
         id=show.id,
@@ -302,7 +312,12 @@ async def update_show(
 
 
 async def set_refund_policy(
-    store: Store, show_id: int, organizer_discord_id: int, *, deadline_hours: int | None = None, steps: tuple[FeeStep, ...] | None = None
+    store: Store,
+    show_id: int,
+    organizer_discord_id: int,
+    *,
+    deadline_hours: int | None = None,
+    steps: tuple[FeeStep, ...] | None = None,
 ) -> ShowView:
     """``/show policy``: the organizer sets until when fans may cancel and the fee steps (None keeps
     what the show has). Fans pay under the policy they were shown, so once sales have opened it can
@@ -316,7 +331,10 @@ async def set_refund_policy(
         if show.on_sale_at <= store.now():
             raise errors.NotPermitted("policy.locked", title=show.title)
         old = RefundPolicy.from_row(show.cancel_deadline_hours, show.refund_fees)
-        policy = RefundPolicy(old.deadline_hours if deadline_hours is None else deadline_hours, old.steps if steps is None else tuple(steps))
+        policy = RefundPolicy(
+            old.deadline_hours if deadline_hours is None else deadline_hours,
+            old.steps if steps is None else tuple(steps),
+        )
         show.cancel_deadline_hours, show.refund_fees = policy.deadline_hours, policy.fees_json()
         await s.flush()
         return await _show_view(s, show)
@@ -330,7 +348,9 @@ class Announced:
     alerts: alerts.AlertPlan  # who gets a DM, the alert-role posts, and what the DMs will take
 
 
-async def record_announcement(store: Store, show_id: int, organizer_discord_id: int, channel_id: int, guild_id: int) -> Announced:
+async def record_announcement(
+    store: Store, show_id: int, organizer_discord_id: int, channel_id: int, guild_id: int
+) -> Announced:
     """Check the caller may announce the show; remember where it was announced; start its alerts
     (the followers' DMs, the server's alert-role posts)."""
 

@@ -127,7 +127,9 @@ def parse_seatmap(spec: str) -> list[SectionSpec]:
             raise InvalidInput("seatmap.bad_section_name", value=excerpt(name))
         tier = None
         if len(fields) == 3 and fields[2]:
-            tier = clean_name(fields[2], field="Seat map: tier of section {section}", most=MAX_TIER_NAME, about={"section": name})
+            tier = clean_name(
+                fields[2], field="Seat map: tier of section {section}", most=MAX_TIER_NAME, about={"section": name}
+            )
         if name.casefold() in seen:
             raise InvalidInput("seatmap.section_twice", section=name)
         seen.add(name.casefold())
@@ -189,7 +191,9 @@ def _without_currency(text: str, code: str) -> str:
     return raw
 
 
-def parse_price(text: str, *, currency: Currency = USD, field: str = "Price", about: dict[str, object] | None = None) -> int:
+def parse_price(
+    text: str, *, currency: Currency = USD, field: str = "Price", about: dict[str, object] | None = None
+) -> int:
     """A price typed in major units, in the currency's minor units: ``"45.50"`` USD -> 4550,
     ``"150,000"`` KRW -> 150000, ``"1.5"`` KWD -> 1500. Refuses negatives, more decimals than the
     currency has (KRW has none) and prices above :attr:`Currency.max_major`."""

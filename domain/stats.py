@@ -42,15 +42,21 @@ async def show_totals(store: Store, show_id: int) -> ShowTotals:
         seats = (await s.execute(select(func.count()).where(ShowSeat.show_id == show_id))).scalar_one()
         sold, distinct_seats = (
             await s.execute(
-                select(func.count(), func.count(func.distinct(Ticket.show_seat_id))).where(Ticket.show_id == show_id, live)
+                select(func.count(), func.count(func.distinct(Ticket.show_seat_id))).where(
+                    Ticket.show_id == show_id, live
+                )
             )
         ).one()
         checked_in = (
-            await s.execute(select(func.count()).where(Ticket.show_id == show_id, Ticket.status == TicketStatus.CHECKED_IN.value))
+            await s.execute(
+                select(func.count()).where(Ticket.show_id == show_id, Ticket.status == TicketStatus.CHECKED_IN.value)
+            )
         ).scalar_one()
         promoted = (
             await s.execute(
-                select(func.count()).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.PROMOTED.value)
+                select(func.count()).where(
+                    WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.PROMOTED.value
+                )
             )
         ).scalar_one()
     return ShowTotals(seats=seats, sold=sold, oversold=sold - distinct_seats, checked_in=checked_in, promoted=promoted)
@@ -71,22 +77,34 @@ async def sales_report(store: Store, show_id: int) -> SalesReport:
     async with store.read_session() as s:  # the sales chart may lag a moment: the replica
         revenue = (
             await s.execute(
-                select(func.coalesce(func.sum(Ticket.price_cents), 0)).where(Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value)
+                select(func.coalesce(func.sum(Ticket.price_cents), 0)).where(
+                    Ticket.show_id == show_id, Ticket.status != TicketStatus.REVOKED.value
+                )
             )
         ).scalar_one()
         refunded = (
             await s.execute(
                 select(func.coalesce(func.sum(Payment.amount_cents), 0))
                 .join(Order, Order.id == Payment.order_id)
-                .where(Order.show_id == show_id, Payment.kind == PaymentKind.REFUND.value, Payment.status == PaymentStatus.SUCCEEDED.value)
+                .where(
+                    Order.show_id == show_id,
+                    Payment.kind == PaymentKind.REFUND.value,
+                    Payment.status == PaymentStatus.SUCCEEDED.value,
+                )
             )
         ).scalar_one()
         waiting = (
             await s.execute(
-                select(func.count()).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+                select(func.count()).where(
+                    WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value
+                )
             )
         ).scalar_one()
-        issued = (await s.execute(select(Ticket.issued_at).where(Ticket.show_id == show_id).order_by(Ticket.issued_at))).scalars().all()
+        issued = (
+            (await s.execute(select(Ticket.issued_at).where(Ticket.show_id == show_id).order_by(Ticket.issued_at)))
+            .scalars()
+            .all()
+        )
     return SalesReport(show_id, tuple(tiers), int(revenue), int(refunded), waiting, tuple(issued))
 
 
@@ -105,8 +123,12 @@ async def shared_state(store: Store, redis: Redis) -> SharedState:
     now = store.now()
     active_hold = Hold.status == HoldStatus.ACTIVE.value
     async with store.session() as s:
-        active = (await s.execute(select(func.count()).select_from(Hold).where(active_hold, Hold.expires_at > now))).scalar_one()
-        overdue = (await s.execute(select(func.count()).select_from(Hold).where(active_hold, Hold.expires_at <= now))).scalar_one()
+        active = (
+            await s.execute(select(func.count()).select_from(Hold).where(active_hold, Hold.expires_at > now))
+        ).scalar_one()
+        overdue = (
+            await s.execute(select(func.count()).select_from(Hold).where(active_hold, Hold.expires_at <= now))
+        ).scalar_one()
         backlog = (
             await s.execute(
                 select(func.count())
@@ -114,9 +136,21 @@ async def shared_state(store: Store, redis: Redis) -> SharedState:
                 .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
             )
         ).scalar_one()
-        waiting = (await s.execute(select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.status == WaitlistStatus.WAITING.value))).scalar_one()
+        waiting = (
+            await s.execute(
+                select(func.count())
+                .select_from(WaitlistEntry)
+                .where(WaitlistEntry.status == WaitlistStatus.WAITING.value)
+            )
+        ).scalar_one()
     lengths = {show: await queue.line_length(redis, show) for show in await queue.active_shows(redis)}
-    return SharedState(holds_active=active, holds_overdue=overdue, outbox_backlog=backlog, waitlist_waiting=waiting, queue_lengths=lengths)
+    return SharedState(
+        holds_active=active,
+        holds_overdue=overdue,
+        outbox_backlog=backlog,
+        waitlist_waiting=waiting,
+        queue_lengths=lengths,
+    )
 
 
 async def ping_database(store: Store) -> None:

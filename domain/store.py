@@ -152,10 +152,16 @@ class Store:
         self._after_commit: list[tuple[str, Callable[[], None]]] = []
         # A read replica (DATABASE_READ_URL) for reads that may lag; the primary when there is none.
         self.read_engine = read_engine or engine
-        self.read_sessions = async_sessionmaker(read_engine, expire_on_commit=False, sync_session_class=_Session) if read_engine is not None else self.sessions
+        self.read_sessions = (
+            async_sessionmaker(read_engine, expire_on_commit=False, sync_session_class=_Session)
+            if read_engine is not None
+            else self.sessions
+        )
 
     @classmethod
-    def from_url(cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None) -> Store:
+    def from_url(
+        cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None
+    ) -> Store:
         read_engine = make_engine(read_url, pool_size=pool_size) if read_url and read_url != url else None
         return cls(make_engine(url, pool_size=pool_size), clock, read_engine=read_engine)
 

@@ -51,7 +51,9 @@ def observe(event: str, value: float, **labels: str) -> None:
 # --- log context ----------------------------------------------------------------------------------
 
 LOG_FIELDS = ("command", "fan", "show")
-_context: dict[str, contextvars.ContextVar[object]] = {name: contextvars.ContextVar(f"picket_log_{name}", default=None) for name in LOG_FIELDS}
+_context: dict[str, contextvars.ContextVar[object]] = {
+    name: contextvars.ContextVar(f"picket_log_{name}", default=None) for name in LOG_FIELDS
+}
 
 
 @contextmanager

@@ -52,7 +52,9 @@ async def ticket_views(s: AsyncSession, where: ColumnElement[bool]) -> tuple[Tic
     )
 
 
-async def list_tickets(store: Store, fan_id: int, *, show_id: int | None = None, include_revoked: bool = False) -> list[TicketView]:
+async def list_tickets(
+    store: Store, fan_id: int, *, show_id: int | None = None, include_revoked: bool = False
+) -> list[TicketView]:
     """A fan's own tickets. There is no way to list someone else's."""
     cond = Ticket.holder_discord_id == fan_id
     if show_id is not None:

@@ -30,7 +30,9 @@ def clean_venue_name(name: str) -> str:
     return clean_name(name, field="Venue", most=200)
 
 
-async def create_venue_in(store: Store, s: AsyncSession, organizer_id: int, name: str, seatmap_spec: str, sections: list[SectionSpec]) -> Venue:
+async def create_venue_in(
+    store: Store, s: AsyncSession, organizer_id: int, name: str, seatmap_spec: str, sections: list[SectionSpec]
+) -> Venue:
     venue = Venue(organizer_id=organizer_id, name=name, seatmap_spec=seatmap_spec, created_at=store.now())
     s.add(venue)
     await s.flush()
@@ -69,7 +71,9 @@ async def venue_sections(s: AsyncSession, venue_id: int) -> list[SectionSpec]:
     return [SectionSpec(r.name, r.rows, r.seats_per_row, r.default_tier or None) for r in rows]
 
 
-async def insert_seats(s: AsyncSession, show_id: int, sections: list[SectionSpec], tier_of: dict[str, int], first_position: int = 0) -> None:
+async def insert_seats(
+    s: AsyncSession, show_id: int, sections: list[SectionSpec], tier_of: dict[str, int], first_position: int = 0
+) -> None:
     """Bulk-insert every seat. ``position`` orders seats best-first: section order, then front row."""
     rows: list[dict[str, Any]] = []
     position = first_position

@@ -50,7 +50,13 @@ async def _position(s: AsyncSession, entry: WaitlistEntry) -> int:
 
 
 async def join_waitlist(
-    store: Store, *, show_id: int, fan_id: int, quantity: int, tier: str | None = None, gateway: PaymentGateway | None = None
+    store: Store,
+    *,
+    show_id: int,
+    fan_id: int,
+    quantity: int,
+    tier: str | None = None,
+    gateway: PaymentGateway | None = None,
 ) -> WaitlistView:
     """Join a show's waitlist (once per fan; joining again returns the current place). With a
     gateway, the fan's card is authorized now and that authorization is charged on promotion."""
@@ -63,7 +69,9 @@ async def join_waitlist(
         auth = await gateway.authorize(customer=fan_id)
         if not auth.ok:
             if auth.reason:
-                raise errors.PaymentDeclined("waitlist.card_declined_because", provider_reason=excerpt(auth.reason).rstrip("."))
+                raise errors.PaymentDeclined(
+                    "waitlist.card_declined_because", provider_reason=excerpt(auth.reason).rstrip(".")
+                )
             raise errors.PaymentDeclined("waitlist.card_declined")
         authorization = auth.reference
 
@@ -86,7 +94,9 @@ async def join_waitlist(
         entry = (
             await s.execute(select(WaitlistEntry).where(WaitlistEntry.active_key == _active_key(show.id, fan_id)))
         ).scalar_one()
-        return WaitlistView(entry.id, show.id, fan_id, tier if entry.tier_id else None, entry.quantity, await _position(s, entry))
+        return WaitlistView(
+            entry.id, show.id, fan_id, tier if entry.tier_id else None, entry.quantity, await _position(s, entry)
+        )
 
     return await store.transaction(work)
 
@@ -134,19 +144,34 @@ async def _claim_next(store: Store, s: AsyncSession, show_id: int) -> tuple[str,
     show = await s.get_one(Show, show_id)
     ttl = timedelta(minutes=show.offer_minutes) if show.waitlist_mode == "offer" else DEFAULT_HOLD_TTL
     entries = (
-        await s.execute(
-            select(WaitlistEntry)
-            .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
-            .order_by(WaitlistEntry.id)
-            .limit(50)
-            .with_for_update(skip_locked=True)
+        (
+            await s.execute(
+                select(WaitlistEntry)
+                .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == WaitlistStatus.WAITING.value)
+                .order_by(WaitlistEntry.id)
+                .limit(50)
+                .with_for_update(skip_locked=True)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for entry in entries:
         tier = (await s.get_one(PriceTier, entry.tier_id)).name if entry.tier_id else None
         try:
             async with s.begin_nested():
-                hold = await hold_seats_in(store, s, show_id, entry.fan_discord_id, None, entry.quantity, tier, ttl, final=True, for_waitlist=True)
+                hold = await hold_seats_in(
+                    store,
+                    s,
+                    show_id,
+                    entry.fan_discord_id,
+                    None,
+                    entry.quantity,
+                    tier,
+                    ttl,
+                    final=True,
+                    for_waitlist=True,
+                )
         except (errors.SoldOut, errors.SeatUnavailable):
             continue  # not enough seats for this request yet; a smaller one further down may fit
         except errors.DomainError as refused:  # over the per-fan limit, show off sale...
@@ -200,7 +225,12 @@ async def promote(store: Store, gateway: PaymentGateway, show_id: int, *, limit:
         if kind == "refused":
             await store.transaction(
                 partial(
-                    enqueue, store, kind="waitlist_declined", recipient_discord_id=fan, payload={"show_id": show_id, "refusal": detail}, dedupe_key=f"waitlist:{entry_id}:refused"
+                    enqueue,
+                    store,
+                    kind="waitlist_declined",
+                    recipient_discord_id=fan,
+                    payload={"show_id": show_id, "refusal": detail},
+                    dedupe_key=f"waitlist:{entry_id}:refused",
                 )
             )
             done.append(Promotion(entry_id, fan, None, "declined", detail["code"]))
@@ -210,7 +240,9 @@ async def promote(store: Store, gateway: PaymentGateway, show_id: int, *, limit:
     return done
 
 
-async def complete_promotion(store: Store, gateway: PaymentGateway, entry_id: int, fan_id: int, hold_id: int, show_id: int) -> Promotion:
+async def complete_promotion(
+    store: Store, gateway: PaymentGateway, entry_id: int, fan_id: int, hold_id: int, show_id: int
+) -> Promotion:
     """Second half of a promotion, once the seats are held for the fan: charge their saved
     authorization (the purchase writes the tickets and their DM), then take them off the list; or,
     when the charge is refused, tell them why and let the seats go to the next fan. Idempotent
@@ -223,8 +255,19 @@ async def complete_promotion(store: Store, gateway: PaymentGateway, entry_id: in
         refusal = failed.to_payload()
 
         async def decline(s: AsyncSession) -> None:
-            await s.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.LEFT.value, active_key=None))
-            await enqueue(store, s, kind="waitlist_declined", recipient_discord_id=fan_id, payload={"show_id": show_id, "refusal": refusal}, dedupe_key=f"waitlist:{entry_id}:declined")
+            await s.execute(
+                update(WaitlistEntry)
+                .where(WaitlistEntry.id == entry_id)
+                .values(status=WaitlistStatus.LEFT.value, active_key=None)
+            )
+            await enqueue(
+                store,
+                s,
+                kind="waitlist_declined",
+                recipient_discord_id=fan_id,
+                payload={"show_id": show_id, "refusal": refusal},
+                dedupe_key=f"waitlist:{entry_id}:declined",
+            )
             await reports.note(s, show_id, reports.WL_DECLINED, fan_id, store.now(), refusal["code"])
 
         await store.transaction(decline)
@@ -246,7 +289,9 @@ async def requeue(s: AsyncSession, entry_id: int) -> bool:
     """A promotion that cannot finish (its hold ran out while no process was charging it): the fan
     goes back to their old place (places are by entry id)."""
     done = await s.execute(
-        update(WaitlistEntry).where(WaitlistEntry.id == entry_id, WaitlistEntry.status == PROMOTING).values(status=WaitlistStatus.WAITING.value, hold_id=None)
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == PROMOTING)
+        .values(status=WaitlistStatus.WAITING.value, hold_id=None)
     )
     return rowcount(done) == 1
 
@@ -258,14 +303,18 @@ async def shows_with_waiting(store: Store) -> list[int]:
         return list(
             (
                 await s.execute(
-                    select(WaitlistEntry.show_id).where(WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, OFFERED))).distinct()
+                    select(WaitlistEntry.show_id)
+                    .where(WaitlistEntry.status.in_((WaitlistStatus.WAITING.value, OFFERED)))
+                    .distinct()
                 )
             ).scalars()
         )
 
 
 async def _authorization(s: AsyncSession, entry_id: int) -> str | None:
-    return (await s.execute(select(WaitlistEntry.payment_authorization).where(WaitlistEntry.id == entry_id))).scalar_one()
+    return (
+        await s.execute(select(WaitlistEntry.payment_authorization).where(WaitlistEntry.id == entry_id))
+    ).scalar_one()
 
 
 async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, tier: str | None) -> int | None:
@@ -281,7 +330,9 @@ async def _check_join(store: Store, s: AsyncSession, show: Show, quantity: int, 
         raise errors.FanLimitExceeded("fan.limit_per_show", title=show.title, limit=show.per_fan_limit)
     tier_id = None
     if tier is not None:
-        tier_id = (await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier))).scalar_one_or_none()
+        tier_id = (
+            await s.execute(select(PriceTier.id).where(PriceTier.show_id == show.id, PriceTier.name == tier))
+        ).scalar_one_or_none()
         if tier_id is None:
             raise errors.InvalidInput("tier.unknown", title=show.title, tier=excerpt(tier))
     now = store.now()
@@ -310,8 +361,16 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
     """Offers whose time ran out pass on: the fan leaves the list (told by DM) and the seats return."""
     now = store.now()
     open_offers = (
-        await s.execute(select(WaitlistEntry).where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == OFFERED).with_for_update())
-    ).scalars().all()
+        (
+            await s.execute(
+                select(WaitlistEntry)
+                .where(WaitlistEntry.show_id == show_id, WaitlistEntry.status == OFFERED)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
     for entry in open_offers:
         hold = await s.get(Hold, entry.hold_id) if entry.hold_id else None
         if hold is not None and hold.status == HoldStatus.ACTIVE.value and hold.expires_at > now:
@@ -323,8 +382,12 @@ async def _lapse_offers(store: Store, s: AsyncSession, show_id: int) -> None:
         entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
         await reports.note(s, show_id, reports.WL_LAPSED, entry.fan_discord_id, now)
         await enqueue(
-            store, s, kind="waitlist_declined", recipient_discord_id=entry.fan_discord_id,
-            payload={"show_id": show_id, "refusal": {"code": "waitlist.offer_lapsed", "params": {}}}, dedupe_key=f"waitlist:{entry.id}:lapsed",
+            store,
+            s,
+            kind="waitlist_declined",
+            recipient_discord_id=entry.fan_discord_id,
+            payload={"show_id": show_id, "refusal": {"code": "waitlist.offer_lapsed", "params": {}}},
+            dedupe_key=f"waitlist:{entry.id}:lapsed",
         )
 
 
@@ -338,10 +401,14 @@ async def accept_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, 
         raise errors.AlreadyDone("offer.already_accepted")
     if entry.status != OFFERED or entry.hold_id is None:  # an offer always holds its seats
         raise errors.HoldExpired("offer.closed")
-    order = await purchase(store, gateway, hold_id=entry.hold_id, fan_id=fan_id, authorization=entry.payment_authorization)
+    order = await purchase(
+        store, gateway, hold_id=entry.hold_id, fan_id=fan_id, authorization=entry.payment_authorization
+    )
     await store.transaction(
         lambda s: s.execute(
-            update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=WaitlistStatus.PROMOTED.value, active_key=None)
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id == entry_id)
+            .values(status=WaitlistStatus.PROMOTED.value, active_key=None)
         )
     )
     return order
@@ -349,8 +416,11 @@ async def accept_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, 
 
 async def decline_offer(store: Store, gateway: PaymentGateway, *, entry_id: int, fan_id: int) -> None:
     """The fan passes: the seats go to the next fan at once."""
+
     async def work(s: AsyncSession) -> int:
-        entry = (await s.execute(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())).scalar_one_or_none()
+        entry = (
+            await s.execute(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())
+        ).scalar_one_or_none()
         if entry is None or entry.fan_discord_id != fan_id or entry.status != OFFERED:
             raise errors.NotFound("offer.not_found")
         hold = await s.get(Hold, entry.hold_id)
@@ -371,21 +441,29 @@ async def close_started(store: Store) -> int:
 
     async def work(s: AsyncSession) -> int:
         entries = (
-            await s.execute(
-                select(WaitlistEntry)
-                .where(
-                    WaitlistEntry.status == WaitlistStatus.WAITING.value,
-                    WaitlistEntry.show_id.in_(select(Show.id).where(Show.starts_at <= store.now())),
+            (
+                await s.execute(
+                    select(WaitlistEntry)
+                    .where(
+                        WaitlistEntry.status == WaitlistStatus.WAITING.value,
+                        WaitlistEntry.show_id.in_(select(Show.id).where(Show.starts_at <= store.now())),
+                    )
+                    .limit(500)
+                    .with_for_update(skip_locked=True)
                 )
-                .limit(500)
-                .with_for_update(skip_locked=True)
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for entry in entries:
             entry.status, entry.active_key = WaitlistStatus.LEFT.value, None
             await enqueue(
-                store, s, kind="queue_closed", recipient_discord_id=entry.fan_discord_id,
-                payload={"show_id": entry.show_id, "line": "waitlist"}, dedupe_key=f"waitlist:{entry.id}:closed",
+                store,
+                s,
+                kind="queue_closed",
+                recipient_discord_id=entry.fan_discord_id,
+                payload={"show_id": entry.show_id, "line": "waitlist"},
+                dedupe_key=f"waitlist:{entry.id}:closed",
             )
         return len(entries)
 

@@ -57,7 +57,15 @@ async def rebuild(engine: AsyncEngine) -> None:
                 await conn.execute(text(f"DROP TABLE IF EXISTS `{name}`"))
             await conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
         else:
-            names = (await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"))).scalars().all()
+            names = (
+                (
+                    await conn.execute(
+                        text("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+                    )
+                )
+                .scalars()
+                .all()
+            )
             await conn.execute(text("PRAGMA foreign_keys=OFF"))
             for name in names:
                 await conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))

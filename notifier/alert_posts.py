@@ -30,9 +30,12 @@ async def _role_post(store: Store, payload: dict, locale: Locale) -> OutgoingMes
     roles = tuple(int(r) for r in payload.get("role_ids") or ())[:MAX_MENTIONS]
     mentions = " ".join(f"<@&{r}>" for r in roles)
     embed = show_embed_dict(show, locale)
-    embed["footer"] = {"text": t(locale, "Show #{id} · you have this server's alert role; its button gives it back", id=show.id)}
+    embed["footer"] = {
+        "text": t(locale, "Show #{id} · you have this server's alert role; its button gives it back", id=show.id)
+    }
     return OutgoingMessage(
-        content=f"{mentions} {ALERT_PREFIX} " + t(locale, "New show: **{title}** by {artists}", title=show.title, artists=", ".join(show.artists)),
+        content=f"{mentions} {ALERT_PREFIX} "
+        + t(locale, "New show: **{title}** by {artists}", title=show.title, artists=", ".join(show.artists)),
         embeds=(embed,),
         buttons=(
             book_button(show.id, locale),

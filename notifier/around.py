@@ -61,12 +61,22 @@ async def _show_changed(store: Store, payload: dict, locale: Locale) -> Outgoing
     lines = [f"{CHANGE_PREFIX} " + t(locale, "**{title}** has changed:", title=show.title)]
     if "start" in what:
         old, new = what["start"]
-        lines.append("• " + t(locale, "Start: {old} → **{new}**", old=_when(old, show.timezone, locale), new=_when(new, show.timezone, locale)))
+        lines.append(
+            "• "
+            + t(
+                locale,
+                "Start: {old} → **{new}**",
+                old=_when(old, show.timezone, locale),
+                new=_when(new, show.timezone, locale),
+            )
+        )
     if "venue" in what:
         old, new = what["venue"]
         lines.append("• " + t(locale, "Venue: {old} → **{new}**", old=old, new=new))
     if "sections" in what:
-        added = ", ".join(t(locale, "{section} ({seats} seats)", section=name, seats=seats) for name, seats in what["sections"])
+        added = ", ".join(
+            t(locale, "{section} ({seats} seats)", section=name, seats=seats) for name, seats in what["sections"]
+        )
         lines.append("• " + t(locale, "Seat map: sections added: {sections}", sections=added))
     buttons: tuple[Button, ...] = ()
     if payload.get("refund_cents") is not None:
@@ -90,7 +100,7 @@ async def _show_changed(store: Store, payload: dict, locale: Locale) -> Outgoing
 
 
 def duration(span: timedelta | None, locale: Locale = None) -> str:
-    """"1 h 05 min", "3 min 20 s", "45 s" (Korean: "1시간 5분"...)."""
+    """ "1 h 05 min", "3 min 20 s", "45 s" (Korean: "1시간 5분"...)."""
     if span is None:
         return "-"
     seconds = int(span.total_seconds())
@@ -113,7 +123,13 @@ def report_embed(report: reports.OnSaleReport, locale: Locale = None, *, why: st
     """The report as an embed (a JSON dict) whose image is the chart attached as :data:`CHART_FILE`."""
     wl = report.waitlist
     if report.sold_out_after is not None:
-        sales = t(locale, "{sold} of {capacity} sold · sold out {after} after the open", sold=report.sold, capacity=report.capacity, after=duration(report.sold_out_after, locale))
+        sales = t(
+            locale,
+            "{sold} of {capacity} sold · sold out {after} after the open",
+            sold=report.sold,
+            capacity=report.capacity,
+            after=duration(report.sold_out_after, locale),
+        )
     else:
         sales = t(locale, "{sold} of {capacity} sold · not sold out", sold=report.sold, capacity=report.capacity)
     admission = t(
@@ -127,10 +143,24 @@ def report_embed(report: reports.OnSaleReport, locale: Locale = None, *, why: st
     if report.in_line:
         admission += "\n" + t(locale, "{n} still in line", n=report.in_line)
     fields = [
-        {"name": t(locale, "Queue"), "value": t(locale, "{joined} joined: {before} before the open, {after} after", joined=report.joined, before=report.joined_before, after=report.joined_after), "inline": False},
+        {
+            "name": t(locale, "Queue"),
+            "value": t(
+                locale,
+                "{joined} joined: {before} before the open, {after} after",
+                joined=report.joined,
+                before=report.joined_before,
+                after=report.joined_after,
+            ),
+            "inline": False,
+        },
         {"name": t(locale, "Admission"), "value": admission, "inline": False},
         {"name": t(locale, "Sales"), "value": sales, "inline": False},
-        {"name": t(locale, "Refused at the per-fan limit"), "value": t(locale, "{n} time(s), {fans} fan(s)", n=report.limit_refusals, fans=report.limit_fans), "inline": True},
+        {
+            "name": t(locale, "Refused at the per-fan limit"),
+            "value": t(locale, "{n} time(s), {fans} fan(s)", n=report.limit_refusals, fans=report.limit_fans),
+            "inline": True,
+        },
         {"name": t(locale, "Holds that lapsed"), "value": str(report.holds_lapsed), "inline": True},
         {
             "name": t(locale, "Waitlist"),
@@ -156,7 +186,11 @@ def report_embed(report: reports.OnSaleReport, locale: Locale = None, *, why: st
     if why == "sold_out":
         embed["description"] = t(locale, "**{title}** is sold out.", title=report.title) + " " + embed["description"]
     elif why == "closed":
-        embed["description"] = t(locale, "Sales for **{title}** have closed: the show has started.", title=report.title) + " " + embed["description"]
+        embed["description"] = (
+            t(locale, "Sales for **{title}** have closed: the show has started.", title=report.title)
+            + " "
+            + embed["description"]
+        )
     return embed
 
 
@@ -168,11 +202,21 @@ def report_chart(report: reports.OnSaleReport, locale: Locale = None) -> bytes:
         capacity=t(locale, "Capacity"),
         opened=t(locale, "Sales opened"),
     )
-    return onsale_chart(list(report.join_times), list(report.sale_times), report.on_sale_at, report.capacity, labels, report.timezone, lang=i18n.language(locale))
+    return onsale_chart(
+        list(report.join_times),
+        list(report.sale_times),
+        report.on_sale_at,
+        report.capacity,
+        labels,
+        report.timezone,
+        lang=i18n.language(locale),
+    )
 
 
 @renderer(reports.REPORT_DM)
 async def _onsale_report(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     report = await reports.onsale_report(store, payload["show_id"])
     chart = await asyncio.to_thread(report_chart, report, locale)
-    return OutgoingMessage(content="", embeds=(report_embed(report, locale, why=payload.get("why")),), files=((CHART_FILE, chart),))
+    return OutgoingMessage(
+        content="", embeds=(report_embed(report, locale, why=payload.get("why")),), files=((CHART_FILE, chart),)
+    )

@@ -41,7 +41,9 @@ TEMPLATES: dict[str, str] = {
     "ticket.not_found": N_("There is no ticket #{ticket_id}."),
     "venue.not_found": N_("There is no venue #{venue_id}."),
     "organizer.not_registered": N_("{user_id} is not a registered organizer here. Use /organizer register first."),
-    "organizer.not_found": N_("Organizer #{organizer_id} is not a registered organizer here. Use /organizer register first."),
+    "organizer.not_found": N_(
+        "Organizer #{organizer_id} is not a registered organizer here. Use /organizer register first."
+    ),
     "offer.not_found": N_("There is no open waitlist offer for you."),
     # --- on sale, sold out, limits
     "sale.not_open": N_("Sales for “{title}” open {opens_at:R} ({opens_at:f})."),
@@ -50,8 +52,12 @@ TEMPLATES: dict[str, str] = {
     "show.already_cancelled": N_("“{title}” is already cancelled."),
     "show.cancelled_no_edit": N_("“{title}” was cancelled and can no longer be edited."),
     "queue.show_cancelled": N_("“{title}” was cancelled; its queue is closed."),
-    "queue.sale_not_open": N_("Sales for “{title}” open {opens_at:R}. Join the queue now: your place is drawn at random at the open."),
-    "queue.not_your_turn": N_("It is not your turn yet for “{title}”. Join the queue (/queue join) and we will let you in."),
+    "queue.sale_not_open": N_(
+        "Sales for “{title}” open {opens_at:R}. Join the queue now: your place is drawn at random at the open."
+    ),
+    "queue.not_your_turn": N_(
+        "It is not your turn yet for “{title}”. Join the queue (/queue join) and we will let you in."
+    ),
     "sold_out.show": N_("“{title}” is sold out. You can join the waitlist."),
     "sold_out.tier": N_("“{title}” is sold out for tier {tier}. You can join the waitlist."),
     "seats.few_left": N_("Only {left} seats are left for “{title}”; you asked for {asked}."),
@@ -60,7 +66,9 @@ TEMPLATES: dict[str, str] = {
     "seat.unavailable": N_("Those seats are no longer available. Nothing was reserved; pick again."),
     "seats.none": N_("Seats: choose at least one seat."),
     "seats.twice": N_("Seats: the same seat was chosen twice."),
-    "fan.limit": N_("“{title}” allows {limit} tickets per fan; you already hold or own {have}, so you can add {left} more."),
+    "fan.limit": N_(
+        "“{title}” allows {limit} tickets per fan; you already hold or own {have}, so you can add {left} more."
+    ),
     "fan.limit_per_show": N_("“{title}” allows {limit} tickets per fan."),
     "quantity.not_positive": N_("Quantity: {value} is not a positive whole number."),
     "quantity.too_many": N_("Quantity: at most {most} seats at a time."),
@@ -80,7 +88,9 @@ TEMPLATES: dict[str, str] = {
     # --- tickets and the door
     "ticket.already_cancelled": N_("Ticket #{ticket_id} was already cancelled."),
     "ticket.used_no_refund": N_("Ticket #{ticket_id} was already used to enter; it cannot be refunded."),
-    "ticket.cancellation_closed": N_("“{title}” can no longer be cancelled: cancellation closed {deadline:R} ({deadline:f})."),
+    "ticket.cancellation_closed": N_(
+        "“{title}” can no longer be cancelled: cancellation closed {deadline:R} ({deadline:f})."
+    ),
     "ticket.cancel_too_late": N_("“{title}” has started; tickets can no longer be cancelled."),
     "ticket.cancelled_no_code": N_("Ticket #{ticket_id} was cancelled; it has no code."),
     "ticket.used": N_("Ticket #{ticket_id} was already used to enter."),
@@ -91,11 +101,19 @@ TEMPLATES: dict[str, str] = {
     "checkin.not_holder": N_("Ticket #{ticket_id} belongs to someone else; this code is not theirs."),
     "checkin.already": N_("Already checked in {at:R} ({at:t}) by {by_user_id}."),
     # --- waitlist
-    "waitlist.queue_first": N_("“{title}” still has seats on sale: join the queue (/queue join) to book them. The waitlist opens once they are sold out."),
-    "waitlist.queue_first_tier": N_("Tier {tier} of “{title}” still has seats on sale: join the queue (/queue join) to book them. The waitlist opens once they are sold out."),
-    "waitlist.sale_not_open": N_("Sales for “{title}” open {opens_at:R} ({opens_at:f}). Join the queue (/queue join); the waitlist opens only once the show is sold out."),
+    "waitlist.queue_first": N_(
+        "“{title}” still has seats on sale: join the queue (/queue join) to book them. The waitlist opens once they are sold out."
+    ),
+    "waitlist.queue_first_tier": N_(
+        "Tier {tier} of “{title}” still has seats on sale: join the queue (/queue join) to book them. The waitlist opens once they are sold out."
+    ),
+    "waitlist.sale_not_open": N_(
+        "Sales for “{title}” open {opens_at:R} ({opens_at:f}). Join the queue (/queue join); the waitlist opens only once the show is sold out."
+    ),
     "waitlist.card_declined": N_("Your card could not be authorized. You were not added to the waitlist."),
-    "waitlist.card_declined_because": N_("Your card could not be authorized ({provider_reason}). You were not added to the waitlist."),
+    "waitlist.card_declined_because": N_(
+        "Your card could not be authorized ({provider_reason}). You were not added to the waitlist."
+    ),
     "waitlist.offer_lapsed": N_("The offer ran out before you accepted it."),
     "offer.already_accepted": N_("You already accepted this offer: your tickets were sent by DM."),
     "offer.closed": N_("This offer is no longer open: it ran out or was declined."),
@@ -110,11 +128,19 @@ TEMPLATES: dict[str, str] = {
     "alert_role.gone": N_("This alert role is no longer offered here."),
     "alert_role.too_many": N_("This server already offers {most} alert roles; remove some first."),
     # --- organizers and admins
-    "organizer.revoked": N_("Your organizer rights in this server were revoked by a server admin; only an admin can grant them again (/organizer grant)."),
-    "organizer.lost_role": N_("You no longer have the {role_id} role in this server, so you cannot run shows here. Ask a server admin."),
-    "organizer.lost_rights": N_("You no longer have organizer rights in this server, so you cannot run shows here. Ask a server admin."),
+    "organizer.revoked": N_(
+        "Your organizer rights in this server were revoked by a server admin; only an admin can grant them again (/organizer grant)."
+    ),
+    "organizer.lost_role": N_(
+        "You no longer have the {role_id} role in this server, so you cannot run shows here. Ask a server admin."
+    ),
+    "organizer.lost_rights": N_(
+        "You no longer have organizer rights in this server, so you cannot run shows here. Ask a server admin."
+    ),
     "organizer.register_needs_role": N_("Registering as an organizer here needs the {role_id} role."),
-    "organizer.register_needs_grant": N_("Registering as an organizer here needs a server admin to grant it (/organizer grant)."),
+    "organizer.register_needs_grant": N_(
+        "Registering as an organizer here needs a server admin to grant it (/organizer grant)."
+    ),
     "admin.revoke": N_("Only server admins (Manage Server) can revoke an organizer."),
     "admin.role": N_("Only server admins (Manage Server) can choose the organizer role."),
     "admin.timezone": N_("Only server admins (Manage Server) can choose the server's time zone."),
@@ -132,16 +158,26 @@ TEMPLATES: dict[str, str] = {
     "policy.deadline": N_("Cancellation deadline: give a whole number of hours from 0 to {most}."),
     "policy.too_many_steps": N_("Cancellation fees: at most {most} steps."),
     "policy.bad_percent": N_("Cancellation fees: `{percent}%` is not a fee from 1% to 100%."),
-    "policy.step_hours": N_("Cancellation fees: a fee from {hours} hours before the start must begin before the deadline ({deadline_hours} hours before) and at most {most} hours before."),
-    "policy.step_order": N_("Cancellation fees: each step must start closer to the show than the one before, with a higher fee."),
-    "policy.bad_step": N_("Cancellation fees: `{value}` is not a step like `7d=10%` (from 7 days before the start, a 10% fee) or `72h=20%`."),
-    "policy.locked": N_("Cancellation policy: sales for “{title}” have opened and fans paid under this policy; it can no longer change."),
+    "policy.step_hours": N_(
+        "Cancellation fees: a fee from {hours} hours before the start must begin before the deadline ({deadline_hours} hours before) and at most {most} hours before."
+    ),
+    "policy.step_order": N_(
+        "Cancellation fees: each step must start closer to the show than the one before, with a higher fee."
+    ),
+    "policy.bad_step": N_(
+        "Cancellation fees: `{value}` is not a step like `7d=10%` (from 7 days before the start, a 10% fee) or `72h=20%`."
+    ),
+    "policy.locked": N_(
+        "Cancellation policy: sales for “{title}” have opened and fans paid under this policy; it can no longer change."
+    ),
     # --- show details
     "show.start_past": N_("Start time: the show must start in the future."),
     "show.on_sale_after_start": N_("On-sale time: sales must open before the show starts."),
     "show.on_sale_locked": N_("On-sale time: sales have already opened; it can no longer change."),
     "show.per_fan_limit": N_("Per-fan limit: give a whole number from 1 to {most}."),
-    "show.waitlist_mode": N_("Waitlist mode: `charge` (charge the next fan at once) or `offer` (they accept within minutes)."),
+    "show.waitlist_mode": N_(
+        "Waitlist mode: `charge` (charge the next fan at once) or `offer` (they accept within minutes)."
+    ),
     "show.queue_rate": N_("Queue rate: give a number of fans per minute from 1 to {most}."),
     "show.currency": N_("Currency: give a three-letter code such as USD or KRW."),
     "name.blank": N_("{field}: give a name of 1-{most} characters that can be seen."),
@@ -153,8 +189,12 @@ TEMPLATES: dict[str, str] = {
     "timezone.unknown": N_("Time zone: `{value}` is not a known time zone such as Europe/Paris or Asia/Seoul."),
     "when.bad_format": N_("{field}: `{value}` is not a date and time like 2026-06-01 20:00."),
     "when.bad_year": N_("{field}: `{value}` is not between the years {first} and {last}."),
-    "when.dst_gap": N_("{field}: `{value}` does not exist in {zone}: the clocks skip that hour when daylight saving time starts. Give another time."),
-    "when.dst_overlap": N_("{field}: `{value}` happens twice in {zone}: the clocks go back that hour when daylight saving time ends. Give a time outside that hour."),
+    "when.dst_gap": N_(
+        "{field}: `{value}` does not exist in {zone}: the clocks skip that hour when daylight saving time starts. Give another time."
+    ),
+    "when.dst_overlap": N_(
+        "{field}: `{value}` happens twice in {zone}: the clocks go back that hour when daylight saving time ends. Give a time outside that hour."
+    ),
     # --- prices and tiers
     "price.not_number": N_("{field}: `{value}` is not a number."),
     "price.negative": N_("{field}: `{value}` must be zero or more."),
@@ -167,8 +207,12 @@ TEMPLATES: dict[str, str] = {
     "tiers.price_too_high": N_("Price tiers: at most {most} in the currency's smallest unit."),
     "tiers.bad_part": N_("Price tiers: `{value}` is not `name=price`."),
     "tiers.twice": N_("Price tiers: `{tier}` appears twice."),
-    "tiers.section_needs_tier": N_("Price tiers: section `{section}` names no tier; name one after the section, e.g. A:10x20:VIP. Tiers given: {tiers}."),
-    "tiers.section_unpriced": N_("Price tiers: section `{section}` uses tier `{tier}`, which has no price. Tiers given: {tiers}."),
+    "tiers.section_needs_tier": N_(
+        "Price tiers: section `{section}` names no tier; name one after the section, e.g. A:10x20:VIP. Tiers given: {tiers}."
+    ),
+    "tiers.section_unpriced": N_(
+        "Price tiers: section `{section}` uses tier `{tier}`, which has no price. Tiers given: {tiers}."
+    ),
     "tiers.section_must_name": N_("Price tiers: section `{section}` must name one of the show's tiers."),
     # --- seat maps
     "seatmap.too_long": N_("Seat map: at most {most} characters."),
@@ -178,18 +222,28 @@ TEMPLATES: dict[str, str] = {
     "seatmap.section_twice": N_("Seat map: section `{section}` appears twice."),
     "seatmap.section_empty": N_("Seat map: section `{section}` has zero seats."),
     "seatmap.too_many_rows": N_("Seat map: section `{section}` has {rows} rows; at most {most}."),
-    "seatmap.bad_size": N_("Seat map: `{value}` in section `{section}` is not ROWSxSEATS or a capacity (digits 0-9, at most {most} seats)."),
+    "seatmap.bad_size": N_(
+        "Seat map: `{value}` in section `{section}` is not ROWSxSEATS or a capacity (digits 0-9, at most {most} seats)."
+    ),
     "seatmap.too_many_seats": N_("Seat map: {total} seats in all; at most {most}."),
-    "seatmap.add_too_many": N_("Seat map: “{title}” has {now} seats; {adding} more would make {total}, and a show has at most {most}."),
+    "seatmap.add_too_many": N_(
+        "Seat map: “{title}” has {now} seats; {adding} more would make {total}, and a show has at most {most}."
+    ),
     "seatmap.section_exists": N_("Seat map: section `{section}` already exists in “{title}”."),
     # --- around the show: holder reminders, changes (domain/reminders.py, domain/changes.py)
-    "reminders.bad_hours": N_("Reminders: `{value}` is not a number of hours from 1 to {most}. Give up to {count}, e.g. `24, 2`, or `none`."),
+    "reminders.bad_hours": N_(
+        "Reminders: `{value}` is not a number of hours from 1 to {most}. Give up to {count}, e.g. `24, 2`, or `none`."
+    ),
     "reminders.too_many": N_("Reminders: at most {count} times, e.g. `24, 2`."),
     "reminders.no_ticket": N_("You hold no valid ticket for “{title}”."),
     "change.not_found": N_("That change could not be found."),
     "change.show_cancelled": N_("“{title}” was cancelled: your tickets were already refunded in full."),
-    "change.not_material": N_("This change to “{title}” keeps its date and venue, so the show's cancellation policy applies: use /ticket cancel."),
-    "change.nothing_to_refund": N_("You have no tickets for “{title}” from before this change left to refund: they were refunded already."),
+    "change.not_material": N_(
+        "This change to “{title}” keeps its date and venue, so the show's cancellation policy applies: use /ticket cancel."
+    ),
+    "change.nothing_to_refund": N_(
+        "You have no tickets for “{title}” from before this change left to refund: they were refunded already."
+    ),
 }
 
 # The inputs a refusal can be about: the domain names one by a plain English label (``field``), this
@@ -262,7 +316,9 @@ def _params(error: DomainError, locale: object) -> _Params:
             out[key] = _When(value)
         elif key.endswith("_minor") and isinstance(value, int):
             name = key[: -len("_minor")]
-            out[name] = format_money(value, str(currency), locale) if currency and known(str(currency)) else f"{value:,}"
+            out[name] = (
+                format_money(value, str(currency), locale) if currency and known(str(currency)) else f"{value:,}"
+            )
             out[key] = value
         elif key.endswith("user_id") and value is not None:
             out[key] = f"<@{value}>"
@@ -275,7 +331,9 @@ def _params(error: DomainError, locale: object) -> _Params:
     if "field" in raw:
         # The label is itself a template ("Price tiers: price of {tier}"): translated, then filled in.
         label = FIELDS.get(str(raw["field"]), str(raw["field"]))
-        out["field"] = i18n.gettext(locale, label, context=FIELD_CONTEXT).format_map(_Params({k: v for k, v in out.items() if k != "field"}))
+        out["field"] = i18n.gettext(locale, label, context=FIELD_CONTEXT).format_map(
+            _Params({k: v for k, v in out.items() if k != "field"})
+        )
     return out
 
 

@@ -77,5 +77,9 @@ def has_entry(lang: str, text: str, *, context: str | None = None) -> bool:
     cat = catalogue(lang)
     missing = object()
     # gettext has no public lookup that tells a missing entry from one equal to its msgid: read its table.
-    found = cat._catalog.get(f"{context}\x04{text}" if context else text, missing) if isinstance(cat, _gettext.GNUTranslations) else missing  # type: ignore[attr-defined]
+    found = (
+        cat._catalog.get(f"{context}\x04{text}" if context else text, missing)  # type: ignore[attr-defined]
+        if isinstance(cat, _gettext.GNUTranslations)
+        else missing
+    )
     return found is not missing and bool(found)

@@ -117,7 +117,11 @@ def embed_length(embed: dict) -> int:
 
 
 def _fit_field(field: dict) -> dict:
-    return {**field, "name": clip(field.get("name"), FIELD_NAME) or "-", "value": clip(field.get("value"), FIELD_VALUE) or "-"}
+    return {
+        **field,
+        "name": clip(field.get("name"), FIELD_NAME) or "-",
+        "value": clip(field.get("value"), FIELD_VALUE) or "-",
+    }
 
 
 def _summary_field(n: int, more: More) -> dict:
@@ -135,7 +139,11 @@ def fit_embed(embed: dict, *, budget: int = EMBED_TOTAL, more: More = more_text)
         out["footer"] = {**out["footer"], "text": clip(out["footer"]["text"], FOOTER)}
     if (out.get("author") or {}).get("name"):
         out["author"] = {**out["author"], "name": clip(out["author"]["name"], AUTHOR)}
-    fixed = len(out.get("title") or "") + len((out.get("footer") or {}).get("text") or "") + len((out.get("author") or {}).get("name") or "")
+    fixed = (
+        len(out.get("title") or "")
+        + len((out.get("footer") or {}).get("text") or "")
+        + len((out.get("author") or {}).get("name") or "")
+    )
     fields = [_fit_field(f) for f in out.get("fields") or ()]
     # a description never takes the room of the "…and N more" field that may have to follow it
     summary = len(ELLIPSIS) + len(clip(more(len(fields)), FIELD_VALUE)) if fields else 0
@@ -173,7 +181,9 @@ def _group_embeds(embeds: Sequence[dict]) -> list[list[dict]]:
     return groups
 
 
-def paginate_fields(fields: Sequence[dict], *, reserve: int = 0, per_page: int = FIELDS, budget: int = EMBED_TOTAL) -> list[list[dict]]:
+def paginate_fields(
+    fields: Sequence[dict], *, reserve: int = 0, per_page: int = FIELDS, budget: int = EMBED_TOTAL
+) -> list[list[dict]]:
     """Fields (clipped to their limits) in pages: each page at most ``per_page`` (<= 25) fields, and
     together with ``reserve`` characters (the page's title, description and footer) within ``budget``."""
     per_page = min(per_page, FIELDS)
@@ -203,7 +213,9 @@ class Part:
     last: bool
 
 
-def split_parts(content: str | None, embeds: Sequence[dict] = (), files: Sequence[T] = (), *, more: More = more_text) -> list[Part]:
+def split_parts(
+    content: str | None, embeds: Sequence[dict] = (), files: Sequence[T] = (), *, more: More = more_text
+) -> list[Part]:
     """What to send as one or more Discord messages, each inside the limits: content split on line
     boundaries under 2,000 characters, embeds fitted and grouped 10 (and 6,000 characters) a message,
     files 10 a message. Part i carries the i-th piece of each; components belong on the last part."""
@@ -226,7 +238,13 @@ def split_message(message: OutgoingMessage) -> list[OutgoingMessage]:
     """An OutgoingMessage as the Discord messages it takes (usually one); buttons go on the last."""
     parts = split_parts(message.content, message.embeds, message.files)
     return [
-        replace(message, content=p.content or "", embeds=tuple(p.embeds), files=tuple(p.files), buttons=message.buttons if p.last else ())
+        replace(
+            message,
+            content=p.content or "",
+            embeds=tuple(p.embeds),
+            files=tuple(p.files),
+            buttons=message.buttons if p.last else (),
+        )
         for p in parts
     ]
 

@@ -198,7 +198,15 @@ class RedisBucket:
         try:
             answer = int(
                 await self.redis.eval(
-                    _TAKE, 2, self.key, f"{self.key}:log", int(self.interval_us), int(self.tolerance_us), int(pause), self.limit, int(self.window_us)
+                    _TAKE,
+                    2,
+                    self.key,
+                    f"{self.key}:log",
+                    int(self.interval_us),
+                    int(self.tolerance_us),
+                    int(pause),
+                    self.limit,
+                    int(self.window_us),
                 )
             )
         except BaseException:

@@ -49,12 +49,18 @@ def renderer(kind: str):
     def register(fn) -> Renderer:
         arity = len(inspect.signature(fn).parameters)
         if arity < 3:
-            async def any_language(store: Store, payload: dict, locale: Locale, keys: Keyring | None, _fn=fn) -> OutgoingMessage:
+
+            async def any_language(
+                store: Store, payload: dict, locale: Locale, keys: Keyring | None, _fn=fn
+            ) -> OutgoingMessage:
                 return await _fn(store, payload)
 
             RENDERERS[kind] = any_language
         elif arity == 3:
-            async def unsigned(store: Store, payload: dict, locale: Locale, keys: Keyring | None, _fn=fn) -> OutgoingMessage:
+
+            async def unsigned(
+                store: Store, payload: dict, locale: Locale, keys: Keyring | None, _fn=fn
+            ) -> OutgoingMessage:
                 return await _fn(store, payload, locale)
 
             RENDERERS[kind] = unsigned
@@ -67,7 +73,9 @@ def renderer(kind: str):
 
 def signing_keys(keys: Keyring | None) -> Keyring:
     if keys is None:
-        raise NoSigningKeys("this message carries ticket codes: hand the sender the signing keys (OutboxSender(keyring=...))")
+        raise NoSigningKeys(
+            "this message carries ticket codes: hand the sender the signing keys (OutboxSender(keyring=...))"
+        )
     return keys
 
 
@@ -79,7 +87,9 @@ def message_locale(locale: object) -> Locale:
     return value if value and base in i18n.LANGUAGES else None
 
 
-async def render(store: Store, kind: str, payload: dict, locale: object = None, keys: Keyring | None = None) -> OutgoingMessage:
+async def render(
+    store: Store, kind: str, payload: dict, locale: object = None, keys: Keyring | None = None
+) -> OutgoingMessage:
     """``keys``: the ticket signing keys, for the messages that carry a ticket code."""
     fn = RENDERERS.get(kind)
     if fn is None:
@@ -104,7 +114,10 @@ async def _tickets_issued(store: Store, payload: dict, locale: Locale, keys: Key
     holder = payload.get("holder_name") or t(locale, "fan {id}", id=order.fan_id)
     live = [tk for tk in order.tickets if tk.status != "revoked"]
     signer = signing_keys(keys)
-    codes = {tk.id: signer.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_id, now=store.now()) for tk in live}
+    codes = {
+        tk.id: signer.sign(ticket_id=tk.id, show_id=show.id, holder_discord_id=order.fan_id, now=store.now())
+        for tk in live
+    }
     files = tuple(
         (
             f"ticket-{tk.id}.png",
@@ -127,11 +140,20 @@ async def _tickets_issued(store: Store, payload: dict, locale: Locale, keys: Key
     embed = {
         "title": f"🎟️ {show.title}",
         "description": t(
-            locale, "{date} ({relative}) at {venue}", date=discord_ts(show.starts_at, "F"), relative=discord_ts(show.starts_at, "R"), venue=show.venue_name
+            locale,
+            "{date} ({relative}) at {venue}",
+            date=discord_ts(show.starts_at, "F"),
+            relative=discord_ts(show.starts_at, "R"),
+            venue=show.venue_name,
         ),
         # One field per ticket; past 25 (or 6,000 characters) the message builder summarises the rest.
-        "fields": [{"name": t(locale, "Ticket #{id}", id=tk.id), "value": seat_label(tk.seat, locale), "inline": True} for tk in live],
-        "footer": {"text": t(locale, "Order #{id} · paid {amount} · bound to your Discord account", id=order.id, amount=paid)},
+        "fields": [
+            {"name": t(locale, "Ticket #{id}", id=tk.id), "value": seat_label(tk.seat, locale), "inline": True}
+            for tk in live
+        ],
+        "footer": {
+            "text": t(locale, "Order #{id} · paid {amount} · bound to your Discord account", id=order.id, amount=paid)
+        },
     }
     # One card per ticket: the transport sends them 10 to a message (Discord's limit), see notifier/messages.py.
     return OutgoingMessage(
@@ -151,7 +173,13 @@ async def _tickets_issued(store: Store, payload: dict, locale: Locale, keys: Key
 async def _ticket_cancelled(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     amount = money(payload.get("refund_cents", 0), show.currency, locale)
-    text = t(locale, "Ticket #{id} for **{title}** is cancelled. {amount} is refunded to your card.", id=payload["ticket_id"], title=show.title, amount=amount)
+    text = t(
+        locale,
+        "Ticket #{id} for **{title}** is cancelled. {amount} is refunded to your card.",
+        id=payload["ticket_id"],
+        title=show.title,
+        amount=amount,
+    )
     if payload.get("fee_cents"):  # the show's cancellation policy kept a fee
         text += t(
             locale,
@@ -165,9 +193,18 @@ async def _ticket_cancelled(store: Store, payload: dict, locale: Locale) -> Outg
 async def _show_cancelled(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     refund = payload.get("refund_cents", 0)
-    text = t(locale, "**{title}** ({date}) has been cancelled by its organizer.", title=show.title, date=discord_ts(show.starts_at, "f"))
+    text = t(
+        locale,
+        "**{title}** ({date}) has been cancelled by its organizer.",
+        title=show.title,
+        date=discord_ts(show.starts_at, "f"),
+    )
     if refund:
-        text += t(locale, " Your tickets are void and {amount} is refunded to your card.", amount=money(refund, show.currency, locale))
+        text += t(
+            locale,
+            " Your tickets are void and {amount} is refunded to your card.",
+            amount=money(refund, show.currency, locale),
+        )
     elif payload.get("was") == "queue":
         text += t(locale, " You were in its queue; the queue is closed and nothing was charged.")
     else:
@@ -180,9 +217,17 @@ async def _queue_closed(store: Store, payload: dict, locale: Locale) -> Outgoing
     """The show started while the fan was still in its queue (or on its waitlist)."""
     show = await shows.get_show(store, payload["show_id"])
     if payload.get("line") == "waitlist":
-        text = t(locale, "**{title}** has started, so its sales are closed. You were still on its waitlist; nothing was charged.", title=show.title)
+        text = t(
+            locale,
+            "**{title}** has started, so its sales are closed. You were still on its waitlist; nothing was charged.",
+            title=show.title,
+        )
     else:
-        text = t(locale, "**{title}** has started, so its sales are closed. You were still in its queue; nothing was charged.", title=show.title)
+        text = t(
+            locale,
+            "**{title}** has started, so its sales are closed. You were still in its queue; nothing was charged.",
+            title=show.title,
+        )
     return OutgoingMessage(content=text)
 
 
@@ -193,12 +238,19 @@ def show_embed_dict(show: shows.ShowView, locale: Locale = None) -> dict:
         "title": show.title,
         "description": f"**{', '.join(show.artists)}**\n{discord_ts(start, 'F')} ({discord_ts(start, 'R')})\n{show.venue_name}",
         "fields": [
-            {"name": t(locale, "On sale"), "value": f"{discord_ts(sale, 'F')} ({discord_ts(sale, 'R')})", "inline": False},
+            {
+                "name": t(locale, "On sale"),
+                "value": f"{discord_ts(sale, 'F')} ({discord_ts(sale, 'R')})",
+                "inline": False,
+            },
             {"name": t(locale, "Prices"), "value": prices[:1024] or "-", "inline": False},
         ],
         "footer": {
             "text": t(
-                locale, "Show #{id} · you follow {artists} or its genres · /alerts to change", id=show.id, artists=", ".join(show.artists[:3])
+                locale,
+                "Show #{id} · you follow {artists} or its genres · /alerts to change",
+                id=show.id,
+                artists=", ".join(show.artists[:3]),
             )
         },
     }
@@ -217,7 +269,8 @@ def show_buttons(show_id: int, locale: Locale = None) -> tuple[Button, ...]:
 async def _show_alert(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     return OutgoingMessage(
-        content=f"{ALERT_PREFIX} " + t(locale, "New show: **{title}** by {artists}", title=show.title, artists=", ".join(show.artists)),
+        content=f"{ALERT_PREFIX} "
+        + t(locale, "New show: **{title}** by {artists}", title=show.title, artists=", ".join(show.artists)),
         embeds=(show_embed_dict(show, locale),),
         buttons=show_buttons(show.id, locale),
     )
@@ -229,7 +282,13 @@ async def _onsale_reminder(store: Store, payload: dict, locale: Locale) -> Outgo
     sale = show.on_sale_at
     return OutgoingMessage(
         content=f"{ALERT_PREFIX} "
-        + t(locale, "Reminder: **{title}** goes on sale {relative} ({time}).", title=show.title, relative=discord_ts(sale, "R"), time=discord_ts(sale, "t")),
+        + t(
+            locale,
+            "Reminder: **{title}** goes on sale {relative} ({time}).",
+            title=show.title,
+            relative=discord_ts(sale, "R"),
+            time=discord_ts(sale, "t"),
+        ),
         embeds=(show_embed_dict(show, locale),),
         buttons=(book_button(show.id, locale),),
     )
@@ -242,7 +301,8 @@ async def _digest(store: Store, payload: dict, locale: Locale) -> OutgoingMessag
     # A festival's lineup is summarised on its line; a long week is split on line ends into as many
     # messages as it takes (notifier/messages.py), never cut inside a show's line.
     lines = [
-        "• " + t(
+        "• "
+        + t(
             locale,
             "**{title}** · {artists} · {date} · show #{id}",
             title=s.title,
@@ -252,14 +312,21 @@ async def _digest(store: Store, payload: dict, locale: Locale) -> OutgoingMessag
         )
         for s in found
     ]
-    return OutgoingMessage(content=f"{ALERT_PREFIX} " + t(locale, "This week's new shows for you:") + "\n" + "\n".join(lines))
+    return OutgoingMessage(
+        content=f"{ALERT_PREFIX} " + t(locale, "This week's new shows for you:") + "\n" + "\n".join(lines)
+    )
 
 
 @renderer("queue_turn")
 async def _queue_turn(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     return OutgoingMessage(
-        content="🎫 " + t(locale, "It's your turn for **{title}**! Press Book to choose your seats; your turn lasts a few minutes.", title=show.title),
+        content="🎫 "
+        + t(
+            locale,
+            "It's your turn for **{title}**! Press Book to choose your seats; your turn lasts a few minutes.",
+            title=show.title,
+        ),
         buttons=(book_button(show.id, locale),),
     )
 
@@ -268,7 +335,11 @@ async def _queue_turn(store: Store, payload: dict, locale: Locale) -> OutgoingMe
 async def _queue_sold_out(store: Store, payload: dict, locale: Locale) -> OutgoingMessage:
     show = await shows.get_show(store, payload["show_id"])
     return OutgoingMessage(
-        content=t(locale, "**{title}** sold out while you were in line. Join the waitlist to get a seat if one comes back.", title=show.title),
+        content=t(
+            locale,
+            "**{title}** sold out while you were in line. Join the waitlist to get a seat if one comes back.",
+            title=show.title,
+        ),
         buttons=(Button(t(locale, "Join waitlist"), f"picket:show:wait:{show.id}", "secondary"),),
     )
 
@@ -281,7 +352,13 @@ async def _ticket_code(store: Store, payload: dict, locale: Locale, keys: Keyrin
         ticket_id=payload["ticket_id"], show_id=show.id, holder_discord_id=payload["holder"], now=store.now()
     )
     return OutgoingMessage(
-        content=t(locale, "Entry code for ticket #{id} · **{title}** · valid for one minute.", id=payload["ticket_id"], title=show.title) + f"\n`{code}`",
+        content=t(
+            locale,
+            "Entry code for ticket #{id} · **{title}** · valid for one minute.",
+            id=payload["ticket_id"],
+            title=show.title,
+        )
+        + f"\n`{code}`",
         files=((f"code-{payload['ticket_id']}.png", ticket_codes.qr_png(code)),),
     )
 

@@ -28,7 +28,9 @@ class ChartLabels:
     opened: str
 
 
-def _steps(times: list[datetime], start: datetime, span: float, x0: float, x1: float, y0: float, y1: float, top: int) -> list[tuple[float, float]]:
+def _steps(
+    times: list[datetime], start: datetime, span: float, x0: float, x1: float, y0: float, y1: float, top: int
+) -> list[tuple[float, float]]:
     points = [(x0, y0)]
     for n, when in enumerate(sorted(times), 1):
         x = x0 + (x1 - x0) * max(0.0, (when - start).total_seconds()) / span
@@ -39,7 +41,14 @@ def _steps(times: list[datetime], start: datetime, span: float, x0: float, x1: f
 
 
 def onsale_chart(
-    joins: list[datetime], sales: list[datetime], on_sale_at: datetime, capacity: int, labels: ChartLabels, timezone: str = "UTC", *, lang: str = "en"
+    joins: list[datetime],
+    sales: list[datetime],
+    on_sale_at: datetime,
+    capacity: int,
+    labels: ChartLabels,
+    timezone: str = "UTC",
+    *,
+    lang: str = "en",
 ) -> bytes:
     """A PNG: cumulative joins and sales from the first event (or the open) to the last."""
     w, h, pad, left = 860, 420, 40, 70
@@ -64,7 +73,9 @@ def onsale_chart(
         d.line([(open_x, y), (open_x, y + 4)], fill=OPEN)
     opened = f"{labels.opened} {venue_time(on_sale_at, timezone, lang=lang, date=False)}"
     width = font(12).getlength(opened)
-    label_x = open_x + 4 if open_x + 4 + width <= w - 8 else max(8, open_x - 4 - width)  # beside the mark, inside the image
+    label_x = (
+        open_x + 4 if open_x + 4 + width <= w - 8 else max(8, open_x - 4 - width)
+    )  # beside the mark, inside the image
     d.text((label_x, y1 - 16), fit(opened, 12, w - 16), font=font(12), fill="#555")
     if joins:
         d.line(_steps(joins, start, span, x0, x1, y0, y1, top), fill=JOINS, width=3)
@@ -75,7 +86,11 @@ def onsale_chart(
     d.text((x1 - font(12).getlength(last), y0 + 8), last, font=font(12), fill="#555")
     legend_y = h - 30
     x = x0
-    for colour, text, n in ((JOINS, labels.joins, len(joins)), (SALES, labels.sales, len(sales)), (CAPACITY, labels.capacity, capacity)):
+    for colour, text, n in (
+        (JOINS, labels.joins, len(joins)),
+        (SALES, labels.sales, len(sales)),
+        (CAPACITY, labels.capacity, capacity),
+    ):
         d.rectangle([x, legend_y, x + 14, legend_y + 14], fill=colour)
         entry = fit(f"{text} ({n:,})", 13, 230)
         d.text((x + 20, legend_y - 1), entry, font=font(13), fill="#333")

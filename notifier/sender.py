@@ -242,7 +242,9 @@ class OutboxSender:
         """Claim the next batch and look up what its messages need (the fans' settings, each reader's
         language). None when nothing is due and no fan-out is still writing."""
         while True:
-            claimed = await outbox.claim_due(self.store, self.worker_id, limit=self._claim_size(), lease=self.lease, max_priority=max_priority)
+            claimed = await outbox.claim_due(
+                self.store, self.worker_id, limit=self._claim_size(), lease=self.lease, max_priority=max_priority
+            )
             if claimed:
                 break
             if progress is None or not progress.running:
@@ -251,7 +253,9 @@ class OutboxSender:
         interested = [m.recipient_discord_id for m in claimed if _fan_rules_apply(m)]
         settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
         # Each message in its reader's language, looked up for the whole batch at once.
-        langs = await locales.dm_locales(self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed])
+        langs = await locales.dm_locales(
+            self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed]
+        )
         return _Batch(claimed, settings, langs)
 
     async def _drain_lane(self, progress: _FanOutProgress | None = None, *, max_priority: int = outbox.LOWEST) -> int:
@@ -292,7 +296,9 @@ class OutboxSender:
                     fan = settings.get(msg.recipient_discord_id) if _fan_rules_apply(msg) else None
                     return await self.deliver(msg, fan, self._shared_renders, locale=lang)
 
-        outcomes = await asyncio.gather(*(one(m, lang) for m, lang in zip(claimed, batch.langs, strict=True)), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(one(m, lang) for m, lang in zip(claimed, batch.langs, strict=True)), return_exceptions=True
+        )
         for msg, outcome in zip(claimed, outcomes, strict=True):
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                 raise outcome  # cancelled: stop here (the claims lapse and are resent)
@@ -327,13 +333,20 @@ class OutboxSender:
             return await render(self.store, msg.kind, msg.payload, locale, self.keyring)
         key = (msg.kind, json.dumps(msg.payload, sort_keys=True), locale)
         if isinstance(cache, _Renders):
-            return await asyncio.shield(cache.get(key, lambda: render(self.store, msg.kind, msg.payload, locale, self.keyring)))
+            return await asyncio.shield(
+                cache.get(key, lambda: render(self.store, msg.kind, msg.payload, locale, self.keyring))
+            )
         if key not in cache:
             cache[key] = asyncio.ensure_future(render(self.store, msg.kind, msg.payload, locale, self.keyring))
         return await asyncio.shield(cache[key])
 
     async def deliver(
-        self, msg: ClaimedMessage, fan: FanSettings | None = None, render_cache: _Renders | dict[Any, Any] | None = None, *, locale: str | None | EllipsisType = ...
+        self,
+        msg: ClaimedMessage,
+        fan: FanSettings | None = None,
+        render_cache: _Renders | dict[Any, Any] | None = None,
+        *,
+        locale: str | None | EllipsisType = ...,
     ) -> tuple[int, int] | None:
         """Send one claimed message, in ``locale`` (looked up when not given). Returns (outbox id,
         Discord message id) when Discord accepted it (the caller records it as sent), None when it
@@ -344,15 +357,23 @@ class OutboxSender:
                 await outbox.mark_skipped(self.store, msg.id, "alerts off" if not fan.alerts_enabled else "DMs closed")
                 self.stats.skipped += 1
                 return None
-            quiet_until = fan.quiet_until(self.store.now()) if interest or reminders.respects_quiet_hours(msg.kind, msg.payload) else None
+            quiet_until = (
+                fan.quiet_until(self.store.now())
+                if interest or reminders.respects_quiet_hours(msg.kind, msg.payload)
+                else None
+            )
             if quiet_until is not None:
                 await outbox.defer(self.store, self.worker_id, msg.id, quiet_until)
                 self.stats.deferred += 1
-                asyncio.get_running_loop().call_later((quiet_until - self.store.now()).total_seconds() + 0.01, self.kick)
+                asyncio.get_running_loop().call_later(
+                    (quiet_until - self.store.now()).total_seconds() + 0.01, self.kick
+                )
                 return None
         try:
             if locale is ...:
-                (locale,) = await locales.dm_locales(self.store, [(msg.recipient_discord_id, locales.shows_of(msg.payload))])
+                (locale,) = await locales.dm_locales(
+                    self.store, [(msg.recipient_discord_id, locales.shows_of(msg.payload))]
+                )
             message = await self._render(msg, render_cache, locale)
         except Exception as exc:  # e.g. the database dropped the connection: try again later
             log.exception("cannot render outbox message %s (%s)", msg.id, msg.kind)
@@ -368,7 +389,9 @@ class OutboxSender:
                 with sending_priority(msg.priority):  # the transport's extra requests (opening a DM) wait as this one
                     discord_id = await self._send(msg, message, post)
             except RateLimited as exc:
-                self.stats.rate_limited += 1  # picket_discord_rate_limited_total is counted where discord.py met it (bot/ratelimits.py)
+                self.stats.rate_limited += (
+                    1  # picket_discord_rate_limited_total is counted where discord.py met it (bot/ratelimits.py)
+                )
                 if self.on_rate_limited:
                     self.on_rate_limited()
                 self.pacer.pause(exc.retry_after, channel, is_global=exc.is_global)
@@ -382,7 +405,9 @@ class OutboxSender:
             except Undeliverable as exc:  # a permanent refusal from Discord: the only end but success
                 self.stats.undeliverable += 1
                 closed = isinstance(exc, DMsClosed)
-                await outbox.mark_undeliverable(self.store, msg.id, msg.recipient_discord_id, str(exc), dms_closed=closed)
+                await outbox.mark_undeliverable(
+                    self.store, msg.id, msg.recipient_discord_id, str(exc), dms_closed=closed
+                )
                 telemetry.count("dm_failed", reason="dms_closed" if closed else "refused")
                 if post and await alert_roles.role_post_refused(self.store, msg.payload):
                     self.kick()  # nobody was pinged: the role's members get their DMs after all
@@ -412,7 +437,9 @@ class OutboxSender:
         """Give the message back with an exponential back-off (at most 10 minutes). It stays pending
         however long the trouble lasts, unless ``max_attempts`` was set."""
         delay = timedelta(seconds=min(600.0, self.retry_base * 2 ** min(exponent, 30)))
-        outcome = await outbox.mark_retry(self.store, self.worker_id, msg.id, delay=delay, error=error, max_attempts=self.max_attempts)
+        outcome = await outbox.mark_retry(
+            self.store, self.worker_id, msg.id, delay=delay, error=error, max_attempts=self.max_attempts
+        )
         if outcome == "dead":
             self.stats.dead += 1
             telemetry.count("dm_failed", reason="retries_exhausted")
@@ -469,7 +496,11 @@ class _Renders:
     def get(self, key: tuple, make) -> asyncio.Future:
         now = time.monotonic()
         found = self._entries.get(key)
-        if found is not None and now - found[0] < self.ttl and not (found[1].done() and found[1].exception() is not None):
+        if (
+            found is not None
+            and now - found[0] < self.ttl
+            and not (found[1].done() and found[1].exception() is not None)
+        ):
             return found[1]
         if len(self._entries) >= self.size:
             self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.ttl}

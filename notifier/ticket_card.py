@@ -36,7 +36,16 @@ class CardText:
 
 
 def card_text(
-    *, show_title: str, starts_at: datetime, timezone: str, venue: str, seat_label: str, tier: str, holder_name: str, ticket_id: int, locale: object = None
+    *,
+    show_title: str,
+    starts_at: datetime,
+    timezone: str,
+    venue: str,
+    seat_label: str,
+    tier: str,
+    holder_name: str,
+    ticket_id: int,
+    locale: object = None,
 ) -> CardText:
     """What the card says, in ``locale``'s language. An image cannot hold a Discord timestamp: the
     date is the venue's local time (``timezone``, the show's IANA zone) with its zone's name: "Fri 01

@@ -98,13 +98,17 @@ class Keyring:
         self.public: dict[str, Ed25519PublicKey] = {}
         for pub in self.folder.glob("*.pub"):
             if _key_number(pub.stem) is not None:
-                self.public[pub.stem] = cast(Ed25519PublicKey, serialization.load_pem_public_key(pub.read_bytes()))  # the keyring writes only Ed25519
+                self.public[pub.stem] = cast(
+                    Ed25519PublicKey, serialization.load_pem_public_key(pub.read_bytes())
+                )  # the keyring writes only Ed25519
         # Each key retires when the next one (by number) was made: from then on it no longer signs.
         ordered = sorted(self.public, key=lambda kid: _key_number(kid) or 0)  # every public key is numbered
         self.retired_at: dict[str, datetime] = {
             kid: self._created_at(successor) for kid, successor in pairwise(ordered)
         }
-        newest = max((k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: _key_number(p.stem) or 0)
+        newest = max(
+            (k for k in self.folder.glob("*.key") if k.stem in self.public), key=lambda p: _key_number(p.stem) or 0
+        )
         self.key_id = newest.stem
         self.private = cast(Ed25519PrivateKey, serialization.load_pem_private_key(newest.read_bytes(), password=None))
 
@@ -129,8 +133,14 @@ class Keyring:
             kid = f"k{number:04d}"
             key = Ed25519PrivateKey.generate()
             try:
-                with open(self.folder / f"{kid}.key", "xb", opener=lambda path, flags: os.open(path, flags, 0o600)) as private:
-                    private.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+                with open(
+                    self.folder / f"{kid}.key", "xb", opener=lambda path, flags: os.open(path, flags, 0o600)
+                ) as private:
+                    private.write(
+                        key.private_bytes(
+                            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                        )
+                    )
             except FileExistsError:
                 if first:
                     break  # another process made the first key just now: use theirs
@@ -138,7 +148,12 @@ class Keyring:
                 continue
             for suffix, data in (
                 ("json", json.dumps({"created_at": created}).encode()),  # before .pub: a visible key has its date
-                ("pub", key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)),
+                (
+                    "pub",
+                    key.public_key().public_bytes(
+                        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                    ),
+                ),
             ):
                 staged = self.folder / f".{kid}.{suffix}.{os.getpid()}"
                 staged.write_bytes(data)
@@ -157,10 +172,19 @@ class Keyring:
             self._load()
         return kid
 
-    def sign(self, *, ticket_id: int, show_id: int, holder_discord_id: int, now: datetime, window: timedelta = DEFAULT_WINDOW) -> str:
+    def sign(
+        self, *, ticket_id: int, show_id: int, holder_discord_id: int, now: datetime, window: timedelta = DEFAULT_WINDOW
+    ) -> str:
         self._refresh()
         payload = json.dumps(
-            {"k": self.key_id, "t": ticket_id, "s": show_id, "h": holder_discord_id, "nb": int(now.timestamp()), "na": int((now + window).timestamp())},
+            {
+                "k": self.key_id,
+                "t": ticket_id,
+                "s": show_id,
+                "h": holder_discord_id,
+                "nb": int(now.timestamp()),
+                "na": int((now + window).timestamp()),
+            },
             separators=(",", ":"),
             sort_keys=True,
         ).encode()
@@ -184,7 +208,9 @@ class Keyring:
             raise InvalidCode("This ticket code was not signed by Picket.")
         retired = self.retired_at.get(kid)
         if retired is not None and now > retired + self.grace:
-            raise InvalidCode("This ticket code was signed with a retired key: ask the holder to run /ticket show for a fresh one.")
+            raise InvalidCode(
+                "This ticket code was signed with a retired key: ask the holder to run /ticket show for a fresh one."
+            )
         try:
             key.verify(signature, payload)
         except InvalidSignature:
@@ -201,7 +227,9 @@ class Keyring:
         except (KeyError, TypeError, ValueError, OverflowError):
             raise InvalidCode("This ticket code is damaged.") from None
         if retired is not None and claim.not_before > retired + CLOCK_SKEW:
-            raise InvalidCode("This ticket code was signed with a retired key: ask the holder to run /ticket show for a fresh one.")
+            raise InvalidCode(
+                "This ticket code was signed with a retired key: ask the holder to run /ticket show for a fresh one."
+            )
         if now > claim.not_after + CLOCK_SKEW:
             raise InvalidCode("This ticket code has expired: ask the holder to run /ticket show for a fresh one.")
         if now < claim.not_before - CLOCK_SKEW:
@@ -277,4 +305,3 @@ def read_qr(image_bytes: bytes) -> str | None:
         if result.text:
             return result.text
     return None
-

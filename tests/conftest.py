@@ -84,7 +84,14 @@ def e2e_settings(**overrides) -> Settings:
     cogs kick the sender when they queue something and retries schedule their own wake-up.
     APScheduler is off (wall-clock triggers); tests run its jobs with ``bot.jobs``. DM pacing is off
     (see Settings.dm_pacing_enabled); test_pacing.py drives the pacer directly."""
-    base = dict(shard_count=1, metrics_port=-1, outbox_poll_seconds=3600.0, scheduler_enabled=False, dm_pacing_enabled=False, redis_url=backends.REDIS_URL)
+    base = dict(
+        shard_count=1,
+        metrics_port=-1,
+        outbox_poll_seconds=3600.0,
+        scheduler_enabled=False,
+        dm_pacing_enabled=False,
+        redis_url=backends.REDIS_URL,
+    )
     return Settings(_env_file=None, **{**base, **overrides})
 
 
@@ -106,7 +113,14 @@ def keyring(tmp_path_factory) -> Keyring:
 @pytest.fixture
 def simcord_bot(e2e_store, gateway, keyring):
     # SimCord's Discord starts with no commands (a real one keeps what `picket sync` sent): sync once.
-    return create_bot(e2e_settings(), store=e2e_store, gateway=gateway, keyring=keyring, sync_commands=True, sender_options={"retry_base": 0.05})
+    return create_bot(
+        e2e_settings(),
+        store=e2e_store,
+        gateway=gateway,
+        keyring=keyring,
+        sync_commands=True,
+        sender_options={"retry_base": 0.05},
+    )
 
 
 @dataclass

@@ -80,12 +80,19 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("discord.com"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("discord.com"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "standin.crt", directory / "standin.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -110,7 +117,14 @@ class DiscordStandIn:
 
     @staticmethod
     def _user(uid: int, name: str) -> dict:
-        return {"id": str(uid), "username": name, "discriminator": "0", "global_name": name, "avatar": None, "bot": uid == BOT_ID}
+        return {
+            "id": str(uid),
+            "username": name,
+            "discriminator": "0",
+            "global_name": name,
+            "avatar": None,
+            "bot": uid == BOT_ID,
+        }
 
     async def _me(self, _r: web.Request) -> web.Response:
         return _json({**self._user(BOT_ID, "Picket"), "verified": True, "mfa_enabled": False, "flags": 0})
@@ -118,9 +132,18 @@ class DiscordStandIn:
     async def _application(self, _r: web.Request) -> web.Response:
         return _json(
             {
-                "id": str(APP_ID), "name": "Picket", "icon": None, "description": "", "rpc_origins": [],
-                "bot_public": True, "bot_require_code_grant": False, "owner": self._user(1, "owner"),
-                "summary": "", "verify_key": "0" * 64, "flags": 0, "team": None,
+                "id": str(APP_ID),
+                "name": "Picket",
+                "icon": None,
+                "description": "",
+                "rpc_origins": [],
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self._user(1, "owner"),
+                "summary": "",
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "team": None,
             }
         )
 
@@ -128,7 +151,9 @@ class DiscordStandIn:
         """Replaces the bot's global commands: answers them with their ids, as Discord does."""
         commands = await request.json()
         self.recorder.command_syncs.append(commands)
-        return _json([{**c, "id": str(self._snowflake()), "application_id": str(APP_ID), "version": "1"} for c in commands])
+        return _json(
+            [{**c, "id": str(self._snowflake()), "application_id": str(APP_ID), "version": "1"} for c in commands]
+        )
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         self.recorder.arrivals.append(time.monotonic())
@@ -137,7 +162,14 @@ class DiscordStandIn:
         if channel is None:
             channel = self._channels[recipient] = self._snowflake()
             self._recipients[channel] = recipient
-        return _json({"id": str(channel), "type": 1, "last_message_id": None, "recipients": [self._user(recipient, f"fan{recipient}")]})
+        return _json(
+            {
+                "id": str(channel),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [self._user(recipient, f"fan{recipient}")],
+            }
+        )
 
     async def _create_message(self, request: web.Request) -> web.Response:
         self.recorder.arrivals.append(time.monotonic())
@@ -165,20 +197,45 @@ class DiscordStandIn:
                     return _json(seen[1])
         message_id = self._snowflake()
         body = {
-            "id": str(message_id), "channel_id": str(channel), "author": self._user(BOT_ID, "Picket"),
-            "content": payload.get("content") or "", "timestamp": dt.datetime.now(dt.UTC).isoformat(),
-            "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "id": str(message_id),
+            "channel_id": str(channel),
+            "author": self._user(BOT_ID, "Picket"),
+            "content": payload.get("content") or "",
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
             "attachments": [
-                {"id": str(self._snowflake()), "filename": f, "size": 1, "url": f"https://cdn.invalid/{f}", "proxy_url": f"https://cdn.invalid/{f}"}
+                {
+                    "id": str(self._snowflake()),
+                    "filename": f,
+                    "size": 1,
+                    "url": f"https://cdn.invalid/{f}",
+                    "proxy_url": f"https://cdn.invalid/{f}",
+                }
                 for f in files
             ],
-            "embeds": payload.get("embeds") or [], "components": payload.get("components") or [], "pinned": False, "type": 0,
+            "embeds": payload.get("embeds") or [],
+            "components": payload.get("components") or [],
+            "pinned": False,
+            "type": 0,
             "nonce": nonce,
         }
         if nonce is not None:
             self._nonces[(channel, nonce)] = (time.monotonic(), body)
         self.recorder.messages.append(
-            RecordedMessage(message_id, channel, self._recipients.get(channel, 0), nonce, payload.get("content"), body["embeds"], body["components"], files)
+            RecordedMessage(
+                message_id,
+                channel,
+                self._recipients.get(channel, 0),
+                nonce,
+                payload.get("content"),
+                body["embeds"],
+                body["components"],
+                files,
+            )
         )
         return _json(body)
 

@@ -77,7 +77,16 @@ class ToStandIn(AbstractResolver):
         self.port = port
 
     async def resolve(self, host, port=0, family=socket.AF_INET):
-        return [{"hostname": host, "host": "127.0.0.1", "port": self.port, "family": socket.AF_INET, "proto": 0, "flags": socket.AI_NUMERICHOST}]
+        return [
+            {
+                "hostname": host,
+                "host": "127.0.0.1",
+                "port": self.port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
 
     async def close(self) -> None:
         pass
@@ -102,11 +111,17 @@ async def one(store: Store, q):
 async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
     fan = fan_id(n)
     while True:
-        order = await one(store, select(Order).where(Order.fan_discord_id == fan, Order.status.in_(("paid", "refunded"))).limit(1))
+        order = await one(
+            store, select(Order).where(Order.fan_discord_id == fan, Order.status.in_(("paid", "refunded"))).limit(1)
+        )
         if order is not None:
             break
         hold = await one(
-            store, select(Hold.id).where(Hold.fan_discord_id == fan, Hold.status == "active", Hold.expires_at > store.now()).order_by(Hold.id.desc()).limit(1)
+            store,
+            select(Hold.id)
+            .where(Hold.fan_discord_id == fan, Hold.status == "active", Hold.expires_at > store.now())
+            .order_by(Hold.id.desc())
+            .limit(1),
         )
         try:
             if hold is None:
@@ -131,10 +146,21 @@ async def buyer(store, redis, gateway, show_id: int, n: int) -> None:
     if cancels(n):
         while await one(store, select(func.count()).select_from(WaitlistEntry)) < len(WAITLISTERS):  # noqa: ASYNC110  (rows other processes write)
             await asyncio.sleep(0.1)  # the show sells out and the waitlist fills first
-        revoked = await one(store, select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == fan, Ticket.status == "revoked"))
+        revoked = await one(
+            store,
+            select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == fan, Ticket.status == "revoked"),
+        )
         if not revoked:
-            first = await one(store, select(Ticket.id).where(Ticket.holder_discord_id == fan, Ticket.status == "valid").order_by(Ticket.id).limit(1))
-            await cancellations.cancel_ticket(store, gateway, ticket_id=first, fan_id=fan)  # as /ticket cancel does: the waitlist promoted too
+            first = await one(
+                store,
+                select(Ticket.id)
+                .where(Ticket.holder_discord_id == fan, Ticket.status == "valid")
+                .order_by(Ticket.id)
+                .limit(1),
+            )
+            await cancellations.cancel_ticket(
+                store, gateway, ticket_id=first, fan_id=fan
+            )  # as /ticket cancel does: the waitlist promoted too
     STATE.pop(n, None)
 
 
@@ -158,7 +184,9 @@ async def walkaway(store, redis, show_id: int, n: int) -> None:
 
 async def waitlister(store, gateway, show_id: int, n: int) -> None:
     while True:
-        if await one(store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))):
+        if await one(
+            store, select(func.count()).select_from(WaitlistEntry).where(WaitlistEntry.fan_discord_id == fan_id(n))
+        ):
             break  # joined in an earlier run (and perhaps promoted since): a fan joins once
         try:
             await waitlist.join_waitlist(store, show_id=show_id, fan_id=fan_id(n), quantity=1, gateway=gateway)

@@ -53,7 +53,11 @@ async def main() -> int:
     print("READY", flush=True)
     while True:
         async with store.session() as s:
-            pending = (await s.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))).scalar_one()
+            pending = (
+                await s.execute(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+                )
+            ).scalar_one()
         if not pending:
             break
         await asyncio.sleep(0.2)

@@ -100,24 +100,57 @@ def start() -> Cluster:
         for port in cluster.ports:
             subprocess.run(
                 [
-                    "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                    "--cluster-config-file", str(folder / f"nodes-{port}.conf"), "--cluster-node-timeout", "5000",
-                    "--save", "", "--appendonly", "no", "--dir", str(folder), "--daemonize", "yes",
-                    "--pidfile", str(folder / f"{port}.pid"), "--logfile", str(folder / f"{port}.log"),
+                    "redis-server",
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    str(folder / f"nodes-{port}.conf"),
+                    "--cluster-node-timeout",
+                    "5000",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(folder),
+                    "--daemonize",
+                    "yes",
+                    "--pidfile",
+                    str(folder / f"{port}.pid"),
+                    "--logfile",
+                    str(folder / f"{port}.log"),
                 ],
-                check=True, capture_output=True, timeout=10,
+                check=True,
+                capture_output=True,
+                timeout=10,
             )
         deadline = time.monotonic() + 10
         for port in cluster.ports:
             pidfile = folder / f"{port}.pid"
             while not (pidfile.exists() and pidfile.read_text().strip() and _cli(port, "ping").strip() == "PONG"):
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server on port {port} did not start: {(folder / f'{port}.log').read_text()[-500:]}")
+                    raise RuntimeError(
+                        f"redis-server on port {port} did not start: {(folder / f'{port}.log').read_text()[-500:]}"
+                    )
                 time.sleep(0.05)
             cluster.pids.append(int(pidfile.read_text().strip()))
         made = subprocess.run(
-            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in cluster.ports), "--cluster-replicas", "0", "--cluster-yes"],
-            capture_output=True, text=True, timeout=60,
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in cluster.ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if made.returncode != 0:
             raise RuntimeError(f"redis-cli --cluster create failed: {made.stdout[-500:]} {made.stderr[-500:]}")

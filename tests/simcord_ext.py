@@ -210,7 +210,9 @@ class RateLimits:
         self._rules: list[list] = []  # [method, path pattern, times left, retry_after, is_global]
         self.answered = 0  # 429s sent back
 
-    def add(self, method: str, path: str, *, retry_after: float = 0.05, times: int = 1, is_global: bool = False) -> None:
+    def add(
+        self, method: str, path: str, *, retry_after: float = 0.05, times: int = 1, is_global: bool = False
+    ) -> None:
         """Answer the next ``times`` requests matching ``method`` and ``path`` (an fnmatch pattern of
         the API path, as ``env.inject_error`` takes) with a 429 asking to wait ``retry_after`` s."""
         self._rules.append([method, path, times, retry_after, is_global])
@@ -275,6 +277,8 @@ def rate_limits(monkeypatch):
     finally:
         monkeypatch.setattr(FakeHTTPClient, "request", http)
         monkeypatch.setattr(FakeWebhookAdapter, "request", webhook)
+
+
 # --- refusals are answers, not bot errors ---------------------------------------------------------
 #
 # SimCord records every exception that reaches the command tree's ``on_error`` or a view's or

@@ -22,6 +22,11 @@ _LOCALE_ONLY = and_(
 
 async def table_counts(store) -> dict[str, int]:
     async with store.session() as s:
-        counts = {t.name: (await s.execute(select(func.count()).select_from(t))).scalar_one() for t in Base.metadata.sorted_tables}
-        counts[Fan.__tablename__] = (await s.execute(select(func.count()).select_from(Fan).where(not_(_LOCALE_ONLY)))).scalar_one()
+        counts = {
+            t.name: (await s.execute(select(func.count()).select_from(t))).scalar_one()
+            for t in Base.metadata.sorted_tables
+        }
+        counts[Fan.__tablename__] = (
+            await s.execute(select(func.count()).select_from(Fan).where(not_(_LOCALE_ONLY)))
+        ).scalar_one()
     return counts

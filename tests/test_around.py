@@ -31,20 +31,28 @@ async def queue_both(store, show_id: int, fan: int) -> None:
     """An alert the fan followed and a DM about their own booking, in one batch."""
 
     async def work(s):
-        await outbox.enqueue(store, s, kind=alerts.ALERT, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key="a")
-        await outbox.enqueue(store, s, kind="queue_turn", recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key="b")
+        await outbox.enqueue(
+            store, s, kind=alerts.ALERT, recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key="a"
+        )
+        await outbox.enqueue(
+            store, s, kind="queue_turn", recipient_discord_id=fan, payload={"show_id": show_id}, dedupe_key="b"
+        )
 
     await store.transaction(work)
 
 
-@pytest.mark.parametrize("settings", [dict(alerts_enabled=False), dict(quiet_start_hour=12, quiet_end_hour=13, timezone="UTC")])
+@pytest.mark.parametrize(
+    "settings", [dict(alerts_enabled=False), dict(quiet_start_hour=12, quiet_end_hour=13, timezone="UTC")]
+)
 async def test_a_fans_alert_settings_hold_back_their_alerts_not_a_booking_dm_in_the_same_batch(store, settings):
     show = await on_sale_show(store)
     await alerts.update_fan_settings(store, 42, **settings)  # alerts off / quiet now (12:00 UTC)
     await queue_both(store, show.id, 42)
     transport = Recorder()
     await OutboxSender(store, transport, pacer=Pacer(enabled=False), poll_interval=3600).drain()
-    assert [content.startswith("🎫") for _, content in transport.sent] == [True]  # "it's your turn" went; the alert did not
+    assert [content.startswith("🎫") for _, content in transport.sent] == [
+        True
+    ]  # "it's your turn" went; the alert did not
     async with store.session() as s:
         states = dict((await s.execute(select(OutboxMessage.kind, OutboxMessage.status))).all())
     assert states["queue_turn"] == "sent" and states[alerts.ALERT] in ("skipped", "pending")
@@ -59,7 +67,11 @@ async def test_a_new_time_on_the_same_day_is_told_without_a_refund_and_its_refun
     edited = await changes.edit_show(store, show.id, 1, starts_at=start - timedelta(hours=1))  # 19:00, same day
     assert edited.change is not None and not edited.change.material and edited.change.told == 1
     async with store.session() as s:
-        payload = (await s.execute(select(OutboxMessage.payload).where(OutboxMessage.dedupe_key == f"change:{edited.change.id}:42"))).scalar_one()
+        payload = (
+            await s.execute(
+                select(OutboxMessage.payload).where(OutboxMessage.dedupe_key == f"change:{edited.change.id}:42")
+            )
+        ).scalar_one()
     assert "refund_cents" not in payload
     before = await table_counts(store)
     with pytest.raises(errors.NotPermitted) as refused:
@@ -78,7 +90,15 @@ def test_reminder_times_read_as_organizers_write_them(text, hours):
     assert reminders.parse_hours(text) == hours
 
 
-@pytest.mark.parametrize("text, code", [("", "reminders.bad_hours"), ("-1", "reminders.bad_hours"), ("400", "reminders.bad_hours"), ("1,2,3,4", "reminders.too_many")])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("", "reminders.bad_hours"),
+        ("-1", "reminders.bad_hours"),
+        ("400", "reminders.bad_hours"),
+        ("1,2,3,4", "reminders.too_many"),
+    ],
+)
 def test_bad_reminder_times_are_refused(text, code):
     with pytest.raises(errors.InvalidInput) as refused:
         reminders.parse_hours(text)

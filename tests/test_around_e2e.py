@@ -19,7 +19,11 @@ HOUR = 3600
 
 
 def dms(member, prefix: str = "") -> list:
-    return [m for m in member.user.dm_channel.history() if (m.content or "").startswith(prefix)] if member.user.dm_channel else []
+    return (
+        [m for m in member.user.dm_channel.history() if (m.content or "").startswith(prefix)]
+        if member.user.dm_channel
+        else []
+    )
 
 
 def at(when: datetime, style: str = "F") -> str:
@@ -47,7 +51,9 @@ async def test_each_holder_gets_each_reminder_once_and_quiet_hours_hold_all_but_
     early, sleeper, bystander = world.fans[0], world.fans[1], world.fans[2]
     await buy(world, early, show, quantity=2)
     await buy(world, sleeper, show)
-    await sleeper.slash(world.channel, "alerts", quiet_start=22, quiet_end=8, timezone="UTC")  # the reminders fall in them
+    await sleeper.slash(
+        world.channel, "alerts", quiet_start=22, quiet_end=8, timezone="UTC"
+    )  # the reminders fall in them
 
     await advance_to(world, start - timedelta(hours=24) + timedelta(minutes=1))  # 01:01, a day before
     await run_jobs(world, "send_due_notices")
@@ -68,13 +74,18 @@ async def test_each_holder_gets_each_reminder_once_and_quiet_hours_hold_all_but_
     await world.env.settle()
     assert len(dms(sleeper, "⏰")) == 1
 
-    await advance_to(world, start - timedelta(hours=2) + timedelta(minutes=1))  # 23:01, quiet again: the last one comes all the same
+    await advance_to(
+        world, start - timedelta(hours=2) + timedelta(minutes=1)
+    )  # 23:01, quiet again: the last one comes all the same
     await run_jobs(world, "send_due_notices", "send_due_notices")
     assert [len(dms(f, "⏰")) for f in (early, sleeper, bystander)] == [2, 2, 0]
     assert f"starts {at(start, 'R')}" in dms(sleeper, "⏰")[-1].content
 
     pressed = await early.user.click(dms(early, "⏰")[-1], label="Show my ticket")
-    assert pressed.response.content == "A fresh entry code for each of your 2 ticket(s) is on its way by DM. Each works for one minute."
+    assert (
+        pressed.response.content
+        == "A fresh entry code for each of your 2 ticket(s) is on its way by DM. Each works for one minute."
+    )
     await world.env.settle()
     codes = dms(early, "Entry code for ticket #")
     assert len(codes) == 2 and all(m.attachments for m in codes)
@@ -90,14 +101,22 @@ async def test_the_organizer_chooses_the_reminders_and_bad_hours_change_nothing(
         f"3 h before ({at(show.starts_at - timedelta(hours=3), 'f')})."
     )
     before = await table_counts(world.store)
-    for bad, said in [("soon", "Reminders: `soon` is not a number of hours"), ("1, 2, 3, 4", "Reminders: at most 3 times")]:
+    for bad, said in [
+        ("soon", "Reminders: `soon` is not a number of hours"),
+        ("1, 2, 3, 4", "Reminders: at most 3 times"),
+    ]:
         refused = await world.organizer.slash(world.channel, "show reminders", show=show.id, hours=bad)
         assert refused.ephemeral and refused.response.content.startswith(said)
     not_theirs = await holder.slash(world.channel, "show reminders", show=show.id, hours="1")
     assert not_theirs.ephemeral and "not a registered organizer" in not_theirs.response.content
     assert await table_counts(world.store) == before
 
-    for hours_before, reminded in [(48 + 1 / 60, 0), (48 - 1 / 60, 1), (24 - 1 / 60, 1), (3 - 1 / 60, 2)]:  # 48 and 3, not 24
+    for hours_before, reminded in [
+        (48 + 1 / 60, 0),
+        (48 - 1 / 60, 1),
+        (24 - 1 / 60, 1),
+        (3 - 1 / 60, 2),
+    ]:  # 48 and 3, not 24
         await advance_to(world, show.starts_at - timedelta(hours=hours_before))
         await run_jobs(world, "send_due_notices")
         assert len(dms(holder, "⏰")) == reminded, hours_before
@@ -121,9 +140,13 @@ async def edit(world, show, *, venue: str | None = None, **changed):
     return await world.organizer.submit_modal(shown, {**values, **changed})
 
 
-async def test_a_new_date_reaches_each_holder_and_waitlisted_fan_once_and_the_refund_button_refunds_in_full(world, gateway):
+async def test_a_new_date_reaches_each_holder_and_waitlisted_fan_once_and_the_refund_button_refunds_in_full(
+    world, gateway
+):
     show = await world.show(seatmap="A:1x3:Standard", starts_in=timedelta(days=20), opens_in=timedelta(hours=1))
-    policy = await world.organizer.slash(world.channel, "show policy", show=show.id, fees="30d=50%")  # a 50% fee from now on
+    policy = await world.organizer.slash(
+        world.channel, "show policy", show=show.id, fees="30d=50%"
+    )  # a 50% fee from now on
     assert "Cancelling now costs a 50% fee" in policy.response.content
     await world.env.advance_time(2 * HOUR)
     two, one, waiting = world.fans[0], world.fans[1], world.fans[2]
@@ -135,7 +158,10 @@ async def test_a_new_date_reaches_each_holder_and_waitlisted_fan_once_and_the_re
     new = (old + timedelta(days=7)).replace(second=0, microsecond=0)
 
     done = await edit(world, show, start=f"{new:%Y-%m-%d %H:%M}")
-    assert done.response.content == f"Show #{show.id} updated. 3 ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full."
+    assert (
+        done.response.content
+        == f"Show #{show.id} updated. 3 ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full."
+    )
     await world.env.settle()
     for fan in (two, one, waiting):
         assert len(dms(fan, "📢")) == 1, fan.name
@@ -145,18 +171,35 @@ async def test_a_new_date_reaches_each_holder_and_waitlisted_fan_once_and_the_re
     )
     assert "press Refund my tickets for a full refund of $90.00, with no cancellation fee" in told.content
     assert [c.label for row in told.components for c in row.children] == ["Refund my tickets"]
-    assert "You are still on its waitlist, in the same place." in dms(waiting, "📢")[0].content and not dms(waiting, "📢")[0].components
+    assert (
+        "You are still on its waitlist, in the same place." in dms(waiting, "📢")[0].content
+        and not dms(waiting, "📢")[0].components
+    )
 
     refunded = await two.user.click(told, label="Refund my tickets")
-    assert refunded.response.content == "Your 2 ticket(s) for **Night Shift** are cancelled; $90.00 is on its way back to your card, in full."
-    assert [amount for key, (res, _, amount) in gateway.refunds.items() if key.startswith("change:") and res.ok] == [9000]
+    assert (
+        refunded.response.content
+        == "Your 2 ticket(s) for **Night Shift** are cancelled; $90.00 is on its way back to your card, in full."
+    )
+    assert [amount for key, (res, _, amount) in gateway.refunds.items() if key.startswith("change:") and res.ok] == [
+        9000
+    ]
     await world.env.settle()
     async with world.store.session() as s:
-        holders = sorted((await s.execute(select(Ticket.holder_discord_id).where(Ticket.show_id == show.id, Ticket.status == "valid"))).scalars())
+        holders = sorted(
+            (
+                await s.execute(
+                    select(Ticket.holder_discord_id).where(Ticket.show_id == show.id, Ticket.status == "valid")
+                )
+            ).scalars()
+        )
     assert holders == sorted([one.id, waiting.id])  # the seats went to the waitlist first: the waiting fan got one
 
     again = await two.user.click(told, label="Refund my tickets")
-    assert again.response.content == "You have no tickets for “Night Shift” from before this change left to refund: they were refunded already."
+    assert (
+        again.response.content
+        == "You have no tickets for “Night Shift” from before this change left to refund: they were refunded already."
+    )
     assert len([k for k in gateway.refunds if k.startswith("change:")]) == 1
 
     renamed = await edit(world, show, title="Night Shift (late show)")  # nothing a holder bought changed
@@ -170,7 +213,9 @@ async def test_a_new_venue_and_added_sections_tell_holders_what_changed(world, g
     holder = world.fans[0]
     await buy(world, holder, show)
     moved = await edit(world, show, venue="Seoul Arena")
-    assert moved.response.content.endswith("1 ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full.")
+    assert moved.response.content.endswith(
+        "1 ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full."
+    )
     assert "Seoul Arena" in moved.response.embeds[0].description
     await world.env.settle()
     (told,) = dms(holder, "📢")
@@ -180,7 +225,10 @@ async def test_a_new_venue_and_added_sections_tell_holders_what_changed(world, g
     assert added.response.content.endswith("1 ticket holder(s) and waitlisted fan(s) were told by DM.")
     await world.env.settle()
     seats = dms(holder, "📢")[-1]
-    assert "• Seat map: sections added: Balcony (5 seats)" in seats.content and "Your tickets are still valid" in seats.content
+    assert (
+        "• Seat map: sections added: Balcony (5 seats)" in seats.content
+        and "Your tickets are still valid" in seats.content
+    )
     assert not seats.components  # not a new date or venue: the cancellation policy applies as before
     async with world.store.session() as s:
         assert (await s.execute(select(func.count()).select_from(ShowChange))).scalar_one() == 2
@@ -211,7 +259,9 @@ async def test_the_announced_show_is_in_the_servers_events_follows_its_edits_and
     later = (show.starts_at + timedelta(days=1)).replace(second=0, microsecond=0)
     await edit(world, show, start=f"{later:%Y-%m-%d %H:%M}", venue="Seoul Arena")
     (event,) = scheduled_events(world.env, world.guild)
-    assert datetime.fromisoformat(event.scheduled_start_time) == later and event.entity_metadata == {"location": "Seoul Arena"}
+    assert datetime.fromisoformat(event.scheduled_start_time) == later and event.entity_metadata == {
+        "location": "Seoul Arena"
+    }
 
     ask = await world.organizer.slash(world.channel, "show cancel", show=show.id)
     await world.organizer.click(ask.response, custom_id=button(ask.response, "Yes, cancel the show"))

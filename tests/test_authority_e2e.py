@@ -19,7 +19,9 @@ async def test_a_command_in_one_server_never_reaches_a_show_of_another(world):
     follower = world.fans[0]
     await follower.slash(world.channel, "follow", artist="The Nightjars")
     other = env.create_guild("Elsewhere")
-    quiet = other.create_text_channel("rules", overwrites={other.default_role: discord.PermissionOverwrite(send_messages=False)})
+    quiet = other.create_text_channel(
+        "rules", overwrites={other.default_role: discord.PermissionOverwrite(send_messages=False)}
+    )
     lobby = other.create_text_channel("lobby")
     organizer_there = other.add_member(world.organizer.user)  # a plain member of the other server
     fan_there = other.add_member(follower.user)
@@ -75,12 +77,20 @@ async def test_announcements_go_only_where_the_organizer_and_the_bot_may_post(wo
     follower = world.fans[0]
     await follower.slash(world.channel, "follow", artist="The Nightjars")
     show_id = await created_show_id(await create_show(world))
-    read_only = guild.create_text_channel("news", overwrites={guild.default_role: discord.PermissionOverwrite(send_messages=False)})
-    bot_muted = guild.create_text_channel("chat", overwrites={env.bot.user: discord.PermissionOverwrite(send_messages=False)})
+    read_only = guild.create_text_channel(
+        "news", overwrites={guild.default_role: discord.PermissionOverwrite(send_messages=False)}
+    )
+    bot_muted = guild.create_text_channel(
+        "chat", overwrites={env.bot.user: discord.PermissionOverwrite(send_messages=False)}
+    )
     before = await table_counts(world.store)
 
     members_only = await world.organizer.slash(world.channel, "show announce", show=show_id, channel=read_only)
-    assert members_only.ephemeral and members_only.response.content == f"You can't post in {read_only.mention}, so Picket won't post there for you."
+    assert (
+        members_only.ephemeral
+        and members_only.response.content
+        == f"You can't post in {read_only.mention}, so Picket won't post there for you."
+    )
     no_bot = await world.organizer.slash(world.channel, "show announce", show=show_id, channel=bot_muted)
     assert no_bot.ephemeral and no_bot.response.content.startswith(f"Picket can't post in {bot_muted.mention}")
     assert read_only.history() == [] and bot_muted.history() == []
@@ -100,11 +110,19 @@ async def test_organizer_rights_follow_the_role(world):
     await world.organizer.slash(world.channel, "organizer role", role=role)
     promoter = guild.add_member(env.create_user("promoter"), roles=[role])
     show_id = await created_show_id(await create_show_as(world, promoter))
-    assert "sold 0" in (await promoter.slash(world.channel, "show sales", show=show_id)).response.embeds[0].fields[0].value
+    assert (
+        "sold 0" in (await promoter.slash(world.channel, "show sales", show=show_id)).response.embeds[0].fields[0].value
+    )
 
     env.backend.remove_member_role(guild.id, promoter.id, role.id)  # the server takes the role away
-    lapsed = f"You no longer have the <@&{role.id}> role in this server, so you cannot run shows here. Ask a server admin."
-    for command, options in [("show sales", {"show": show_id}), ("show cancel", {"show": show_id}), ("show create", {})]:
+    lapsed = (
+        f"You no longer have the <@&{role.id}> role in this server, so you cannot run shows here. Ask a server admin."
+    )
+    for command, options in [
+        ("show sales", {"show": show_id}),
+        ("show cancel", {"show": show_id}),
+        ("show create", {}),
+    ]:
         res = await promoter.slash(world.channel, command, **options)
         assert res.ephemeral and res.modal is None and res.response.content == lapsed, command
 
@@ -137,7 +155,9 @@ async def test_an_admin_revokes_an_organizer(world):
     role = guild.create_role("Promoters", permissions=discord.Permissions.none())
     await world.organizer.slash(world.channel, "organizer role", role=role)
     env.backend.add_member_role(guild.id, member.id, role.id)
-    assert (await member.slash(world.channel, "show sales", show=show_id)).response.content == revoked  # the role does not undo it
+    assert (
+        await member.slash(world.channel, "show sales", show=show_id)
+    ).response.content == revoked  # the role does not undo it
     assert (await member.slash(world.channel, "organizer register")).response.content == revoked
 
     await world.organizer.slash(world.channel, "organizer grant", member=member)

@@ -34,9 +34,13 @@ async def refused(store, call, error_type, match):
 
 
 async def test_unknown_show(store, world, gateway):
-    await refused(store, holds.hold_seats(store, show_id=999999, fan_id=1, quantity=1), errors.ShowNotFound, "no show #999999")
+    await refused(
+        store, holds.hold_seats(store, show_id=999999, fan_id=1, quantity=1), errors.ShowNotFound, "no show #999999"
+    )
     await refused(store, shows.get_show(store, 999999), errors.ShowNotFound, "999999")
-    await refused(store, waitlist.join_waitlist(store, show_id=999999, fan_id=1, quantity=1), errors.ShowNotFound, "999999")
+    await refused(
+        store, waitlist.join_waitlist(store, show_id=999999, fan_id=1, quantity=1), errors.ShowNotFound, "999999"
+    )
     await refused(store, seats.availability(store, -3), errors.ShowNotFound, "-3")
 
 
@@ -55,38 +59,59 @@ async def test_seat_of_another_show(store, world):
 @pytest.mark.parametrize("quantity", [0, -1, -50, 51])
 async def test_bad_quantity(store, world, quantity):
     a, _, _ = world
-    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=quantity), errors.InvalidInput, "Quantity")
     await refused(
-        store, waitlist.join_waitlist(store, show_id=a.id, fan_id=1, quantity=quantity), errors.DomainError, "Quantity|allows"
+        store, holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=quantity), errors.InvalidInput, "Quantity"
+    )
+    await refused(
+        store,
+        waitlist.join_waitlist(store, show_id=a.id, fan_id=1, quantity=quantity),
+        errors.DomainError,
+        "Quantity|allows",
     )
 
 
 async def test_same_seat_twice_in_one_request(store, world):
     a, _, _ = world
     seat = (await seats.seat_ids_by_label(store, a.id, [("A", "A", 1)]))[0]
-    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, seat_ids=[seat, seat]), errors.InvalidInput, "twice")
+    await refused(
+        store, holds.hold_seats(store, show_id=a.id, fan_id=1, seat_ids=[seat, seat]), errors.InvalidInput, "twice"
+    )
 
 
 async def test_over_the_per_fan_limit(store, world):
     a, _, _ = world
-    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=3), errors.FanLimitExceeded, "allows 2 tickets per fan")
+    await refused(
+        store,
+        holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=3),
+        errors.FanLimitExceeded,
+        "allows 2 tickets per fan",
+    )
 
 
 async def test_sale_not_yet_open(store, world):
     _, _, later = world
-    err = await refused(store, holds.hold_seats(store, show_id=later.id, fan_id=1, quantity=1), errors.SaleNotOpen, "open")
+    err = await refused(
+        store, holds.hold_seats(store, show_id=later.id, fan_id=1, quantity=1), errors.SaleNotOpen, "open"
+    )
     assert f"<t:{int(later.on_sale_at.timestamp())}" in err.message  # Discord timestamp: each fan sees local time
 
 
 async def test_unknown_tier(store, world):
     a, _, _ = world
-    await refused(store, holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=1, tier="Balcony"), errors.InvalidInput, "no tier `Balcony`")
+    await refused(
+        store,
+        holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=1, tier="Balcony"),
+        errors.InvalidInput,
+        "no tier `Balcony`",
+    )
 
 
 async def test_someone_elses_hold(store, world, gateway):
     a, _, _ = world
     hold = await holds.hold_seats(store, show_id=a.id, fan_id=1, quantity=1)
-    await refused(store, orders.purchase(store, gateway, hold_id=hold.id, fan_id=2), errors.NotPermitted, "someone else")
+    await refused(
+        store, orders.purchase(store, gateway, hold_id=hold.id, fan_id=2), errors.NotPermitted, "someone else"
+    )
     await refused(store, holds.release_hold(store, hold.id, 2), errors.NotPermitted, "someone else")
     await refused(store, orders.purchase(store, gateway, hold_id=987654, fan_id=1), errors.HoldNotFound, "987654")
     assert gateway.charges == {}
@@ -101,7 +126,10 @@ async def test_bad_show_details(store):
         (dict(starts_at=now - timedelta(hours=1), on_sale_at=now - timedelta(hours=2)), "Start time"),
         (dict(starts_at=now + timedelta(days=1), on_sale_at=now + timedelta(days=2)), "On-sale time"),
         (dict(starts_at=now + timedelta(days=2), on_sale_at=now, per_fan_limit=0), "Per-fan limit"),
-        (dict(starts_at=now + timedelta(days=2), on_sale_at=now, tiers={"Standard": 100, "Other": 5}), "section `A` uses tier `VIP`"),
+        (
+            dict(starts_at=now + timedelta(days=2), on_sale_at=now, tiers={"Standard": 100, "Other": 5}),
+            "section `A` uses tier `VIP`",
+        ),
         (dict(starts_at=now + timedelta(days=2), on_sale_at=now, title="  "), "Title"),
         (dict(starts_at=now + timedelta(days=2), on_sale_at=now, venue_id=424242), "no venue"),
     ]
@@ -145,7 +173,15 @@ def test_prices(text, cents):
     assert parse_price(text) == cents
 
 
-@pytest.mark.parametrize("text, code", [("abc", "price.not_number"), ("-5", "price.negative"), ("1.234", "price.too_many_decimals"), ("nan", "price.negative")])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("abc", "price.not_number"),
+        ("-5", "price.negative"),
+        ("1.234", "price.too_many_decimals"),
+        ("nan", "price.negative"),
+    ],
+)
 def test_bad_prices(text, code):
     with pytest.raises(errors.InvalidInput) as refused:
         parse_price(text)

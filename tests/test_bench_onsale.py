@@ -36,10 +36,36 @@ def test_the_onsale_bench_creates_its_database_and_reports_against_the_raw_ancho
     test_db = make_url(backends.database_url())
     url = test_db.set(database=f"{test_db.database}_bench").render_as_string(hide_password=False)
     asyncio.run(_drop(url))  # a fresh machine: no such database
-    tiny = ["--fans", "60", "--seats", "20", "--processes", "2", "--concurrency", "2", "--raw-rows", "400", "--raw-seconds", "0.5", "--lead", "0.5"]
+    tiny = [
+        "--fans",
+        "60",
+        "--seats",
+        "20",
+        "--processes",
+        "2",
+        "--concurrency",
+        "2",
+        "--raw-rows",
+        "400",
+        "--raw-seconds",
+        "0.5",
+        "--lead",
+        "0.5",
+    ]
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "onsale.py"), *tiny, "--database-url", url, "--redis-url", backends.REDIS_URL],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "onsale.py"),
+            *tiny,
+            "--database-url",
+            url,
+            "--redis-url",
+            backends.REDIS_URL,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     try:
         assert run.returncode == 0, run.stderr[-3000:]

@@ -27,16 +27,26 @@ async def seed_followers(store, user_ids, artist="Mira Sol"):
     """Followers written straight into the store (a big artist's are not made one /follow at a time)."""
     now = store.now()
     async with store.session() as s:
-        await s.execute(insert(Follow), [dict(fan_discord_id=u, kind="artist", key=artist.casefold(), name=artist, created_at=now) for u in user_ids])
+        await s.execute(
+            insert(Follow),
+            [
+                dict(fan_discord_id=u, kind="artist", key=artist.casefold(), name=artist, created_at=now)
+                for u in user_ids
+            ],
+        )
 
 
 async def queue_note(store, fan_id, n):
     async with store.session() as s:
-        await outbox.enqueue(store, s, kind="big_note", recipient_discord_id=fan_id, payload={"n": n}, dedupe_key=f"big-note:{n}")
+        await outbox.enqueue(
+            store, s, kind="big_note", recipient_discord_id=fan_id, payload={"n": n}, dedupe_key=f"big-note:{n}"
+        )
 
 
 def alerts_of(user) -> list:
-    return [m for m in (user.dm_channel.history() if user.dm_channel else []) if (m.content or "").startswith(ALERT_PREFIX)]
+    return [
+        m for m in (user.dm_channel.history() if user.dm_channel else []) if (m.content or "").startswith(ALERT_PREFIX)
+    ]
 
 
 async def test_a_big_artists_followers_get_one_alert_each_and_the_organizer_hears_how_long(world, monkeypatch):
@@ -124,7 +134,9 @@ async def test_the_weekly_digest_of_a_big_artist_is_written_in_batches_one_per_f
 async def test_what_fans_wait_for_is_claimed_first_then_reminders_alerts_digests(store):
     async with store.session() as s:
         for n, kind in enumerate(["digest", "show_alert", "onsale_reminder", "tickets_issued", "show_alert"]):
-            await outbox.enqueue(store, s, kind=kind, recipient_discord_id=100 + n, payload={"n": n}, dedupe_key=f"order:{n}")
+            await outbox.enqueue(
+                store, s, kind=kind, recipient_discord_id=100 + n, payload={"n": n}, dedupe_key=f"order:{n}"
+            )
     from datetime import timedelta
 
     claimed = await outbox.claim_due(store, "w", limit=10, lease=timedelta(minutes=1))
@@ -149,7 +161,9 @@ async def test_a_ticket_queued_behind_hundreds_of_alerts_goes_out_before_them(wo
         sender.kick()  # as the command that queued it does
         await sender.idle()
     async with world.store.session() as s:
-        note_id = (await s.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == "big-note:1"))).scalar_one()
+        note_id = (
+            await s.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == "big-note:1"))
+        ).scalar_one()
     order = folding.posts
     assert [m.content for m in fan.user.dm_channel.history()] == ["note 1"]
     assert sum(len(alerts_of(u)) for u in followers) == 300
@@ -227,7 +241,12 @@ async def test_an_alert_role_is_pinged_in_its_channel_and_its_members_get_no_dm(
     post = alerts_channel.last_message
     assert post.embeds[0].title == "Harbour Lights" and role.mention in post.content
     assert pinged_roles(env, post) == [role.id]
-    assert [len(alert_dms(m)) if m.user.dm_channel else 0 for m in (both, follower, member_only, bystander)] == [0, 1, 0, 0]
+    assert [len(alert_dms(m)) if m.user.dm_channel else 0 for m in (both, follower, member_only, bystander)] == [
+        0,
+        1,
+        0,
+        0,
+    ]
     booked = await member_only.click(post, label="Book")  # the post's buttons are the announcement's
     assert "Harbour Lights" in booked.response.content
 
@@ -268,7 +287,9 @@ async def test_alert_roles_refuse_bad_input_and_non_organizers_and_change_nothin
     roles_before = sorted(world.guild.roles)
     await world.organizer.slash(world.channel, "organizer register")
     neither = await world.organizer.slash(world.channel, "alertrole add", channel=world.channel)
-    both = await world.organizer.slash(world.channel, "alertrole add", channel=world.channel, artist="Mira Sol", genre="indie")
+    both = await world.organizer.slash(
+        world.channel, "alertrole add", channel=world.channel, artist="Mira Sol", genre="indie"
+    )
     for refused in (neither, both):
         assert refused.ephemeral and refused.response.content == "Give an artist or a genre (one of them)."
     stranger = await world.fans[0].slash(world.channel, "alertrole add", channel=world.channel, artist="Mira Sol")

@@ -16,7 +16,11 @@ from tests.snapshot import table_counts
 
 async def seat_ids(store, show_id):
     async with store.session() as s:
-        return list((await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id).order_by(ShowSeat.position))).scalars())
+        return list(
+            (
+                await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id).order_by(ShowSeat.position))
+            ).scalars()
+        )
 
 
 async def test_hold_and_pay_issues_one_ticket_per_seat(store, gateway):
@@ -102,7 +106,9 @@ async def test_hold_lost_during_payment_is_refunded(store, gateway, clock):
     class SlowGateway:
         async def charge(self, **kw):
             clock.advance(minutes=6)  # the provider takes longer than the hold lasts...
-            await holds.hold_seats(store, show_id=show.id, fan_id=8, seat_ids=[hold.seats[0].id])  # ...and the seat is taken
+            await holds.hold_seats(
+                store, show_id=show.id, fan_id=8, seat_ids=[hold.seats[0].id]
+            )  # ...and the seat is taken
             return await gateway.charge(**kw)
 
         refund = gateway.refund
@@ -183,10 +189,14 @@ async def _buyer(store, gateway, show_id, fan, seat_ids, rng):
 async def assert_sold_exactly_once(store, show_id, expected):
     async with store.session() as s:
         live = (
-            await s.execute(select(Ticket.show_seat_id).where(Ticket.show_id == show_id, Ticket.status != "revoked"))
-        ).scalars().all()
+            (await s.execute(select(Ticket.show_seat_id).where(Ticket.show_id == show_id, Ticket.status != "revoked")))
+            .scalars()
+            .all()
+        )
         sold = (
-            await s.execute(select(func.count()).where(ShowSeat.show_id == show_id, ShowSeat.status == SeatStatus.SOLD.value))
+            await s.execute(
+                select(func.count()).where(ShowSeat.show_id == show_id, ShowSeat.status == SeatStatus.SOLD.value)
+            )
         ).scalar_one()
     assert len(live) == expected, f"{len(live)} tickets for {expected} seats"
     assert len(set(live)) == len(live), "a seat was sold twice"

@@ -44,7 +44,9 @@ def _marked() -> dict[str, list[str]]:
     found: dict = {}
     for folder in SCANNED:
         method_map = [("**.py", "python")]
-        for filename, lineno, message, _comments, context in extract_from_dir(ROOT / folder, method_map=method_map, keywords=KEYWORDS):
+        for filename, lineno, message, _comments, context in extract_from_dir(
+            ROOT / folder, method_map=method_map, keywords=KEYWORDS
+        ):
             if isinstance(message, tuple):
                 message = message[0]
             if message:
@@ -63,16 +65,20 @@ def test_every_marked_string_has_korean():
     catalogue = _korean()
     marked = _marked()
     assert len(marked) > 100, "the extraction found almost nothing: is babel.cfg's keyword list still t:2 and N_?"
+
     def korean(key) -> bool:
         text, context = key if isinstance(key, tuple) else (key, None)
         entry = catalogue.get(text, context=context)
         return bool(entry and entry.string)
 
-    missing = [f"{where[0]}: {key!r}" for key, where in sorted(marked.items(), key=lambda kv: kv[1][0]) if not korean(key)]
+    missing = [
+        f"{where[0]}: {key!r}" for key, where in sorted(marked.items(), key=lambda kv: kv[1][0]) if not korean(key)
+    ]
     assert not missing, "no Korean entry in picket.po for:\n" + "\n".join(missing)
 
 
 # --- the command tree, as Discord receives it -------------------------------------------------------
+
 
 # Discord's rule for a localized command, option or choice-less name: ^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$,
 # lowercase where the script has case.
@@ -125,6 +131,7 @@ async def test_every_command_name_and_description_is_korean(world):
             problems.append(f"/{where}: no Korean description for {item['description']!r}")
         elif not 1 <= len(ko_description) <= 100:
             problems.append(f"/{where}: Korean description is {len(ko_description)} characters (1-100)")
+
     # Siblings may not share a Korean name (Discord refuses the sync).
     def siblings(items, path=""):
         names = [(i.get("name_localizations") or {}).get("ko") for i in items]
@@ -217,7 +224,12 @@ def test_the_built_package_ships_the_catalogue(tmp_path):
     for package in ("bot", "cogs", "domain", "notifier", "migrations"):
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path / "build"
-    subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py", "-d", str(out)], cwd=source, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py", "-d", str(out)],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    )
     shipped = out / "notifier" / "locale" / "ko" / "LC_MESSAGES" / "picket.po"
     assert shipped.is_file()
     assert shipped.read_bytes() == PO.read_bytes()
@@ -257,7 +269,11 @@ def _is_app_commands(call: ast.Call) -> bool:
 
 def _error_code(node: ast.AST) -> bool:
     """A domain error's code ("show.cancelled"): notifier/errors_text.py words it in the reader's language."""
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", node.value) is not None
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", node.value) is not None
+    )
 
 
 def hardcoded_english(source: str, filename: str) -> list[str]:
@@ -272,7 +288,13 @@ def hardcoded_english(source: str, filename: str) -> list[str]:
             for arg in node.args:
                 if _english(arg):
                     found.append(f"{filename}:{arg.lineno}: {_callee(node)}(..., {ast.unparse(arg)[:80]})")
-        if isinstance(node.func, ast.Attribute) and node.func.attr in {"InvalidInput", "NotPermitted", "NotFound", "AlreadyDone", "ShowCancelled"}:
+        if isinstance(node.func, ast.Attribute) and node.func.attr in {
+            "InvalidInput",
+            "NotPermitted",
+            "NotFound",
+            "AlreadyDone",
+            "ShowCancelled",
+        }:
             for arg in node.args:
                 if _english(arg) and not _error_code(arg):
                     found.append(f"{filename}:{arg.lineno}: {node.func.attr}({ast.unparse(arg)[:80]})")

@@ -22,7 +22,10 @@ async def test_the_dmed_qr_checks_in_once(world):
     admitted = await door.slash(world.channel, "checkin", show=show.id, photo=("ticket.png", png))
     assert admitted.response.content.startswith(f"✅ Admit <@{fan.id}>")
     again = await door.slash(world.channel, "checkin", show=show.id, code=code)
-    assert again.response.content.startswith("⛔ Refused: Already checked in <t:") and f"by <@{door.id}>" in again.response.content
+    assert (
+        again.response.content.startswith("⛔ Refused: Already checked in <t:")
+        and f"by <@{door.id}>" in again.response.content
+    )
 
     listing = await fan.slash(world.channel, "ticket list")
     assert "checked in" in listing.response.embeds[0].fields[0].value
@@ -62,7 +65,9 @@ async def test_nobody_uses_another_fans_ticket(world):
     assert "another show" in at_wrong_door.response.content
     forged = await world.organizer.slash(world.channel, "checkin", show=show.id, code="PK1.eyJrIjoiazAwMDEifQ.AAAA")
     assert forged.response.content.startswith("⛔ Refused")
-    garbage = await world.organizer.slash(world.channel, "checkin", show=show.id, photo=("cat.png", b"\x89PNG not really"))
+    garbage = await world.organizer.slash(
+        world.channel, "checkin", show=show.id, photo=("cat.png", b"\x89PNG not really")
+    )
     assert "No QR code could be read" in garbage.response.content
 
 
@@ -90,10 +95,18 @@ async def test_only_door_staff_learn_anything_from_a_code_or_a_photo(world):
     await buy(world, owner, show)
     png = await owner.user.dm_channel.history()[0].attachments[0].read()
     code = read_qr(png)
-    other = world.bot.services.keyring.sign(ticket_id=1, show_id=other_show.id, holder_discord_id=owner.id, now=world.store.now())
+    other = world.bot.services.keyring.sign(
+        ticket_id=1, show_id=other_show.id, holder_discord_id=owner.id, now=world.store.now()
+    )
     await world.env.advance_time(600)  # the DMed code has expired by now
     only_staff = "Only the door staff of “Night Shift” can check tickets in."
-    for options in ({"code": code}, {"code": other}, {"code": "PK1.eyJrIjoiazAwMDEifQ.AAAA"}, {"photo": ("t.png", png)}, {"photo": ("big.png", huge_png())}):
+    for options in (
+        {"code": code},
+        {"code": other},
+        {"code": "PK1.eyJrIjoiazAwMDEifQ.AAAA"},
+        {"photo": ("t.png", png)},
+        {"photo": ("big.png", huge_png())},
+    ):
         res = await nosy.slash(world.channel, "checkin", show=show.id, **options)
         assert res.ephemeral and res.response.content == only_staff, (options.keys(), res.response.content)
 
@@ -126,7 +139,9 @@ async def test_every_door_refusal_reads_the_same_way(world):
     good = sign(ticket_id=ticket_id, show_id=show.id, holder_discord_id=owner.id, now=now)
     at_door = lambda code: world.organizer.slash(world.channel, "checkin", show=show.id, code=code)  # noqa: E731
     belongs = await at_door(someone_elses)
-    assert belongs.response.content == f"⛔ Refused: Ticket #{ticket_id} belongs to someone else; this code is not theirs."
+    assert (
+        belongs.response.content == f"⛔ Refused: Ticket #{ticket_id} belongs to someone else; this code is not theirs."
+    )
     another = await at_door(wrong_show)
     assert another.response.content.startswith("⛔ Refused: This ticket is for another show"), another.response.content
     assert (await at_door(good)).response.content.startswith("✅ Admit")

@@ -52,7 +52,8 @@ def test_demo_plays_a_show_and_reports_from_the_store(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
     m = re.fullmatch(
-        r"demo: fans=(\d+) seats=(\d+) sold=(\d+) oversold=(\d+) tickets_dm=(\d+) alerts_dm=(\d+) promoted=(\d+) checked_in=(\d+)", last
+        r"demo: fans=(\d+) seats=(\d+) sold=(\d+) oversold=(\d+) tickets_dm=(\d+) alerts_dm=(\d+) promoted=(\d+) checked_in=(\d+)",
+        last,
     )
     assert m, last
     fans, seats, sold, oversold, tickets_dm, alerts_dm, promoted, checked_in = map(int, m.groups())
@@ -69,7 +70,10 @@ def test_demo_plays_a_show_and_reports_from_the_store(tmp_path):
     assert int(acts["cancel"]["cancelled"]) == promoted and acts["cancel"]["sold"] == "12/12"
     tickets = sorted(out.glob("*-ticket-*.png"))
     assert len(tickets) == tickets_dm
-    organizer_saw = [out / "seatmap.png", out / "sales.png"]  # the seat map fans picked from, the organizer's sales chart
+    organizer_saw = [
+        out / "seatmap.png",
+        out / "sales.png",
+    ]  # the seat map fans picked from, the organizer's sales chart
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in tickets + organizer_saw)
     assert sorted(out.glob("*.png")) == sorted(tickets + organizer_saw)
     assert (tmp_path / "var" / "demo.sqlite3").exists()  # embedded default: a SQLite file, no server
@@ -80,7 +84,10 @@ def test_demo_in_korean_plays_a_korean_show_for_korean_fans(tmp_path):
     done = run(["demo", "--fans", "20", "--seats", "10", "--locale", "ko", "--out", str(out)], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
-    m = re.fullmatch(r"demo: fans=20 seats=10 sold=(\d+) oversold=0 tickets_dm=(\d+) alerts_dm=(\d+) promoted=(\d+) checked_in=\d+", last)
+    m = re.fullmatch(
+        r"demo: fans=20 seats=10 sold=(\d+) oversold=0 tickets_dm=(\d+) alerts_dm=(\d+) promoted=(\d+) checked_in=\d+",
+        last,
+    )
     assert m, last
     sold, tickets_dm, alerts_dm, promoted = map(int, m.groups())
     assert sold == 10 and promoted > 0 and tickets_dm == 10 + promoted

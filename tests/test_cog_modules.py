@@ -67,13 +67,19 @@ def test_the_guard_catches_a_cog_importing_another():
         "cogs.common.y": "from cogs.common.x import z\n",
         "cogs.d": "from discord.ext import commands\nfrom cogs.common.x import z\nclass D(commands.Cog):\n    pass\n",
     }
-    assert cross_cog_imports(sources) == ["cogs.b imports cogs.a", "cogs.c imports cogs.b", "cogs.common.x imports cogs.a"]
+    assert cross_cog_imports(sources) == [
+        "cogs.b imports cogs.a",
+        "cogs.c imports cogs.b",
+        "cogs.common.x imports cogs.a",
+    ]
 
 
 def test_no_cog_imports_another_cog():
     sources = _sources()
     cogs = [module for module, source in sources.items() if _defines_a_cog(ast.parse(source))]
-    assert len(cogs) >= 8 and all(module.count(".") == 1 for module in cogs), cogs  # cogs/*.py, nothing under cogs/common/
+    assert len(cogs) >= 8 and all(module.count(".") == 1 for module in cogs), (
+        cogs
+    )  # cogs/*.py, nothing under cogs/common/
     assert not cross_cog_imports(sources), "\n".join(cross_cog_imports(sources))
 
 
@@ -83,7 +89,9 @@ def test_every_show_command_rechecks_organizer_rights():
     from cogs.shows import ShowsCog
 
     check = organizer_only(lambda: None).__discord_app_commands_checks__[0]
-    group = ShowsCog(Services(store=None, gateway=None, sender=None, redis=None, keyring=None)).__cog_app_commands_group__
+    group = ShowsCog(
+        Services(store=None, gateway=None, sender=None, redis=None, keyring=None)
+    ).__cog_app_commands_group__
     commands = group.walk_commands()
     names = []
     for command in commands:

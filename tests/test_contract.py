@@ -19,11 +19,24 @@ INTERACTION = 1456074443980800026
 
 def callback(at_seconds: float, kind: int = 4) -> Request:
     at = snowflake_time(INTERACTION) + timedelta(seconds=at_seconds)
-    return Request("POST", f"/interactions/{INTERACTION}/tok/callback", {}, {"type": kind, "data": {"content": "ok"}} if kind == 4 else {"type": kind}, 0, at)
+    return Request(
+        "POST",
+        f"/interactions/{INTERACTION}/tok/callback",
+        {},
+        {"type": kind, "data": {"content": "ok"}} if kind == 4 else {"type": kind},
+        0,
+        at,
+    )
 
 
 def test_a_valid_message_passes():
-    body = {"content": "hi", "embeds": [{"title": "t", "fields": [{"name": "a", "value": "b"}]}], "nonce": "pk1", "enforce_nonce": True, "attachments": [{"id": 0, "filename": "ticket-1.png"}]}
+    body = {
+        "content": "hi",
+        "embeds": [{"title": "t", "fields": [{"name": "a", "value": "b"}]}],
+        "nonce": "pk1",
+        "enforce_nonce": True,
+        "attachments": [{"id": 0, "filename": "ticket-1.png"}],
+    }
     assert check([Request("POST", CHANNEL, {}, body, 1)]) == []
 
 
@@ -44,7 +57,9 @@ def test_content_over_2000_names_the_field_and_the_limit():
 
 def test_embed_limits_name_the_field_and_the_limit():
     fields = [{"name": "n", "value": "v" * 1025}] + [{"name": "n", "value": "v"}] * 25
-    body = {"embeds": [{"title": "t" * 257, "description": "d" * 4000, "fields": fields, "footer": {"text": "f" * 2000}}]}
+    body = {
+        "embeds": [{"title": "t" * 257, "description": "d" * 4000, "fields": fields, "footer": {"text": "f" * 2000}}]
+    }
     problems = "\n".join(check([Request("POST", CHANNEL, {}, body)]))
     assert "embeds[0].title is 257 long, over the limit of 256" in problems
     assert "embeds[0].fields is 26 long, over the limit of 25" in problems
@@ -75,9 +90,19 @@ def test_an_interaction_reply_over_2000_characters_is_caught_in_its_data():
 
 def test_check_lists_the_operations_picket_uses_and_flags_a_changed_spec(tmp_path):
     root = Path(__file__).resolve().parent.parent
-    run = subprocess.run([sys.executable, "-m", "tests.contract", "--check"], cwd=root, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "VAR_DIR": str(tmp_path), "PYTHONPATH": str(root)})
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.contract", "--check"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "VAR_DIR": str(tmp_path), "PYTHONPATH": str(root)},
+    )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "create_message" in run.stdout and "create_interaction_response" in run.stdout and "no change for Picket" in run.stdout
+    assert (
+        "create_message" in run.stdout
+        and "create_interaction_response" in run.stdout
+        and "no change for Picket" in run.stdout
+    )
 
     from tests.contract.__main__ import fingerprint
 
@@ -87,7 +112,9 @@ def test_check_lists_the_operations_picket_uses_and_flags_a_changed_spec(tmp_pat
     before = schemas["MessageCreateRequest"]["properties"]["content"]
     try:
         schemas["MessageCreateRequest"]["properties"]["content"] = {**before, "maxLength": 2000}
-        assert fingerprint("POST", "/channels/{channel_id}/messages") != next(r["request"] for r in recorded if r["operationId"] == "create_message")
+        assert fingerprint("POST", "/channels/{channel_id}/messages") != next(
+            r["request"] for r in recorded if r["operationId"] == "create_message"
+        )
     finally:
         schemas["MessageCreateRequest"]["properties"]["content"] = before
 

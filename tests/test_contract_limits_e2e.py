@@ -18,7 +18,18 @@ from tests.test_limits_e2e import assert_within_limits, cards
 LARGEST_ORDER = 50  # /book quantity and /show create per_fan_limit: app_commands.Range[int, 1, 50]
 
 
-async def long_named_show(world, *, title: str, venue: str, artists: list[str], seatmap: str = "A:5x10:Standard", per_fan_limit: int = 4, timezone: str = "UTC", currency: str = "USD", price: int = 4500):
+async def long_named_show(
+    world,
+    *,
+    title: str,
+    venue: str,
+    artists: list[str],
+    seatmap: str = "A:5x10:Standard",
+    per_fan_limit: int = 4,
+    timezone: str = "UTC",
+    currency: str = "USD",
+    price: int = 4500,
+):
     org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "Organizer")
     place = await venues.create_venue(world.store, org.id, venue[:200], seatmap)
     return await shows.create_show(
@@ -83,14 +94,25 @@ async def test_the_digest_of_a_fan_following_200_artists_lists_every_new_show(wo
     for dm in dms:
         assert_within_limits(dm)
     listed = re.findall(r"^• .* · show #(\d+)$", "\n".join(m.content for m in dms), re.M)
-    assert sorted(map(int, listed)) == sorted(s.id for s in made)[:10]  # a digest names ten shows at most (domain/alerts.py)
+    assert (
+        sorted(map(int, listed)) == sorted(s.id for s in made)[:10]
+    )  # a digest names ten shows at most (domain/alerts.py)
 
 
 async def test_a_korean_show_with_long_names_reads_korean_from_the_listing_to_the_tickets(world, gateway, monkeypatch):
     title = "2026 서울 한여름밤의 록 페스티벌 앙코르 특별 공연 " * 8
     venue = "서울특별시 송파구 올림픽로 424 올림픽공원 케이스포돔 (체조경기장) 특별 무대 " * 4
     artists = [f"아주 긴 이름을 가진 밴드와 오케스트라 {j}호" for j in range(12)]
-    show = await long_named_show(world, title=title, venue=venue, artists=artists, per_fan_limit=12, timezone="Asia/Seoul", currency="KRW", price=150000)
+    show = await long_named_show(
+        world,
+        title=title,
+        venue=venue,
+        artists=artists,
+        per_fan_limit=12,
+        timezone="Asia/Seoul",
+        currency="KRW",
+        price=150000,
+    )
     fan = world.fans[2]
     with actor_locale(monkeypatch, "ko"):
         listed = await fan.slash(world.channel, "shows")

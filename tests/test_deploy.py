@@ -30,10 +30,31 @@ DASHBOARD_PROVIDERS = DEPLOY / "grafana" / "provisioning" / "dashboards" / "pick
 UNIT = DEPLOY / "systemd" / "picket@.service"
 DOCKERFILE = DEPLOY / "Dockerfile"
 
-PANEL_TYPES = {"row", "timeseries", "stat", "gauge", "bargauge", "table", "state-timeline", "status-history", "heatmap", "text"}
+PANEL_TYPES = {
+    "row",
+    "timeseries",
+    "stat",
+    "gauge",
+    "bargauge",
+    "table",
+    "state-timeline",
+    "status-history",
+    "heatmap",
+    "text",
+}
 # Metric families deliberately left off the dashboard (none today: it shows everything the bot exports).
 NOT_ON_DASHBOARD: set[str] = set()
-BOT_ENV = ("DATABASE_URL", "REDIS_URL", "DISCORD_TOKEN", "VAR_DIR", "SIGNING_KEY_PATH", "METRICS_PORT", "SHARD_COUNT", "SHARD_IDS", "INSTANCE_ID")
+BOT_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DISCORD_TOKEN",
+    "VAR_DIR",
+    "SIGNING_KEY_PATH",
+    "METRICS_PORT",
+    "SHARD_COUNT",
+    "SHARD_IDS",
+    "INSTANCE_ID",
+)
 # Prometheus' own series for the bot's scrape job (processes up), the one non-Picket query allowed.
 SCRAPE_UP = 'sum(up{job="picket"})'
 METRIC_NAME = re.compile(r"(?<![A-Za-z0-9_:])picket_[a-z_]+")
@@ -153,7 +174,9 @@ def test_dashboard_is_a_grafana_dashboard():
         title = panel.get("title", panel["id"])
         assert panel["type"] in PANEL_TYPES, f"{title}: unknown panel type {panel['type']!r}"
         pos = panel["gridPos"]
-        assert all(isinstance(pos[k], int) and not isinstance(pos[k], bool) for k in ("x", "y", "w", "h")), f"{title}: {pos}"
+        assert all(isinstance(pos[k], int) and not isinstance(pos[k], bool) for k in ("x", "y", "w", "h")), (
+            f"{title}: {pos}"
+        )
         assert pos["x"] >= 0 and pos["y"] >= 0 and pos["w"] >= 1 and pos["h"] >= 1, f"{title}: {pos}"
         assert pos["x"] + pos["w"] <= 24, f"{title} is wider than the 24-column grid: {pos}"
         for x in range(pos["x"], pos["x"] + pos["w"]):
@@ -209,10 +232,14 @@ def test_dashboard_aggregates_by_metric_type():
                 assert re.search(rf"\b(rate|increase)\(\s*{name}\b", expr), f"counter {name} must be rated: {expr}"
                 assert re.search(r"\bsum\b", expr), f"counter {name} must be summed over processes: {expr}"
             elif kind == "gauge":
-                assert re.search(rf"\b(max|min)(\s+by\s*\([^)]*\))?\s*\(\s*{name}\b", expr), f"gauge {name} must be taken with max/min: {expr}"
+                assert re.search(rf"\b(max|min)(\s+by\s*\([^)]*\))?\s*\(\s*{name}\b", expr), (
+                    f"gauge {name} must be taken with max/min: {expr}"
+                )
             elif kind == "histogram":
                 assert name.endswith("_bucket"), f"{expr}: quantiles come from {name}'s buckets"
-                assert "histogram_quantile(" in expr and re.search(r"by\s*\([^)]*\ble\b", expr), f"{expr}: histogram_quantile over sum by (le)"
+                assert "histogram_quantile(" in expr and re.search(r"by\s*\([^)]*\ble\b", expr), (
+                    f"{expr}: histogram_quantile over sum by (le)"
+                )
 
 
 def test_queries_parse_as_promql():
@@ -230,10 +257,20 @@ def test_grafana_provisioning_matches_compose():
     targets = {src: dst for src, dst in mounts(grafana)}
     (provider,) = load_yaml(DASHBOARD_PROVIDERS)["providers"]
     assert provider["type"] == "file"
-    assert provider["options"]["path"] == targets["./grafana/dashboards"], "the provider must read the folder compose mounts the dashboards into"
+    assert provider["options"]["path"] == targets["./grafana/dashboards"], (
+        "the provider must read the folder compose mounts the dashboards into"
+    )
     provisioned = [dst for src, dst in targets.items() if src.startswith("./grafana/provisioning")]
-    assert any(PurePosixPath(p) in (PurePosixPath("/etc/grafana/provisioning"), PurePosixPath("/etc/grafana/provisioning/dashboards")) for p in provisioned)
-    assert any(PurePosixPath(p) in (PurePosixPath("/etc/grafana/provisioning"), PurePosixPath("/etc/grafana/provisioning/datasources")) for p in provisioned)
+    assert any(
+        PurePosixPath(p)
+        in (PurePosixPath("/etc/grafana/provisioning"), PurePosixPath("/etc/grafana/provisioning/dashboards"))
+        for p in provisioned
+    )
+    assert any(
+        PurePosixPath(p)
+        in (PurePosixPath("/etc/grafana/provisioning"), PurePosixPath("/etc/grafana/provisioning/datasources"))
+        for p in provisioned
+    )
     (source,) = load_yaml(DATASOURCES)["datasources"]
     host = source["url"].split("//", 1)[1].split(":", 1)[0]
     assert source["uid"] == "prometheus" and host in compose()["services"], source["url"]
@@ -255,7 +292,9 @@ def test_prometheus_scrapes_every_bot_service_on_its_metrics_port():
             assert host in bots, f"{target} is not a bot service of docker-compose.yml ({sorted(bots)})"
             env = env_of(bots[host])
             assert port == env["METRICS_PORT"], f"{target}: {host} serves metrics on {env['METRICS_PORT']}"
-            assert static.get("labels", {}).get("instance") == env["INSTANCE_ID"], f"{target}: label instance should be {env['INSTANCE_ID']}"
+            assert static.get("labels", {}).get("instance") == env["INSTANCE_ID"], (
+                f"{target}: label instance should be {env['INSTANCE_ID']}"
+            )
             scraped[host] = target
     assert set(scraped) == set(bots), f"bot services not scraped: {sorted(set(bots) - set(scraped))}"
 
@@ -264,7 +303,9 @@ def test_prometheus_loads_the_alert_rules_compose_mounts():
     config = load_yaml(PROMETHEUS)
     prometheus = compose()["services"]["prometheus"]
     by_target = {PurePosixPath(dst): src for src, dst in mounts(prometheus)}
-    config_path = next(PurePosixPath(a.split("=", 1)[1]) for a in as_argv(prometheus["command"]) if a.startswith("--config.file="))
+    config_path = next(
+        PurePosixPath(a.split("=", 1)[1]) for a in as_argv(prometheus["command"]) if a.startswith("--config.file=")
+    )
     assert (DEPLOY / by_target[config_path]).resolve() == PROMETHEUS
     assert config["rule_files"], "no rule_files"
     for rule_file in config["rule_files"]:
@@ -289,7 +330,12 @@ def test_alert_rules_query_exported_metrics():
         assert rule["labels"]["severity"] in ("warning", "critical"), rule["alert"]
         assert rule["annotations"]["summary"], rule["alert"]
         used |= found
-    for needed in ("picket_dependency_up", "picket_outbox_backlog", "picket_holds_overdue", "picket_discord_rate_limited_total"):
+    for needed in (
+        "picket_dependency_up",
+        "picket_outbox_backlog",
+        "picket_holds_overdue",
+        "picket_discord_rate_limited_total",
+    ):
         assert needed in used, f"no alert on {needed}"
 
 
@@ -330,7 +376,9 @@ def test_compose_bot_services_run_picket_with_their_shard_settings():
         assert not missing, f"{name} lacks {missing}"
         assert env["DATABASE_URL"].startswith("mysql+aiomysql://") and "@mariadb:" in env["DATABASE_URL"], name
         assert env["REDIS_URL"].startswith("redis://redis:"), name
-        assert re.fullmatch(r"\$\{DISCORD_TOKEN(:?[?-].*)?\}", env["DISCORD_TOKEN"]), f"{name}: the token comes from deploy/.env, not the file"
+        assert re.fullmatch(r"\$\{DISCORD_TOKEN(:?[?-].*)?\}", env["DISCORD_TOKEN"]), (
+            f"{name}: the token comes from deploy/.env, not the file"
+        )
         counts.add(int(env["SHARD_COUNT"]))
         ids = json.loads(env["SHARD_IDS"])
         assert isinstance(ids, list) and all(isinstance(i, int) for i in ids), f"{name}: SHARD_IDS {env['SHARD_IDS']}"
@@ -366,7 +414,11 @@ def test_compose_mounts_and_builds_files_that_exist():
 def test_compose_variables_are_in_env_example():
     text = COMPOSE.read_text(encoding="utf-8")
     used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))
-    example = {line.split("=", 1)[0].strip() for line in (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines() if "=" in line and not line.lstrip().startswith("#")}
+    example = {
+        line.split("=", 1)[0].strip()
+        for line in (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
     assert "DISCORD_TOKEN" in used
     assert used <= example, f"missing from deploy/.env.example: {sorted(used - example)}"
 
@@ -377,8 +429,16 @@ def test_docker_compose_config_accepts_the_file():
     docker = shutil.which("docker")
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True, timeout=30).returncode != 0:
         pytest.skip("docker compose is not installed")
-    env = dict(os.environ, DISCORD_TOKEN="x", MARIADB_PASSWORD="x", MARIADB_ROOT_PASSWORD="x", GRAFANA_ADMIN_PASSWORD="x")
-    result = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, env=env, timeout=60)
+    env = dict(
+        os.environ, DISCORD_TOKEN="x", MARIADB_PASSWORD="x", MARIADB_ROOT_PASSWORD="x", GRAFANA_ADMIN_PASSWORD="x"
+    )
+    result = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -391,7 +451,9 @@ def test_dockerfile_installs_every_package_and_runs_the_bot():
     assert re.search(r"pip install \.(\s|$)", text)
     assert re.search(r'^CMD \["picket", "run"\]$', text, re.M)
     copied = {m.rstrip("/") for m in re.findall(r"^COPY (?!--)(\S+)", text, re.M)}
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]["find"]["include"]
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"][
+        "find"
+    ]["include"]
     for package in {p.rstrip("*") for p in patterns}:
         assert package in copied, f"the image does not copy the {package} package"
         assert (ROOT / package).is_dir()
@@ -407,7 +469,9 @@ def test_systemd_unit_runs_one_shard_per_instance():
     assert {"Unit", "Service", "Install"} <= set(unit.sections())
     service = unit["Service"]
     argv = shlex.split(service["ExecStart"])
-    assert PurePosixPath(argv[0]).name == "picket" and PurePosixPath(argv[0]).is_absolute() and argv[1:] == ["run"], argv
+    assert PurePosixPath(argv[0]).name == "picket" and PurePosixPath(argv[0]).is_absolute() and argv[1:] == ["run"], (
+        argv
+    )
     assert service["Restart"] == "always"
     assert service["KillSignal"] == "SIGTERM"
     assert service["TimeoutStopSec"] == "30"
@@ -421,9 +485,15 @@ def test_systemd_unit_runs_one_shard_per_instance():
     for _section, key, value in directives:
         if key.startswith("ExecStart") or key.startswith("ExecReload"):
             assert "db upgrade" not in value, f"{key}: migrations are run once by the operator, not by every shard"
-    environment = dict(item.split("=", 1) for s, k, v in directives if s == "Service" and k == "Environment" for item in shlex.split(v))
+    environment = dict(
+        item.split("=", 1) for s, k, v in directives if s == "Service" and k == "Environment" for item in shlex.split(v)
+    )
     writable = [PurePosixPath(p) for s, k, v in directives if k == "ReadWritePaths" for p in v.split()]
     var_dir = PurePosixPath(environment["VAR_DIR"])
-    assert any(var_dir == w or w in var_dir.parents for w in writable), f"VAR_DIR {var_dir} is not in ReadWritePaths {writable}"
+    assert any(var_dir == w or w in var_dir.parents for w in writable), (
+        f"VAR_DIR {var_dir} is not in ReadWritePaths {writable}"
+    )
     keys = PurePosixPath(environment["SIGNING_KEY_PATH"])
-    assert any(keys == w or w in keys.parents for w in writable), f"the signing keys {keys} are not writable for `picket keys rotate`"
+    assert any(keys == w or w in keys.parents for w in writable), (
+        f"the signing keys {keys} are not writable for `picket keys rotate`"
+    )

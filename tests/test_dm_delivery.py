@@ -17,7 +17,10 @@ async def buy(world, fan, show, quantity=1):
     res = await fan.slash(world.channel, "book", show=show.id, quantity=quantity)
     assert res.response.components, res.response.content
     paid = await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
-    assert res.response.embeds and res.response.embeds[0].title.startswith("Paid"), (res.response.content, res.followups)
+    assert res.response.embeds and res.response.embeds[0].title.startswith("Paid"), (
+        res.response.content,
+        res.followups,
+    )
     return paid
 
 
@@ -119,7 +122,14 @@ async def test_a_send_that_keeps_failing_is_rescheduled_then_delivered_once(worl
 async def test_closed_dms_are_recorded_and_not_retried(world):
     show = await world.show()
     fan = world.fans[0]
-    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=None)
+    world.env.inject_error(
+        "POST",
+        f"/channels/{fan.user.dm_channel.id}/messages",
+        status=403,
+        code=50007,
+        message="Cannot send messages to this user",
+        times=None,
+    )
     await buy(world, fan, show)
     await world.env.advance_time(3600)
     assert len(dm_posts(world.env, fan)) == 1
@@ -197,7 +207,9 @@ async def test_a_refusal_other_than_closed_dms_leaves_the_fans_alerts_on(world, 
     fan = world.fans[0]
     await fan.slash(world.channel, "follow", artist="The Nightjars")
     show = await world.show()
-    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=status, code=code, message=message, times=1)
+    world.env.inject_error(
+        "POST", f"/channels/{fan.user.dm_channel.id}/messages", status=status, code=code, message=message, times=1
+    )
     await buy(world, fan, show)
     await world.env.settle()
     assert fan.user.dm_channel.history() == []  # Discord refused that message for good: not retried
@@ -214,10 +226,19 @@ def notices(result) -> list:
     return [f for f in result.followups if "DM" in (f.content or "")]
 
 
-async def test_a_fan_whose_dms_are_closed_is_told_once_at_their_next_command_and_a_dm_that_gets_through_clears_it(world, monkeypatch):
+async def test_a_fan_whose_dms_are_closed_is_told_once_at_their_next_command_and_a_dm_that_gets_through_clears_it(
+    world, monkeypatch
+):
     fan = world.fans[0]
     await fan.slash(world.channel, "follow", artist="The Nightjars")
-    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=1)
+    world.env.inject_error(
+        "POST",
+        f"/channels/{fan.user.dm_channel.id}/messages",
+        status=403,
+        code=50007,
+        message="Cannot send messages to this user",
+        times=1,
+    )
     await announce_new_show(world)  # the alert is refused: the fan's DMs are closed
     assert alert_dms(fan) == [] and await dms_closed(world.store, fan)
     posts = len(dm_posts(world.env, fan))
@@ -243,7 +264,14 @@ async def test_a_fan_whose_dms_are_closed_is_told_once_at_their_next_command_and
 async def test_a_paid_fan_whose_ticket_dm_is_refused_is_told_and_told_again_after_the_next_refusal(world):
     fan = world.fans[0]
     await fan.slash(world.channel, "follow", artist="The Nightjars")
-    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=403, code=50007, message="Cannot send messages to this user", times=None)
+    world.env.inject_error(
+        "POST",
+        f"/channels/{fan.user.dm_channel.id}/messages",
+        status=403,
+        code=50007,
+        message="Cannot send messages to this user",
+        times=None,
+    )
     show = await world.show()
     paid = await buy(world, fan, show)
     await world.env.settle()
@@ -268,7 +296,9 @@ async def test_a_long_discord_outage_ends_no_dm_the_ticket_arrives_when_it_is_ov
     world.bot.services.sender.inline_retries = 0  # one request per round: the rounds are what count
     show = await world.show()
     fan = world.fans[0]
-    world.env.inject_error("POST", f"/channels/{fan.user.dm_channel.id}/messages", status=503, message="Service Unavailable", times=12)
+    world.env.inject_error(
+        "POST", f"/channels/{fan.user.dm_channel.id}/messages", status=503, message="Service Unavailable", times=12
+    )
     # Paid outside the bot (another process: its commit wakes no sender here), so the sends and their
     # back-off all run on SimCord's virtual time below.
     elsewhere = Store(world.store.engine, world.store.clock)

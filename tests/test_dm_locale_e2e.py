@@ -52,7 +52,11 @@ async def korean_server(simcord_env) -> World:
 async def test_a_korean_fan_gets_a_korean_ticket_dm_and_card_and_an_english_fan_english(world, monkeypatch):
     drawn: list[str] = []
     original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text", lambda self, xy, text, *a, **k: (drawn.append(text), original(self, xy, text, *a, **k))[1])
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: (drawn.append(text), original(self, xy, text, *a, **k))[1],
+    )
     show = await world.show(tiers={"R": 99000}, seatmap="A:2x5:R", currency="KRW")
     korean, english = world.fans[0], world.fans[1]
 
@@ -87,7 +91,14 @@ def test_the_ticket_card_words_are_in_the_holders_language():
     from notifier.ticket_card import card_text
 
     args = dict(
-        show_title="롤링홀 라이브", starts_at=SEOUL_20H, timezone="Asia/Seoul", venue="롤링홀", seat_label="A-1-3", tier="R", holder_name="민지", ticket_id=42
+        show_title="롤링홀 라이브",
+        starts_at=SEOUL_20H,
+        timezone="Asia/Seoul",
+        venue="롤링홀",
+        seat_label="A-1-3",
+        tier="R",
+        holder_name="민지",
+        ticket_id=42,
     )
     korean = card_text(**args, locale="ko")
     assert (korean.brand, korean.date, korean.tier, korean.holder, korean.ticket) == (
@@ -184,11 +195,19 @@ async def test_refund_dms_are_in_each_fans_language(world, monkeypatch):
         await book_and_pay(world, korean, show.id)
         ticket = dm_ticket_ids(korean)[0]
         await korean.slash(world.channel, "ticket cancel", ticket=ticket)
-    assert korean.user.dm_channel.history()[-1].content == f"**Night Shift** 티켓 #{ticket} 예매가 취소되었습니다. ₩99,000은(는) 결제하신 카드로 환불됩니다."
+    assert (
+        korean.user.dm_channel.history()[-1].content
+        == f"**Night Shift** 티켓 #{ticket} 예매가 취소되었습니다. ₩99,000은(는) 결제하신 카드로 환불됩니다."
+    )
     await book_and_pay(world, english, show.id)
 
     ask = await world.organizer.slash(world.channel, "show cancel", show=show.id)
-    yes = next(c["custom_id"] for row in ask.response.components for c in row["components"] if c["custom_id"].startswith("picket:show-cancel:"))
+    yes = next(
+        c["custom_id"]
+        for row in ask.response.components
+        for c in row["components"]
+        if c["custom_id"].startswith("picket:show-cancel:")
+    )
     await world.organizer.click(ask.response, custom_id=yes)
     ko_told = korean.user.dm_channel.history()[-1].content
     assert ko_told.startswith("**Night Shift** (<t:") and "공연이 주최 측 사정으로 취소되었습니다." in ko_told
@@ -198,7 +217,13 @@ async def test_refund_dms_are_in_each_fans_language(world, monkeypatch):
 
 
 def dm_ticket_ids(member) -> list[int]:
-    return [int(f.name.split("#")[1]) for m in member.user.dm_channel.history() for e in m.embeds for f in e.fields if "#" in f.name]
+    return [
+        int(f.name.split("#")[1])
+        for m in member.user.dm_channel.history()
+        for e in m.embeds
+        for f in e.fields
+        if "#" in f.name
+    ]
 
 
 async def test_a_waitlist_refusal_dm_words_its_reason_in_the_fans_language(world, monkeypatch):
@@ -213,14 +238,23 @@ async def test_a_waitlist_refusal_dm_words_its_reason_in_the_fans_language(world
     async with world.store.session() as s:
         for fan in (korean, english):  # what a promotion whose charge was declined queues (domain/waitlist.py)
             await outbox.enqueue(
-                world.store, s, kind="waitlist_declined", recipient_discord_id=fan.id, payload={"show_id": show.id, "refusal": refusal}, dedupe_key=f"t:{fan.id}"
+                world.store,
+                s,
+                kind="waitlist_declined",
+                recipient_discord_id=fan.id,
+                payload={"show_id": show.id, "refusal": refusal},
+                dedupe_key=f"t:{fan.id}",
             )
         await s.commit()
     await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     await world.env.settle()
     ko = korean.user.dm_channel.history()[-1].content
-    assert ko.startswith("**Night Shift** 취소표가 나와 회원님 차례였지만 배정해 드리지 못했습니다: 결제가 거절되었습니다 (Your card was declined)."), ko
+    assert ko.startswith(
+        "**Night Shift** 취소표가 나와 회원님 차례였지만 배정해 드리지 못했습니다: 결제가 거절되었습니다 (Your card was declined)."
+    ), ko
     en = english.user.dm_channel.history()[-1].content
-    assert en.startswith("A seat for **Night Shift** came back and you were next on the waitlist, but it could not be yours: "), en
+    assert en.startswith(
+        "A seat for **Night Shift** came back and you were next on the waitlist, but it could not be yours: "
+    ), en
     assert "Your card was declined" in en and "결제" not in en

@@ -17,8 +17,18 @@ from notifier.errors_text import FIELD_CONTEXT, FIELDS, TEMPLATES, describe, ref
 
 DOMAIN = Path(__file__).resolve().parent.parent / "domain"
 # Classes whose first argument is a param (an id), not a code.
-FIXED_ARGS = {"ShowNotFound", "SeatNotFound", "HoldNotFound", "OrderNotFound", "TicketNotFound", "VenueNotFound", "OrganizerNotFound"}
-ERROR_CLASSES = {name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, errors.DomainError)}
+FIXED_ARGS = {
+    "ShowNotFound",
+    "SeatNotFound",
+    "HoldNotFound",
+    "OrderNotFound",
+    "TicketNotFound",
+    "VenueNotFound",
+    "OrganizerNotFound",
+}
+ERROR_CLASSES = {
+    name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, errors.DomainError)
+}
 
 
 def _domain_trees():
@@ -31,7 +41,11 @@ def _docstrings(tree) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 ids.add(id(first.value))
     return ids
 
@@ -48,12 +62,22 @@ def _raised_codes() -> set[str]:
             if name in ERROR_CLASSES or name == "failure":
                 for arg in node.args:
                     for const in ast.walk(arg):
-                        if isinstance(const, ast.Constant) and isinstance(const.value, str) and errors.CODE.fullmatch(const.value):
+                        if (
+                            isinstance(const, ast.Constant)
+                            and isinstance(const.value, str)
+                            and errors.CODE.fullmatch(const.value)
+                        ):
                             codes.add(const.value)
             if name in ERROR_CLASSES - FIXED_ARGS and node.args and isinstance(node.args[0], ast.JoinedStr):
                 pytest.fail(f"an error code built at run time: {ast.unparse(node)}")
     codes |= {f"show.not_owner.{action}" for action in organizers.ACTIONS}
-    codes |= {"payment.declined", "payment.late_refunded", "payment.never_completed", "waitlist.offer_lapsed", "organizer.revoked"}
+    codes |= {
+        "payment.declined",
+        "payment.late_refunded",
+        "payment.never_completed",
+        "waitlist.offer_lapsed",
+        "organizer.revoked",
+    }
     return codes
 
 
@@ -95,14 +119,32 @@ def test_every_error_class_renders_in_both_languages():
     """Each class, built as the domain builds it, reads as a sentence in English and in Korean."""
     when = datetime(2026, 5, 1, 11, tzinfo=UTC)
     built = [
-        errors.ShowNotFound(7), errors.SeatNotFound("A A1", 7), errors.HoldNotFound(7), errors.OrderNotFound(7),
-        errors.TicketNotFound(7), errors.VenueNotFound(7), errors.OrganizerNotFound(user_id=42), errors.OrganizerNotFound(organizer_id=3),
-        errors.InvalidInput("quantity.too_many", most=50), errors.NotPermitted("hold.not_yours", hold_id=1),
-        errors.SaleNotOpen("sale.not_open", title="Night Shift", opens_at=when), errors.ShowCancelled("show.cancelled", title="T"),
-        errors.FanLimitExceeded("fan.limit", title="T", limit=4, have=4, left=0), errors.SeatUnavailable("seats.taken"),
-        errors.SoldOut("sold_out.show", title="T"), errors.NotAdmitted("queue.not_your_turn", title="T"), errors.HoldExpired("hold.expired"),
-        errors.PaymentDeclined("payment.declined"), errors.AlreadyDone("ticket.used", ticket_id=1), errors.QueueFirst("waitlist.queue_first", title="T"),
-        errors.CancellationClosed("T", when), errors.NotFound(), errors.NotPermitted(), errors.AlreadyDone(), errors.InvalidInput(), errors.DomainError(),
+        errors.ShowNotFound(7),
+        errors.SeatNotFound("A A1", 7),
+        errors.HoldNotFound(7),
+        errors.OrderNotFound(7),
+        errors.TicketNotFound(7),
+        errors.VenueNotFound(7),
+        errors.OrganizerNotFound(user_id=42),
+        errors.OrganizerNotFound(organizer_id=3),
+        errors.InvalidInput("quantity.too_many", most=50),
+        errors.NotPermitted("hold.not_yours", hold_id=1),
+        errors.SaleNotOpen("sale.not_open", title="Night Shift", opens_at=when),
+        errors.ShowCancelled("show.cancelled", title="T"),
+        errors.FanLimitExceeded("fan.limit", title="T", limit=4, have=4, left=0),
+        errors.SeatUnavailable("seats.taken"),
+        errors.SoldOut("sold_out.show", title="T"),
+        errors.NotAdmitted("queue.not_your_turn", title="T"),
+        errors.HoldExpired("hold.expired"),
+        errors.PaymentDeclined("payment.declined"),
+        errors.AlreadyDone("ticket.used", ticket_id=1),
+        errors.QueueFirst("waitlist.queue_first", title="T"),
+        errors.CancellationClosed("T", when),
+        errors.NotFound(),
+        errors.NotPermitted(),
+        errors.AlreadyDone(),
+        errors.InvalidInput(),
+        errors.DomainError(),
     ]
     assert {type(e).__name__ for e in built} == ERROR_CLASSES
     for error in built:
@@ -122,7 +164,9 @@ def test_a_refusal_travels_in_a_payload_and_old_payloads_still_read():
 
 
 # Discord markup and command names: a timestamp, a mention, bold, a backtick-quoted word, a slash command.
-MARKUP = re.compile(r"<t:|<@|\*\*|`[^`]+`|(^|\s)/(queue|organizer|waitlist|ticket|show|book|follow|unfollow|alerts|checkin|shows)\b")
+MARKUP = re.compile(
+    r"<t:|<@|\*\*|`[^`]+`|(^|\s)/(queue|organizer|waitlist|ticket|show|book|follow|unfollow|alerts|checkin|shows)\b"
+)
 
 
 def test_no_discord_markup_or_command_names_in_domain_strings():
@@ -130,6 +174,11 @@ def test_no_discord_markup_or_command_names_in_domain_strings():
     for path, tree in _domain_trees():
         docs = _docstrings(tree)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs and MARKUP.search(node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docs
+                and MARKUP.search(node.value)
+            ):
                 found.append(f"{path.name}:{node.lineno}: {node.value[:80]!r}")
     assert not found, "\n".join(found)

@@ -37,7 +37,10 @@ async def test_refusals_read_korean_for_a_korean_user(world, monkeypatch):
         assert res.ephemeral, what
         assert HANGUL.search(res.response.content), f"{what}: {res.response.content!r}"
     assert unknown.response.content == "공연 #424242을(를) 찾을 수 없습니다."
-    assert over.response.content == "“Night Shift” 공연은 1인당 2매까지 예매할 수 있습니다. 이미 0매를 예약했거나 보유 중이므로 2매만 더 예매할 수 있습니다."
+    assert (
+        over.response.content
+        == "“Night Shift” 공연은 1인당 2매까지 예매할 수 있습니다. 이미 0매를 예약했거나 보유 중이므로 2매만 더 예매할 수 있습니다."
+    )
     assert too_early.response.content == (
         f"“Night Shift” 예매는 <t:{opens}:R> (<t:{opens}:f>) 오픈합니다. 대기열(/대기열 참여)에 들어오세요. 취소표 대기는 매진된 뒤에만 열립니다."
     )
@@ -52,6 +55,11 @@ async def test_the_same_refusals_read_english_for_an_english_user(world):
     fan = world.fans[0]
     assert (await fan.slash(world.channel, "book", show=424242)).response.content == "There is no show #424242."
     over = await fan.slash(world.channel, "book", show=show.id, quantity=3)
-    assert over.response.content == "“Night Shift” allows 2 tickets per fan; you already hold or own 0, so you can add 2 more."
+    assert (
+        over.response.content
+        == "“Night Shift” allows 2 tickets per fan; you already hold or own 0, so you can add 2 more."
+    )
     early = await fan.slash(world.channel, "waitlist join", show=later.id)
-    assert f"<t:{int(later.on_sale_at.timestamp())}:R>" in early.response.content and not HANGUL.search(early.response.content)
+    assert f"<t:{int(later.on_sale_at.timestamp())}:R>" in early.response.content and not HANGUL.search(
+        early.response.content
+    )

@@ -138,7 +138,9 @@ async def test_cancelling_closes_the_line_and_tells_each_queued_fan_once(world, 
 
 
 async def test_a_started_show_lets_nobody_in_and_tells_the_line(world, gateway):
-    show = await world.show(seatmap="A:1x10:Standard", opens_in=timedelta(minutes=10), starts_in=timedelta(hours=1), admission_per_minute=6)
+    show = await world.show(
+        seatmap="A:1x10:Standard", opens_in=timedelta(minutes=10), starts_in=timedelta(hours=1), admission_per_minute=6
+    )
     fans = world.fans[:3]
     for fan in fans:
         await fan.slash(world.channel, "queue join", show=show.id)
@@ -160,8 +162,16 @@ async def test_the_last_offer_lapses_and_its_seat_goes_back_with_nobody_waiting(
     org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
     now = world.store.now()
     show = await shows_domain.create_show(
-        world.store, organizer_id=org.id, venue_name="Hall", seatmap_spec="A:1x1:Standard", title="Offer Night",
-        artists=["X"], genres=[], starts_at=now + timedelta(days=5), on_sale_at=now - timedelta(hours=1), tiers={"Standard": 3000},
+        world.store,
+        organizer_id=org.id,
+        venue_name="Hall",
+        seatmap_spec="A:1x1:Standard",
+        title="Offer Night",
+        artists=["X"],
+        genres=[],
+        starts_at=now + timedelta(days=5),
+        on_sale_at=now - timedelta(hours=1),
+        tiers={"Standard": 3000},
         waitlist_mode="offer",
     )
     holder, slow, later = world.fans[0], world.fans[1], world.fans[2]
@@ -220,7 +230,10 @@ async def test_the_queue_state_of_ended_shows_and_old_sent_dms_are_deleted(store
     assert sent >= 40
 
     await jobs.clean_up()  # the cancelled show has ended; the other has not started
-    assert await _queue_keys(redis, called_off.id) == [] and await _rows(store, QueuePlace, QueuePlace.show_id == called_off.id) == 0
+    assert (
+        await _queue_keys(redis, called_off.id) == []
+        and await _rows(store, QueuePlace, QueuePlace.show_id == called_off.id) == 0
+    )
     assert await _queue_keys(redis, over.id) and await _rows(store, QueuePlace, QueuePlace.show_id == over.id) == 40
     assert await _rows(store, OutboxMessage) == sent  # sent just now: kept
 
@@ -230,8 +243,18 @@ async def test_the_queue_state_of_ended_shows_and_old_sent_dms_are_deleted(store
     assert await _queue_keys(redis, over.id) == [] and await _rows(store, QueuePlace) == 0
     assert await queue.active_shows(redis) == []
     async with store.session() as s:
-        s.add(OutboxMessage(kind="queue_turn", recipient_discord_id=9, payload={"show_id": over.id}, dedupe_key="pending-one",
-                            status="pending", attempts=0, next_attempt_at=store.now(), created_at=store.now()))
+        s.add(
+            OutboxMessage(
+                kind="queue_turn",
+                recipient_discord_id=9,
+                payload={"show_id": over.id},
+                dedupe_key="pending-one",
+                status="pending",
+                attempts=0,
+                next_attempt_at=store.now(),
+                created_at=store.now(),
+            )
+        )
         await s.commit()
     clock.advance(seconds=(outbox.RETENTION + timedelta(minutes=1)).total_seconds())
     await jobs.clean_up()
@@ -250,6 +273,7 @@ async def test_an_alert_outlives_the_retention_while_its_show_is_upcoming(store,
         await s.commit()
     clock.advance(seconds=(outbox.RETENTION + timedelta(days=1)).total_seconds())
     assert await outbox.purge_sent(store) == 0
+
     async def announce_again(s):
         return await alerts.fan_out_announcement(store, s, await s.get(Show, show.id))
 
@@ -277,6 +301,11 @@ async def test_a_started_shows_waitlist_closes_and_its_fans_are_told_once(store,
     await jobs.clean_up()
     assert await waitlist.waitlist_position(store, show_id=show.id, fan_id=20) is None
     assert await waitlist.shows_with_waiting(store) == []  # the promotion pass no longer visits it
-    assert await _rows(store, OutboxMessage, OutboxMessage.recipient_discord_id == 20, OutboxMessage.kind == "queue_closed") == 1
+    assert (
+        await _rows(
+            store, OutboxMessage, OutboxMessage.recipient_discord_id == 20, OutboxMessage.kind == "queue_closed"
+        )
+        == 1
+    )
     await sender.idle()
     await sender.stop()

@@ -37,8 +37,13 @@ KILLS = 12
 
 async def _spawn(args: list[str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.fault_worker", *args,
-        cwd=str(REPO), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "tests.fault_worker",
+        *args,
+        cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
@@ -51,15 +56,34 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
     org = await organizers.register_organizer(fast, 1000, 1, "Organizer")
     venue = await venues.create_venue(fast, org.id, "The Hall", SEATMAP)
     show = await shows.create_show(
-        fast, organizer_id=org.id, venue_id=venue.id, title="Night Shift", artists=["The Nightjars"], genres=["indie"],
-        starts_at=clock.now() + timedelta(days=30), on_sale_at=clock.now() - timedelta(minutes=1),
-        tiers={"Standard": 4500}, per_fan_limit=4, admission_per_minute=4,  # about one fan every 0.4 s of live time: the sale outlasts the kills
+        fast,
+        organizer_id=org.id,
+        venue_id=venue.id,
+        title="Night Shift",
+        artists=["The Nightjars"],
+        genres=["indie"],
+        starts_at=clock.now() + timedelta(days=30),
+        on_sale_at=clock.now() - timedelta(minutes=1),
+        tiers={"Standard": 4500},
+        per_fan_limit=4,
+        admission_per_minute=4,  # about one fan every 0.4 s of live time: the sale outlasts the kills
     )
     await backends.flush_redis()
 
     standin = DiscordStandIn()
     port = await standin.start()
-    args = ["--db", backends.database_url(), "--redis", backends.REDIS_URL or "", "--var", str(var), "--port", str(port), "--show", str(show.id)]
+    args = [
+        "--db",
+        backends.database_url(),
+        "--redis",
+        backends.REDIS_URL or "",
+        "--var",
+        str(var),
+        "--port",
+        str(port),
+        "--show",
+        str(show.id),
+    ]
     rng = random.Random(20261125)
     kills = 0
     logs: list[str] = []
@@ -83,7 +107,9 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
                 break  # the sale finished before this kill: the rest were done across restarts
         proc = await _spawn(args)  # the last run finishes whatever is left
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout=300)  # a hang guard; a loaded box is slow, not wrong
+            out, err = await asyncio.wait_for(
+                proc.communicate(), timeout=300
+            )  # a hang guard; a loaded box is slow, not wrong
         except TimeoutError:
             proc.kill()
             out, err = await proc.communicate()
@@ -98,10 +124,18 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
         every_ticket = (await s.execute(select(Ticket))).scalars().all()
         orders = (await s.execute(select(Order))).scalars().all()
         holds_quantity = dict((await s.execute(select(Hold.id, Hold.quantity))).all())
-        overdue = (await s.execute(select(func.count()).select_from(Hold).where(Hold.status == "active", Hold.expires_at <= clock.now()))).scalar_one()
+        overdue = (
+            await s.execute(
+                select(func.count()).select_from(Hold).where(Hold.status == "active", Hold.expires_at <= clock.now())
+            )
+        ).scalar_one()
         entries = dict((await s.execute(select(WaitlistEntry.fan_discord_id, WaitlistEntry.status))).all())
-        ticket_dms = (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "tickets_issued"))).scalars().all()
-        unsent = (await s.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))).scalar_one()
+        ticket_dms = (
+            (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "tickets_issued"))).scalars().all()
+        )
+        unsent = (
+            await s.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+        ).scalar_one()
 
     # No seat sold twice.
     seats = Counter(t.show_seat_id for t in live)
@@ -132,11 +166,19 @@ async def test_sigkill_during_an_on_sale_loses_and_doubles_nothing(store, tmp_pa
     assert all(len(msgs) == 1 for msgs in created.values()), "Discord created two messages for one outbox row"
     for row in ticket_dms:
         msgs = created.get(f"pk{row.id}", [])
-        assert len(msgs) == 1 and msgs[0].recipient_id == row.recipient_discord_id, f"ticket DM {row.id}: {len(msgs)} delivered"
+        assert len(msgs) == 1 and msgs[0].recipient_id == row.recipient_discord_id, (
+            f"ticket DM {row.id}: {len(msgs)} delivered"
+        )
         # A QR card per ticket live when it was sent: every ticket live now, perhaps one cancelled since.
         cards = set(msgs[0].attachments)
         order_id = row.payload["order_id"]
-        assert {f"ticket-{t.id}.png" for t in live if t.order_id == order_id} <= cards <= {f"ticket-{t.id}.png" for t in every_ticket if t.order_id == order_id}
+        assert (
+            {f"ticket-{t.id}.png" for t in live if t.order_id == order_id}
+            <= cards
+            <= {f"ticket-{t.id}.png" for t in every_ticket if t.order_id == order_id}
+        )
     assert len(ticket_dms) == sum(1 for o in orders if o.status in ("paid", "refunded"))
     resent = sum(n - 1 for n in standin.recorder.posts_by_nonce.values() if n > 1)
-    print(f"fault test: kills={kills} orders={len(orders)} live_tickets={len(live)} dms={len(standin.recorder.messages)} resends={resent} folded_by_nonce={standin.recorder.folded}")
+    print(
+        f"fault test: kills={kills} orders={len(orders)} live_tickets={len(live)} dms={len(standin.recorder.messages)} resends={resent} folded_by_nonce={standin.recorder.folded}"
+    )

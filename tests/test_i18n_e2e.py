@@ -13,7 +13,9 @@ def synced_commands(env):
 async def test_commands_carry_korean_names_and_descriptions(world):
     commands = synced_commands(world.env)
     assert commands["book"]["name_localizations"]["ko"] == "예매"
-    assert commands["book"]["description_localizations"]["ko"] == "대기열을 거쳐 공연의 가장 좋은 잔여 좌석을 예매합니다"
+    assert (
+        commands["book"]["description_localizations"]["ko"] == "대기열을 거쳐 공연의 가장 좋은 잔여 좌석을 예매합니다"
+    )
     show = commands["show"]
     create = next(o for o in show["options"] if o["name"] == "create")
     assert create["name_localizations"]["ko"] == "등록"
@@ -47,20 +49,42 @@ async def test_a_korean_organizer_gets_the_form_and_its_answers_in_korean(world,
         shown = await world.organizer.slash(world.channel, "show create", currency="KRW")
         assert shown.modal["title"] == "공연 등록"
         labels = [row["components"][0]["label"] for row in shown.modal["components"]]
-        assert labels == ["공연명", "아티스트 (쉼표로 구분)", "공연 시작, 예매 오픈 일시 (한 줄에 하나씩)", "공연장 이름, 다음 줄에 좌석 배치", "좌석 등급별 가격"]
+        assert labels == [
+            "공연명",
+            "아티스트 (쉼표로 구분)",
+            "공연 시작, 예매 오픈 일시 (한 줄에 하나씩)",
+            "공연장 이름, 다음 줄에 좌석 배치",
+            "좌석 등급별 가격",
+        ]
         assert all(len(label) <= 45 for label in labels) and len(shown.modal["title"]) <= 45
         refused = await world.organizer.submit_modal(
-            shown, {"title": "롤링홀 라이브", "artists": "새소년", "when": "2030-06-01 20:00", "venue": "롤링홀\nA:1x5:R", "tiers": "R=99000"}
+            shown,
+            {
+                "title": "롤링홀 라이브",
+                "artists": "새소년",
+                "when": "2030-06-01 20:00",
+                "venue": "롤링홀\nA:1x5:R",
+                "tiers": "R=99000",
+            },
         )
-        assert refused.response.content == "공연 시작 / 예매 오픈 일시: 첫 줄에 공연 시작 일시, 둘째 줄에 예매 오픈 일시를 입력해 주세요."
+        assert (
+            refused.response.content
+            == "공연 시작 / 예매 오픈 일시: 첫 줄에 공연 시작 일시, 둘째 줄에 예매 오픈 일시를 입력해 주세요."
+        )
     english = await world.organizer.slash(world.channel, "show create")
     assert english.modal["title"] == "Create a show"
     show = await world.show()
     with actor_locale(monkeypatch, "ko"):
-        edit = await world.organizer.slash(world.channel, "show edit", show=show.id, timezone="America/Argentina/ComodRivadavia")
+        edit = await world.organizer.slash(
+            world.channel, "show edit", show=show.id, timezone="America/Argentina/ComodRivadavia"
+        )
     labels = [row["components"][0]["label"] for row in edit.modal["components"]]
     assert edit.modal["title"] == "공연 정보 수정"
-    assert labels[:3] == ["공연명", "아티스트", "장르"] and labels[3].startswith("공연 시작") and labels[4].startswith("예매 오픈")
+    assert (
+        labels[:3] == ["공연명", "아티스트", "장르"]
+        and labels[3].startswith("공연 시작")
+        and labels[4].startswith("예매 오픈")
+    )
     assert all(len(label) <= 45 for label in labels)
 
 
@@ -75,10 +99,15 @@ async def test_a_korean_fan_books_in_korean_from_the_queue_to_the_pay_button(wor
         await fan.click(held.response, label="₩198,000 결제하기")
         paid = held.response  # edited in place
         assert paid.embeds[0].title == "결제 완료: Night Shift"
-        assert paid.embeds[0].description.startswith("주문 #") and "티켓은 DM으로 보내 드립니다." in paid.embeds[0].description
+        assert (
+            paid.embeds[0].description.startswith("주문 #")
+            and "티켓은 DM으로 보내 드립니다." in paid.embeds[0].description
+        )
         assert paid.embeds[0].fields[0].name.startswith("티켓 #")
         mine = await fan.slash(world.channel, "ticket list")
-        assert mine.response.embeds[0].title == "내 티켓" and mine.response.embeds[0].fields[0].value.endswith(" · 사용 가능")
+        assert mine.response.embeds[0].title == "내 티켓" and mine.response.embeds[0].fields[0].value.endswith(
+            " · 사용 가능"
+        )
 
 
 async def test_an_announcement_in_a_korean_server_reads_korean(simcord_env):

@@ -36,7 +36,9 @@ def test_seat_maps_take_ascii_digits_only(spec):
     assert len(info.value.message) < 300
 
 
-@pytest.mark.parametrize("text, code", [("1e999999", "price.too_high"), ("1E+7", "price.too_high"), ("1e-999999", "price.too_many_decimals")])
+@pytest.mark.parametrize(
+    "text, code", [("1e999999", "price.too_high"), ("1E+7", "price.too_high"), ("1e-999999", "price.too_many_decimals")]
+)
 def test_prices_with_huge_exponents(text, code):
     with pytest.raises(errors.InvalidInput) as refused:
         parse_price(text)
@@ -44,7 +46,8 @@ def test_prices_with_huge_exponents(text, code):
 
 
 @pytest.mark.parametrize(
-    "text, zone", [("0001-01-01 00:00", "Asia/Seoul"), ("0001-01-01 00:00", "UTC"), ("9999-12-31 23:59", "America/New_York")]
+    "text, zone",
+    [("0001-01-01 00:00", "Asia/Seoul"), ("0001-01-01 00:00", "UTC"), ("9999-12-31 23:59", "America/New_York")],
 )
 def test_dates_out_of_range(text, zone):
     with pytest.raises(errors.InvalidInput, match="between the years 2000 and 2100"):
@@ -63,8 +66,15 @@ async def test_invisible_names_are_refused(store, blank):
     org = await organizers.register_organizer(store, 1, 1, "O")
     now = store.now()
     good = dict(
-        organizer_id=org.id, venue_name="Hall", seatmap_spec="A:2x2", title="T", artists=["X"], genres=[],
-        starts_at=now + timedelta(days=2), on_sale_at=now, tiers={"Standard": 100},
+        organizer_id=org.id,
+        venue_name="Hall",
+        seatmap_spec="A:2x2",
+        title="T",
+        artists=["X"],
+        genres=[],
+        starts_at=now + timedelta(days=2),
+        on_sale_at=now,
+        tiers={"Standard": 100},
     )
     for field, value, match in [
         ("title", blank, "Title"),
@@ -135,7 +145,9 @@ async def test_a_refund_that_times_out_is_pending_and_the_ticket_is_cancelled(st
     report = await recovery.recover(store, gateway, None)
     assert report.refunds_sent == 1
     assert [amount for res, _, amount in gateway.refunds.values() if res.ok] == [4500]
-    fine = await cancellations.cancel_ticket(store, gateway, ticket_id=(await _bought(store, gateway, show, 8)).id, fan_id=8)
+    fine = await cancellations.cancel_ticket(
+        store, gateway, ticket_id=(await _bought(store, gateway, show, 8)).id, fan_id=8
+    )
     assert not fine.refund_pending
 
 
@@ -149,8 +161,12 @@ async def test_one_timed_out_refund_does_not_stop_the_recovery_tick(store, gatew
     report = await recovery.recover(store, gateway, None)
     assert report.refunds_sent == 2
     async with store.session() as s:
-        pending = (await s.execute(select(func.count()).select_from(Payment).where(Payment.status == "pending"))).scalar_one()
-        revoked = (await s.execute(select(func.count()).select_from(Ticket).where(Ticket.status == "revoked"))).scalar_one()
+        pending = (
+            await s.execute(select(func.count()).select_from(Payment).where(Payment.status == "pending"))
+        ).scalar_one()
+        revoked = (
+            await s.execute(select(func.count()).select_from(Ticket).where(Ticket.status == "revoked"))
+        ).scalar_one()
     assert pending == 1 and revoked == 3
     assert (await recovery.recover(store, gateway, None)).refunds_sent == 1
 

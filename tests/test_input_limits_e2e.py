@@ -22,7 +22,11 @@ GENERIC = "Something went wrong on our side"
         ("venue", "Picket Hall\nA:²:Standard", "Seat map: `²` in section `A` is not ROWSxSEATS"),
         ("venue", "Picket Hall\nA:①x5:Standard", "Seat map: `①x5` in section `A` is not ROWSxSEATS"),
         ("tiers", "Standard=1e999999", "Price tiers: price of `Standard`: `1e999999` is more than $100,000.00."),
-        ("when", "2026-03-01 20:00\n0001-01-01 00:00", "On-sale time: `0001-01-01 00:00` is not between the years 2000 and 2100."),
+        (
+            "when",
+            "2026-03-01 20:00\n0001-01-01 00:00",
+            "On-sale time: `0001-01-01 00:00` is not between the years 2000 and 2100.",
+        ),
         ("artists", "Mira Sol, " + "ß" * 60, "longer than 100 characters once spelled out"),
         ("title", "\u200b\u200b\u200b", "Title: give a name of 1-200 characters that can be seen."),
         ("artists", "Mira Sol, \u3164", "Artists: give a name of 1-100 characters that can be seen."),
@@ -47,7 +51,10 @@ async def test_create_refuses_an_unknown_time_zone_before_the_form(world):
     await world.organizer.slash(world.channel, "organizer register")
     shown = await world.organizer.slash(world.channel, "show create", timezone="Mars/" + "Olympus" * 8)
     assert shown.modal is None and shown.ephemeral
-    assert shown.response.content == "Time zone: `Mars/OlympusOlympusOlympusOlympusOlympu…` is not a known time zone such as Europe/Paris or Asia/Seoul."
+    assert (
+        shown.response.content
+        == "Time zone: `Mars/OlympusOlympusOlympusOlympusOlympu…` is not a known time zone such as Europe/Paris or Asia/Seoul."
+    )
 
 
 async def test_every_option_and_form_field_declares_a_length_limit(world):
@@ -63,7 +70,10 @@ async def test_every_option_and_form_field_declares_a_length_limit(world):
     show_id = await created_show_id(await create_show(world))
     info = await __import__("domain.shows", fromlist=["get_show"]).get_show(world.store, show_id)
     services = world.bot.services
-    forms = [ShowCreateModal(services, genres="", per_fan_limit=4, timezone="UTC", currency="USD"), ShowEditModal(services, info, "UTC")]
+    forms = [
+        ShowCreateModal(services, genres="", per_fan_limit=4, timezone="UTC", currency="USD"),
+        ShowEditModal(services, info, "UTC"),
+    ]
     for form in forms:
         for item in form.children:
             assert isinstance(item, discord.ui.TextInput) and item.max_length, (type(form).__name__, item.label)
@@ -88,7 +98,14 @@ async def test_edit_with_too_many_artists_changes_nothing_and_says_so(world):
     many = ", ".join(f"a{i}" for i in range(60))
     before = await table_counts(world.store)
     done = await world.organizer.submit_modal(
-        shown, {"title": "Harbour Lights", "artists": many, "genres": "", "start": "2026-03-01 20:00", "on_sale": "2026-01-10 10:00"}
+        shown,
+        {
+            "title": "Harbour Lights",
+            "artists": many,
+            "genres": "",
+            "start": "2026-03-01 20:00",
+            "on_sale": "2026-01-10 10:00",
+        },
     )
     assert done.ephemeral and done.response.content == "Artists: at most 50 names and 1000 characters in all."
     assert await table_counts(world.store) == before
@@ -107,7 +124,14 @@ async def test_a_failure_after_the_change_was_saved_does_not_say_nothing_changed
 
     monkeypatch.setattr(cogs.shows, "show_embed", broken_embed)
     done = await world.organizer.submit_modal(
-        shown, {"title": "Renamed", "artists": "Mira Sol", "genres": "", "start": "2026-03-01 20:00", "on_sale": "2026-01-10 10:00"}
+        shown,
+        {
+            "title": "Renamed",
+            "artists": "Mira Sol",
+            "genres": "",
+            "start": "2026-03-01 20:00",
+            "on_sale": "2026-01-10 10:00",
+        },
     )
     assert [type(e) for e in world.env.errors] == [RuntimeError]  # logged, as unexpected errors must be
     assert done.ephemeral and "nothing was changed" not in done.response.content
@@ -143,11 +167,15 @@ async def test_a_refund_that_times_out_is_reported_as_pending_and_sent_later(wor
 async def test_book_remembers_quantity_and_tier_for_the_fans_turn(world, gateway):
     from datetime import timedelta
 
-    show = await world.show(seatmap="A:2x5:VIP, B:2x5:Standard", tiers={"VIP": 10000, "Standard": 4500}, opens_in=timedelta(minutes=30))
+    show = await world.show(
+        seatmap="A:2x5:VIP, B:2x5:Standard", tiers={"VIP": 10000, "Standard": 4500}, opens_in=timedelta(minutes=30)
+    )
     fan = world.fans[0]
     refused = await fan.slash(world.channel, "book", show=show.id, quantity=2, tier="Balcony")
     assert refused.ephemeral and refused.response.content.startswith(f"Show #{show.id} has no tier `Balcony`")
-    assert (await fan.slash(world.channel, "queue status", show=show.id)).response.content.startswith("You're not in the queue")
+    assert (await fan.slash(world.channel, "queue status", show=show.id)).response.content.startswith(
+        "You're not in the queue"
+    )
 
     early = await fan.slash(world.channel, "book", show=show.id, quantity=2, tier="vip")
     assert "Sales open" in early.response.content

@@ -79,12 +79,18 @@ def drawn(monkeypatch):
     """The words Pillow draws on images (the ticket card), as they are drawn."""
     lines: list[str] = []
     original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text", lambda self, xy, text, *a, **k: (lines.append(text), original(self, xy, text, *a, **k))[1])
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: (lines.append(text), original(self, xy, text, *a, **k))[1],
+    )
     return lines
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-async def test_a_fan_books_and_pays_a_won_show_and_reads_every_word_in_their_language(simcord_env, gateway, monkeypatch, drawn, lang):
+async def test_a_fan_books_and_pays_a_won_show_and_reads_every_word_in_their_language(
+    simcord_env, gateway, monkeypatch, drawn, lang
+):
     journey = JOURNEYS[lang]
     env = simcord_env
     name, preferred = journey["guild"]
@@ -95,7 +101,16 @@ async def test_a_fan_books_and_pays_a_won_show_and_reads_every_word_in_their_lan
     admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
     organizer = guild.add_member(env.create_user("org"), roles=[admins])
     fan = guild.add_member(env.create_user("fan0"))
-    names = {journey["form"]["title"], journey["form"]["artists"], journey["form"]["venue"].split("\n")[0], "VIP", "R", "fan0", "org", name}
+    names = {
+        journey["form"]["title"],
+        journey["form"]["artists"],
+        journey["form"]["venue"].split("\n")[0],
+        "VIP",
+        "R",
+        "fan0",
+        "org",
+        name,
+    }
 
     seen: list[str] = []
     with actor_locale(monkeypatch, "ko" if lang == "ko" else "en-US"):
@@ -124,7 +139,9 @@ async def test_a_fan_books_and_pays_a_won_show_and_reads_every_word_in_their_lan
     card = [line for line in drawn if line.strip()]
 
     if lang == "ko":
-        assert HANGUL.search(journey["form"]["title"]) and any(journey["form"]["title"] in line or line in journey["form"]["title"] for line in card)
+        assert HANGUL.search(journey["form"]["title"]) and any(
+            journey["form"]["title"] in line or line in journey["form"]["title"] for line in card
+        )
         leftovers = {text: words for text in seen + card if (words := english_words(text, names))}
         assert not leftovers, f"English a Korean fan reads: {leftovers}"
     else:

@@ -73,9 +73,7 @@ async def test_the_weekly_digest_of_a_festival_week_fits_discord_messages(world)
     created = []
     for i in range(10):
         lineup = [f"The Midnight Orchestra of Somewhere {i}-{j}" for j in range(20)]
-        created.append(
-            await world.show(artists=lineup, genres=["festival"], starts_in=timedelta(days=10 + i))
-        )
+        created.append(await world.show(artists=lineup, genres=["festival"], starts_in=timedelta(days=10 + i)))
     assert await world.bot.jobs.weekly_digest() == 1
     await world.bot.services.sender.idle()
 
@@ -92,7 +90,9 @@ async def long_titled_shows(world, n: int, on_sale_in: timedelta = timedelta(day
     org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "Organizer")
     made = []
     for i in range(n):
-        venue = await venues.create_venue(world.store, org.id, f"{'The Grand Old Riverside Concert Hall and Gardens ' * 4}{i}"[:200], "A:1x2:Standard")
+        venue = await venues.create_venue(
+            world.store, org.id, f"{'The Grand Old Riverside Concert Hall and Gardens ' * 4}{i}"[:200], "A:1x2:Standard"
+        )
         made.append(
             await shows.create_show(
                 world.store,

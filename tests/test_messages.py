@@ -36,7 +36,10 @@ def test_clip_and_join_within_never_exceed_their_limit():
 
 
 def test_an_embed_keeps_25_fields_and_says_how_many_more():
-    embed = {"title": "Tickets", "fields": [{"name": f"Ticket #{i}", "value": f"A-{i}", "inline": True} for i in range(40)]}
+    embed = {
+        "title": "Tickets",
+        "fields": [{"name": f"Ticket #{i}", "value": f"A-{i}", "inline": True} for i in range(40)],
+    }
     fitted = m.fit_embed(embed)
     assert len(fitted["fields"]) == m.FIELDS
     assert fitted["fields"][-1]["value"] == "…and 16 more"
@@ -65,7 +68,9 @@ def test_an_embed_stays_within_6000_characters_and_every_text_limit():
 
 def test_twelve_files_become_two_messages_of_ten_and_two():
     files = tuple((f"ticket-{i}.png", b"png") for i in range(12))
-    message = OutgoingMessage(content="Your tickets", embeds=({"title": "t"},), files=files, buttons=(Button("Book", "x"),))
+    message = OutgoingMessage(
+        content="Your tickets", embeds=({"title": "t"},), files=files, buttons=(Button("Book", "x"),)
+    )
     parts = m.split_message(message)
     assert [len(p.files) for p in parts] == [10, 2]
     assert [f for p in parts for f in p.files] == list(files)
@@ -95,6 +100,8 @@ def test_fields_paginate_under_25_and_6000_per_page():
     fields = [{"name": f"#{i} " + "T" * 200, "value": "V" * 400} for i in range(25)]
     pages = m.paginate_fields(fields, reserve=100)
     assert len(pages) > 1
-    assert all(len(p) <= m.FIELDS and 100 + sum(len(f["name"]) + len(f["value"]) for f in p) <= m.EMBED_TOTAL for p in pages)
+    assert all(
+        len(p) <= m.FIELDS and 100 + sum(len(f["name"]) + len(f["value"]) for f in p) <= m.EMBED_TOTAL for p in pages
+    )
     assert [f["name"] for p in pages for f in p] == [f["name"] for f in fields]
     assert len(m.paginate_fields([{"name": "a", "value": "b"}] * 60)) == 3  # 25 + 25 + 10

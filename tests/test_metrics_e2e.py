@@ -22,7 +22,13 @@ from tests.conftest import e2e_settings
 
 @pytest.fixture
 def simcord_bot(e2e_store, gateway, keyring):
-    return create_bot(e2e_settings(metrics_port=0, metrics_host="127.0.0.1"), store=e2e_store, gateway=gateway, keyring=keyring, sync_commands=True)
+    return create_bot(
+        e2e_settings(metrics_port=0, metrics_host="127.0.0.1"),
+        store=e2e_store,
+        gateway=gateway,
+        keyring=keyring,
+        sync_commands=True,
+    )
 
 
 async def scrape(port: int) -> dict[tuple[str, tuple], float]:
@@ -57,7 +63,9 @@ async def test_metrics_after_an_on_sale_equal_what_happened(world, gateway):
     port = bot.metrics_server.port
     before = await scrape(port)
 
-    show = await world.show(seatmap="A:1x8:Standard", opens_in=timedelta(minutes=10), per_fan_limit=2, admission_per_minute=600)
+    show = await world.show(
+        seatmap="A:1x8:Standard", opens_in=timedelta(minutes=10), per_fan_limit=2, admission_per_minute=600
+    )
     fans = [world.guild.add_member(env.create_user(f"m{i:02d}")) for i in range(12)]
     for fan in fans:
         await fan.slash(world.channel, "queue join", show=show.id)
@@ -72,7 +80,12 @@ async def test_metrics_after_an_on_sale_equal_what_happened(world, gateway):
                 continue
             if fan.user.dm_channel.history()[-1].content.startswith("🎫 It's your turn"):
                 res = await fan.slash(world.channel, "book", show=show.id, quantity=1)
-                pay = [c for row in (res.response.components or []) for c in row["components"] if str(c.get("label", "")).startswith("Pay")]
+                pay = [
+                    c
+                    for row in (res.response.components or [])
+                    for c in row["components"]
+                    if str(c.get("label", "")).startswith("Pay")
+                ]
                 if pay:
                     await fan.click(res.response, custom_id=pay[0]["custom_id"])
                     bought.append(fan)
@@ -91,7 +104,9 @@ async def test_metrics_after_an_on_sale_equal_what_happened(world, gateway):
         second = (await s.execute(select(Ticket).where(Ticket.holder_discord_id == bought[1].id))).scalar_one()
     await bought[0].slash(world.channel, "ticket cancel", ticket=first.id)  # the waitlisted fan is promoted
     await world.organizer.slash(world.channel, "show staff", show=show.id, member=world.door)
-    code = world.bot.services.keyring.sign(ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now())
+    code = world.bot.services.keyring.sign(
+        ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now()
+    )
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)  # a second scan
     await bot.services.sender.drain()
@@ -101,13 +116,25 @@ async def test_metrics_after_an_on_sale_equal_what_happened(world, gateway):
     paid = await count(store, select(func.count()).select_from(Order).where(Order.status.in_(("paid", "refunded"))))
     assert paid == 9  # 8 buyers and the promoted fan
     assert delta(before, after, "picket_orders_total", outcome="paid") == paid
-    assert delta(before, after, "picket_tickets_issued_total") == await count(store, select(func.count()).select_from(Ticket))
-    assert delta(before, after, "picket_payments_total", kind="charge", outcome="succeeded") == gateway.successful_charges == 9
-    refunds = await count(store, select(func.count()).select_from(Payment).where(Payment.kind == "refund", Payment.status == "succeeded"))
+    assert delta(before, after, "picket_tickets_issued_total") == await count(
+        store, select(func.count()).select_from(Ticket)
+    )
+    assert (
+        delta(before, after, "picket_payments_total", kind="charge", outcome="succeeded")
+        == gateway.successful_charges
+        == 9
+    )
+    refunds = await count(
+        store, select(func.count()).select_from(Payment).where(Payment.kind == "refund", Payment.status == "succeeded")
+    )
     assert delta(before, after, "picket_payments_total", kind="refund", outcome="succeeded") == refunds == 1
     assert delta(before, after, "picket_queue_joins_total") == 12
-    assert delta(before, after, "picket_queue_admissions_total") == len(await queue.admission_order(bot.services.redis, show.id))
-    assert delta(before, after, "picket_holds_created_total") == await count(store, select(func.count()).select_from(Hold))
+    assert delta(before, after, "picket_queue_admissions_total") == len(
+        await queue.admission_order(bot.services.redis, show.id)
+    )
+    assert delta(before, after, "picket_holds_created_total") == await count(
+        store, select(func.count()).select_from(Hold)
+    )
     assert delta(before, after, "picket_waitlist_promotions_total", outcome="promoted") == 1
     assert delta(before, after, "picket_checkins_total", result="admitted") == 1
     assert delta(before, after, "picket_checkins_total", result="already_in") == 1

@@ -25,7 +25,13 @@ CLASSES = [
 
 
 def test_exponents_come_from_iso_4217():
-    assert (KRW.precision, USD.precision, KWD.precision, money.currency("JPY").precision, money.currency("EUR").precision) == (0, 2, 3, 0, 2)
+    assert (
+        KRW.precision,
+        USD.precision,
+        KWD.precision,
+        money.currency("JPY").precision,
+        money.currency("EUR").precision,
+    ) == (0, 2, 3, 0, 2)
     assert USD.code == "USD"
 
 
@@ -40,7 +46,9 @@ def test_parse_and_display_round_trip_in_english_and_korean(currency, typed, min
 
 
 @pytest.mark.parametrize("currency, typed, minor, english, korean", CLASSES, ids=lambda v: getattr(v, "code", None))
-async def test_the_provider_is_asked_for_the_minor_units_unchanged(store, gateway, currency, typed, minor, english, korean):
+async def test_the_provider_is_asked_for_the_minor_units_unchanged(
+    store, gateway, currency, typed, minor, english, korean
+):
     tiers = parse_price_tiers(f"VIP={typed}", currency=currency)
     show = await on_sale_show(store, seatmap="A:1x5:VIP", tiers=tiers, currency=currency.code)
     hold = await holds.hold_seats(store, show_id=show.id, fan_id=42, quantity=2)
@@ -96,14 +104,31 @@ async def _amounts(store, show_ids):
         for code, show_id in show_ids.items():
             out[code] = dict(
                 tier=(await s.execute(select(PriceTier.price_cents).where(PriceTier.show_id == show_id))).scalar_one(),
-                tickets=sorted((await s.execute(select(Ticket.price_cents).where(Ticket.show_id == show_id))).scalars()),
-                orders=[tuple(r) for r in (await s.execute(select(Order.amount_cents, Order.organizer_amount_cents).where(Order.show_id == show_id)))],
+                tickets=sorted(
+                    (await s.execute(select(Ticket.price_cents).where(Ticket.show_id == show_id))).scalars()
+                ),
+                orders=[
+                    tuple(r)
+                    for r in (
+                        await s.execute(
+                            select(Order.amount_cents, Order.organizer_amount_cents).where(Order.show_id == show_id)
+                        )
+                    )
+                ],
                 payments=sorted(
-                    (await s.execute(select(Payment.amount_cents).join(Order, Order.id == Payment.order_id).where(Order.show_id == show_id))).scalars()
+                    (
+                        await s.execute(
+                            select(Payment.amount_cents)
+                            .join(Order, Order.id == Payment.order_id)
+                            .where(Order.show_id == show_id)
+                        )
+                    ).scalars()
                 ),
                 refund_dm=[  # the payload column only: the schema may be an older revision's
                     payload["refund_cents"]
-                    for payload in (await s.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "ticket_cancelled"))).scalars()
+                    for payload in (
+                        await s.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "ticket_cancelled"))
+                    ).scalars()
                     if payload["show_id"] == show_id
                 ],
             )
@@ -117,13 +142,21 @@ async def test_the_migration_turns_cents_of_every_currency_into_minor_units(stor
 
     show_ids = {}
     for code, price in (("KRW", 150_000), ("USD", 4_550), ("KWD", 1_500)):
-        show = await on_sale_show(store, seatmap="A:1x5:VIP", tiers={"VIP": price}, currency=code, organizer_id=len(show_ids) + 1)
+        show = await on_sale_show(
+            store, seatmap="A:1x5:VIP", tiers={"VIP": price}, currency=code, organizer_id=len(show_ids) + 1
+        )
         hold = await holds.hold_seats(store, show_id=show.id, fan_id=42, quantity=2)
         order = await orders.purchase(store, gateway, hold_id=hold.id, fan_id=42)
         await cancellations.cancel_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=42)
         show_ids[code] = show.id
     now = await _amounts(store, show_ids)
-    assert now["KRW"] == dict(tier=150_000, tickets=[150_000, 150_000], orders=[(300_000, 300_000)], payments=[150_000, 300_000], refund_dm=[150_000])
+    assert now["KRW"] == dict(
+        tier=150_000,
+        tickets=[150_000, 150_000],
+        orders=[(300_000, 300_000)],
+        payments=[150_000, 300_000],
+        refund_dm=[150_000],
+    )
 
     # Back to before this revision: amounts as they were stored then, hundredths of every currency.
     before = ScriptDirectory.from_config(alembic_config()).get_revision("0013").down_revision

@@ -83,7 +83,9 @@ async def test_a_currency_iso_4217_does_not_know_is_refused_before_the_form(worl
     with actor_locale(monkeypatch, "ko"):
         refused = await world.organizer.slash(world.channel, "show create", currency="WON")
     assert refused.modal is None and refused.ephemeral
-    assert refused.response.content == "통화: `WON`은(는) ISO 4217 통화 코드가 아닙니다. KRW, USD, EUR처럼 입력해 주세요."
+    assert (
+        refused.response.content == "통화: `WON`은(는) ISO 4217 통화 코드가 아닙니다. KRW, USD, EUR처럼 입력해 주세요."
+    )
     english = await world.organizer.slash(world.channel, "show create", currency="ZZZ")
     assert english.response.content == "Currency: `ZZZ` is not an ISO 4217 currency code such as KRW, USD or EUR."
     assert await table_counts(world.store) == before
@@ -103,5 +105,8 @@ async def test_won_amounts_with_cents_or_over_ten_million_are_refused_and_create
     done = await world.organizer.submit_modal(form, {**KRW_FORM, "tiers": "VIP=10,000,000, R=99,000"})
     async with world.store.session() as s:
         show = await s.get(Show, show_id_of(done))
-        tiers = {t.name: t.price_cents for t in (await s.execute(PriceTier.__table__.select().where(PriceTier.show_id == show.id))).all()}
+        tiers = {
+            t.name: t.price_cents
+            for t in (await s.execute(PriceTier.__table__.select().where(PriceTier.show_id == show.id))).all()
+        }
     assert show.currency == "KRW" and tiers == {"VIP": 10_000_000, "R": 99_000}

@@ -17,7 +17,9 @@ def spearman(xs: list[int]) -> float:
 
 async def test_500_fans_queue_for_100_seats_random_order_no_oversell(world, gateway):
     env = world.env
-    show = await world.show(seatmap="A:10x10:Standard", opens_in=timedelta(minutes=30), per_fan_limit=4, admission_per_minute=600)
+    show = await world.show(
+        seatmap="A:10x10:Standard", opens_in=timedelta(minutes=30), per_fan_limit=4, admission_per_minute=600
+    )
     fans = [world.guild.add_member(env.create_user(f"q{i:03d}")) for i in range(500)]
     join_index = {f.id: i for i, f in enumerate(fans)}
     for fan in fans:  # everyone joins before the open
@@ -44,7 +46,12 @@ async def test_500_fans_queue_for_100_seats_random_order_no_oversell(world, gate
                 assert dms[-1].components  # with the waitlist button
             elif last.startswith("🎫 It's your turn"):
                 res = await fan.slash(world.channel, "book", show=show.id, quantity=1)
-                pay = [c for row in (res.response.components or []) for c in row["components"] if str(c.get("label", "")).startswith("Pay")]
+                pay = [
+                    c
+                    for row in (res.response.components or [])
+                    for c in row["components"]
+                    if str(c.get("label", "")).startswith("Pay")
+                ]
                 if pay:
                     await fan.click(res.response, custom_id=pay[0]["custom_id"])
                     bought.append(fan)

@@ -31,7 +31,9 @@ def pay_button(result):
 
 async def test_a_report_of_50_fans_for_20_seats_gives_each_figure_as_it_happened(world, gateway):
     env, store = world.env, world.store
-    show = await world.show(seatmap="A:2x10:Standard", per_fan_limit=2, opens_in=timedelta(minutes=30), admission_per_minute=60)
+    show = await world.show(
+        seatmap="A:2x10:Standard", per_fan_limit=2, opens_in=timedelta(minutes=30), admission_per_minute=60
+    )
     fans = [world.guild.add_member(env.create_user(f"r{i:02d}")) for i in range(50)]
     joined_at, admitted_at, order = {}, {}, []
 
@@ -98,7 +100,9 @@ async def test_a_report_of_50_fans_for_20_seats_gives_each_figure_as_it_happened
     for fan in (unlucky, lucky):
         assert "on the waitlist" in (await fan.slash(world.channel, "waitlist join", show=show.id)).response.content
     giver = paid[5]
-    ticket = int((await giver.slash(world.channel, "ticket list")).response.embeds[0].fields[0].name.split("#")[1].split(" ")[0])
+    ticket = int(
+        (await giver.slash(world.channel, "ticket list")).response.embeds[0].fields[0].name.split("#")[1].split(" ")[0]
+    )
     cancelled = await giver.slash(world.channel, "ticket cancel", ticket=ticket)
     assert "is cancelled" in cancelled.response.content  # the seat: declined for the first, promoted for the second
     await env.settle()
@@ -119,7 +123,9 @@ async def test_a_report_of_50_fans_for_20_seats_gives_each_figure_as_it_happened
     assert embed.title == "On-sale report · Night Shift"
     fields = {f.name: f.value for f in embed.fields}
     assert fields["Queue"] == "50 joined: 30 before the open, 20 after"
-    assert fields["Admission"].startswith("50 let in · ") and fields["Admission"].endswith(f"(set: 60) · longest wait {duration(got.longest_wait)}")
+    assert fields["Admission"].startswith("50 let in · ") and fields["Admission"].endswith(
+        f"(set: 60) · longest wait {duration(got.longest_wait)}"
+    )
     assert fields["Sales"] == f"20 of 20 sold · sold out {duration(got.sold_out_after)} after the open"
     assert fields["Refused at the per-fan limit"] == "2 time(s), 2 fan(s)"
     assert fields["Holds that lapsed"] == "1"

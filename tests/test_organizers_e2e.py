@@ -82,7 +82,9 @@ async def test_create_announce_book_after_restart_then_cancel(world, gateway):
     assert sum(amt for res, _, amt in gateway.refunds.values() if res.ok) == 9000
     holder_dm = fan.user.dm_channel.history()[-1].content
     assert "has been cancelled" in holder_dm and "$90.00 is refunded" in holder_dm
-    assert "in its queue; the queue is closed and nothing was charged" in waiting_fan.user.dm_channel.history()[-1].content
+    assert (
+        "in its queue; the queue is closed and nothing was charged" in waiting_fan.user.dm_channel.history()[-1].content
+    )
     after = await fan.slash(world.channel, "ticket list")
     assert after.response.content == "You have no tickets yet. Use /book to get some."
 
@@ -100,7 +102,11 @@ async def test_only_the_organizer_manages_a_show(world):
         res = await rival.slash(world.channel, command, show=show_id, **options)
         assert res.ephemeral and res.response.content == f"Only the organizer of “Harbour Lights” can {doing}.", command
         res = await fan.slash(world.channel, command, show=show_id, **options)
-        assert res.ephemeral and res.response.content == f"{fan.mention} is not a registered organizer here. Use /organizer register first.", command
+        assert (
+            res.ephemeral
+            and res.response.content
+            == f"{fan.mention} is not a registered organizer here. Use /organizer register first."
+        ), command
     refused = await fan.slash(world.channel, "organizer register")
     assert refused.ephemeral and "needs a server admin" in refused.response.content
     no_form = await fan.slash(world.channel, "show create")
@@ -128,7 +134,14 @@ async def test_edit_changes_the_announced_details(world):
     shown = await world.organizer.slash(world.channel, "show edit", show=show_id)
     assert shown.modal["title"] == "Edit show"
     done = await world.organizer.submit_modal(
-        shown, {"title": "Harbour Lights (2nd night)", "artists": "Mira Sol", "genres": "", "start": "2026-03-02 20:00", "on_sale": "2026-01-10 10:00"}
+        shown,
+        {
+            "title": "Harbour Lights (2nd night)",
+            "artists": "Mira Sol",
+            "genres": "",
+            "start": "2026-03-02 20:00",
+            "on_sale": "2026-01-10 10:00",
+        },
     )
     assert done.response.embeds[0].title == "Harbour Lights (2nd night)"
     assert "Mira Sol" in done.response.embeds[0].description and "Nightjars" not in done.response.embeds[0].description

@@ -22,13 +22,22 @@ async def test_two_processes_drain_a_thousand_messages_exactly_once(store, tmp_p
     store = Store(store.engine, SystemClock())  # the workers run on the wall clock
     async with store.session() as s:
         for n in range(1000):
-            await outbox.enqueue(store, s, kind="test_note", recipient_discord_id=10_000 + n, payload={"n": n}, dedupe_key=f"note:{n}")
+            await outbox.enqueue(
+                store, s, kind="test_note", recipient_discord_id=10_000 + n, payload={"n": n}, dedupe_key=f"note:{n}"
+            )
     start_at = time.time() + 2.0
     records = [tmp_path / f"sent-{i}.txt" for i in range(2)]
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.outbox_worker", backends.database_url(), str(rec), str(start_at),
-            cwd=str(REPO), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "tests.outbox_worker",
+            backends.database_url(),
+            str(rec),
+            str(start_at),
+            cwd=str(REPO),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         for rec in records
     ]
@@ -44,5 +53,7 @@ async def test_two_processes_drain_a_thousand_messages_exactly_once(store, tmp_p
     # and find the outbox empty. The outcome is every message once, whoever sent it.
     assert sum(counts) == 1000, counts
     async with store.session() as s:
-        states = dict((await s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all())
+        states = dict(
+            (await s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
+        )
     assert states == {"sent": 1000}

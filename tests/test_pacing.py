@@ -23,7 +23,9 @@ async def queue_notes(store, recipients, tag):
     elsewhere = Store(store.engine, store.clock)
     async with elsewhere.session() as s:
         for n, user in enumerate(recipients):
-            await outbox.enqueue(elsewhere, s, kind="test_note", recipient_discord_id=user, payload={"n": n}, dedupe_key=f"{tag}:{n}")
+            await outbox.enqueue(
+                elsewhere, s, kind="test_note", recipient_discord_id=user, payload={"n": n}, dedupe_key=f"{tag}:{n}"
+            )
 
 
 async def timed_drain(sender) -> float:

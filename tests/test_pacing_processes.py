@@ -47,7 +47,9 @@ async def test_two_processes_together_stay_within_the_bots_global_limit(store):
     later = store.now() + timedelta(days=1)  # held back until both processes are up
     async with store.session() as s:
         for n in range(MESSAGES):
-            await outbox.enqueue(store, s, kind="test_note", recipient_discord_id=20_000 + n, payload={"n": n}, dedupe_key=f"pace:{n}")
+            await outbox.enqueue(
+                store, s, kind="test_note", recipient_discord_id=20_000 + n, payload={"n": n}, dedupe_key=f"pace:{n}"
+            )
         await s.execute(update(OutboxMessage).values(next_attempt_at=later))
     await backends.flush_redis()
     redis_url, fake_server = shared_redis()
@@ -58,9 +60,22 @@ async def test_two_processes_together_stay_within_the_bots_global_limit(store):
         for name in ("shard-0", "shard-1"):
             procs.append(
                 await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "tests.pacing_worker", "--db", backends.database_url(), "--redis", redis_url,
-                    "--port", str(port), "--rate", str(RATE), "--name", name,
-                    cwd=str(REPO), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                    sys.executable,
+                    "-m",
+                    "tests.pacing_worker",
+                    "--db",
+                    backends.database_url(),
+                    "--redis",
+                    redis_url,
+                    "--port",
+                    str(port),
+                    "--rate",
+                    str(RATE),
+                    "--name",
+                    name,
+                    cwd=str(REPO),
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
             )

@@ -42,7 +42,9 @@ ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 PROMETHEUS = shutil.which("prometheus") or ("/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None)
 SCRAPE_SECONDS = 1
 
-pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not installed (apt-get install -y prometheus; .ci/run does it)")
+pytestmark = pytest.mark.skipif(
+    PROMETHEUS is None, reason="prometheus is not installed (apt-get install -y prometheus; .ci/run does it)"
+)
 
 
 @pytest.fixture
@@ -87,7 +89,12 @@ def grafana_expr(expr: str, *, step: int, window: int) -> str:
 def panel_targets() -> list[tuple[dict, dict]]:
     board = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     assert not board.get("templating", {}).get("list"), "dashboard variables: give them values in grafana_expr"
-    return [(panel, target) for panel in board["panels"] if panel["type"] not in ("row", "text") for target in panel.get("targets", [])]
+    return [
+        (panel, target)
+        for panel in board["panels"]
+        if panel["type"] not in ("row", "text")
+        for target in panel.get("targets", [])
+    ]
 
 
 def finite(values) -> list[float]:
@@ -105,7 +112,11 @@ class Prometheus:
             "rule_files": [str(ALERTS)],
             # The job and instance labels deploy/prometheus/prometheus.yml gives a bot process.
             "scrape_configs": [
-                {"job_name": "picket", "metrics_path": "/metrics", "static_configs": [{"targets": [f"127.0.0.1:{target_port}"], "labels": {"instance": "shard-0"}}]}
+                {
+                    "job_name": "picket",
+                    "metrics_path": "/metrics",
+                    "static_configs": [{"targets": [f"127.0.0.1:{target_port}"], "labels": {"instance": "shard-0"}}],
+                }
             ],
         }
         (folder / "prometheus.yml").write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
@@ -190,7 +201,9 @@ async def run_a_sale(world, lobby_seen) -> None:
     clock makes the queue minutes pass in an instant, so the sale opens once Prometheus has seen the
     fans in the lobby (``lobby_seen``), as it would in the minutes before a real open."""
     env, bot = world.env, world.bot
-    show = await world.show(seatmap="A:1x4:Standard", opens_in=timedelta(minutes=10), per_fan_limit=2, admission_per_minute=600)
+    show = await world.show(
+        seatmap="A:1x4:Standard", opens_in=timedelta(minutes=10), per_fan_limit=2, admission_per_minute=600
+    )
     fans = [world.guild.add_member(env.create_user(f"p{i:02d}")) for i in range(6)]
     for fan in fans:
         await fan.slash(world.channel, "queue join", show=show.id)
@@ -206,7 +219,12 @@ async def run_a_sale(world, lobby_seen) -> None:
             if fan in bought or not history or not history[-1].content.startswith("🎫 It's your turn"):
                 continue
             res = await fan.slash(world.channel, "book", show=show.id, quantity=1)
-            pay = [c for row in (res.response.components or []) for c in row["components"] if str(c.get("label", "")).startswith("Pay")]
+            pay = [
+                c
+                for row in (res.response.components or [])
+                for c in row["components"]
+                if str(c.get("label", "")).startswith("Pay")
+            ]
             if pay:
                 await fan.click(res.response, custom_id=pay[0]["custom_id"])
                 bought.append(fan)
@@ -221,7 +239,9 @@ async def run_a_sale(world, lobby_seen) -> None:
         second = (await s.execute(select(Ticket).where(Ticket.holder_discord_id == bought[1].id))).scalar_one()
     await bought[0].slash(world.channel, "ticket cancel", ticket=first.id)  # the waitlisted fan is promoted
     await world.organizer.slash(world.channel, "show staff", show=show.id, member=world.door)
-    code = bot.services.keyring.sign(ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now())
+    code = bot.services.keyring.sign(
+        ticket_id=second.id, show_id=show.id, holder_discord_id=bought[1].id, now=world.store.now()
+    )
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)
     await world.door.slash(world.channel, "checkin", show=show.id, code=code)  # a second scan
     await bot.services.sender.drain()
@@ -235,22 +255,37 @@ async def test_every_dashboard_panel_and_alert_rule_reads_a_real_prometheus(worl
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
             await prometheus.start(http)
-            await prometheus.until(http, 'up{job="picket"}', lambda r: r and r[0]["value"][1] == "1", "the bot is scraped")
+            await prometheus.until(
+                http, 'up{job="picket"}', lambda r: r and r[0]["value"][1] == "1", "the bot is scraped"
+            )
             started = time.time()
             await run_a_sale(
-                world, lambda: prometheus.until(http, "max(picket_queue_length)", lambda r: r and float(r[0]["value"][1]) > 0, "fans in the lobby are scraped")
+                world,
+                lambda: prometheus.until(
+                    http,
+                    "max(picket_queue_length)",
+                    lambda r: r and float(r[0]["value"][1]) > 0,
+                    "fans in the lobby are scraped",
+                ),
             )
             # Prometheus has read the end of the sale (the gauges of shared state are re-read at most
             # every 5 s), and a few scrapes more, so rates see the change.
             await prometheus.until(
-                http, 'picket_waitlist_promotions_total{outcome="promoted"}', lambda r: r and float(r[0]["value"][1]) >= 1, "the promotion is scraped"
+                http,
+                'picket_waitlist_promotions_total{outcome="promoted"}',
+                lambda r: r and float(r[0]["value"][1]) >= 1,
+                "the promotion is scraped",
             )
-            await prometheus.until(http, "max(picket_holds_active)", lambda r: r and float(r[0]["value"][1]) == 0, "the holds are over")
+            await prometheus.until(
+                http, "max(picket_holds_active)", lambda r: r and float(r[0]["value"][1]) == 0, "the holds are over"
+            )
             await asyncio.sleep(4 * SCRAPE_SECONDS)
             # "Now" for the panels is a moment whose last scrape succeeded: on a loaded machine a
             # scrape can time out (after scrape_interval), and Prometheus then marks every series
             # stale until the next one, as it would for a real outage.
-            (up,) = await prometheus.until(http, 'up{job="picket"}', lambda r: r and r[0]["value"][1] == "1", "the bot is still scraped")
+            (up,) = await prometheus.until(
+                http, 'up{job="picket"}', lambda r: r and r[0]["value"][1] == "1", "the bot is still scraped"
+            )
             end = float(up["value"][0])
             window = int(end - started) + 1
             step = SCRAPE_SECONDS
@@ -260,7 +295,9 @@ async def test_every_dashboard_panel_and_alert_rule_reads_a_real_prometheus(worl
                 expr = grafana_expr(target["expr"], step=step, window=window)
                 where = f"{panel['title']} [{target['refId']}] {expr}"
                 if target.get("range", not target.get("instant", False)):
-                    data = await prometheus.get(http, "/api/v1/query_range", query=expr, start=started, end=end, step=f"{step}s")
+                    data = await prometheus.get(
+                        http, "/api/v1/query_range", query=expr, start=started, end=end, step=f"{step}s"
+                    )
                     if not any(finite(v for _, v in series["values"]) for series in data["result"]):
                         empty.append(f"{where}: no value over the sale")
                 if target.get("instant") or panel["type"] == "stat":  # a stat shows the value now
@@ -279,7 +316,10 @@ async def test_every_dashboard_panel_and_alert_rule_reads_a_real_prometheus(worl
                     for group in (await prometheus.get(http, "/api/v1/rules", type="alert"))["groups"]
                     for rule in group["rules"]
                 }
-                evaluated = all(name in loaded and not loaded[name]["lastEvaluation"].startswith("0001") for name in (r["alert"] for r in wanted))
+                evaluated = all(
+                    name in loaded and not loaded[name]["lastEvaluation"].startswith("0001")
+                    for name in (r["alert"] for r in wanted)
+                )
                 if evaluated or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
@@ -287,13 +327,22 @@ async def test_every_dashboard_panel_and_alert_rule_reads_a_real_prometheus(worl
             for rule in wanted:
                 state = loaded[rule["alert"]]
                 assert state["health"] == "ok" and not state.get("lastError"), f"{rule['alert']}: {state}"
-                await prometheus.get(http, "/api/v1/query", query=rule["expr"], time=end)  # status success, else it fails
+                await prometheus.get(
+                    http, "/api/v1/query", query=rule["expr"], time=end
+                )  # status success, else it fails
     finally:
         prometheus.stop()
         await metrics.stop()
     promtool = shutil.which("promtool")
     if promtool:
-        checked = await asyncio.to_thread(subprocess.run, [promtool, "check", "rules", str(ALERTS)], check=False, capture_output=True, text=True, timeout=60)
+        checked = await asyncio.to_thread(
+            subprocess.run,
+            [promtool, "check", "rules", str(ALERTS)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert re.search(rf"SUCCESS: {len(wanted)} rules found", checked.stdout), checked.stdout
 

@@ -19,7 +19,15 @@ async def _run_workers(url: str, show_id: int, seats: list[int], processes: int,
     start_at = time.time() + 2.0  # every process imports, connects, then fires at the same instant
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.race_worker", url, str(show_id), str(10_000 * (p + 1)), str(per_process), str(start_at), json.dumps(seats),
+            sys.executable,
+            "-m",
+            "tests.race_worker",
+            url,
+            str(show_id),
+            str(10_000 * (p + 1)),
+            str(per_process),
+            str(start_at),
+            json.dumps(seats),
             cwd=str(Path(__file__).resolve().parents[1]),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

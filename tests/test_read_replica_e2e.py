@@ -28,7 +28,9 @@ from tests.test_dm_delivery import buy
 def _replica_url() -> str:
     url = make_url(backends.database_url())
     if url.get_backend_name() == "sqlite":
-        return url.set(database=str(Path(url.database).with_name("replica.sqlite3"))).render_as_string(hide_password=False)
+        return url.set(database=str(Path(url.database).with_name("replica.sqlite3"))).render_as_string(
+            hide_password=False
+        )
     return url.set(database=f"{url.database}_replica").render_as_string(hide_password=False)
 
 
@@ -104,11 +106,15 @@ async def test_a_lagging_replica_serves_the_show_list_and_seat_map_but_never_a_s
 
     res = await world.fans[1].slash(world.channel, "book", show=show.id, quantity=1)
     labels = [c.get("label") for row in (res.response.components or []) for c in row["components"]]
-    assert "sold out" in res.response.content and not any(str(x).startswith("Pay") for x in labels)  # the sale read the primary
+    assert "sold out" in res.response.content and not any(
+        str(x).startswith("Pay") for x in labels
+    )  # the sale read the primary
     with pytest.raises(errors.SeatUnavailable):  # a seat picked from the stale map: the hold refuses it
         await holds.hold_seats(store, show_id=show.id, fan_id=world.fans[1].id, seat_ids=[seen[0].id])
 
     totals = await stats.show_totals(store, show.id)  # read back from the primary
     assert (totals.sold, totals.oversold) == (2, 0)
     assert gateway.successful_charges == 1  # fan 0's order; fan 1 was charged nothing
-    assert [s.title for s in await shows.list_shows(Store(store.engine, store.clock), world.guild.id)] == ["Night Shift (moved to Hall B)"]  # the primary
+    assert [s.title for s in await shows.list_shows(Store(store.engine, store.clock), world.guild.id)] == [
+        "Night Shift (moved to Hall B)"
+    ]  # the primary

@@ -63,7 +63,9 @@ async def test_a_charge_answered_after_the_seats_were_resold_is_refunded(store, 
     assert await scalar(store, select(func.count()).select_from(Ticket)) == 0
     assert sum(amt for res, _, amt in gateway.refunds.values() if res.ok) == 4500
     assert await scalar(store, select(Hold.status).where(Hold.id == hold.id)) == "expired"
-    assert await scalar(store, select(Hold.status).where(Hold.id == taken.id)) == "active"  # the new buyer keeps the seat
+    assert (
+        await scalar(store, select(Hold.status).where(Hold.id == taken.id)) == "active"
+    )  # the new buyer keeps the seat
 
 
 async def test_a_charge_the_provider_never_saw_is_given_up_once_the_hold_is_gone(store, clock, gateway):
@@ -117,9 +119,15 @@ async def test_a_promotion_interrupted_after_the_hold_is_finished(store, clock, 
 
     assert report.promotions_finished == 1
     assert await scalar(store, select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id)) == "promoted"
-    assert await scalar(store, select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == 20, Ticket.status == "valid")) == 1
+    assert (
+        await scalar(
+            store,
+            select(func.count()).select_from(Ticket).where(Ticket.holder_discord_id == 20, Ticket.status == "valid"),
+        )
+        == 1
+    )
     assert await scalar(store, select(WaitlistEntry.status).where(WaitlistEntry.fan_discord_id == 21)) == "waiting"
-    kinds = (await _outbox_kinds(store, 20))
+    kinds = await _outbox_kinds(store, 20)
     assert kinds == ["tickets_issued"]
 
 
@@ -146,7 +154,15 @@ async def _cancel_without_promoting(store, gateway, ticket_id):
 
 async def _outbox_kinds(store, fan):
     async with store.session() as s:
-        return list((await s.execute(select(OutboxMessage.kind).where(OutboxMessage.recipient_discord_id == fan).order_by(OutboxMessage.id))).scalars())
+        return list(
+            (
+                await s.execute(
+                    select(OutboxMessage.kind)
+                    .where(OutboxMessage.recipient_discord_id == fan)
+                    .order_by(OutboxMessage.id)
+                )
+            ).scalars()
+        )
 
 
 async def test_dms_claimed_by_this_instance_before_it_died_are_resent_at_once(store, clock, gateway):

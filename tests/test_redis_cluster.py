@@ -22,8 +22,14 @@ for _name, _test in vars(test_queue).items():
     if _name.startswith("test_"):
         globals()[_name] = _test
 for _module, _names in (
-    (test_recovery, ("test_a_lost_redis_gets_its_lines_back_in_the_old_order", "test_restoring_twice_or_from_two_processes_restores_once",
-                     "test_admission_goes_on_after_redis_is_lost_without_anyone_joining")),
+    (
+        test_recovery,
+        (
+            "test_a_lost_redis_gets_its_lines_back_in_the_old_order",
+            "test_restoring_twice_or_from_two_processes_restores_once",
+            "test_admission_goes_on_after_redis_is_lost_without_anyone_joining",
+        ),
+    ),
     (test_fairness, ("test_the_queue_state_of_ended_shows_and_old_sent_dms_are_deleted",)),
 ):
     for _name in _names:
@@ -86,7 +92,9 @@ async def test_one_node_restarting_empty_loses_only_its_lines_and_they_come_back
     assert await redis.zrange(queue_keys.show_keys(lost.id)["line"], 0, -1) != []
     after_lost = await redis.zrange(queue_keys.show_keys(lost.id)["line"], 0, -1)
     assert [f for f in after_lost if f != "99"] == before[lost.id]  # the old order
-    assert await redis.zrange(queue_keys.show_keys(kept.id)["line"], 0, -1) == before[kept.id]  # the other node untouched
+    assert (
+        await redis.zrange(queue_keys.show_keys(kept.id)["line"], 0, -1) == before[kept.id]
+    )  # the other node untouched
     assert (await queue.join(store, redis, kept.id, 1)).state == "lobby"  # a fan already in line keeps the place
     assert await redis.zrange(queue_keys.show_keys(kept.id)["line"], 0, -1) == before[kept.id]
 

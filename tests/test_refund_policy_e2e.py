@@ -36,18 +36,28 @@ async def state(world):
     """What a refused cancellation must leave as it was: rows, tickets, payments, messages."""
     async with world.store.session() as s:
         tickets = sorted((await s.execute(select(Ticket.id, Ticket.status))).all())
-        payments = sorted((await s.execute(select(Payment.idempotency_key, Payment.amount_cents, Payment.status))).all())
+        payments = sorted(
+            (await s.execute(select(Payment.idempotency_key, Payment.amount_cents, Payment.status))).all()
+        )
         outbox = (await s.execute(select(OutboxMessage.id))).scalars().all()
     return await table_counts(world.store), tickets, payments, sorted(outbox)
 
 
 async def test_a_korean_organizer_sets_a_policy_and_a_korean_fan_pays_and_cancels_under_it(world, gateway, monkeypatch):
-    show = await world.show(seatmap="A:1x5:VIP", tiers={"VIP": 150_000}, currency="KRW", opens_in=timedelta(hours=1), starts_in=timedelta(days=30))
+    show = await world.show(
+        seatmap="A:1x5:VIP",
+        tiers={"VIP": 150_000},
+        currency="KRW",
+        opens_in=timedelta(hours=1),
+        starts_in=timedelta(days=30),
+    )
     start = show.starts_at
     deadline, ten, twenty = start - timedelta(hours=24), start - timedelta(days=7), start - timedelta(hours=72)
     fan = world.fans[0]
     with actor_locale(monkeypatch, "ko"):
-        set_ = await world.organizer.slash(world.channel, "show policy", show=show.id, deadline_hours=24, fees="7일=10%, 72시간=20%")
+        set_ = await world.organizer.slash(
+            world.channel, "show policy", show=show.id, deadline_hours=24, fees="7일=10%, 72시간=20%"
+        )
         assert set_.ephemeral
         assert set_.response.content == (
             "**Night Shift** 취소/환불 규정입니다 (관객에게 결제 전에 이렇게 안내됩니다):\n**취소/환불 규정**\n"
@@ -58,23 +68,33 @@ async def test_a_korean_organizer_sets_a_policy_and_a_korean_fan_pays_and_cancel
 
         held, before_paying = await book_and_pay(world, fan, show, 3)
         assert "**₩450,000**" in before_paying
-        assert f"**취소/환불 규정**\n• {at(ten)}까지 무료 취소 가능\n• {at(ten)}부터 취소수수료 티켓 금액의 10%" in before_paying
+        assert (
+            f"**취소/환불 규정**\n• {at(ten)}까지 무료 취소 가능\n• {at(ten)}부터 취소수수료 티켓 금액의 10%"
+            in before_paying
+        )
         assert f"• {at(deadline)} 이후 취소 불가" in before_paying
         assert f"• {at(deadline)} 이후 취소 불가" in held.response.embeds[0].description  # the paid order says it again
         assert list(gateway.charged_amounts.values()) == [(450_000, "KRW")]
         first, second, third = ticket_ids(held)
 
         free = await fan.slash(world.channel, "ticket cancel", ticket=first)  # a month before: free
-        assert free.response.content == f"**Night Shift** 티켓 #{first} (A구역 A열 1번) 예매를 취소했습니다. ₩150,000은(는) 결제하신 카드로 환불됩니다."
+        assert (
+            free.response.content
+            == f"**Night Shift** 티켓 #{first} (A구역 A열 1번) 예매를 취소했습니다. ₩150,000은(는) 결제하신 카드로 환불됩니다."
+        )
         assert gateway.refunds[f"ticket:{first}:refund"][2] == 150_000
 
-        await world.env.advance_time(int((start - timedelta(days=5) - world.store.now()).total_seconds()))  # 5 days before: 10%
+        await world.env.advance_time(
+            int((start - timedelta(days=5) - world.store.now()).total_seconds())
+        )  # 5 days before: 10%
         fee = await fan.slash(world.channel, "ticket cancel", ticket=second)
         assert fee.response.content == (
             f"**Night Shift** 티켓 #{second} (A구역 A열 2번) 예매를 취소했습니다. 환불 금액 ₩135,000은(는) 결제하신 카드로 환불됩니다 "
             "(티켓 금액 ₩150,000에서 공연 취소/환불 규정에 따른 취소수수료 ₩15,000 차감)."
         )
-        assert gateway.refunds[f"ticket:{second}:refund"][2] == 135_000  # the provider is asked for the price minus the fee
+        assert (
+            gateway.refunds[f"ticket:{second}:refund"][2] == 135_000
+        )  # the provider is asked for the price minus the fee
         await world.env.settle()
         dm = fan.user.dm_channel.history()[-1].content
         # the fan's client is Korean, so is their DM (issue #14: the fan's language follows them into DMs)
@@ -91,7 +111,9 @@ async def test_a_korean_organizer_sets_a_policy_and_a_korean_fan_pays_and_cancel
 
 
 async def test_an_english_fan_reads_the_policy_and_pays_the_fee_in_dollars(world, gateway):
-    show = await world.show(seatmap="A:1x5:Standard", tiers={"Standard": 4_599}, opens_in=timedelta(hours=1), starts_in=timedelta(days=10))
+    show = await world.show(
+        seatmap="A:1x5:Standard", tiers={"Standard": 4_599}, opens_in=timedelta(hours=1), starts_in=timedelta(days=10)
+    )
     start = show.starts_at
     deadline, step = start - timedelta(hours=48), start - timedelta(days=3)
     done = await world.organizer.slash(world.channel, "show policy", show=show.id, deadline_hours=48, fees="3d=20%")
@@ -138,11 +160,15 @@ async def test_a_policy_that_makes_no_sense_or_comes_after_the_open_is_refused_a
     show = await world.show(opens_in=timedelta(hours=1))
     before = await state(world)
     growing = await world.organizer.slash(world.channel, "show policy", show=show.id, fees="7d=30%, 3d=10%")
-    assert growing.ephemeral and growing.response.content.startswith("Cancellation fees: each step must start closer to the show")
+    assert growing.ephemeral and growing.response.content.startswith(
+        "Cancellation fees: each step must start closer to the show"
+    )
     unreadable = await world.organizer.slash(world.channel, "show policy", show=show.id, fees="ten percent")
     assert unreadable.ephemeral and "is not a step like `7d=10%`" in unreadable.response.content
     inside = await world.organizer.slash(world.channel, "show policy", show=show.id, deadline_hours=72, fees="2d=10%")
-    assert inside.ephemeral and inside.response.content.startswith("Cancellation fees: a fee from 48 hours before the start must begin before the deadline")
+    assert inside.ephemeral and inside.response.content.startswith(
+        "Cancellation fees: a fee from 48 hours before the start must begin before the deadline"
+    )
     not_theirs = await world.fans[0].slash(world.channel, "show policy", show=show.id, deadline_hours=0)
     assert not_theirs.ephemeral
     assert await state(world) == before
@@ -168,4 +194,6 @@ async def test_the_waitlist_is_explained_as_korean_sites_explain_theirs(world, m
     posted = await world.organizer.slash(world.channel, "show announce", show=show.id, channel=world.channel)
     assert "Announced" in posted.response.content
     clicked = await world.fans[2].click(world.channel.last_message, label="Join waitlist")
-    assert clicked.response.content.startswith("You are #2 on the waitlist for **Night Shift** (1 seat(s)). When tickets are cancelled")
+    assert clicked.response.content.startswith(
+        "You are #2 on the waitlist for **Night Shift** (1 seat(s)). When tickets are cancelled"
+    )

@@ -10,7 +10,9 @@ from domain import errors
 from domain.refunds import FeeStep, RefundPolicy, fee, parse_fees
 
 START = datetime(2030, 6, 1, 11, 0, tzinfo=UTC)  # 20:00 in Seoul
-KOREAN = RefundPolicy(24, (FeeStep(7 * 24, 10), FeeStep(72, 20)))  # free, then 10% a week out, 20% from 3 days, closed the last day
+KOREAN = RefundPolicy(
+    24, (FeeStep(7 * 24, 10), FeeStep(72, 20))
+)  # free, then 10% a week out, 20% from 3 days, closed the last day
 
 
 def before(hours: float) -> datetime:
@@ -50,7 +52,12 @@ def test_the_default_policy_refunds_in_full_until_a_day_before():
 
 def test_stages_are_what_a_fan_reads_before_paying():
     stages = KOREAN.stages(START, before(30 * 24))
-    assert [(s.starts, s.percent) for s in stages] == [(None, 0), (before(168), 10), (before(72), 20), (before(24), None)]
+    assert [(s.starts, s.percent) for s in stages] == [
+        (None, 0),
+        (before(168), 10),
+        (before(72), 20),
+        (before(24), None),
+    ]
     later = KOREAN.stages(START, before(100))  # already within the 10% step
     assert [(s.starts, s.percent) for s in later] == [(None, 10), (before(72), 20), (before(24), None)]
     assert [(s.starts, s.percent) for s in KOREAN.stages(START, before(2))] == [(None, None)]

@@ -41,8 +41,12 @@ async def test_a_fan_asking_for_codes_too_fast_is_told_to_slow_down_and_gets_no_
     assert commands_counted("ticket show", "refused") - refused_before == 2
 
     # Neither the fan's other ticket nor another fan is slowed down; after a minute the fan may ask again.
-    assert "is in your DMs" in (await fan.slash(world.channel, "ticket show", ticket=ticket_of(fan, 1))).response.content
-    assert "is in your DMs" in (await other.slash(world.channel, "ticket show", ticket=ticket_of(other))).response.content
+    assert (
+        "is in your DMs" in (await fan.slash(world.channel, "ticket show", ticket=ticket_of(fan, 1))).response.content
+    )
+    assert (
+        "is in your DMs" in (await other.slash(world.channel, "ticket show", ticket=ticket_of(other))).response.content
+    )
     await world.env.advance_time(61)
     assert "is in your DMs" in (await fan.slash(world.channel, "ticket show", ticket=ticket)).response.content
 
@@ -69,7 +73,13 @@ async def test_a_failure_of_ours_gets_one_apology_and_is_counted_as_an_error(wor
     await world.show()
     errors_before = commands_counted("shows", "error")
     res = await world.fans[0].slash(world.channel, "shows")
-    assert res.ephemeral and res.response.content == "Something went wrong on our side and nothing was changed. Please try again in a moment."
+    assert (
+        res.ephemeral
+        and res.response.content
+        == "Something went wrong on our side and nothing was changed. Please try again in a moment."
+    )
     assert res.followups == []  # one apology, not one from the command and another from the tree
-    assert [type(getattr(e, "original", e)) for e in world.env.errors] == [RuntimeError]  # logged, as unexpected errors must be
+    assert [type(getattr(e, "original", e)) for e in world.env.errors] == [
+        RuntimeError
+    ]  # logged, as unexpected errors must be
     assert commands_counted("shows", "error") - errors_before == 1

@@ -27,7 +27,13 @@ ids = st.integers(min_value=1, max_value=2**62)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ticket=ids, show=ids, holder=ids, position=st.integers(min_value=0, max_value=400), replacement=st.characters(codec="ascii"))
+@given(
+    ticket=ids,
+    show=ids,
+    holder=ids,
+    position=st.integers(min_value=0, max_value=400),
+    replacement=st.characters(codec="ascii"),
+)
 def test_a_changed_code_never_verifies_as_anything_else(keys, ticket, show, holder, position, replacement):
     code = keys.sign(ticket_id=ticket, show_id=show, holder_discord_id=holder, now=NOW)
     i = position % len(code)
@@ -70,7 +76,11 @@ def test_a_code_names_its_holder_and_no_one_else(keys, ticket, holder, other):
     head, payload, sig = code.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["h"] = other
-    swapped = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()).rstrip(b"=").decode()
+    swapped = (
+        base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+        .rstrip(b"=")
+        .decode()
+    )
     if other != holder:
         with pytest.raises(InvalidCode):
             keys.verify(f"{head}.{swapped}.{sig}", now=NOW)

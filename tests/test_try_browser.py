@@ -26,7 +26,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "var" / "artifacts"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it: apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it: apt-get install chromium)",
+)
 
 READY = "() => window.simcordPreview && window.simcordPreview.ready === true"
 STEP = 20_000  # ms a step may take on a loaded 2-core box
@@ -40,7 +43,9 @@ def _browse(url: str, *, locale: str, title: str, pay: str, paid: str, screensho
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
             # bypass_csp: Playwright's waits evaluate script, which the page's CSP (script-src 'self') forbids.
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR" if locale == "ko" else "en-US", bypass_csp=True)
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 900}, locale="ko-KR" if locale == "ko" else "en-US", bypass_csp=True
+            )
             page = context.new_page()
             page.set_default_timeout(STEP)
             page.goto(url)
@@ -52,7 +57,10 @@ def _browse(url: str, *, locale: str, title: str, pay: str, paid: str, screensho
             page.evaluate("() => { window.picketNoReload = true }")
             picker = page.locator("#viewer-picker")
             bar.locator('[data-who="fan-2"]').click()
-            page.wait_for_function("(id) => document.querySelector('#viewer-picker').value === id", arg=bar.locator('[data-who="fan-2"]').get_attribute("data-user"))
+            page.wait_for_function(
+                "(id) => document.querySelector('#viewer-picker').value === id",
+                arg=bar.locator('[data-who="fan-2"]').get_attribute("data-user"),
+            )
             picker.select_option(fan.get_attribute("data-user"))
             page.wait_for_function("() => document.querySelector('#picket-try').dataset.who === 'fan-1'")
             page.wait_for_function(READY)
@@ -89,7 +97,9 @@ def _browse(url: str, *, locale: str, title: str, pay: str, paid: str, screensho
             page.screenshot(path=str(screenshot))
             seen["dm_text"] = page.locator("#channel-message-list").inner_text()
             # Hangul is drawn with Picket's font on the page, not left to a system font that may lack it.
-            seen["hangul_font"] = page.evaluate("() => [...document.fonts].filter((f) => f.family === 'Picket Hangul').map((f) => f.status)")
+            seen["hangul_font"] = page.evaluate(
+                "() => [...document.fonts].filter((f) => f.family === 'Picket Hangul').map((f) => f.status)"
+            )
         except Exception:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot.with_name(screenshot.stem + "-failed.png")))

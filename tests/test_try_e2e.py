@@ -73,12 +73,18 @@ async def test_the_show_sells_out_on_the_wall_clock_and_the_waitlist_takes_a_can
 
         def your_turn():
             dms = first.user.dm_channel.history()
-            return dms[-1] if dms and f"picket:show:book:{show}" in _buttons(dms[-1]) and "turn" in (dms[-1].content or "") else None
+            return (
+                dms[-1]
+                if dms and f"picket:show:book:{show}" in _buttons(dms[-1]) and "turn" in (dms[-1].content or "")
+                else None
+            )
 
         turn = await _wait_for(session, your_turn)  # the on-sale came 3 s of wall clock later
         async with session.turn():
             admitted = await first.user.click(turn, custom_id=f"picket:show:book:{show}")
-            picker = await first.user.click(admitted.response, custom_id=_button(admitted.response, f"picket:queue:seats:{show}"))
+            picker = await first.user.click(
+                admitted.response, custom_id=_button(admitted.response, f"picket:queue:seats:{show}")
+            )
             assert [a.filename for a in picker.response.attachments] == ["seatmap.png"]  # the seat map, drawn
             await first.user.select(picker.response, ["3"], custom_id=f"picket:book:{show}:4")
             paid = await first.user.click(picker.response, custom_id=_button(picker.response, "picket:hold:pay:"))
@@ -92,14 +98,23 @@ async def test_the_show_sells_out_on_the_wall_clock_and_the_waitlist_takes_a_can
             waiting = await late.click(announcement, custom_id=f"picket:show:wait:{show}")
             assert "#1 on the waitlist" in waiting.response.content
 
-            tickets = [m for m in first.user.dm_channel.history() if any(a.filename.startswith("ticket-") for a in m.attachments)]
+            tickets = [
+                m
+                for m in first.user.dm_channel.history()
+                if any(a.filename.startswith("ticket-") for a in m.attachments)
+            ]
             assert len(tickets) == 1 and len(tickets[0].attachments) == 3
             ticket_id = int(tickets[0].embeds[0].fields[0].name.split("#")[1])
             done = await first.slash(world.channel, "ticket cancel", ticket=ticket_id)
             assert "is cancelled" in done.response.content
             await env.settle()
         promoted = await _wait_for(
-            session, lambda: [m for m in late.user.dm_channel.history() if any(a.filename.startswith("ticket-") for a in m.attachments)]
+            session,
+            lambda: [
+                m
+                for m in late.user.dm_channel.history()
+                if any(a.filename.startswith("ticket-") for a in m.attachments)
+            ],
         )
         assert len(promoted) == 1 and len(promoted[0].attachments) == 1  # the waiting fan took the cancelled seat
         problems = contract_check(requests_of(env))
@@ -122,9 +137,15 @@ async def test_the_page_server_answers_its_key_on_its_own_address_and_switches_p
                 assert elsewhere.status == 403  # a page of another site cannot reach it through DNS
             async with http.get(base + "/picket/state") as keyless:
                 assert keyless.status == 401
-            async with http.post(base + "/picket/view", json={"where": "dm", "who": "fan-2"}, headers={"X-Picket-Key": key, "Origin": "http://picket.example"}) as forged:
+            async with http.post(
+                base + "/picket/view",
+                json={"where": "dm", "who": "fan-2"},
+                headers={"X-Picket-Key": key, "Origin": "http://picket.example"},
+            ) as forged:
                 assert forged.status == 403
-            async with http.post(base + "/picket/view", json={"where": "dm", "who": "nobody"}, headers={"X-Picket-Key": key}) as unknown:
+            async with http.post(
+                base + "/picket/view", json={"where": "dm", "who": "nobody"}, headers={"X-Picket-Key": key}
+            ) as unknown:
                 assert unknown.status == 400
             async with http.get(base + "/api/state", headers={"X-Simcord-Capability": "guess"}) as guessed:
                 assert guessed.status == 401  # SimCord's own check, behind the switchboard
@@ -134,11 +155,15 @@ async def test_the_page_server_answers_its_key_on_its_own_address_and_switches_p
             assert (before["where"], before["who"]) == ("channel", "fan-1")
             assert [p["role"] for p in before["people"]] == ["주최자"] + ["관객"] * 5 + ["입장 스태프"]
             assert 30 < before["opens_in"] <= 60  # the on-sale is a minute away, on the wall clock
-            async with http.post(base + "/picket/view", json={"where": "dm", "who": "fan-2"}, headers={"X-Picket-Key": key}) as answer:
+            async with http.post(
+                base + "/picket/view", json={"where": "dm", "who": "fan-2"}, headers={"X-Picket-Key": key}
+            ) as answer:
                 after = await answer.json()
             assert (after["where"], after["who"]) == ("dm", "fan-2") and after["view"] == before["view"] + 1
             # The page (SimCord's, through the switchboard) now opens on fan 2's DMs: the alert she got.
-            async with http.post(base + "/api/pages", json={}, headers={"X-Simcord-Capability": key, "Content-Type": "application/json"}) as opened:
+            async with http.post(
+                base + "/api/pages", json={}, headers={"X-Simcord-Capability": key, "Content-Type": "application/json"}
+            ) as opened:
                 snapshot = await opened.json()
             assert opened.status == 200 and snapshot["channel"]["recipient"]["name"] == "Picket"
             assert any("새벽별" in (m.get("content") or "") for m in snapshot["messages"].values())
@@ -149,7 +174,14 @@ async def test_the_page_server_answers_its_key_on_its_own_address_and_switches_p
 def test_picket_try_prints_its_address_serves_the_page_and_stops_on_ctrl_c(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DATABASE_URL", "REDIS_URL")}
     env["PYTHONPATH"] = str(REPO)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "try"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "try"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = proc.stdout.readline()
         found = re.match(r"picket try: open (http://127\.0\.0\.1:(\d+)/#\S+)$", first.strip())
@@ -168,7 +200,14 @@ def test_picket_try_prints_its_address_serves_the_page_and_stops_on_ctrl_c(tmp_p
 
 
 def test_picket_try_refuses_a_port_it_cannot_use(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "try", "--port", "70000"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "try", "--port", "70000"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "--port must be between 0" in done.stderr
 
 
@@ -194,6 +233,11 @@ def test_the_package_ships_the_bar(tmp_path):
     for package in ("bot", "cogs", "domain", "notifier", "migrations"):
         shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path / "build"
-    subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py", "-d", str(out)], cwd=source, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py", "-d", str(out)],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    )
     for name in ("try.js", "try.css"):
         assert (out / "bot" / "trypage" / name).read_bytes() == (REPO / "bot" / "trypage" / name).read_bytes()

@@ -97,7 +97,9 @@ async def test_a_dm_queued_by_a_domain_call_outside_any_command_goes_out_at_once
     fan = world.fans[3]
     hold = await holds.hold_seats(world.store, show_id=show.id, fan_id=fan.id, quantity=2)
     await orders.purchase(world.store, gateway, hold_id=hold.id, fan_id=fan.id)
-    await world.bot.services.sender.idle()  # the drain the commit started (SimCord's settle only sees the bot's own tasks)
+    await (
+        world.bot.services.sender.idle()
+    )  # the drain the commit started (SimCord's settle only sees the bot's own tasks)
     await world.env.settle()
     [dm] = fan.user.dm_channel.history()
     assert len(dm.attachments) == 2  # the two QR tickets

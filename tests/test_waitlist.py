@@ -54,17 +54,36 @@ async def test_simultaneous_cancellations_and_two_promoting_processes(store, gat
 
     other = Store.from_url(backends.database_url(), store.clock, pool_size=20)
     try:
-        await asyncio.gather(*(cancellations.revoke_ticket(store, gateway, ticket_id=t, fan_id=f) for t, f in zip(tickets, buyers, strict=True)))
-        results = await asyncio.gather(waitlist.promote(store, gateway, show.id), waitlist.promote(other, gateway, show.id))
+        await asyncio.gather(
+            *(
+                cancellations.revoke_ticket(store, gateway, ticket_id=t, fan_id=f)
+                for t, f in zip(tickets, buyers, strict=True)
+            )
+        )
+        results = await asyncio.gather(
+            waitlist.promote(store, gateway, show.id), waitlist.promote(other, gateway, show.id)
+        )
     finally:
         await other.dispose()
     promoted = [p for r in results for p in r if p.outcome == "promoted"]
     async with store.session() as s:
         per_fan = dict(
-            (await s.execute(select(Ticket.holder_discord_id, func.count()).where(Ticket.show_id == show.id, Ticket.status != "revoked").group_by(Ticket.holder_discord_id))).all()
+            (
+                await s.execute(
+                    select(Ticket.holder_discord_id, func.count())
+                    .where(Ticket.show_id == show.id, Ticket.status != "revoked")
+                    .group_by(Ticket.holder_discord_id)
+                )
+            ).all()
         )
         dms = dict(
-            (await s.execute(select(OutboxMessage.recipient_discord_id, func.count()).where(OutboxMessage.kind == "tickets_issued").group_by(OutboxMessage.recipient_discord_id))).all()
+            (
+                await s.execute(
+                    select(OutboxMessage.recipient_discord_id, func.count())
+                    .where(OutboxMessage.kind == "tickets_issued")
+                    .group_by(OutboxMessage.recipient_discord_id)
+                )
+            ).all()
         )
     assert sum(per_fan.values()) == 20  # every returned seat went to a waiting fan
     await assert_sold_exactly_once(store, show.id, 20)
@@ -104,15 +123,26 @@ async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat
     assert [(p.fan_id, p.outcome) for p in outcomes] == [(31, "declined"), (32, "promoted")]
     assert [t.seat.id for t in await tickets.list_tickets(store, 32)] == [ticket.seat.id]
     async with store.session() as s:
-        auths = (await s.execute(sel(WaitlistEntry.payment_authorization).where(WaitlistEntry.fan_discord_id == 32))).scalar_one()
-        told = (await s.execute(sel(OutboxMessage.kind, OutboxMessage.payload).where(OutboxMessage.recipient_discord_id == 31))).all()
+        auths = (
+            await s.execute(sel(WaitlistEntry.payment_authorization).where(WaitlistEntry.fan_discord_id == 32))
+        ).scalar_one()
+        told = (
+            await s.execute(
+                sel(OutboxMessage.kind, OutboxMessage.payload).where(OutboxMessage.recipient_discord_id == 31)
+            )
+        ).all()
     assert gateway.authorizations[auths] == 32  # the promotion charged the saved authorization
     assert [kind for kind, _ in told] == ["waitlist_declined"]
     # The DM keeps why as a code and params (worded when sent, in the fan's language), not an English sentence.
     payload = told[0][1]
-    assert payload["refusal"] == {"code": "payment.declined_because", "params": {"provider_reason": "Your card was declined"}}
+    assert payload["refusal"] == {
+        "code": "payment.declined_because",
+        "params": {"provider_reason": "Your card was declined"},
+    }
     assert "reason" not in payload
-    assert refusal_text(payload, "ko") == "결제가 거절되었습니다 (Your card was declined). 예약하신 좌석은 해제되었습니다."
+    assert (
+        refusal_text(payload, "ko") == "결제가 거절되었습니다 (Your card was declined). 예약하신 좌석은 해제되었습니다."
+    )
 
 
 async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gateway):
@@ -125,8 +155,16 @@ async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gate
     org = await organizers.register_organizer(world.store, world.guild.id, world.organizer.id, "org")
     now = world.store.now()
     show = await shows_domain.create_show(
-        world.store, organizer_id=org.id, venue_name="Hall", seatmap_spec="A:1x2:Standard", title="Offer Night",
-        artists=["X"], genres=[], starts_at=now + td(days=5), on_sale_at=now - td(hours=1), tiers={"Standard": 3000},
+        world.store,
+        organizer_id=org.id,
+        venue_name="Hall",
+        seatmap_spec="A:1x2:Standard",
+        title="Offer Night",
+        artists=["X"],
+        genres=[],
+        starts_at=now + td(days=5),
+        on_sale_at=now - td(hours=1),
+        tiers={"Standard": 3000},
         waitlist_mode="offer",
     )
     holders = world.fans[:2]
@@ -143,7 +181,9 @@ async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gate
     assert "came back and you're next" in offer.content
     assert "came back and you're next" in quick.user.dm_channel.history()[-1].content  # two seats, two offers
     accepted = await quick.user.click(quick.user.dm_channel.history()[-1], label="Accept")
-    assert any("Accepted: order #" in (m.content or "") for m in [accepted.response, *accepted.followups] if m is not None)
+    assert any(
+        "Accepted: order #" in (m.content or "") for m in [accepted.response, *accepted.followups] if m is not None
+    )
     await world.env.settle()
     assert any(a.filename.startswith("ticket-") for m in quick.user.dm_channel.history() for a in m.attachments)
 
@@ -164,11 +204,17 @@ async def test_raising_capacity_serves_the_waitlist_first(world, gateway):
     waiting = world.fans[1]
     await waiting.slash(world.channel, "waitlist join", show=show.id, quantity=2)
     refused = await world.fans[2].slash(world.channel, "show seats", show=show.id, seatmap="B:1x4:Standard")
-    assert refused.response.content == f"{world.fans[2].mention} is not a registered organizer here. Use /organizer register first."
+    assert (
+        refused.response.content
+        == f"{world.fans[2].mention} is not a registered organizer here. Use /organizer register first."
+    )
     clash = await world.organizer.slash(world.channel, "show seats", show=show.id, seatmap="A:1x4:Standard")
     assert "already exists" in clash.response.content
     added = await world.organizer.slash(world.channel, "show seats", show=show.id, seatmap="B:1x4:Standard")
-    assert added.response.content.startswith("Added 4 seats") and "1 waitlisted fan(s) got them first" in added.response.content
+    assert (
+        added.response.content.startswith("Added 4 seats")
+        and "1 waitlisted fan(s) got them first" in added.response.content
+    )
     await world.env.settle()
     tickets = [a for m in waiting.user.dm_channel.history() for a in m.attachments if a.filename.startswith("ticket-")]
     assert len(tickets) == 2  # the quantity asked for, no more

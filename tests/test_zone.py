@@ -138,6 +138,10 @@ def test_a_local_time_skipped_or_repeated_by_daylight_saving_is_refused(typed, p
 
 
 def test_times_around_daylight_saving_changes_read_as_typed():
-    assert parse_when("2026-03-08 03:30", "America/New_York", field="Start time") == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
-    assert parse_when("2026-11-01 02:30", "America/New_York", field="Start time") == datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
+    assert parse_when("2026-03-08 03:30", "America/New_York", field="Start time") == datetime(
+        2026, 3, 8, 7, 30, tzinfo=UTC
+    )
+    assert parse_when("2026-11-01 02:30", "America/New_York", field="Start time") == datetime(
+        2026, 11, 1, 7, 30, tzinfo=UTC
+    )
     assert parse_when("2026-05-01 20:00", "Asia/Seoul", field="Start time") == SEOUL_20H

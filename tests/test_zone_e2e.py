@@ -87,7 +87,13 @@ async def test_edit_reads_and_shows_the_times_in_the_show_zone_without_retyping_
     shown = await korean_world.organizer.slash(korean_world.channel, "show edit", show=show.id)
     start = field(shown.modal, "start")
     assert start["value"] == "2026-05-01 20:00" and "Asia/Seoul" in start["label"]
-    values = {"title": "롤링홀 라이브", "artists": "새소년", "genres": "", "start": "2026-05-02 20:00", "on_sale": "2026-04-01 10:00"}
+    values = {
+        "title": "롤링홀 라이브",
+        "artists": "새소년",
+        "genres": "",
+        "start": "2026-05-02 20:00",
+        "on_sale": "2026-04-01 10:00",
+    }
     done = await korean_world.organizer.submit_modal(shown, values)
     assert done.response.content.startswith("Show #"), done.response.content
     edited = await only_show(korean_world)
@@ -100,7 +106,13 @@ async def test_edit_may_move_a_show_to_another_zone(korean_world):
     await create(korean_world)
     show = await only_show(korean_world)
     shown = await korean_world.organizer.slash(korean_world.channel, "show edit", show=show.id, timezone="Asia/Tokyo")
-    values = {"title": "롤링홀 라이브", "artists": "새소년", "genres": "", "start": "2026-05-01 21:00", "on_sale": field(shown.modal, "on_sale")["value"]}
+    values = {
+        "title": "롤링홀 라이브",
+        "artists": "새소년",
+        "genres": "",
+        "start": "2026-05-01 21:00",
+        "on_sale": field(shown.modal, "on_sale")["value"],
+    }
     await korean_world.organizer.submit_modal(shown, values)
     moved = await only_show(korean_world)
     assert moved.timezone == "Asia/Tokyo" and moved.starts_at == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -133,7 +145,11 @@ async def test_a_server_admin_sets_the_default_zone_and_a_member_cannot(english_
 
     with actor_locale(monkeypatch, "ko"):
         done = await world.organizer.slash(world.channel, "organizer timezone", zone="Asia/Tokyo")
-    assert done.ephemeral and done.response.content == "이 서버의 새 공연은 주최자가 시간대를 따로 정하지 않으면 Asia/Tokyo 기준으로 등록됩니다."
+    assert (
+        done.ephemeral
+        and done.response.content
+        == "이 서버의 새 공연은 주최자가 시간대를 따로 정하지 않으면 Asia/Tokyo 기준으로 등록됩니다."
+    )
     await create(world)
     show = await only_show(world)
     assert show.timezone == "Asia/Tokyo" and show.starts_at == datetime(2026, 5, 1, 11, 0, tzinfo=UTC)
@@ -162,10 +178,16 @@ async def book_and_pay(world, fan, show_id):
     await fan.click(res.response, custom_id=res.response.components[0]["components"][0]["custom_id"])
 
 
-async def test_the_ticket_dm_card_prints_the_venue_clock_and_its_text_uses_a_discord_timestamp(korean_world, monkeypatch):
+async def test_the_ticket_dm_card_prints_the_venue_clock_and_its_text_uses_a_discord_timestamp(
+    korean_world, monkeypatch
+):
     drawn: list[str] = []
     original = ImageDraw.ImageDraw.text
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text", lambda self, xy, text, *a, **k: (drawn.append(text), original(self, xy, text, *a, **k))[1])
+    monkeypatch.setattr(
+        ImageDraw.ImageDraw,
+        "text",
+        lambda self, xy, text, *a, **k: (drawn.append(text), original(self, xy, text, *a, **k))[1],
+    )
     show = await seoul_show(korean_world)
     fan = korean_world.fans[0]
     await book_and_pay(korean_world, fan, show.id)
@@ -182,7 +204,12 @@ async def test_the_cancellation_dm_gives_the_show_time_as_a_discord_timestamp(en
     fan = world.fans[0]
     await book_and_pay(world, fan, show.id)
     ask = await world.organizer.slash(world.channel, "show cancel", show=show.id)
-    yes = next(c["custom_id"] for row in ask.response.components for c in row["components"] if c["custom_id"].startswith("picket:show-cancel:"))
+    yes = next(
+        c["custom_id"]
+        for row in ask.response.components
+        for c in row["components"]
+        if c["custom_id"].startswith("picket:show-cancel:")
+    )
     await world.organizer.click(ask.response, custom_id=yes)
     told = fan.user.dm_channel.history()[-1].content
     assert "has been cancelled" in told

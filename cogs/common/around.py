@@ -40,10 +40,19 @@ async def show_report(services: Services, interaction: discord.Interaction, show
 async def set_reminders(services: Services, interaction: discord.Interaction, show_id: int, hours: str) -> None:
     done = await reminders.set_hours(services.store, show_id, interaction.user.id, hours)
     if not done.hours:
-        await reply(interaction, t(interaction, "Ticket holders of **{title}** will get no reminder DMs before the show.", title=done.title))
+        await reply(
+            interaction,
+            t(interaction, "Ticket holders of **{title}** will get no reminder DMs before the show.", title=done.title),
+        )
         return
-    when = ", ".join(t(interaction, "{h} h before ({time})", h=h, time=discord_ts(at, "f")) for h, at in zip(done.hours, done.times, strict=True))
-    await reply(interaction, t(interaction, "Ticket holders of **{title}** get a reminder DM {when}.", title=done.title, when=when))
+    when = ", ".join(
+        t(interaction, "{h} h before ({time})", h=h, time=discord_ts(at, "f"))
+        for h, at in zip(done.hours, done.times, strict=True)
+    )
+    await reply(
+        interaction,
+        t(interaction, "Ticket holders of **{title}** get a reminder DM {when}.", title=done.title, when=when),
+    )
 
 
 def told_text(interaction: discord.Interaction, change: changes.ChangeNotice | None) -> str:
@@ -51,7 +60,11 @@ def told_text(interaction: discord.Interaction, change: changes.ChangeNotice | N
     if change is None or not change.told:
         return ""
     if change.material:
-        return " " + t(interaction, "{n} ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full.", n=change.told)
+        return " " + t(
+            interaction,
+            "{n} ticket holder(s) and waitlisted fan(s) were told by DM; holders may refund in full.",
+            n=change.told,
+        )
     return " " + t(interaction, "{n} ticket holder(s) and waitlisted fan(s) were told by DM.", n=change.told)
 
 
@@ -69,7 +82,10 @@ def _event_fields(show: shows.ShowView) -> dict:
 
 def _description(show: shows.ShowView, message: discord.Message, language: discord.Locale) -> str:
     artists = messages.join_within(list(show.artists), 600)
-    return messages.clip(t(language, "{artists}\nTickets: press Book on the announcement, {url}", artists=artists, url=message.jump_url), EVENT_DESCRIPTION)
+    return messages.clip(
+        t(language, "{artists}\nTickets: press Book on the announcement, {url}", artists=artists, url=message.jump_url),
+        EVENT_DESCRIPTION,
+    )
 
 
 async def _event(guild: discord.Guild, event_id: int) -> discord.ScheduledEvent | None:
@@ -87,7 +103,9 @@ def _may_manage_events(guild: discord.Guild) -> bool:
     return me is not None and me.guild_permissions.manage_events
 
 
-async def announce_event(guild: discord.Guild, services: Services, show: shows.ShowView, message: discord.Message, language: discord.Locale) -> str | None:
+async def announce_event(
+    guild: discord.Guild, services: Services, show: shows.ShowView, message: discord.Message, language: discord.Locale
+) -> str | None:
     """After an announcement: the show in the server's Events, linked to the announcement (created,
     or brought up to date). Returns "listed", "told" (no Manage Events, and the organizer is to be
     told: the first time for this show), or None (not listed, organizer told before)."""

@@ -44,7 +44,9 @@ def hold_embed(interaction: discord.Interaction, hold: HoldSummary, show: shows.
         left=discord_ts(hold.expires_at, "R"),
     )
     # Before paying, the fan reads the show's cancellation policy (Korean sites show it at this step).
-    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
+    embed.description += "\n\n" + policy_block(
+        interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now()
+    )
     for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
         embed.add_field(name=seat.tier, value=seat_label(seat, interaction.locale), inline=True)
     return embed
@@ -59,13 +61,21 @@ def order_embed(interaction: discord.Interaction, order: OrderSummary, show: sho
         n=len(order.tickets),
         amount=money(order.amount_cents, order.currency, interaction),
     )
-    embed.description += "\n\n" + policy_block(interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now())
+    embed.description += "\n\n" + policy_block(
+        interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now()
+    )
     for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
-        embed.add_field(name=t(interaction, "Ticket #{id}", id=ticket.id), value=seat_label(ticket.seat, interaction.locale), inline=True)
+        embed.add_field(
+            name=t(interaction, "Ticket #{id}", id=ticket.id),
+            value=seat_label(ticket.seat, interaction.locale),
+            inline=True,
+        )
     return embed
 
 
-class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:hold:(?P<action>pay|release):(?P<hold_id>\d+)"):
+class HoldButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"picket:hold:(?P<action>pay|release):(?P<hold_id>\d+)"
+):
     """Pay / Release on a reservation. The custom_id carries the hold id, so the button works after a
     restart with no state kept in memory."""
 
@@ -86,7 +96,9 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
         services = services_of(interaction)
         if self.action == "release":
             await holds.release_hold(services.store, self.hold_id, interaction.user.id)
-            await edit(interaction, content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None)
+            await edit(
+                interaction, content=t(interaction, "Released: the seats are back on sale."), embed=None, view=None
+            )
             return
         await interaction.response.defer()
         order = await orders.purchase(
@@ -100,9 +112,15 @@ class HoldButton(discord.ui.DynamicItem[discord.ui.Button], template=r"picket:ho
         await edit(interaction, content=None, embed=order_embed(interaction, order, show), view=None)
 
 
-def hold_view(hold: HoldSummary, show: shows.ShowView, interaction: discord.Interaction | None = None) -> discord.ui.View:
+def hold_view(
+    hold: HoldSummary, show: shows.ShowView, interaction: discord.Interaction | None = None
+) -> discord.ui.View:
     view = StatelessView()
-    view.add_item(HoldButton("pay", hold.id, t(interaction, "Pay {amount}", amount=money(hold.total_cents, show.currency, interaction))))
+    view.add_item(
+        HoldButton(
+            "pay", hold.id, t(interaction, "Pay {amount}", amount=money(hold.total_cents, show.currency, interaction))
+        )
+    )
     view.add_item(HoldButton("release", hold.id, t(interaction, "Release")))
     return view
 
@@ -131,7 +149,12 @@ def describe_queue_status(interaction: discord.Interaction | None, status: Queue
         )
     if status.state == "admitted":
         minutes = max(1, (status.admitted_for_seconds or 0) // 60)
-        return t(interaction, "It's your turn for **{title}**! You have {minutes} min to choose seats.", title=show.title, minutes=minutes)
+        return t(
+            interaction,
+            "It's your turn for **{title}**! You have {minutes} min to choose seats.",
+            title=show.title,
+            minutes=minutes,
+        )
     return t(interaction, "You're not in the queue for **{title}**.", title=show.title)
 
 
@@ -144,7 +167,13 @@ class Wanted:
     tier_id: int = 0
 
 
-def queue_view(show_id: int, status: QueueStatus, wanted: Wanted | None = None, show: shows.ShowView | None = None, interaction=None) -> discord.ui.View:
+def queue_view(
+    show_id: int,
+    status: QueueStatus,
+    wanted: Wanted | None = None,
+    show: shows.ShowView | None = None,
+    interaction=None,
+) -> discord.ui.View:
     view = StatelessView()
     if status.state == "admitted":
         if wanted is not None:
@@ -157,7 +186,15 @@ def queue_view(show_id: int, status: QueueStatus, wanted: Wanted | None = None, 
             view.add_item(QueueButton("book", show_id, wanted.quantity, wanted.tier_id, label=label[:80]))
         view.add_item(QueueButton("seats", show_id, interaction=interaction))
     elif status.state in ("lobby", "queued"):
-        view.add_item(QueueButton("refresh", show_id, wanted.quantity if wanted else 0, wanted.tier_id if wanted else 0, interaction=interaction))
+        view.add_item(
+            QueueButton(
+                "refresh",
+                show_id,
+                wanted.quantity if wanted else 0,
+                wanted.tier_id if wanted else 0,
+                interaction=interaction,
+            )
+        )
         view.add_item(QueueButton("leave", show_id, interaction=interaction))
     return view
 
@@ -166,7 +203,11 @@ async def start_booking(interaction: discord.Interaction, show: shows.ShowView) 
     """Join the queue (a no-op for a fan already in it) and show where they stand."""
     services = services_of(interaction)
     status = await queue.join(services.store, services.redis, show.id, interaction.user.id)
-    await reply(interaction, describe_queue_status(interaction, status, show), view=queue_view(show.id, status, interaction=interaction))
+    await reply(
+        interaction,
+        describe_queue_status(interaction, status, show),
+        view=queue_view(show.id, status, interaction=interaction),
+    )
 
 
 async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_place: bool) -> None:
@@ -200,15 +241,30 @@ class QueueButton(
     """The queue message's buttons. Refresh and Reserve carry what the fan asked /book for
     (quantity, tier id), so their turn uses it."""
 
-    LABELS = {"refresh": N_("Refresh"), "leave": N_("Leave the queue"), "seats": N_("Choose seats"), "book": N_("Reserve")}
+    LABELS = {
+        "refresh": N_("Refresh"),
+        "leave": N_("Leave the queue"),
+        "seats": N_("Choose seats"),
+        "book": N_("Reserve"),
+    }
 
     def __init__(
-        self, action: str, show_id: int, quantity: int = 0, tier_id: int = 0, label: str | None = None, interaction: discord.Interaction | None = None
+        self,
+        action: str,
+        show_id: int,
+        quantity: int = 0,
+        tier_id: int = 0,
+        label: str | None = None,
+        interaction: discord.Interaction | None = None,
     ):
         style = discord.ButtonStyle.success if action in ("seats", "book") else discord.ButtonStyle.secondary
         wanted = f":{quantity}:{tier_id}" if quantity else ""
         super().__init__(
-            discord.ui.Button(label=label or t(interaction, self.LABELS[action]), style=style, custom_id=f"picket:queue:{action}:{show_id}{wanted}")
+            discord.ui.Button(
+                label=label or t(interaction, self.LABELS[action]),
+                style=style,
+                custom_id=f"picket:queue:{action}:{show_id}{wanted}",
+            )
         )
         self.action, self.show_id = action, show_id
         self.wanted = Wanted(quantity, tier_id) if quantity else None
@@ -227,24 +283,47 @@ class QueueButton(
         if self.action == "book" and self.wanted is not None:
             tier = next((tr.name for tr in show.tiers if tr.id == self.wanted.tier_id), None)
             hold = await queue.reserve(
-                services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, quantity=self.wanted.quantity, tier=tier
+                services.store,
+                services.redis,
+                show_id=self.show_id,
+                fan_id=interaction.user.id,
+                quantity=self.wanted.quantity,
+                tier=tier,
             )
-            await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
+            await edit(
+                interaction,
+                content=None,
+                embed=hold_embed(interaction, hold, show),
+                view=hold_view(hold, show, interaction),
+            )
             return
         if self.action == "leave":
             await queue.leave(services.store, services.redis, self.show_id, interaction.user.id)
-            await edit(interaction, content=t(interaction, "You left the queue for **{title}**.", title=show.title), view=None)
+            await edit(
+                interaction, content=t(interaction, "You left the queue for **{title}**.", title=show.title), view=None
+            )
             return
         status = await queue.status(services.store, services.redis, self.show_id, interaction.user.id)
         await edit(
-            interaction, content=describe_queue_status(interaction, status, show), view=queue_view(self.show_id, status, self.wanted, show, interaction)
+            interaction,
+            content=describe_queue_status(interaction, status, show),
+            view=queue_view(self.show_id, status, self.wanted, show, interaction),
         )
 
 
-class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"):
+class SectionSelect(
+    FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:section:(?P<show_id>\d+)"
+):
     def __init__(self, show_id: int, sections: list[str] | None = None, interaction: discord.Interaction | None = None):
-        options = [discord.SelectOption(label=t(interaction, "Section {name}", name=name), value=name) for name in (sections or ["-"])]
-        super().__init__(discord.ui.Select(placeholder=t(interaction, "Section"), options=options, custom_id=f"picket:seats:section:{show_id}"))
+        options = [
+            discord.SelectOption(label=t(interaction, "Section {name}", name=name), value=name)
+            for name in (sections or ["-"])
+        ]
+        super().__init__(
+            discord.ui.Select(
+                placeholder=t(interaction, "Section"), options=options, custom_id=f"picket:seats:section:{show_id}"
+            )
+        )
         self.show_id = show_id
 
     @answered
@@ -252,20 +331,40 @@ class SectionSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], tem
         services = services_of(interaction)
         section = self.item.values[0]
         show = await shows.get_show(services.store, self.show_id)
-        free = [s for s in await seat_states(services.store, self.show_id) if s.section == section and s.state == "available"]
+        free = [
+            s
+            for s in await seat_states(services.store, self.show_id)
+            if s.section == section and s.state == "available"
+        ]
         if not free:
-            await reply(interaction, t(interaction, "Section {section} has no free seats left. Pick another, or take the best available.", section=section))
+            await reply(
+                interaction,
+                t(
+                    interaction,
+                    "Section {section} has no free seats left. Pick another, or take the best available.",
+                    section=section,
+                ),
+            )
             return
         view = StatelessView()
-        view.add_item(SeatSelect(self.show_id, free[:MAX_OPTIONS], min(show.per_fan_limit, len(free[:MAX_OPTIONS])), interaction))
+        view.add_item(
+            SeatSelect(self.show_id, free[:MAX_OPTIONS], min(show.per_fan_limit, len(free[:MAX_OPTIONS])), interaction)
+        )
         await reply(
             interaction,
-            t(interaction, "Seats in section {section} (the best {n} free ones):", section=section, n=min(len(free), MAX_OPTIONS)),
+            t(
+                interaction,
+                "Seats in section {section} (the best {n} free ones):",
+                section=section,
+                n=min(len(free), MAX_OPTIONS),
+            ),
             view=view,
         )
 
 
-class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:pick:(?P<show_id>\d+)"):
+class SeatSelect(
+    FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:seats:pick:(?P<show_id>\d+)"
+):
     def __init__(self, show_id: int, free=None, most: int = 1, interaction: discord.Interaction | None = None):
         options = [
             discord.SelectOption(
@@ -280,7 +379,11 @@ class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], templa
         ] or [discord.SelectOption(label="-", value="0")]
         super().__init__(
             discord.ui.Select(
-                placeholder=t(interaction, "Seats"), options=options, min_values=1, max_values=max(1, most), custom_id=f"picket:seats:pick:{show_id}"
+                placeholder=t(interaction, "Seats"),
+                options=options,
+                min_values=1,
+                max_values=max(1, most),
+                custom_id=f"picket:seats:pick:{show_id}",
             )
         )
         self.show_id = show_id
@@ -289,17 +392,30 @@ class SeatSelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], templa
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         hold = await queue.reserve(
-            services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, seat_ids=[int(v) for v in self.item.values]
+            services.store,
+            services.redis,
+            show_id=self.show_id,
+            fan_id=interaction.user.id,
+            seat_ids=[int(v) for v in self.item.values],
         )
         show = await shows.get_show(services.store, self.show_id)
-        await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
+        await edit(
+            interaction,
+            content=None,
+            embed=hold_embed(interaction, hold, show),
+            view=hold_view(hold, show, interaction),
+        )
 
 
-class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"):
+class QuantitySelect(
+    FromCustomId, discord.ui.DynamicItem[discord.ui.Select], template=r"picket:book:(?P<show_id>\d+):(?P<most>\d+)"
+):
     def __init__(self, show_id: int, most: int, interaction: discord.Interaction | None = None):
         options = [discord.SelectOption(label=str(n), value=str(n)) for n in range(1, most + 1)]
         super().__init__(
-            discord.ui.Select(placeholder=t(interaction, "How many seats"), options=options, custom_id=f"picket:book:{show_id}:{most}")
+            discord.ui.Select(
+                placeholder=t(interaction, "How many seats"), options=options, custom_id=f"picket:book:{show_id}:{most}"
+            )
         )
         self.show_id = show_id
 
@@ -307,20 +423,39 @@ class QuantitySelect(FromCustomId, discord.ui.DynamicItem[discord.ui.Select], te
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         quantity = int(self.item.values[0])
-        hold = await queue.reserve(services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, quantity=quantity)
+        hold = await queue.reserve(
+            services.store, services.redis, show_id=self.show_id, fan_id=interaction.user.id, quantity=quantity
+        )
         show = await shows.get_show(services.store, self.show_id)
-        await edit(interaction, content=None, embed=hold_embed(interaction, hold, show), view=hold_view(hold, show, interaction))
+        await edit(
+            interaction,
+            content=None,
+            embed=hold_embed(interaction, hold, show),
+            view=hold_view(hold, show, interaction),
+        )
 
 
 # --- the waitlist, once the queue has nothing left to sell ---------------------------------------------
 
 
-async def join_or_send_to_queue(interaction: discord.Interaction, services: Services, info: shows.ShowView, *, quantity: int = 1, tier: str | None = None):
+async def join_or_send_to_queue(
+    interaction: discord.Interaction,
+    services: Services,
+    info: shows.ShowView,
+    *,
+    quantity: int = 1,
+    tier: str | None = None,
+):
     """Join the waitlist. While the queue still sells the show's seats (or before the open) the
     domain refuses (``waitlist.queue_first``, ``waitlist.sale_not_open``), worded for the fan by
     notifier/errors_text.py like every refusal, and nothing is written."""
     return await waitlist.join_waitlist(
-        services.store, show_id=info.id, fan_id=interaction.user.id, quantity=quantity, tier=tier, gateway=services.gateway
+        services.store,
+        show_id=info.id,
+        fan_id=interaction.user.id,
+        quantity=quantity,
+        tier=tier,
+        gateway=services.gateway,
     )
 
 
@@ -332,5 +467,7 @@ def joined_text(interaction: discord.Interaction, entry, info: shows.ShowView) -
         "You are #{position} on the waitlist for **{title}** ({quantity} seat(s)). When tickets are cancelled, fans on the waitlist "
         "get them in turn: your seats are booked and charged to your card automatically, and your tickets arrive by DM. "
         "Nothing is charged before.",
-        position=entry.position, title=info.title, quantity=entry.quantity,
+        position=entry.position,
+        title=info.title,
+        quantity=entry.quantity,
     )

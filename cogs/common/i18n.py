@@ -53,7 +53,9 @@ def context_of(context: app_commands.TranslationContext) -> str | None:
 
 
 class PicketTranslator(app_commands.Translator):
-    async def translate(self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContext) -> str | None:
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContext
+    ) -> str | None:
         lang = i18n.language(locale)
         msgctxt = context_of(context)
         if lang == i18n.DEFAULT or not i18n.has_entry(lang, string.message, context=msgctxt):

@@ -30,7 +30,9 @@ class ServerShow(app_commands.Transformer):
     async def transform(self, interaction: discord.Interaction, value: int, /) -> shows.ShowView:
         return await shows.get_show(services_of(interaction).store, value, guild_id=interaction.guild_id)
 
-    async def autocomplete(self, interaction: discord.Interaction, value: int | float | str, /) -> list[app_commands.Choice[int | float | str]]:
+    async def autocomplete(
+        self, interaction: discord.Interaction, value: int | float | str, /
+    ) -> list[app_commands.Choice[int | float | str]]:
         """This server's upcoming shows, matching what was typed (outside a server, none: list_shows
         without a server would list every server's)."""
         if interaction.guild_id is None:
@@ -38,7 +40,10 @@ class ServerShow(app_commands.Transformer):
         found = await shows.list_shows(services_of(interaction).store, interaction.guild_id)
         current = str(value).casefold().strip()
         return choices(
-            (f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False, lang=lang(interaction))} · #{s.id}", s.id)  # a long title must not push out its id
+            (
+                f"{messages.clip(s.title, 60)} · {venue_time(s.starts_at, s.timezone, date=False, lang=lang(interaction))} · #{s.id}",
+                s.id,
+            )  # a long title must not push out its id
             for s in found
             if not current or current in s.title.casefold() or current == str(s.id)
         )
@@ -48,7 +53,9 @@ class StaffedShow(ServerShow):
     """A show for /checkin: offered are the shows this member may check tickets in at; in a server,
     that server's only (in DMs, theirs in every server, and nobody else's)."""
 
-    async def autocomplete(self, interaction: discord.Interaction, value: int | float | str, /) -> list[app_commands.Choice[int | float | str]]:
+    async def autocomplete(
+        self, interaction: discord.Interaction, value: int | float | str, /
+    ) -> list[app_commands.Choice[int | float | str]]:
         found = await checkin.door_shows(services_of(interaction).store, interaction.user.id, interaction.guild_id)
         current = str(value).casefold().strip()
         offered: list[app_commands.Choice[int | float | str]] = [

@@ -15,8 +15,10 @@ from domain.refunds import RefundPolicy
 from notifier.times import discord_ts
 
 
-def policy_lines(interaction: discord.Interaction | None, policy: RefundPolicy, starts_at: datetime, now: datetime) -> list[str]:
-    """"Free cancellation until …", "10% cancellation fee from …", "No cancellation after …"."""
+def policy_lines(
+    interaction: discord.Interaction | None, policy: RefundPolicy, starts_at: datetime, now: datetime
+) -> list[str]:
+    """ "Free cancellation until …", "10% cancellation fee from …", "No cancellation after …"."""
     stages = policy.stages(starts_at, now)
     first = stages[0]
     if first.percent is None:
@@ -26,16 +28,32 @@ def policy_lines(interaction: discord.Interaction | None, policy: RefundPolicy, 
     if first.percent == 0:
         lines = [t(interaction, "Free cancellation until {when}.", when=discord_ts(following, "f"))]
     else:
-        lines = [t(interaction, "Cancelling now costs a {percent}% fee, until {when}.", percent=first.percent, when=discord_ts(following, "f"))]
+        lines = [
+            t(
+                interaction,
+                "Cancelling now costs a {percent}% fee, until {when}.",
+                percent=first.percent,
+                when=discord_ts(following, "f"),
+            )
+        ]
     for stage in stages[1:]:
         assert stage.starts is not None
         if stage.percent is None:
             lines.append(t(interaction, "No cancellation after {when}.", when=discord_ts(stage.starts, "f")))
         else:
-            lines.append(t(interaction, "{percent}% cancellation fee from {when}.", percent=stage.percent, when=discord_ts(stage.starts, "f")))
+            lines.append(
+                t(
+                    interaction,
+                    "{percent}% cancellation fee from {when}.",
+                    percent=stage.percent,
+                    when=discord_ts(stage.starts, "f"),
+                )
+            )
     return lines
 
 
-def policy_block(interaction: discord.Interaction | None, policy: RefundPolicy, starts_at: datetime, now: datetime) -> str:
+def policy_block(
+    interaction: discord.Interaction | None, policy: RefundPolicy, starts_at: datetime, now: datetime
+) -> str:
     heading = t(interaction, "Cancellation and refunds")
     return f"**{heading}**\n" + "\n".join(f"• {line}" for line in policy_lines(interaction, policy, starts_at, now))

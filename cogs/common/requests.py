@@ -41,7 +41,9 @@ log = logging.getLogger("picket.cogs")
 GENERIC_FAILURE = N_("Something went wrong on our side and nothing was changed. Please try again in a moment.")
 # When the request had already written something (a show saved, a ticket cancelled), saying nothing
 # changed would be false, and a retry could do it twice.
-FAILURE_AFTER_WRITE = N_("Your request went through, but something went wrong on our side while answering. Check the result before trying again.")
+FAILURE_AFTER_WRITE = N_(
+    "Your request went through, but something went wrong on our side while answering. Check the result before trying again."
+)
 SLOW_DOWN = N_("You're going too fast. Try this command again in {seconds} s.")
 
 # What an option holds, as a refusal names it (discord.AppCommandOptionType names).
@@ -99,7 +101,9 @@ async def answer_error(interaction: discord.Interaction, error: BaseException, *
         return True
     if _bad_value(error):
         kind = t(interaction, OPTION_KINDS.get(error.type.name, N_("value")))
-        await reply(interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=kind))
+        await reply(
+            interaction, t(interaction, "`{value}` is not a valid {kind} here.", value=excerpt(error.value), kind=kind)
+        )
         return True
     if isinstance(error, app_commands.CheckFailure):
         await reply(interaction, t(interaction, "You can't use this command here."))

@@ -46,7 +46,7 @@ def _release(kwargs: dict) -> None:
 
 
 def more(interaction: discord.Interaction | None):
-    """"…and N more" in the user's language: the summary the message builders put in place of what
+    """ "…and N more" in the user's language: the summary the message builders put in place of what
     did not fit."""
     return lambda n: t(interaction, "…and {n} more", n=n)
 
@@ -135,7 +135,10 @@ def _fit_in_place(interaction: discord.Interaction, kwargs: dict) -> dict:
     if out.get("embeds"):
         kept = out["embeds"][: messages.EMBEDS]
         budget = messages.EMBED_TOTAL // len(kept)
-        out["embeds"] = [discord.Embed.from_dict(messages.fit_embed(e.to_dict(), budget=budget, more=more(interaction))) for e in kept]
+        out["embeds"] = [
+            discord.Embed.from_dict(messages.fit_embed(e.to_dict(), budget=budget, more=more(interaction)))
+            for e in kept
+        ]
     if out.get("attachments"):
         out["attachments"] = out["attachments"][: messages.ATTACHMENTS]
     return out

@@ -14,14 +14,15 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-26 02:30:00
 """
+
 import json
 
 import sqlalchemy as sa
 from alembic import op
 from babel.numbers import get_currency_precision, is_currency
 
-revision = '0013'
-down_revision = '0012'
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -59,7 +59,9 @@ def spec() -> dict:
     documented by Discord as a string of digits (it outgrows 2^53), which is what discord.py sends."""
     doc = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
     schemas = doc["components"]["schemas"]
-    schemas["SnowflakeType"] = {"anyOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}]}
+    schemas["SnowflakeType"] = {
+        "anyOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}]
+    }
     for schema in schemas.values():
         for name, prop in (schema.get("properties") or {}).items():
             if name in ("permissions", "allow", "deny") and "integer" in (prop.get("type") or ()):
@@ -77,7 +79,14 @@ def _operations() -> dict[str, list[Operation]]:
         for method, node in item.items():
             if not isinstance(node, dict) or "responses" not in node:
                 continue
-            op = Operation(method.upper(), template, node.get("operationId", f"{method} {template}"), literals, re.compile(regex + "$"), node)
+            op = Operation(
+                method.upper(),
+                template,
+                node.get("operationId", f"{method} {template}"),
+                literals,
+                re.compile(regex + "$"),
+                node,
+            )
             by_method.setdefault(op.method, []).append(op)
     for ops in by_method.values():
         ops.sort(key=lambda o: -o.literals)  # ".../messages/bulk-delete" before ".../messages/{message_id}"
@@ -96,7 +105,9 @@ def _registry():
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    return Registry().with_resource("urn:discord-openapi", Resource.from_contents(spec(), default_specification=DRAFT202012))
+    return Registry().with_resource(
+        "urn:discord-openapi", Resource.from_contents(spec(), default_specification=DRAFT202012)
+    )
 
 
 @cache
@@ -110,7 +121,18 @@ def validator(operation_id: str, method: str, template: str):
     if schema is None:
         return None
     # the operation's schema, its $refs ("#/components/...") resolved against the whole document
-    pointer = "/".join(["#", "paths", template.replace("~", "~0").replace("/", "~1"), method.lower(), "requestBody", "content", "application~1json", "schema"])
+    pointer = "/".join(
+        [
+            "#",
+            "paths",
+            template.replace("~", "~0").replace("/", "~1"),
+            method.lower(),
+            "requestBody",
+            "content",
+            "application~1json",
+            "schema",
+        ]
+    )
     return Draft202012Validator({"$ref": "urn:discord-openapi" + pointer}, registry=_registry())
 
 
@@ -156,7 +178,9 @@ def check_schema(req: Request) -> list[str]:
     known = _query_names(op.method, op.template)
     for name in req.params or {}:
         if name not in known:
-            out.append(f"{req.method} {req.path} ({op.operation_id}): query parameter {name!r} is not one the operation takes ({', '.join(sorted(known)) or 'none'})")
+            out.append(
+                f"{req.method} {req.path} ({op.operation_id}): query parameter {name!r} is not one the operation takes ({', '.join(sorted(known)) or 'none'})"
+            )
     if req.body is None:
         return out
     found = _body_problem(op.operation_id, op.method, op.template, json.dumps(req.body, sort_keys=True, default=str))
@@ -213,7 +237,9 @@ def check_documented_limits(req: Request) -> list[str]:
                 if n > limit:
                     out.append(f"{where}: {name} is {n} long, over the limit of {limit}")
         if total > limits.EMBED_TOTAL:
-            out.append(f"{where}: embeds total {total} characters, over the limit of {limits.EMBED_TOTAL} across a message")
+            out.append(
+                f"{where}: embeds total {total} characters, over the limit of {limits.EMBED_TOTAL} across a message"
+            )
     if req.files > limits.ATTACHMENTS:
         out.append(f"{where}: {req.files} files attached, over the limit of {limits.ATTACHMENTS} attachments")
     attachments = message.get("attachments")
@@ -240,7 +266,9 @@ def check_interaction_deadline(req: Request) -> list[str]:
         return []
     kind = (req.body or {}).get("type") if isinstance(req.body, dict) else None
     what = "deferred" if kind in _DEFERRED else "answered"
-    return [f"{req.method} {req.path}: interaction {what} {late.total_seconds():.1f} s after it was created, over the limit of 3 s (defer slow work)"]
+    return [
+        f"{req.method} {req.path}: interaction {what} {late.total_seconds():.1f} s after it was created, over the limit of 3 s (defer slow work)"
+    ]
 
 
 def check(requests: list[Request]) -> list[str]:

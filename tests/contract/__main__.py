@@ -47,13 +47,18 @@ def fingerprint(method: str, template: str) -> str | None:
     names: set[str] = set()
     _refs([body, node.get("parameters"), item.get("parameters")], names)
     schemas = contract.spec()["components"]["schemas"]
-    text = json.dumps([body, node.get("parameters"), item.get("parameters"), {n: schemas.get(n) for n in sorted(names)}], sort_keys=True)
+    text = json.dumps(
+        [body, node.get("parameters"), item.get("parameters"), {n: schemas.get(n) for n in sorted(names)}],
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.contract", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="list the operations the bot uses; flag those the spec changed")
+    parser.add_argument(
+        "--check", action="store_true", help="list the operations the bot uses; flag those the spec changed"
+    )
     parser.add_argument("--record", action="store_true", help="rewrite operations.json from the last test run")
     args = parser.parse_args(argv)
     if args.record:
@@ -67,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"recorded {len(rows)} operations in {RECORDED}")
         return 0
     rows = json.loads(RECORDED.read_text())
-    print(f"Discord API operations Picket uses ({len(rows)}), against {contract.SPEC_PATH.name} ({contract.SPEC_COMMIT[:12]}):")
+    print(
+        f"Discord API operations Picket uses ({len(rows)}), against {contract.SPEC_PATH.name} ({contract.SPEC_COMMIT[:12]}):"
+    )
     changed = 0
     for row in rows:
         now = fingerprint(row["method"], row["path"])

@@ -80,7 +80,9 @@ def _check(item, cause: BaseException | None = None) -> None:
 
 
 def summary() -> str:
-    return "contract check: {requests} requests of {tests} SimCord tests checked against Discord's spec in {seconds:.2f} s".format(**totals)
+    return "contract check: {requests} requests of {tests} SimCord tests checked against Discord's spec in {seconds:.2f} s".format(
+        **totals
+    )
 
 
 def pytest_sessionfinish(session):
