@@ -11,7 +11,7 @@ from cogs.common.i18n import t
 from cogs.common.names import Name, artist_choices, genre_choices
 from cogs.common.services import Services, services_of
 from cogs.common.ui import reply
-from domain import alerts, errors, follows
+from domain import errors, fan_settings, follows
 from notifier import messages
 
 
@@ -45,7 +45,7 @@ def _followed_label(interaction: discord.Interaction, f: follows.FollowView) -> 
     )
 
 
-def describe_alert_settings(interaction: discord.Interaction, st: alerts.FanSettings) -> str:
+def describe_alert_settings(interaction: discord.Interaction, st: fan_settings.FanSettings) -> str:
     if st.quiet_start_hour is not None and st.quiet_start_hour != st.quiet_end_hour:
         quiet = t(
             interaction,
@@ -123,7 +123,7 @@ class AlertsCog(commands.Cog, name="alerts"):
     @app_commands.command(name="following", description="The artists and genres you follow, and your alert settings")
     async def following(self, interaction: discord.Interaction) -> None:
         mine = await follows.list_follows(self.services.store, interaction.user.id)
-        st = await alerts.fan_settings(self.services.store, interaction.user.id)
+        st = await fan_settings.fan_settings(self.services.store, interaction.user.id)
         if not mine:
             nobody = t(interaction, "You follow nobody yet. Try /follow artist:… or /follow genre:…")
             await reply(interaction, nobody + "\n" + describe_alert_settings(interaction, st))
@@ -145,7 +145,7 @@ class AlertsCog(commands.Cog, name="alerts"):
         quiet_end: app_commands.Range[int, 0, 23] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
-        st = await alerts.update_fan_settings(
+        st = await fan_settings.update_fan_settings(
             self.services.store,
             interaction.user.id,
             alerts_enabled=enabled,

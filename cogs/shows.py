@@ -22,7 +22,7 @@ from cogs.common.policy import policy_block
 from cogs.common.requests import Form, answered
 from cogs.common.services import Services, services_of
 from cogs.common.ui import FromCustomId, StatelessView, edit, money, post, reply, thinking
-from domain import alerts, cancellations, changes, checkin, errors, follows, organizers, refunds, shows, stats
+from domain import cancellations, changes, checkin, errors, follows, notices, organizers, refunds, shows, stats
 from domain.specs import (
     MAX_NAMES_TEXT,
     MAX_SEATMAP_TEXT,
@@ -345,7 +345,7 @@ class ShowButton(
                 ),
             )
         elif self.action == "remind":
-            on_sale = await alerts.request_reminder(services.store, show.id, interaction.user.id)
+            on_sale = await notices.request_reminder(services.store, show.id, interaction.user.id)
             await reply(
                 interaction,
                 t(

@@ -12,7 +12,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, waitlist
-from domain.alerts import plan_show_notices
 from domain.holds import end_hold, release_quota
 from domain.models import (
     Hold,
@@ -31,6 +30,7 @@ from domain.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from domain.notices import plan_show_notices
 from domain.orders import queue_refund, settle_refunds
 from domain.organizers import check_organizer
 from domain.outbox import enqueue

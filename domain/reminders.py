@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors
+from domain import errors, notices
 from domain.models import ScheduledNotice, Show, ShowStatus, Ticket, TicketStatus
 from domain.outbox import enqueue
 from domain.store import Store
@@ -105,7 +105,7 @@ class ReminderTimes:
 async def set_hours(store: Store, show_id: int, organizer_discord_id: int, text: str) -> ReminderTimes:
     """``/show reminders``: the organizer's own times for this show's holder reminders ("24, 2",
     "none"). Reminders already sent stay sent; the new times still ahead are planned."""
-    from domain import alerts, shows
+    from domain import shows
     from domain.organizers import check_organizer
 
     hours = parse_hours(text)
@@ -117,7 +117,7 @@ async def set_hours(store: Store, show_id: int, organizer_discord_id: int, text:
             raise errors.ShowCancelled("show.cancelled_no_edit", title=show.title)
         show.holder_reminder_hours = list(hours)
         await s.flush()
-        await alerts.plan_show_notices(store, s, show)
+        await notices.plan_show_notices(store, s, show)
         return ReminderTimes(show.id, show.title, show.starts_at, hours_of(show))
 
     return await store.transaction(work)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import alerts, changes, errors
+from domain import alerts, changes, errors, notices
 from domain.models import Organizer, PriceTier, Show, ShowAnnouncement, ShowArtist, ShowGenre, ShowStatus, Venue
 from domain.organizers import check_organizer
 from domain.refunds import FeeStep, RefundPolicy
@@ -207,7 +207,7 @@ async def create_show(
             await s.flush()
             tier_ids[name] = tier.id
         await insert_seats(s, show.id, sections, {k: tier_ids[v] for k, v in section_tier.items()})
-        await alerts.plan_show_notices(store, s, show)
+        await notices.plan_show_notices(store, s, show)
         return await _show_view(s, show)
 
     return await store.transaction(work)
@@ -304,7 +304,7 @@ async def update_show(
         if venue is not None:
             await changes.move_venue(store, s, show, venue)
         await s.flush()
-        await alerts.plan_show_notices(store, s, show)
+        await notices.plan_show_notices(store, s, show)
         await changes.tell(store, s, show, before)  # holders and waitlisted fans: one DM each
         return await _show_view(s, show)
 

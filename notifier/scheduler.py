@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from redis.asyncio import Redis
 
-from domain import alerts, outbox, queue, queue_places, recovery, reports, waitlist
+from domain import notices, outbox, queue, queue_places, recovery, reports, waitlist
 from domain.payments import PaymentGateway
 from domain.store import Store
 
@@ -38,10 +38,10 @@ class Jobs:
         return await recovery.recover(self.store, self.gateway, self.redis)
 
     async def send_due_notices(self) -> int:
-        return await alerts.run_due_notices(self.store)
+        return await notices.run_due_notices(self.store)
 
     async def weekly_digest(self) -> int:
-        await alerts.plan_weekly_digest(self.store)
+        await notices.plan_weekly_digest(self.store)
         return await self.send_due_notices()
 
     async def clean_up(self) -> int:

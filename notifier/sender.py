@@ -29,8 +29,9 @@ from datetime import timedelta
 from types import EllipsisType
 from typing import Any
 
-from domain import alert_roles, alerts, locales, outbox, reminders, telemetry
-from domain.alerts import AlertPlan, FanSettings
+from domain import alert_roles, alerts, fan_settings, locales, outbox, reminders, telemetry
+from domain.alerts import AlertPlan
+from domain.fan_settings import FanSettings
 from domain.outbox import ClaimedMessage
 from domain.store import Store
 from notifier import alert_posts  # noqa: F401  (registers the alert-role post's renderer)
@@ -251,7 +252,7 @@ class OutboxSender:
                 return None
             await progress.next_batch()  # the fan-out lane is writing more
         interested = [m.recipient_discord_id for m in claimed if _fan_rules_apply(m)]
-        settings = await alerts.fan_settings_many(self.store, interested) if interested else {}
+        settings = await fan_settings.fan_settings_many(self.store, interested) if interested else {}
         # Each message in its reader's language, looked up for the whole batch at once.
         langs = await locales.dm_locales(
             self.store, [(m.recipient_discord_id, locales.shows_of(m.payload)) for m in claimed]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from domain import alerts
+from domain import notices
 from domain.store import Store
 from notifier.render import ALERT_PREFIX
 from tests import backends
@@ -79,7 +79,7 @@ async def test_remind_me_and_followers_get_on_sale_reminders_once(world):
     # two processes run their schedulers at once: the notice is claimed once
     other = Store.from_url(backends.database_url(), world.store.clock)
     try:
-        queued = await asyncio.gather(alerts.run_due_notices(world.store), alerts.run_due_notices(other))
+        queued = await asyncio.gather(notices.run_due_notices(world.store), notices.run_due_notices(other))
     finally:
         await other.dispose()
     assert sorted(queued) == [0, 2]
@@ -90,8 +90,8 @@ async def test_remind_me_and_followers_get_on_sale_reminders_once(world):
         assert len(reminders) == 1 and "goes on sale" in reminders[0].content
 
     await world.env.advance_time(23 * 3600)  # the 1 h notice
-    assert await alerts.run_due_notices(world.store) == 2
-    assert await alerts.run_due_notices(world.store) == 0
+    assert await notices.run_due_notices(world.store) == 2
+    assert await notices.run_due_notices(world.store) == 0
     await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     assert [len([m for m in alert_dms(f) if "Reminder" in m.content]) for f in (follower, asker)] == [2, 2]

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from domain import alerts, changes, errors, holds, orders, outbox, reminders
+from domain import alerts, changes, errors, fan_settings, holds, orders, outbox, reminders
 from domain.models import OutboxMessage
 from notifier.pacing import Pacer
 from notifier.sender import OutboxSender
@@ -46,7 +46,7 @@ async def queue_both(store, show_id: int, fan: int) -> None:
 )
 async def test_a_fans_alert_settings_hold_back_their_alerts_not_a_booking_dm_in_the_same_batch(store, settings):
     show = await on_sale_show(store)
-    await alerts.update_fan_settings(store, 42, **settings)  # alerts off / quiet now (12:00 UTC)
+    await fan_settings.update_fan_settings(store, 42, **settings)  # alerts off / quiet now (12:00 UTC)
     await queue_both(store, show.id, 42)
     transport = Recorder()
     await OutboxSender(store, transport, pacer=Pacer(enabled=False), poll_interval=3600).drain()

@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy import func, insert, select
 
-from domain import alerts, outbox, shows
+from domain import alerts, notices, outbox, shows
 from domain.models import Follow, OutboxMessage
 from notifier.pacing import Pacer
 from notifier.render import ALERT_PREFIX, renderer
@@ -112,8 +112,8 @@ async def test_the_weekly_digest_of_a_big_artist_is_written_in_batches_one_per_f
     await seed_followers(store, fans[:100], artist="Mira Sol")  # these follow both acts of the week
     await on_sale_show(store)  # The Nightjars
     await on_sale_show(store, artists=["Mira Sol"])
-    await alerts.plan_weekly_digest(store)
-    assert await alerts.run_due_notices(store) == 40  # the first batch; the sender writes the rest
+    await notices.plan_weekly_digest(store)
+    assert await notices.run_due_notices(store) == 40  # the first batch; the sender writes the rest
     delivered: dict[int, list] = {}
 
     class Recording(_Quiet):
@@ -127,8 +127,8 @@ async def test_the_weekly_digest_of_a_big_artist_is_written_in_batches_one_per_f
     assert await sender.drain() == 300
     assert sorted(delivered) == fans and all(len(got) == 1 for got in delivered.values())
     assert all(got[0].count("• ") == (2 if fan in fans[:100] else 1) for fan, got in delivered.items())
-    await alerts.plan_weekly_digest(store)
-    assert await alerts.run_due_notices(store) == 0  # one digest a week
+    await notices.plan_weekly_digest(store)
+    assert await notices.run_due_notices(store) == 0  # one digest a week
 
 
 async def test_what_fans_wait_for_is_claimed_first_then_reminders_alerts_digests(store):

@@ -31,9 +31,9 @@ async def test_scheduler_runs_the_due_notices_of_every_process_once(store, gatew
         senders.append(sender)
         two.append(start_scheduler(Jobs(real, gateway, make_redis(backends.REDIS_URL)), tick_seconds=0.2))
     try:
-        from domain import alerts
+        from domain import notices
 
-        key = await alerts.plan_weekly_digest(real)
+        key = await notices.plan_weekly_digest(real)
         for _ in range(50):
             await asyncio.sleep(0.1)
             async with real.session() as s:

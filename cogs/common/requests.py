@@ -29,7 +29,7 @@ from discord import app_commands
 
 from cogs.common.i18n import t
 from cogs.common.ui import reply
-from domain import alerts, locales, telemetry
+from domain import fan_settings, locales, telemetry
 from domain.errors import DomainError
 from domain.specs import excerpt
 from domain.store import count_committed_writes
@@ -331,7 +331,7 @@ async def tell_if_dms_closed(interaction: discord.Interaction) -> None:
     if services is None:
         return
     try:
-        if await alerts.take_dms_closed_notice(services.store, interaction.user.id):
+        if await fan_settings.take_dms_closed_notice(services.store, interaction.user.id):
             await reply(interaction, t(interaction, DMS_CLOSED_NOTICE))
     except Exception:
         log.warning("could not tell fan %s their DMs are closed", interaction.user.id, exc_info=True)
