@@ -10,10 +10,9 @@ from functools import partial
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors
+from domain import alerts, errors
 from domain.alerts import (
     DIGEST,
-    INLINE_BATCH,
     REMINDER,
     REMINDER_LEADS,
     advance_fan_out,
@@ -157,7 +156,7 @@ async def _fan_out_reminder(store: Store, s: AsyncSession, notice: ScheduledNoti
         sources=alert_sources(artists, genres, reminders_of=show.id),
         guild_id=show.guild_id,
     )
-    return await advance_fan_out(store, s, job, rows=INLINE_BATCH)
+    return await advance_fan_out(store, s, job, rows=alerts.INLINE_BATCH)
 
 
 async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice) -> int:
@@ -190,4 +189,4 @@ async def _fan_out_digest(store: Store, s: AsyncSession, notice: ScheduledNotice
         dedupe_prefix=f"{notice.key}:",
         sources=[["digest", sorted(recent)]],
     )
-    return await advance_fan_out(store, s, job, rows=INLINE_BATCH)
+    return await advance_fan_out(store, s, job, rows=alerts.INLINE_BATCH)
