@@ -50,6 +50,10 @@ SAFETY = 0.02
 # than this to come back, the request would leave that much later than its stamp: the grant is given
 # back and asked for again. Together with SAFETY this keeps arrivals, not only grants, in bound.
 GRANT_VALIDITY = 0.010
+# ...but never more than this many times in a row: on a box so busy that every answer comes back late,
+# giving back for ever would send nothing at all. After that the late grant is used (a window may then
+# hold one request too many, which discord.py's own 429 handling absorbs); sending wins over precision.
+MAX_GIVE_BACKS = 3
 # How far behind its even spacing a held-up sender may catch up at once (the log above still bounds
 # every window): long enough for a scheduling hiccup of a loaded box, short enough not to burst.
 CATCH_UP = 0.08
@@ -191,6 +195,7 @@ class RedisBucket:
         self.limit = int(limit)
         self.window_us = (1.0 + SAFETY) * 1_000_000.0
         self._pause_us = 0.0
+        self._late_in_a_row = 0
 
     async def take(self) -> float:
         pause, self._pause_us = self._pause_us, 0.0
@@ -214,12 +219,14 @@ class RedisBucket:
             raise
         if answer > 0:
             return answer / 1_000_000
-        if time.monotonic() - asked > GRANT_VALIDITY:
+        if time.monotonic() - asked > GRANT_VALIDITY and self._late_in_a_row < MAX_GIVE_BACKS:
             # Granted at Redis's "now", but the answer came back late (a busy box): sent now, the
             # request would land later than the log says, maybe inside a full second. Given back;
-            # the caller asks again at once.
+            # the caller asks again at once (a few times at most: see MAX_GIVE_BACKS).
+            self._late_in_a_row += 1
             await self.redis.eval(_GIVE_BACK, 1, f"{self.key}:log", -answer)
             return 1e-6
+        self._late_in_a_row = 0
         return 0.0
 
     def pause(self, seconds: float) -> None:

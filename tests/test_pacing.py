@@ -96,3 +96,26 @@ async def test_a_global_429_seen_by_one_process_holds_back_every_process(redis):
 
     await asyncio.gather(send("first", first, 0.0), send("second", second, 0.05))
     assert granted["first"] >= 0.45 and granted["second"] >= 0.45, granted
+
+
+async def test_a_busy_box_whose_every_grant_comes_back_late_still_sends(redis):
+    """The shared bucket gives back a grant whose answer came back late, and asks again; on a box so
+    loaded that every answer is late, it must still send (it used to ask again for ever: no DM left)."""
+    from notifier import pacing
+
+    pacer = Pacer(global_rate=50, redis=redis, redis_key="picket:pace:test-late")
+    real_eval = redis.eval
+
+    async def slow_eval(*args, **kwargs):
+        await asyncio.sleep(pacing.GRANT_VALIDITY * 3)  # every answer late
+        return await real_eval(*args, **kwargs)
+
+    redis.eval = slow_eval
+    try:
+        sent = 0
+        for _ in range(3):
+            await asyncio.wait_for(pacer.acquire_global(), timeout=10)
+            sent += 1
+    finally:
+        redis.eval = real_eval
+    assert sent == 3
