@@ -49,7 +49,7 @@ class HoldSummary:
         return sum(s.price_cents for s in self.seats)
 
 
-def _check_on_sale(show: Show, now: datetime) -> None:
+def check_on_sale(show: Show, now: datetime) -> None:
     if show.status == ShowStatus.CANCELLED.value:
         raise errors.ShowCancelled("show.cancelled", title=show.title)
     if now < show.on_sale_at:
@@ -137,7 +137,25 @@ async def hold_seats(
     elif quantity is None:
         raise errors.InvalidInput("quantity.missing")
     _check_quantity(quantity)
+    if seat_ids is None and tier is None:  # best available: with the other fans asking right now
+        from domain.hold_batch import hold_best  # it builds on this module
 
+        hold = await hold_best(store, show_id, fan_id, quantity, ttl)
+        telemetry.count("hold_created")
+        return hold
+    return await hold_seats_alone(store, show_id, fan_id, seat_ids, quantity, tier, ttl)
+
+
+async def hold_seats_alone(
+    store: Store,
+    show_id: int,
+    fan_id: int,
+    seat_ids: list[int] | None,
+    quantity: int,
+    tier: str | None,
+    ttl: timedelta = DEFAULT_HOLD_TTL,
+) -> HoldSummary:
+    """:func:`hold_seats` for one fan in a transaction of its own."""
     for attempt in range(6):
         try:
             hold = await store.transaction(
@@ -170,7 +188,7 @@ async def hold_seats_in(
 ) -> HoldSummary:
     now = store.now()
     show = await load_show(s, show_id)
-    _check_on_sale(show, now)
+    check_on_sale(show, now)
     tier_id = None
     if tier_name is not None:
         tier_id = (

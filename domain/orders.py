@@ -68,7 +68,9 @@ async def purchase(
 ) -> OrderSummary:
     """Pay for a hold and issue one ticket per seat. Idempotent: calling it again for the same hold
     (double click, retry after a timeout) returns the same order and never charges twice."""
-    prepared = await store.transaction(lambda s: _prepare_order(store, s, hold_id, fan_id))
+    from domain import order_batch  # it builds on this module
+
+    prepared = await order_batch.prepare(store, hold_id, fan_id)  # with the other fans paying right now
     if isinstance(prepared, OrderSummary):
         return prepared
     order_id, key, amount, currency = prepared
@@ -79,10 +81,23 @@ async def purchase(
     except PaymentTimeout:
         telemetry.count("payment", kind="charge", outcome="timeout")
         raise errors.DomainError("payment.timeout") from None
-    outcome = await settle_charge(store, gateway, order_id, result, fan_name)
+    settled = await order_batch.settle(store, order_id, result, fan_name)
+    outcome = await _after_settling(store, gateway, order_id, result, settled)
     if isinstance(outcome, OrderSummary):
         return outcome
     raise outcome
+
+
+async def prepare_alone(store: Store, hold_id: int, fan_id: int) -> OrderSummary | tuple[int, str, int, str]:
+    """The first half of :func:`purchase` for one order, in a transaction of its own."""
+    return await store.transaction(lambda s: _prepare_order(store, s, hold_id, fan_id))
+
+
+async def settle_alone(
+    store: Store, order_id: int, result: PaymentResult, fan_name: str | None
+) -> OrderSummary | errors.DomainError | tuple[OrderSummary | errors.DomainError, str]:
+    """The second half of :func:`purchase` for one order, in a transaction of its own."""
+    return await store.transaction(lambda s: _settle_order(store, s, order_id, result, fan_name))
 
 
 async def settle_charge(
@@ -92,7 +107,19 @@ async def settle_charge(
     through and the seats are still held; a refund when it went through too late; the failure
     otherwise. Returns the paid OrderSummary or the DomainError to show. Used by :func:`purchase` and by
     recovery, which gets the answer of a charge whose process died by looking its key up."""
-    outcome = await store.transaction(lambda s: _settle_order(store, s, order_id, result, fan_name))
+    return await _after_settling(
+        store, gateway, order_id, result, await settle_alone(store, order_id, result, fan_name)
+    )
+
+
+async def _after_settling(
+    store: Store,
+    gateway: PaymentGateway,
+    order_id: int,
+    result: PaymentResult,
+    outcome: OrderSummary | errors.DomainError | tuple[OrderSummary | errors.DomainError, str],
+) -> OrderSummary | errors.DomainError:
+    """After the settling transaction committed: count what happened, send a refund owed."""
     if isinstance(outcome, tuple):  # settled just now, not found settled by an earlier call
         outcome, what = outcome
         telemetry.count("payment", kind="charge", outcome="succeeded" if result.ok else "declined")

@@ -56,6 +56,20 @@ def committed_writes() -> Iterator[list[int]]:
         _commits.reset(token)
 
 
+def note_committed() -> None:
+    """Count one committed transaction for the current request (see :func:`committed_writes`): for
+    work committed on the request's behalf by another task (a group commit, domain/batching.py)."""
+    box = _commits.get()
+    if box is not None:
+        box[0] += 1
+
+
+def detach_committed_writes() -> None:
+    """Count nothing for the current context from now on: for a task that commits on behalf of
+    several requests (a group commit), whose callers each count their own (:func:`note_committed`)."""
+    _commits.set(None)
+
+
 def count_committed_writes() -> list[int]:
     """:func:`committed_writes` for the rest of the current task, for a caller no ``with`` block can
     span: the bot's request handling starts in one discord.py hook and ends in another, and runs
@@ -239,6 +253,16 @@ class Store:
             first = next(iter(values))
             return stmt.on_duplicate_key_update({first: table.c[first]})
         return insert(table).values(**values)
+
+    def insert_ignore_many(self, table: Any) -> Insert:
+        """:meth:`insert_ignore` for many rows: execute it with a list of rows (one statement)."""
+        if self.dialect == "sqlite":
+            return sqlite_insert(table).on_conflict_do_nothing()
+        if self.dialect in ("mysql", "mariadb"):
+            stmt = mysql_insert(table)
+            first = next(iter(table.primary_key.columns)).name
+            return stmt.on_duplicate_key_update({first: table.c[first]})
+        return insert(table)
 
     def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
         """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""

@@ -1,0 +1,224 @@
+"""Best-available holds of one show, taken together (group commit, domain/batching.py).
+
+The fans asking for the best N seats of a show while the previous batch commits are served by one
+transaction: one look at the show, one quota row each (locked, checked in Python), one pick of the
+best free seats for all of them (``FOR UPDATE SKIP LOCKED``), dealt out in arrival order, one insert
+of their holds and one UPDATE of the seats. Each fan still gets exactly their own seats, or their
+own refusal: the per-fan limit is checked per fan, and a fan the picked seats cannot serve in full
+is served alone afterwards by the one-fan path (domain/holds.py), which knows how to wait for
+seats other buyers have locked, so the batch never answers "sold out" while seats may come back.
+The rules that keep a seat from being sold twice (holds.py's docstring) are the same: the seats'
+UPDATE is conditional and must touch every seat picked, or the whole batch is served fan by fan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import and_, case, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import errors
+from domain.batching import ALONE, Batcher, batcher_for
+from domain.holds import HoldSummary, check_on_sale, end_hold, hold_seats_alone
+from domain.models import FanShowQuota, Hold, HoldStatus, PriceTier, SeatStatus, ShowSeat
+from domain.seats import SeatView, sellable
+from domain.shows import load_show
+from domain.store import Store, rowcount
+
+
+@dataclass(frozen=True)
+class _Ask:
+    show_id: int
+    fan_id: int
+    quantity: int
+    ttl: timedelta
+
+
+class _Lost(Exception):
+    """A picked seat was not there to take: serve the batch fan by fan."""
+
+
+async def hold_best(store: Store, show_id: int, fan_id: int, quantity: int, ttl: timedelta) -> HoldSummary:
+    """The best ``quantity`` seats of the show for the fan, in the current batch of the show."""
+    batcher = batcher_for(store, "holds", lambda: _make(store))
+    return await batcher.submit((show_id, ttl), _Ask(show_id, fan_id, quantity, ttl))
+
+
+def _make(store: Store) -> Batcher[_Ask, HoldSummary]:
+    async def run_batch(key: Hashable, asks: list[_Ask]) -> list[object]:
+        show_id, ttl = cast(tuple[int, timedelta], key)  # the key hold_best gives
+        outcomes: list[object] = [ALONE] * len(asks)
+        first: list[int] = []  # a fan twice in one batch (a double click): the second is served alone, after
+        seen: set[int] = set()
+        for i, ask in enumerate(asks):
+            if ask.fan_id not in seen:
+                seen.add(ask.fan_id)
+                first.append(i)
+        got = await store.transaction(lambda s: _hold_many(store, s, show_id, ttl, [asks[i] for i in first]))
+        for i, outcome in zip(first, got, strict=True):
+            outcomes[i] = outcome
+        return outcomes
+
+    async def run_one(ask: _Ask) -> HoldSummary:
+        return await hold_seats_alone(store, ask.show_id, ask.fan_id, None, ask.quantity, None, ask.ttl)
+
+    return Batcher(run_batch, run_one)
+
+
+async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta, asks: list[_Ask]) -> list[object]:
+    now = store.now()
+    show = await load_show(s, show_id)
+    try:
+        check_on_sale(show, now)
+    except errors.DomainError as refusal:
+        return [type(refusal)(refusal.code, **refusal.params) for _ in asks]
+    conn = await s.connection()
+    fans = [a.fan_id for a in asks]
+
+    # The fans' own lapsed holds no longer count against their limit (rare: one read finds none).
+    lapsed = (
+        await s.execute(
+            select(Hold).where(
+                Hold.show_id == show_id,
+                Hold.fan_discord_id.in_(fans),
+                Hold.status == HoldStatus.ACTIVE.value,
+                Hold.expires_at <= now,
+            )
+        )
+    ).scalars()
+    for old in list(lapsed):
+        await end_hold(store, s, old, HoldStatus.EXPIRED)
+
+    # Each fan's count of seats for the show, locked until the commit, then checked here.
+    await conn.execute(
+        store.insert_ignore_many(FanShowQuota.__table__),
+        [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in fans],
+    )
+    have = dict(
+        (
+            await conn.execute(
+                select(FanShowQuota.fan_discord_id, FanShowQuota.seats)
+                .where(FanShowQuota.show_id == show_id, FanShowQuota.fan_discord_id.in_(fans))
+                .with_for_update()
+            )
+        )
+        .tuples()
+        .all()
+    )
+    outcomes: list[object] = [ALONE] * len(asks)
+    within: list[int] = []
+    for i, ask in enumerate(asks):
+        held = have.get(ask.fan_id, 0)
+        if held + ask.quantity > show.per_fan_limit:
+            left = max(0, show.per_fan_limit - held)
+            outcomes[i] = errors.FanLimitExceeded(
+                "fan.limit", title=show.title, limit=show.per_fan_limit, have=held, left=left
+            )
+        else:
+            within.append(i)
+
+    # The best seats for all of them at once, dealt out in arrival order.
+    wanted = sum(asks[i].quantity for i in within)
+    picked: list[int] = []
+    for state in (
+        ShowSeat.status == SeatStatus.AVAILABLE.value,
+        and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
+    ):
+        if len(picked) >= wanted:
+            break
+        q = (
+            select(ShowSeat.id)
+            .where(ShowSeat.show_id == show_id, state)
+            .with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
+            .order_by(ShowSeat.position)
+            .limit(wanted - len(picked))
+            .with_for_update(skip_locked=True)
+        )
+        picked += list((await conn.execute(q)).scalars())
+    served: list[tuple[int, list[int]]] = []
+    at = 0
+    for i in within:
+        n = asks[i].quantity
+        if at + n <= len(picked):
+            served.append((i, picked[at : at + n]))
+            at += n
+    short = [i for i in within if i not in {j for j, _ in served}]
+    if short and not picked and not await _any_sellable(s, show_id, now):
+        for i in short:  # nothing a buyer could take, as the one-fan path would answer
+            outcomes[i] = errors.SoldOut("sold_out.show", title=show.title)
+    # Fans the picked seats could not serve in full are served alone, after this batch.
+    if not served:
+        return outcomes
+
+    expires = now + ttl
+    rows = [
+        {
+            "show_id": show_id,
+            "fan_discord_id": asks[i].fan_id,
+            "quantity": asks[i].quantity,
+            "status": HoldStatus.ACTIVE.value,
+            "expires_at": expires,
+            "created_at": now,
+        }
+        for i, _ in served
+    ]
+    hold_of = {
+        fan: hid for hid, fan in (await conn.execute(insert(Hold).returning(Hold.id, Hold.fan_discord_id), rows))
+    }
+    seat_hold = {seat: hold_of[asks[i].fan_id] for i, seats in served for seat in seats}
+    taken = await conn.execute(
+        update(ShowSeat)
+        .where(ShowSeat.id.in_(list(seat_hold)), sellable(now))
+        .values(status=SeatStatus.HELD.value, hold_id=case(seat_hold, value=ShowSeat.id), held_until=expires)
+    )
+    if rowcount(taken) != len(seat_hold):
+        raise _Lost()
+    by_quantity: dict[int, list[int]] = defaultdict(list)
+    for i, _ in served:
+        by_quantity[asks[i].quantity].append(asks[i].fan_id)
+    for n, group in by_quantity.items():
+        await conn.execute(
+            update(FanShowQuota)
+            .where(FanShowQuota.show_id == show_id, FanShowQuota.fan_discord_id.in_(group))
+            .values(seats=FanShowQuota.seats + n)
+        )
+
+    views = await _seat_views_by_hold(s, list(hold_of.values()))
+    for i, _ in served:
+        hid = hold_of[asks[i].fan_id]
+        outcomes[i] = HoldSummary(hid, show_id, asks[i].fan_id, HoldStatus.ACTIVE.value, expires, views[hid])
+    return outcomes
+
+
+async def _any_sellable(s: AsyncSession, show_id: int, now: datetime) -> bool:
+    """A seat a buyer could take now (free, or held by a hold that ran out), locked or not: when
+    there is one, the one-fan path waits for it; when there is none, the show is sold out."""
+    found = await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id, sellable(now)).limit(1))
+    return found.first() is not None
+
+
+async def _seat_views_by_hold(s: AsyncSession, hold_ids: list[int]) -> dict[int, tuple[SeatView, ...]]:
+    rows = await s.execute(
+        select(
+            ShowSeat.hold_id,
+            ShowSeat.id,
+            ShowSeat.section,
+            ShowSeat.row_label,
+            ShowSeat.seat_number,
+            PriceTier.name,
+            PriceTier.price_cents,
+        )
+        .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+        .where(ShowSeat.hold_id.in_(hold_ids))
+        .order_by(ShowSeat.position)
+    )
+    out: dict[int, list[SeatView]] = defaultdict(list)
+    for hid, sid, section, row_label, number, tier, price in rows.tuples():
+        if hid is not None:
+            out[hid].append(SeatView(sid, section, row_label, number, tier, price))
+    return {hid: tuple(out[hid]) for hid in hold_ids}

@@ -1,0 +1,353 @@
+"""Purchases taken together (group commit, domain/batching.py): the two transactions of a purchase
+(domain/orders.py: prepare the order, then settle the provider's answer) for the fans paying while
+the previous batch commits, in one transaction each.
+
+Only the plain case is batched: a first purchase of an active hold, and a charge that went
+through on seats still held. Everything else (a retry of an order that exists, a hold that lapsed,
+a declined charge, a cancelled show, the same hold twice) is handed to the one-order path in
+orders.py, which knows each answer; so the batch only has to be right about the common case, and
+every request gets the answer the one-order path would have given.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.batching import ALONE, Batcher, batcher_for
+from domain.models import (
+    Hold,
+    HoldStatus,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    PriceTier,
+    SeatStatus,
+    Show,
+    ShowSeat,
+    ShowStatus,
+    Ticket,
+    TicketStatus,
+)
+from domain.orders import OrderSummary, prepare_alone, settle_alone
+from domain.outbox import priority_of
+from domain.payments import PaymentResult
+from domain.seats import SeatView
+from domain.store import Store
+from domain.tickets import TicketView
+
+Prepared = tuple[int, str, int, str]  # order id, the charge's idempotency key, amount, currency
+_ONE = "all"  # one batch for every show: a batch reads the shows of its holds
+
+
+@dataclass(frozen=True)
+class _Prepare:
+    hold_id: int
+    fan_id: int
+
+
+@dataclass(frozen=True)
+class _Settle:
+    order_id: int
+    result: PaymentResult
+    fan_name: str | None
+
+
+async def prepare(store: Store, hold_id: int, fan_id: int) -> OrderSummary | Prepared:
+    batcher = batcher_for(store, "purchase-prepare", lambda: _prepare_batcher(store))
+    return await batcher.submit(_ONE, _Prepare(hold_id, fan_id))
+
+
+async def settle(store: Store, order_id: int, result: PaymentResult, fan_name: str | None) -> Any:
+    """What orders.settle_charge's transaction returns: the OrderSummary, an error, or either
+    paired with what happened when this call settled the order."""
+    batcher = batcher_for(store, "purchase-settle", lambda: _settle_batcher(store))
+    return await batcher.submit(_ONE, _Settle(order_id, result, fan_name))
+
+
+def _distinct(items: list[Any], key: Any) -> tuple[list[int], list[object]]:
+    """Indexes of the first request of each key; outcomes, the repeats left to be served alone."""
+    first, seen = [], set()
+    for i, item in enumerate(items):
+        if key(item) not in seen:
+            seen.add(key(item))
+            first.append(i)
+    return first, [ALONE] * len(items)
+
+
+def _prepare_batcher(store: Store) -> Batcher[_Prepare, OrderSummary | Prepared]:
+    async def run_batch(_key: Hashable, asks: list[_Prepare]) -> list[object]:
+        first, outcomes = _distinct(asks, lambda a: a.hold_id)
+        got = await store.transaction(lambda s: _prepare_many(store, s, [asks[i] for i in first]))
+        for i, outcome in zip(first, got, strict=True):
+            outcomes[i] = outcome
+        return outcomes
+
+    async def run_one(ask: _Prepare) -> OrderSummary | Prepared:
+        return await prepare_alone(store, ask.hold_id, ask.fan_id)
+
+    return Batcher(run_batch, run_one)
+
+
+async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> list[object]:
+    now = store.now()
+    conn = await s.connection()
+    ids = [a.hold_id for a in asks]
+    holds = {
+        h.id: h
+        for h in await conn.execute(
+            select(Hold.id, Hold.show_id, Hold.fan_discord_id, Hold.status, Hold.expires_at)
+            .where(Hold.id.in_(ids))
+            .with_for_update()
+        )
+    }
+    ordered = set((await conn.execute(select(Order.hold_id).where(Order.hold_id.in_(ids)))).scalars())
+    shows = {
+        r.id: r
+        for r in await conn.execute(
+            select(Show.id, Show.status, Show.currency).where(Show.id.in_({h.show_id for h in holds.values()}))
+        )
+    }
+    outcomes: list[object] = [ALONE] * len(asks)
+    plain = [
+        i
+        for i, a in enumerate(asks)
+        if (h := holds.get(a.hold_id)) is not None
+        and h.fan_discord_id == a.fan_id
+        and a.hold_id not in ordered
+        and h.status == HoldStatus.ACTIVE.value
+        and h.expires_at > now
+        and shows[h.show_id].status != ShowStatus.CANCELLED.value
+    ]
+    if not plain:
+        return outcomes
+    plain_ids = [asks[i].hold_id for i in plain]
+    amounts = dict(
+        (
+            await conn.execute(
+                select(ShowSeat.hold_id, func.coalesce(func.sum(PriceTier.price_cents), 0))
+                .select_from(ShowSeat)
+                .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+                .where(ShowSeat.hold_id.in_(plain_ids))
+                .group_by(ShowSeat.hold_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    rows = []
+    for hid in plain_ids:
+        hold, amount = holds[hid], int(amounts.get(hid, 0))
+        rows.append(
+            {
+                "show_id": hold.show_id,
+                "fan_discord_id": hold.fan_discord_id,
+                "hold_id": hid,
+                "status": OrderStatus.PENDING.value,
+                "amount_cents": amount,
+                "organizer_amount_cents": amount,
+                "currency": shows[hold.show_id].currency,
+                "created_at": now,
+            }
+        )
+    order_of = {hid: oid for oid, hid in await conn.execute(insert(Order).returning(Order.id, Order.hold_id), rows)}
+    payments = [
+        {
+            "idempotency_key": f"order:{order_of[r['hold_id']]}:charge",
+            "order_id": order_of[r["hold_id"]],
+            "kind": PaymentKind.CHARGE.value,
+            "amount_cents": r["amount_cents"],
+            "currency": r["currency"],
+            "status": PaymentStatus.PENDING.value,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    await conn.execute(store.insert_ignore_many(Payment.__table__), payments)
+    for i, r, p in zip(plain, rows, payments, strict=True):
+        outcomes[i] = (p["order_id"], p["idempotency_key"], r["amount_cents"], r["currency"])
+    return outcomes
+
+
+def _settle_batcher(store: Store) -> Batcher[_Settle, Any]:
+    async def run_batch(_key: Hashable, asks: list[_Settle]) -> list[object]:
+        first, outcomes = _distinct(asks, lambda a: a.order_id)
+        first = [i for i in first if asks[i].result.ok]  # a declined charge: the one-order path
+        got = await store.transaction(lambda s: _settle_many(store, s, [asks[i] for i in first]))
+        for i, outcome in zip(first, got, strict=True):
+            outcomes[i] = outcome
+        return outcomes
+
+    async def run_one(ask: _Settle) -> Any:
+        return await settle_alone(store, ask.order_id, ask.result, ask.fan_name)
+
+    return Batcher(run_batch, run_one)
+
+
+async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> list[object]:
+    outcomes: list[object] = [ALONE] * len(asks)
+    if not asks:
+        return outcomes
+    now = store.now()
+    conn = await s.connection()
+    orders = {
+        o.id: o
+        for o in await conn.execute(
+            select(
+                Order.id,
+                Order.status,
+                Order.hold_id,
+                Order.show_id,
+                Order.fan_discord_id,
+                Order.amount_cents,
+                Order.organizer_amount_cents,
+                Order.currency,
+            )
+            .where(Order.id.in_([a.order_id for a in asks]))
+            .with_for_update()
+        )
+    }
+    pending = [i for i, a in enumerate(asks) if (o := orders.get(a.order_id)) and o.status == OrderStatus.PENDING.value]
+    hold_ids = [orders[asks[i].order_id].hold_id for i in pending]
+    holds = {
+        h.id: h
+        for h in await conn.execute(
+            select(Hold.id, Hold.status, Hold.quantity).where(Hold.id.in_(hold_ids)).with_for_update()
+        )
+    }
+    seats: dict[int, list[Any]] = defaultdict(list)
+    for seat in await conn.execute(
+        select(ShowSeat.id, ShowSeat.tier_id, ShowSeat.hold_id)
+        .where(ShowSeat.hold_id.in_(hold_ids), ShowSeat.status == SeatStatus.HELD.value)
+        .with_for_update()
+    ):
+        seats[seat.hold_id].append(seat)
+    paid = [
+        i
+        for i in pending
+        if (h := holds.get(orders[asks[i].order_id].hold_id)) is not None
+        and h.status == HoldStatus.ACTIVE.value
+        and len(seats[h.id]) == h.quantity
+    ]
+    if not paid:
+        return outcomes
+    paid_orders = [orders[asks[i].order_id] for i in paid]
+    prices = dict(
+        (
+            await conn.execute(
+                select(PriceTier.id, PriceTier.price_cents).where(
+                    PriceTier.show_id.in_({o.show_id for o in paid_orders})
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
+    refs = {f"order:{asks[i].order_id}:charge": asks[i].result.reference for i in paid}
+    await conn.execute(
+        update(Payment)
+        .where(Payment.idempotency_key.in_(list(refs)))
+        .values(status=PaymentStatus.SUCCEEDED.value, provider_ref=case(refs, value=Payment.idempotency_key))
+    )
+    sold = [seat for o in paid_orders for seat in seats[o.hold_id]]
+    await conn.execute(
+        update(ShowSeat)
+        .where(ShowSeat.id.in_([seat.id for seat in sold]), ShowSeat.status == SeatStatus.HELD.value)
+        .values(status=SeatStatus.SOLD.value, held_until=None)
+    )
+    await conn.execute(
+        insert(Ticket),
+        [
+            {
+                "order_id": o.id,
+                "show_id": o.show_id,
+                "show_seat_id": seat.id,
+                "holder_discord_id": o.fan_discord_id,
+                "price_cents": prices[seat.tier_id],
+                "status": TicketStatus.VALID.value,
+                "active_seat_key": seat.id,
+                "issued_at": now,
+            }
+            for o in paid_orders
+            for seat in seats[o.hold_id]
+        ],
+    )
+    await conn.execute(
+        update(Hold).where(Hold.id.in_([o.hold_id for o in paid_orders])).values(status=HoldStatus.CONVERTED.value)
+    )
+    await conn.execute(
+        update(Order)
+        .where(Order.id.in_([o.id for o in paid_orders]))
+        .values(status=OrderStatus.PAID.value, paid_at=now)
+    )
+    # Through the session, so the commit wakes the outbox's sender (Store.after_commit).
+    await s.execute(
+        store.insert_ignore_many(OutboxMessage.__table__),
+        [
+            {
+                "dedupe_key": f"order:{o.id}:tickets",
+                "kind": "tickets_issued",
+                "recipient_discord_id": o.fan_discord_id,
+                "payload": {"order_id": o.id, "show_id": o.show_id, "holder_name": asks[i].fan_name},
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "priority": priority_of("tickets_issued"),
+            }
+            for i, o in zip(paid, paid_orders, strict=True)
+        ],
+    )
+    tickets = await _ticket_views_by_order(s, [o.id for o in paid_orders])
+    for i, o in zip(paid, paid_orders, strict=True):
+        outcomes[i] = (
+            OrderSummary(
+                o.id,
+                o.show_id,
+                o.fan_discord_id,
+                OrderStatus.PAID.value,
+                o.amount_cents,
+                o.organizer_amount_cents,
+                o.currency,
+                tickets[o.id],
+            ),
+            "paid",
+        )
+    return outcomes
+
+
+async def _ticket_views_by_order(s: AsyncSession, order_ids: list[int]) -> dict[int, tuple[TicketView, ...]]:
+    rows = await s.execute(
+        select(
+            Ticket.id,
+            Ticket.order_id,
+            Ticket.show_id,
+            Ticket.holder_discord_id,
+            Ticket.status,
+            Ticket.price_cents,
+            Ticket.checked_in_at,
+            ShowSeat.id,
+            ShowSeat.section,
+            ShowSeat.row_label,
+            ShowSeat.seat_number,
+            PriceTier.name,
+        )
+        .join(ShowSeat, ShowSeat.id == Ticket.show_seat_id)
+        .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+        .where(Ticket.order_id.in_(order_ids))
+        .order_by(Ticket.id)
+    )
+    out: dict[int, list[TicketView]] = defaultdict(list)
+    for tid, oid, show_id, holder, status, price, checked, sid, section, row_label, number, tier in rows.tuples():
+        seat = SeatView(sid, section, row_label, number, tier, price)
+        out[oid].append(TicketView(tid, oid, show_id, holder, status, seat, checked_in_at=checked))
+    return {oid: tuple(out[oid]) for oid in order_ids}
