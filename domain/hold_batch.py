@@ -97,7 +97,7 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     # Each fan's count of seats for the show, locked until the commit, then checked here.
     await conn.execute(
         store.insert_ignore_many(FanShowQuota.__table__),
-        [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in fans],
+        [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in sorted(fans)],  # one lock order for all
     )
     have = dict(
         (

@@ -1,0 +1,129 @@
+"""Many fans at once: holds and purchases asked together are served together (group commit), and
+each fan still gets exactly what they would have got alone: their own seats, their own order, their
+own refusal."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from domain import errors, holds, orders, stats
+from domain.models import Payment, Ticket
+from tests.factories import on_sale_show
+
+
+def _outcomes(results):
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    failed = [r for r in results if isinstance(r, BaseException)]
+    return ok, failed
+
+
+async def test_a_crowd_of_fans_gets_distinct_best_seats_and_the_rest_hear_sold_out(store, gateway):
+    show = await on_sale_show(store, seatmap="A:2x10:Standard", per_fan_limit=4)  # 20 seats
+    fans = list(range(500, 530))  # 30 fans, one seat each
+
+    results = await asyncio.gather(
+        *(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1) for f in fans), return_exceptions=True
+    )
+
+    got, refused = _outcomes(results)
+    assert len(got) == 20
+    assert {type(e) for e in refused} <= {errors.SoldOut}
+    assert len({seat.id for h in got for seat in h.seats}) == 20  # nobody shares a seat
+    assert all(h.fan_id == f for h, f in zip(results, fans, strict=True) if not isinstance(h, BaseException))
+
+    paid = await asyncio.gather(*(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in got))
+    for hold, order in zip(got, paid, strict=True):
+        assert order.fan_id == hold.fan_id
+        assert [t.seat.id for t in order.tickets] == [s.id for s in hold.seats]  # the fan's own seats
+        assert {t.holder_discord_id for t in order.tickets} == {hold.fan_id}
+    totals = await stats.show_totals(store, show.id)
+    assert (totals.sold, totals.oversold) == (20, 0)
+    assert gateway.charged_total == 20 * 4500
+
+
+async def test_best_seats_go_in_the_order_fans_asked(store):
+    show = await on_sale_show(store, seatmap="A:1x10:Standard")
+    first, second = await asyncio.gather(
+        holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=2),
+        holds.hold_seats(store, show_id=show.id, fan_id=2, quantity=3),
+    )
+    assert [s.seat_number for s in first.seats] == [1, 2]
+    assert [s.seat_number for s in second.seats] == [3, 4, 5]
+
+
+async def test_one_fan_asking_many_times_at_once_stays_within_the_limit(store):
+    show = await on_sale_show(store, per_fan_limit=4)
+
+    results = await asyncio.gather(
+        *(holds.hold_seats(store, show_id=show.id, fan_id=7, quantity=2) for _ in range(3)), return_exceptions=True
+    )
+
+    got, refused = _outcomes(results)
+    assert len(got) == 2
+    assert [type(e) for e in refused] == [errors.FanLimitExceeded]
+    assert sum(len(h.seats) for h in got) == 4
+
+
+async def test_fans_over_their_limit_are_refused_without_costing_the_others_their_seats(store):
+    show = await on_sale_show(store, per_fan_limit=2)
+    await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=2)  # fan 1 is at the limit
+
+    over, fine = await asyncio.gather(
+        holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=1),
+        holds.hold_seats(store, show_id=show.id, fan_id=2, quantity=2),
+        return_exceptions=True,
+    )
+
+    assert isinstance(over, errors.FanLimitExceeded)
+    assert over.params["have"] == 2 and over.params["left"] == 0
+    assert len(fine.seats) == 2
+
+
+async def test_a_lapsed_hold_among_good_ones_is_refused_alone(store, gateway):
+    show = await on_sale_show(store)
+    late = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=1, ttl=timedelta(seconds=-1))
+    good = await asyncio.gather(*(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1) for f in (2, 3)))
+
+    results = await asyncio.gather(
+        orders.purchase(store, gateway, hold_id=late.id, fan_id=1),
+        *(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in good),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[0], errors.HoldExpired)
+    assert [o.status for o in results[1:]] == ["paid", "paid"]
+    assert gateway.charged_total == 2 * 4500
+
+
+async def test_a_double_clicked_pay_in_one_batch_charges_once(store, gateway):
+    show = await on_sale_show(store)
+    hold = await holds.hold_seats(store, show_id=show.id, fan_id=9, quantity=2)
+
+    a, b = await asyncio.gather(
+        orders.purchase(store, gateway, hold_id=hold.id, fan_id=9),
+        orders.purchase(store, gateway, hold_id=hold.id, fan_id=9),
+    )
+
+    assert a.id == b.id and a.status == b.status == "paid"
+    assert gateway.charged_total == 2 * 4500
+    async with store.session() as s:
+        assert (await s.execute(select(func.count()).select_from(Ticket))).scalar_one() == 2
+        assert (await s.execute(select(func.count()).select_from(Payment))).scalar_one() == 1
+
+
+async def test_a_declined_card_in_a_batch_fails_alone(store, gateway):
+    show = await on_sale_show(store)
+    gateway.declined_customers.add(2)
+    hs = await asyncio.gather(*(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1) for f in (1, 2, 3)))
+
+    results = await asyncio.gather(
+        *(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in hs), return_exceptions=True
+    )
+
+    assert isinstance(results[1], errors.PaymentDeclined)
+    assert results[0].status == results[2].status == "paid"
+    totals = await stats.show_totals(store, show.id)
+    assert totals.sold == 2
