@@ -54,7 +54,7 @@ class SalesChartText:
     top: str  # the count axis's top figure
     first: str  # the time axis's ends, on the venue's clock ("" with no sale yet)
     last: str
-    sold: str  # legend: "Tickets sold (12)"
+    sold: str  # legend: "Tickets sold (12)": the seats sold now when known, else the tickets issued
     capacity: str  # legend: "Capacity (100)"
     sold_out: str | None  # "Sold out" / "매진" when no seat is left to sell
 
@@ -76,7 +76,7 @@ def sales_chart_text(
         top=number(max(capacity, len(issued), 1), locale),
         first=first,
         last=last,
-        sold=t(locale, "Tickets sold") + f" ({number(len(issued), locale)})",
+        sold=t(locale, "Tickets sold") + f" ({number(len(issued) if sold is None else sold, locale)})",
         capacity=t(locale, "Capacity") + f" ({number(capacity, locale)})",
         sold_out=t(locale, "Sold out") if sold is not None and capacity and sold >= capacity else None,
     )

@@ -98,6 +98,12 @@ def test_an_english_reader_still_gets_english(drawn):
     assert hangul == []
 
 
+def test_the_legend_counts_the_seats_sold_now_not_every_ticket_ever_issued():
+    issued = [SEOUL_20H + timedelta(minutes=n) for n in range(13)]  # one was cancelled and sold again
+    words = charts.sales_chart_text(issued, 12, TITLE, "Asia/Seoul", locale="ko", sold=12)
+    assert (words.sold, words.capacity, words.sold_out) == ("판매된 티켓 (12)", "총 좌석 (12)", "매진")
+
+
 def test_the_words_are_built_apart_from_the_drawing():
     words = charts.seat_map_text(seat_map(), TITLE, locale="ko")
     assert words.title == f"좌석 배치도 · {TITLE}" and words.legend["available"] == "잔여석 (2)"
