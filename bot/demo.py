@@ -15,20 +15,18 @@ that would sell it is over, so the show would end short of sold out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import simcord
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.app import create_bot
+from bot.seed import CASTS, Cast, open_server, seed_show, speaking
 from bot.settings import Settings
 from domain import queue, stats
 from domain.payments import SandboxGateway
@@ -72,96 +70,6 @@ def _button_id(message, id_prefix: str) -> str | None:
             if str(comp.get("custom_id", "")).startswith(id_prefix):
                 return comp["custom_id"]
     return None
-
-
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-
-
-@dataclass(frozen=True)
-class Cast:
-    """Who and what the demo plays, in one language: the guild's and every user's Discord locale,
-    the names fans read, and the show the organizer types into the form."""
-
-    locale: str
-    guild: str
-    channel: str
-    fan_name: str  # display name of fan i ("": their user name)
-    artist: str
-    genre: str
-    title: str
-    venue: str
-    currency: str
-    tier: str
-    price: str
-    zone: str
-
-    def in_its_language(self, text: str) -> bool:
-        """Whether ``text`` has Hangul besides the names the organizer and fans typed (a Korean show's
-        title in an English sentence is still English)."""
-        for name in (self.title, self.artist, self.venue, self.genre, self.guild, self.channel):
-            text = text.replace(name, "")
-        text = re.sub(self.fan_name.format(i=r"\d+") or "^$", "", text) if self.fan_name else text
-        return bool(_HANGUL.search(text))
-
-
-CASTS = {
-    "en": Cast(
-        "en-US",
-        "Picket Live",
-        "box-office",
-        "",
-        "The Nightjars",
-        "indie",
-        "Midnight Static",
-        "Picket Hall",
-        "USD",
-        "Standard",
-        "45",
-        "UTC",
-    ),
-    "ko": Cast(
-        "ko",
-        "피켓 라이브",
-        "예매처",
-        "관객{i}",
-        "새벽별",
-        "인디",
-        "새벽별 단독 콘서트",
-        "올림픽공원 올림픽홀",
-        "KRW",
-        "R",
-        "99,000",
-        "Asia/Seoul",
-    ),
-}
-LOCALES = tuple(CASTS)
-
-
-@contextlib.contextmanager
-def speaking(locale: str):
-    """Every interaction SimCord builds carries ``locale`` (the user's client language) and the
-    guild's preferred locale, as a Korean Discord client in a Korean server sends them. SimCord 3.2.1
-    writes "en-US" into both (simcord.interactions.base_payload); this wraps that builder for the
-    demo's run only (tests/simcord_ext.actor_locale does the same for tests)."""
-    import simcord.interactions
-
-    original = simcord.interactions.base_payload
-    if locale == "en-US":
-        yield
-        return
-
-    def localized(*args, **kwargs):
-        record, payload = original(*args, **kwargs)
-        payload["locale"] = locale
-        if "guild_locale" in payload:
-            payload["guild_locale"] = locale
-        return record, payload
-
-    simcord.interactions.base_payload = localized
-    try:
-        yield
-    finally:
-        simcord.interactions.base_payload = original
 
 
 def act(number: int, name: str, **figures) -> None:
@@ -210,12 +118,7 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
     bot = create_bot(settings, gateway=SandboxGateway(), sync_commands=True)
     started = time.perf_counter()
     async with simcord.run(bot, settle_timeout=30) as env:
-        import discord
-
-        guild = env.create_guild(cast.guild, preferred_locale=cast.locale)
-        box_office = guild.create_text_channel(cast.channel)
-        admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
-        organizer = guild.add_member(env.create_user("organizer"), roles=[admins])
+        guild, box_office, organizer = open_server(env, cast)
         people = [
             guild.add_member(env.create_user(f"fan{i:04d}", global_name=cast.fan_name.format(i=i + 1) or None))
             for i in range(fans)
@@ -253,28 +156,16 @@ async def _play(*, fans: int, seats: int, out: Path | None, var_dir: Path, seed:
 
         # Act 2: the organizer registers, creates the show through the form, and announces it; the
         # followers hear about it by DM.
-        await organizer.slash(box_office, "organizer register")
-        # (A Korean server's shows are in Asia/Seoul without asking: the form's times are Seoul time.)
-        form = await organizer.slash(
-            box_office, "show create", genres=cast.genre, per_fan_limit=4, currency=cast.currency
+        now = store.now()
+        show_id = await seed_show(
+            organizer,
+            box_office,
+            cast,
+            starts=now + timedelta(days=14),
+            opens=now + timedelta(minutes=10),
+            seatmap=seatmap_for(seats, cast.tier),
+            per_fan_limit=4,
         )
-        now = store.now().astimezone(ZoneInfo(cast.zone))
-        created = await organizer.submit_modal(
-            form,
-            {
-                "title": cast.title,
-                "artists": cast.artist,
-                "when": f"{now + timedelta(days=14):%Y-%m-%d %H:%M}\n{now + timedelta(minutes=10):%Y-%m-%d %H:%M}",
-                "venue": f"{cast.venue}\n{seatmap_for(seats, cast.tier)}",
-                "tiers": f"{cast.tier}={cast.price}",
-            },
-        )
-        said = created.response.content if created.response is not None else None
-        found = re.search(r"#(\d+)", said or "")
-        if found is None:
-            raise RuntimeError(f"the show was not created: {said!r}")
-        show_id = int(found[1])
-        await organizer.slash(box_office, "show announce", show=show_id, channel=box_office)
         announcement = box_office.last_message
         assert announcement is not None  # the announcement just posted
         await delivered()

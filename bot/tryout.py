@@ -30,7 +30,6 @@ import contextlib
 import html
 import json
 import logging
-import re
 import secrets
 import signal
 import struct
@@ -43,7 +42,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.demo import CASTS, Cast, speaking
+from bot.seed import CASTS, Cast, open_server, seed_show, speaking
 from bot.settings import Settings
 from notifier.i18n import N_, translate
 
@@ -145,19 +144,10 @@ async def seed(env, bot, cast: Cast, people: People, *, on_sale_in: float = ON_S
 
     The form takes minutes, so the simulated clock is first moved (less than a minute) to make the
     on-sale fall ``on_sale_in`` seconds from the end of the seeding (0: already on sale)."""
-    import discord
 
     await bot.user.edit(username="Picket")  # SimCord names every bot "TestBot"
-    guild = env.create_guild(cast.guild, preferred_locale=cast.locale)
-    channel = guild.create_text_channel(cast.channel)
-    admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
-    cast_people = [
-        Person(
-            "organizer",
-            ROLE_ORGANIZER,
-            guild.add_member(env.create_user("organizer", global_name=people.organizer), roles=[admins]),
-        )
-    ]
+    guild, channel, organizer = open_server(env, cast, organizer_name=people.organizer)
+    cast_people = [Person("organizer", ROLE_ORGANIZER, organizer)]
     for i, name in enumerate(people.fans, start=1):
         cast_people.append(Person(f"fan-{i}", ROLE_FAN, guild.add_member(env.create_user(f"fan{i}", global_name=name))))
     cast_people.append(Person("door", ROLE_DOOR, guild.add_member(env.create_user("door", global_name=people.door))))
@@ -172,29 +162,17 @@ async def seed(env, bot, cast: Cast, people: People, *, on_sale_in: float = ON_S
         await env.advance_time(((opens - timedelta(seconds=on_sale_in)) - now).total_seconds())
     else:
         opens = now.replace(second=0, microsecond=0)
-    zone = ZoneInfo(cast.zone)
-    starts = (opens.astimezone(zone) + timedelta(days=14)).replace(hour=19, minute=30)
-    organizer = world.organizer.member
-    await organizer.slash(channel, "organizer register")
-    form = await organizer.slash(
-        channel, "show create", genres=cast.genre, per_fan_limit=PER_FAN_LIMIT, currency=cast.currency
+    starts = (opens.astimezone(ZoneInfo(cast.zone)) + timedelta(days=14)).replace(hour=19, minute=30)
+    world.show_id = await seed_show(
+        organizer,
+        channel,
+        cast,
+        starts=starts,
+        opens=opens,
+        seatmap=SEATMAP.format(tier=cast.tier),
+        per_fan_limit=PER_FAN_LIMIT,
     )
-    created = await organizer.submit_modal(
-        form,
-        {
-            "title": cast.title,
-            "artists": cast.artist,
-            "when": f"{starts:%Y-%m-%d %H:%M}\n{opens.astimezone(zone):%Y-%m-%d %H:%M}",
-            "venue": f"{cast.venue}\n{SEATMAP.format(tier=cast.tier)}",
-            "tiers": f"{cast.tier}={cast.price}",
-        },
-    )
-    said = created.response.content if created.response is not None else None
-    found = re.search(r"#(\d+)", said or "")
-    if found is None:
-        raise RuntimeError(f"the show was not created: {said!r}")
-    world.show_id, world.opens_at = int(found[1]), opens
-    await organizer.slash(channel, "show announce", show=world.show_id, channel=channel)
+    world.opens_at = opens
     await organizer.slash(channel, "show staff", show=world.show_id, member=world.door.member)
     return world
 

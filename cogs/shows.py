@@ -676,7 +676,15 @@ class ShowsCog(
         )
         embed.add_field(name=t(interaction, "Waitlist"), value=str(report.waitlist_waiting), inline=True)
         capacity = sum(tier.sold + tier.held + tier.available for tier in report.tiers)
-        chart = await asyncio.to_thread(sales_chart, list(report.issued_times), capacity, info.title, info.timezone)
+        chart = await asyncio.to_thread(  # its words in the organizer's language, as the embed's
+            sales_chart,
+            list(report.issued_times),
+            capacity,
+            info.title,
+            info.timezone,
+            locale=str(interaction.locale),
+            sold=sum(tier.sold for tier in report.tiers),
+        )
         embed.set_image(url="attachment://sales.png")
         await reply(interaction, embed=embed, file=discord.File(io.BytesIO(chart), filename="sales.png"))
 

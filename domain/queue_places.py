@@ -1,7 +1,8 @@
 """The queue's copy in the database of record: every place in line is written through to
 ``queue_places`` (group commit, so a burst of joins shares transactions), so when Redis loses a line
 (restart without persistence, failover, a cluster node restarting empty) it is rebuilt in the same
-order; and the queue state of shows that ended is forgotten."""
+order; and what shows that ended leave behind is forgotten: their queue state, and later their
+on-sale journal (``onsale_activity``)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from domain import reports, telemetry
-from domain.models import QueuePlace, Show, ShowStatus
+from domain.models import OnSaleActivity, QueuePlace, Show, ShowStatus
 from domain.queue_keys import ACTIVE_SHOWS, KNOWN_SHOWS, NOW, UNLIST, list_show, show_keys
 from domain.store import Store
 
 # A show's queue state (Redis keys and ``queue_places`` rows) is deleted once the show has ended:
 # cancelled, or started this long ago.
 ENDED_AFTER_START = timedelta(hours=6)
+# A show's on-sale journal (``onsale_activity``, read by the on-sale report) is deleted this long
+# after its start, cancelled or not. The report's DM goes out at the sell-out or at the start (the
+# scheduler looks at a show until reports.CLOSED_REPORT_WINDOW after it, and reads the journal's
+# "reported" row only then, so deleting later never sends it twice); after that the organizer asks
+# /show report in the weeks after the show (settling with the venue, planning the next one). A month
+# covers that; past it the report would read no queue at all, and nobody asks for it.
+ACTIVITY_KEPT_AFTER_START = timedelta(days=30)
+assert ACTIVITY_KEPT_AFTER_START > reports.CLOSED_REPORT_WINDOW
 
 
 class _PlaceJournal:
@@ -225,3 +234,42 @@ async def purge_ended(store: Store, redis: Redis | None, *, batch: int = 5000) -
                 break
         telemetry.count("cleanup", action="queue_purged")
     return len(ended)
+
+
+async def purge_activity(store: Store, *, batch: int = 5000) -> int:
+    """Delete the on-sale journal of shows that started ACTIVITY_KEPT_AFTER_START ago, ``batch``
+    rows per transaction (a sell-out of 100,000 fans left a few hundred thousand rows: one DELETE
+    would hold their locks for seconds). Run by the scheduler's cleanup tick with the purges above;
+    safe in many processes at once. Returns the rows deleted."""
+    cutoff = store.now() - ACTIVITY_KEPT_AFTER_START
+    with_rows = select(OnSaleActivity.id).where(OnSaleActivity.show_id == Show.id).exists()
+    async with store.session() as s:
+        old = (await s.execute(select(Show.id).where(Show.starts_at <= cutoff, with_rows))).scalars().all()
+    total = 0
+    for show_id in old:
+        while True:
+
+            async def work(s: AsyncSession, show_id: int = show_id) -> int:
+                ids = (
+                    (
+                        await s.execute(
+                            select(OnSaleActivity.id)
+                            .where(OnSaleActivity.show_id == show_id)
+                            .order_by(OnSaleActivity.id)
+                            .limit(batch)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if ids:
+                    await s.execute(delete(OnSaleActivity).where(OnSaleActivity.id.in_(ids)))
+                return len(ids)
+
+            n = await store.transaction(work)
+            total += n
+            if n < batch:
+                break
+    if total:
+        telemetry.count("cleanup", total, action="onsale_activity_purged")
+    return total

@@ -46,10 +46,12 @@ class Jobs:
 
     async def clean_up(self) -> int:
         """Storage that would otherwise only grow: the queue state of shows that ended, the
-        waitlists of shows that started (their fans are told), sent DMs past their retention."""
+        waitlists of shows that started (their fans are told), sent DMs past their retention, the
+        on-sale journal of shows a month past their start."""
         told = await waitlist.close_started(self.store)
         await queue_places.purge_ended(self.store, self.redis)
         await outbox.purge_sent(self.store)
+        await queue_places.purge_activity(self.store)
         return told
 
     async def onsale_reports(self) -> int:

@@ -216,7 +216,9 @@ async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_plac
     await thinking(interaction)  # drawing 100,000 seats takes seconds
     show = await shows.get_show(services.store, show_id)
     seats = await seat_states(services.store, show_id)
-    image = await asyncio.to_thread(seat_map_image, seats, show.title)  # Pillow, off the event loop
+    image = await asyncio.to_thread(  # Pillow, off the event loop; its words in the fan's language
+        seat_map_image, seats, show.title, locale=str(interaction.locale)
+    )
     picture = discord.File(io.BytesIO(image), filename="seatmap.png")
     embed = discord.Embed(
         title=t(interaction, "Choose seats · {title}", title=show.title),
