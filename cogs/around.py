@@ -1,7 +1,7 @@
 """Around the show, in Discord (issue 19): the buttons of the holder reminder ("Show my ticket") and
 of the "show changed" DM ("Refund my tickets"). They answer after restarts: everything they need is
 in their custom_id. (/show report, /show reminders and the server's Scheduled Event are in
-cogs/common/around.py, which cogs/shows.py uses.)"""
+cogs/common/around.py, which cogs/shows.py and cogs/common/show_forms.py use.)"""
 
 from __future__ import annotations
 

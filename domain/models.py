@@ -138,7 +138,7 @@ def _enum(e: type[enum.Enum]) -> String:
 class GuildSettings(Base):
     """Per-server settings. ``organizer_role_id``: members with this role may register as organizers
     (server admins always may). ``default_timezone``: the IANA zone new shows get when the organizer
-    names none (unset: chosen from the server's language, see cogs/shows.py). ``locale``: the
+    names none (unset: chosen from the server's language, see cogs/common/show_forms.py). ``locale``: the
     server's preferred locale as Discord last told it ("ko", "en-US"), the language of DMs to fans
     Picket has never seen (see domain/locales.py); no row, or none, reads English."""
 

@@ -45,7 +45,7 @@ async def test_a_command_in_one_server_never_reaches_a_show_of_another(world):
     assert await fan_there.autocomplete(lobby, "book", "show", "") == []
     assert quiet.history() == [] and lobby.history() == []
     # An announcement that reached the other server before this was fixed: its buttons lead nowhere.
-    from cogs.shows import announcement_view
+    from cogs.common.announcement import announcement_view
 
     await env.bot.get_channel(lobby.id).send("old announcement", view=announcement_view(show.id))
     for label in ("Book", "Join waitlist", "Remind me"):

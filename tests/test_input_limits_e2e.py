@@ -58,7 +58,7 @@ async def test_create_refuses_an_unknown_time_zone_before_the_form(world):
 
 
 async def test_every_option_and_form_field_declares_a_length_limit(world):
-    from cogs.shows import ShowCreateModal, ShowEditModal
+    from cogs.common.show_forms import ShowCreateModal, ShowEditModal
 
     missing = []
     for command in world.bot.tree.walk_commands():
@@ -114,7 +114,7 @@ async def test_edit_with_too_many_artists_changes_nothing_and_says_so(world):
 async def test_a_failure_after_the_change_was_saved_does_not_say_nothing_changed(world, monkeypatch):
     """The edit is saved, then answering fails (as a reply Discord refuses would): the organizer must
     not read "nothing was changed"."""
-    import cogs.shows
+    import cogs.common.show_forms
 
     show_id = await created_show_id(await create_show(world))
     shown = await world.organizer.slash(world.channel, "show edit", show=show_id)
@@ -122,7 +122,7 @@ async def test_a_failure_after_the_change_was_saved_does_not_say_nothing_changed
     def broken_embed(show, *args, **kwargs):
         raise RuntimeError("the answer could not be rendered")
 
-    monkeypatch.setattr(cogs.shows, "show_embed", broken_embed)
+    monkeypatch.setattr(cogs.common.show_forms, "show_embed", broken_embed)
     done = await world.organizer.submit_modal(
         shown,
         {
