@@ -12,7 +12,7 @@ from cogs.common.options import ShowOption
 from cogs.common.requests import answered
 from cogs.common.services import Services, services_of
 from cogs.common.ui import FromCustomId, edit, reply, thinking
-from domain import waitlist
+from domain import waitlist, waitlist_promotion
 from notifier.i18n import N_
 
 
@@ -36,7 +36,7 @@ class OfferButton(
         services = services_of(interaction)
         await interaction.response.defer()
         if self.action == "accept":
-            order = await waitlist.accept_offer(
+            order = await waitlist_promotion.accept_offer(
                 services.store, services.gateway, entry_id=self.entry_id, fan_id=interaction.user.id
             )
             await edit(
@@ -50,7 +50,7 @@ class OfferButton(
                 view=None,
             )
         else:
-            await waitlist.decline_offer(
+            await waitlist_promotion.decline_offer(
                 services.store, services.gateway, entry_id=self.entry_id, fan_id=interaction.user.id
             )
             await edit(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import errors, waitlist
+from domain import errors, waitlist_promotion
 from domain.holds import end_hold, release_quota
 from domain.models import (
     Hold,
@@ -46,7 +46,7 @@ async def cancel_ticket(store: Store, gateway: PaymentGateway, *, ticket_id: int
     show's policy says), then the seat goes to the show's waitlist first. Returns the cancelled
     ticket with its refund."""
     cancelled = await revoke_ticket(store, gateway, ticket_id=ticket_id, fan_id=fan_id)
-    await waitlist.promote(store, gateway, cancelled.show_id)
+    await waitlist_promotion.promote(store, gateway, cancelled.show_id)
     return cancelled
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import changes, errors, waitlist
+from domain import changes, errors, waitlist_promotion
 from domain.models import PriceTier, ShowSeat, ShowStatus
 from domain.organizers import check_organizer
 from domain.payments import PaymentGateway
@@ -79,7 +79,7 @@ async def add_sections(store: Store, show_id: int, organizer_discord_id: int, se
 @dataclass(frozen=True)
 class SeatsAdded:
     added: int  # seats the new sections hold
-    promotions: tuple[waitlist.Promotion, ...]  # what the waitlist's promotion did with them
+    promotions: tuple[waitlist_promotion.Promotion, ...]  # what the waitlist's promotion did with them
 
     @property
     def given(self) -> int:
@@ -93,5 +93,5 @@ async def add_seats(
     """``/show seats``: add the sections, then give the new seats to waiting fans first; the rest go
     on sale."""
     added = await add_sections(store, show_id, organizer_discord_id, seatmap_spec)
-    promotions = await waitlist.promote(store, gateway, show_id)
+    promotions = await waitlist_promotion.promote(store, gateway, show_id)
     return SeatsAdded(added, tuple(promotions))

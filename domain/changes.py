@@ -237,7 +237,7 @@ async def refund(store: Store, gateway: PaymentGateway, *, change_id: int, fan_i
     """The holder's "refund my tickets" after a material change: every ticket of theirs for the show
     bought before the change is voided and refunded in full (no cancellation fee, whatever the
     deadline), until the show starts. Seats go back (to the waitlist first)."""
-    from domain import waitlist
+    from domain import waitlist_promotion
     from domain.orders import queue_refund, settle_refunds
     from domain.seats import return_seats
 
@@ -307,7 +307,7 @@ async def refund(store: Store, gateway: PaymentGateway, *, change_id: int, fan_i
     await settle_refunds(store, gateway, keys)
     async with store.session() as s:
         statuses = (await s.execute(select(Payment.status).where(Payment.idempotency_key.in_(keys)))).scalars().all()
-    await waitlist.promote(store, gateway, done.show_id)  # the seats that came back: the waitlist first
+    await waitlist_promotion.promote(store, gateway, done.show_id)  # the seats that came back: the waitlist first
     return ChangeRefund(**{**done.__dict__, "pending": any(st == PaymentStatus.PENDING.value for st in statuses)})
 
 

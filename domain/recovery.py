@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import holds, orders, queue_places, telemetry, waitlist
+from domain import holds, orders, queue_places, telemetry, waitlist_promotion
 from domain.models import (
     Hold,
     HoldStatus,
@@ -153,7 +153,7 @@ async def finish_promotions(
             await s.execute(
                 select(WaitlistEntry, Hold)
                 .join(Hold, Hold.id == WaitlistEntry.hold_id)
-                .where(WaitlistEntry.status == waitlist.PROMOTING, Hold.created_at <= now - grace)
+                .where(WaitlistEntry.status == waitlist_promotion.PROMOTING, Hold.created_at <= now - grace)
                 .order_by(WaitlistEntry.id)
             )
         ).all()
@@ -168,12 +168,12 @@ async def finish_promotions(
             or hold.status == HoldStatus.ACTIVE.value
             and hold.expires_at > now
         ):
-            done = await waitlist.complete_promotion(
+            done = await waitlist_promotion.complete_promotion(
                 store, gateway, entry.id, entry.fan_discord_id, hold.id, entry.show_id
             )
             finished += done.outcome == "promoted"
             telemetry.count("recovery", action="promotion_finished")
-        elif await store.transaction(partial(waitlist.requeue, entry_id=entry.id)):
+        elif await store.transaction(partial(waitlist_promotion.requeue, entry_id=entry.id)):
             requeued += 1
             telemetry.count("recovery", action="promotion_requeued")
     return finished, requeued
@@ -200,8 +200,8 @@ async def recover(
     report.charges_settled, report.charges_abandoned = await reconcile_charges(store, gateway, grace=grace)
     report.promotions_finished, report.promotions_requeued = await finish_promotions(store, gateway, grace=grace)
     report.holds_released = await holds.release_expired_holds(store)
-    for show_id in await waitlist.shows_with_waiting(store):
-        await waitlist.promote(store, gateway, show_id)
+    for show_id in await waitlist_promotion.shows_with_waiting(store):
+        await waitlist_promotion.promote(store, gateway, show_id)
     report.refunds_sent = await orders.settle_refunds(store, gateway)
     if redis is not None:
         report.queue_places_restored = await queue_places.restore_lines(store, redis)

@@ -8,7 +8,7 @@ transaction, so the log cannot disagree with what happened:
 - ``admitted``: the queue let a fan in (domain/queue.py ``admit``);
 - ``limit``: a fan let in was refused a hold at the show's per-fan limit (domain/queue.py ``reserve``);
 - ``wl_declined`` / ``wl_lapsed`` / ``wl_passed``: a waitlist promotion that did not become the
-  fan's (refused or card declined, an offer that ran out, an offer passed on; domain/waitlist.py);
+  fan's (refused or card declined, an offer that ran out, an offer passed on; domain/waitlist_promotion.py);
 - ``sold_out`` (at: the sale of the last seat) and ``reported``: written by :func:`watch`, the
   scheduler's job that DMs the organizer the report once, when the show sells out or, failing
   that, when sales close at the start.

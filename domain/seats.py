@@ -2,7 +2,7 @@
 
 A seat that comes back (a cancelled ticket, a hold that ended, added capacity) goes to the show's
 waitlist first: :func:`return_seats` keeps it back for waiting fans, the waitlist's promotion
-(domain/waitlist.py) takes it, and what no waiting fan can take goes on sale
+(domain/waitlist_promotion.py) takes it, and what no waiting fan can take goes on sale
 (:func:`release_kept_seats`). The use cases that return seats (domain/cancellations.py,
 domain/capacity.py) run the promotion themselves; the scheduler's pass catches the rest.
 """

@@ -236,7 +236,8 @@ async def test_a_waitlist_refusal_dm_words_its_reason_in_the_fans_language(world
     await english.slash(world.channel, "following")
     refusal = {"code": "payment.declined_because", "params": {"provider_reason": "Your card was declined"}}
     async with world.store.session() as s:
-        for fan in (korean, english):  # what a promotion whose charge was declined queues (domain/waitlist.py)
+        # What a promotion whose charge was declined queues (domain/waitlist_promotion.py).
+        for fan in (korean, english):
             await outbox.enqueue(
                 world.store,
                 s,

@@ -9,7 +9,18 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from domain import cancellations, holds, orders, organizers, outbox, queue, queue_places, tickets, waitlist
+from domain import (
+    cancellations,
+    holds,
+    orders,
+    organizers,
+    outbox,
+    queue,
+    queue_places,
+    tickets,
+    waitlist,
+    waitlist_promotion,
+)
 from domain.models import OutboxMessage, QueuePlace, Show, WaitlistEntry
 from tests.factories import on_sale_show
 from tests.snapshot import table_counts
@@ -75,9 +86,9 @@ async def test_promotion_takes_only_seats_that_came_back_never_seats_on_sale(sto
     await waitlist.join_waitlist(store, show_id=show.id, fan_id=20, quantity=2)
     first, second = order.tickets[0], order.tickets[1]
     await cancellations.revoke_ticket(store, gateway, ticket_id=first.id, fan_id=1)
-    assert await waitlist.promote(store, gateway, show.id) == []  # one seat for a fan wanting two: on sale
+    assert await waitlist_promotion.promote(store, gateway, show.id) == []  # one seat for a fan wanting two: on sale
     await cancellations.revoke_ticket(store, gateway, ticket_id=second.id, fan_id=1)
-    assert await waitlist.promote(store, gateway, show.id) == []  # the first seat is the queue's now
+    assert await waitlist_promotion.promote(store, gateway, show.id) == []  # the first seat is the queue's now
     assert await tickets.list_tickets(store, 20) == []
     taken = await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=2)
     assert {s.id for s in taken.seats} == {first.seat.id, second.seat.id}
@@ -300,7 +311,7 @@ async def test_a_started_shows_waitlist_closes_and_its_fans_are_told_once(store,
     await jobs.clean_up()
     await jobs.clean_up()
     assert await waitlist.waitlist_position(store, show_id=show.id, fan_id=20) is None
-    assert await waitlist.shows_with_waiting(store) == []  # the promotion pass no longer visits it
+    assert await waitlist_promotion.shows_with_waiting(store) == []  # the promotion pass no longer visits it
     assert (
         await _rows(
             store, OutboxMessage, OutboxMessage.recipient_discord_id == 20, OutboxMessage.kind == "queue_closed"

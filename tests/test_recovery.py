@@ -10,7 +10,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import cancellations, errors, holds, orders, outbox, queue, queue_keys, queue_places, recovery, waitlist
+from domain import (
+    cancellations,
+    errors,
+    holds,
+    orders,
+    outbox,
+    queue,
+    queue_keys,
+    queue_places,
+    recovery,
+    waitlist,
+    waitlist_promotion,
+)
 from domain.models import Hold, Order, OutboxMessage, QueuePlace, Ticket, WaitlistEntry
 from domain.payments import SandboxGateway
 from tests.factories import on_sale_show
@@ -111,7 +123,7 @@ async def test_a_promotion_interrupted_after_the_hold_is_finished(store, clock, 
     show, order = await _sold_out_with_waitlist(store, gateway, [20, 21])
     # The seat comes back; the process claims fan 20 and holds the seat, then dies before charging.
     await _cancel_without_promoting(store, gateway, order.tickets[0].id)
-    kind, entry_id, fan, hold_id = await store.transaction(lambda s: waitlist._claim_next(store, s, show.id))
+    kind, entry_id, fan, hold_id = await store.transaction(lambda s: waitlist_promotion._claim_next(store, s, show.id))
     assert (kind, fan) == ("hold", 20)
 
     clock.advance(LATER.total_seconds())
@@ -134,7 +146,7 @@ async def test_a_promotion_interrupted_after_the_hold_is_finished(store, clock, 
 async def test_a_promotion_whose_hold_ran_out_goes_back_to_its_place(store, clock, gateway):
     show, order = await _sold_out_with_waitlist(store, gateway, [20, 21])
     await _cancel_without_promoting(store, gateway, order.tickets[0].id)
-    _, entry_id, _, _ = await store.transaction(lambda s: waitlist._claim_next(store, s, show.id))
+    _, entry_id, _, _ = await store.transaction(lambda s: waitlist_promotion._claim_next(store, s, show.id))
 
     clock.advance(minutes=10)  # the crashed promotion's hold ran out long ago
     report = await recovery.recover(store, gateway, None)

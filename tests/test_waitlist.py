@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from domain import cancellations, holds, orders, organizers, seats, tickets, waitlist
+from domain import cancellations, holds, orders, organizers, seats, tickets, waitlist, waitlist_promotion
 from domain.models import OutboxMessage, Ticket
 from domain.store import Store
 from notifier.errors_text import refusal_text
@@ -61,7 +61,7 @@ async def test_simultaneous_cancellations_and_two_promoting_processes(store, gat
             )
         )
         results = await asyncio.gather(
-            waitlist.promote(store, gateway, show.id), waitlist.promote(other, gateway, show.id)
+            waitlist_promotion.promote(store, gateway, show.id), waitlist_promotion.promote(other, gateway, show.id)
         )
     finally:
         await other.dispose()
@@ -119,7 +119,7 @@ async def test_joining_authorizes_the_card_and_a_declined_charge_passes_the_seat
     gateway.declined_customers.add(31)  # authorized when joining, declined when charged
     ticket = (await tickets.list_tickets(store, 1))[0]
     await cancellations.revoke_ticket(store, gateway, ticket_id=ticket.id, fan_id=1)
-    outcomes = await waitlist.promote(store, gateway, show.id)
+    outcomes = await waitlist_promotion.promote(store, gateway, show.id)
     assert [(p.fan_id, p.outcome) for p in outcomes] == [(31, "declined"), (32, "promoted")]
     assert [t.seat.id for t in await tickets.list_tickets(store, 32)] == [ticket.seat.id]
     async with store.session() as s:
@@ -188,7 +188,7 @@ async def test_offer_mode_waits_for_the_fan_then_passes_the_offer_on(world, gate
     assert any(a.filename.startswith("ticket-") for m in quick.user.dm_channel.history() for a in m.attachments)
 
     await world.env.advance_time(16 * 60)  # the slow fan's offer runs out
-    await waitlist.promote(world.store, gateway, show.id)
+    await waitlist_promotion.promote(world.store, gateway, show.id)
     await world.bot.services.sender.idle()  # the drain the store's commit started
     await world.bot.services.sender.drain()
     assert "ran out before you accepted" in slow.user.dm_channel.history()[-1].content
@@ -245,7 +245,7 @@ async def test_a_cancelled_seat_is_never_on_sale_before_the_waitlist_had_it(stor
     with pytest.raises(errors.SeatUnavailable):
         await holds.hold_seats(store, show_id=show.id, fan_id=30, seat_ids=[seat.id])
 
-    [promotion] = await waitlist.promote(store, gateway, show.id)
+    [promotion] = await waitlist_promotion.promote(store, gateway, show.id)
 
     assert promotion.fan_id == 20 and promotion.outcome == "promoted"
     [ticket] = await tickets.list_tickets(store, 20)
@@ -255,7 +255,7 @@ async def test_a_cancelled_seat_is_never_on_sale_before_the_waitlist_had_it(stor
 async def test_a_returned_seat_no_waiting_fan_fits_goes_on_sale_after_the_promotion_pass(store, gateway, clock):
     show, order = await _sold_out_to_fan_1(store, gateway, {20: 2})  # wants two; one comes back
     await cancellations.revoke_ticket(store, gateway, ticket_id=order.tickets[0].id, fan_id=1)
-    assert await waitlist.promote(store, gateway, show.id) == []
+    assert await waitlist_promotion.promote(store, gateway, show.id) == []
     hold = await holds.hold_seats(store, show_id=show.id, fan_id=30, quantity=1)
     assert hold.seats[0].id == order.tickets[0].seat.id
 
