@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.tryout import PEOPLE, open_try, without_vtt_sources
+from bot.try_switchboard import without_vtt_sources
+from bot.try_world import PEOPLE
+from bot.tryout import open_try
 from tests.contract import check as contract_check
 from tests.contract.plugin import requests_of
 

@@ -1,4 +1,4 @@
-// Picket's bar above SimCord's preview page (bot/tryout.py serves both): where (the channel or the
+// Picket's bar above SimCord's preview page (bot/try_switchboard.py serves both): where (the channel or the
 // DMs) and who (each seeded person). Changing who looks at the channel is SimCord's own "Viewing as"
 // switch; going to someone's DMs (or back) asks the server to open a preview there, then reloads.
 const key = window.location.hash.startsWith("#") ? window.location.hash.slice(1) : "";
