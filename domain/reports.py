@@ -141,10 +141,23 @@ class OnSaleReport:
     waitlist: WaitlistOutcomes = field(default_factory=WaitlistOutcomes)
     join_times: tuple[datetime, ...] = ()  # each fan's first join, for the chart
     sale_times: tuple[datetime, ...] = ()  # when each live ticket was issued, for the chart
+    # The journal was deleted (the show started more than journal_kept() ago: domain/queue_places.py
+    # purge_activity): what only it kept (joins, admissions, refusals at the limit, the waitlist's
+    # declines, lapsed and passed offers) is not known, and reads 0 above. Tickets, holds and waitlist
+    # entries are still counted.
+    journal_cleared: bool = False
 
     @property
     def joined(self) -> int:
         return self.joined_before + self.joined_after
+
+
+def journal_kept() -> timedelta:
+    """How long after its start a show's on-sale journal is kept (domain/queue_places.py deletes it
+    then; that module imports this one, hence the import here)."""
+    from domain.queue_places import ACTIVITY_KEPT_AFTER_START
+
+    return ACTIVITY_KEPT_AFTER_START
 
 
 async def onsale_report(store: Store, show_id: int, *, in_line: int | None = None) -> OnSaleReport:
@@ -246,6 +259,7 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
             .tuples()
             .all()
         )
+        journal = (await s.execute(select(exists().where(OnSaleActivity.show_id == show_id)))).scalar_one()
     on_sale = show.on_sale_at
     before = sum(1 for at in first_join.values() if at < on_sale)
     waits = [at - max(first_join.get(fan, on_sale), on_sale) for fan, at in first_admit.items()]
@@ -284,6 +298,7 @@ async def onsale_report(store: Store, show_id: int, *, in_line: int | None = Non
         ),
         join_times=tuple(sorted(first_join.values())),
         sale_times=tuple(sale_times),
+        journal_cleared=not journal and show.starts_at <= now - journal_kept(),
     )
 
 

@@ -142,6 +142,8 @@ def report_embed(report: reports.OnSaleReport, locale: Locale = None, *, why: st
     )
     if report.in_line:
         admission += "\n" + t(locale, "{n} still in line", n=report.in_line)
+    if report.journal_cleared:  # what only the journal kept is not known: said once, not shown as zeros
+        return _cleared_embed(report, locale, sales)
     fields = [
         {
             "name": t(locale, "Queue"),
@@ -194,6 +196,37 @@ def report_embed(report: reports.OnSaleReport, locale: Locale = None, *, why: st
     return embed
 
 
+def _cleared_embed(report: reports.OnSaleReport, locale: Locale, sales: str) -> dict[str, Any]:
+    """The report of a show whose on-sale journal was deleted: what is still known (tickets, holds,
+    the waitlist's entries), and one line saying why the queue's figures are gone."""
+    wl = report.waitlist
+    cleared = t(
+        locale,
+        "On-sale details are kept for {days} days after the show; this show's have been cleared.",
+        days=reports.journal_kept().days,
+    )
+    return {
+        "title": t(locale, "On-sale report · {title}", title=report.title),
+        "description": t(locale, "Sales opened {when}.", when=discord_ts(report.on_sale_at, "F")) + "\n" + cleared,
+        "fields": [
+            {"name": t(locale, "Sales"), "value": sales, "inline": False},
+            {"name": t(locale, "Holds that lapsed"), "value": str(report.holds_lapsed), "inline": True},
+            {
+                "name": t(locale, "Waitlist"),
+                "value": t(
+                    locale,
+                    "{joined} joined · {promoted} promoted · {waiting} waiting",
+                    joined=wl.joined,
+                    promoted=wl.promoted,
+                    waiting=wl.waiting,
+                ),
+                "inline": False,
+            },
+        ],
+        "image": {"url": f"attachment://{CHART_FILE}"},
+    }
+
+
 def report_chart(report: reports.OnSaleReport, locale: Locale = None) -> bytes:
     labels = ChartLabels(
         title=t(locale, "Queue and sales · {title}", title=report.title),
@@ -203,7 +236,7 @@ def report_chart(report: reports.OnSaleReport, locale: Locale = None) -> bytes:
         opened=t(locale, "Sales opened"),
     )
     return onsale_chart(
-        list(report.join_times),
+        None if report.journal_cleared else list(report.join_times),
         list(report.sale_times),
         report.on_sale_at,
         report.capacity,

@@ -41,7 +41,7 @@ def _steps(
 
 
 def onsale_chart(
-    joins: list[datetime],
+    joins: list[datetime] | None,
     sales: list[datetime],
     on_sale_at: datetime,
     capacity: int,
@@ -50,7 +50,10 @@ def onsale_chart(
     *,
     lang: str = "en",
 ) -> bytes:
-    """A PNG: cumulative joins and sales from the first event (or the open) to the last."""
+    """A PNG: cumulative joins and sales from the first event (or the open) to the last. ``joins``
+    None: not known (the on-sale journal was deleted): neither drawn nor in the legend."""
+    known_joins = joins is not None
+    joins = joins or []
     w, h, pad, left = 860, 420, 40, 70
     img = Image.new("RGB", (w, h), "white")
     d = ImageDraw.Draw(img)
@@ -87,7 +90,7 @@ def onsale_chart(
     legend_y = h - 30
     x = x0
     for colour, text, n in (
-        (JOINS, labels.joins, len(joins)),
+        *([(JOINS, labels.joins, len(joins))] if known_joins else []),
         (SALES, labels.sales, len(sales)),
         (CAPACITY, labels.capacity, capacity),
     ):
