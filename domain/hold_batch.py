@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import and_, case, insert, select, update
+from sqlalchemy import and_, case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
@@ -94,22 +94,18 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     for old in list(lapsed):
         await end_hold(store, s, old, HoldStatus.EXPIRED)
 
-    # Each fan's count of seats for the show, locked until the commit, then checked here.
-    await conn.execute(
-        store.insert_ignore_many(FanShowQuota.__table__),
-        [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in sorted(fans)],  # one lock order for all
-    )
-    have = dict(
-        (
-            await conn.execute(
-                select(FanShowQuota.fan_discord_id, FanShowQuota.seats)
-                .where(FanShowQuota.show_id == show_id, FanShowQuota.fan_discord_id.in_(fans))
-                .with_for_update()
-            )
+    # Each fan's count of seats for the show, locked until the commit, then checked here. A fan
+    # without a row yet gets one (locked too; a row another buyer just made is waited for and read),
+    # taken away again below if this batch does not serve that fan: a refusal writes nothing.
+    quota = select(FanShowQuota.fan_discord_id, FanShowQuota.seats).where(FanShowQuota.show_id == show_id)
+    have = dict((await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(fans)).with_for_update())).tuples())
+    made = sorted(set(fans) - set(have))
+    if made:
+        await conn.execute(
+            store.insert_ignore_many(FanShowQuota.__table__),
+            [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in made],  # one lock order for all
         )
-        .tuples()
-        .all()
-    )
+        have.update((await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(made)).with_for_update())).tuples())
     outcomes: list[object] = [ALONE] * len(asks)
     within: list[int] = []
     for i, ask in enumerate(asks):
@@ -152,6 +148,15 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
         for i in short:  # nothing a buyer could take, as the one-fan path would answer
             outcomes[i] = errors.SoldOut("sold_out.show", title=show.title)
     # Fans the picked seats could not serve in full are served alone, after this batch.
+    unserved = set(made) - {asks[i].fan_id for i, _ in served}
+    if unserved:
+        await conn.execute(
+            delete(FanShowQuota).where(
+                FanShowQuota.show_id == show_id,
+                FanShowQuota.fan_discord_id.in_(sorted(unserved)),
+                FanShowQuota.seats == 0,
+            )
+        )
     if not served:
         return outcomes
 

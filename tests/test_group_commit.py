@@ -127,3 +127,19 @@ async def test_a_declined_card_in_a_batch_fails_alone(store, gateway):
     assert results[0].status == results[2].status == "paid"
     totals = await stats.show_totals(store, show.id)
     assert totals.sold == 2
+
+
+async def test_a_fan_refused_in_a_batch_leaves_nothing_behind(store):
+    from domain.models import FanShowQuota
+
+    show = await on_sale_show(store, per_fan_limit=2)
+    refused, served = await asyncio.gather(
+        holds.hold_seats(store, show_id=show.id, fan_id=3, quantity=3),
+        holds.hold_seats(store, show_id=show.id, fan_id=4, quantity=1),
+        return_exceptions=True,
+    )
+    assert isinstance(refused, errors.FanLimitExceeded)
+    assert len(served.seats) == 1
+    async with store.session() as s:
+        rows = (await s.execute(select(FanShowQuota.fan_discord_id, FanShowQuota.seats))).all()
+    assert rows == [(4, 1)]  # the refused fan has no count of seats at all
