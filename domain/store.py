@@ -329,6 +329,18 @@ class Store:
             return stmt.on_duplicate_key_update({first: table.c[first]})
         return insert(table).values(**values)
 
+    def insert_ignore_many(self, table: Any, key: str) -> Insert:
+        """:meth:`insert_ignore` for many rows: execute it with the list of rows
+        (``session.execute(stmt, rows)``, every row with the same columns). One statement whatever
+        the number of rows: MariaDB's driver folds an executemany INSERT into one multi-row INSERT
+        (split only past its 1 MB statement limit), SQLite runs them in one call. A row whose unique
+        key already exists is skipped; ``key`` is a column of that key (updated to itself)."""
+        if self.dialect == "sqlite":
+            return sqlite_insert(table).on_conflict_do_nothing()
+        if self.dialect in ("mysql", "mariadb"):
+            return mysql_insert(table).on_duplicate_key_update({key: table.c[key]})
+        return insert(table)
+
     def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
         """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""
         if self.dialect == "sqlite":
