@@ -83,11 +83,14 @@ def default_sqlite_url(var_dir: str | Path = "var") -> str:
     return f"sqlite+aiosqlite:///{(path / 'picket.sqlite3').resolve()}"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """The engine for ``url``: up to ``pool_size`` pooled connections plus ``max_overflow`` more
+    while busy (as many again when not given)."""
+    overflow = pool_size if max_overflow is None else max_overflow
     if url.startswith("sqlite"):
         # A small pool: each aiosqlite connection is a thread, too costly to open per transaction.
         # Writers still queue on SQLite's file lock (BEGIN IMMEDIATE + busy timeout).
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args={"timeout": 60})
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=overflow, connect_args={"timeout": 60})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - exercised by every sqlite test
@@ -107,7 +110,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=overflow,
         pool_recycle=3600,
         isolation_level="READ COMMITTED",
         # Both replaced by _lean_pool's listeners: a ROLLBACK only when a transaction may be open,
@@ -249,10 +252,18 @@ class Store:
 
     @classmethod
     def from_url(
-        cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None
+        cls,
+        url: str,
+        clock: Clock | None = None,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        read_url: str | None = None,
     ) -> Store:
-        read_engine = make_engine(read_url, pool_size=pool_size) if read_url and read_url != url else None
-        return cls(make_engine(url, pool_size=pool_size), clock, read_engine=read_engine)
+        def engine(u: str) -> AsyncEngine:
+            return make_engine(u, pool_size=pool_size, max_overflow=max_overflow)
+
+        return cls(engine(url), clock, read_engine=engine(read_url) if read_url and read_url != url else None)
 
     @property
     def dialect(self) -> str:
