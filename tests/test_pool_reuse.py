@@ -28,7 +28,9 @@ async def _connection_id(store: Store) -> int:
 
 async def _seat(store: Store, show_id: int) -> ShowSeat:
     async with store.session() as s:
-        return (await s.execute(select(ShowSeat).where(ShowSeat.show_id == show_id).order_by(ShowSeat.id).limit(1))).scalar_one()
+        return (
+            await s.execute(select(ShowSeat).where(ShowSeat.show_id == show_id).order_by(ShowSeat.id).limit(1))
+        ).scalar_one()
 
 
 async def _open_transactions(engine: AsyncEngine, connection_id: int) -> int:
