@@ -1,17 +1,13 @@
 """On-sale: N fans join the waiting queue in one burst, then P bot processes sell M seats, on MariaDB + Redis.
 
-    python bench/onsale.py [--fans 100000] [--seats 10000] [--processes 4] [--concurrency 8]
+    python bench/onsale.py [--fans 100000] [--seats 10000] [--processes 4] [--concurrency 8] [--buyers 64]
+                           [--admit-rate FANS_PER_MINUTE | --admit-seconds S] [--no-naive]
 
 What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
 0. the database is created if missing (``CREATE DATABASE IF NOT EXISTS``), and its schema rebuilt.
 1. join burst: before sales open, all N fans call ``queue.join`` from this process, ``--join-concurrency``
-   (500) at a time. Each join reads the show from MariaDB, then runs the join script on Redis.
-2. sale: at one wall-clock instant (the show's on-sale time) P worker processes start. Each has its
-   own Store (SystemClock) and Redis client, lets fans in with ``queue.admit`` (the show's admission
-   rate is raised so that everyone is let in within ``--admit-seconds``: admission is not the
-   bottleneck), and serves only its own fans (fan id modulo P) with ``--concurrency`` buyers, each
-   doing ``queue.reserve(quantity=1)`` (best available) then ``orders.purchase`` with a
-   SandboxGateway, until a reserve answers SoldOut. All P processes compete for the same seats.
+   (500) at a time, on a pool of ``--pool`` (20) connections. Each join reads the show from MariaDB,
+   then runs the join script on Redis.
 2a. raw anchor, just before the sale, on the same database: the limit of this box for what a hold
    must do, measured with the bare driver (aiomysql, no ORM, no pool) by the same P processes x
    ``--concurrency`` connections the sale uses. A table of ``--raw-rows`` seats; each connection
@@ -19,12 +15,28 @@ What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
    + COMMIT on seats nobody else takes, for ``--raw-seconds`` or until the seats run out: one seat per
    transaction (raw_holds_per_s), then, the table reset, 50 such UPDATEs per transaction
    (raw_batched_rows_per_s). The sale's ratios are taken against raw_holds_per_s.
-3. naive baseline: a second show of M seats, the same P processes x concurrency buyers, no queue,
-   selling by read-then-write without locks: SELECT the first available seat (no FOR UPDATE), a plain
+2b. admission rate: the show's ``admission_per_minute`` is set to ``--admit-rate`` or, by default, to
+   120 x raw_holds_per_s (twice the anchor's single-seat hold rate, in fans per minute): fans are let
+   in faster than the database could hold seats for them, so admission is never the bottleneck, and
+   no faster, so admissions write no more than a well-set sale does. ``--admit-seconds S`` instead
+   sets the rate that lets all N fans in within S seconds. The rate used is printed.
+2. sale: at one wall-clock instant (the show's on-sale time) P worker processes start. Each has its
+   own Store (SystemClock) with a pool of ``--concurrency`` connections (no overflow: as many as the
+   anchor's) and its own Redis client, lets fans in with ``queue.admit`` every ``--tick`` seconds,
+   and serves only its own fans (fan id modulo P) with ``--buyers`` buyers: a buyer takes the next
+   admitted fan and calls ``queue.reserve(quantity=1)`` (best available); when the hold is granted,
+   the fan's ``orders.purchase`` (SandboxGateway) runs in a task of its own and the buyer takes the
+   next fan, so at most ``--buyers`` fans are in flight (reserving or paying) per process. Until a
+   reserve answers SoldOut; the payments then in flight are awaited. All P processes compete for the
+   same seats.
+3. naive baseline (skipped with ``--no-naive``): a second show of M seats, the same P processes x
+   ``--buyers`` buyers on ``--concurrency`` connections each, no queue, selling by read-then-write
+   without locks: SELECT the first available seat (no FOR UPDATE), a plain
    ``UPDATE show_seats SET status='sold' WHERE id=...`` (no status condition), INSERT a ticket with
    ``active_seat_key`` NULL (so the UNIQUE key cannot refuse a duplicate). One transaction per sale.
 
 Figures (the last line printed is JSON):
+- admission_per_minute: the show's admission rate during the sale (2b); admission_rate_from says why.
 - join_p50_ms / join_p99_ms / join_max_ms: latency of one ``queue.join`` under the burst (including
   the wait for a pooled DB connection); joins_per_s: N / burst wall time.
 - holds_per_s: successful holds / (last hold - on-sale instant); purchases_per_s: paid orders /
@@ -51,8 +63,9 @@ Figures (the last line printed is JSON):
   starts from the same "first free seat", so most of its writes are duplicates: it writes fast but
   sells distinct seats slowly. The naive sale does one short transaction per seat and none
   of the bookkeeping (no hold, order, payment, quota, outbox), so the ratio is the price of the whole
-  correct path, not of the locking alone; its oversold count is what that shortcut costs.
-- peak_rss_mb (this process) and worker_peak_rss_mb (the largest worker).
+  correct path, not of the locking alone; its oversold count is what that shortcut costs. None of
+  these figures is printed with ``--no-naive``.
+- peak_rss_mb (this process) and worker_peak_rss_mb (the largest worker, of the sale and the naive sale).
 
 Defaults use the MariaDB database ``bench`` (created when missing) and Redis db 13, which this script
 empties: never point it at real data.
@@ -90,6 +103,7 @@ from domain.store import Store, is_retryable, make_engine  # noqa: E402
 
 # Printed one a line before the JSON.
 SUMMARY = (
+    "admission_per_minute",
     "joins_per_s",
     "join_p50_ms",
     "join_p99_ms",
@@ -167,8 +181,9 @@ async def _wait_for_go() -> float:
 
 async def picket_worker(cfg: dict) -> dict:
     """Admit fans, and for this worker's own admitted fans reserve one seat then pay, until sold out."""
-    show_id, me, procs, conc = cfg["show_id"], cfg["index"], cfg["processes"], cfg["concurrency"]
-    store = Store.from_url(cfg["database_url"], SystemClock(), pool_size=conc)
+    show_id, me, procs, conc, buyers = cfg["show_id"], cfg["index"], cfg["processes"], cfg["concurrency"], cfg["buyers"]
+    # ``concurrency`` connections and no more (no overflow): the raw anchor's count per process.
+    store = Store.from_url(cfg["database_url"], SystemClock(), pool_size=conc, max_overflow=0)
     redis = make_redis(cfg["redis_url"])
     gateway = SandboxGateway()
     # Warm the pools so the on-sale instant does not also measure connecting.
@@ -181,6 +196,8 @@ async def picket_worker(cfg: dict) -> dict:
     done = asyncio.Event()  # a reserve answered SoldOut
     admitting_over = asyncio.Event()
     mine: asyncio.Queue = asyncio.Queue()
+    in_flight = asyncio.Semaphore(buyers)  # fans between their reserve and the end of their purchase
+    paying: set[asyncio.Task] = set()
     admitted_by_me = 0
     holds = purchases = contended = 0
     hold_lat: list[float] = []
@@ -212,22 +229,42 @@ async def picket_worker(cfg: dict) -> dict:
             if not rows and line_empty:
                 break
             await asyncio.sleep(cfg["tick"])
-        for _ in range(conc):
+        for _ in range(buyers):
             mine.put_nowait(None)
 
+    async def pay(fan: int, hold_id: int) -> None:
+        nonlocal purchases, last_purchase
+        try:
+            t = time.perf_counter()
+            try:
+                await orders.purchase(store, gateway, hold_id=hold_id, fan_id=fan)
+            except errors.DomainError as exc:
+                errs["purchase:" + type(exc).__name__] += 1
+                return
+            buy_lat.append(time.perf_counter() - t)
+            purchases += 1
+            last_purchase = time.time()
+        finally:
+            in_flight.release()
+
     async def buyer() -> None:
-        nonlocal holds, purchases, contended, last_hold, last_purchase
+        """Takes the next fan, reserves, and leaves the payment to a task of its own: while it is in
+        flight this buyer already serves the next fan (at most ``buyers`` fans in flight)."""
+        nonlocal holds, contended, last_hold
         while True:
+            await in_flight.acquire()
             fan = await mine.get()
             if fan is None or done.is_set():
+                in_flight.release()
                 return
+            hold = None
             for _attempt in range(5):
                 t = time.perf_counter()
                 try:
                     hold = await queue.reserve(store, redis, show_id=show_id, fan_id=fan, quantity=1)
                 except errors.SoldOut:
                     done.set()
-                    return
+                    break
                 except errors.SeatUnavailable:
                     contended += 1
                     continue
@@ -238,24 +275,28 @@ async def picket_worker(cfg: dict) -> dict:
                 holds += 1
                 last_hold = time.time()
                 hold_times.append(last_hold)
-                t = time.perf_counter()
-                try:
-                    await orders.purchase(store, gateway, hold_id=hold.id, fan_id=fan)
-                except errors.DomainError as exc:
-                    errs["purchase:" + type(exc).__name__] += 1
-                    break
-                buy_lat.append(time.perf_counter() - t)
-                purchases += 1
-                last_purchase = time.time()
                 break
+            if hold is None:
+                in_flight.release()
+                if done.is_set():
+                    return
+                continue
+            task = asyncio.create_task(pay(fan, hold.id))
+            paying.add(task)
+            task.add_done_callback(paying.discard)
 
     async def progress() -> None:
         while not done.is_set():
             await asyncio.sleep(5)
-            log(f"worker {me}: {holds} holds, {purchases} purchases, {mine.qsize()} of its fans waiting")
+            log(
+                f"worker {me}: {holds} holds, {purchases} purchases, {len(paying)} paying, "
+                f"{mine.qsize()} of its fans waiting"
+            )
 
     ticker = asyncio.create_task(progress())
-    await asyncio.gather(admitter(), feeder(), *(buyer() for _ in range(conc)))
+    await asyncio.gather(admitter(), feeder(), *(buyer() for _ in range(buyers)))
+    while paying:  # the payments still in flight when the show sold out
+        await asyncio.gather(*list(paying))
     ticker.cancel()
     await store.dispose()
     await redis.aclose()
@@ -281,7 +322,7 @@ async def picket_worker(cfg: dict) -> dict:
 async def naive_worker(cfg: dict) -> dict:
     """The deliberately wrong sale: read a free seat, then write it sold, with nothing stopping a race."""
     show_id, me, procs, conc = cfg["show_id"], cfg["index"], cfg["processes"], cfg["concurrency"]
-    engine = make_engine(cfg["database_url"], pool_size=conc)
+    engine = make_engine(cfg["database_url"], pool_size=conc, max_overflow=0)  # the sale's connections
     # This worker's fans, round and round: a fan whose ticket turned out to be a duplicate is not told,
     # so buyers go on until the SELECT finds no free seat.
     fans = itertools.cycle(range(FAN_BASE + me, FAN_BASE + cfg["fans"], procs))
@@ -341,7 +382,7 @@ async def naive_worker(cfg: dict) -> dict:
             sales += 1
             last_sale = time.time()
 
-    await asyncio.gather(*(buyer() for _ in range(conc)))
+    await asyncio.gather(*(buyer() for _ in range(cfg["buyers"])))
     await engine.dispose()
     return dict(index=me, start=start, sales=sales, retries=retries, last_sale=last_sale, lat=lat, rss_mb=rss_mb())
 
@@ -468,6 +509,7 @@ async def run_workers(args, mode: str, show_id: int, extra: dict, before_go=None
             index=i,
             processes=args.processes,
             concurrency=args.concurrency,
+            buyers=args.buyers,
             show_id=show_id,
             fans=args.fans,
             database_url=args.database_url,
@@ -542,6 +584,55 @@ async def join_burst(store: Store, redis, show_id: int, fans: int, concurrency: 
     )
 
 
+def admission_rate(args, raw_holds_per_s: float | None) -> tuple[int, str]:
+    """The show's admission rate (fans per minute) for the sale, and where it came from."""
+    if args.admit_rate:
+        return args.admit_rate, "--admit-rate"
+    if args.admit_seconds:
+        return max(
+            1, math.ceil(args.fans * 60 / args.admit_seconds)
+        ), f"every fan within --admit-seconds {args.admit_seconds:g}"
+    if raw_holds_per_s:
+        return max(1, math.ceil(120 * raw_holds_per_s)), f"2 x the raw anchor's {raw_holds_per_s} holds/s"
+    return max(1, math.ceil(args.fans * 60 / 10)), "no raw anchor figure: every fan within 10 s"
+
+
+async def naive_phase(args, store: Store, naive_id: int, naive_order: int, result: dict, sale_seconds: float) -> dict:
+    """Phase 3, the naive baseline; returns its figures (and the peak RSS figures, now including it)."""
+    log(f"naive: starting {args.processes} workers x {args.buyers} buyers on {args.concurrency} connections each")
+    nstart, nworkers = await run_workers(args, "naive", naive_id, {"order_id": naive_order})
+    ntotals = await stats.show_totals(store, naive_id)
+    async with store.session() as s:
+        nseats_sold = (
+            await s.execute(
+                select(func.count()).where(ShowSeat.show_id == naive_id, ShowSeat.status == SeatStatus.SOLD.value)
+            )
+        ).scalar_one()
+    nsales = sum(w["sales"] for w in nworkers)
+    nlast = max((w["last_sale"] for w in nworkers if w["last_sale"]), default=nstart)
+    nlat = [x for w in nworkers for x in w["lat"]]
+    nseconds = nlast - nstart
+    naive_rate = nsales / nseconds if nseconds > 0 else None
+    out = dict(
+        naive_seconds=round(nseconds, 2),
+        naive_tickets=ntotals.sold,
+        naive_distinct_seats=ntotals.sold - ntotals.oversold,
+        naive_seats_marked_sold=nseats_sold,
+        naive_holds_per_s=round(naive_rate, 1) if naive_rate else None,
+        naive_seats_per_s=round((ntotals.sold - ntotals.oversold) / nseconds, 1) if nseconds > 0 else None,
+        naive_p50_ms=ms(pct(nlat, 50)),
+        naive_p99_ms=ms(pct(nlat, 99)),
+        naive_retries=sum(w["retries"] for w in nworkers),
+        naive_oversold=ntotals.oversold,
+        holds_vs_naive=round(result["holds_per_s"] / naive_rate, 3) if naive_rate and result["holds_per_s"] else None,
+        sellout_seconds_vs_naive=round(sale_seconds / nseconds, 3) if nseconds > 0 else None,
+        peak_rss_mb=round(rss_mb(), 1),
+        worker_peak_rss_mb=round(max([result["worker_peak_rss_mb"]] + [w["rss_mb"] for w in nworkers]), 1),
+    )
+    log(f"naive: {ntotals.sold} tickets for {ntotals.sold - ntotals.oversold} seats in {nseconds:.1f}s")
+    return out
+
+
 async def main(args) -> dict:
     result: dict = dict(
         bench="onsale",
@@ -549,6 +640,7 @@ async def main(args) -> dict:
         seats=args.seats,
         processes=args.processes,
         concurrency=args.concurrency,
+        buyers=args.buyers,
         database=args.database_url.split("@")[-1],
         redis=args.redis_url.split("@")[-1],
     )
@@ -577,10 +669,8 @@ async def main(args) -> dict:
     )
     show = await shows.create_show(store, venue_name="Bench Arena", title="On-sale", **common)
     naive = await shows.create_show(store, venue_name="Naive Arena", title="Naive baseline", **common)
-    rate = max(1, math.ceil(args.fans * 60 / args.admit_seconds))
 
     async def setup(s) -> int:
-        await s.execute(update(Show).where(Show.id == show.id).values(admission_per_minute=rate))
         # The naive tickets need an order to point at: one placeholder hold and order, made here.
         hold_id = (
             await s.execute(
@@ -610,7 +700,6 @@ async def main(args) -> dict:
         ).inserted_primary_key[0]
 
     naive_order = await store.transaction(setup)
-    result["admission_per_minute"] = rate
     result["setup_s"] = round(time.perf_counter() - t0, 2)
     log(f"setup done in {result['setup_s']}s: show {show.id} and naive show {naive.id}, {args.seats} seats each")
 
@@ -642,13 +731,19 @@ async def main(args) -> dict:
     raw_rows = args.raw_rows or max(args.seats, 100_000)
     log(f"raw anchor: {args.processes} processes x {args.concurrency} connections, {raw_rows} seats")
     result.update(await raw_anchor(args, raw_rows))
+    rate, rate_from = admission_rate(args, result.get("raw_holds_per_s"))
+    await store.transaction(
+        lambda s: s.execute(update(Show).where(Show.id == show.id).values(admission_per_minute=rate))
+    )
+    result.update(admission_per_minute=rate, admission_rate_from=rate_from)
+    log(f"admission rate: {rate} fans/minute ({rate_from})")
 
     # Phase 2: the sale, P processes.
     async def open_sales(start: float) -> None:
         await shows.update_show(store, show.id, ORGANIZER, on_sale_at=datetime.fromtimestamp(start, UTC))
         await store.dispose()
 
-    log(f"sale: starting {args.processes} workers x {args.concurrency} buyers")
+    log(f"sale: starting {args.processes} workers x {args.buyers} buyers on {args.concurrency} connections each")
     parent_cpu0 = cpu_seconds()
     start, workers = await run_workers(args, "picket", show.id, {}, before_go=open_sales)
     sale_cpu = sum(w["cpu_s"] for w in workers) + cpu_seconds() - parent_cpu0
@@ -710,38 +805,10 @@ async def main(args) -> dict:
     picket_rss = max(w["rss_mb"] for w in workers)
     del hold_lat, buy_lat, times, workers
 
-    # Phase 3: the naive baseline, same P x concurrency buyers.
-    log(f"naive: starting {args.processes} workers x {args.concurrency} buyers")
-    nstart, nworkers = await run_workers(args, "naive", naive.id, {"order_id": naive_order})
-    ntotals = await stats.show_totals(store, naive.id)
-    async with store.session() as s:
-        nseats_sold = (
-            await s.execute(
-                select(func.count()).where(ShowSeat.show_id == naive.id, ShowSeat.status == SeatStatus.SOLD.value)
-            )
-        ).scalar_one()
-    nsales = sum(w["sales"] for w in nworkers)
-    nlast = max((w["last_sale"] for w in nworkers if w["last_sale"]), default=nstart)
-    nlat = [x for w in nworkers for x in w["lat"]]
-    nseconds = nlast - nstart
-    naive_rate = nsales / nseconds if nseconds > 0 else None
-    result.update(
-        naive_seconds=round(nseconds, 2),
-        naive_tickets=ntotals.sold,
-        naive_distinct_seats=ntotals.sold - ntotals.oversold,
-        naive_seats_marked_sold=nseats_sold,
-        naive_holds_per_s=round(naive_rate, 1) if naive_rate else None,
-        naive_seats_per_s=round((ntotals.sold - ntotals.oversold) / nseconds, 1) if nseconds > 0 else None,
-        naive_p50_ms=ms(pct(nlat, 50)),
-        naive_p99_ms=ms(pct(nlat, 99)),
-        naive_retries=sum(w["retries"] for w in nworkers),
-        naive_oversold=ntotals.oversold,
-        holds_vs_naive=round(result["holds_per_s"] / naive_rate, 3) if naive_rate and result["holds_per_s"] else None,
-        sellout_seconds_vs_naive=round(sale_seconds / nseconds, 3) if nseconds > 0 else None,
-        peak_rss_mb=round(rss_mb(), 1),
-        worker_peak_rss_mb=round(max([picket_rss] + [w["rss_mb"] for w in nworkers]), 1),
-    )
-    log(f"naive: {ntotals.sold} tickets for {ntotals.sold - ntotals.oversold} seats in {nseconds:.1f}s")
+    # Phase 3: the naive baseline, the same P processes x buyers on the same connections (not with --no-naive).
+    result.update(peak_rss_mb=round(rss_mb(), 1), worker_peak_rss_mb=round(picket_rss, 1))
+    if not args.no_naive:
+        result.update(await naive_phase(args, store, naive.id, naive_order, result, sale_seconds))
     await store.dispose()
     await redis.aclose()
     return result
@@ -752,10 +819,25 @@ if __name__ == "__main__":
     parser.add_argument("--fans", type=int, default=100_000)
     parser.add_argument("--seats", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=4, help="bot processes selling at once")
-    parser.add_argument("--concurrency", type=int, default=8, help="buyers in flight per process")
-    parser.add_argument("--join-concurrency", type=int, default=500, help="joins in flight during the burst")
     parser.add_argument(
-        "--admit-seconds", type=float, default=10.0, help="admission rate: every fan let in within this"
+        "--concurrency",
+        type=int,
+        default=8,
+        help="DB connections per worker process (its pool, no overflow), and the raw anchor's per process",
+    )
+    parser.add_argument(
+        "--buyers", type=int, default=64, help="fans in flight per worker process (reserving or paying)"
+    )
+    parser.add_argument("--join-concurrency", type=int, default=500, help="joins in flight during the burst")
+    admission = parser.add_mutually_exclusive_group()
+    admission.add_argument(
+        "--admit-rate",
+        type=int,
+        default=0,
+        help="the show's admission rate, fans per minute (default: 120 x raw_holds_per_s, twice the raw anchor's rate)",
+    )
+    admission.add_argument(
+        "--admit-seconds", type=float, default=None, help="instead of --admit-rate: every fan let in within this"
     )
     parser.add_argument("--tick", type=float, default=0.05, help="seconds between a worker's admission ticks")
     parser.add_argument(
@@ -770,6 +852,7 @@ if __name__ == "__main__":
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "mysql+aiomysql://root@127.0.0.1:3306/bench")
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline (phase 3)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.worker:

@@ -6,6 +6,7 @@ seat goes to the waitlist first: :func:`cancel_ticket` is the whole use case, pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, func, or_, select, update
@@ -33,7 +34,7 @@ from domain.models import (
 from domain.notices import plan_show_notices
 from domain.orders import queue_refund, settle_refunds
 from domain.organizers import check_organizer
-from domain.outbox import enqueue
+from domain.outbox import enqueue, enqueue_many
 from domain.payments import PaymentGateway
 from domain.refunds import RefundPolicy, RefundQuote
 from domain.seats import kept_for_waitlist, return_seats
@@ -226,4 +227,20 @@ async def tell_show_cancelled(
         recipient_discord_id=fan_id,
         payload={"show_id": show_id, "refund_cents": refund_cents, "was": was},
         dedupe_key=f"show:{show_id}:cancelled:{fan_id}",
+    )
+
+
+async def tell_many_show_cancelled(
+    store: Store, s: AsyncSession, show_id: int, fans: Sequence[int], *, refund_cents: int = 0, was: str = "queue"
+) -> None:
+    """:func:`tell_show_cancelled` for many fans told alike (same payload, same dedupe keys), in one
+    statement."""
+    await enqueue_many(
+        store,
+        s,
+        kind="show_cancelled",
+        messages=[
+            (fan, {"show_id": show_id, "refund_cents": refund_cents, "was": was}, f"show:{show_id}:cancelled:{fan}")
+            for fan in fans
+        ],
     )

@@ -25,8 +25,6 @@ from domain.models import (
     HoldStatus,
     Order,
     OrderStatus,
-    OutboxMessage,
-    OutboxStatus,
     Payment,
     PaymentKind,
     PaymentStatus,
@@ -39,7 +37,7 @@ from domain.models import (
     TicketStatus,
 )
 from domain.orders import OrderSummary, prepare_alone, settle_alone
-from domain.outbox import priority_of
+from domain.outbox import enqueue_many
 from domain.payments import PaymentResult
 from domain.seats import SeatView
 from domain.store import Store
@@ -289,21 +287,16 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         .where(Order.id.in_([o.id for o in paid_orders]))
         .values(status=OrderStatus.PAID.value, paid_at=now)
     )
-    # Through the session, so the commit wakes the outbox's sender (Store.after_commit).
-    await s.execute(
-        store.insert_ignore_many(OutboxMessage.__table__),
-        [
-            {
-                "dedupe_key": f"order:{o.id}:tickets",
-                "kind": "tickets_issued",
-                "recipient_discord_id": o.fan_discord_id,
-                "payload": {"order_id": o.id, "show_id": o.show_id, "holder_name": asks[i].fan_name},
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "priority": priority_of("tickets_issued"),
-            }
+    await enqueue_many(
+        store,
+        s,
+        kind="tickets_issued",
+        messages=[
+            (
+                o.fan_discord_id,
+                {"order_id": o.id, "show_id": o.show_id, "holder_name": asks[i].fan_name},
+                f"order:{o.id}:tickets",
+            )
             for i, o in zip(paid, paid_orders, strict=True)
         ],
     )

@@ -71,6 +71,39 @@ async def enqueue(
     )
 
 
+async def enqueue_many(
+    store: Store,
+    session: AsyncSession,
+    *,
+    kind: str,
+    messages: Sequence[tuple[int, dict[str, Any], str]],
+) -> None:
+    """:func:`enqueue` for many messages of one kind, each ``(recipient_discord_id, payload,
+    dedupe_key)``, in one statement (a multi-row INSERT on MariaDB), in this order. A message whose
+    dedupe key is already queued is skipped, as :func:`enqueue` skips it."""
+    if not messages:
+        return
+    now = store.now()
+    priority = priority_of(kind)
+    await session.execute(
+        store.insert_ignore_many(OutboxMessage.__table__, "dedupe_key"),
+        [
+            dict(
+                dedupe_key=dedupe_key,
+                kind=kind,
+                recipient_discord_id=recipient,
+                payload=payload,
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                priority=priority,
+            )
+            for recipient, payload, dedupe_key in messages
+        ],
+    )
+
+
 # --- the sender's side: claiming and settling messages -------------------------------------------
 
 

@@ -280,16 +280,17 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
             .where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans))
             .values(admitted_until=until)
         )
-        for fan in fans:
-            if fan != answering:
-                await outbox.enqueue(
-                    store,
-                    s,
-                    kind=ADMISSION_DM,
-                    recipient_discord_id=fan,
-                    payload={"show_id": q.show_id},
-                    dedupe_key=f"queue:{q.show_id}:turn:{fan}:{int(now.timestamp())}",
-                )
+        stamp = int(now.timestamp())
+        await outbox.enqueue_many(  # one statement for the whole batch
+            store,
+            s,
+            kind=ADMISSION_DM,
+            messages=[
+                (fan, {"show_id": q.show_id}, f"queue:{q.show_id}:turn:{fan}:{stamp}")
+                for fan in fans
+                if fan != answering
+            ],
+        )
         await reports.note_many(s, q.show_id, reports.ADMITTED, fans, now)  # the on-sale report's record
 
     await store.transaction(work)
@@ -418,15 +419,12 @@ async def _tell_sold_out(store: Store, fans: list[int], show_id: int) -> None:
     stamp = int(store.now().timestamp())
 
     async def work(s: AsyncSession) -> None:
-        for fan in fans:
-            await outbox.enqueue(
-                store,
-                s,
-                kind=SOLD_OUT_DM,
-                recipient_discord_id=fan,
-                payload={"show_id": show_id},
-                dedupe_key=f"queue:{show_id}:soldout:{fan}:{stamp}",
-            )
+        await outbox.enqueue_many(
+            store,
+            s,
+            kind=SOLD_OUT_DM,
+            messages=[(fan, {"show_id": show_id}, f"queue:{show_id}:soldout:{fan}:{stamp}") for fan in fans],
+        )
         await s.execute(delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id.in_(fans)))
 
     await store.transaction(work)
@@ -440,18 +438,15 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
         return
 
     async def work(s: AsyncSession) -> None:
-        for fan in fans:
-            if q.cancelled:
-                await cancellations.tell_show_cancelled(store, s, q.show_id, fan, was="queue")
-            else:
-                await outbox.enqueue(
-                    store,
-                    s,
-                    kind=CLOSED_DM,
-                    recipient_discord_id=fan,
-                    payload={"show_id": q.show_id},
-                    dedupe_key=f"queue:{q.show_id}:closed:{fan}",
-                )
+        if q.cancelled:
+            await cancellations.tell_many_show_cancelled(store, s, q.show_id, fans, was="queue")
+        else:
+            await outbox.enqueue_many(
+                store,
+                s,
+                kind=CLOSED_DM,
+                messages=[(fan, {"show_id": q.show_id}, f"queue:{q.show_id}:closed:{fan}") for fan in fans],
+            )
         await s.execute(delete(QueuePlace).where(QueuePlace.show_id == q.show_id, QueuePlace.fan_discord_id.in_(fans)))
 
     await store.transaction(work)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -27,10 +28,11 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, event, insert
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import CursorResult, ExceptionContext, Result
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.sql.dml import Insert
 
 from domain.clock import Clock, SystemClock
@@ -95,11 +97,14 @@ def default_sqlite_url(var_dir: str | Path = "var") -> str:
     return f"sqlite+aiosqlite:///{(path / 'picket.sqlite3').resolve()}"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """The engine for ``url``: up to ``pool_size`` pooled connections plus ``max_overflow`` more
+    while busy (as many again when not given)."""
+    overflow = pool_size if max_overflow is None else max_overflow
     if url.startswith("sqlite"):
         # A small pool: each aiosqlite connection is a thread, too costly to open per transaction.
         # Writers still queue on SQLite's file lock (BEGIN IMMEDIATE + busy timeout).
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, connect_args={"timeout": 60})
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=overflow, connect_args={"timeout": 60})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - exercised by every sqlite test
@@ -116,14 +121,101 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
+        max_overflow=overflow,
         pool_recycle=3600,
         isolation_level="READ COMMITTED",
+        # Both replaced by _lean_pool's listeners: a ROLLBACK only when a transaction may be open,
+        # a ping only after the connection sat idle.
+        pool_reset_on_return=None,
+        pool_pre_ping=False,
     )
+    _lean_pool(engine)
+    return engine
+
+
+# --- MariaDB's pool: no round trip a transaction does not need ----------------------------------
+#
+# SQLAlchemy's defaults cost each transaction two round trips beyond its statements: a ROLLBACK when
+# the connection goes back to the pool (reset on return, even right after a COMMIT) and a ping when
+# it is taken out (pool_pre_ping). _lean_pool replaces both with SQLAlchemy's documented hooks
+# (``pool_reset_on_return=None`` + the ``reset`` pool event; a ``checkout`` listener that raises
+# DisconnectionError, the "custom pessimistic ping"):
+# - the ROLLBACK is sent only when a transaction may still be open: the Connection did not close it
+#   itself (``PoolResetState.transaction_was_reset``) and either a statement ran after the last
+#   COMMIT/ROLLBACK, a statement failed, or the server's own status flag says a transaction is open
+#   (a write made through the bare driver).
+# - the ping is sent only to a connection that sat idle in the pool for PING_IDLE_SECONDS or more;
+#   a dead one is replaced (with the rest of the pool, as pool_pre_ping does) before anyone uses it.
+#   A connection killed less than that before its next use fails that one call, and SQLAlchemy then
+#   replaces the pool's connections (its "optimistic" disconnect handling).
+
+PING_IDLE_SECONDS = 1.0
+_ENDED = "picket_txn_ended"  # pool-entry info: the last thing on this connection was a COMMIT/ROLLBACK
+_IDLE_SINCE = "picket_idle_since"  # pool-entry info: time.monotonic() when it went back to the pool
+
+
+def _pool_info(conn: Connection) -> dict[str, Any] | None:
+    """The pool entry's info of the connection ``conn`` holds; None once it holds none (invalidated
+    or closed), where asking would try to reconnect."""
+    return None if conn.closed or conn.invalidated else conn.info
+
+
+def _lean_pool(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    def mark(conn: Connection, ended: bool) -> None:
+        info = _pool_info(conn)
+        if info is not None:
+            info[_ENDED] = ended
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _statement(conn: Connection, *_args: Any) -> None:
+        mark(conn, False)
+
+    @event.listens_for(sync_engine, "commit")
+    @event.listens_for(sync_engine, "rollback")
+    def _ending(conn: Connection) -> None:
+        mark(conn, True)  # fired before the driver's call; a failure un-ends it (below)
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _failed(context: ExceptionContext) -> None:
+        if context.connection is not None and not context.is_disconnect:
+            mark(context.connection, False)  # a COMMIT that failed, or a statement: we do not know
+
+    @event.listens_for(sync_engine, "reset")
+    def _reset(dbapi_conn: Any, record: ConnectionPoolEntry | None, state: PoolResetState) -> None:
+        if not state.asyncio_safe or state.transaction_was_reset:
+            return  # no event loop to talk on (the pool terminates it) / the Connection rolled back
+        info = record.info if record is not None else {}
+        # The server's status flag, as of its last OK packet (aiomysql keeps it): catches a write
+        # made through the bare driver, which no statement event saw.
+        status = getattr(getattr(dbapi_conn, "driver_connection", None), "get_transaction_status", None)
+        in_transaction = bool(status is not None and status())
+        if info.get(_ENDED) and not in_transaction:
+            return
+        dbapi_conn.rollback()
+        info[_ENDED] = True
+
+    @event.listens_for(sync_engine, "connect")
+    def _connected(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()  # fresh: no ping before its first use
+
+    @event.listens_for(sync_engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < PING_IDLE_SECONDS:
+            return
+        try:
+            sync_engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the server closed it (restart, KILL, wait_timeout): reconnect
+            raise InvalidatePoolError(f"ping after idle failed: {exc!r}") from exc
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -174,10 +266,18 @@ class Store:
 
     @classmethod
     def from_url(
-        cls, url: str, clock: Clock | None = None, *, pool_size: int = 10, read_url: str | None = None
+        cls,
+        url: str,
+        clock: Clock | None = None,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        read_url: str | None = None,
     ) -> Store:
-        read_engine = make_engine(read_url, pool_size=pool_size) if read_url and read_url != url else None
-        return cls(make_engine(url, pool_size=pool_size), clock, read_engine=read_engine)
+        def engine(u: str) -> AsyncEngine:
+            return make_engine(u, pool_size=pool_size, max_overflow=max_overflow)
+
+        return cls(engine(url), clock, read_engine=engine(read_url) if read_url and read_url != url else None)
 
     @property
     def dialect(self) -> str:
@@ -254,14 +354,18 @@ class Store:
             return stmt.on_duplicate_key_update({first: table.c[first]})
         return insert(table).values(**values)
 
-    def insert_ignore_many(self, table: Any) -> Insert:
-        """:meth:`insert_ignore` for many rows: execute it with a list of rows (one statement)."""
+    def insert_ignore_many(self, table: Any, key: str | None = None) -> Insert:
+        """:meth:`insert_ignore` for many rows: execute it with the list of rows
+        (``session.execute(stmt, rows)``, every row with the same columns). One statement whatever
+        the number of rows: MariaDB's driver folds an executemany INSERT into one multi-row INSERT
+        (split only past its 1 MB statement limit), SQLite runs them in one call. A row whose unique
+        key already exists is skipped; ``key`` is a column of that key (updated to itself; by default the
+        first primary key column)."""
+        key = key or next(iter(table.primary_key.columns)).name
         if self.dialect == "sqlite":
             return sqlite_insert(table).on_conflict_do_nothing()
         if self.dialect in ("mysql", "mariadb"):
-            stmt = mysql_insert(table)
-            first = next(iter(table.primary_key.columns)).name
-            return stmt.on_duplicate_key_update({first: table.c[first]})
+            return mysql_insert(table).on_duplicate_key_update({key: table.c[key]})
         return insert(table)
 
     def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
