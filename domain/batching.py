@@ -22,6 +22,8 @@ import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError
+
 from domain.store import Store, detach_committed_writes, note_committed
 
 Req = TypeVar("Req")
@@ -77,8 +79,14 @@ class Batcher(Generic[Req, Res]):
             requests = [r for r, _ in batch]
             try:
                 outcomes = await self.run_batch(key, requests)
-            except Exception:  # the batch as a whole failed: each request on its own
-                log.warning("batch of %d failed; serving each request alone", len(batch), exc_info=True)
+            except Exception as exc:  # the batch as a whole failed: each request on its own
+                expected = isinstance(exc, (DBAPIError, BatchInterrupted))
+                log.log(
+                    logging.WARNING if expected else logging.ERROR,
+                    "a batch of %d failed; serving each request alone",
+                    len(batch),
+                    exc_info=True,
+                )
                 outcomes = [ALONE] * len(batch)
             alone = [(r, f) for (r, f), o in zip(batch, outcomes, strict=True) if o is ALONE]
             for (_, done), outcome in zip(batch, outcomes, strict=True):
@@ -101,6 +109,12 @@ class Batcher(Generic[Req, Res]):
 
 
 ALONE = object()  # a batch's outcome for a request it leaves to be served on its own
+
+
+class BatchInterrupted(Exception):
+    """Raised by a batch that found it cannot go on (a row it locked was not as it read it): each
+    request is served on its own. Any other exception but the database's is a bug, logged as an
+    error (the test suite fails on it)."""
 
 
 _batchers: weakref.WeakKeyDictionary[Store, dict[str, Batcher[object, object]]] = weakref.WeakKeyDictionary()

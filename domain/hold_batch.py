@@ -23,7 +23,7 @@ from sqlalchemy import and_, case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
-from domain.batching import ALONE, Batcher, batcher_for
+from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for
 from domain.holds import HoldSummary, check_on_sale, end_hold, hold_seats_alone
 from domain.models import FanShowQuota, Hold, HoldStatus, PriceTier, SeatStatus, ShowSeat
 from domain.seats import SeatView, sellable
@@ -37,10 +37,6 @@ class _Ask:
     fan_id: int
     quantity: int
     ttl: timedelta
-
-
-class _Lost(Exception):
-    """A picked seat was not there to take: serve the batch fan by fan."""
 
 
 async def hold_best(store: Store, show_id: int, fan_id: int, quantity: int, ttl: timedelta) -> HoldSummary:
@@ -98,14 +94,18 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     # without a row yet gets one (locked too; a row another buyer just made is waited for and read),
     # taken away again below if this batch does not serve that fan: a refusal writes nothing.
     quota = select(FanShowQuota.fan_discord_id, FanShowQuota.seats).where(FanShowQuota.show_id == show_id)
-    have = dict((await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(fans)).with_for_update())).tuples())
+    have = dict(
+        (await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(fans)).with_for_update())).tuples().all()
+    )
     made = sorted(set(fans) - set(have))
     if made:
         await conn.execute(
             store.insert_ignore_many(FanShowQuota.__table__),
             [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in made],  # one lock order for all
         )
-        have.update((await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(made)).with_for_update())).tuples())
+        have.update(
+            (await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(made)).with_for_update())).tuples().all()
+        )
     outcomes: list[object] = [ALONE] * len(asks)
     within: list[int] = []
     for i, ask in enumerate(asks):
@@ -182,7 +182,7 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
         .values(status=SeatStatus.HELD.value, hold_id=case(seat_hold, value=ShowSeat.id), held_until=expires)
     )
     if rowcount(taken) != len(seat_hold):
-        raise _Lost()
+        raise BatchInterrupted("a picked seat was not there to take")
     by_quantity: dict[int, list[int]] = defaultdict(list)
     for i, _ in served:
         by_quantity[asks[i].quantity].append(asks[i].fan_id)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,6 +32,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 @pytest.fixture(scope="session", autouse=True)
 def _schema():
     backends.rebuild_schema()
+
+
+class _BatchFailures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage() + (f": {record.exc_info[1]!r}" if record.exc_info else ""))
+
+
+@pytest.fixture(autouse=True)
+def _no_broken_batches():
+    """A batch of the group commit (domain/batching.py) that fails for a reason other than the
+    database's (a bug) is served request by request, so users see nothing wrong: it logs an error,
+    and here that error fails the test, so a bug cannot hide behind the fallback."""
+    handler = _BatchFailures()
+    logger = logging.getLogger("picket.batching")
+    logger.addHandler(handler)
+    yield
+    logger.removeHandler(handler)
+    assert not handler.seen, f"a group-commit batch failed: {handler.seen}"
 
 
 @pytest.fixture
