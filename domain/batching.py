@@ -39,13 +39,14 @@ class Batched(Generic[C, I, R]):
         self.keys: dict[Hashable, _Key[I, R]] = {}
 
     async def __call__(self, key: Hashable, context: C, item: I) -> R:
+        loop = asyncio.get_running_loop()
         state = self.keys.get(key)
-        if state is None:
-            state = self.keys[key] = _Key()
-        answer: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        if state is None or (state.task is not None and state.task.get_loop() is not loop):
+            state = self.keys[key] = _Key()  # (a run left behind by an event loop that was closed)
+        answer: asyncio.Future[R] = loop.create_future()
         state.waiting.append((item, answer))
         if state.task is None:
-            state.task = asyncio.get_running_loop().create_task(self._drive(key, context, state))
+            state.task = loop.create_task(self._drive(key, context, state))
         return await answer
 
     async def _drive(self, key: Hashable, context: C, state: _Key[I, R]) -> None:
@@ -61,6 +62,7 @@ class Batched(Generic[C, I, R]):
                     if not isinstance(exc, Exception):
                         raise
         finally:
+            if self.keys.get(key) is state:
+                del self.keys[key]
             for _, answer in state.waiting:  # only when cancelled (the loop is closing)
                 answer.cancel()
-            del self.keys[key]

@@ -6,7 +6,11 @@
 - The head of the line is let in at the organizer's rate (fans per minute). A let-in fan holds an
   admission token with a time limit; only a fan holding one can reserve seats.
 - Every step is one Lua script, atomic on Redis: with many bot processes a place is given once and a
-  fan is let in once. The same scripts run on fakeredis for the embedded default.
+  fan is let in once. The same scripts run on fakeredis for the embedded default (domain/queue_scripts.py).
+- An on-sale burst is served in batches, with no timer: the joins of one show that arrive while its
+  last script call is in flight share the next one (domain/queue_joins.py), and so do their seat
+  count and admission step after the open; what the queue reads about a show is cached in the
+  process for at most a second, and dropped at once by this process's own edits (domain/show_facts.py).
 
 Redis holds the line; orders, holds and tickets live in the database, so losing Redis never loses a
 booking. Each place is also written through to ``queue_places`` (one row per fan and show, with the
@@ -134,6 +138,8 @@ async def _admit(
     (the fans let in, [(state, value) of each fan asking])."""
     k = show_keys(q.show_id)
     admitting = not q.closed(store.now())  # a cancelled or started show lets nobody in; admit_all closes its line
+    if not admitting and not asking:
+        return [], []
     raw = await queue_scripts.ADMIT(
         redis,
         (k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"]),

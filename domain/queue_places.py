@@ -97,10 +97,6 @@ def record_places(store: Store, show_id: int, places: list[tuple[int, float]]) -
     return journal.submit(show_id, places)
 
 
-async def record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
-    await record_places(store, show_id, [(fan_id, score)])
-
-
 # --- rebuilding a lost queue ----------------------------------------------------------------------
 
 # The claim lapses, so a process that died while rebuilding a line does not block it for good.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, ColumnElement
 from sqlalchemy.sql.operators import and_, eq, in_op
@@ -100,10 +100,16 @@ async def show_queue(store: Store, show_id: int) -> ShowQueue:
             return entry[1]
         del cache.entries[show_id]
     flight = cache.flights.get(show_id)
-    if flight is None:
+    if flight is None or flight.get_loop() is not asyncio.get_running_loop():
         flight = cache.flights[show_id] = asyncio.ensure_future(_read(store, cache, show_id))
+        flight.add_done_callback(_retrieved)
     # shield: a caller that gives up (cancelled) does not cancel the read the others wait for
     return await asyncio.shield(flight)
+
+
+def _retrieved(flight: asyncio.Task[ShowQueue]) -> None:
+    if not flight.cancelled():
+        flight.exception()  # its callers got it; if all gave up, nobody is left to (no warning then)
 
 
 async def _load(store: Store, show_id: int) -> ShowQueue:
@@ -147,13 +153,22 @@ def _written(session: Session, show_ids: set[int] | None) -> None:
     noted |= {_EVERY} if show_ids is None else show_ids  # ...and again after the commit
 
 
+def _id_of(show: Show) -> int | None:
+    """The show's id without loading anything (an event handler must not do I/O)."""
+    key = inspect(show).identity
+    if key is not None:
+        return int(key[0])
+    value = show.__dict__.get("id")  # a show just inserted by this flush
+    return value if isinstance(value, int) else None
+
+
 @event.listens_for(SessionClass, "after_flush")
 def _flushed(session: Session, _context: UOWTransaction) -> None:
     ids = {
-        obj.id
+        show_id
         for objs in (session.new, session.dirty, session.deleted)
         for obj in objs
-        if isinstance(obj, Show) and obj.id is not None
+        if isinstance(obj, Show) and (show_id := _id_of(obj)) is not None
     }
     if ids:
         _written(session, ids)
@@ -176,8 +191,8 @@ def _committed(session: Session) -> None:
         forget(None if _EVERY in noted else noted)
 
 
-@event.listens_for(SessionClass, "after_soft_rollback")
-def _rolled_back(session: Session, _previous: Any) -> None:
+@event.listens_for(SessionClass, "after_rollback")
+def _rolled_back(session: Session) -> None:
     session.info.pop(_WRITTEN, None)  # nothing changed; the entries were dropped at the write anyway
 
 
