@@ -38,7 +38,9 @@ class Batched(Generic[C, I, R]):
         self.most = most
         self.keys: dict[Hashable, _Key[I, R]] = {}
 
-    async def __call__(self, key: Hashable, context: C, item: I) -> R:
+    def __call__(self, key: Hashable, context: C, item: I) -> asyncio.Future[R]:
+        """The call's answer, to await (a plain function, not a coroutine: one object less per call
+        in a burst, which the garbage collector would otherwise walk)."""
         loop = asyncio.get_running_loop()
         state = self.keys.get(key)
         if state is None or (state.task is not None and state.task.get_loop() is not loop):
@@ -47,7 +49,7 @@ class Batched(Generic[C, I, R]):
         state.waiting.append((item, answer))
         if state.task is None:
             state.task = loop.create_task(self._drive(key, context, state))
-        return await answer
+        return answer
 
     async def _drive(self, key: Hashable, context: C, state: _Key[I, R]) -> None:
         try:

@@ -98,8 +98,8 @@ _writing: set[asyncio.Future[None]] = set()
 _joins: Batched[Context, Ask, Place] = Batched(_run, most=500)
 
 
-async def take_place(store: Store, redis: Redis, q: ShowQueue, fan_id: int, now: datetime) -> Place:
-    """The fan's place in the show's line, taken if new (and then written through before this returns):
+def take_place(store: Store, redis: Redis, q: ShowQueue, fan_id: int, now: datetime) -> asyncio.Future[Place]:
+    """To await: the fan's place in the show's line, taken if new (and then written through first):
     ("admitted", seconds of the turn left, None) | ("queued", rank, score of a new place or None)."""
     ask = (fan_id, now.timestamp(), q.on_sale_at.timestamp(), random.random())
-    return await _joins((id(store), id(redis), q.show_id), (store, redis, q.show_id), ask)
+    return _joins((id(store), id(redis), q.show_id), (store, redis, q.show_id), ask)

@@ -33,13 +33,14 @@ class _PlaceJournal:
     """Writes queue places through to the database with group commit: a join waits until its row
     is committed, but the joins arriving while one batch commits share the next transaction. At a
     quiet moment a join costs one small transaction; in an on-sale burst thousands share one, so the
-    write-through does not cap joins at the database's commit rate."""
+    write-through does not cap joins at the database's commit rate. Places wait as plain tuples (the
+    garbage collector skips those) and become rows only in their transaction."""
 
     ROWS_PER_TRANSACTION = 1000
 
     def __init__(self, store: Store):
         self.store = store
-        self.waiting: deque[tuple[list[dict[str, Any]], asyncio.Future[None]]] = deque()
+        self.waiting: deque[tuple[int, list[tuple[int, float]], datetime, asyncio.Future[None]]] = deque()
         self.writer: asyncio.Task[None] | None = None
 
     def submit(self, show_id: int, places: list[tuple[int, float]]) -> asyncio.Future[None]:
@@ -47,27 +48,36 @@ class _PlaceJournal:
         they are committed (or holds the error)."""
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        joined_at = self.store.now()
-        rows = [
-            {"show_id": show_id, "fan_discord_id": fan, "score": score, "admitted_until": None, "joined_at": joined_at}
-            for fan, score in places
-        ]
-        self.waiting.append((rows, done))
+        self.waiting.append((show_id, places, self.store.now(), done))
         if self.writer is None or self.writer.done():
             self.writer = loop.create_task(self._write())
         return done
 
     async def _write(self) -> None:
         while self.waiting:
-            batch: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+            batch: list[tuple[int, list[tuple[int, float]], datetime, asyncio.Future[None]]] = []
             count = 0
             while self.waiting and count < self.ROWS_PER_TRANSACTION:
                 batch.append(self.waiting.popleft())
-                count += len(batch[-1][0])
-            # one row per (show, fan): the last wins
-            rows = list({(r["show_id"], r["fan_discord_id"]): r for group, _ in batch for r in group}.values())
+                count += len(batch[-1][1])
 
-            async def work(s: AsyncSession, rows: list[dict[str, Any]] = rows) -> None:
+            async def work(
+                s: AsyncSession, batch: list[tuple[int, list[tuple[int, float]], datetime, Any]] = batch
+            ) -> None:
+                # one row per (show, fan): the last wins
+                rows = list(
+                    {
+                        (show_id, fan): {
+                            "show_id": show_id,
+                            "fan_discord_id": fan,
+                            "score": score,
+                            "admitted_until": None,
+                            "joined_at": joined_at,
+                        }
+                        for show_id, places, joined_at, _ in batch
+                        for fan, score in places
+                    }.values()
+                )
                 await s.execute(
                     self.store.upsert_many(QueuePlace.__table__, ["score", "admitted_until", "joined_at"]), rows
                 )
@@ -76,11 +86,11 @@ class _PlaceJournal:
             try:
                 await self.store.transaction(work)
             except Exception as exc:
-                for _, done in batch:
+                for *_, done in batch:
                     if not done.done():
                         done.set_exception(exc)
             else:
-                for _, done in batch:
+                for *_, done in batch:
                     if not done.done():
                         done.set_result(None)
 
