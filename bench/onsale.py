@@ -186,8 +186,9 @@ async def picket_worker(cfg: dict) -> dict:
     store = Store.from_url(cfg["database_url"], SystemClock(), pool_size=conc, max_overflow=0)
     redis = make_redis(cfg["redis_url"])
     gateway = SandboxGateway()
-    # Warm the pools so the on-sale instant does not also measure connecting.
-    await asyncio.gather(*(queue.show_queue(store, show_id) for _ in range(conc)))
+    # Warm the pools so the on-sale instant does not also measure connecting. Not with show_queue: it is
+    # cached (one read for all), and a copy read now would predate the on-sale time set just before go.
+    await asyncio.gather(*(queue.sold_out(store, show_id) for _ in range(conc)))
     await redis.ping()
     start = await _wait_for_go()
     cpu0 = cpu_seconds()

@@ -68,11 +68,11 @@ def _make(store: Store) -> Batcher[_Ask, HoldSummary]:
 
 async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta, asks: list[_Ask]) -> list[object]:
     now = store.now()
-    show = await load_show(s, show_id)
     try:
+        show = await load_show(s, show_id)
         check_on_sale(show, now)
-    except errors.DomainError as refusal:
-        return [type(refusal)(refusal.code, **refusal.params) for _ in asks]
+    except errors.DomainError:  # no such show, not on sale: each fan hears it from the one-fan path
+        return [ALONE] * len(asks)
     conn = await s.connection()
     fans = [a.fan_id for a in asks]
 

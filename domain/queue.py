@@ -6,7 +6,11 @@
 - The head of the line is let in at the organizer's rate (fans per minute). A let-in fan holds an
   admission token with a time limit; only a fan holding one can reserve seats.
 - Every step is one Lua script, atomic on Redis: with many bot processes a place is given once and a
-  fan is let in once. The same scripts run on fakeredis for the embedded default.
+  fan is let in once. The same scripts run on fakeredis for the embedded default (domain/queue_scripts.py).
+- An on-sale burst is served in batches, with no timer: the joins of one show that arrive while its
+  last script call is in flight share the next one (domain/queue_joins.py), and so do their seat
+  count and admission step after the open; what the queue reads about a show is cached in the
+  process for at most a second, and dropped at once by this process's own edits (domain/show_facts.py).
 
 Redis holds the line; orders, holds and tickets live in the database, so losing Redis never loses a
 booking. Each place is also written through to ``queue_places`` (one row per fan and show, with the
@@ -23,7 +27,6 @@ A show's lines and its ``epoch`` marker live in that slot, so a node that restar
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,81 +36,15 @@ from redis.asyncio import Redis
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import cancellations, errors, holds, outbox, queue_places, reports, telemetry
+from domain import cancellations, errors, holds, outbox, queue_places, queue_scripts, reports, telemetry
+from domain.batching import Batched
 from domain.holds import HoldSummary
-from domain.models import QueuePlace, SeatStatus, Show, ShowSeat, ShowStatus
-from domain.queue_keys import ACTIVE_SHOWS, NOW, list_show, show_keys
-from domain.shows import load_show
+from domain.models import QueuePlace, SeatStatus, ShowSeat
+from domain.queue_joins import take_place
+from domain.queue_keys import ACTIVE_SHOWS, show_keys
+from domain.show_facts import ShowQueue as ShowQueue
+from domain.show_facts import show_queue as show_queue
 from domain.store import Store
-
-_JOIN = (
-    NOW
-    + """
-local line, seq, ever, turns, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-if redis.call('EXISTS', epoch) == 0 then return {'lost', 0} end  -- Redis lost this show's line: restore it first
-local fan, now, on_sale, draw = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
-if left > 0 then return {'admitted', math.ceil(left)} end
-local rank = redis.call('ZRANK', line, fan)
-if rank then return {'queued', rank} end
-local again = redis.call('SISMEMBER', ever, fan)
-redis.call('SADD', ever, fan)
-local score
-if now < on_sale and again == 0 then
-  score = draw
-else
-  score = 1 + redis.call('INCR', seq)
-end
-redis.call('ZADD', line, score, fan)
-return {'queued', redis.call('ZRANK', line, fan), tostring(score)}
-"""
-)
-
-_STATUS = (
-    NOW
-    + """
-local turns, line, fan = KEYS[1], KEYS[2], ARGV[1]
-local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
-if left > 0 then return {'admitted', math.ceil(left)} end
-local rank = redis.call('ZRANK', line, fan)
-if rank then return {'queued', rank} end
-return {'none', 0}
-"""
-)
-
-_ADMIT = (
-    NOW
-    + """
-local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
--- The reply: {1 if the line ran dry, else 0; the fans let in...}
-if now < on_sale then return {0} end
--- Unused admissions pile up to a burst of 10 seconds' worth (at least one): a fan who arrives at a
--- quiet moment goes straight in, a crowd is still let in at the rate.
-local burst = math.max(1, rate / 6)
-local last = math.max(tonumber(redis.call('GET', clock) or on_sale), now - burst * 60 / rate)
-local allowance = math.floor((now - last) * rate / 60 + 1e-9)
-if allowance <= 0 then return {0} end
-redis.call('ZREMRANGEBYSCORE', turns, '-inf', server_now)  -- turns that are over
-local popped = redis.call('ZPOPMIN', line, allowance)
-local out = {0}
-for i = 1, #popped, 2 do
-  local fan = popped[i]
-  redis.call('ZADD', turns, server_now + ttl, fan)
-  redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
-  out[#out + 1] = fan
-end
-redis.call('SET', clock, last + (#out - 1) * 60 / rate)
-if #out - 1 < allowance then out[1] = 1 end  -- the line ran dry
-return out
-"""
-)
-
-_CLOSE = """
-local fans = redis.call('ZRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1])
-return fans
-"""
 
 
 async def _deactivate(redis: Redis, show_id: int) -> None:
@@ -127,40 +64,6 @@ class QueueStatus:
     ahead: int | None = None
     eta_seconds: int | None = None
     admitted_for_seconds: int | None = None
-
-
-@dataclass(frozen=True)
-class ShowQueue:
-    """The facts about a show the queue needs (read from the store)."""
-
-    show_id: int
-    title: str
-    on_sale_at: datetime
-    admission_per_minute: int
-    admission_minutes: int
-    starts_at: datetime | None = None
-    cancelled: bool = False
-
-    def closed(self, now: datetime) -> bool:
-        """The line lets nobody in any more: the show was cancelled, or has started."""
-        return self.cancelled or (self.starts_at is not None and now >= self.starts_at)
-
-
-def _show_queue(show: Show) -> ShowQueue:
-    return ShowQueue(
-        show.id,
-        show.title,
-        show.on_sale_at,
-        show.admission_per_minute,
-        show.admission_minutes,
-        starts_at=show.starts_at,
-        cancelled=show.status == ShowStatus.CANCELLED.value,
-    )
-
-
-async def show_queue(store: Store, show_id: int) -> ShowQueue:
-    async with store.session() as s:
-        return _show_queue(await load_show(s, show_id))
 
 
 def _status(raw: Sequence[Any], q: ShowQueue, now: datetime) -> QueueStatus:
@@ -184,43 +87,18 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
         raise errors.SaleNotOpen("sale.closed", title=q.title)
     if now >= q.on_sale_at:
         await _refuse_if_closed(store, q)
-    k = show_keys(q.show_id)
-    for _ in range(queue_places.RESTORE_WAITS):
-        raw = await redis.eval(
-            _JOIN,
-            5,
-            k["line"],
-            k["seq"],
-            k["ever"],
-            k["turns"],
-            k["epoch"],
-            fan_id,
-            now.timestamp(),
-            q.on_sale_at.timestamp(),
-            random.random(),
-        )
-        if raw[0] != "lost":
-            break
-        # Redis lost this show's line (or never had one): put it back before adding to it. If
-        # another process is rebuilding it, wait for that.
-        if await queue_places.restore_line(store, redis, q.show_id, now) is None:
-            await asyncio.sleep(queue_places.RESTORE_POLL)
-    else:
-        raise RuntimeError(f"the line of show {q.show_id} is still being rebuilt")
-    if len(raw) > 2:  # a new place: write it through, so a lost Redis can be rebuilt in this order
-        await list_show(redis, q.show_id)  # after the place is taken: see _deactivate
-        await queue_places.record_place(store, q.show_id, fan_id, float(raw[2]))
-        telemetry.count("queue_joined")
+    raw = await take_place(store, redis, q, fan_id, now)  # with the joins of this show arriving meanwhile
     if raw[0] == "queued" and now >= q.on_sale_at:
-        await admit(store, redis, q, answering=fan_id)
-        return await status(store, redis, show_id, fan_id, q)
+        # Let the head of the line in, then read where the fan stands (with the joins arriving meanwhile)
+        where = await _admitting((id(store), id(redis), q.show_id), (store, redis, q), fan_id)
+        return QueueStatus("none") if where[0] == "none" else _status(where, q, store.now())
     return _status(raw, q, now)
 
 
 async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple[Any, ...]:
     """("admitted", seconds of the turn left) | ("queued", rank) | ("none", 0)."""
     k = show_keys(show_id)
-    return tuple(await redis.eval(_STATUS, 2, k["turns"], k["line"], fan_id))
+    return tuple(await queue_scripts.STATUS(redis, (k["turns"], k["line"]), (fan_id,)))
 
 
 async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQueue | None = None) -> QueueStatus:
@@ -250,29 +128,40 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
     (so a lost Redis gives them the rest of it) and a "your turn" DM queued; except ``answering``,
     the fan whose own join let them in and who reads it in the reply. A crash can only fall between
     the Redis step and that commit; the fan is then in (``/queue status`` says so) without a DM."""
-    if q.closed(store.now()):
-        return []  # a cancelled or started show lets nobody in; admit_all closes its line
+    return (await _admit(store, redis, q, [] if answering is None else [answering], ()))[0]
+
+
+async def _admit(
+    store: Store, redis: Redis, q: ShowQueue, answering: Sequence[int], asking: Sequence[int]
+) -> tuple[list[int], list[tuple[str, int]]]:
+    """:func:`admit`, and where each fan of ``asking`` stands right after it (in the same script):
+    (the fans let in, [(state, value) of each fan asking])."""
     k = show_keys(q.show_id)
-    raw = await redis.eval(
-        _ADMIT,
-        5,
-        k["line"],
-        k["clock"],
-        k["admitted"],
-        k["admit_seq"],
-        k["turns"],
-        store.now().timestamp(),
-        q.on_sale_at.timestamp(),
-        q.admission_per_minute,
-        q.admission_minutes * 60,
+    admitting = not q.closed(store.now())  # a cancelled or started show lets nobody in; admit_all closes its line
+    if not admitting and not asking:
+        return [], []
+    raw = await queue_scripts.ADMIT(
+        redis,
+        (k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"]),
+        (
+            store.now().timestamp(),
+            q.on_sale_at.timestamp(),
+            q.admission_per_minute,
+            q.admission_minutes * 60,
+            int(admitting),
+            *asking,
+        ),
     )
     if int(raw[0]):
         await _deactivate(redis, q.show_id)
-    fans = [int(f) for f in raw[1:]]
+    let_in = 2 + int(raw[1])
+    fans = [int(f) for f in raw[2:let_in]]
+    where = [(str(raw[i]), int(raw[i + 1])) for i in range(let_in, len(raw), 2)]
     if not fans:
-        return fans
+        return fans, where
     now = store.now()
     until = now + timedelta(minutes=q.admission_minutes)
+    told = set(answering)
 
     async def work(s: AsyncSession) -> None:
         await s.execute(
@@ -288,14 +177,29 @@ async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | No
             messages=[
                 (fan, {"show_id": q.show_id}, f"queue:{q.show_id}:turn:{fan}:{stamp}")
                 for fan in fans
-                if fan != answering
+                if fan not in told
             ],
         )
         await reports.note_many(s, q.show_id, reports.ADMITTED, fans, now)  # the on-sale report's record
 
     await store.transaction(work)
     telemetry.count("queue_admitted", len(fans))
-    return fans
+    return fans, where
+
+
+async def _admit_for(
+    context: tuple[Store, Redis, ShowQueue], batch: list[tuple[int, asyncio.Future[tuple[str, int]]]]
+) -> None:
+    """The admission step of the joins after the open that arrived together: one script lets the head
+    in and reads where each of them stands; they read it in their replies, so none is sent a DM."""
+    store, redis, q = context
+    fans = [fan for fan, _ in batch]
+    for (_, answer), where in zip(batch, (await _admit(store, redis, q, fans, fans))[1], strict=True):
+        if not answer.done():
+            answer.set_result(where)
+
+
+_admitting: Batched[tuple[Store, Redis, ShowQueue], int, tuple[str, int]] = Batched(_admit_for, most=500)
 
 
 async def line_length(redis: Redis, show_id: int) -> int:
@@ -321,7 +225,7 @@ async def admission_order(redis: Redis, show_id: int) -> list[int]:
 async def close(redis: Redis, show_id: int) -> list[int]:
     """Empty the line (sold out, show cancelled); returns the fans who were waiting. Their places
     are forgotten in the same transaction that queues their "sold out" DMs (:func:`admit_all`)."""
-    fans = [int(f) for f in await redis.eval(_CLOSE, 1, show_keys(show_id)["line"])]
+    fans = [int(f) for f in await queue_scripts.CLOSE(redis, (show_keys(show_id)["line"],))]
     await _deactivate(redis, show_id)
     return fans
 
@@ -338,7 +242,8 @@ async def require_admission(redis: Redis, q: ShowQueue, fan_id: int, now: dateti
 
 
 async def _refuse_if_closed(store: Store, q: ShowQueue) -> None:
-    if await sold_out(store, q.show_id):
+    # The joins arriving while the seats are being counted share the next count (still made after they arrived).
+    if await _sold_out_now((id(store), q.show_id), (store, q.show_id), None):
         raise errors.SoldOut("sold_out.show", title=q.title)
 
 
@@ -356,14 +261,23 @@ async def sold_out(store: Store, show_id: int) -> bool:
     return open_seats == 0  # a held seat counts as open: it comes back if its hold lapses
 
 
+async def _count_for(context: tuple[Store, int], batch: list[tuple[None, asyncio.Future[bool]]]) -> None:
+    gone = await sold_out(*context)
+    for _, answer in batch:
+        if not answer.done():
+            answer.set_result(gone)
+
+
+_sold_out_now: Batched[tuple[Store, int], None, bool] = Batched(_count_for, most=100_000)
+
+
 async def shows_on_sale_with_lines(store: Store, redis: Redis) -> list[ShowQueue]:
-    ids = await active_shows(redis)
     found = []
-    async with store.session() as s:
-        for show_id in ids:
-            show = await s.get(Show, show_id)
-            if show is not None:
-                found.append(_show_queue(show))
+    for show_id in await active_shows(redis):
+        try:
+            found.append(await show_queue(store, show_id))
+        except errors.ShowNotFound:
+            continue  # deleted: the cleanup forgets its line
     return found
 
 

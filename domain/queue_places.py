@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,52 +35,71 @@ ACTIVITY_KEPT_AFTER_START = timedelta(days=30)
 assert ACTIVITY_KEPT_AFTER_START > reports.CLOSED_REPORT_WINDOW
 
 
+Row = dict[str, Any]
+
+
 class _PlaceJournal:
     """Writes queue places through to the database with group commit: a join waits until its row
     is committed, but the joins arriving while one batch commits share the next transaction. At a
-    quiet moment a join costs one small transaction; in an on-sale burst hundreds share one, so the
-    write-through does not cap joins at the database's commit rate."""
+    quiet moment a join costs one small transaction; in an on-sale burst thousands share one, so the
+    write-through does not cap joins at the database's commit rate. Places wait as plain tuples (the
+    garbage collector skips those) and become rows only in their transaction."""
+
+    ROWS_PER_TRANSACTION = 1000
 
     def __init__(self, store: Store):
         self.store = store
-        self.waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self.waiting: deque[tuple[int, list[tuple[int, float]], datetime, asyncio.Future[None]]] = deque()
         self.writer: asyncio.Task[None] | None = None
 
-    async def record(self, show_id: int, fan_id: int, score: float) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.waiting.append(
-            (
-                {
-                    "show_id": show_id,
-                    "fan_discord_id": fan_id,
-                    "score": score,
-                    "admitted_until": None,
-                    "joined_at": self.store.now(),
-                },
-                done,
-            )
-        )
+    def submit(self, show_id: int, places: list[tuple[int, float]]) -> asyncio.Future[None]:
+        """Queue the places (fan, score) of one show for the next transaction; the future is done when
+        they are committed (or holds the error)."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self.waiting.append((show_id, places, self.store.now(), done))
         if self.writer is None or self.writer.done():
-            self.writer = asyncio.get_running_loop().create_task(self._write())
-        await done
+            self.writer = loop.create_task(self._write())
+        return done
 
     async def _write(self) -> None:
         while self.waiting:
-            batch, self.waiting = self.waiting[:1000], self.waiting[1000:]
-            rows = list({(r["show_id"], r["fan_discord_id"]): r for r, _ in batch}.values())  # last wins
+            batch: list[tuple[int, list[tuple[int, float]], datetime, asyncio.Future[None]]] = []
+            count = 0
+            while self.waiting and count < self.ROWS_PER_TRANSACTION:
+                batch.append(self.waiting.popleft())
+                count += len(batch[-1][1])
 
-            async def work(s: AsyncSession, rows: list[dict[str, Any]] = rows) -> None:
-                await s.execute(self.store.upsert(QueuePlace.__table__, rows, ["score", "admitted_until", "joined_at"]))
+            async def work(
+                s: AsyncSession, batch: list[tuple[int, list[tuple[int, float]], datetime, Any]] = batch
+            ) -> None:
+                # one row per (show, fan): the last wins
+                rows = list(
+                    {
+                        (show_id, fan): {
+                            "show_id": show_id,
+                            "fan_discord_id": fan,
+                            "score": score,
+                            "admitted_until": None,
+                            "joined_at": joined_at,
+                        }
+                        for show_id, places, joined_at, _ in batch
+                        for fan, score in places
+                    }.values()
+                )
+                await s.execute(
+                    self.store.upsert_many(QueuePlace.__table__, ["score", "admitted_until", "joined_at"]), rows
+                )
                 await reports.note_joins(s, rows)  # the on-sale report's record of who joined when
 
             try:
                 await self.store.transaction(work)
             except Exception as exc:
-                for _, done in batch:
+                for *_, done in batch:
                     if not done.done():
                         done.set_exception(exc)
             else:
-                for _, done in batch:
+                for *_, done in batch:
                     if not done.done():
                         done.set_result(None)
 
@@ -87,11 +107,13 @@ class _PlaceJournal:
 _journals: weakref.WeakKeyDictionary[Store, _PlaceJournal] = weakref.WeakKeyDictionary()
 
 
-async def record_place(store: Store, show_id: int, fan_id: int, score: float) -> None:
+def record_places(store: Store, show_id: int, places: list[tuple[int, float]]) -> asyncio.Future[None]:
+    """Write these new places (fan, score) of one show through to ``queue_places``, in the order
+    asked; the future is done once they are committed."""
     journal = _journals.get(store)
     if journal is None:
         journal = _journals[store] = _PlaceJournal(store)
-    await journal.record(show_id, fan_id, score)
+    return journal.submit(show_id, places)
 
 
 # --- rebuilding a lost queue ----------------------------------------------------------------------

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
-from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy import Table, and_, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
@@ -72,10 +72,13 @@ async def note(
     )
 
 
+_ACTIVITY = cast(Table, OnSaleActivity.__table__)  # bulk rows as Core inserts: no ORM bookkeeping per row
+
+
 async def note_many(s: AsyncSession, show_id: int, kind: str, fans: list[int], at: datetime) -> None:
     if fans:
         await s.execute(
-            insert(OnSaleActivity),
+            insert(_ACTIVITY),
             [dict(show_id=show_id, kind=kind, fan_discord_id=f, at=at, detail=None) for f in fans],
         )
 
@@ -85,7 +88,7 @@ async def note_joins(s: AsyncSession, places: list[dict[str, Any]]) -> None:
     journal's own transaction: one multi-row INSERT for a whole burst."""
     if places:
         await s.execute(
-            insert(OnSaleActivity),
+            insert(_ACTIVITY),
             [
                 dict(
                     show_id=p["show_id"],

@@ -235,6 +235,9 @@ class _Session(Session):
     """The store's sessions: they note each table a statement or a flush inserts into."""
 
 
+SessionClass = _Session  # the store's session class, for modules that listen to its events (show_facts)
+
+
 @event.listens_for(_Session, "do_orm_execute")
 def _note_insert(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None) if state.is_insert else None
@@ -375,6 +378,16 @@ class Store:
             keys = [c.name for c in table.primary_key.columns]
             return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
         dup = mysql_insert(table).values(rows)
+        return dup.on_duplicate_key_update({c: dup.inserted[c] for c in update})
+
+    def upsert_many(self, table: Any, update: list[str]) -> Insert:
+        """:meth:`upsert` for ``session.execute(stmt, rows)``: one statement, compiled once and cached,
+        whatever the number of rows (the MariaDB driver sends them as one multi-row INSERT)."""
+        if self.dialect == "sqlite":
+            stmt = sqlite_insert(table)
+            keys = [c.name for c in table.primary_key.columns]
+            return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
+        dup = mysql_insert(table)
         return dup.on_duplicate_key_update({c: dup.inserted[c] for c in update})
 
     def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any) -> Insert:

@@ -75,3 +75,175 @@ async def test_fans_let_in_by_someone_elses_join_are_told_by_dm(store, redis, cl
     assert len(let_in) == 1
     assert told == [(let_in[0], queue.ADMISSION_DM)]  # the fan let in hears it; the joiner read the reply
     assert turns[let_in[0]] is not None and turns[3] is None  # the turn is written through with the DM
+
+
+# --- what the queue reads about a show, cached in the process -------------------------------------------
+
+
+async def test_an_organizers_edit_is_seen_by_the_very_next_join(store, redis, clock, gateway):
+    from domain import cancellations, shows
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=10), admission_per_minute=60)
+    assert (await queue.join(store, redis, show.id, 1)).state == "lobby"  # the show's facts are read now
+    await shows.update_show(store, show.id, 1, on_sale_at=clock.now())  # sales open now, not in 10 minutes
+    opened = await queue.join(store, redis, show.id, 2)
+    assert opened.state in ("queued", "admitted")  # no longer the lobby
+    assert (await queue.status(store, redis, show.id, 1)).state != "lobby"
+    await cancellations.cancel_show(store, gateway, show_id=show.id, organizer_discord_id=1)
+    with pytest.raises(errors.ShowCancelled):
+        await queue.join(store, redis, show.id, 3)
+
+
+async def test_a_shows_row_updated_by_statement_is_seen_by_the_next_join(store, redis, clock):
+    from sqlalchemy import update
+
+    from domain.models import Show
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=-1), admission_per_minute=1)
+    other = await on_sale_show(store, opens_in=timedelta(minutes=-1), admission_per_minute=1)
+    for fan in (1, 2, 3):
+        await queue.join(store, redis, show.id, fan)
+        await queue.join(store, redis, other.id, fan)
+    assert (await queue.status(store, redis, show.id, 3)).eta_seconds == 2 * 60  # two ahead, one a minute
+    async with store.session() as s:  # by id
+        await s.execute(update(Show).where(Show.id == show.id).values(admission_per_minute=60))
+    assert (await queue.join(store, redis, show.id, 3)).eta_seconds == 2
+    async with store.session() as s:  # every show
+        await s.execute(update(Show).values(admission_per_minute=30))
+    assert (await queue.join(store, redis, other.id, 3)).eta_seconds == 4
+    assert (await queue.status(store, redis, show.id, 3)).eta_seconds == 4
+
+
+async def test_a_show_edited_by_another_process_is_seen_within_a_second(store, redis, clock):
+    import asyncio
+
+    from sqlalchemy import update
+
+    from domain import show_facts
+    from domain.models import Show
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=10))
+    assert (await queue.join(store, redis, show.id, 1)).state == "lobby"
+    async with store.engine.begin() as conn:  # not through this process's sessions: as another process would
+        await conn.execute(update(Show).where(Show.id == show.id).values(status="cancelled"))
+    await asyncio.sleep(show_facts.TTL)
+    with pytest.raises(errors.ShowCancelled):
+        await queue.join(store, redis, show.id, 2)
+
+
+# --- a burst of joins -----------------------------------------------------------------------------------
+
+
+async def test_a_burst_of_joins_gets_the_answers_single_joins_would(store, redis, clock):
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from domain import reports
+    from domain.models import OnSaleActivity, QueuePlace
+    from domain.queue_keys import show_keys
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=10), admission_per_minute=6)
+    early = list(range(1, 301))
+    answers = await asyncio.gather(*(queue.join(store, redis, show.id, f) for f in early + early[:50]))
+    assert {a.state for a in answers} == {"lobby"}
+    assert await queue.line_length(redis, show.id) == 300  # one place each, however often they asked
+    line = [int(f) for f in await redis.zrange(show_keys(show.id)["line"], 0, -1)]
+    async with store.session() as s:
+        rows = (await s.execute(select(QueuePlace.fan_discord_id).order_by(QueuePlace.score))).scalars().all()
+        joined = (
+            await s.execute(
+                select(func.count()).select_from(OnSaleActivity).where(OnSaleActivity.kind == reports.JOINED)
+            )
+        ).scalar_one()
+    assert list(rows) == line  # every place written through, in the line's order
+    assert joined == 300
+
+    clock.advance(minutes=10)  # the open: nobody let in yet (the rate has let nobody in)
+    late = list(range(1001, 1101))
+    answers = await asyncio.gather(*(queue.join(store, redis, show.id, f) for f in late + late[:10]))
+    positions = {f: a.position for f, a in zip(late + late[:10], answers, strict=True)}
+    assert sorted(positions.values()) == list(range(301, 401))  # behind the early fans, one place each
+    for fan in late:
+        assert (await queue.status(store, redis, show.id, fan)).position == positions[fan]
+    assert [int(f) for f in await redis.zrange(show_keys(show.id)["line"], 0, -1)][:300] == line
+
+
+async def test_a_burst_right_after_the_open_lets_fans_in_at_the_rate(store, redis, clock):
+    import asyncio
+
+    from sqlalchemy import select
+
+    from domain.models import OutboxMessage
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=1), admission_per_minute=6)  # a burst of 1
+    for fan in (1, 2):
+        await queue.join(store, redis, show.id, fan)
+    clock.advance(minutes=2)
+    answers = await asyncio.gather(*(queue.join(store, redis, show.id, f) for f in range(10, 30)))
+    assert {a.state for a in answers} == {"queued"}  # one let in: an early fan, the head of the line
+    assert sorted(a.position for a in answers) == list(range(2, 22))
+    let_in = await queue.admission_order(redis, show.id)
+    assert len(let_in) == 1 and let_in[0] in (1, 2)
+    async with store.session() as s:
+        told = (await s.execute(select(OutboxMessage.recipient_discord_id, OutboxMessage.kind))).all()
+    assert told == [(let_in[0], queue.ADMISSION_DM)]  # the fan let in is told; the joiners read their replies
+
+    clock.advance(minutes=10)  # the rate lets everyone still waiting in, at once, each reading it in the reply
+    show2 = await on_sale_show(store, opens_in=timedelta(minutes=-1), admission_per_minute=6000)
+    answers = await asyncio.gather(*(queue.join(store, redis, show2.id, f) for f in range(100, 150)))
+    assert {a.state for a in answers} == {"admitted"}
+
+
+async def test_a_burst_after_redis_lost_the_line_keeps_the_old_order(store, redis, clock):
+    import asyncio
+
+    from domain.queue_keys import show_keys
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=10))
+    for fan in range(1, 31):
+        await queue.join(store, redis, show.id, fan)
+    old = [int(f) for f in await redis.zrange(show_keys(show.id)["line"], 0, -1)]
+    await redis.flushdb()  # Redis restarts empty
+    answers = await asyncio.gather(*(queue.join(store, redis, show.id, f) for f in list(range(20, 51))))
+    assert {a.state for a in answers} == {"lobby"}
+    after = [int(f) for f in await redis.zrange(show_keys(show.id)["line"], 0, -1)]
+    assert len(after) == 50
+    assert [f for f in after if f <= 30] == old  # the old places, in the old order; the newcomers drawn among them
+
+
+async def test_a_redis_that_forgot_the_scripts_still_runs_the_queue(store, redis, clock):
+    show = await on_sale_show(store, opens_in=timedelta(minutes=1), admission_per_minute=60)
+    await queue.join(store, redis, show.id, 1)
+    await redis.script_flush()  # a restarted Redis knows no script (domain.queue_keys.Script loads them again)
+    assert (await queue.join(store, redis, show.id, 2)).state == "lobby"
+    clock.advance(minutes=2)
+    await redis.script_flush()
+    assert sorted(await queue.admit(store, redis, await queue.show_queue(store, show.id))) == [1, 2]
+    await redis.script_flush()
+    assert (await queue.status(store, redis, show.id, 2)).state == "admitted"
+
+
+async def test_a_read_that_raced_an_edit_does_not_keep_the_old_facts(store, redis, clock, monkeypatch):
+    import asyncio
+
+    from domain import show_facts, shows
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=10))
+    read, release = asyncio.Event(), asyncio.Event()
+    load = show_facts._load
+
+    async def slow_load(store, show_id):  # a read that saw the row before the edit, answering after its commit
+        facts = await load(store, show_id)
+        read.set()
+        await release.wait()
+        return facts
+
+    monkeypatch.setattr(show_facts, "_load", slow_load)
+    racing = asyncio.ensure_future(queue.join(store, redis, show.id, 1))
+    await read.wait()
+    monkeypatch.undo()
+    await shows.update_show(store, show.id, 1, on_sale_at=clock.now())  # sales open now
+    release.set()
+    assert (await racing).state == "lobby"  # it asked before the edit
+    assert (await queue.join(store, redis, show.id, 2)).state != "lobby"  # the next one sees the edit

@@ -1,0 +1,118 @@
+"""The on-sale queue's Lua scripts, each atomic on Redis (and on fakeredis for the embedded default),
+called by SHA (EVALSHA). Every script touches only the keys of one show (one hash tag, one Redis
+Cluster slot), all named in KEYS: see domain/queue_keys.py for the layout."""
+
+from __future__ import annotations
+
+from domain.queue_keys import NOW, Script
+
+# Taking places, for a batch of joins of one show (domain/queue_joins.py).
+# ARGV: (fan, now, on-sale time, random draw) per fan. The reply: (state, value, score) per fan, the
+# score ('' if none) when the fan got a new place; or {'lost'} when Redis lost this show's line.
+JOIN = Script(
+    NOW
+    + """
+local line, seq, ever, turns, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+if redis.call('EXISTS', epoch) == 0 then return {'lost'} end  -- Redis lost this show's line: restore it first
+local out = {}
+for i = 1, #ARGV, 4 do
+  local fan, now, on_sale, draw = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  local state, value, score = 'queued', nil, ''
+  local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
+  if left > 0 then
+    state, value = 'admitted', math.ceil(left)
+  else
+    value = redis.call('ZRANK', line, fan)
+    if not value then
+      local again = redis.call('SISMEMBER', ever, fan)
+      redis.call('SADD', ever, fan)
+      local new
+      if now < on_sale and again == 0 then
+        new = draw
+      else
+        new = 1 + redis.call('INCR', seq)
+      end
+      redis.call('ZADD', line, new, fan)
+      value, score = redis.call('ZRANK', line, fan), tostring(new)
+    end
+  end
+  out[#out + 1] = state
+  out[#out + 1] = value
+  out[#out + 1] = score
+end
+return out
+"""
+)
+
+
+# Where one fan stands.
+STATUS = Script(
+    NOW
+    + """
+local turns, line, fan = KEYS[1], KEYS[2], ARGV[1]
+local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
+if left > 0 then return {'admitted', math.ceil(left)} end
+local rank = redis.call('ZRANK', line, fan)
+if rank then return {'queued', rank} end
+return {'none', 0}
+"""
+)
+
+
+# Letting the head of the line in, and telling the fans whose joins asked where they stand then.
+ADMIT = Script(
+    NOW
+    + """
+local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+-- The reply: {1 if the line ran dry, else 0; how many were let in; the fans let in...; then, for each
+-- fan named after ARGV[5] (1: admit, 0: only tell), where they stand: state, value}
+local out = {0, 0}
+if tonumber(ARGV[5]) == 1 and now >= on_sale then
+  -- Unused admissions pile up to a burst of 10 seconds' worth (at least one): a fan who arrives at a
+  -- quiet moment goes straight in, a crowd is still let in at the rate.
+  local burst = math.max(1, rate / 6)
+  local last = math.max(tonumber(redis.call('GET', clock) or on_sale), now - burst * 60 / rate)
+  local allowance = math.floor((now - last) * rate / 60 + 1e-9)
+  if allowance > 0 then
+    redis.call('ZREMRANGEBYSCORE', turns, '-inf', server_now)  -- turns that are over
+    local popped = redis.call('ZPOPMIN', line, allowance)
+    for i = 1, #popped, 2 do
+      local fan = popped[i]
+      redis.call('ZADD', turns, server_now + ttl, fan)
+      redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
+      out[#out + 1] = fan
+    end
+    local n = #out - 2
+    out[2] = n
+    redis.call('SET', clock, last + n * 60 / rate)
+    if n < allowance then out[1] = 1 end  -- the line ran dry
+  end
+end
+for i = 6, #ARGV do
+  local fan = ARGV[i]
+  local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
+  local rank = nil
+  if left <= 0 then rank = redis.call('ZRANK', line, fan) end
+  if left > 0 then
+    out[#out + 1] = 'admitted'
+    out[#out + 1] = math.ceil(left)
+  elseif rank then
+    out[#out + 1] = 'queued'
+    out[#out + 1] = rank
+  else
+    out[#out + 1] = 'none'
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+)
+
+
+# Emptying the line (sold out, cancelled, started).
+CLOSE = Script("""
+local fans = redis.call('ZRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return fans
+""")
