@@ -3,7 +3,9 @@
 A fan opens the page, books through the composer (``/book``, the show picked from its autocomplete),
 pays, goes to their direct messages through Picket's bar and finds the ticket card there. Once with
 an English server and fans, once with a Korean one. A screenshot of the DM is kept under
-``var/artifacts/`` (ignored by git; CI keeps it).
+``var/artifacts/`` (ignored by git; CI keeps it). And a fan who presses Enter while SimCord's page is
+still busy finishing the autocomplete (on a loaded box it shows the choices before it is done, and
+greys Send meanwhile) still has their command sent: the page holds the Enter (bot/trypage/try.js).
 
 The browser runs in a thread with Playwright's sync API: the bot, SimCord and the page's server stay
 on the test's event loop, which must keep answering while the browser waits. No browser is ever
@@ -13,6 +15,7 @@ downloaded: Playwright launches ``/usr/bin/chromium`` (``.ci/run`` installs it w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,26 @@ pytestmark = pytest.mark.skipif(
 
 READY = "() => window.simcordPreview && window.simcordPreview.ready === true"
 STEP = 20_000  # ms a step may take on a loaded 2-core box
+
+
+def _book(page, title: str) -> None:
+    """Type ``/book`` in the composer, pick the show from its autocomplete, see it chosen, press Enter."""
+    from playwright.sync_api import expect
+
+    composer = page.locator("#channel-composer-input")
+    composer.click()
+    # SimCord's composer lists commands by their default (English) names, Korean viewer or not.
+    composer.type("/book")
+    page.locator(".command-entry", has_text="/book").first.wait_for()
+    page.keyboard.press("Enter")  # /book: its first option, show, gets the cursor
+    page.keyboard.type(title[:3])
+    choice = page.locator(".command-suggestion", has_text=title).first
+    choice.wait_for()  # the autocomplete's answer lists the show
+    chosen = choice.get_attribute("data-value")
+    page.keyboard.press("Enter")  # the show from the autocomplete
+    show = page.locator('.command-option-input[data-option="show"]')
+    expect(show).to_have_value(chosen, timeout=STEP)  # the show is in the box, as the fan sees it
+    page.keyboard.press("Enter")  # send
 
 
 def _browse(url: str, *, locale: str, title: str, pay: str, paid: str, screenshot: Path) -> dict:
@@ -67,16 +90,7 @@ def _browse(url: str, *, locale: str, title: str, pay: str, paid: str, screensho
             seen["switched_in_place"] = page.evaluate("() => window.picketNoReload === true")
             seen["unread_before"] = int(fan.locator(".picket-unread").get_attribute("data-unread"))
 
-            composer = page.locator("#channel-composer-input")
-            composer.click()
-            # SimCord's composer lists commands by their default (English) names, Korean viewer or not.
-            composer.type("/book")
-            page.locator(".command-entry", has_text="/book").first.wait_for()
-            page.keyboard.press("Enter")  # /book: its first option, show, gets the cursor
-            page.keyboard.type(title[:3])
-            page.locator(".command-suggestion", has_text=title).first.wait_for()
-            page.keyboard.press("Enter")  # the show from the autocomplete
-            page.keyboard.press("Enter")  # send
+            _book(page, title)
             page.locator("button.component-button", has_text=pay).last.click()
             page.locator(".embed-title", has_text=paid).last.wait_for()
             # Picket's bar counts the ticket DM the fan has not read yet.
@@ -133,3 +147,61 @@ async def test_a_fan_books_on_the_page_and_finds_the_ticket_card_in_their_dms(lo
     assert cast.title in seen["dm_text"] and ticket in seen["dm_text"]
     if locale == "ko":
         assert seen["hangul_font"] == ["loaded"]
+
+
+def _enter_while_busy(url: str, *, title: str, pay: str, screenshot: Path) -> dict:
+    """The fan presses Enter while SimCord's page is still finishing the autocomplete that listed the
+    show (its read of the page state after the answer is held back: a slow box stretches that moment),
+    then the page catches up."""
+    from playwright.sync_api import Error, sync_playwright
+
+    seen: dict = {}
+    held: list = []
+    holding = {"on": False}
+
+    def state_read(route):
+        if holding["on"]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+            page.set_default_timeout(STEP)
+            page.goto(url)
+            page.wait_for_function(READY)
+            page.route("**/api/state", state_read)
+            holding["on"] = True
+            _book(page, title)
+            seen["send_disabled_at_enter"] = page.locator("#send-message").is_disabled()
+            holding["on"] = False
+            for route in held:
+                with contextlib.suppress(Error):  # a read the page gave up on meanwhile
+                    route.continue_()
+            seen["held"] = len(held)
+            page.locator("button.component-button", has_text=pay).last.wait_for()
+            seen["pay_buttons"] = page.locator("button.component-button", has_text=pay).count()
+        except Exception:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot.with_name(screenshot.stem + "-failed.png")))
+            raise
+        finally:
+            browser.close()
+    return seen
+
+
+async def test_enter_pressed_while_the_page_is_busy_still_sends_the_command(tmp_path):
+    async with open_try("en", on_sale_in=0, var_dir=tmp_path) as session:
+        cast = session.cast
+        price = parse_price_tiers(f"{cast.tier}={cast.price}", currency=currency(cast.currency))[cast.tier]
+        seen = await asyncio.to_thread(
+            _enter_while_busy,
+            session.url,
+            title=cast.title,
+            pay=translate(cast.locale, "Pay {amount}", amount=format_money(price, cast.currency, cast.locale)),
+            screenshot=ARTIFACTS / "try-busy.png",
+        )
+    assert seen["held"] >= 1 and seen["send_disabled_at_enter"]  # Enter came while the page was still busy
+    assert seen["pay_buttons"] == 1  # /book went through, once: the fan is offered to pay

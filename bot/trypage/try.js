@@ -1,6 +1,7 @@
 // Picket's bar above SimCord's preview page (bot/try_switchboard.py serves both): where (the channel or the
 // DMs) and who (each seeded person). Changing who looks at the channel is SimCord's own "Viewing as"
 // switch; going to someone's DMs (or back) asks the server to open a preview there, then reloads.
+// It also keeps an Enter pressed to send while SimCord's page is still busy (see holdSend below).
 const key = window.location.hash.startsWith("#") ? window.location.hash.slice(1) : "";
 const bar = document.getElementById("picket-try");
 const picker = document.getElementById("viewer-picker");
@@ -52,6 +53,7 @@ function render() {
 async function go(where, who) {
   if (busy) return;
   busy = true;
+  heldSend = false;
   try {
     if (where === "channel" && state.where === "channel") {
       // The same channel as someone else: SimCord's own viewer switch, no reload.
@@ -81,6 +83,7 @@ bar.addEventListener("click", (event) => {
 // SimCord's own listener, which empties the picker while it switches the viewer.
 document.addEventListener("change", (event) => {
   if (event.target !== picker || busy || state.where !== "channel") return;
+  heldSend = false;
   const person = state.people.find((p) => p.id === picker.value);
   if (person && person.key !== state.who) void call("/picket/view", { where: "channel", who: person.key }).then((next) => { state = next; render(); });
 }, true);
@@ -95,6 +98,50 @@ async function poll() {
   } catch (_) {
     // the session ended (Ctrl-C) or is restarting: keep trying quietly
   }
+}
+
+// SimCord's page takes one action at a time and greys its Send button meanwhile, and it does so a moment
+// longer than it shows: the autocomplete that lists the shows is still finishing (reading the page back)
+// when its choices appear. Enter pressed to send then did nothing at all: /book, the show chosen, stayed
+// in the box, unsent, without a word. Such an Enter is held and sent as soon as Send is back; typing,
+// clicking in the message box or changing who looks cancels it. An Enter that picks from a list, or
+// that comes while the person's own message or command is being sent (a double press), is SimCord's.
+const form = document.getElementById("channel-composer");
+const send = document.getElementById("send-message");
+let heldSend = false;
+
+function sendingOwn() {
+  const pending = window.simcordPreview?.pendingAction;
+  return Boolean(pending && ["run_command", "send_message", "edit_message"].includes(pending.kind));
+}
+
+function picksFromList() {
+  const popup = form.querySelector(".command-popup:not([hidden])");
+  return Boolean(popup && (popup.classList.contains("is-browsing") || popup.querySelector('[aria-selected="true"]')));
+}
+
+function holdSend(event) {
+  const target = event.target instanceof Element ? event.target : null;
+  if (!form || !send || !target || !form.contains(target)) return;
+  if (event.key !== "Enter") { if (event.key !== "Shift") heldSend = false; return; }
+  if (event.shiftKey || event.isComposing || event.keyCode === 229) return;
+  if (target instanceof HTMLButtonElement && !target.matches(".command-chip")) return;
+  if (!send.disabled || picksFromList() || sendingOwn()) return;
+  event.preventDefault();
+  event.stopPropagation();
+  heldSend = true;
+}
+
+function releaseSend() {
+  if (!heldSend || send.disabled) return;
+  heldSend = false;
+  form.requestSubmit();
+}
+
+if (form && send) {
+  document.addEventListener("keydown", holdSend, true);
+  for (const kind of ["input", "pointerdown"]) form.addEventListener(kind, () => { heldSend = false; }, true);
+  new MutationObserver(releaseSend).observe(send, { attributes: true, attributeFilter: ["disabled"] });
 }
 
 render();
