@@ -92,7 +92,18 @@ async def test_the_show_sells_out_on_the_wall_clock_and_the_waitlist_takes_a_can
             paid = await first.user.click(picker.response, custom_id=_button(picker.response, "picket:hold:pay:"))
             assert paid.response.embeds[0].title.startswith("Paid")
 
-            held = await second.slash(world.channel, "book", show=show, quantity=3)
+        # The queue lets fans in at the show's rate (2 a second here), counted from the last fan let
+        # in: a second fan who books a moment after the first may be told to wait for their turn, as
+        # anyone would be, and books again once it comes (not before a second has passed).
+        deadline = time.monotonic() + 45
+        while True:
+            async with session.turn():
+                held = await second.slash(world.channel, "book", show=show, quantity=3)
+            if any(c.startswith("picket:hold:pay:") for c in _buttons(held.response)):
+                break
+            assert time.monotonic() < deadline, held.response.content
+            await asyncio.sleep(1.0)
+        async with session.turn():
             await second.click(held.response, custom_id=_button(held.response, "picket:hold:pay:"))
             await env.settle()
             sold_out = await late.slash(world.channel, "book", show=show)
