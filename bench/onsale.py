@@ -17,8 +17,10 @@ What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
    (raw_batched_rows_per_s). The sale's ratios are taken against raw_holds_per_s.
 2b. admission rate: the show's ``admission_per_minute`` is set to ``--admit-rate`` or, by default, to
    120 x raw_holds_per_s (twice the anchor's single-seat hold rate, in fans per minute): fans are let
-   in faster than the database could hold seats for them, so admission is never the bottleneck, and
-   no faster, so admissions write no more than a well-set sale does. ``--admit-seconds S`` instead
+   in faster than the database could hold seats for them, so admission is never the bottleneck. With
+   many more fans than seats this lets most of them in during the sale, and each admission's writes
+   (the turn, the "your turn" DM, the report's journal) are part of what is measured: a show whose
+   organizer sets the rate near what sells a minute lets fewer in. ``--admit-seconds S`` instead
    sets the rate that lets all N fans in within S seconds. The rate used is printed.
 2. sale: at one wall-clock instant (the show's on-sale time) P worker processes start. Each has its
    own Store (SystemClock) with a pool of ``--concurrency`` connections (no overflow: as many as the
