@@ -181,32 +181,59 @@ class SeatState:
     state: str  # available | held | sold (a lapsed hold reads as available)
 
 
+@dataclass(frozen=True)
+class SeatChoice:
+    """What a fan picking seats sees: the show's title, how many seats one fan may take, and seats
+    in best-first order (every seat of the show, or the free ones of one section)."""
+
+    title: str
+    per_fan_limit: int
+    seats: list[SeatState]
+
+    @property
+    def sections_with_free_seats(self) -> list[str]:
+        return list(dict.fromkeys(s.section for s in self.seats if s.state == SeatStatus.AVAILABLE.value))
+
+
+_SEAT_COLUMNS = (ShowSeat.id, ShowSeat.section, ShowSeat.row_label, ShowSeat.seat_number, ShowSeat.status)
+
+
 async def seat_states(store: Store, show_id: int) -> list[SeatState]:
-    """Every seat of a show in best-first order, for the seat map and the seat pickers. Read from the
-    replica: a seat it still shows free may be gone, and the hold (on the primary) then refuses it."""
+    """Every seat of a show in best-first order, for the seat map. Read from the replica: a seat it
+    still shows free may be gone, and the hold (on the primary) then refuses it."""
+    return (await seat_picker(store, show_id)).seats
+
+
+async def seat_picker(store: Store, show_id: int) -> SeatChoice:
+    """The seat map's seats with the show's title and per-fan limit, in one read (the replica)."""
     now = store.now()
     async with store.read_session() as s:
-        await load_show(s, show_id)
-        rows = (
-            await s.execute(
-                select(
-                    ShowSeat.id,
-                    ShowSeat.section,
-                    ShowSeat.row_label,
-                    ShowSeat.seat_number,
-                    ShowSeat.status,
-                    ShowSeat.held_until,
-                )
-                .where(ShowSeat.show_id == show_id)
-                .order_by(ShowSeat.position)
-            )
-        ).all()
-    out = []
-    for sid, section, row, number, status, held_until in rows:
-        if status == SeatStatus.HELD.value and held_until is not None and held_until <= now:
-            status = SeatStatus.AVAILABLE.value
-        out.append(SeatState(sid, section, row, number, status))
-    return out
+        show = await load_show(s, show_id)
+        rows = await s.execute(
+            select(*_SEAT_COLUMNS, ShowSeat.held_until).where(ShowSeat.show_id == show_id).order_by(ShowSeat.position)
+        )
+        out = []
+        for sid, section, row, number, status, held_until in rows.tuples():
+            if status == SeatStatus.HELD.value and held_until is not None and held_until <= now:
+                status = SeatStatus.AVAILABLE.value
+            out.append(SeatState(sid, section, row, number, status))
+    return SeatChoice(show.title, show.per_fan_limit, out)
+
+
+async def free_in_section(store: Store, show_id: int, section: str, *, most: int) -> SeatChoice:
+    """The best ``most`` seats a buyer could take now in one section (the replica): the database
+    picks them, rather than every seat of the show being read to find a few."""
+    now = store.now()
+    async with store.read_session() as s:
+        show = await load_show(s, show_id)
+        rows = await s.execute(
+            select(*_SEAT_COLUMNS)
+            .where(ShowSeat.show_id == show_id, ShowSeat.section == section, sellable(now))
+            .order_by(ShowSeat.position)
+            .limit(most)
+        )
+        free = [SeatState(sid, sec, row, n, SeatStatus.AVAILABLE.value) for sid, sec, row, n, _ in rows.tuples()]
+    return SeatChoice(show.title, show.per_fan_limit, free)
 
 
 @dataclass(frozen=True)

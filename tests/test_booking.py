@@ -217,3 +217,16 @@ async def test_fifty_buyers_race_for_ten_seats(store, gateway):
     assert sorted(winners) == sorted(ids)
     await assert_sold_exactly_once(store, show.id, 10)
     assert gateway.successful_charges == 10
+
+
+async def test_a_section_picker_offers_only_that_sections_free_seats_best_first(store):
+    show = await on_sale_show(store, seatmap="A:1x5:Standard, B:1x5:Standard")
+    choice = await seats.seat_picker(store, show.id)
+    assert choice.sections_with_free_seats == ["A", "B"]
+    b_first = [s.id for s in choice.seats if s.section == "B"][:2]
+    await holds.hold_seats(store, show_id=show.id, fan_id=1, seat_ids=b_first)
+
+    picked = await seats.free_in_section(store, show.id, "B", most=2)
+
+    assert picked.title == "Night Shift" and picked.per_fan_limit == 4
+    assert [s.seat_number for s in picked.seats] == [3, 4]  # the held two are not offered

@@ -21,11 +21,10 @@ from cogs.common.policy import policy_block
 from cogs.common.requests import answered
 from cogs.common.services import Services, services_of
 from cogs.common.ui import FromCustomId, StatelessView, edit, money, reply, thinking
-from domain import holds, orders, queue, shows, waitlist
+from domain import holds, orders, queue, seats, shows, waitlist
 from domain.holds import HoldSummary
 from domain.orders import OrderSummary
 from domain.queue import QueueStatus
-from domain.seats import seat_states
 from notifier import messages
 from notifier.charts import seat_map_image
 from notifier.i18n import N_
@@ -214,22 +213,21 @@ async def seat_picker(interaction: discord.Interaction, show_id: int, *, in_plac
     """The seat map with a section select and a best-available select."""
     services = services_of(interaction)
     await thinking(interaction)  # drawing 100,000 seats takes seconds
-    show = await shows.get_show(services.store, show_id)
-    seats = await seat_states(services.store, show_id)
+    choice = await seats.seat_picker(services.store, show_id)
     image = await asyncio.to_thread(  # Pillow, off the event loop; its words in the fan's language
-        seat_map_image, seats, show.title, locale=str(interaction.locale)
+        seat_map_image, choice.seats, choice.title, locale=str(interaction.locale)
     )
     picture = discord.File(io.BytesIO(image), filename="seatmap.png")
     embed = discord.Embed(
-        title=t(interaction, "Choose seats · {title}", title=show.title),
+        title=t(interaction, "Choose seats · {title}", title=choice.title),
         description=t(interaction, "Green seats are free. Pick a section, or take the best available."),
     )
     embed.set_image(url="attachment://seatmap.png")
-    sections = [name for name in dict.fromkeys(s.section for s in seats if s.state == "available")]
+    sections = choice.sections_with_free_seats
     view = StatelessView()
     if sections:
         view.add_item(SectionSelect(show_id, sections[:MAX_OPTIONS], interaction))
-    view.add_item(QuantitySelect(show_id, min(show.per_fan_limit, 10), interaction))
+    view.add_item(QuantitySelect(show_id, min(choice.per_fan_limit, 10), interaction))
     if in_place:
         await edit(interaction, content=None, embed=embed, attachments=[picture], view=view)
     else:
@@ -332,12 +330,8 @@ class SectionSelect(
     async def callback(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
         section = self.item.values[0]
-        show = await shows.get_show(services.store, self.show_id)
-        free = [
-            s
-            for s in await seat_states(services.store, self.show_id)
-            if s.section == section and s.state == "available"
-        ]
+        choice = await seats.free_in_section(services.store, self.show_id, section, most=MAX_OPTIONS)
+        free = choice.seats
         if not free:
             await reply(
                 interaction,
@@ -349,16 +343,14 @@ class SectionSelect(
             )
             return
         view = StatelessView()
-        view.add_item(
-            SeatSelect(self.show_id, free[:MAX_OPTIONS], min(show.per_fan_limit, len(free[:MAX_OPTIONS])), interaction)
-        )
+        view.add_item(SeatSelect(self.show_id, free, min(choice.per_fan_limit, len(free)), interaction))
         await reply(
             interaction,
             t(
                 interaction,
                 "Seats in section {section} (the best {n} free ones):",
                 section=section,
-                n=min(len(free), MAX_OPTIONS),
+                n=len(free),
             ),
             view=view,
         )
