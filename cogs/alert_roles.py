@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common.authority import organizer_only, server_id
+from cogs.common.authority import may_post_in, organizer_only, server_id
 from cogs.common.i18n import t
 from cogs.common.names import Name, artist_choices, genre_choices
 from cogs.common.requests import answered
@@ -126,25 +126,7 @@ class AlertRolesCog(
         name = alert_roles.clean_name(kind, typed)
         guild = interaction.guild
         assert guild is not None  # a guild-only command
-        if channel.guild.id != interaction.guild_id:
-            raise errors.NotPermitted(t(interaction, "Pick a channel of this server."))
-        if not channel.permissions_for(cast(discord.Member, interaction.user)).send_messages:  # in a server: a Member
-            raise errors.NotPermitted(
-                t(
-                    interaction,
-                    "You can't post in {channel}, so Picket won't post there for you.",
-                    channel=channel.mention,
-                )
-            )
-        mine = channel.permissions_for(guild.me) if guild.me else discord.Permissions.none()
-        if not (mine.view_channel and mine.send_messages and mine.embed_links):
-            raise errors.NotPermitted(
-                t(
-                    interaction,
-                    "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.",
-                    channel=channel.mention,
-                )
-            )
+        may_post_in(interaction, channel)
         if not (guild.me and guild.me.guild_permissions.manage_roles):
             raise errors.NotPermitted(t(interaction, "Picket can't make roles here: give it Manage Roles."))
         # In the server's language: the role and its button are public.
@@ -158,7 +140,7 @@ class AlertRolesCog(
             raise errors.NotPermitted(t(interaction, "Picket can't make roles here: give it Manage Roles.")) from None
         try:
             offered = await alert_roles.add_alert_role(
-                self.services.store, interaction.guild_id, kind, name, role_id=role.id, channel_id=channel.id
+                self.services.store, server_id(interaction), kind, name, role_id=role.id, channel_id=channel.id
             )
         except errors.DomainError:
             await role.delete(reason="Picket: that alert role already exists")
@@ -175,7 +157,7 @@ class AlertRolesCog(
                 view=StatelessView(AlertRoleButton(role.id, language)),
             )
         except discord.HTTPException:
-            await alert_roles.remove_alert_role(self.services.store, interaction.guild_id, kind, name)
+            await alert_roles.remove_alert_role(self.services.store, server_id(interaction), kind, name)
             await role.delete(reason="Picket: could not post the alert role's button")
             raise errors.NotPermitted(
                 t(

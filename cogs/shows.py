@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import cast
 
 import discord
 from discord import app_commands
@@ -15,7 +14,7 @@ from discord.ext import commands
 
 from cogs.common import around
 from cogs.common.announcement import ShowButton, announcement_view, show_embed
-from cogs.common.authority import organizer_only, organizer_rights
+from cogs.common.authority import may_post_in, organizer_only, organizer_rights
 from cogs.common.fan_out import fan_out_note
 from cogs.common.i18n import t
 from cogs.common.options import ShowOption
@@ -222,25 +221,7 @@ class ShowsCog(
             raise errors.ShowCancelled("show.cancelled", title=info.title)
         # The bot posts on the organizer's behalf only where they could post themselves, and only
         # where it can post: otherwise nothing is written and no follower is alerted.
-        if channel.guild.id != interaction.guild_id:
-            raise errors.NotPermitted(t(interaction, "Pick a channel of this server."))
-        if not channel.permissions_for(cast(discord.Member, interaction.user)).send_messages:  # in a server: a Member
-            raise errors.NotPermitted(
-                t(
-                    interaction,
-                    "You can't post in {channel}, so Picket won't post there for you.",
-                    channel=channel.mention,
-                )
-            )
-        mine = channel.permissions_for(channel.guild.me) if channel.guild.me else discord.Permissions.none()
-        if not (mine.view_channel and mine.send_messages and mine.embed_links):
-            raise errors.NotPermitted(
-                t(
-                    interaction,
-                    "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.",
-                    channel=channel.mention,
-                )
-            )
+        may_post_in(interaction, channel)
         poster_url = poster.url if poster and (poster.content_type or "").startswith("image/") else None
         try:
             # Public: in the server's language (a Korean server reads a Korean announcement).
@@ -258,7 +239,7 @@ class ShowsCog(
             ) from None
         try:  # posted: now record it and queue the followers' alerts, in one transaction
             announced = await shows.record_announcement(
-                self.services.store, show.id, interaction.user.id, channel.id, interaction.guild_id
+                self.services.store, show.id, interaction.user.id, channel.id, channel.guild.id
             )
         except errors.DomainError:
             await message.delete()  # e.g. cancelled meanwhile: take the post back

@@ -10,13 +10,16 @@ of another is the ``show`` option's own lookup (cogs/common/options.py).
 
 from __future__ import annotations
 
+from typing import cast
+
 import discord
 from discord import app_commands
 
+from cogs.common.i18n import t
 from cogs.common.requests import Refused
 from cogs.common.services import services_of
 from domain import organizers
-from domain.errors import DomainError
+from domain.errors import DomainError, NotPermitted
 
 
 def server_id(interaction: discord.Interaction) -> int:
@@ -59,3 +62,25 @@ async def _organizer_now(interaction: discord.Interaction) -> bool:
 
 organizer_only = app_commands.check(_organizer_now)
 """A command only an organizer of this server may run (every /show command)."""
+
+
+def may_post_in(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    """Picket posts on an organizer's behalf (an announcement, an alert role's button) only in a
+    channel of this server where the organizer could post themselves, and where Picket can post:
+    otherwise NotPermitted, saying what is missing, and nothing is written."""
+    if channel.guild.id != interaction.guild_id:
+        raise NotPermitted(t(interaction, "Pick a channel of this server."))
+    if not channel.permissions_for(cast(discord.Member, interaction.user)).send_messages:  # in a server: a Member
+        raise NotPermitted(
+            t(interaction, "You can't post in {channel}, so Picket won't post there for you.", channel=channel.mention)
+        )
+    me = channel.guild.me
+    mine = channel.permissions_for(me) if me else discord.Permissions.none()
+    if not (mine.view_channel and mine.send_messages and mine.embed_links):
+        raise NotPermitted(
+            t(
+                interaction,
+                "Picket can't post in {channel}: give it View Channel, Send Messages and Embed Links there.",
+                channel=channel.mention,
+            )
+        )
