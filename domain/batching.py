@@ -89,8 +89,8 @@ MAX_BATCH = 64  # requests per transaction: a batch's statements stay short (IN 
 class Batcher(Generic[I, R]):
     """Group commit on top of :class:`Batched`, for the on-sale's hot path (holds, purchases).
 
-    ``run_batch(key, requests)`` serves a batch in one transaction and returns one outcome per
-    request: its answer, the exception its caller gets, or :data:`ALONE`, which leaves the request
+    ``run_batch(key, requests)`` serves a batch in one transaction (its requests distinct by
+    ``distinct(request)``) and returns one outcome per request: its answer, the exception its caller gets, or :data:`ALONE`, which leaves the request
     to ``run_one(request)``, the one-request path, after the batch. If the batch fails as a whole,
     every request of it is served alone: a batch never turns one fan's bad luck into everyone's.
     The batch commits on behalf of all its callers, so each caller counts its own committed write
@@ -101,10 +101,12 @@ class Batcher(Generic[I, R]):
         run_batch: Callable[[Hashable, list[I]], Awaitable[list[object]]],
         run_one: Callable[[I], Awaitable[R]],
         *,
+        distinct: Callable[[I], Hashable],
         most: int = MAX_BATCH,
     ) -> None:
         self.run_batch = run_batch
         self.run_one = run_one
+        self.distinct = distinct
         self.batched: Batched[Hashable, I, R] = Batched(self._run, most=most)
 
     async def submit(self, key: Hashable, request: I) -> R:
@@ -114,8 +116,16 @@ class Batcher(Generic[I, R]):
 
     async def _run(self, key: Hashable, batch: list[tuple[I, asyncio.Future[R]]]) -> None:
         detach_committed_writes()  # in the batch's own task: its commits are its callers'
+        # The same thing asked twice in one batch (a double click: one fan, one hold, one order) is
+        # served alone after the batch, which sees the first one's outcome.
+        first: dict[Hashable, int] = {}
+        for i, (request, _) in enumerate(batch):
+            first.setdefault(self.distinct(request), i)
+        outcomes: list[object] = [ALONE] * len(batch)
         try:
-            outcomes = await self.run_batch(key, [request for request, _ in batch])
+            served = await self.run_batch(key, [batch[i][0] for i in first.values()])
+            for i, outcome in zip(first.values(), served, strict=True):
+                outcomes[i] = outcome
         except Exception as exc:  # the batch as a whole failed: each request on its own
             expected = isinstance(exc, (DBAPIError, BatchInterrupted, DomainError))  # each alone gets its answer
             log.log(

@@ -48,22 +48,12 @@ async def hold_best(store: Store, show_id: int, fan_id: int, quantity: int, ttl:
 def _make(store: Store) -> Batcher[_Ask, HoldSummary]:
     async def run_batch(key: Hashable, asks: list[_Ask]) -> list[object]:
         show_id, ttl = cast(tuple[int, timedelta], key)  # the key hold_best gives
-        outcomes: list[object] = [ALONE] * len(asks)
-        first: list[int] = []  # a fan twice in one batch (a double click): the second is served alone, after
-        seen: set[int] = set()
-        for i, ask in enumerate(asks):
-            if ask.fan_id not in seen:
-                seen.add(ask.fan_id)
-                first.append(i)
-        got = await store.transaction(lambda s: _hold_many(store, s, show_id, ttl, [asks[i] for i in first]))
-        for i, outcome in zip(first, got, strict=True):
-            outcomes[i] = outcome
-        return outcomes
+        return await store.transaction(lambda s: _hold_many(store, s, show_id, ttl, asks))
 
     async def run_one(ask: _Ask) -> HoldSummary:
         return await hold_seats_alone(store, ask.show_id, ask.fan_id, None, ask.quantity, None, ask.ttl)
 
-    return Batcher(run_batch, run_one)
+    return Batcher(run_batch, run_one, distinct=lambda ask: ask.fan_id)
 
 
 async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta, asks: list[_Ask]) -> list[object]:

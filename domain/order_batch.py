@@ -39,9 +39,8 @@ from domain.models import (
 from domain.orders import OrderSummary, prepare_alone, settle_alone
 from domain.outbox import enqueue_many
 from domain.payments import PaymentResult
-from domain.seats import SeatView
 from domain.store import Store
-from domain.tickets import TicketView
+from domain.tickets import TicketView, ticket_views
 
 Prepared = tuple[int, str, int, str]  # order id, the charge's idempotency key, amount, currency
 _ONE = "all"  # one batch for every show: a batch reads the shows of its holds
@@ -72,28 +71,14 @@ async def settle(store: Store, order_id: int, result: PaymentResult, fan_name: s
     return await batcher.submit(_ONE, _Settle(order_id, result, fan_name))
 
 
-def _distinct(items: list[Any], key: Any) -> tuple[list[int], list[object]]:
-    """Indexes of the first request of each key; outcomes, the repeats left to be served alone."""
-    first, seen = [], set()
-    for i, item in enumerate(items):
-        if key(item) not in seen:
-            seen.add(key(item))
-            first.append(i)
-    return first, [ALONE] * len(items)
-
-
 def _prepare_batcher(store: Store) -> Batcher[_Prepare, OrderSummary | Prepared]:
     async def run_batch(_key: Hashable, asks: list[_Prepare]) -> list[object]:
-        first, outcomes = _distinct(asks, lambda a: a.hold_id)
-        got = await store.transaction(lambda s: _prepare_many(store, s, [asks[i] for i in first]))
-        for i, outcome in zip(first, got, strict=True):
-            outcomes[i] = outcome
-        return outcomes
+        return await store.transaction(lambda s: _prepare_many(store, s, asks))
 
     async def run_one(ask: _Prepare) -> OrderSummary | Prepared:
         return await prepare_alone(store, ask.hold_id, ask.fan_id)
 
-    return Batcher(run_batch, run_one)
+    return Batcher(run_batch, run_one, distinct=lambda ask: ask.hold_id)
 
 
 async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> list[object]:
@@ -178,17 +163,12 @@ async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> 
 
 def _settle_batcher(store: Store) -> Batcher[_Settle, Any]:
     async def run_batch(_key: Hashable, asks: list[_Settle]) -> list[object]:
-        first, outcomes = _distinct(asks, lambda a: a.order_id)
-        first = [i for i in first if asks[i].result.ok]  # a declined charge: the one-order path
-        got = await store.transaction(lambda s: _settle_many(store, s, [asks[i] for i in first]))
-        for i, outcome in zip(first, got, strict=True):
-            outcomes[i] = outcome
-        return outcomes
+        return await store.transaction(lambda s: _settle_many(store, s, asks))
 
     async def run_one(ask: _Settle) -> Any:
         return await settle_alone(store, ask.order_id, ask.result, ask.fan_name)
 
-    return Batcher(run_batch, run_one)
+    return Batcher(run_batch, run_one, distinct=lambda ask: ask.order_id)
 
 
 async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> list[object]:
@@ -214,7 +194,11 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
             .with_for_update()
         )
     }
-    pending = [i for i, a in enumerate(asks) if (o := orders.get(a.order_id)) and o.status == OrderStatus.PENDING.value]
+    pending = [  # a declined charge goes to the one-order path
+        i
+        for i, a in enumerate(asks)
+        if a.result.ok and (o := orders.get(a.order_id)) and o.status == OrderStatus.PENDING.value
+    ]
     hold_ids = [orders[asks[i].order_id].hold_id for i in pending]
     holds = {
         h.id: h
@@ -300,7 +284,9 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
             for i, o in zip(paid, paid_orders, strict=True)
         ],
     )
-    tickets = await _ticket_views_by_order(s, [o.id for o in paid_orders])
+    tickets: dict[int, list[TicketView]] = defaultdict(list)
+    for ticket in await ticket_views(s, Ticket.order_id.in_([o.id for o in paid_orders])):
+        tickets[ticket.order_id].append(ticket)
     for i, o in zip(paid, paid_orders, strict=True):
         outcomes[i] = (
             OrderSummary(
@@ -311,36 +297,8 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
                 o.amount_cents,
                 o.organizer_amount_cents,
                 o.currency,
-                tickets[o.id],
+                tuple(tickets[o.id]),
             ),
             "paid",
         )
     return outcomes
-
-
-async def _ticket_views_by_order(s: AsyncSession, order_ids: list[int]) -> dict[int, tuple[TicketView, ...]]:
-    rows = await s.execute(
-        select(
-            Ticket.id,
-            Ticket.order_id,
-            Ticket.show_id,
-            Ticket.holder_discord_id,
-            Ticket.status,
-            Ticket.price_cents,
-            Ticket.checked_in_at,
-            ShowSeat.id,
-            ShowSeat.section,
-            ShowSeat.row_label,
-            ShowSeat.seat_number,
-            PriceTier.name,
-        )
-        .join(ShowSeat, ShowSeat.id == Ticket.show_seat_id)
-        .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
-        .where(Ticket.order_id.in_(order_ids))
-        .order_by(Ticket.id)
-    )
-    out: dict[int, list[TicketView]] = defaultdict(list)
-    for tid, oid, show_id, holder, status, price, checked, sid, section, row_label, number, tier in rows.tuples():
-        seat = SeatView(sid, section, row_label, number, tier, price)
-        out[oid].append(TicketView(tid, oid, show_id, holder, status, seat, checked_in_at=checked))
-    return {oid: tuple(out[oid]) for oid in order_ids}
