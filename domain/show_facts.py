@@ -8,8 +8,8 @@ on-sale burst, so each Store keeps them per show in this process:
   filled it), so a show edited by another process is seen within that;
 - concurrent misses for one show share one read (single flight);
 - this process's own writes to a show drop its entry, in every Store of the process: an ORM flush
-  that adds, changes or deletes a ``Show``, or an UPDATE/DELETE statement on ``shows`` (the shows
-  its WHERE names by id, else every show). They drop it at the write and again after the commit,
+  that adds, changes or deletes a ``Show`` (that show), or an UPDATE/DELETE statement on ``shows``
+  (every show: such statements are rare, and an entry refills in one read). They drop it at the write and again after the commit,
   so a read that raced the write (and saw the row as it was) does not keep the old value.
 
 Never for what decides availability inside a transaction: holds, purchases and promotions re-read
@@ -24,12 +24,9 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
-from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, ColumnElement
-from sqlalchemy.sql.operators import and_, eq, in_op
 
 from domain.models import Show, ShowStatus
 from domain.shows import load_show
@@ -181,7 +178,7 @@ def _statement(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     if table is None or getattr(table, "name", None) != Show.__tablename__:
         return
-    _written(session=state.session, show_ids=_ids_named(state))
+    _written(session=state.session, show_ids=None)  # a statement on shows: every entry (edits are rare)
 
 
 @event.listens_for(SessionClass, "after_commit")
@@ -194,37 +191,3 @@ def _committed(session: Session) -> None:
 @event.listens_for(SessionClass, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_WRITTEN, None)  # nothing changed; the entries were dropped at the write anyway
-
-
-def _ids_named(state: ORMExecuteState) -> set[int] | None:
-    """The show ids an UPDATE/DELETE on ``shows`` is limited to (``id = x``, ``id IN (...)``, alone or
-    ANDed with other conditions; or the ids of an ORM bulk UPDATE by primary key), else None."""
-    params = state.parameters
-    where = getattr(state.statement, "whereclause", None)
-    if where is None:
-        if isinstance(params, list) and params and all(isinstance(p, dict) and "id" in p for p in params):
-            return {int(p["id"]) for p in params}  # bulk UPDATE by primary key
-        return None
-    return _ids_in(where)
-
-
-def _ids_in(clause: ColumnElement[Any]) -> set[int] | None:
-    if isinstance(clause, BooleanClauseList) and clause.operator is and_:
-        for part in clause.clauses:
-            found = _ids_in(part)
-            if found is not None:
-                return found  # ANDed: at most these
-        return None
-    if not isinstance(clause, BinaryExpression) or clause.operator not in (eq, in_op):
-        return None
-    left, right = clause.left, clause.right
-    if getattr(left, "table", None) is None or getattr(left, "name", None) != "id":
-        return None
-    if getattr(left.table, "name", None) != Show.__tablename__ or not isinstance(right, BindParameter):
-        return None
-    value = right.effective_value
-    if clause.operator is eq:
-        return {int(value)} if isinstance(value, int) else None
-    if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
-        return {int(v) for v in value}
-    return None
