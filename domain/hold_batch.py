@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import and_, case, delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
 from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for
-from domain.holds import HoldSummary, check_on_sale, end_hold, hold_seats_alone
+from domain.holds import HoldSummary, check_on_sale, end_hold, hold_seats_alone, limit_refusal, pick_best
 from domain.models import FanShowQuota, Hold, HoldStatus, PriceTier, SeatStatus, ShowSeat
 from domain.seats import SeatView, sellable
 from domain.shows import load_show
@@ -101,31 +101,13 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     for i, ask in enumerate(asks):
         held = have.get(ask.fan_id, 0)
         if held + ask.quantity > show.per_fan_limit:
-            left = max(0, show.per_fan_limit - held)
-            outcomes[i] = errors.FanLimitExceeded(
-                "fan.limit", title=show.title, limit=show.per_fan_limit, have=held, left=left
-            )
+            outcomes[i] = limit_refusal(show, held)
         else:
             within.append(i)
 
     # The best seats for all of them at once, dealt out in arrival order.
     wanted = sum(asks[i].quantity for i in within)
-    picked: list[int] = []
-    for state in (
-        ShowSeat.status == SeatStatus.AVAILABLE.value,
-        and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
-    ):
-        if len(picked) >= wanted:
-            break
-        q = (
-            select(ShowSeat.id)
-            .where(ShowSeat.show_id == show_id, state)
-            .with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
-            .order_by(ShowSeat.position)
-            .limit(wanted - len(picked))
-            .with_for_update(skip_locked=True)
-        )
-        picked += list((await conn.execute(q)).scalars())
+    picked = await pick_best(s, show_id, now, wanted) if wanted else []
     served: list[tuple[int, list[int]]] = []
     at = 0
     for i in within:
@@ -133,7 +115,8 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
         if at + n <= len(picked):
             served.append((i, picked[at : at + n]))
             at += n
-    short = [i for i in within if i not in {j for j, _ in served}]
+    got_seats = {i for i, _ in served}
+    short = [i for i in within if i not in got_seats]
     if short and not picked and not await _any_sellable(s, show_id, now):
         for i in short:  # nothing a buyer could take, as the one-fan path would answer
             outcomes[i] = errors.SoldOut("sold_out.show", title=show.title)

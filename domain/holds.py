@@ -82,8 +82,49 @@ async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan_id: int,
                 select(FanShowQuota.seats).where(FanShowQuota.show_id == show.id, FanShowQuota.fan_discord_id == fan_id)
             )
         ).scalar_one()
-        left = max(0, show.per_fan_limit - have)
-        raise errors.FanLimitExceeded("fan.limit", title=show.title, limit=show.per_fan_limit, have=have, left=left)
+        raise limit_refusal(show, have)
+
+
+def limit_refusal(show: Show, have: int) -> errors.FanLimitExceeded:
+    """The refusal of a fan who already has ``have`` seats of the show, at or near its per-fan limit."""
+    left = max(0, show.per_fan_limit - have)
+    return errors.FanLimitExceeded("fan.limit", title=show.title, limit=show.per_fan_limit, have=have, left=left)
+
+
+async def pick_best(
+    s: AsyncSession,
+    show_id: int,
+    now: datetime,
+    n: int,
+    *,
+    tier_id: int | None = None,
+    for_waitlist: bool = False,
+    lock: bool = True,
+) -> list[int]:
+    """The best ``n`` seats (or fewer) a new hold may take, in position order: free seats first, then
+    seats whose hold ran out; for a waitlist promotion, only seats kept back for the waitlist, never
+    seats on sale. ``lock``: FOR UPDATE SKIP LOCKED, so buyers picking at once get different seats
+    (each query is one index range read, so it locks just the rows it hands back)."""
+    states = [
+        ShowSeat.status == SeatStatus.AVAILABLE.value,
+        and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
+    ]
+    if for_waitlist:
+        states = [kept_for_waitlist()]
+    picked: list[int] = []
+    for state in states:
+        q = select(ShowSeat.id).where(ShowSeat.show_id == show_id, state)
+        if tier_id is not None:
+            q = q.where(ShowSeat.tier_id == tier_id).with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql")
+        else:
+            q = q.with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
+        q = q.order_by(ShowSeat.position).limit(n - len(picked))
+        if lock:
+            q = q.with_for_update(skip_locked=True)
+        picked += list((await s.execute(q)).scalars())
+        if len(picked) == n:
+            break
+    return picked
 
 
 async def release_quota(s: AsyncSession, show_id: int, fan_id: int, quantity: int) -> None:
@@ -240,27 +281,7 @@ async def hold_seats_in(
     else:
         # Free seats first, then seats whose hold ran out: each query is one index range read in
         # position order, so SKIP LOCKED locks just the rows it hands back.
-        wanted = []
-        states = [
-            ShowSeat.status == SeatStatus.AVAILABLE.value,
-            and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
-        ]
-        if for_waitlist:  # only seats kept back for the waitlist, never seats on sale
-            states = [kept_for_waitlist()]
-        for state in states:
-            q = select(ShowSeat.id).where(ShowSeat.show_id == show.id, state)
-            if tier_id is not None:
-                q = q.where(ShowSeat.tier_id == tier_id).with_hint(
-                    ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql"
-                )
-            else:
-                q = q.with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
-            q = q.order_by(ShowSeat.position).limit(quantity - len(wanted))
-            if not final:
-                q = q.with_for_update(skip_locked=True)
-            wanted += list((await s.execute(q)).scalars())
-            if len(wanted) == quantity:
-                break
+        wanted = await pick_best(s, show.id, now, quantity, tier_id=tier_id, for_waitlist=for_waitlist, lock=not final)
         if len(wanted) < quantity:
             if not final and store.dialect != "sqlite":
                 # SKIP LOCKED hid seats other buyers' open transactions have locked. If enough seats
