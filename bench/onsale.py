@@ -194,6 +194,12 @@ async def picket_worker(cfg: dict) -> dict:
     await redis.ping()
     start = await _wait_for_go()
     cpu0 = cpu_seconds()
+    profiler = None
+    if cfg.get("profile"):  # --profile: pyinstrument over worker 0's sale
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
 
     q = await queue.show_queue(store, show_id)
     done = asyncio.Event()  # a reserve answered SoldOut
@@ -213,8 +219,14 @@ async def picket_worker(cfg: dict) -> dict:
         nonlocal admitted_by_me
         try:
             while not done.is_set():
-                admitted_by_me += len(await queue.admit(store, redis, q))
+                let_in = await queue.admit(store, redis, q)
+                admitted_by_me += len(let_in)
                 if await queue.line_length(redis, show_id) == 0:
+                    return
+                if not let_in and await queue.sold_out(store, show_id):
+                    # Every seat sold: the line is held back for good (the scheduler's admit_all would
+                    # now close it and tell those still waiting). Over for this worker.
+                    done.set()
                     return
                 await asyncio.sleep(cfg["tick"])
         finally:
@@ -301,6 +313,11 @@ async def picket_worker(cfg: dict) -> dict:
     while paying:  # the payments still in flight when the show sold out
         await asyncio.gather(*list(paying))
     ticker.cancel()
+    if profiler is not None:
+        profiler.stop()
+        Path(cfg["profile"]).write_text(
+            profiler.output_text(unicode=True, show_all=bool(os.environ.get("PROFILE_ALL")))
+        )
     await store.dispose()
     await redis.aclose()
     return dict(
@@ -518,6 +535,7 @@ async def run_workers(args, mode: str, show_id: int, extra: dict, before_go=None
             database_url=args.database_url,
             redis_url=args.redis_url,
             tick=args.tick,
+            profile=args.profile if i == 0 else None,
             **extra,
         )
         procs.append(
@@ -856,6 +874,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline (phase 3)")
+    parser.add_argument("--profile", default=None, help="write a pyinstrument profile of worker 0's sale to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.worker:

@@ -5,6 +5,11 @@
   first served. Leaving and joining again goes to the back.
 - The head of the line is let in at the organizer's rate (fans per minute). A let-in fan holds an
   admission token with a time limit; only a fan holding one can reserve seats.
+- The live-turns cap: no more fans are choosing at once (let in, holding no seat yet, turn not over)
+  than there are seats they could take now (free, or held by a hold that ran out). A crowd ten times
+  the house waits in line with its places instead of being let in to find the seats gone; a fan who
+  holds seats, leaves, or whose turn ends makes room for the next, and so does a seat that comes back.
+  After a Redis loss the cap starts again from nobody choosing (looser, never tighter).
 - Every step is one Lua script, atomic on Redis: with many bot processes a place is given once and a
   fan is let in once. The same scripts run on fakeredis for the embedded default (domain/queue_scripts.py).
 - An on-sale burst is served in batches, with no timer: the joins of one show that arrive while its
@@ -113,6 +118,7 @@ async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:
     k = show_keys(show_id)
     removed = await redis.zrem(k["line"], fan_id)
     dropped = await redis.zrem(k["turns"], fan_id)
+    await redis.zrem(k["choosing"], fan_id)
     await store.transaction(
         lambda s: s.execute(
             delete(QueuePlace).where(QueuePlace.show_id == show_id, QueuePlace.fan_discord_id == fan_id)
@@ -137,18 +143,23 @@ async def _admit(
     """:func:`admit`, and where each fan of ``asking`` stands right after it (in the same script):
     (the fans let in, [(state, value) of each fan asking])."""
     k = show_keys(q.show_id)
-    admitting = not q.closed(store.now())  # a cancelled or started show lets nobody in; admit_all closes its line
+    now = store.now()
+    admitting = not q.closed(now)  # a cancelled or started show lets nobody in; admit_all closes its line
     if not admitting and not asking:
         return [], []
+    room = -1
+    if admitting and now >= q.on_sale_at:  # the live-turns cap: seats the fans let in could take
+        room = await _takeable_now((id(store), q.show_id), (store, q.show_id), None)
     raw = await queue_scripts.ADMIT(
         redis,
-        (k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"]),
+        (k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"], k["choosing"]),
         (
-            store.now().timestamp(),
+            now.timestamp(),
             q.on_sale_at.timestamp(),
             q.admission_per_minute,
             q.admission_minutes * 60,
             int(admitting),
+            room,
             *asking,
         ),
     )
@@ -159,7 +170,6 @@ async def _admit(
     where = [(str(raw[i]), int(raw[i + 1])) for i in range(let_in, len(raw), 2)]
     if not fans:
         return fans, where
-    now = store.now()
     until = now + timedelta(minutes=q.admission_minutes)
     told = set(answering)
 
@@ -271,6 +281,38 @@ async def _count_for(context: tuple[Store, int], batch: list[tuple[None, asyncio
 _sold_out_now: Batched[tuple[Store, int], None, bool] = Batched(_count_for, most=100_000)
 
 
+async def takeable_seats(store: Store, show_id: int) -> int:
+    """Seats a fan could hold now: free ones, and held ones whose hold ran out (not those kept back
+    for the waitlist). What the live-turns cap lets that many fans in for."""
+    now = store.now()
+    async with store.session() as s:
+        return int(
+            (
+                await s.execute(
+                    select(func.count()).where(
+                        ShowSeat.show_id == show_id,
+                        (ShowSeat.status == SeatStatus.AVAILABLE.value)
+                        | (
+                            (ShowSeat.status == SeatStatus.HELD.value)
+                            & ShowSeat.hold_id.is_not(None)
+                            & (ShowSeat.held_until <= now)
+                        ),
+                    )
+                )
+            ).scalar_one()
+        )
+
+
+async def _takeable_for(context: tuple[Store, int], batch: list[tuple[None, asyncio.Future[int]]]) -> None:
+    n = await takeable_seats(*context)
+    for _, answer in batch:
+        if not answer.done():
+            answer.set_result(n)
+
+
+_takeable_now: Batched[tuple[Store, int], None, int] = Batched(_takeable_for, most=100_000)
+
+
 async def shows_on_sale_with_lines(store: Store, redis: Redis) -> list[ShowQueue]:
     found = []
     for show_id in await active_shows(redis):
@@ -295,12 +337,17 @@ async def reserve(
     q = await show_queue(store, show_id)
     await require_admission(redis, q, fan_id, store.now())
     try:
-        return await holds.hold_seats(
+        hold = await holds.hold_seats(
             store, show_id=show_id, fan_id=fan_id, quantity=quantity, seat_ids=seat_ids, tier=tier
         )
     except errors.FanLimitExceeded:
         await reports.note_refusal(store, q.show_id, fan_id)  # the on-sale report counts refusals at the limit
         raise
+    # Holding seats, the fan no longer counts against the live-turns cap: their seats are taken, so
+    # the next admission lets in as many more as there are seats left. (Lost with a Redis crash: the
+    # cap is then looser, never tighter.)
+    await redis.zrem(show_keys(show_id)["choosing"], fan_id)
+    return hold
 
 
 async def admit_all(store: Store, redis: Redis) -> int:

@@ -64,9 +64,12 @@ ADMIT = Script(
     NOW
     + """
 local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local choosing = KEYS[6]
 local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
--- The reply: {1 if the line ran dry, else 0; how many were let in; the fans let in...; then, for each
--- fan named after ARGV[5] (1: admit, 0: only tell), where they stand: state, value}
+local room = tonumber(ARGV[6])
+-- ARGV[5] 1: admit (0: only tell); ARGV[6]: seats a fan could take now (-1: no cap). The reply:
+-- {1 if the line ran dry, else 0; how many were let in; the fans let in...; then, for each fan named
+-- after ARGV[6], where they stand: state, value}
 local out = {0, 0}
 if tonumber(ARGV[5]) == 1 and now >= on_sale then
   -- Unused admissions pile up to a burst of 10 seconds' worth (at least one): a fan who arrives at a
@@ -74,12 +77,18 @@ if tonumber(ARGV[5]) == 1 and now >= on_sale then
   local burst = math.max(1, rate / 6)
   local last = math.max(tonumber(redis.call('GET', clock) or on_sale), now - burst * 60 / rate)
   local allowance = math.floor((now - last) * rate / 60 + 1e-9)
+  if room >= 0 and allowance > 0 then
+    -- The live-turns cap: no more fans choosing at once than there are seats they could take.
+    redis.call('ZREMRANGEBYSCORE', choosing, '-inf', server_now)
+    allowance = math.min(allowance, math.max(0, room - redis.call('ZCARD', choosing)))
+  end
   if allowance > 0 then
     redis.call('ZREMRANGEBYSCORE', turns, '-inf', server_now)  -- turns that are over
     local popped = redis.call('ZPOPMIN', line, allowance)
     for i = 1, #popped, 2 do
       local fan = popped[i]
       redis.call('ZADD', turns, server_now + ttl, fan)
+      if room >= 0 then redis.call('ZADD', choosing, server_now + ttl, fan) end
       redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
       out[#out + 1] = fan
     end
@@ -89,7 +98,7 @@ if tonumber(ARGV[5]) == 1 and now >= on_sale then
     if n < allowance then out[1] = 1 end  -- the line ran dry
   end
 end
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local fan = ARGV[i]
   local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
   local rank = nil

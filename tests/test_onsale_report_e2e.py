@@ -57,8 +57,10 @@ async def test_a_report_of_50_fans_for_20_seats_gives_each_figure_as_it_happened
         await world.bot.services.sender.idle()
         note_admissions()
 
+    # Twenty seats: no more fans choosing at once than seats they could take (the live-turns cap), so
+    # twenty are let in, and the twenty-first only when the seat held by a fan who walked away comes back.
     acted, paid, held_unpaid, limit_refused, sold_out_at = set(), [], None, [], None
-    for _ in range(60):
+    for _ in range(120):
         await env.advance_time(5)
         await world.bot.jobs.admit_queues()
         await world.bot.services.sender.idle()
@@ -71,26 +73,18 @@ async def test_a_report_of_50_fans_for_20_seats_gives_each_figure_as_it_happened
                 limit_refused.append(fan)
             res = await fan.slash(world.channel, "book", show=show.id, quantity=1)
             pay = pay_button(res)
-            if pay is None:
-                assert "sold out" in res.response.content, res.response.content
-                continue
+            assert pay is not None, res.response.content  # a fan let in finds a seat
             if held_unpaid is None and len(limit_refused) == 2:  # the third one never pays
                 held_unpaid = fan
                 continue
             await fan.click(res.response, custom_id=pay)
             paid.append(fan)
+            sold_out_at = store.now()
         await world.bot.jobs.onsale_reports()
-        if len(admitted_at) == 50 and not await queue.active_shows(world.bot.services.redis):
+        if not await queue.active_shows(world.bot.services.redis):  # sold out: the line closed
             break
-    assert (len(paid), len(admitted_at)) == (19, 50)  # 19 paid, one seat held by a fan who walked away
-
-    await env.advance_time(6 * 60)  # the hold lapses (5 minutes); the seat goes back on sale
-    await world.bot.jobs.recover()
-    late = order[-1]  # still within their turn
-    res = await late.slash(world.channel, "book", show=show.id, quantity=1)
-    await late.click(res.response, custom_id=pay_button(res))
-    paid.append(late)
-    sold_out_at = store.now()
+    # 20 paid, one of them after the walked-away fan's hold lapsed (5 minutes); nobody let in for nothing
+    assert (len(paid), len(admitted_at)) == (20, 21)
     await world.bot.jobs.onsale_reports()
     await world.bot.services.sender.idle()
     await env.settle()
@@ -111,7 +105,7 @@ async def test_a_report_of_50_fans_for_20_seats_gives_each_figure_as_it_happened
     open_ = show.on_sale_at
     longest = max(admitted_at[f] - max(joined_at[f], open_) for f in admitted_at)
     got = await reports.onsale_report(store, show.id)
-    assert (got.joined_before, got.joined_after, got.admitted) == (30, 20, 50)
+    assert (got.joined_before, got.joined_after, got.admitted) == (30, 20, 21)
     assert (got.sold, got.capacity) == (20, 20)
     assert (got.limit_refusals, got.limit_fans, got.holds_lapsed) == (2, 2, 1)
     assert (got.waitlist.joined, got.waitlist.promoted, got.waitlist.declined, got.waitlist.waiting) == (2, 1, 1, 0)
@@ -123,7 +117,7 @@ async def test_a_report_of_50_fans_for_20_seats_gives_each_figure_as_it_happened
     assert embed.title == "On-sale report · Night Shift"
     fields = {f.name: f.value for f in embed.fields}
     assert fields["Queue"] == "50 joined: 30 before the open, 20 after"
-    assert fields["Admission"].startswith("50 let in · ") and fields["Admission"].endswith(
+    assert fields["Admission"].startswith("21 let in · ") and fields["Admission"].endswith(
         f"(set: 60) · longest wait {duration(got.longest_wait)}"
     )
     assert fields["Sales"] == f"20 of 20 sold · sold out {duration(got.sold_out_after)} after the open"

@@ -11,7 +11,10 @@ from tests.factories import on_sale_show
 
 
 async def test_before_the_open_places_are_random_after_it_first_come_first_served(store, redis, clock):
-    show = await on_sale_show(store, opens_in=timedelta(minutes=10), admission_per_minute=60)
+    # a house for everyone: the live-turns cap holds nobody back
+    show = await on_sale_show(
+        store, seatmap="A:10x25:Standard", opens_in=timedelta(minutes=10), admission_per_minute=60
+    )
     early = list(range(1, 201))
     for fan in early:
         assert (await queue.join(store, redis, show.id, fan)).state == "lobby"
@@ -190,7 +193,9 @@ async def test_a_burst_right_after_the_open_lets_fans_in_at_the_rate(store, redi
     assert told == [(let_in[0], queue.ADMISSION_DM)]  # the fan let in is told; the joiners read their replies
 
     clock.advance(minutes=10)  # the rate lets everyone still waiting in, at once, each reading it in the reply
-    show2 = await on_sale_show(store, opens_in=timedelta(minutes=-1), admission_per_minute=6000)
+    show2 = await on_sale_show(
+        store, seatmap="A:5x10:Standard", opens_in=timedelta(minutes=-1), admission_per_minute=6000
+    )
     answers = await asyncio.gather(*(queue.join(store, redis, show2.id, f) for f in range(100, 150)))
     assert {a.state for a in answers} == {"admitted"}
 
@@ -247,3 +252,54 @@ async def test_a_read_that_raced_an_edit_does_not_keep_the_old_facts(store, redi
     release.set()
     assert (await racing).state == "lobby"  # it asked before the edit
     assert (await queue.join(store, redis, show.id, 2)).state != "lobby"  # the next one sees the edit
+
+
+# --- the live-turns cap: no more fans choosing at once than there are seats they could take ---------
+
+
+async def test_a_crowd_bigger_than_the_house_is_let_in_only_as_seats_can_serve_them(store, redis, clock):
+    from sqlalchemy import func, select
+
+    from domain.models import OutboxMessage
+
+    show = await on_sale_show(store, seatmap="A:1x3:Standard", opens_in=timedelta(minutes=1), admission_per_minute=600)
+    crowd = list(range(1, 11))
+    for fan in crowd:
+        await queue.join(store, redis, show.id, fan)
+    clock.advance(minutes=2)  # the rate alone would let all ten in at once
+    q = await queue.show_queue(store, show.id)
+    first = await queue.admit(store, redis, q)
+    assert len(first) == 3  # three seats: three fans choosing, seven still in line with their places
+    assert await queue.admit(store, redis, q) == []
+    waiting = [f for f in crowd if f not in first]
+    assert sorted([(await queue.status(store, redis, show.id, f)).position for f in waiting]) == list(range(1, 8))
+
+    await queue.reserve(store, redis, show_id=show.id, fan_id=first[0], quantity=2)  # two seats taken by one fan
+    assert await queue.admit(store, redis, q) == []  # one seat left, and two fans still choosing
+    clock.advance(minutes=3)
+    await queue.reserve(store, redis, show_id=show.id, fan_id=first[1], quantity=1)  # the house is held
+    with pytest.raises(errors.SoldOut):
+        await queue.reserve(store, redis, show_id=show.id, fan_id=first[2], quantity=1)
+    assert await queue.admit(store, redis, q) == []  # nothing to choose from: nobody else is let in
+
+    clock.advance(minutes=3)  # the first fan's hold runs out (the second's runs on): two seats to take again
+    nxt = await queue.admit(store, redis, q)
+    assert len(nxt) == 1 and nxt[0] in waiting  # the third fan's turn still runs: one more, the head of the line
+    assert (await queue.status(store, redis, show.id, nxt[0])).state == "admitted"
+    async with store.session() as s:
+        dms = (await s.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
+    assert dms == 4  # a "your turn" DM for each fan let in, none for those held back
+
+
+async def test_a_fan_who_leaves_without_a_hold_makes_room_for_the_next(store, redis, clock):
+    show = await on_sale_show(store, seatmap="A:1x1:Standard", opens_in=timedelta(minutes=1), admission_per_minute=600)
+    for fan in (1, 2, 3):
+        await queue.join(store, redis, show.id, fan)
+    clock.advance(minutes=2)
+    q = await queue.show_queue(store, show.id)
+    (first,) = await queue.admit(store, redis, q)
+    assert await queue.admit(store, redis, q) == []
+    await queue.leave(store, redis, show.id, first)  # gives up their turn
+    (second,) = await queue.admit(store, redis, q)
+    assert second != first
+    assert await queue.admit(store, redis, q) == []  # the second is choosing: the third waits
