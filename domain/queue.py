@@ -100,10 +100,39 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
     return _status(raw, q, now)
 
 
-async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple[Any, ...]:
-    """("admitted", seconds of the turn left) | ("queued", rank) | ("none", 0)."""
+async def _where(redis: Redis, show_id: int, fan_id: int) -> tuple[str, int]:
+    """("admitted", seconds of the turn left) | ("queued", rank) | ("none", 0). The asks of one show
+    arriving together (every reserve of an on-sale asks) share one script call."""
+    return await _turns((id(redis), show_id), (redis, show_id), (False, fan_id))
+
+
+async def _done_choosing(redis: Redis, show_id: int, fan_id: int) -> None:
+    """The fan holds seats now: they no longer count against the live-turns cap. Shares the script
+    call of the asks arriving meanwhile."""
+    await _turns((id(redis), show_id), (redis, show_id), (True, fan_id))
+
+
+async def _turns_for(
+    context: tuple[Redis, int], batch: list[tuple[tuple[bool, int], asyncio.Future[tuple[str, int]]]]
+) -> None:
+    redis, show_id = context
     k = show_keys(show_id)
-    return tuple(await queue_scripts.STATUS(redis, (k["turns"], k["line"]), (fan_id,)))
+    done = [fan for (is_done, fan), _ in batch if is_done]
+    asking = [answer for (is_done, _), answer in batch if not is_done]
+    raw = await queue_scripts.TURNS(
+        redis,
+        (k["turns"], k["line"], k["choosing"]),
+        (len(done), *done, *(fan for (is_done, fan), _ in batch if not is_done)),
+    )
+    for answer, i in zip(asking, range(0, len(raw), 2), strict=True):
+        if not answer.done():
+            answer.set_result((str(raw[i]), int(raw[i + 1])))
+    for (is_done, _), answer in batch:
+        if is_done and not answer.done():
+            answer.set_result(("", 0))
+
+
+_turns: Batched[tuple[Redis, int], tuple[bool, int], tuple[str, int]] = Batched(_turns_for, most=500)
 
 
 async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQueue | None = None) -> QueueStatus:
@@ -346,7 +375,7 @@ async def reserve(
     # Holding seats, the fan no longer counts against the live-turns cap: their seats are taken, so
     # the next admission lets in as many more as there are seats left. (Lost with a Redis crash: the
     # cap is then looser, never tighter.)
-    await redis.zrem(show_keys(show_id)["choosing"], fan_id)
+    await _done_choosing(redis, show_id, fan_id)
     return hold
 
 

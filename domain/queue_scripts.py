@@ -45,16 +45,33 @@ return out
 )
 
 
-# Where one fan stands.
-STATUS = Script(
+# Where fans stand, for the calls of one show that arrived together (domain/queue.py, _turns): first
+# the fans named in ARGV[2 .. ARGV[1] + 1] stop counting against the live-turns cap (they hold seats
+# now), then for each fan after them: state, value.
+TURNS = Script(
     NOW
     + """
-local turns, line, fan = KEYS[1], KEYS[2], ARGV[1]
-local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
-if left > 0 then return {'admitted', math.ceil(left)} end
-local rank = redis.call('ZRANK', line, fan)
-if rank then return {'queued', rank} end
-return {'none', 0}
+local turns, line, choosing = KEYS[1], KEYS[2], KEYS[3]
+local done = tonumber(ARGV[1])
+if done > 0 then redis.call('ZREM', choosing, unpack(ARGV, 2, done + 1)) end
+local out = {}
+for i = done + 2, #ARGV do
+  local fan = ARGV[i]
+  local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
+  local rank = nil
+  if left <= 0 then rank = redis.call('ZRANK', line, fan) end
+  if left > 0 then
+    out[#out + 1] = 'admitted'
+    out[#out + 1] = math.ceil(left)
+  elseif rank then
+    out[#out + 1] = 'queued'
+    out[#out + 1] = rank
+  else
+    out[#out + 1] = 'none'
+    out[#out + 1] = 0
+  end
+end
+return out
 """
 )
 
