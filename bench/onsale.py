@@ -219,14 +219,17 @@ async def picket_worker(cfg: dict) -> dict:
         nonlocal admitted_by_me
         try:
             while not done.is_set():
-                let_in = await queue.admit(store, redis, q)
-                admitted_by_me += len(let_in)
-                if await queue.line_length(redis, show_id) == 0:
-                    return
-                if not let_in and await queue.sold_out(store, show_id):
-                    # Every seat sold: the line is held back for good (the scheduler's admit_all would
-                    # now close it and tell those still waiting). Over for this worker.
+                # What the scheduler's admission tick does (queue.admit_all), for this one show: one
+                # count of the seats, then admission within the live-turns cap.
+                counts = await queue.seat_counts(store, show_id)
+                if counts.open == 0:
+                    # Every seat sold: the line is held back for good (admit_all would now close it and
+                    # tell those still waiting). Over for this worker.
                     done.set()
+                    return
+                let_in = await queue.admit(store, redis, q, room=counts.takeable)
+                admitted_by_me += len(let_in)
+                if not let_in and await queue.line_length(redis, show_id) == 0:
                     return
                 await asyncio.sleep(cfg["tick"])
         finally:

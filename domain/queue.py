@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import cancellations, errors, holds, outbox, queue_places, queue_scripts, reports, telemetry
@@ -156,18 +156,26 @@ async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:
     return bool(removed or dropped)
 
 
-async def admit(store: Store, redis: Redis, q: ShowQueue, *, answering: int | None = None) -> list[int]:
+async def admit(
+    store: Store, redis: Redis, q: ShowQueue, *, answering: int | None = None, room: int | None = None
+) -> list[int]:
     """Let the head of the line in, as many as the rate allows since the last admission.
 
     In one transaction right after the Redis step, each fan let in gets their turn written through
     (so a lost Redis gives them the rest of it) and a "your turn" DM queued; except ``answering``,
     the fan whose own join let them in and who reads it in the reply. A crash can only fall between
-    the Redis step and that commit; the fan is then in (``/queue status`` says so) without a DM."""
-    return (await _admit(store, redis, q, [] if answering is None else [answering], ()))[0]
+    the Redis step and that commit; the fan is then in (``/queue status`` says so) without a DM.
+    ``room``: the show's takeable seats when the caller has just counted them (:func:`seat_counts`)."""
+    return (await _admit(store, redis, q, [] if answering is None else [answering], (), room))[0]
 
 
 async def _admit(
-    store: Store, redis: Redis, q: ShowQueue, answering: Sequence[int], asking: Sequence[int]
+    store: Store,
+    redis: Redis,
+    q: ShowQueue,
+    answering: Sequence[int],
+    asking: Sequence[int],
+    room: int | None = None,
 ) -> tuple[list[int], list[tuple[str, int]]]:
     """:func:`admit`, and where each fan of ``asking`` stands right after it (in the same script):
     (the fans let in, [(state, value) of each fan asking])."""
@@ -176,9 +184,10 @@ async def _admit(
     admitting = not q.closed(now)  # a cancelled or started show lets nobody in; admit_all closes its line
     if not admitting and not asking:
         return [], []
-    room = -1
-    if admitting and now >= q.on_sale_at:  # the live-turns cap: seats the fans let in could take
-        room = await _takeable_now((id(store), q.show_id), (store, q.show_id), None)
+    if room is None:
+        room = -1
+        if admitting and now >= q.on_sale_at:  # the live-turns cap: seats the fans let in could take
+            room = (await _counting((id(store), q.show_id), (store, q.show_id), None)).takeable
     raw = await queue_scripts.ADMIT(
         redis,
         (k["line"], k["clock"], k["admitted"], k["admit_seq"], k["turns"], k["choosing"]),
@@ -281,65 +290,49 @@ async def require_admission(redis: Redis, q: ShowQueue, fan_id: int, now: dateti
 
 
 async def _refuse_if_closed(store: Store, q: ShowQueue) -> None:
-    # The joins arriving while the seats are being counted share the next count (still made after they arrived).
-    if await _sold_out_now((id(store), q.show_id), (store, q.show_id), None):
+    if (await _counting((id(store), q.show_id), (store, q.show_id), None)).open == 0:
         raise errors.SoldOut("sold_out.show", title=q.title)
+
+
+@dataclass(frozen=True)
+class SeatCounts:
+    takeable: int  # seats a fan could hold now: free, or held by a hold that ran out
+    open: int  # seats not sold: free or held (a held seat comes back if its hold lapses)
+
+
+async def seat_counts(store: Store, show_id: int) -> SeatCounts:
+    """What the queue needs to know of a show's seats, in one read: whether anything is left to sell,
+    and how many fans the live-turns cap may let choose (not seats kept back for the waitlist)."""
+    now = store.now()
+    takeable = (ShowSeat.status == SeatStatus.AVAILABLE.value) | (
+        (ShowSeat.status == SeatStatus.HELD.value) & ShowSeat.hold_id.is_not(None) & (ShowSeat.held_until <= now)
+    )
+    async with store.session() as s:
+        row = (
+            await s.execute(
+                select(func.sum(case((takeable, 1), else_=0)), func.count()).where(
+                    ShowSeat.show_id == show_id,
+                    ShowSeat.status.in_((SeatStatus.AVAILABLE.value, SeatStatus.HELD.value)),
+                )
+            )
+        ).one()
+    return SeatCounts(takeable=int(row[0] or 0), open=int(row[1]))
 
 
 async def sold_out(store: Store, show_id: int) -> bool:
     """No seat free and none held: nothing can come back except through cancellations."""
-    async with store.session() as s:
-        open_seats = (
-            await s.execute(
-                select(func.count()).where(
-                    ShowSeat.show_id == show_id,
-                    (ShowSeat.status == SeatStatus.AVAILABLE.value) | (ShowSeat.status == SeatStatus.HELD.value),
-                )
-            )
-        ).scalar_one()
-    return open_seats == 0  # a held seat counts as open: it comes back if its hold lapses
+    return (await seat_counts(store, show_id)).open == 0
 
 
-async def _count_for(context: tuple[Store, int], batch: list[tuple[None, asyncio.Future[bool]]]) -> None:
-    gone = await sold_out(*context)
+async def _count_for(context: tuple[Store, int], batch: list[tuple[None, asyncio.Future[SeatCounts]]]) -> None:
+    counts = await seat_counts(*context)
     for _, answer in batch:
         if not answer.done():
-            answer.set_result(gone)
+            answer.set_result(counts)
 
 
-_sold_out_now: Batched[tuple[Store, int], None, bool] = Batched(_count_for, most=100_000)
-
-
-async def takeable_seats(store: Store, show_id: int) -> int:
-    """Seats a fan could hold now: free ones, and held ones whose hold ran out (not those kept back
-    for the waitlist). What the live-turns cap lets that many fans in for."""
-    now = store.now()
-    async with store.session() as s:
-        return int(
-            (
-                await s.execute(
-                    select(func.count()).where(
-                        ShowSeat.show_id == show_id,
-                        (ShowSeat.status == SeatStatus.AVAILABLE.value)
-                        | (
-                            (ShowSeat.status == SeatStatus.HELD.value)
-                            & ShowSeat.hold_id.is_not(None)
-                            & (ShowSeat.held_until <= now)
-                        ),
-                    )
-                )
-            ).scalar_one()
-        )
-
-
-async def _takeable_for(context: tuple[Store, int], batch: list[tuple[None, asyncio.Future[int]]]) -> None:
-    n = await takeable_seats(*context)
-    for _, answer in batch:
-        if not answer.done():
-            answer.set_result(n)
-
-
-_takeable_now: Batched[tuple[Store, int], None, int] = Batched(_takeable_for, most=100_000)
+# The calls arriving while the seats are being counted share the next count (still made after they arrived).
+_counting: Batched[tuple[Store, int], None, SeatCounts] = Batched(_count_for, most=100_000)
 
 
 async def shows_on_sale_with_lines(store: Store, redis: Redis) -> list[ShowQueue]:
@@ -393,12 +386,13 @@ async def admit_all(store: Store, redis: Redis) -> int:
             continue
         if store.now() < q.on_sale_at:
             continue
-        if await sold_out(store, q.show_id):
+        counts = await seat_counts(store, q.show_id)  # one read for both questions
+        if counts.open == 0:
             waiting = await close(redis, q.show_id)
             await _tell_sold_out(store, waiting, q.show_id)
             messaged += len(waiting)
             continue
-        messaged += len(await admit(store, redis, q))
+        messaged += len(await admit(store, redis, q, room=counts.takeable))
     return messaged
 
 
