@@ -195,11 +195,11 @@ async def picket_worker(cfg: dict) -> dict:
     start = await _wait_for_go()
     cpu0 = cpu_seconds()
     profiler = None
-    if cfg.get("profile"):  # --profile: pyinstrument over worker 0's sale
-        from pyinstrument import Profiler
+    if cfg.get("profile"):  # --profile: cProfile over worker 0's sale, on CPU time (not wall time)
+        import cProfile
 
-        profiler = Profiler(interval=0.0005, async_mode="disabled")
-        profiler.start()
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
 
     q = await queue.show_queue(store, show_id)
     done = asyncio.Event()  # a reserve answered SoldOut
@@ -317,10 +317,14 @@ async def picket_worker(cfg: dict) -> dict:
         await asyncio.gather(*list(paying))
     ticker.cancel()
     if profiler is not None:
-        profiler.stop()
-        Path(cfg["profile"]).write_text(
-            profiler.output_text(unicode=True, show_all=bool(os.environ.get("PROFILE_ALL")))
-        )
+        import io
+        import pstats
+
+        profiler.disable()
+        out = io.StringIO()
+        for order in ("tottime", "cumulative"):
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(45)
+        Path(cfg["profile"]).write_text(out.getvalue())
     await store.dispose()
     await redis.aclose()
     return dict(
@@ -877,7 +881,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline (phase 3)")
-    parser.add_argument("--profile", default=None, help="write a pyinstrument profile of worker 0's sale to this file")
+    parser.add_argument("--profile", default=None, help="write a profile (cProfile, CPU time) of worker 0's sale to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.worker:

@@ -12,19 +12,32 @@ from tests.simcord_ext import actor_locale
 HANGUL = re.compile("[가-힣]")
 
 
+def pay_button(result) -> str:
+    """The reservation's Pay button, in any language."""
+    (pay,) = [
+        c["custom_id"]
+        for row in result.response.components or []
+        for c in row["components"]
+        if str(c.get("custom_id", "")).startswith("picket:hold:pay:")
+    ]
+    return pay
+
+
 async def test_refusals_read_korean_for_a_korean_user(world, monkeypatch):
     show = await world.show(seatmap="A:1x3:Standard", per_fan_limit=2)
     later = await world.show(opens_in=timedelta(days=1))
     fan, rival, other = world.fans[0], world.fans[1], world.fans[2]
     await world.organizer.slash(world.channel, "organizer grant", member=rival)  # an organizer, of other shows
-    assert (await other.slash(world.channel, "book", show=show.id, quantity=2)).response.embeds  # 2 of 3 seats held
+    held = await other.slash(world.channel, "book", show=show.id, quantity=2)
+    await other.click(held.response, custom_id=pay_button(held))  # 2 of 3 seats sold
     opens = int(later.on_sale_at.timestamp())
     with actor_locale(monkeypatch, "ko"):
         unknown = await fan.slash(world.channel, "book", show=424242)
         over = await fan.slash(world.channel, "book", show=show.id, quantity=3)
         too_early = await fan.slash(world.channel, "waitlist join", show=later.id)
         not_owner = await rival.slash(world.channel, "show sales", show=show.id)
-        assert (await fan.slash(world.channel, "book", show=show.id, quantity=1)).response.embeds  # the last seat
+        last = await fan.slash(world.channel, "book", show=show.id, quantity=1)
+        await fan.click(last.response, custom_id=pay_button(last))  # the last seat: sold out
         sold_out = await world.fans[3].slash(world.channel, "book", show=show.id, quantity=1)
     replies = {
         "unknown show": unknown,
