@@ -881,7 +881,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline (phase 3)")
-    parser.add_argument("--profile", default=None, help="write a profile (cProfile, CPU time) of worker 0's sale to this file")
+    parser.add_argument(
+        "--profile", default=None, help="write a profile (cProfile, CPU time) of worker 0's sale to this file"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.worker:

@@ -69,14 +69,19 @@ class QueueStatus:
     ahead: int | None = None
     eta_seconds: int | None = None
     admitted_for_seconds: int | None = None
+    # queued while every seat left is being chosen or paid for by fans let in before (the live-turns
+    # cap): no time can be promised, only a turn when seats come back
+    waiting_for_seats: bool = False
 
 
-def _status(raw: Sequence[Any], q: ShowQueue, now: datetime) -> QueueStatus:
+def _status(raw: Sequence[Any], q: ShowQueue, now: datetime, held_back: bool = False) -> QueueStatus:
     state, value = raw[0], int(raw[1])
     if state == "admitted":
         return QueueStatus("admitted", admitted_for_seconds=value)
     if now < q.on_sale_at:
         return QueueStatus("lobby")
+    if held_back:
+        return QueueStatus("queued", position=value + 1, ahead=value, waiting_for_seats=True)
     eta = int((value + 1) * 60 / max(1, q.admission_per_minute))
     return QueueStatus("queued", position=value + 1, ahead=value, eta_seconds=eta)
 
@@ -96,7 +101,7 @@ async def join(store: Store, redis: Redis, show_id: int, fan_id: int) -> QueueSt
     if raw[0] == "queued" and now >= q.on_sale_at:
         # Let the head of the line in, then read where the fan stands (with the joins arriving meanwhile)
         where = await _admitting((id(store), id(redis), q.show_id), (store, redis, q), fan_id)
-        return QueueStatus("none") if where[0] == "none" else _status(where, q, store.now())
+        return QueueStatus("none") if where[0] == "none" else _status(where, q, store.now(), where[2])
     return _status(raw, q, now)
 
 
@@ -176,9 +181,9 @@ async def _admit(
     answering: Sequence[int],
     asking: Sequence[int],
     room: int | None = None,
-) -> tuple[list[int], list[tuple[str, int]]]:
+) -> tuple[list[int], list[tuple[str, int, bool]]]:
     """:func:`admit`, and where each fan of ``asking`` stands right after it (in the same script):
-    (the fans let in, [(state, value) of each fan asking])."""
+    (the fans let in, [(state, value, whether the live-turns cap holds the line back) of each fan asking])."""
     k = show_keys(q.show_id)
     now = store.now()
     admitting = not q.closed(now)  # a cancelled or started show lets nobody in; admit_all closes its line
@@ -201,11 +206,12 @@ async def _admit(
             *asking,
         ),
     )
-    if int(raw[0]):
+    if int(raw[0]) == 1:
         await _deactivate(redis, q.show_id)
+    held_back = int(raw[0]) == 2
     let_in = 2 + int(raw[1])
     fans = [int(f) for f in raw[2:let_in]]
-    where = [(str(raw[i]), int(raw[i + 1])) for i in range(let_in, len(raw), 2)]
+    where = [(str(raw[i]), int(raw[i + 1]), held_back) for i in range(let_in, len(raw), 2)]
     if not fans:
         return fans, where
     until = now + timedelta(minutes=q.admission_minutes)
@@ -236,7 +242,7 @@ async def _admit(
 
 
 async def _admit_for(
-    context: tuple[Store, Redis, ShowQueue], batch: list[tuple[int, asyncio.Future[tuple[str, int]]]]
+    context: tuple[Store, Redis, ShowQueue], batch: list[tuple[int, asyncio.Future[tuple[str, int, bool]]]]
 ) -> None:
     """The admission step of the joins after the open that arrived together: one script lets the head
     in and reads where each of them stands; they read it in their replies, so none is sent a DM."""
@@ -247,7 +253,7 @@ async def _admit_for(
             answer.set_result(where)
 
 
-_admitting: Batched[tuple[Store, Redis, ShowQueue], int, tuple[str, int]] = Batched(_admit_for, most=500)
+_admitting: Batched[tuple[Store, Redis, ShowQueue], int, tuple[str, int, bool]] = Batched(_admit_for, most=500)
 
 
 async def line_length(redis: Redis, show_id: int) -> int:

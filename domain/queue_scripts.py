@@ -85,20 +85,24 @@ local choosing = KEYS[6]
 local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local room = tonumber(ARGV[6])
 -- ARGV[5] 1: admit (0: only tell); ARGV[6]: seats a fan could take now (-1: no cap). The reply:
--- {1 if the line ran dry, else 0; how many were let in; the fans let in...; then, for each fan named
--- after ARGV[6], where they stand: state, value}
+-- {1 if the line ran dry, 2 if the live-turns cap holds it back (no seat left for another fan to
+-- choose), else 0; how many were let in; the fans let in...; then, for each fan named after ARGV[6],
+-- where they stand: state, value}
 local out = {0, 0}
 if tonumber(ARGV[5]) == 1 and now >= on_sale then
+  local free = -1  -- seats left for another fan to choose (-1: no cap)
+  if room >= 0 then
+    redis.call('ZREMRANGEBYSCORE', choosing, '-inf', server_now)
+    free = math.max(0, room - redis.call('ZCARD', choosing))
+    if free == 0 then out[1] = 2 end
+  end
   -- Unused admissions pile up to a burst of 10 seconds' worth (at least one): a fan who arrives at a
   -- quiet moment goes straight in, a crowd is still let in at the rate.
   local burst = math.max(1, rate / 6)
   local last = math.max(tonumber(redis.call('GET', clock) or on_sale), now - burst * 60 / rate)
   local allowance = math.floor((now - last) * rate / 60 + 1e-9)
-  if room >= 0 and allowance > 0 then
-    -- The live-turns cap: no more fans choosing at once than there are seats they could take.
-    redis.call('ZREMRANGEBYSCORE', choosing, '-inf', server_now)
-    allowance = math.min(allowance, math.max(0, room - redis.call('ZCARD', choosing)))
-  end
+  -- The live-turns cap: no more fans choosing at once than there are seats they could take.
+  if free >= 0 then allowance = math.min(allowance, free) end
   if allowance > 0 then
     redis.call('ZREMRANGEBYSCORE', turns, '-inf', server_now)  -- turns that are over
     local popped = redis.call('ZPOPMIN', line, allowance)

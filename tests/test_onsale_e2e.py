@@ -69,3 +69,25 @@ async def test_500_fans_queue_for_100_seats_random_order_no_oversell(world, gate
     assert sorted(order) != order, "fans were let in in join order"
     assert abs(spearman(order)) < 0.3, "admission order follows join order"
     assert len(order) == len(set(order))  # each fan let in at most once
+
+
+async def test_a_fan_who_books_while_every_seat_is_in_a_basket_is_told_so_in_their_language(world, monkeypatch):
+    from tests.simcord_ext import actor_locale
+
+    show = await world.show(seatmap="A:1x2:Standard", per_fan_limit=2)
+    first, second, third = world.fans[0], world.fans[1], world.fans[2]
+    held = await first.slash(world.channel, "book", show=show.id, quantity=2)
+    assert held.response.embeds  # both seats held, not paid yet
+    waiting = await second.slash(world.channel, "book", show=show.id, quantity=1)
+    assert waiting.ephemeral
+    assert waiting.response.content == (
+        "You're **#1** in line for **Night Shift** (0 ahead of you). Every seat left is being chosen or paid for "
+        "by fans let in before you: if seats come back, you'll be let in, in turn, and we'll DM you."
+    )
+    with actor_locale(monkeypatch, "ko"):
+        waiting_ko = await third.slash(world.channel, "book", show=show.id, quantity=1)
+    assert waiting_ko.response.content == (
+        "**Night Shift** 대기 순번 **2번**입니다 (앞에 1명). 남은 좌석은 모두 먼저 입장한 분들이 선택하거나 "
+        "결제하는 중입니다. 좌석이 다시 나오면 순서대로 입장하며, DM으로 알려 드립니다."
+    )
+    assert await queue.admission_order(world.bot.services.redis, show.id) == [first.id]  # nobody let in for nothing

@@ -136,6 +136,16 @@ def describe_queue_status(interaction: discord.Interaction | None, status: Queue
             title=show.title,
             when=discord_ts(show.on_sale_at, "R"),
         )
+    if status.state == "queued" and status.waiting_for_seats:
+        return t(
+            interaction,
+            "You're **#{position}** in line for **{title}** ({ahead} ahead of you). Every seat left is being "
+            "chosen or paid for by fans let in before you: if seats come back, you'll be let in, in turn, "
+            "and we'll DM you.",
+            position=status.position,
+            title=show.title,
+            ahead=status.ahead,
+        )
     if status.state == "queued":
         minutes = max(1, round((status.eta_seconds or 0) / 60))
         return t(
