@@ -53,6 +53,10 @@ Figures (the last line printed is JSON):
 - cpu_ms_per_purchase: CPU (user + system) the P worker processes used from the on-sale instant to
   their end, by their own resource usage (getrusage), plus this process's over the same span, per
   paid order. The database and Redis servers are not counted (on a shared box they serve others too).
+- db_cpu_ms_per_purchase / redis_cpu_ms_per_purchase: CPU the local database server / Redis used over
+  the sale (the workers' start to their end), per paid order; raw_db_cpu_ms_per_hold: the database
+  server's CPU per hold in the raw anchor's single-seat pass. Read from /proc, so only for servers on
+  this machine (None otherwise), and they count whatever else those servers served meanwhile.
 - cpu_ms_per_join: CPU this process used over the join burst, per join.
 - rss_per_queued_fan_bytes: how much the resident memory of the process taking the joins grew over
   the burst, per fan in line (the latencies it records are preallocated, so not counted);
@@ -117,6 +121,8 @@ SUMMARY = (
     "holds_vs_raw",
     "purchases_vs_raw",
     "cpu_ms_per_purchase",
+    "db_cpu_ms_per_purchase",
+    "raw_db_cpu_ms_per_hold",
     "sold",
     "oversold",
 )
@@ -144,6 +150,34 @@ def rss_now() -> int:
 def cpu_seconds(who=resource.RUSAGE_SELF) -> float:
     use = resource.getrusage(who)
     return use.ru_utime + use.ru_stime
+
+
+def server_cpu_seconds(names: tuple[str, ...]) -> float | None:
+    """CPU (user + system) used so far by the local processes called ``names`` (the database server,
+    Redis), from /proc; None when there is none (a remote server): then its share is not reported."""
+    total, found = 0.0, False
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/comm") as f:
+                if f.read().strip() not in names:
+                    continue
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        found = True
+    return total if found else None
+
+
+DB_SERVER = ("mariadbd", "mysqld")
+REDIS_SERVER = ("redis-server",)
+
+
+def per_op_ms(before: float | None, after: float | None, ops: int) -> float | None:
+    return round((after - before) * 1000 / ops, 3) if before is not None and after is not None and ops else None
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -487,8 +521,11 @@ async def raw_anchor(args, rows: int) -> dict:
     for name, batch in (("raw_holds_per_s", 1), ("raw_batched_rows_per_s", 50)):
         async with engine.begin() as conn:
             await conn.execute(text(f"UPDATE {RAW_TABLE} SET status='available', holder=NULL"))
+        db0 = server_cpu_seconds(DB_SERVER)
         start, results = await run_workers(args, "raw", 0, {"batch": batch, "rows": rows, "seconds": args.raw_seconds})
         held = sum(r["held"] for r in results)
+        if batch == 1:  # what the database server spends on one conditional UPDATE + COMMIT
+            out["raw_db_cpu_ms_per_hold"] = per_op_ms(db0, server_cpu_seconds(DB_SERVER), held)
         last = max((r["last"] for r in results if r["last"]), default=start)
         out[name] = round(held / (last - start), 1) if last > start else None
         out[name.replace("_per_s", "_seconds")] = round(last - start, 2)
@@ -773,8 +810,10 @@ async def main(args) -> dict:
 
     log(f"sale: starting {args.processes} workers x {args.buyers} buyers on {args.concurrency} connections each")
     parent_cpu0 = cpu_seconds()
+    db0, redis0 = server_cpu_seconds(DB_SERVER), server_cpu_seconds(REDIS_SERVER)
     start, workers = await run_workers(args, "picket", show.id, {}, before_go=open_sales)
     sale_cpu = sum(w["cpu_s"] for w in workers) + cpu_seconds() - parent_cpu0
+    db1, redis1 = server_cpu_seconds(DB_SERVER), server_cpu_seconds(REDIS_SERVER)
     totals = await stats.show_totals(store, show.id)
     holds = sum(w["holds"] for w in workers)
     purchases = sum(w["purchases"] for w in workers)
@@ -821,6 +860,8 @@ async def main(args) -> dict:
         seats_left=dict(left),
         cpu_ms_per_purchase=round(sale_cpu * 1000 / purchases, 2) if purchases else None,
         sale_cpu_seconds=round(sale_cpu, 2),
+        db_cpu_ms_per_purchase=per_op_ms(db0, db1, purchases),
+        redis_cpu_ms_per_purchase=per_op_ms(redis0, redis1, purchases),
     )
     raw = result.get("raw_holds_per_s")
     result.update(
