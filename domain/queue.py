@@ -32,6 +32,7 @@ A show's lines and its ``epoch`` marker live in that slot, so a node that restar
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,7 +146,13 @@ async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQ
     raw = await _where(redis, q.show_id, fan_id)
     if raw[0] == "none":
         return QueueStatus("none")
-    return _status(raw, q, store.now())
+    now = store.now()
+    held_back = False
+    if raw[0] == "queued" and now >= q.on_sale_at and not q.closed(now):  # the live-turns cap, as ADMIT sees it
+        counts = await _counting((id(store), q.show_id), (store, q.show_id), None)
+        choosing = await redis.zcount(show_keys(q.show_id)["choosing"], f"({time.time()}", "+inf")
+        held_back = counts.takeable - choosing <= 0
+    return _status(raw, q, now, held_back)
 
 
 async def leave(store: Store, redis: Redis, show_id: int, fan_id: int) -> bool:

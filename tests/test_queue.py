@@ -281,10 +281,14 @@ async def test_a_crowd_bigger_than_the_house_is_let_in_only_as_seats_can_serve_t
     with pytest.raises(errors.SoldOut):
         await queue.reserve(store, redis, show_id=show.id, fan_id=first[2], quantity=1)
     assert await queue.admit(store, redis, q) == []  # nothing to choose from: nobody else is let in
+    held = await queue.status(store, redis, show.id, waiting[0])
+    assert held.state == "queued" and held.waiting_for_seats and held.eta_seconds is None  # no time it cannot keep
 
     clock.advance(minutes=3)  # the first fan's hold runs out (the second's runs on): two seats to take again
     nxt = await queue.admit(store, redis, q)
     assert len(nxt) == 1 and nxt[0] in waiting  # the third fan's turn still runs: one more, the head of the line
+    still = [f for f in waiting if f != nxt[0]]
+    assert (await queue.status(store, redis, show.id, still[0])).waiting_for_seats  # the one seat left is chosen
     assert (await queue.status(store, redis, show.id, nxt[0])).state == "admitted"
     async with store.session() as s:
         dms = (await s.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
