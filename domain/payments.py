@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,35 @@ class PaymentGateway(Protocol):
         ...
 
 
+_LEDGER_TABLES = """
+CREATE TABLE IF NOT EXISTS authorizations (reference TEXT PRIMARY KEY, customer INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS charges (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
+    reason TEXT, amount INTEGER NOT NULL, customer INTEGER NOT NULL, currency TEXT);
+CREATE TABLE IF NOT EXISTS refunds (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
+    reason TEXT, charge_reference TEXT NOT NULL, amount INTEGER NOT NULL);
+"""
+
+
+def _set_up_ledger(db: sqlite3.Connection, attempts: int = 50) -> None:
+    """WAL, the tables, and the column a ledger from before lacks. Bot processes that start together
+    on a fresh machine (two shards) open a new ledger at once, and SQLite answers the loser of the
+    switch to WAL "database is locked" at once, without waiting out its busy timeout: try again,
+    briefly. (Every step is idempotent, so a retry after any of them is safe.)"""
+    for attempt in range(1, attempts + 1):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_LEDGER_TABLES)
+            if "currency" not in {row[1] for row in db.execute("PRAGMA table_info(charges)")}:
+                db.execute("ALTER TABLE charges ADD COLUMN currency TEXT")  # a ledger from before
+            return
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" in str(exc):  # another process added it first
+                return
+            if "locked" not in str(exc) or attempt == attempts:
+                raise
+            time.sleep(0.005 * attempt)
+
+
 class SandboxGateway:
     """The provider for the embedded default, the demo and tests.
 
@@ -67,18 +97,7 @@ class SandboxGateway:
         if ledger_path is not None:
             Path(ledger_path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(ledger_path) if ledger_path else ":memory:", isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS authorizations (reference TEXT PRIMARY KEY, customer INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS charges (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
-                reason TEXT, amount INTEGER NOT NULL, customer INTEGER NOT NULL, currency TEXT);
-            CREATE TABLE IF NOT EXISTS refunds (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, reference TEXT,
-                reason TEXT, charge_reference TEXT NOT NULL, amount INTEGER NOT NULL);
-            """
-        )
-        if "currency" not in {row[1] for row in self._db.execute("PRAGMA table_info(charges)")}:  # a ledger from before
-            self._db.execute("ALTER TABLE charges ADD COLUMN currency TEXT")
+        _set_up_ledger(self._db)
         self._lock = asyncio.Lock()
 
     @staticmethod

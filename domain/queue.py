@@ -5,11 +5,15 @@
   first served. Leaving and joining again goes to the back.
 - The head of the line is let in at the organizer's rate (fans per minute). A let-in fan holds an
   admission token with a time limit; only a fan holding one can reserve seats.
-- The live-turns cap: no more fans are choosing at once (let in, holding no seat yet, turn not over)
-  than there are seats they could take now (free, or held by a hold that ran out). A crowd ten times
-  the house waits in line with its places instead of being let in to find the seats gone; a fan who
-  holds seats, leaves, or whose turn ends makes room for the next, and so does a seat that comes back.
-  After a Redis loss the cap starts again from nobody choosing (looser, never tighter).
+- The live-turns cap: no more fans are choosing at once (let in, holding no seat yet, for at most
+  ``CHOOSING_SECONDS`` of their turn) than there are seats they could take now (free, or held by a hold
+  that ran out). A crowd ten times the house waits in line with its places instead of being let in to
+  find the seats gone; a fan who holds seats, is refused (sold out, at the limit), leaves, or has not
+  chosen within two minutes makes room for the next (a slow fan keeps the rest of their turn, and a
+  fan who walked away holds the line back two minutes, not ten), and so does a seat that comes back.
+  After a Redis loss the cap starts again from nobody choosing (looser, never tighter). The seats are
+  counted in the database and the fans choosing in Redis, a moment apart: a hold committing between the
+  two lets one more fan in. The cap only paces admissions; holds decide who gets a seat.
 - Every step is one Lua script, atomic on Redis: with many bot processes a place is given once and a
   fan is let in once. The same scripts run on fakeredis for the embedded default (domain/queue_scripts.py).
 - An on-sale burst is served in batches, with no timer: the joins of one show that arrive while its
@@ -32,17 +36,18 @@ A show's lines and its ``epoch`` marker live in that slot, so a node that restar
 from __future__ import annotations
 
 import asyncio
-import time
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import cancellations, errors, holds, outbox, queue_places, queue_scripts, reports, telemetry
+from domain import cancellations, errors, holds, outbox, queue_places, queue_scripts, reports, seats, telemetry
 from domain.batching import Batched
 from domain.holds import HoldSummary
 from domain.models import QueuePlace, SeatStatus, ShowSeat
@@ -61,6 +66,9 @@ async def _deactivate(redis: Redis, show_id: int) -> None:
     await redis.srem(ACTIVE_SHOWS, show_id)
     if await redis.zcard(show_keys(show_id)["line"]):
         await redis.sadd(ACTIVE_SHOWS, show_id)
+
+
+CHOOSING_SECONDS = 120  # how long a fan let in counts against the live-turns cap without holding seats
 
 
 @dataclass(frozen=True)
@@ -150,8 +158,8 @@ async def status(store: Store, redis: Redis, show_id: int, fan_id: int, q: ShowQ
     held_back = False
     if raw[0] == "queued" and now >= q.on_sale_at and not q.closed(now):  # the live-turns cap, as ADMIT sees it
         counts = await _counting((id(store), q.show_id), (store, q.show_id), None)
-        choosing = await redis.zcount(show_keys(q.show_id)["choosing"], f"({time.time()}", "+inf")
-        held_back = counts.takeable - choosing <= 0
+        choosing = int(await queue_scripts.CHOOSING(redis, (show_keys(q.show_id)["choosing"],), (now.timestamp(),)))
+        held_back = int(raw[1]) >= max(0, counts.takeable - choosing)  # more fans ahead than seats left
     return _status(raw, q, now, held_back)
 
 
@@ -210,15 +218,18 @@ async def _admit(
             q.admission_minutes * 60,
             int(admitting),
             room,
+            CHOOSING_SECONDS,
             *asking,
         ),
     )
-    if int(raw[0]) == 1:
+    if int(raw[0]):
         await _deactivate(redis, q.show_id)
-    held_back = int(raw[0]) == 2
     let_in = 2 + int(raw[1])
     fans = [int(f) for f in raw[2:let_in]]
-    where = [(str(raw[i]), int(raw[i + 1]), held_back) for i in range(let_in, len(raw), 2)]
+    where = [  # 'held': queued behind more fans than there are seats left for them to choose
+        ("queued", int(raw[i + 1]), True) if raw[i] == "held" else (str(raw[i]), int(raw[i + 1]), False)
+        for i in range(let_in, len(raw), 2)
+    ]
     if not fans:
         return fans, where
     until = now + timedelta(minutes=q.admission_minutes)
@@ -316,10 +327,7 @@ class SeatCounts:
 async def seat_counts(store: Store, show_id: int) -> SeatCounts:
     """What the queue needs to know of a show's seats, in one read: whether anything is left to sell,
     and how many fans the live-turns cap may let choose (not seats kept back for the waitlist)."""
-    now = store.now()
-    takeable = (ShowSeat.status == SeatStatus.AVAILABLE.value) | (
-        (ShowSeat.status == SeatStatus.HELD.value) & ShowSeat.hold_id.is_not(None) & (ShowSeat.held_until <= now)
-    )
+    takeable = seats.sellable(store.now())  # what a buyer's hold may take: free, or its hold (or keep) ran out
     async with store.session() as s:
         row = (
             await s.execute(
@@ -377,12 +385,25 @@ async def reserve(
         )
     except errors.FanLimitExceeded:
         await reports.note_refusal(store, q.show_id, fan_id)  # the on-sale report counts refusals at the limit
+        await _stop_choosing(redis, show_id, fan_id)  # holds what they may: takes no more seats
+        raise
+    except errors.SoldOut:
+        await _stop_choosing(redis, show_id, fan_id)  # told sold out: their place goes to a seat that comes back
         raise
     # Holding seats, the fan no longer counts against the live-turns cap: their seats are taken, so
-    # the next admission lets in as many more as there are seats left. (Lost with a Redis crash: the
-    # cap is then looser, never tighter.)
-    await _done_choosing(redis, show_id, fan_id)
+    # the next admission lets in as many more as there are seats left.
+    await _stop_choosing(redis, show_id, fan_id)
     return hold
+
+
+async def _stop_choosing(redis: Redis, show_id: int, fan_id: int) -> None:
+    """:func:`_done_choosing` after the hold committed: a Redis error here must not turn the fan's
+    hold into an error (a fan left counted only keeps the cap tighter until their turn ends; a Redis
+    crash forgets them, which makes it looser, never oversells: holds decide seats)."""
+    try:
+        await _done_choosing(redis, show_id, fan_id)
+    except RedisError:
+        log.warning("could not take fan %s of show %s off the choosing count", fan_id, show_id, exc_info=True)
 
 
 async def admit_all(store: Store, redis: Redis) -> int:
@@ -452,3 +473,6 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
 ADMISSION_DM = "queue_turn"
 SOLD_OUT_DM = "queue_sold_out"
 CLOSED_DM = "queue_closed"  # the show started while the fan was still in line
+
+
+log = logging.getLogger("picket.queue")

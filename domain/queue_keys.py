@@ -26,8 +26,9 @@ def show_keys(show_id: int) -> dict[str, str]:
         "admit_seq": f"{base}:admit_seq",
         "clock": f"{base}:clock",
         "turns": f"{base}:turns",  # fan -> end of their turn, on the Redis server's clock (seconds)
-        # fan -> end of their turn, for fans let in who hold no seat yet: admission lets no more of them
-        # choose at once than there are seats they could take (the live-turns cap, domain/queue.py)
+        # fan -> end of their choosing time (the bot's clock), for fans let in who hold no seat yet:
+        # admission lets no more of them choose at once than there are seats they could take (the
+        # live-turns cap, domain/queue.py)
         "choosing": f"{base}:choosing",
         "restoring": f"{base}:restored",
         "epoch": f"{base}:epoch",  # set once this show's line is known complete (restored, or nothing to restore)

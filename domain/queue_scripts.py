@@ -83,18 +83,18 @@ ADMIT = Script(
 local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local choosing = KEYS[6]
 local now, on_sale, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local room = tonumber(ARGV[6])
--- ARGV[5] 1: admit (0: only tell); ARGV[6]: seats a fan could take now (-1: no cap). The reply:
--- {1 if the line ran dry, 2 if the live-turns cap holds it back (no seat left for another fan to
--- choose), else 0; how many were let in; the fans let in...; then, for each fan named after ARGV[6],
--- where they stand: state, value}
+local room, choose = tonumber(ARGV[6]), tonumber(ARGV[7])
+-- ARGV[5] 1: admit (0: only tell); ARGV[6]: seats a fan could take now (-1: no cap); ARGV[7]: seconds
+-- a fan let in counts as choosing at most (on the bot's clock, ARGV[1], as the seats are). The reply:
+-- {1 if the line ran dry, else 0; how many were let in; the fans let in...; then, for each fan named
+-- after ARGV[7], where they stand: state, value; state 'held' is 'queued' with more fans ahead than
+-- seats left for them to choose (the live-turns cap holds them back until seats come back)}
 local out = {0, 0}
+local free = -1  -- seats left for another fan to choose, after this admission (-1: no cap)
 if tonumber(ARGV[5]) == 1 and now >= on_sale then
-  local free = -1  -- seats left for another fan to choose (-1: no cap)
   if room >= 0 then
-    redis.call('ZREMRANGEBYSCORE', choosing, '-inf', server_now)
+    redis.call('ZREMRANGEBYSCORE', choosing, '-inf', now)
     free = math.max(0, room - redis.call('ZCARD', choosing))
-    if free == 0 then out[1] = 2 end
   end
   -- Unused admissions pile up to a burst of 10 seconds' worth (at least one): a fan who arrives at a
   -- quiet moment goes straight in, a crowd is still let in at the rate.
@@ -109,17 +109,18 @@ if tonumber(ARGV[5]) == 1 and now >= on_sale then
     for i = 1, #popped, 2 do
       local fan = popped[i]
       redis.call('ZADD', turns, server_now + ttl, fan)
-      if room >= 0 then redis.call('ZADD', choosing, server_now + ttl, fan) end
+      if room >= 0 then redis.call('ZADD', choosing, now + math.min(ttl, choose), fan) end
       redis.call('ZADD', admitted, redis.call('INCR', admit_seq), fan)
       out[#out + 1] = fan
     end
     local n = #out - 2
     out[2] = n
+    if free >= 0 then free = free - n end
     redis.call('SET', clock, last + n * 60 / rate)
     if n < allowance then out[1] = 1 end  -- the line ran dry
   end
 end
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local fan = ARGV[i]
   local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
   local rank = nil
@@ -128,7 +129,7 @@ for i = 7, #ARGV do
     out[#out + 1] = 'admitted'
     out[#out + 1] = math.ceil(left)
   elseif rank then
-    out[#out + 1] = 'queued'
+    if free >= 0 and rank >= free then out[#out + 1] = 'held' else out[#out + 1] = 'queued' end
     out[#out + 1] = rank
   else
     out[#out + 1] = 'none'
@@ -145,4 +146,11 @@ CLOSE = Script("""
 local fans = redis.call('ZRANGE', KEYS[1], 0, -1)
 redis.call('DEL', KEYS[1])
 return fans
+""")
+
+
+# How many fans are choosing (let in, holding no seat yet, within their choosing time; ARGV[1]: the bot's
+# clock), as ADMIT counts them: for /queue status.
+CHOOSING = Script("""
+return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')
 """)

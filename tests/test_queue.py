@@ -286,16 +286,36 @@ async def test_a_crowd_bigger_than_the_house_is_let_in_only_as_seats_can_serve_t
 
     clock.advance(minutes=3)  # the first fan's hold runs out (the second's runs on): two seats to take again
     nxt = await queue.admit(store, redis, q)
-    assert len(nxt) == 1 and nxt[0] in waiting  # the third fan's turn still runs: one more, the head of the line
-    still = [f for f in waiting if f != nxt[0]]
-    assert (await queue.status(store, redis, show.id, still[0])).waiting_for_seats  # the one seat left is chosen
+    # the fan told "sold out" chooses no more: both seats go to the head of the line
+    assert len(nxt) == 2 and set(nxt) <= set(waiting)
+    still = [f for f in waiting if f not in nxt]
+    assert all([(await queue.status(store, redis, show.id, f)).waiting_for_seats for f in still])
     assert (await queue.status(store, redis, show.id, nxt[0])).state == "admitted"
     async with store.session() as s:
         dms = (await s.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
-    assert dms == 4  # a "your turn" DM for each fan let in, none for those held back
+    assert dms == 5  # a "your turn" DM for each fan let in, none for those held back
 
 
-async def test_a_fan_who_leaves_without_a_hold_makes_room_for_the_next(store, redis, clock):
+async def test_only_the_fans_behind_the_seats_left_are_told_they_wait_for_seats(store, redis, clock):
+    show = await on_sale_show(store, seatmap="A:1x3:Standard", opens_in=timedelta(minutes=1), admission_per_minute=6)
+    for fan in range(1, 7):
+        await queue.join(store, redis, show.id, fan)
+    clock.advance(minutes=2)
+    q = await queue.show_queue(store, show.id)
+    assert len(await queue.admit(store, redis, q)) == 1  # the rate: one now; two seats left for the line
+    by_place = {}
+    for fan in range(1, 7):
+        st = await queue.status(store, redis, show.id, fan)
+        if st.state == "queued":
+            by_place[st.position] = st
+    assert sorted(by_place) == [1, 2, 3, 4, 5]
+    assert [by_place[p].waiting_for_seats for p in sorted(by_place)] == [False, False, True, True, True]
+    assert by_place[1].eta_seconds == 10 and by_place[3].eta_seconds is None  # a time only where a seat waits
+    late = await queue.join(store, redis, show.id, 7)  # the join's own reply says the same
+    assert (late.position, late.waiting_for_seats, late.eta_seconds) == (6, True, None)
+
+
+async def test_a_fan_who_leaves_or_does_not_choose_in_time_makes_room_for_the_next(store, redis, clock):
     show = await on_sale_show(store, seatmap="A:1x1:Standard", opens_in=timedelta(minutes=1), admission_per_minute=600)
     for fan in (1, 2, 3):
         await queue.join(store, redis, show.id, fan)
@@ -307,3 +327,23 @@ async def test_a_fan_who_leaves_without_a_hold_makes_room_for_the_next(store, re
     (second,) = await queue.admit(store, redis, q)
     assert second != first
     assert await queue.admit(store, redis, q) == []  # the second is choosing: the third waits
+    clock.advance(seconds=queue.CHOOSING_SECONDS + 1)  # the second has not chosen in two minutes
+    (third,) = await queue.admit(store, redis, q)
+    assert third not in (first, second)
+    assert (await queue.status(store, redis, show.id, second)).state == "admitted"  # keeps the rest of the turn
+
+
+async def test_a_redis_error_after_the_hold_still_gives_the_fan_their_hold(store, redis, clock, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=1))
+    await queue.join(store, redis, show.id, 7)
+    clock.advance(minutes=2)
+    assert await queue.admit(store, redis, await queue.show_queue(store, show.id)) == [7]
+
+    async def redis_lost(*_args):
+        raise RedisConnectionError("Redis went away after the hold committed")
+
+    monkeypatch.setattr(queue, "_done_choosing", redis_lost)
+    hold = await queue.reserve(store, redis, show_id=show.id, fan_id=7, quantity=2)
+    assert len(hold.seats) == 2  # the seats are the fan's: the cap's bookkeeping is not worth an error
