@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain import queue, stats
+from domain.queue_keys import show_keys
 
 
 def spearman(xs: list[int]) -> float:
@@ -31,6 +32,10 @@ async def test_500_fans_queue_for_100_seats_random_order_no_oversell(world, gate
     assert "You're in the queue" in early.response.content  # no holds before the queue lets you in
 
     await env.advance_time(30 * 60)  # the open
+    in_line = await world.bot.services.redis.zrange(show_keys(show.id)["line"], 0, -1)
+    line = [join_index[int(f)] for f in in_line]  # join numbers, in line order
+    assert len(line) == 500
+    assert sorted(line) != line and abs(spearman(line)) < 0.3, "the line at the open follows join order"
     bought, told_sold_out = [], set()
     for _ in range(40):
         await env.advance_time(5)
@@ -67,7 +72,9 @@ async def test_500_fans_queue_for_100_seats_random_order_no_oversell(world, gate
     assert len(told_sold_out) == 400  # everyone else heard it sold out, with the waitlist offer
     order = [join_index[f] for f in await queue.admission_order(world.bot.services.redis, show.id)]
     assert sorted(order) != order, "fans were let in in join order"
-    assert abs(spearman(order)) < 0.3, "admission order follows join order"
+    # The live-turns cap lets in about 100 fans (one per seat), so this rank correlation of 100 has a
+    # standard deviation of 0.1: 0.4 is four of them (the whole line's, above, is held to 0.3 over 500).
+    assert abs(spearman(order)) < 0.4, "admission order follows join order"
     assert len(order) == len(set(order))  # each fan let in at most once
 
 
