@@ -45,32 +45,44 @@ return out
 )
 
 
+# Where each fan named in ARGV[first ..] stands, appended to ``out`` as state, value: 'admitted' and the
+# seconds left of their turn, 'queued' and their rank, 'none'; with ``free`` >= 0 (the live-turns cap),
+# 'held' is 'queued' behind at least ``free`` fans, more than there are seats left for them to choose.
+TELL = """
+local function tell(out, turns, line, first, free)
+  for i = first, #ARGV do
+    local fan = ARGV[i]
+    local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
+    if left > 0 then
+      out[#out + 1] = 'admitted'
+      out[#out + 1] = math.ceil(left)
+    else
+      local rank = redis.call('ZRANK', line, fan)
+      if rank then
+        if free >= 0 and rank >= free then out[#out + 1] = 'held' else out[#out + 1] = 'queued' end
+        out[#out + 1] = rank
+      else
+        out[#out + 1] = 'none'
+        out[#out + 1] = 0
+      end
+    end
+  end
+end
+"""
+
+
 # Where fans stand, for the calls of one show that arrived together (domain/queue.py, _turns): first
 # the fans named in ARGV[2 .. ARGV[1] + 1] stop counting against the live-turns cap (they hold seats
 # now), then for each fan after them: state, value.
 TURNS = Script(
     NOW
+    + TELL
     + """
 local turns, line, choosing = KEYS[1], KEYS[2], KEYS[3]
 local done = tonumber(ARGV[1])
 if done > 0 then redis.call('ZREM', choosing, unpack(ARGV, 2, done + 1)) end
 local out = {}
-for i = done + 2, #ARGV do
-  local fan = ARGV[i]
-  local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
-  local rank = nil
-  if left <= 0 then rank = redis.call('ZRANK', line, fan) end
-  if left > 0 then
-    out[#out + 1] = 'admitted'
-    out[#out + 1] = math.ceil(left)
-  elseif rank then
-    out[#out + 1] = 'queued'
-    out[#out + 1] = rank
-  else
-    out[#out + 1] = 'none'
-    out[#out + 1] = 0
-  end
-end
+tell(out, turns, line, done + 2, -1)
 return out
 """
 )
@@ -79,6 +91,7 @@ return out
 # Letting the head of the line in, and telling the fans whose joins asked where they stand then.
 ADMIT = Script(
     NOW
+    + TELL
     + """
 local line, clock, admitted, admit_seq, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local choosing = KEYS[6]
@@ -120,22 +133,7 @@ if tonumber(ARGV[5]) == 1 and now >= on_sale then
     if n < allowance then out[1] = 1 end  -- the line ran dry
   end
 end
-for i = 8, #ARGV do
-  local fan = ARGV[i]
-  local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
-  local rank = nil
-  if left <= 0 then rank = redis.call('ZRANK', line, fan) end
-  if left > 0 then
-    out[#out + 1] = 'admitted'
-    out[#out + 1] = math.ceil(left)
-  elseif rank then
-    if free >= 0 and rank >= free then out[#out + 1] = 'held' else out[#out + 1] = 'queued' end
-    out[#out + 1] = rank
-  else
-    out[#out + 1] = 'none'
-    out[#out + 1] = 0
-  end
-end
+tell(out, turns, line, 8, free)
 return out
 """
 )
