@@ -100,7 +100,7 @@ from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
-from domain import errors, orders, organizers, queue, shows, stats  # noqa: E402
+from domain import errors, orders, organizers, queue, shows, stats, telemetry  # noqa: E402
 from domain.clock import SystemClock  # noqa: E402
 from domain.models import Hold, HoldStatus, Order, OrderStatus, SeatStatus, Show, ShowSeat, Ticket, TicketStatus  # noqa: E402
 from domain.payments import SandboxGateway  # noqa: E402
@@ -215,6 +215,39 @@ async def _wait_for_go() -> float:
     return start
 
 
+class _BatchSizes:
+    """A telemetry sink counting the group commits' batches (domain/batching.py) of one worker."""
+
+    def __init__(self) -> None:
+        self.runs: Counter = Counter()
+        self.items: Counter = Counter()
+        self.alone: Counter = Counter()
+
+    def count(self, event: str, n: float, labels: dict) -> None:
+        if event == "batch_alone":
+            self.alone[labels["kind"]] += int(n)
+
+    def observe(self, event: str, value: float, labels: dict) -> None:
+        if event == "batch_size":
+            self.runs[labels["kind"]] += 1
+            self.items[labels["kind"]] += int(value)
+
+    def summary(self) -> dict:
+        return {k: {"batches": self.runs[k], "requests": self.items[k], "alone": self.alone[k]} for k in self.runs}
+
+
+def _batch_totals(workers: list[dict]) -> dict:
+    """Per group commit (holds, purchase-prepare, purchase-settle): batches run, mean requests a batch,
+    and requests served alone (left by their batch to the one-request path)."""
+    out = {}
+    for kind in sorted({k for w in workers for k in w["batches"]}):
+        runs = sum(w["batches"].get(kind, {}).get("batches", 0) for w in workers)
+        items = sum(w["batches"].get(kind, {}).get("requests", 0) for w in workers)
+        alone = sum(w["batches"].get(kind, {}).get("alone", 0) for w in workers)
+        out[kind] = {"batches": runs, "mean_size": round(items / runs, 1) if runs else None, "alone": alone}
+    return out
+
+
 async def picket_worker(cfg: dict) -> dict:
     """Admit fans, and for this worker's own admitted fans reserve one seat then pay, until sold out."""
     show_id, me, procs, conc, buyers = cfg["show_id"], cfg["index"], cfg["processes"], cfg["concurrency"], cfg["buyers"]
@@ -226,6 +259,8 @@ async def picket_worker(cfg: dict) -> dict:
     # cached (one read for all), and a copy read now would predate the on-sale time set just before go.
     await asyncio.gather(*(queue.sold_out(store, show_id) for _ in range(conc)))
     await redis.ping()
+    batches = _BatchSizes()
+    telemetry.install(batches)
     start = await _wait_for_go()
     cpu0 = cpu_seconds()
     profiler = None
@@ -359,6 +394,7 @@ async def picket_worker(cfg: dict) -> dict:
         for order in ("tottime", "cumulative"):
             pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(45)
         Path(cfg["profile"]).write_text(out.getvalue())
+        profiler.dump_stats(cfg["profile"] + ".pstats")  # for pstats / snakeviz
     await store.dispose()
     await redis.aclose()
     return dict(
@@ -377,6 +413,7 @@ async def picket_worker(cfg: dict) -> dict:
         hold_lat=hold_lat,
         buy_lat=buy_lat,
         rss_mb=rss_mb(),
+        batches=batches.summary(),
     )
 
 
@@ -557,7 +594,13 @@ async def redis_used_memory(redis) -> int | None:
 
 def worker_main(cfg: dict) -> None:
     run = {"picket": picket_worker, "naive": naive_worker, "raw": raw_worker}[cfg["mode"]]
-    out = asyncio.run(run(cfg))
+    if os.environ.get("BENCH_UVLOOP"):
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            out = runner.run(run(cfg))
+    else:
+        out = asyncio.run(run(cfg))
     print(json.dumps(out), flush=True)
 
 
@@ -862,6 +905,7 @@ async def main(args) -> dict:
         sale_cpu_seconds=round(sale_cpu, 2),
         db_cpu_ms_per_purchase=per_op_ms(db0, db1, purchases),
         redis_cpu_ms_per_purchase=per_op_ms(redis0, redis1, purchases),
+        batches=_batch_totals(workers),
     )
     raw = result.get("raw_holds_per_s")
     result.update(

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from domain import telemetry
 from domain.errors import DomainError
 from domain.store import Store, detach_committed_writes, note_committed
 
@@ -108,6 +109,7 @@ class Batcher(Generic[I, R]):
         self.run_one = run_one
         self.distinct = distinct
         self.batched: Batched[Hashable, I, R] = Batched(self._run, most=most)
+        self.name = "batch"  # batcher_for names it: the label of its batch-size observations
 
     async def submit(self, key: Hashable, request: I) -> R:
         answer = await self.batched(key, key, request)
@@ -122,6 +124,7 @@ class Batcher(Generic[I, R]):
         for i, (request, _) in enumerate(batch):
             first.setdefault(self.distinct(request), i)
         outcomes: list[object] = [ALONE] * len(batch)
+        telemetry.observe("batch_size", len(first), kind=self.name)
         try:
             served = await self.run_batch(key, [batch[i][0] for i in first.values()])
             for i, outcome in zip(first.values(), served, strict=True):
@@ -145,6 +148,7 @@ class Batcher(Generic[I, R]):
                 answer.set_exception(outcome)
             else:
                 answer.set_result(outcome)  # type: ignore[arg-type]  # an R: run_batch's contract
+        telemetry.count("batch_alone", len(alone), kind=self.name)
         for request, answer in alone:
             try:
                 result = await self.run_one(request)
@@ -171,7 +175,8 @@ def batcher_for(store: Store, name: str, make: Callable[[], Batcher[I, R]]) -> B
     """The store's batcher called ``name`` (one per store and kind, made on first use)."""
     mine = _batchers.setdefault(store, {})
     if name not in mine:
-        mine[name] = make()
+        mine[name] = made = make()
+        made.name = name
     return mine[name]
 
 

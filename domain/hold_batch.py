@@ -13,13 +13,14 @@ UPDATE is conditional and must touch every seat picked, or the whole batch is se
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
@@ -39,10 +40,28 @@ class _Ask:
     ttl: timedelta
 
 
+# A fan whose batch found too few seats only because other buyers' open transactions have the rest
+# locked asks again in a later batch, after a pause, this many times before the one-fan path (which
+# waits for those seats itself, one transaction per look): at the end of a hot sale, when every
+# process's last batch meets the others' locks, one batch looks again for all of them instead of a
+# transaction each, several times over.
+BATCH_TRIES = 4
+
+
+class _SeatsLocked(Exception):
+    """The outcome of a fan the batch's seats could not serve while seats may still come free."""
+
+
 async def hold_best(store: Store, show_id: int, fan_id: int, quantity: int, ttl: timedelta) -> HoldSummary:
     """The best ``quantity`` seats of the show for the fan, in the current batch of the show."""
     batcher = batcher_for(store, "holds", lambda: _make(store))
-    return await batcher.submit((show_id, ttl), _Ask(show_id, fan_id, quantity, ttl))
+    ask = _Ask(show_id, fan_id, quantity, ttl)
+    for attempt in range(BATCH_TRIES):
+        try:
+            return await batcher.submit((show_id, ttl), ask)
+        except _SeatsLocked:
+            await asyncio.sleep(0.02 * (attempt + 1))  # those buyers commit (the seats are gone) or roll back
+    return await hold_seats_alone(store, show_id, fan_id, None, quantity, None, ttl)
 
 
 def _make(store: Store) -> Batcher[_Ask, HoldSummary]:
@@ -117,9 +136,17 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
             at += n
     got_seats = {i for i, _ in served}
     short = [i for i in within if i not in got_seats]
-    if short and not picked and not await _any_sellable(s, show_id, now):
-        for i in short:  # nothing a buyer could take, as the one-fan path would answer
-            outcomes[i] = errors.SoldOut("sold_out.show", title=show.title)
+    if short:
+        # Seats a buyer could take that this batch did not pick are locked by other buyers' open
+        # transactions: the fans short of seats ask again in a later batch (hold_best). With none,
+        # and every seat picked dealt out, the show is sold out once this batch commits, as the
+        # one-fan path would answer; otherwise that path tells each fan how many are left.
+        locked = await _count_sellable(s, show_id, now) - len(picked)
+        for i in short:
+            if locked > 0:
+                outcomes[i] = _SeatsLocked()
+            elif at == len(picked):
+                outcomes[i] = errors.SoldOut("sold_out.show", title=show.title)
     # Fans the picked seats could not serve in full are served alone, after this batch.
     unserved = set(made) - {asks[i].fan_id for i, _ in served}
     if unserved:
@@ -173,11 +200,10 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     return outcomes
 
 
-async def _any_sellable(s: AsyncSession, show_id: int, now: datetime) -> bool:
-    """A seat a buyer could take now (free, or held by a hold that ran out), locked or not: when
-    there is one, the one-fan path waits for it; when there is none, the show is sold out."""
-    found = await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id, sellable(now)).limit(1))
-    return found.first() is not None
+async def _count_sellable(s: AsyncSession, show_id: int, now: datetime) -> int:
+    """Seats a buyer could take now (free, or held by a hold that ran out), locked or not."""
+    count = select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show_id, sellable(now))
+    return int((await s.execute(count)).scalar_one())
 
 
 async def _seat_views_by_hold(s: AsyncSession, hold_ids: list[int]) -> dict[int, tuple[SeatView, ...]]:

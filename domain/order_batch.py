@@ -39,8 +39,9 @@ from domain.models import (
 from domain.orders import OrderSummary, prepare_alone, settle_alone
 from domain.outbox import enqueue_many
 from domain.payments import PaymentResult
+from domain.seats import SeatView
 from domain.store import Store
-from domain.tickets import TicketView, ticket_views
+from domain.tickets import TicketView
 
 Prepared = tuple[int, str, int, str]  # order id, the charge's idempotency key, amount, currency
 _ONE = "all"  # one batch for every show: a batch reads the shows of its holds
@@ -208,7 +209,9 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
     }
     seats: dict[int, list[Any]] = defaultdict(list)
     for seat in await conn.execute(
-        select(ShowSeat.id, ShowSeat.tier_id, ShowSeat.hold_id)
+        select(
+            ShowSeat.id, ShowSeat.tier_id, ShowSeat.hold_id, ShowSeat.section, ShowSeat.row_label, ShowSeat.seat_number
+        )
         .where(ShowSeat.hold_id.in_(hold_ids), ShowSeat.status == SeatStatus.HELD.value)
         .with_for_update()
     ):
@@ -223,17 +226,14 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
     if not paid:
         return outcomes
     paid_orders = [orders[asks[i].order_id] for i in paid]
-    prices = dict(
-        (
-            await conn.execute(
-                select(PriceTier.id, PriceTier.price_cents).where(
-                    PriceTier.show_id.in_({o.show_id for o in paid_orders})
-                )
+    tiers = {
+        t.id: t
+        for t in await conn.execute(
+            select(PriceTier.id, PriceTier.name, PriceTier.price_cents).where(
+                PriceTier.show_id.in_({o.show_id for o in paid_orders})
             )
         )
-        .tuples()
-        .all()
-    )
+    }
     refs = {f"order:{asks[i].order_id}:charge": asks[i].result.reference for i in paid}
     await conn.execute(
         update(Payment)
@@ -246,15 +246,17 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         .where(ShowSeat.id.in_([seat.id for seat in sold]), ShowSeat.status == SeatStatus.HELD.value)
         .values(status=SeatStatus.SOLD.value, held_until=None)
     )
-    await conn.execute(
-        insert(Ticket),
+    # The tickets' ids come back with the insert (in the rows' order): the summaries are built from
+    # what this batch already read, not read again.
+    issued = await conn.execute(
+        insert(Ticket).returning(Ticket.id, Ticket.show_seat_id, sort_by_parameter_order=True),
         [
             {
                 "order_id": o.id,
                 "show_id": o.show_id,
                 "show_seat_id": seat.id,
                 "holder_discord_id": o.fan_discord_id,
-                "price_cents": prices[seat.tier_id],
+                "price_cents": tiers[seat.tier_id].price_cents,
                 "status": TicketStatus.VALID.value,
                 "active_seat_key": seat.id,
                 "issued_at": now,
@@ -284,9 +286,22 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
             for i, o in zip(paid, paid_orders, strict=True)
         ],
     )
+    ticket_of = {seat: tid for tid, seat in issued.tuples()}
     tickets: dict[int, list[TicketView]] = defaultdict(list)
-    for ticket in await ticket_views(s, Ticket.order_id.in_([o.id for o in paid_orders])):
-        tickets[ticket.order_id].append(ticket)
+    for o in paid_orders:
+        for seat in seats[o.hold_id]:
+            tier = tiers[seat.tier_id]
+            tickets[o.id].append(
+                TicketView(
+                    id=ticket_of[seat.id],
+                    order_id=o.id,
+                    show_id=o.show_id,
+                    holder_discord_id=o.fan_discord_id,
+                    status=TicketStatus.VALID.value,
+                    seat=SeatView(seat.id, seat.section, seat.row_label, seat.seat_number, tier.name, tier.price_cents),
+                )
+            )
+        tickets[o.id].sort(key=lambda t: t.id)
     for i, o in zip(paid, paid_orders, strict=True):
         outcomes[i] = (
             OrderSummary(

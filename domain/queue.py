@@ -44,7 +44,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import cancellations, errors, holds, outbox, queue_places, queue_scripts, reports, seats, telemetry
@@ -324,19 +324,22 @@ class SeatCounts:
     open: int  # seats not sold: free or held (a held seat comes back if its hold lapses)
 
 
+# Built once: every admission tick and every join after the open reads it (through _counting).
+_SEAT_COUNTS = select(
+    # what a buyer's hold may take: free, or its hold (or waitlist keep) ran out
+    func.sum(case((seats.sellable(bindparam("now", type_=ShowSeat.held_until.type)), 1), else_=0)),
+    func.count(),
+).where(
+    ShowSeat.show_id == bindparam("show_id"),
+    ShowSeat.status.in_((SeatStatus.AVAILABLE.value, SeatStatus.HELD.value)),
+)
+
+
 async def seat_counts(store: Store, show_id: int) -> SeatCounts:
     """What the queue needs to know of a show's seats, in one read: whether anything is left to sell,
     and how many fans the live-turns cap may let choose (not seats kept back for the waitlist)."""
-    takeable = seats.sellable(store.now())  # what a buyer's hold may take: free, or its hold (or keep) ran out
-    async with store.session() as s:
-        row = (
-            await s.execute(
-                select(func.sum(case((takeable, 1), else_=0)), func.count()).where(
-                    ShowSeat.show_id == show_id,
-                    ShowSeat.status.in_((SeatStatus.AVAILABLE.value, SeatStatus.HELD.value)),
-                )
-            )
-        ).one()
+    async with store.connection() as conn:
+        row = (await conn.execute(_SEAT_COUNTS, {"now": store.now(), "show_id": show_id})).one()
     return SeatCounts(takeable=int(row[0] or 0), open=int(row[1]))
 
 

@@ -57,7 +57,7 @@ async def seat_views(s: AsyncSession, where: ColumnElement[bool]) -> tuple[SeatV
 WAITLIST_FIRST = timedelta(seconds=60)
 
 
-def sellable(now: datetime, *, for_waitlist: bool = False) -> ColumnElement[bool]:
+def sellable(now: datetime | ColumnElement[datetime], *, for_waitlist: bool = False) -> ColumnElement[bool]:
     """SQL condition: a seat a new hold may take. A buyer: a free seat, or one held by a hold that
     has run out. A waitlist promotion: only a seat kept back for the waitlist (one that came back),
     never a seat on sale, so the waitlist cannot overtake the fans the queue is selling to."""

@@ -29,26 +29,38 @@ class TicketView:
 
 
 async def ticket_views(s: AsyncSession, where: ColumnElement[bool]) -> tuple[TicketView, ...]:
-    rows = (
-        await s.execute(
-            select(Ticket, ShowSeat, PriceTier.name)
-            .join(ShowSeat, ShowSeat.id == Ticket.show_seat_id)
-            .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
-            .where(where)
-            .order_by(Ticket.id)
+    # Columns, not ORM objects: the on-sale's settling batch reads every ticket it issued here.
+    rows = await s.execute(
+        select(
+            Ticket.id,
+            Ticket.order_id,
+            Ticket.show_id,
+            Ticket.holder_discord_id,
+            Ticket.status,
+            Ticket.price_cents,
+            Ticket.checked_in_at,
+            ShowSeat.id,
+            ShowSeat.section,
+            ShowSeat.row_label,
+            ShowSeat.seat_number,
+            PriceTier.name,
         )
-    ).all()
+        .join(ShowSeat, ShowSeat.id == Ticket.show_seat_id)
+        .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+        .where(where)
+        .order_by(Ticket.id)
+    )
     return tuple(
         TicketView(
-            id=t.id,
-            order_id=t.order_id,
-            show_id=t.show_id,
-            holder_discord_id=t.holder_discord_id,
-            status=t.status,
-            seat=SeatView(seat.id, seat.section, seat.row_label, seat.seat_number, tier, t.price_cents),
-            checked_in_at=t.checked_in_at,
+            id=tid,
+            order_id=order_id,
+            show_id=show_id,
+            holder_discord_id=holder,
+            status=status,
+            seat=SeatView(seat_id, section, row_label, number, tier, price),
+            checked_in_at=checked_in_at,
         )
-        for t, seat, tier in rows
+        for tid, order_id, show_id, holder, status, price, checked_in_at, seat_id, section, row_label, number, tier in rows.tuples()
     )
 
 

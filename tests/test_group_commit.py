@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from domain import errors, holds, orders, stats
-from domain.models import Payment, Ticket
+from domain.models import Payment, SeatStatus, ShowSeat, Ticket
 from tests.factories import on_sale_show
 
 
@@ -143,3 +144,58 @@ async def test_a_fan_refused_in_a_batch_leaves_nothing_behind(store):
     async with store.session() as s:
         rows = (await s.execute(select(FanShowQuota.fan_discord_id, FanShowQuota.seats))).all()
     assert rows == [(4, 1)]  # the refused fan has no count of seats at all
+
+
+class _GaveUp(Exception):
+    pass
+
+
+async def _other_buyer_locks_every_seat(store, show_id: int, then):
+    """Another buyer's open transaction holding every seat of the show locked (MariaDB's row locks;
+    a batch's best-available pick skips them) until ``then`` says what it does with them."""
+    locked, go = asyncio.Event(), asyncio.Event()
+
+    async def work(s):
+        await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id).with_for_update())
+        locked.set()
+        await go.wait()
+        await then(s)
+
+    task = asyncio.create_task(store.transaction(work))
+    await locked.wait()
+    return task, go
+
+
+async def test_seats_another_buyer_has_locked_go_to_the_fans_asking_when_that_buyer_lets_go(store):
+    if store.dialect == "sqlite":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    show = await on_sale_show(store, seatmap="A:1x2:Standard")
+
+    async def gives_up(_s):
+        raise _GaveUp
+
+    other, go = await _other_buyer_locks_every_seat(store, show.id, gives_up)
+    asking = [asyncio.create_task(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1)) for f in (1, 2)]
+    await asyncio.sleep(0.05)  # their batch meets the locks: neither fan hears "sold out"
+    go.set()
+    with pytest.raises(_GaveUp):
+        await other
+    got = await asyncio.gather(*asking)
+    assert sorted(seat.seat_number for h in got for seat in h.seats) == [1, 2]
+
+
+async def test_fans_waiting_on_seats_another_buyer_then_takes_hear_sold_out(store):
+    if store.dialect == "sqlite":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    show = await on_sale_show(store, seatmap="A:1x2:Standard")
+
+    async def sells_them(s):
+        await s.execute(update(ShowSeat).where(ShowSeat.show_id == show.id).values(status=SeatStatus.SOLD.value))
+
+    other, go = await _other_buyer_locks_every_seat(store, show.id, sells_them)
+    asking = [asyncio.create_task(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1)) for f in (1, 2)]
+    await asyncio.sleep(0.05)
+    go.set()
+    await other
+    results = await asyncio.gather(*asking, return_exceptions=True)
+    assert [type(r) for r in results] == [errors.SoldOut, errors.SoldOut]
