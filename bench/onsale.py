@@ -594,13 +594,7 @@ async def redis_used_memory(redis) -> int | None:
 
 def worker_main(cfg: dict) -> None:
     run = {"picket": picket_worker, "naive": naive_worker, "raw": raw_worker}[cfg["mode"]]
-    if os.environ.get("BENCH_UVLOOP"):
-        import uvloop
-
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            out = runner.run(run(cfg))
-    else:
-        out = asyncio.run(run(cfg))
+    out = asyncio.run(run(cfg))
     print(json.dumps(out), flush=True)
 
 
