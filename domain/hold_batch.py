@@ -20,15 +20,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors
 from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for
-from domain.holds import HoldSummary, check_on_sale, end_hold, hold_seats_alone, limit_refusal, pick_best
-from domain.models import FanShowQuota, Hold, HoldStatus, PriceTier, SeatStatus, ShowSeat
+from domain.holds import (
+    HoldSummary,
+    SaleFacts,
+    check_on_sale,
+    end_hold,
+    hold_seats_alone,
+    limit_refusal,
+    pick_best,
+)
+from domain.models import FanShowQuota, Hold, HoldStatus, PriceTier, SeatStatus, Show, ShowSeat
 from domain.seats import SeatView, sellable
-from domain.shows import load_show
 from domain.store import Store, rowcount
 
 
@@ -75,46 +82,56 @@ def _make(store: Store) -> Batcher[_Ask, HoldSummary]:
     return Batcher(run_batch, run_one, distinct=lambda ask: ask.fan_id)
 
 
+# The batch's reads, built once: a hot sale runs a batch for every few dozen fans, and building a
+# statement costs this box as much CPU as running it (bench/purchase_steps.py).
+_SHOW = select(Show.title, Show.status, Show.on_sale_at, Show.starts_at, Show.per_fan_limit).where(
+    Show.id == bindparam("show_id")
+)
+_LAPSED = select(Hold.id).where(
+    Hold.show_id == bindparam("show_id"),
+    Hold.fan_discord_id.in_(bindparam("fans", expanding=True)),
+    Hold.status == HoldStatus.ACTIVE.value,
+    Hold.expires_at <= bindparam("now", type_=Hold.expires_at.type),
+)
+_QUOTAS = (
+    select(FanShowQuota.fan_discord_id, FanShowQuota.seats)
+    .where(
+        FanShowQuota.show_id == bindparam("show_id"),
+        FanShowQuota.fan_discord_id.in_(bindparam("fans", expanding=True)),
+    )
+    .with_for_update()
+)
+
+
 async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta, asks: list[_Ask]) -> list[object]:
     now = store.now()
+    conn = await s.connection()
+    show = cast(SaleFacts | None, (await conn.execute(_SHOW, {"show_id": show_id})).one_or_none())
     try:
-        show = await load_show(s, show_id)
+        if show is None:
+            raise errors.ShowNotFound(show_id)
         check_on_sale(show, now)
     except errors.DomainError:  # no such show, not on sale: each fan hears it from the one-fan path
         return [ALONE] * len(asks)
-    conn = await s.connection()
     fans = [a.fan_id for a in asks]
 
     # The fans' own lapsed holds no longer count against their limit (rare: one read finds none).
-    lapsed = (
-        await s.execute(
-            select(Hold).where(
-                Hold.show_id == show_id,
-                Hold.fan_discord_id.in_(fans),
-                Hold.status == HoldStatus.ACTIVE.value,
-                Hold.expires_at <= now,
-            )
-        )
-    ).scalars()
-    for old in list(lapsed):
-        await end_hold(store, s, old, HoldStatus.EXPIRED)
+    lapsed = (await conn.execute(_LAPSED, {"show_id": show_id, "fans": fans, "now": now})).scalars().all()
+    if lapsed:
+        for old in (await s.execute(select(Hold).where(Hold.id.in_(lapsed)))).scalars().all():
+            await end_hold(store, s, old, HoldStatus.EXPIRED)
 
     # Each fan's count of seats for the show, locked until the commit, then checked here. A fan
     # without a row yet gets one (locked too; a row another buyer just made is waited for and read),
     # taken away again below if this batch does not serve that fan: a refusal writes nothing.
-    quota = select(FanShowQuota.fan_discord_id, FanShowQuota.seats).where(FanShowQuota.show_id == show_id)
-    have = dict(
-        (await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(fans)).with_for_update())).tuples().all()
-    )
+    have = dict((await conn.execute(_QUOTAS, {"show_id": show_id, "fans": fans})).tuples().all())
     made = sorted(set(fans) - set(have))
     if made:
         await conn.execute(
             store.insert_ignore_many(FanShowQuota.__table__),
             [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in made],  # one lock order for all
         )
-        have.update(
-            (await conn.execute(quota.where(FanShowQuota.fan_discord_id.in_(made)).with_for_update())).tuples().all()
-        )
+        have.update((await conn.execute(_QUOTAS, {"show_id": show_id, "fans": made})).tuples().all())
     outcomes: list[object] = [ALONE] * len(asks)
     within: list[int] = []
     for i, ask in enumerate(asks):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +50,22 @@ class HoldSummary:
         return sum(s.price_cents for s in self.seats)
 
 
-def check_on_sale(show: Show, now: datetime) -> None:
+class SaleFacts(Protocol):
+    """What a hold checks of its show: a Show, or the columns the group commit reads of it."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def on_sale_at(self) -> datetime: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def per_fan_limit(self) -> int: ...
+
+
+def check_on_sale(show: SaleFacts, now: datetime) -> None:
     if show.status == ShowStatus.CANCELLED.value:
         raise errors.ShowCancelled("show.cancelled", title=show.title)
     if now < show.on_sale_at:
@@ -85,7 +101,7 @@ async def _reserve_quota(store: Store, s: AsyncSession, show: Show, fan_id: int,
         raise limit_refusal(show, have)
 
 
-def limit_refusal(show: Show, have: int) -> errors.FanLimitExceeded:
+def limit_refusal(show: SaleFacts, have: int) -> errors.FanLimitExceeded:
     """The refusal of a fan who already has ``have`` seats of the show, at or near its per-fan limit."""
     left = max(0, show.per_fan_limit - have)
     return errors.FanLimitExceeded("fan.limit", title=show.title, limit=show.per_fan_limit, have=have, left=left)

@@ -199,3 +199,20 @@ async def test_fans_waiting_on_seats_another_buyer_then_takes_hear_sold_out(stor
     await other
     results = await asyncio.gather(*asking, return_exceptions=True)
     assert [type(r) for r in results] == [errors.SoldOut, errors.SoldOut]
+
+
+async def test_a_fan_whose_hold_ran_out_gets_best_seats_again_within_the_limit(store, clock):
+    show = await on_sale_show(store, seatmap="A:1x10:Standard", per_fan_limit=4)
+    first = await holds.hold_seats(store, show_id=show.id, fan_id=7, quantity=4, ttl=timedelta(minutes=5))
+    clock.advance(minutes=5, seconds=1)
+
+    again, other = await asyncio.gather(  # one batch: the lapsed hold no longer counts against the limit
+        holds.hold_seats(store, show_id=show.id, fan_id=7, quantity=4),
+        holds.hold_seats(store, show_id=show.id, fan_id=8, quantity=2),
+    )
+
+    assert len(again.seats) == 4 and len(other.seats) == 2
+    assert {s.id for s in again.seats}.isdisjoint({s.id for s in other.seats})
+    with pytest.raises(errors.FanLimitExceeded):  # the old hold ended: 4 held, not 8
+        await holds.hold_seats(store, show_id=show.id, fan_id=7, quantity=1)
+    assert first.id != again.id
