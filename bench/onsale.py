@@ -72,6 +72,8 @@ Figures (the last line printed is JSON):
   correct path, not of the locking alone; its oversold count is what that shortcut costs. None of
   these figures is printed with ``--no-naive``.
 - peak_rss_mb (this process) and worker_peak_rss_mb (the largest worker, of the sale and the naive sale).
+- batches: for each group commit of the sale (holds, purchase-prepare, purchase-settle; domain/batching.py),
+  the batches run, their mean size, and the requests a batch left to the one-request path (``alone``).
 
 Defaults use the MariaDB database ``bench`` (created when missing) and Redis db 13, which this script
 empties: never point it at real data.

@@ -4,9 +4,11 @@ The fans asking for the best N seats of a show while the previous batch commits 
 transaction: one look at the show, one quota row each (locked, checked in Python), one pick of the
 best free seats for all of them (``FOR UPDATE SKIP LOCKED``), dealt out in arrival order, one insert
 of their holds and one UPDATE of the seats. Each fan still gets exactly their own seats, or their
-own refusal: the per-fan limit is checked per fan, and a fan the picked seats cannot serve in full
-is served alone afterwards by the one-fan path (domain/holds.py), which knows how to wait for
-seats other buyers have locked, so the batch never answers "sold out" while seats may come back.
+own refusal: the per-fan limit is checked per fan. A fan the picked seats cannot serve in full asks
+again in a later batch while other buyers' open transactions have enough seats locked that may come
+back; is told "sold out" when no seat is left at all; and is otherwise served alone afterwards by the
+one-fan path (domain/holds.py), which tells how many seats are left. So the batch never answers
+"sold out" while seats may come back.
 The rules that keep a seat from being sold twice (holds.py's docstring) are the same: the seats'
 UPDATE is conditional and must touch every seat picked, or the whole batch is served fan by fan.
 """
@@ -158,11 +160,12 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
         # transactions: the fans short of seats ask again in a later batch (hold_best). With none,
         # and every seat picked dealt out, the show is sold out once this batch commits, as the
         # one-fan path would answer; otherwise that path tells each fan how many are left.
-        locked = await _count_sellable(s, show_id, now) - len(picked)
+        most = max(asks[i].quantity for i in short)
+        locked = await _count_sellable(s, show_id, now, most=len(picked) + most) - len(picked)
         for i in short:
-            if locked > 0:
+            if locked + len(picked) - at >= asks[i].quantity:  # enough if those buyers let go
                 outcomes[i] = _SeatsLocked()
-            elif at == len(picked):
+            elif locked == 0 and at == len(picked):
                 outcomes[i] = errors.SoldOut("sold_out.show", title=show.title)
     # Fans the picked seats could not serve in full are served alone, after this batch.
     unserved = set(made) - {asks[i].fan_id for i, _ in served}
@@ -217,10 +220,11 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     return outcomes
 
 
-async def _count_sellable(s: AsyncSession, show_id: int, now: datetime) -> int:
-    """Seats a buyer could take now (free, or held by a hold that ran out), locked or not."""
-    count = select(func.count()).select_from(ShowSeat).where(ShowSeat.show_id == show_id, sellable(now))
-    return int((await s.execute(count)).scalar_one())
+async def _count_sellable(s: AsyncSession, show_id: int, now: datetime, *, most: int) -> int:
+    """Seats a buyer could take now (free, or held by a hold that ran out), locked or not; counted up
+    to ``most`` (the end of a big sale has thousands of held seats to step over)."""
+    found = select(ShowSeat.id).where(ShowSeat.show_id == show_id, sellable(now)).limit(most).subquery()
+    return int((await s.execute(select(func.count()).select_from(found))).scalar_one())
 
 
 async def _seat_views_by_hold(s: AsyncSession, hold_ids: list[int]) -> dict[int, tuple[SeatView, ...]]:

@@ -246,10 +246,10 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         .where(ShowSeat.id.in_([seat.id for seat in sold]), ShowSeat.status == SeatStatus.HELD.value)
         .values(status=SeatStatus.SOLD.value, held_until=None)
     )
-    # The tickets' ids come back with the insert (in the rows' order): the summaries are built from
-    # what this batch already read, not read again.
+    # The tickets' ids come back with the insert (matched by seat: no row order is asked, which SQLite
+    # could only keep one INSERT per row): the summaries are built from what this batch already read.
     issued = await conn.execute(
-        insert(Ticket).returning(Ticket.id, Ticket.show_seat_id, sort_by_parameter_order=True),
+        insert(Ticket).returning(Ticket.id, Ticket.show_seat_id),
         [
             {
                 "order_id": o.id,

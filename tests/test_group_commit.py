@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from domain import errors, holds, orders, stats
+from domain import errors, hold_batch, holds, orders, stats
 from domain.models import Payment, SeatStatus, ShowSeat, Ticket
 from tests.factories import on_sale_show
 
@@ -150,6 +150,17 @@ class _GaveUp(Exception):
     pass
 
 
+def _batches_only(monkeypatch) -> None:
+    """The fans must be served by their batches: the one-fan path (a transaction per fan per look)
+    is not taken, however long the other buyer keeps the seats locked."""
+
+    async def one_fan_path(*_args, **_kwargs):
+        raise AssertionError("a fan was served alone")
+
+    monkeypatch.setattr(hold_batch, "hold_seats_alone", one_fan_path)
+    monkeypatch.setattr(hold_batch, "BATCH_TRIES", 50, raising=False)
+
+
 async def _other_buyer_locks_every_seat(store, show_id: int, then):
     """Another buyer's open transaction holding every seat of the show locked (MariaDB's row locks;
     a batch's best-available pick skips them) until ``then`` says what it does with them."""
@@ -166,10 +177,11 @@ async def _other_buyer_locks_every_seat(store, show_id: int, then):
     return task, go
 
 
-async def test_seats_another_buyer_has_locked_go_to_the_fans_asking_when_that_buyer_lets_go(store):
+async def test_seats_another_buyer_has_locked_go_to_the_fans_asking_when_that_buyer_lets_go(store, monkeypatch):
     if store.dialect == "sqlite":
         pytest.skip("SQLite has no row locks: its writers take turns")
     show = await on_sale_show(store, seatmap="A:1x2:Standard")
+    _batches_only(monkeypatch)
 
     async def gives_up(_s):
         raise _GaveUp
@@ -184,10 +196,11 @@ async def test_seats_another_buyer_has_locked_go_to_the_fans_asking_when_that_bu
     assert sorted(seat.seat_number for h in got for seat in h.seats) == [1, 2]
 
 
-async def test_fans_waiting_on_seats_another_buyer_then_takes_hear_sold_out(store):
+async def test_fans_waiting_on_seats_another_buyer_then_takes_hear_sold_out(store, monkeypatch):
     if store.dialect == "sqlite":
         pytest.skip("SQLite has no row locks: its writers take turns")
     show = await on_sale_show(store, seatmap="A:1x2:Standard")
+    _batches_only(monkeypatch)
 
     async def sells_them(s):
         await s.execute(update(ShowSeat).where(ShowSeat.show_id == show.id).values(status=SeatStatus.SOLD.value))
