@@ -45,8 +45,9 @@ async def raw_anchor(url: str, n: int) -> tuple[float, float | None]:
     from sqlalchemy.engine import make_url
 
     u = make_url(url)
-    conn = await aiomysql.connect(host=u.host, port=u.port or 3306, user=u.username, password=u.password or "",
-                                  db=u.database, autocommit=False)
+    conn = await aiomysql.connect(
+        host=u.host, port=u.port or 3306, user=u.username, password=u.password or "", db=u.database, autocommit=False
+    )
     async with conn.cursor() as cur:
         await cur.execute("DROP TABLE IF EXISTS bench_steps_seat")
         await cur.execute("CREATE TABLE bench_steps_seat (id INT PRIMARY KEY, status VARCHAR(16), holder BIGINT)")
@@ -113,9 +114,7 @@ async def main(args) -> dict:
                     *(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1) for f in fans)
                 )
             else:
-                await asyncio.gather(
-                    *(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in got)
-                )
+                await asyncio.gather(*(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in got))
             c1, d1 = cpu(), server_cpu_seconds(DB_SERVER)
             if profiler is not None:
                 profiler.disable()
