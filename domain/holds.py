@@ -198,9 +198,10 @@ async def hold_seats(
         from domain.hold_batch import hold_best  # it builds on this module
 
         hold = await hold_best(store, show_id, fan_id, quantity, ttl)
-        telemetry.count("hold_created")
-        return hold
-    return await hold_seats_alone(store, show_id, fan_id, seat_ids, quantity, tier, ttl)
+    else:
+        hold = await hold_seats_alone(store, show_id, fan_id, seat_ids, quantity, tier, ttl)
+    telemetry.count("hold_created")  # here only: a batch may leave a fan to the one-fan path
+    return hold
 
 
 async def hold_seats_alone(
@@ -215,11 +216,9 @@ async def hold_seats_alone(
     """:func:`hold_seats` for one fan in a transaction of its own."""
     for attempt in range(6):
         try:
-            hold = await store.transaction(
+            return await store.transaction(
                 lambda s: hold_seats_in(store, s, show_id, fan_id, seat_ids, quantity, tier, ttl, final=attempt == 5)  # noqa: B023  (awaited before the next attempt)
             )
-            telemetry.count("hold_created")
-            return hold
         except _Contended:
             # Best-available found fewer free seats than wanted only because other buyers' transactions
             # have them locked right now; they may roll back. Look again shortly.

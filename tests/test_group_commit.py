@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from domain import errors, hold_batch, holds, orders, stats
+from domain import errors, hold_batch, holds, orders, stats, telemetry
 from domain.models import Payment, SeatStatus, ShowSeat, Ticket
 from tests.factories import on_sale_show
 
@@ -229,3 +229,29 @@ async def test_a_fan_whose_hold_ran_out_gets_best_seats_again_within_the_limit(s
     with pytest.raises(errors.FanLimitExceeded):  # the old hold ended: 4 held, not 8
         await holds.hold_seats(store, show_id=show.id, fan_id=7, quantity=1)
     assert first.id != again.id
+
+
+class _Counted:
+    """A telemetry sink: what the operators' metrics would count."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, float] = {}
+
+    def count(self, event, n, labels) -> None:
+        self.counts[event] = self.counts.get(event, 0) + n
+
+    def observe(self, event, value, labels) -> None:
+        pass
+
+
+async def test_holds_made_by_the_one_fan_path_after_a_batch_are_counted_once(store):
+    show = await on_sale_show(store, per_fan_limit=4)
+    seen = _Counted()
+    telemetry.install(seen)
+    try:
+        # A double click: the second ask is left by its batch to the one-fan path.
+        made = await asyncio.gather(*(holds.hold_seats(store, show_id=show.id, fan_id=3, quantity=1) for _ in range(2)))
+    finally:
+        telemetry.uninstall(seen)
+    assert len({h.id for h in made}) == 2
+    assert seen.counts.get("hold_created") == 2
