@@ -66,7 +66,7 @@ class DoorCog(commands.Cog, name="door"):
             return errors.NotPermitted(t(interaction, "⛔ Refused: {reason}", reason=reason))
 
         try:
-            claim = self.services.keyring.verify(code, now=self.services.store.now())
+            claim = self.services.keyring.verify(code, now=self.services.now())
         except ticket_codes.InvalidCode as invalid:
             raise refused(str(invalid)) from None
         if claim.show_id != show.id:

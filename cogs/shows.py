@@ -178,7 +178,7 @@ class ShowsCog(
             info = await shows.set_refund_policy(
                 self.services.store, show.id, interaction.user.id, deadline_hours=deadline_hours, steps=steps
             )
-        block = policy_block(interaction, info.refund_policy, info.starts_at, self.services.store.now())
+        block = policy_block(interaction, info.refund_policy, info.starts_at, self.services.now())
         await reply(
             interaction,
             t(interaction, "Cancellation policy of **{title}**, as fans see it before paying:", title=info.title)

@@ -150,67 +150,51 @@ class _GaveUp(Exception):
     pass
 
 
-def _batches_only(monkeypatch) -> None:
-    """The fans must be served by their batches: the one-fan path (a transaction per fan per look)
-    is not taken, however long the other buyer keeps the seats locked."""
+async def _two_fans_ask_while_another_buyer_has_every_seat_locked(store, monkeypatch, then) -> list:
+    """Two fans ask for the best seat of a two-seat show while another buyer's open transaction holds
+    both seats locked (MariaDB's row locks; a batch's best-available pick skips them); that buyer then
+    does ``then(session, show_id)`` and ends. The fans must be served by their batches: the one-fan path (a
+    transaction per fan per look) is made to fail. Returns each fan's hold or refusal."""
+    if store.dialect == "sqlite":
+        pytest.skip("SQLite has no row locks: its writers take turns")
+    show = await on_sale_show(store, seatmap="A:1x2:Standard")
 
     async def one_fan_path(*_args, **_kwargs):
         raise AssertionError("a fan was served alone")
 
     monkeypatch.setattr(hold_batch, "hold_seats_alone", one_fan_path)
-    monkeypatch.setattr(hold_batch, "BATCH_TRIES", 50, raising=False)
-
-
-async def _other_buyer_locks_every_seat(store, show_id: int, then):
-    """Another buyer's open transaction holding every seat of the show locked (MariaDB's row locks;
-    a batch's best-available pick skips them) until ``then`` says what it does with them."""
+    monkeypatch.setattr(hold_batch, "BATCH_TRIES", 50, raising=False)  # however long the locks last
     locked, go = asyncio.Event(), asyncio.Event()
 
-    async def work(s):
-        await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show_id).with_for_update())
+    async def other_buyer(s):
+        await s.execute(select(ShowSeat.id).where(ShowSeat.show_id == show.id).with_for_update())
         locked.set()
         await go.wait()
-        await then(s)
+        await then(s, show.id)
 
-    task = asyncio.create_task(store.transaction(work))
+    other = asyncio.create_task(store.transaction(other_buyer))
     await locked.wait()
-    return task, go
+    asking = [asyncio.create_task(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1)) for f in (1, 2)]
+    await asyncio.sleep(0.05)  # their batch meets the locks
+    go.set()
+    await asyncio.gather(other, return_exceptions=True)
+    return await asyncio.gather(*asking, return_exceptions=True)
 
 
 async def test_seats_another_buyer_has_locked_go_to_the_fans_asking_when_that_buyer_lets_go(store, monkeypatch):
-    if store.dialect == "sqlite":
-        pytest.skip("SQLite has no row locks: its writers take turns")
-    show = await on_sale_show(store, seatmap="A:1x2:Standard")
-    _batches_only(monkeypatch)
+    async def gives_up(_s, _show_id):
+        raise _GaveUp  # its transaction rolls back: the seats are free again
 
-    async def gives_up(_s):
-        raise _GaveUp
-
-    other, go = await _other_buyer_locks_every_seat(store, show.id, gives_up)
-    asking = [asyncio.create_task(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1)) for f in (1, 2)]
-    await asyncio.sleep(0.05)  # their batch meets the locks: neither fan hears "sold out"
-    go.set()
-    with pytest.raises(_GaveUp):
-        await other
-    got = await asyncio.gather(*asking)
+    got = await _two_fans_ask_while_another_buyer_has_every_seat_locked(store, monkeypatch, gives_up)
+    assert all(isinstance(h, holds.HoldSummary) for h in got), got
     assert sorted(seat.seat_number for h in got for seat in h.seats) == [1, 2]
 
 
 async def test_fans_waiting_on_seats_another_buyer_then_takes_hear_sold_out(store, monkeypatch):
-    if store.dialect == "sqlite":
-        pytest.skip("SQLite has no row locks: its writers take turns")
-    show = await on_sale_show(store, seatmap="A:1x2:Standard")
-    _batches_only(monkeypatch)
+    async def sells_them(s, show_id):
+        await s.execute(update(ShowSeat).where(ShowSeat.show_id == show_id).values(status=SeatStatus.SOLD.value))
 
-    async def sells_them(s):
-        await s.execute(update(ShowSeat).where(ShowSeat.show_id == show.id).values(status=SeatStatus.SOLD.value))
-
-    other, go = await _other_buyer_locks_every_seat(store, show.id, sells_them)
-    asking = [asyncio.create_task(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1)) for f in (1, 2)]
-    await asyncio.sleep(0.05)
-    go.set()
-    await other
-    results = await asyncio.gather(*asking, return_exceptions=True)
+    results = await _two_fans_ask_while_another_buyer_has_every_seat_locked(store, monkeypatch, sells_them)
     assert [type(r) for r in results] == [errors.SoldOut, errors.SoldOut]
 
 

@@ -44,7 +44,7 @@ def hold_embed(interaction: discord.Interaction, hold: HoldSummary, show: shows.
     )
     # Before paying, the fan reads the show's cancellation policy (Korean sites show it at this step).
     embed.description += "\n\n" + policy_block(
-        interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now()
+        interaction, show.refund_policy, show.starts_at, services_of(interaction).now()
     )
     for seat in hold.seats:  # past 25 fields, reply()/edit() summarise the rest
         embed.add_field(name=seat.tier, value=seat_label(seat, interaction.locale), inline=True)
@@ -61,7 +61,7 @@ def order_embed(interaction: discord.Interaction, order: OrderSummary, show: sho
         amount=money(order.amount_cents, order.currency, interaction),
     )
     embed.description += "\n\n" + policy_block(
-        interaction, show.refund_policy, show.starts_at, services_of(interaction).store.now()
+        interaction, show.refund_policy, show.starts_at, services_of(interaction).now()
     )
     for ticket in order.tickets:  # past 25 fields, edit() summarises the rest
         embed.add_field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from redis.asyncio import Redis
 
@@ -19,6 +20,10 @@ class Services:
     sender: OutboxSender
     redis: Redis
     keyring: Keyring  # signs ticket codes (through the sender) and verifies them at the door
+
+    def now(self) -> datetime:
+        """The store's clock (a test's fake clock in the tests): what a cog shows "now" against."""
+        return self.store.now()
 
 
 def services_of(interaction) -> Services:
