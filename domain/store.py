@@ -25,9 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, event, insert
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, event, insert, text
 from sqlalchemy.engine import CursorResult, ExceptionContext, Result
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -357,14 +355,7 @@ class Store:
 
     def insert_ignore(self, table: Any, **values: Any) -> Insert:
         """INSERT that does nothing when a unique key already has the row (both backends)."""
-        if self.dialect == "sqlite":
-            return sqlite_insert(table).values(**values).on_conflict_do_nothing()
-        if self.dialect in ("mysql", "mariadb"):
-            # ON DUPLICATE KEY UPDATE k = k rather than INSERT IGNORE, which would also hide bad data.
-            stmt = mysql_insert(table).values(**values)
-            first = next(iter(values))
-            return stmt.on_duplicate_key_update({first: table.c[first]})
-        return insert(table).values(**values)
+        return self._keep_existing(insert(table).values(**values), next(iter(values)))
 
     def insert_ignore_many(self, table: Any, key: str | None = None) -> Insert:
         """:meth:`insert_ignore` for many rows: execute it with the list of rows
@@ -373,31 +364,38 @@ class Store:
         (split only past its 1 MB statement limit), SQLite runs them in one call. A row whose unique
         key already exists is skipped; ``key`` is a column of that key (updated to itself; by default the
         first primary key column)."""
-        key = key or next(iter(table.primary_key.columns)).name
-        if self.dialect == "sqlite":
-            return sqlite_insert(table).on_conflict_do_nothing()
-        if self.dialect in ("mysql", "mariadb"):
-            return mysql_insert(table).on_duplicate_key_update({key: table.c[key]})
-        return insert(table)
+        return self._keep_existing(insert(table), key or next(iter(table.primary_key.columns)).name)
 
     def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
         """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""
-        if self.dialect == "sqlite":
-            stmt = sqlite_insert(table).values(rows)
-            keys = [c.name for c in table.primary_key.columns]
-            return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
-        dup = mysql_insert(table).values(rows)
-        return dup.on_duplicate_key_update({c: dup.inserted[c] for c in update})
+        return self._overwrite(insert(table).values(rows), table, update)
 
     def upsert_many(self, table: Any, update: list[str]) -> Insert:
         """:meth:`upsert` for ``session.execute(stmt, rows)``: one statement, compiled once and cached,
         whatever the number of rows (the MariaDB driver sends them as one multi-row INSERT)."""
+        return self._overwrite(insert(table), table, update)
+
+    # The conflict clauses are written as text, not with the dialects' on_duplicate_key_update() and
+    # on_conflict_do_*(): those clauses carry no cache key, so SQLAlchemy compiled every statement
+    # holding one again on every call (about a third of a purchase batch's statements on the hot path,
+    # bench/purchase_steps.py). A text clause is part of the statement's cache key: compiled once.
+    def _keep_existing(self, stmt: Insert, key: str) -> Insert:
+        q = self.engine.dialect.identifier_preparer.quote
         if self.dialect == "sqlite":
-            stmt = sqlite_insert(table)
-            keys = [c.name for c in table.primary_key.columns]
-            return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
-        dup = mysql_insert(table)
-        return dup.on_duplicate_key_update({c: dup.inserted[c] for c in update})
+            return _with_conflict_clause(stmt, "ON CONFLICT DO NOTHING")
+        if self.dialect in ("mysql", "mariadb"):
+            # ON DUPLICATE KEY UPDATE k = k rather than INSERT IGNORE, which would also hide bad data.
+            return _with_conflict_clause(stmt, f"ON DUPLICATE KEY UPDATE {q(key)} = {q(key)}")
+        return stmt
+
+    def _overwrite(self, stmt: Insert, table: Any, update: list[str]) -> Insert:
+        q = self.engine.dialect.identifier_preparer.quote
+        if self.dialect == "sqlite":
+            keys = ", ".join(q(c.name) for c in table.primary_key.columns)
+            sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update)
+            return _with_conflict_clause(stmt, f"ON CONFLICT ({keys}) DO UPDATE SET {sets}")
+        sets = ", ".join(f"{q(c)} = VALUES({q(c)})" for c in update)
+        return _with_conflict_clause(stmt, f"ON DUPLICATE KEY UPDATE {sets}")
 
     def insert_ignore_from_select(self, table: Any, columns: list[str], select_stmt: Any) -> Insert:
         """INSERT ... SELECT skipping rows whose unique key already exists (both backends)."""
@@ -412,3 +410,10 @@ class Store:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+def _with_conflict_clause(stmt: Insert, clause: str) -> Insert:
+    """``stmt`` followed by ``clause`` (after its VALUES), where SQLAlchemy's dialect constructs put
+    their ON CONFLICT / ON DUPLICATE KEY clause."""
+    stmt._post_values_clause = text(clause)
+    return stmt

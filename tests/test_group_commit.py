@@ -239,3 +239,42 @@ async def test_holds_made_by_the_one_fan_path_after_a_batch_are_counted_once(sto
         telemetry.uninstall(seen)
     assert len({h.id for h in made}) == 2
     assert seen.counts.get("hold_created") == 2
+
+
+async def test_the_batches_inserts_that_skip_or_overwrite_a_row_are_compiled_once_not_every_batch(store):
+    # The conflict clauses of SQLAlchemy's dialects carry no cache key: every statement holding one was
+    # compiled again on every batch (the purchase batches' payments and outbox rows, the line's places).
+    from sqlalchemy import event
+
+    from domain.models import DMChannel, GuildSettings
+
+    seen: list[object] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT"):
+            seen.append(context.cache_hit)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        now = store.now()
+        for n in range(3):
+            async with store.session() as s:
+                await s.execute(store.insert_ignore(GuildSettings.__table__, guild_id=1, organizer_role_id=None))
+                await s.execute(
+                    store.insert_ignore_many(GuildSettings.__table__),
+                    [{"guild_id": g, "organizer_role_id": None} for g in (1, 2, 3)],
+                )
+                await s.execute(
+                    store.upsert_many(DMChannel.__table__, ["channel_id", "opened_at"]),
+                    [{"user_discord_id": u, "channel_id": u + n, "opened_at": now} for u in (7, 8)],
+                )
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", note)
+    assert len(seen) == 9
+    assert all(str(h).endswith("CACHE_HIT") for h in seen[3:]), seen  # the 2nd and 3rd time: from the cache
+    async with store.session() as s:
+        assert sorted((await s.execute(select(GuildSettings.guild_id))).scalars()) == [1, 2, 3]
+        assert dict((await s.execute(select(DMChannel.user_discord_id, DMChannel.channel_id))).tuples().all()) == {
+            7: 9,
+            8: 10,
+        }
