@@ -26,11 +26,19 @@ What runs (one show of M seats, per-fan limit 4, every fan buys one seat):
    own Store (SystemClock) with a pool of ``--concurrency`` connections (no overflow: as many as the
    anchor's) and its own Redis client, lets fans in with ``queue.admit`` every ``--tick`` seconds,
    and serves only its own fans (fan id modulo P) with ``--buyers`` buyers: a buyer takes the next
-   admitted fan and calls ``queue.reserve(quantity=1)`` (best available); when the hold is granted,
-   the fan's ``orders.purchase`` (SandboxGateway) runs in a task of its own and the buyer takes the
-   next fan, so at most ``--buyers`` fans are in flight (reserving or paying) per process. Until a
-   reserve answers SoldOut; the payments then in flight are awaited. All P processes compete for the
-   same seats.
+   admitted fan and calls ``queue.reserve(quantity=1)`` (best available). When the fans pay
+   (``--pay``):
+   - ``after-rush`` (the default): as fans do. A hold keeps the seats for minutes, and a fan takes
+     longer to enter a payment than a sell-out of these sizes lasts, so the rush for seats and the
+     payments do not meet. The buyer takes the next fan as soon as the hold is granted (at most
+     ``--buyers`` fans reserving per process); when no seat is left to hold (every seat held or sold:
+     the rush is over), ``--buyers`` payers per process run each held fan's ``orders.purchase``
+     (SandboxGateway), in the order held.
+   - ``at-once``: the fan's ``orders.purchase`` runs in a task of its own as soon as the hold is
+     granted, beside the next fans' reserves (at most ``--buyers`` fans reserving or paying per
+     process), until a reserve answers SoldOut; the payments then in flight are awaited. The rate a
+     sale much longer than a fan's time to pay settles into.
+   All P processes compete for the same seats.
 3. naive baseline (skipped with ``--no-naive``): a second show of M seats, the same P processes x
    ``--buyers`` buyers on ``--concurrency`` connections each, no queue, selling by read-then-write
    without locks: SELECT the first available seat (no FOR UPDATE), a plain
@@ -43,6 +51,8 @@ Figures (the last line printed is JSON):
   the wait for a pooled DB connection); joins_per_s: N / burst wall time.
 - holds_per_s: successful holds / (last hold - on-sale instant); purchases_per_s: paid orders /
   (last purchase - on-sale instant); sale_seconds: on-sale instant to the last purchase (sold out).
+  So purchases_per_s counts the holds' work and the payments' work in either ``--pay``: after the
+  rush, the payers start when the rush ends, with no pause between. pay: the ``--pay`` used.
   hold_p50_ms / purchase_p50_ms...: per-call latency inside the workers. holds_first_10pct_per_s and
   holds_last_10pct_per_s show whether the rate decays as the show fills. hold_seat_unavailable: how
   often a best-available reserve still answered SeatUnavailable ("someone else just took one of those
@@ -276,8 +286,13 @@ async def picket_worker(cfg: dict) -> dict:
     done = asyncio.Event()  # a reserve answered SoldOut
     admitting_over = asyncio.Event()
     mine: asyncio.Queue = asyncio.Queue()
-    in_flight = asyncio.Semaphore(buyers)  # fans between their reserve and the end of their purchase
+    # --pay at-once: at most ``buyers`` fans between their reserve and the end of their purchase.
+    # --pay after-rush: at most ``buyers`` fans reserving; the held seats are paid for once the rush
+    # is over, by ``buyers`` payers.
+    pay_at_once = cfg.get("pay", "at-once") == "at-once"
+    in_flight = asyncio.Semaphore(buyers)
     paying: set[asyncio.Task] = set()
+    held: list[tuple[int, int]] = []  # (fan, hold) to pay for after the rush
     admitted_by_me = 0
     holds = purchases = contended = 0
     hold_lat: list[float] = []
@@ -293,9 +308,10 @@ async def picket_worker(cfg: dict) -> dict:
                 # What the scheduler's admission tick does (queue.admit_all), for this one show: one
                 # count of the seats, then admission within the live-turns cap.
                 counts = await queue.seat_counts(store, show_id)
-                if counts.open == 0:
+                if counts.open == 0 or (not pay_at_once and counts.takeable == 0):
                     # Every seat sold: the line is held back for good (admit_all would now close it and
-                    # tell those still waiting). Over for this worker.
+                    # tell those still waiting). Over for this worker. Paying after the rush: every seat
+                    # held is the rush's end (the line waits for seats that come back).
                     done.set()
                     return
                 let_in = await queue.admit(store, redis, q, room=counts.takeable)
@@ -321,7 +337,7 @@ async def picket_worker(cfg: dict) -> dict:
         for _ in range(buyers):
             mine.put_nowait(None)
 
-    async def pay(fan: int, hold_id: int) -> None:
+    async def pay(fan: int, hold_id: int, slot: asyncio.Semaphore | None) -> None:
         nonlocal purchases, last_purchase
         try:
             t = time.perf_counter()
@@ -334,11 +350,13 @@ async def picket_worker(cfg: dict) -> dict:
             purchases += 1
             last_purchase = time.time()
         finally:
-            in_flight.release()
+            if slot is not None:
+                slot.release()
 
     async def buyer() -> None:
-        """Takes the next fan, reserves, and leaves the payment to a task of its own: while it is in
-        flight this buyer already serves the next fan (at most ``buyers`` fans in flight)."""
+        """Takes the next fan, reserves, and leaves the payment to a task of its own (--pay at-once: while
+        it is in flight this buyer already serves the next fan, at most ``buyers`` fans in flight), or to
+        the payers after the rush (--pay after-rush)."""
         nonlocal holds, contended, last_hold
         while True:
             await in_flight.acquire()
@@ -370,9 +388,18 @@ async def picket_worker(cfg: dict) -> dict:
                 if done.is_set():
                     return
                 continue
-            task = asyncio.create_task(pay(fan, hold.id))
+            if not pay_at_once:
+                held.append((fan, hold.id))
+                in_flight.release()
+                continue
+            task = asyncio.create_task(pay(fan, hold.id, in_flight))
             paying.add(task)
             task.add_done_callback(paying.discard)
+
+    async def payer() -> None:
+        while held:
+            fan, hold_id = held.pop()
+            await pay(fan, hold_id, None)
 
     async def progress() -> None:
         while not done.is_set():
@@ -386,6 +413,8 @@ async def picket_worker(cfg: dict) -> dict:
     await asyncio.gather(admitter(), feeder(), *(buyer() for _ in range(buyers)))
     while paying:  # the payments still in flight when the show sold out
         await asyncio.gather(*list(paying))
+    held.reverse()  # paid in the order held
+    await asyncio.gather(*(payer() for _ in range(buyers)))
     ticker.cancel()
     if profiler is not None:
         import io
@@ -618,6 +647,7 @@ async def run_workers(args, mode: str, show_id: int, extra: dict, before_go=None
             database_url=args.database_url,
             redis_url=args.redis_url,
             tick=args.tick,
+            pay=getattr(args, "pay", "at-once"),
             profile=args.profile if i == 0 else None,
             **extra,
         )
@@ -880,6 +910,7 @@ async def main(args) -> dict:
         errs.update(w["errors"])
     sale_seconds = last_purchase - start
     result.update(
+        pay=args.pay,
         sale_seconds=round(sale_seconds, 2),
         holds=holds,
         purchases=purchases,
@@ -935,7 +966,7 @@ if __name__ == "__main__":
         help="DB connections per worker process (its pool, no overflow), and the raw anchor's per process",
     )
     parser.add_argument(
-        "--buyers", type=int, default=64, help="fans in flight per worker process (reserving or paying)"
+        "--buyers", type=int, default=64, help="fans reserving per worker process (and payers; see --pay)"
     )
     parser.add_argument("--join-concurrency", type=int, default=500, help="joins in flight during the burst")
     admission = parser.add_mutually_exclusive_group()
@@ -949,6 +980,13 @@ if __name__ == "__main__":
         "--admit-seconds", type=float, default=None, help="instead of --admit-rate: every fan let in within this"
     )
     parser.add_argument("--tick", type=float, default=0.05, help="seconds between a worker's admission ticks")
+    parser.add_argument(
+        "--pay",
+        choices=("after-rush", "at-once"),
+        default="after-rush",
+        help="when fans pay for their seats: once the rush for seats is over (as fans do, who take longer to pay "
+        "than a sell-out lasts) or at once, each payment beside the next fans' reserves",
+    )
     parser.add_argument(
         "--lead", type=float, default=1.0, help="seconds from 'all workers ready' to the on-sale instant"
     )
