@@ -16,14 +16,15 @@ UPDATE is conditional and must touch every seat picked, or the whole batch is se
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, Update, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain import errors
 from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for
@@ -103,6 +104,44 @@ _QUOTAS = (
     )
     .with_for_update()
 )
+_NEW_HOLDS = insert(Hold).returning(Hold.id, Hold.fan_discord_id)
+_ADD_TO_QUOTAS = (
+    update(FanShowQuota)
+    .where(
+        FanShowQuota.show_id == bindparam("show"), FanShowQuota.fan_discord_id.in_(bindparam("fans", expanding=True))
+    )
+    .values(seats=FanShowQuota.seats + bindparam("add", type_=Integer))
+)
+_SEAT_VIEWS = (
+    select(
+        ShowSeat.hold_id,
+        ShowSeat.id,
+        ShowSeat.section,
+        ShowSeat.row_label,
+        ShowSeat.seat_number,
+        PriceTier.name,
+        PriceTier.price_cents,
+    )
+    .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+    .where(ShowSeat.hold_id.in_(bindparam("holds", expanding=True)))
+    .order_by(ShowSeat.position)
+)
+
+
+@functools.cache
+def _take_seats(n: int) -> Update:
+    """The UPDATE giving ``n`` picked seats to their holds (parameters seat0..., hold0..., now,
+    until), built once for each batch size. (An UPDATE's parameters may not bear a column's name.)"""
+    now = bindparam("now", type_=ShowSeat.held_until.type)
+    return (
+        update(ShowSeat)
+        .where(ShowSeat.id.in_([bindparam(f"seat{i}") for i in range(n)]), sellable(now))
+        .values(
+            status=SeatStatus.HELD.value,
+            hold_id=case({bindparam(f"seat{i}"): bindparam(f"hold{i}") for i in range(n)}, value=ShowSeat.id),
+            held_until=bindparam("until", type_=ShowSeat.held_until.type),
+        )
+    )
 
 
 async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta, asks: list[_Ask]) -> list[object]:
@@ -192,28 +231,21 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
         }
         for i, _ in served
     ]
-    hold_of = {
-        fan: hid for hid, fan in (await conn.execute(insert(Hold).returning(Hold.id, Hold.fan_discord_id), rows))
-    }
+    hold_of = {fan: hid for hid, fan in (await conn.execute(_NEW_HOLDS, rows))}
     seat_hold = {seat: hold_of[asks[i].fan_id] for i, seats in served for seat in seats}
-    taken = await conn.execute(
-        update(ShowSeat)
-        .where(ShowSeat.id.in_(list(seat_hold)), sellable(now))
-        .values(status=SeatStatus.HELD.value, hold_id=case(seat_hold, value=ShowSeat.id), held_until=expires)
-    )
+    assign: dict[str, object] = {"now": now, "until": expires}
+    for k, (seat, hold) in enumerate(seat_hold.items()):
+        assign[f"seat{k}"], assign[f"hold{k}"] = seat, hold
+    taken = await conn.execute(_take_seats(len(seat_hold)), assign)
     if rowcount(taken) != len(seat_hold):
         raise BatchInterrupted("a picked seat was not there to take")
     by_quantity: dict[int, list[int]] = defaultdict(list)
     for i, _ in served:
         by_quantity[asks[i].quantity].append(asks[i].fan_id)
     for n, group in by_quantity.items():
-        await conn.execute(
-            update(FanShowQuota)
-            .where(FanShowQuota.show_id == show_id, FanShowQuota.fan_discord_id.in_(group))
-            .values(seats=FanShowQuota.seats + n)
-        )
+        await conn.execute(_ADD_TO_QUOTAS, {"show": show_id, "fans": group, "add": n})
 
-    views = await _seat_views_by_hold(s, list(hold_of.values()))
+    views = await _seat_views_by_hold(conn, list(hold_of.values()))
     for i, _ in served:
         hid = hold_of[asks[i].fan_id]
         outcomes[i] = HoldSummary(hid, show_id, asks[i].fan_id, HoldStatus.ACTIVE.value, expires, views[hid])
@@ -227,21 +259,8 @@ async def _count_sellable(s: AsyncSession, show_id: int, now: datetime, *, most:
     return int((await s.execute(select(func.count()).select_from(found))).scalar_one())
 
 
-async def _seat_views_by_hold(s: AsyncSession, hold_ids: list[int]) -> dict[int, tuple[SeatView, ...]]:
-    rows = await s.execute(
-        select(
-            ShowSeat.hold_id,
-            ShowSeat.id,
-            ShowSeat.section,
-            ShowSeat.row_label,
-            ShowSeat.seat_number,
-            PriceTier.name,
-            PriceTier.price_cents,
-        )
-        .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
-        .where(ShowSeat.hold_id.in_(hold_ids))
-        .order_by(ShowSeat.position)
-    )
+async def _seat_views_by_hold(conn: AsyncConnection, hold_ids: list[int]) -> dict[int, tuple[SeatView, ...]]:
+    rows = await conn.execute(_SEAT_VIEWS, {"holds": hold_ids})
     out: dict[int, list[SeatView]] = defaultdict(list)
     for hid, sid, section, row_label, number, tier, price in rows.tuples():
         if hid is not None:

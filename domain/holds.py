@@ -14,11 +14,12 @@ How double sales are made impossible, with many bot processes on one database:
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import errors, telemetry
@@ -121,26 +122,40 @@ async def pick_best(
     seats whose hold ran out; for a waitlist promotion, only seats kept back for the waitlist, never
     seats on sale. ``lock``: FOR UPDATE SKIP LOCKED, so buyers picking at once get different seats
     (each query is one index range read, so it locks just the rows it hands back)."""
-    states = [
-        ShowSeat.status == SeatStatus.AVAILABLE.value,
-        and_(ShowSeat.status == SeatStatus.HELD.value, ShowSeat.held_until <= now),
-    ]
-    if for_waitlist:
-        states = [kept_for_waitlist()]
     picked: list[int] = []
-    for state in states:
-        q = select(ShowSeat.id).where(ShowSeat.show_id == show_id, state)
-        if tier_id is not None:
-            q = q.where(ShowSeat.tier_id == tier_id).with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql")
-        else:
-            q = q.with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
-        q = q.order_by(ShowSeat.position).limit(n - len(picked))
-        if lock:
-            q = q.with_for_update(skip_locked=True)
-        picked += list((await s.execute(q)).scalars())
+    for state in (_KEPT,) if for_waitlist else (_FREE, _LAPSED):
+        params = {"show_id": show_id, "n": n - len(picked), "now": now, "tier_id": tier_id}
+        q = _pick(state, tier_id is not None, lock)
+        picked += list((await s.execute(q, params)).scalars())
         if len(picked) == n:
             break
     return picked
+
+
+_FREE, _LAPSED, _KEPT = range(3)  # the seats pick_best looks at: free, held by a hold that ran out, kept back
+
+
+@functools.cache
+def _pick(state: int, by_tier: bool, lock: bool) -> Select[tuple[int]]:
+    """pick_best's read, built once (a hot sale's batches read it for every few dozen fans): ``state``
+    one of _FREE, _LAPSED, _KEPT; parameters show_id, n, and now and tier_id where they apply."""
+    cond = (
+        ShowSeat.status == SeatStatus.AVAILABLE.value,
+        and_(
+            ShowSeat.status == SeatStatus.HELD.value,
+            ShowSeat.held_until <= bindparam("now", type_=ShowSeat.held_until.type),
+        ),
+        kept_for_waitlist(),
+    )[state]
+    q = select(ShowSeat.id).where(ShowSeat.show_id == bindparam("show_id"), cond)
+    if by_tier:
+        q = q.where(ShowSeat.tier_id == bindparam("tier_id")).with_hint(
+            ShowSeat, "FORCE INDEX (ix_show_seats_pick)", "mysql"
+        )
+    else:
+        q = q.with_hint(ShowSeat, "FORCE INDEX (ix_show_seats_free)", "mysql")
+    q = q.order_by(ShowSeat.position).limit(bindparam("n", type_=Integer))
+    return q.with_for_update(skip_locked=True) if lock else q
 
 
 async def release_quota(s: AsyncSession, show_id: int, fan_id: int, quantity: int) -> None:

@@ -11,12 +11,13 @@ every request gets the answer the one-order path would have given.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Update, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.batching import ALONE, Batcher, batcher_for
@@ -72,6 +73,81 @@ async def settle(store: Store, order_id: int, result: PaymentResult, fan_name: s
     return await batcher.submit(_ONE, _Settle(order_id, result, fan_name))
 
 
+# The batches' statements, built once: a hot sale runs a batch for every few dozen fans, and building a
+# statement costs this box about as much CPU as running it (bench/purchase_steps.py). An UPDATE's
+# parameters may not bear a column's name.
+_P_HOLDS = (
+    select(Hold.id, Hold.show_id, Hold.fan_discord_id, Hold.status, Hold.expires_at)
+    .where(Hold.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
+_P_ORDERED = select(Order.hold_id).where(Order.hold_id.in_(bindparam("ids", expanding=True)))
+_P_SHOWS = select(Show.id, Show.status, Show.currency).where(Show.id.in_(bindparam("ids", expanding=True)))
+_P_AMOUNTS = (
+    select(ShowSeat.hold_id, func.coalesce(func.sum(PriceTier.price_cents), 0))
+    .select_from(ShowSeat)
+    .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+    .where(ShowSeat.hold_id.in_(bindparam("ids", expanding=True)))
+    .group_by(ShowSeat.hold_id)
+)
+_P_ORDERS = insert(Order).returning(Order.id, Order.hold_id)
+_S_ORDERS = (
+    select(
+        Order.id,
+        Order.status,
+        Order.hold_id,
+        Order.show_id,
+        Order.fan_discord_id,
+        Order.amount_cents,
+        Order.organizer_amount_cents,
+        Order.currency,
+    )
+    .where(Order.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
+_S_HOLDS = (
+    select(Hold.id, Hold.status, Hold.quantity).where(Hold.id.in_(bindparam("ids", expanding=True))).with_for_update()
+)
+_S_SEATS = (
+    select(ShowSeat.id, ShowSeat.tier_id, ShowSeat.hold_id, ShowSeat.section, ShowSeat.row_label, ShowSeat.seat_number)
+    .where(ShowSeat.hold_id.in_(bindparam("ids", expanding=True)), ShowSeat.status == SeatStatus.HELD.value)
+    .with_for_update()
+)
+_S_TIERS = select(PriceTier.id, PriceTier.name, PriceTier.price_cents).where(
+    PriceTier.show_id.in_(bindparam("ids", expanding=True))
+)
+_S_SOLD = (
+    update(ShowSeat)
+    .where(ShowSeat.id.in_(bindparam("ids", expanding=True)), ShowSeat.status == SeatStatus.HELD.value)
+    .values(status=SeatStatus.SOLD.value, held_until=None)
+)
+_S_TICKETS = insert(Ticket).returning(Ticket.id, Ticket.show_seat_id)
+_S_CONVERTED = (
+    update(Hold).where(Hold.id.in_(bindparam("ids", expanding=True))).values(status=HoldStatus.CONVERTED.value)
+)
+_S_PAID = (
+    update(Order)
+    .where(Order.id.in_(bindparam("ids", expanding=True)))
+    .values(status=OrderStatus.PAID.value, paid_at=bindparam("now", type_=Order.paid_at.type))
+)
+
+
+@functools.cache
+def _charges_succeeded(n: int) -> Update:
+    """The UPDATE marking ``n`` charges succeeded with the provider's references (parameters key0...,
+    ref0...), built once for each batch size."""
+    return (
+        update(Payment)
+        .where(Payment.idempotency_key.in_([bindparam(f"key{i}") for i in range(n)]))
+        .values(
+            status=PaymentStatus.SUCCEEDED.value,
+            provider_ref=case(
+                {bindparam(f"key{i}"): bindparam(f"ref{i}") for i in range(n)}, value=Payment.idempotency_key
+            ),
+        )
+    )
+
+
 def _prepare_batcher(store: Store) -> Batcher[_Prepare, OrderSummary | Prepared]:
     async def run_batch(_key: Hashable, asks: list[_Prepare]) -> list[object]:
         return await store.transaction(lambda s: _prepare_many(store, s, asks))
@@ -86,21 +162,9 @@ async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> 
     now = store.now()
     conn = await s.connection()
     ids = [a.hold_id for a in asks]
-    holds = {
-        h.id: h
-        for h in await conn.execute(
-            select(Hold.id, Hold.show_id, Hold.fan_discord_id, Hold.status, Hold.expires_at)
-            .where(Hold.id.in_(ids))
-            .with_for_update()
-        )
-    }
-    ordered = set((await conn.execute(select(Order.hold_id).where(Order.hold_id.in_(ids)))).scalars())
-    shows = {
-        r.id: r
-        for r in await conn.execute(
-            select(Show.id, Show.status, Show.currency).where(Show.id.in_({h.show_id for h in holds.values()}))
-        )
-    }
+    holds = {h.id: h for h in await conn.execute(_P_HOLDS, {"ids": ids})}
+    ordered = set((await conn.execute(_P_ORDERED, {"ids": ids})).scalars())
+    shows = {r.id: r for r in await conn.execute(_P_SHOWS, {"ids": list({h.show_id for h in holds.values()})})}
     outcomes: list[object] = [ALONE] * len(asks)
     plain = [
         i
@@ -115,19 +179,7 @@ async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> 
     if not plain:
         return outcomes
     plain_ids = [asks[i].hold_id for i in plain]
-    amounts = dict(
-        (
-            await conn.execute(
-                select(ShowSeat.hold_id, func.coalesce(func.sum(PriceTier.price_cents), 0))
-                .select_from(ShowSeat)
-                .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
-                .where(ShowSeat.hold_id.in_(plain_ids))
-                .group_by(ShowSeat.hold_id)
-            )
-        )
-        .tuples()
-        .all()
-    )
+    amounts = dict((await conn.execute(_P_AMOUNTS, {"ids": plain_ids})).tuples().all())
     rows = []
     for hid in plain_ids:
         hold, amount = holds[hid], int(amounts.get(hid, 0))
@@ -143,7 +195,7 @@ async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> 
                 "created_at": now,
             }
         )
-    order_of = {hid: oid for oid, hid in await conn.execute(insert(Order).returning(Order.id, Order.hold_id), rows)}
+    order_of = {hid: oid for oid, hid in await conn.execute(_P_ORDERS, rows)}
     payments = [
         {
             "idempotency_key": f"order:{order_of[r['hold_id']]}:charge",
@@ -178,43 +230,16 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         return outcomes
     now = store.now()
     conn = await s.connection()
-    orders = {
-        o.id: o
-        for o in await conn.execute(
-            select(
-                Order.id,
-                Order.status,
-                Order.hold_id,
-                Order.show_id,
-                Order.fan_discord_id,
-                Order.amount_cents,
-                Order.organizer_amount_cents,
-                Order.currency,
-            )
-            .where(Order.id.in_([a.order_id for a in asks]))
-            .with_for_update()
-        )
-    }
+    orders = {o.id: o for o in await conn.execute(_S_ORDERS, {"ids": [a.order_id for a in asks]})}
     pending = [  # a declined charge goes to the one-order path
         i
         for i, a in enumerate(asks)
         if a.result.ok and (o := orders.get(a.order_id)) and o.status == OrderStatus.PENDING.value
     ]
     hold_ids = [orders[asks[i].order_id].hold_id for i in pending]
-    holds = {
-        h.id: h
-        for h in await conn.execute(
-            select(Hold.id, Hold.status, Hold.quantity).where(Hold.id.in_(hold_ids)).with_for_update()
-        )
-    }
+    holds = {h.id: h for h in await conn.execute(_S_HOLDS, {"ids": hold_ids})}
     seats: dict[int, list[Any]] = defaultdict(list)
-    for seat in await conn.execute(
-        select(
-            ShowSeat.id, ShowSeat.tier_id, ShowSeat.hold_id, ShowSeat.section, ShowSeat.row_label, ShowSeat.seat_number
-        )
-        .where(ShowSeat.hold_id.in_(hold_ids), ShowSeat.status == SeatStatus.HELD.value)
-        .with_for_update()
-    ):
+    for seat in await conn.execute(_S_SEATS, {"ids": hold_ids}):
         seats[seat.hold_id].append(seat)
     paid = [
         i
@@ -226,30 +251,16 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
     if not paid:
         return outcomes
     paid_orders = [orders[asks[i].order_id] for i in paid]
-    tiers = {
-        t.id: t
-        for t in await conn.execute(
-            select(PriceTier.id, PriceTier.name, PriceTier.price_cents).where(
-                PriceTier.show_id.in_({o.show_id for o in paid_orders})
-            )
-        )
-    }
-    refs = {f"order:{asks[i].order_id}:charge": asks[i].result.reference for i in paid}
-    await conn.execute(
-        update(Payment)
-        .where(Payment.idempotency_key.in_(list(refs)))
-        .values(status=PaymentStatus.SUCCEEDED.value, provider_ref=case(refs, value=Payment.idempotency_key))
-    )
-    sold = [seat for o in paid_orders for seat in seats[o.hold_id]]
-    await conn.execute(
-        update(ShowSeat)
-        .where(ShowSeat.id.in_([seat.id for seat in sold]), ShowSeat.status == SeatStatus.HELD.value)
-        .values(status=SeatStatus.SOLD.value, held_until=None)
-    )
+    tiers = {t.id: t for t in await conn.execute(_S_TIERS, {"ids": list({o.show_id for o in paid_orders})})}
+    refs: dict[str, object] = {}
+    for k, i in enumerate(paid):
+        refs[f"key{k}"], refs[f"ref{k}"] = f"order:{asks[i].order_id}:charge", asks[i].result.reference
+    await conn.execute(_charges_succeeded(len(paid)), refs)
+    await conn.execute(_S_SOLD, {"ids": [seat.id for o in paid_orders for seat in seats[o.hold_id]]})
     # The tickets' ids come back with the insert (matched by seat: no row order is asked, which SQLite
     # could only keep one INSERT per row): the summaries are built from what this batch already read.
     issued = await conn.execute(
-        insert(Ticket).returning(Ticket.id, Ticket.show_seat_id),
+        _S_TICKETS,
         [
             {
                 "order_id": o.id,
@@ -265,14 +276,8 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
             for seat in seats[o.hold_id]
         ],
     )
-    await conn.execute(
-        update(Hold).where(Hold.id.in_([o.hold_id for o in paid_orders])).values(status=HoldStatus.CONVERTED.value)
-    )
-    await conn.execute(
-        update(Order)
-        .where(Order.id.in_([o.id for o in paid_orders]))
-        .values(status=OrderStatus.PAID.value, paid_at=now)
-    )
+    await conn.execute(_S_CONVERTED, {"ids": [o.hold_id for o in paid_orders]})
+    await conn.execute(_S_PAID, {"ids": [o.id for o in paid_orders], "now": now})
     await enqueue_many(
         store,
         s,

@@ -257,6 +257,7 @@ class Store:
         self.clock: Clock = clock or SystemClock()
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=_Session)
         self._after_commit: list[tuple[str, Callable[[], None]]] = []
+        self._built: dict[tuple[Any, ...], Insert] = {}  # the *_many statements, built once per table
         # A read replica (DATABASE_READ_URL) for reads that may lag; the primary when there is none.
         self.read_engine = read_engine or engine
         self.read_sessions = (
@@ -364,7 +365,11 @@ class Store:
         (split only past its 1 MB statement limit), SQLite runs them in one call. A row whose unique
         key already exists is skipped; ``key`` is a column of that key (updated to itself; by default the
         first primary key column)."""
-        return self._keep_existing(insert(table), key or next(iter(table.primary_key.columns)).name)
+        key = key or next(iter(table.primary_key.columns)).name
+        built = self._built.get(("keep", table, key))
+        if built is None:
+            built = self._built[("keep", table, key)] = self._keep_existing(insert(table), key)
+        return built
 
     def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
         """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""
@@ -373,7 +378,10 @@ class Store:
     def upsert_many(self, table: Any, update: list[str]) -> Insert:
         """:meth:`upsert` for ``session.execute(stmt, rows)``: one statement, compiled once and cached,
         whatever the number of rows (the MariaDB driver sends them as one multi-row INSERT)."""
-        return self._overwrite(insert(table), table, update)
+        built = self._built.get(("overwrite", table, *update))
+        if built is None:
+            built = self._built[("overwrite", table, *update)] = self._overwrite(insert(table), table, update)
+        return built
 
     # The conflict clauses are written as text, not with the dialects' on_duplicate_key_update() and
     # on_conflict_do_*(): those clauses carry no cache key, so SQLAlchemy compiled every statement
