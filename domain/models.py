@@ -53,12 +53,18 @@ class UTCDateTime(TypeDecorator[datetime]):
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | str | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        if dialect.name in ("mysql", "mariadb"):
+            # MariaDB reads the literal the same way, and this is what the driver would send; its own
+            # datetime escaping (one str.format of seven fields) was the largest single cost of the
+            # join burst's write-through (py-spy: 11% of the joining process's CPU).
+            return naive.isoformat(" ")
+        return naive
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
