@@ -66,6 +66,15 @@ class UTCDateTime(TypeDecorator[datetime]):
             return naive.isoformat(" ")
         return naive
 
+    def process_literal_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # type: ignore[override]
+        # A value written into the SQL text (Alembic's offline --sql, literal_binds) stays a datetime:
+        # the dialect's own DateTime literal rendering is handed what this returns and formats it.
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
