@@ -27,7 +27,7 @@ from sqlalchemy import Integer, Update, bindparam, case, delete, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain import errors
-from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for, numbered
+from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for
 from domain.holds import (
     HoldSummary,
     SaleFacts,
@@ -233,8 +233,10 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     ]
     hold_of = {fan: hid for hid, fan in (await conn.execute(_NEW_HOLDS, rows))}
     seat_hold = {seat: hold_of[asks[i].fan_id] for i, seats in served for seat in seats}
-    size, assign = numbered(list(seat_hold.items()), ("seat", "hold"), (-1, None))  # no seat -1
-    taken = await conn.execute(_take_seats(size), {**assign, "now": now, "until": expires})
+    assign: dict[str, object] = {"now": now, "until": expires}
+    for k, (seat, hold) in enumerate(seat_hold.items()):
+        assign[f"seat{k}"], assign[f"hold{k}"] = seat, hold
+    taken = await conn.execute(_take_seats(len(seat_hold)), assign)
     if rowcount(taken) != len(seat_hold):
         raise BatchInterrupted("a picked seat was not there to take")
     by_quantity: dict[int, list[int]] = defaultdict(list)
