@@ -656,7 +656,7 @@ async def run_workers(args, mode: str, show_id: int, extra: dict, before_go=None
             database_url=args.database_url,
             redis_url=args.redis_url,
             tick=args.tick,
-            pay=getattr(args, "pay", "at-once"),
+            pay=args.pay,
             profile=args.profile if i == 0 else None,
             **extra,
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -83,6 +83,15 @@ class Batched(Generic[C, I, R]):
 
 
 # --- group commit: one transaction for the requests of a batch, each with its own answer ----------
+
+
+def numbered(pairs: Iterable[tuple[object, object]], names: tuple[str, str]) -> dict[str, object]:
+    """The parameters ``<a>0, <b>0, <a>1, ...`` of a batch's CASE statement built once per size."""
+    params: dict[str, object] = {}
+    for k, (a, b) in enumerate(pairs):
+        params[f"{names[0]}{k}"], params[f"{names[1]}{k}"] = a, b
+    return params
+
 
 MAX_BATCH = 64  # requests per transaction: a batch's statements stay short (IN lists, multi-row inserts)
 

@@ -27,7 +27,7 @@ from sqlalchemy import Integer, Update, bindparam, case, delete, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain import errors
-from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for
+from domain.batching import ALONE, Batcher, BatchInterrupted, batcher_for, numbered
 from domain.holds import (
     HoldSummary,
     SaleFacts,
@@ -233,10 +233,8 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     ]
     hold_of = {fan: hid for hid, fan in (await conn.execute(_NEW_HOLDS, rows))}
     seat_hold = {seat: hold_of[asks[i].fan_id] for i, seats in served for seat in seats}
-    assign: dict[str, object] = {"now": now, "until": expires}
-    for k, (seat, hold) in enumerate(seat_hold.items()):
-        assign[f"seat{k}"], assign[f"hold{k}"] = seat, hold
-    taken = await conn.execute(_take_seats(len(seat_hold)), assign)
+    assign = numbered(seat_hold.items(), ("seat", "hold"))
+    taken = await conn.execute(_take_seats(len(seat_hold)), {**assign, "now": now, "until": expires})
     if rowcount(taken) != len(seat_hold):
         raise BatchInterrupted("a picked seat was not there to take")
     by_quantity: dict[int, list[int]] = defaultdict(list)

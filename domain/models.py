@@ -42,6 +42,15 @@ from sqlalchemy.types import TypeEngine
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """How the store keeps a datetime: naive UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in Python, naive UTC in the database, microsecond precision."""
 
@@ -54,12 +63,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | str | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-        naive = value.astimezone(UTC).replace(tzinfo=None)
-        if dialect.name in ("mysql", "mariadb"):
+        naive = _naive_utc(value)
+        if naive is not None and dialect.name in ("mysql", "mariadb"):
             # MariaDB reads the literal the same way, and this is what the driver would send; its own
             # datetime escaping (one str.format of seven fields) was the largest single cost of the
             # join burst's write-through (py-spy: 11% of the joining process's CPU).
@@ -69,11 +74,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_literal_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # type: ignore[override]
         # A value written into the SQL text (Alembic's offline --sql, literal_binds) stays a datetime:
         # the dialect's own DateTime literal rendering is handed what this returns and formats it.
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return _naive_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Update, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.batching import ALONE, Batcher, batcher_for
+from domain.batching import ALONE, Batcher, batcher_for, numbered
 from domain.models import (
     Hold,
     HoldStatus,
@@ -252,9 +252,7 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         return outcomes
     paid_orders = [orders[asks[i].order_id] for i in paid]
     tiers = {t.id: t for t in await conn.execute(_S_TIERS, {"ids": list({o.show_id for o in paid_orders})})}
-    refs: dict[str, object] = {}
-    for k, i in enumerate(paid):
-        refs[f"key{k}"], refs[f"ref{k}"] = f"order:{asks[i].order_id}:charge", asks[i].result.reference
+    refs = numbered(((f"order:{asks[i].order_id}:charge", asks[i].result.reference) for i in paid), ("key", "ref"))
     await conn.execute(_charges_succeeded(len(paid)), refs)
     await conn.execute(_S_SOLD, {"ids": [seat.id for o in paid_orders for seat in seats[o.hold_id]]})
     # The tickets' ids come back with the insert (matched by seat: no row order is asked, which SQLite

@@ -366,10 +366,7 @@ class Store:
         key already exists is skipped; ``key`` is a column of that key (updated to itself; by default the
         first primary key column)."""
         key = key or next(iter(table.primary_key.columns)).name
-        built = self._built.get(("keep", table, key))
-        if built is None:
-            built = self._built[("keep", table, key)] = self._keep_existing(insert(table), key)
-        return built
+        return self._once(("keep", table, key), lambda: self._keep_existing(insert(table), key))
 
     def upsert(self, table: Any, rows: list[dict[str, Any]], update: list[str]) -> Insert:
         """Multi-row INSERT that overwrites ``update`` columns of rows whose key already exists."""
@@ -378,14 +375,17 @@ class Store:
     def upsert_many(self, table: Any, update: list[str]) -> Insert:
         """:meth:`upsert` for ``session.execute(stmt, rows)``: one statement, compiled once and cached,
         whatever the number of rows (the MariaDB driver sends them as one multi-row INSERT)."""
-        built = self._built.get(("overwrite", table, *update))
+        return self._once(("overwrite", table, *update), lambda: self._overwrite(insert(table), table, update))
+
+    def _once(self, key: tuple[Any, ...], build: Callable[[], Insert]) -> Insert:
+        built = self._built.get(key)
         if built is None:
-            built = self._built[("overwrite", table, *update)] = self._overwrite(insert(table), table, update)
+            built = self._built[key] = build()
         return built
 
     # The conflict clauses are written as text, not with the dialects' on_duplicate_key_update() and
     # on_conflict_do_*(): those clauses carry no cache key, so SQLAlchemy compiled every statement
-    # holding one again on every call (about a third of a purchase batch's statements on the hot path,
+    # holding one again on every call (three statements of every purchase round on the hot path,
     # bench/purchase_steps.py). A text clause is part of the statement's cache key: compiled once.
     def _keep_existing(self, stmt: Insert, key: str) -> Insert:
         q = self.engine.dialect.identifier_preparer.quote
