@@ -17,7 +17,20 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Update, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Insert,
+    String,
+    Update,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.batching import ALONE, Batcher, batcher_for, numbered
@@ -38,7 +51,7 @@ from domain.models import (
     TicketStatus,
 )
 from domain.orders import OrderSummary, prepare_alone, settle_alone
-from domain.outbox import enqueue_many
+from domain.outbox import insert_selected
 from domain.payments import PaymentResult
 from domain.seats import SeatView
 from domain.store import Store
@@ -83,14 +96,66 @@ _P_HOLDS = (
 )
 _P_ORDERED = select(Order.hold_id).where(Order.hold_id.in_(bindparam("ids", expanding=True)))
 _P_SHOWS = select(Show.id, Show.status, Show.currency).where(Show.id.in_(bindparam("ids", expanding=True)))
-_P_AMOUNTS = (
-    select(ShowSeat.hold_id, func.coalesce(func.sum(PriceTier.price_cents), 0))
-    .select_from(ShowSeat)
-    .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
-    .where(ShowSeat.hold_id.in_(bindparam("ids", expanding=True)))
-    .group_by(ShowSeat.hold_id)
+# The orders are made from the holds' rows (their amount: the sum of their seats' prices) and the
+# charges' payments from the orders' rows, INSERT ... SELECT: a fan's values never cross the driver,
+# whose escaping of each value was most of a batch's CPU (bench/purchase_steps.py).
+_AMOUNT = func.coalesce(func.sum(PriceTier.price_cents), 0)
+_P_ORDERS = (
+    insert(Order)
+    .from_select(
+        [
+            "show_id",
+            "fan_discord_id",
+            "hold_id",
+            "status",
+            "amount_cents",
+            "organizer_amount_cents",
+            "currency",
+            "created_at",
+        ],
+        select(
+            Hold.show_id,
+            Hold.fan_discord_id,
+            Hold.id,
+            literal(OrderStatus.PENDING.value, String),
+            _AMOUNT,
+            _AMOUNT,
+            Show.currency,
+            bindparam("now", type_=Order.created_at.type),
+        )
+        .join(Show, Show.id == Hold.show_id)
+        .outerjoin(ShowSeat, ShowSeat.hold_id == Hold.id)
+        .outerjoin(PriceTier, PriceTier.id == ShowSeat.tier_id)
+        .where(Hold.id.in_(bindparam("ids", expanding=True)))
+        .group_by(Hold.id, Hold.show_id, Hold.fan_discord_id, Show.currency),
+    )
+    .returning(Order.id, Order.hold_id, Order.amount_cents, Order.currency)
 )
-_P_ORDERS = insert(Order).returning(Order.id, Order.hold_id)
+_CHARGE_KEY = literal("order:", String) + cast(Order.id, String) + literal(":charge", String)
+
+
+def _charge_key(order_id: int) -> str:
+    return f"order:{order_id}:charge"  # what _CHARGE_KEY makes in SQL
+
+
+@functools.cache
+def _payments_for_orders(store_dialect: str) -> Insert:
+    rows = select(
+        Order.id,
+        literal(PaymentKind.CHARGE.value, String),
+        Order.amount_cents,
+        Order.currency,
+        _CHARGE_KEY,
+        literal(PaymentStatus.PENDING.value, String),
+        bindparam("now", type_=Payment.created_at.type),
+    ).where(Order.id.in_(bindparam("ids", expanding=True)))
+    columns = ["order_id", "kind", "amount_cents", "currency", "idempotency_key", "status", "created_at"]
+    # A charge's key already there is skipped (IGNORE: the rows are our own SELECT's, so no bad data hides).
+    return (
+        insert(Payment).from_select(columns, rows).prefix_with("OR IGNORE" if store_dialect == "sqlite" else "IGNORE")
+    )
+
+
 _S_ORDERS = (
     select(
         Order.id,
@@ -121,7 +186,36 @@ _S_SOLD = (
     .where(ShowSeat.id.in_(bindparam("ids", expanding=True)), ShowSeat.status == SeatStatus.HELD.value)
     .values(status=SeatStatus.SOLD.value, held_until=None)
 )
-_S_TICKETS = insert(Ticket).returning(Ticket.id, Ticket.show_seat_id)
+# The tickets from the orders' and seats' rows (INSERT ... SELECT), their ids back with the insert.
+_S_TICKETS = (
+    insert(Ticket)
+    .from_select(
+        [
+            "order_id",
+            "show_id",
+            "show_seat_id",
+            "holder_discord_id",
+            "price_cents",
+            "status",
+            "active_seat_key",
+            "issued_at",
+        ],
+        select(
+            Order.id,
+            Order.show_id,
+            ShowSeat.id,
+            Order.fan_discord_id,
+            PriceTier.price_cents,
+            literal(TicketStatus.VALID.value, String),
+            ShowSeat.id,
+            bindparam("now", type_=Ticket.issued_at.type),
+        )
+        .join(ShowSeat, ShowSeat.hold_id == Order.hold_id)
+        .join(PriceTier, PriceTier.id == ShowSeat.tier_id)
+        .where(Order.id.in_(bindparam("orders", expanding=True)), ShowSeat.id.in_(bindparam("seats", expanding=True))),
+    )
+    .returning(Ticket.id, Ticket.show_seat_id)
+)
 _S_CONVERTED = (
     update(Hold).where(Hold.id.in_(bindparam("ids", expanding=True))).values(status=HoldStatus.CONVERTED.value)
 )
@@ -146,6 +240,21 @@ def _charges_succeeded(n: int) -> Update:
             ),
         )
     )
+
+
+@functools.cache
+def _tickets_issued(dialect: str, n: int) -> Insert:
+    """The ticket DMs' outbox rows of ``n`` paid orders (parameters order0..., name0... (the holder's
+    name or None), now), made from the orders' rows: the payload as JSON_OBJECT, the dedupe key as
+    order:<id>:tickets."""
+    orders: list[BindParameter[Any]] = [bindparam(f"order{i}") for i in range(n)]
+    holder = case({orders[i]: bindparam(f"name{i}", type_=String) for i in range(n)}, value=Order.id)
+    rows = select(
+        Order.fan_discord_id.label("recipient"),
+        func.json_object("order_id", Order.id, "show_id", Order.show_id, "holder_name", holder).label("payload"),
+        (literal("order:", String) + cast(Order.id, String) + literal(":tickets", String)).label("dedupe_key"),
+    ).where(Order.id.in_(orders))
+    return insert_selected(dialect, "tickets_issued", rows)
 
 
 def _prepare_batcher(store: Store) -> Batcher[_Prepare, OrderSummary | Prepared]:
@@ -179,38 +288,11 @@ async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> 
     if not plain:
         return outcomes
     plain_ids = [asks[i].hold_id for i in plain]
-    amounts = dict((await conn.execute(_P_AMOUNTS, {"ids": plain_ids})).tuples().all())
-    rows = []
-    for hid in plain_ids:
-        hold, amount = holds[hid], int(amounts.get(hid, 0))
-        rows.append(
-            {
-                "show_id": hold.show_id,
-                "fan_discord_id": hold.fan_discord_id,
-                "hold_id": hid,
-                "status": OrderStatus.PENDING.value,
-                "amount_cents": amount,
-                "organizer_amount_cents": amount,
-                "currency": shows[hold.show_id].currency,
-                "created_at": now,
-            }
-        )
-    order_of = {hid: oid for oid, hid in await conn.execute(_P_ORDERS, rows)}
-    payments = [
-        {
-            "idempotency_key": f"order:{order_of[r['hold_id']]}:charge",
-            "order_id": order_of[r["hold_id"]],
-            "kind": PaymentKind.CHARGE.value,
-            "amount_cents": r["amount_cents"],
-            "currency": r["currency"],
-            "status": PaymentStatus.PENDING.value,
-            "created_at": now,
-        }
-        for r in rows
-    ]
-    await conn.execute(store.insert_ignore_many(Payment.__table__), payments)
-    for i, r, p in zip(plain, rows, payments, strict=True):
-        outcomes[i] = (p["order_id"], p["idempotency_key"], r["amount_cents"], r["currency"])
+    made = {r.hold_id: r for r in await conn.execute(_P_ORDERS, {"ids": plain_ids, "now": now})}
+    await conn.execute(_payments_for_orders(store.dialect), {"ids": [r.id for r in made.values()], "now": now})
+    for i, hid in zip(plain, plain_ids, strict=True):
+        order = made[hid]
+        outcomes[i] = (order.id, _charge_key(order.id), order.amount_cents, order.currency)
     return outcomes
 
 
@@ -252,43 +334,18 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         return outcomes
     paid_orders = [orders[asks[i].order_id] for i in paid]
     tiers = {t.id: t for t in await conn.execute(_S_TIERS, {"ids": list({o.show_id for o in paid_orders})})}
-    refs = numbered(((f"order:{asks[i].order_id}:charge", asks[i].result.reference) for i in paid), ("key", "ref"))
+    refs = numbered(((_charge_key(asks[i].order_id), asks[i].result.reference) for i in paid), ("key", "ref"))
     await conn.execute(_charges_succeeded(len(paid)), refs)
-    await conn.execute(_S_SOLD, {"ids": [seat.id for o in paid_orders for seat in seats[o.hold_id]]})
+    sold = [seat.id for o in paid_orders for seat in seats[o.hold_id]]
+    await conn.execute(_S_SOLD, {"ids": sold})
     # The tickets' ids come back with the insert (matched by seat: no row order is asked, which SQLite
     # could only keep one INSERT per row): the summaries are built from what this batch already read.
-    issued = await conn.execute(
-        _S_TICKETS,
-        [
-            {
-                "order_id": o.id,
-                "show_id": o.show_id,
-                "show_seat_id": seat.id,
-                "holder_discord_id": o.fan_discord_id,
-                "price_cents": tiers[seat.tier_id].price_cents,
-                "status": TicketStatus.VALID.value,
-                "active_seat_key": seat.id,
-                "issued_at": now,
-            }
-            for o in paid_orders
-            for seat in seats[o.hold_id]
-        ],
-    )
+    issued = await conn.execute(_S_TICKETS, {"orders": [o.id for o in paid_orders], "seats": sold, "now": now})
     await conn.execute(_S_CONVERTED, {"ids": [o.hold_id for o in paid_orders]})
     await conn.execute(_S_PAID, {"ids": [o.id for o in paid_orders], "now": now})
-    await enqueue_many(
-        store,
-        s,
-        kind="tickets_issued",
-        messages=[
-            (
-                o.fan_discord_id,
-                {"order_id": o.id, "show_id": o.show_id, "holder_name": asks[i].fan_name},
-                f"order:{o.id}:tickets",
-            )
-            for i, o in zip(paid, paid_orders, strict=True)
-        ],
-    )
+    names = numbered(((o.id, asks[i].fan_name) for i, o in zip(paid, paid_orders, strict=True)), ("order", "name"))
+    names["now"] = now
+    await s.execute(_tickets_issued(store.dialect, len(paid)), names)  # the session's: it wakes the sender
     ticket_of = {seat: tid for tid, seat in issued.tuples()}
     tickets: dict[int, list[TicketView]] = defaultdict(list)
     for o in paid_orders:

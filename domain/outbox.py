@@ -13,7 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Insert,
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import DMChannel, Fan, OutboxMessage, OutboxStatus, Show, ShowStatus
@@ -101,6 +118,45 @@ async def enqueue_many(
             )
             for recipient, payload, dedupe_key in messages
         ],
+    )
+
+
+def insert_selected(dialect: str, kind: str, rows: Select[Any]) -> Insert:
+    """An INSERT ... SELECT of messages of ``kind``, for many at once with no value of theirs crossing
+    the driver: ``rows`` selects columns labelled ``recipient``, ``payload`` (JSON text) and
+    ``dedupe_key``. Run it with ``rows``' parameters and ``now``, through the session (whose commit
+    wakes the sender, :func:`on_queued`); a message whose dedupe key is queued already is skipped, as
+    :func:`enqueue` skips it. Build it once: it is the same for every batch."""
+    r = rows.subquery()
+    now = bindparam("now", type_=OutboxMessage.created_at.type)
+    messages = select(
+        r.c.recipient,
+        r.c.payload,
+        r.c.dedupe_key,
+        literal(kind, String),
+        literal(OutboxStatus.PENDING.value, String),
+        literal(0, Integer),
+        now,
+        now,
+        literal(priority_of(kind), Integer),
+    )
+    columns = [
+        "recipient_discord_id",
+        "payload",
+        "dedupe_key",
+        "kind",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "priority",
+    ]
+    # IGNORE skips a queued dedupe key; the rows are our own SELECT's, so no bad data can hide behind it.
+    table = cast(Table, OutboxMessage.__table__)  # a Core insert: the ORM's bulk insert takes no SELECT
+    return (
+        insert(table)
+        .from_select([table.c[c] for c in columns], messages)
+        .prefix_with("OR IGNORE" if dialect == "sqlite" else "IGNORE")
     )
 
 

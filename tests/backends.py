@@ -8,6 +8,7 @@ the app's own ``DATABASE_URL``: the suite wipes its database, so it must never p
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from domain.store import make_engine
 DATABASE_URL = os.environ.get("PICKET_TEST_DATABASE_URL") or ""
 REDIS_URL = os.environ.get("PICKET_TEST_REDIS_URL") or None
 _tmp = None
+log = logging.getLogger("picket.tests")
 
 
 def database_url() -> str:
@@ -62,3 +64,21 @@ async def flush_redis() -> None:
         client = make_redis(REDIS_URL)
         await client.flushdb()
         await client.aclose()
+
+
+async def close_store(store, *, wait: float = 30.0) -> None:
+    """Dispose of a test's store once nothing the test started still runs. A task the bot started
+    and nobody awaited is waited for (then cancelled, and its cancellation awaited) first: closing the
+    loop under a task in an embedded SQLite transaction would leave that transaction open in
+    aiosqlite's thread, and the file locked for every later test ("database is locked")."""
+    me = asyncio.current_task()
+    left = {t for t in asyncio.all_tasks() if t is not me and not t.done()}
+    if left:
+        log.warning(
+            "tasks still running after the test: %s", sorted(t.get_name() + " " + repr(t.get_coro()) for t in left)
+        )
+        _, pending = await asyncio.wait(left, timeout=wait)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    await store.dispose()

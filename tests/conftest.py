@@ -124,7 +124,7 @@ async def e2e_store():
     await backends.wipe(store.engine)
     await backends.flush_redis()  # show ids start again after a wipe: no line may outlive its test
     yield store
-    await store.dispose()
+    await backends.close_store(store)  # the bot is gone by now; anything it left running ends first
 
 
 @pytest.fixture(scope="session")
