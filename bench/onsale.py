@@ -113,6 +113,7 @@ from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
+from bot import heap  # noqa: E402
 from domain import errors, orders, organizers, queue, shows, stats, telemetry  # noqa: E402
 from domain.clock import SystemClock  # noqa: E402
 from domain.holds import hold_seats  # noqa: E402
@@ -282,6 +283,7 @@ async def picket_worker(cfg: dict) -> dict:
         await orders.purchase(store, gateway, hold_id=hold.id, fan_id=WARM_FAN + me)
     batches = _BatchSizes()
     telemetry.install(batches)
+    heap.settle()  # as a started bot process does (bot/heap.py)
     start = await _wait_for_go()
     cpu0 = cpu_seconds()
     profiler = None
@@ -855,6 +857,7 @@ async def main(args) -> dict:
     # Phase 1: the join burst, before sales open. A few joins to the naive show first (it sells without
     # a queue), so the pools and statement caches are warm and the RSS growth is the burst's own.
     await asyncio.gather(*(queue.join(store, redis, naive.id, FAN_BASE + i) for i in range(min(args.fans, args.pool))))
+    heap.settle()  # as a started bot process does (bot/heap.py)
     burst = await join_burst(store, redis, show.id, args.fans, args.join_concurrency)
     in_line = await queue.line_length(redis, show.id)
     lat = burst["lat"]

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import metrics, ratelimits
+from bot import heap, metrics, ratelimits
 from bot.clock import DiscordClock
 from bot.settings import Settings
 from bot.transport import DiscordTransport
@@ -71,6 +71,7 @@ class PicketBot(commands.AutoShardedBot):
         sender_options: dict | None = None,
         sync_commands: bool = False,
         commands_only: bool = False,
+        settle_heap: bool = False,
         **client_options,
     ):
         """``keyring``: the ticket signing keys (default: the folder ``settings`` names).
@@ -78,6 +79,9 @@ class PicketBot(commands.AutoShardedBot):
         starts with none (SimCord in the tests and the demo); never for ``picket run``.
         ``commands_only``: build the command tree and nothing that runs (no recovery, no outbox
         sender, no scheduler, no metrics server): what ``picket sync`` needs.
+        ``settle_heap``: once started, and at the first READY, freeze what the process holds out of the
+        garbage collector's walks (bot/heap.py): for ``picket run``, whose process is this one bot; not
+        where one process starts bot after bot (the tests, the demo), which would keep each one's heap.
         ``client_options`` go to discord.py's Client as they are (e.g. ``connector``, which the
         fault test uses to reach its recording stand-in for Discord)."""
         intents = discord.Intents.default()  # slash commands need no privileged intents
@@ -96,6 +100,7 @@ class PicketBot(commands.AutoShardedBot):
         self._keyring = keyring
         self._pacer = pacer
         self._sync_commands = sync_commands
+        self._heap_settled = not settle_heap
         self.commands_only = commands_only
         self._sender_options = sender_options or {}
         self.services: Services | None = None
@@ -175,6 +180,13 @@ class PicketBot(commands.AutoShardedBot):
         self.jobs = Jobs(self.services.store, self.services.gateway, self.services.redis)
         if self.settings.scheduler_enabled and self._scheduler is None:
             self._scheduler = start_scheduler(self.jobs, tick_seconds=self.settings.scheduler_tick_seconds)
+        if not self._heap_settled:  # what start-up loaded stays for the process's life: out of the collector's walks
+            heap.settle()
+
+    async def on_ready(self) -> None:
+        if not self._heap_settled:  # the guilds and members the gateway sent at connect stay too
+            self._heap_settled = True
+            heap.settle()
 
     # --- a server's preferred locale: the DM language of fans never seen there (domain/locales.py)
 

@@ -56,7 +56,7 @@ def _run(settings: Settings) -> int:
     from bot.logs import configure_logging
 
     configure_logging()
-    bot = create_bot(settings)
+    bot = create_bot(settings, settle_heap=True)  # this process is the bot: its start-up heap is kept
     token = settings.discord_token  # checked above
 
     async def go() -> None:
