@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -85,12 +85,18 @@ class Batched(Generic[C, I, R]):
 # --- group commit: one transaction for the requests of a batch, each with its own answer ----------
 
 
-def numbered(pairs: Iterable[tuple[object, object]], names: tuple[str, str]) -> dict[str, object]:
-    """The parameters ``<a>0, <b>0, <a>1, ...`` of a batch's CASE statement built once per size."""
+def numbered(
+    pairs: Sequence[tuple[object, object]], names: tuple[str, str], filler: tuple[object, object]
+) -> tuple[int, dict[str, object]]:
+    """The size to build a batch's CASE statement for, and its parameters ``<a>0``, ``<b>0``, ...: the
+    pairs, padded with ``filler`` (a pair that matches no row) up to a power of two. A statement built
+    once per size (functools.cache) then exists in a handful of sizes, not one for every batch size:
+    a hot sale's batches come in every size, and each new one was compiled on the sale's CPU."""
+    size = 1 << max(0, len(pairs) - 1).bit_length()
     params: dict[str, object] = {}
-    for k, (a, b) in enumerate(pairs):
-        params[f"{names[0]}{k}"], params[f"{names[1]}{k}"] = a, b
-    return params
+    for k in range(size):
+        params[f"{names[0]}{k}"], params[f"{names[1]}{k}"] = pairs[k] if k < len(pairs) else filler
+    return size, params
 
 
 MAX_BATCH = 64  # requests per transaction: a batch's statements stay short (IN lists, multi-row inserts)

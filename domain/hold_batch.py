@@ -233,8 +233,8 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
     ]
     hold_of = {fan: hid for hid, fan in (await conn.execute(_NEW_HOLDS, rows))}
     seat_hold = {seat: hold_of[asks[i].fan_id] for i, seats in served for seat in seats}
-    assign = numbered(seat_hold.items(), ("seat", "hold"))
-    taken = await conn.execute(_take_seats(len(seat_hold)), {**assign, "now": now, "until": expires})
+    size, assign = numbered(list(seat_hold.items()), ("seat", "hold"), (-1, None))  # no seat -1
+    taken = await conn.execute(_take_seats(size), {**assign, "now": now, "until": expires})
     if rowcount(taken) != len(seat_hold):
         raise BatchInterrupted("a picked seat was not there to take")
     by_quantity: dict[int, list[int]] = defaultdict(list)

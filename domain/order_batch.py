@@ -334,8 +334,9 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         return outcomes
     paid_orders = [orders[asks[i].order_id] for i in paid]
     tiers = {t.id: t for t in await conn.execute(_S_TIERS, {"ids": list({o.show_id for o in paid_orders})})}
-    refs = numbered(((_charge_key(asks[i].order_id), asks[i].result.reference) for i in paid), ("key", "ref"))
-    await conn.execute(_charges_succeeded(len(paid)), refs)
+    charged = [(_charge_key(asks[i].order_id), asks[i].result.reference) for i in paid]
+    size, refs = numbered(charged, ("key", "ref"), ("", None))  # no charge has the key ""
+    await conn.execute(_charges_succeeded(size), refs)
     sold = [seat.id for o in paid_orders for seat in seats[o.hold_id]]
     await conn.execute(_S_SOLD, {"ids": sold})
     # The tickets' ids come back with the insert (matched by seat: no row order is asked, which SQLite
@@ -343,9 +344,10 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
     issued = await conn.execute(_S_TICKETS, {"orders": [o.id for o in paid_orders], "seats": sold, "now": now})
     await conn.execute(_S_CONVERTED, {"ids": [o.hold_id for o in paid_orders]})
     await conn.execute(_S_PAID, {"ids": [o.id for o in paid_orders], "now": now})
-    names = numbered(((o.id, asks[i].fan_name) for i, o in zip(paid, paid_orders, strict=True)), ("order", "name"))
-    names["now"] = now
-    await s.execute(_tickets_issued(store.dialect, len(paid)), names)  # the session's: it wakes the sender
+    holders = [(o.id, asks[i].fan_name) for i, o in zip(paid, paid_orders, strict=True)]
+    size, names = numbered(holders, ("order", "name"), (0, None))  # no order 0
+    # Through the session: its commit wakes the sender.
+    await s.execute(_tickets_issued(store.dialect, size), {**names, "now": now})
     ticket_of = {seat: tid for tid, seat in issued.tuples()}
     tickets: dict[int, list[TicketView]] = defaultdict(list)
     for o in paid_orders:
