@@ -32,7 +32,6 @@ from domain.holds import (
     HoldSummary,
     SaleFacts,
     check_on_sale,
-    end_hold,
     hold_seats_alone,
     limit_refusal,
     pick_best,
@@ -90,7 +89,7 @@ def _make(store: Store) -> Batcher[_Ask, HoldSummary]:
 _SHOW = select(Show.title, Show.status, Show.on_sale_at, Show.starts_at, Show.per_fan_limit).where(
     Show.id == bindparam("show_id")
 )
-_LAPSED = select(Hold.id).where(
+_LAPSED = select(Hold.fan_discord_id).where(
     Hold.show_id == bindparam("show_id"),
     Hold.fan_discord_id.in_(bindparam("fans", expanding=True)),
     Hold.status == HoldStatus.ACTIVE.value,
@@ -156,27 +155,30 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
         return [ALONE] * len(asks)
     fans = [a.fan_id for a in asks]
 
-    # The fans' own lapsed holds no longer count against their limit (rare: one read finds none).
-    lapsed = (await conn.execute(_LAPSED, {"show_id": show_id, "fans": fans, "now": now})).scalars().all()
-    if lapsed:
-        for old in (await s.execute(select(Hold).where(Hold.id.in_(lapsed)))).scalars().all():
-            await end_hold(store, s, old, HoldStatus.EXPIRED)
-
-    # Each fan's count of seats for the show, locked until the commit, then checked here. A fan
-    # without a row yet gets one (locked too; a row another buyer just made is waited for and read),
-    # taken away again below if this batch does not serve that fan: a refusal writes nothing.
+    # Each fan's count of seats for the show, locked until the commit, then checked here. Every fan
+    # gets a row first (INSERT that skips the rows there, in one lock order for all; a row another
+    # buyer just made is waited for), then all are read: two statements, whoever is new. A row this
+    # batch made and does not use is taken away again below: a refusal writes nothing.
+    await conn.execute(
+        store.insert_ignore_many(FanShowQuota.__table__),
+        [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in sorted(set(fans))],
+    )
     have = dict((await conn.execute(_QUOTAS, {"show_id": show_id, "fans": fans})).tuples().all())
-    made = sorted(set(fans) - set(have))
-    if made:
-        await conn.execute(
-            store.insert_ignore_many(FanShowQuota.__table__),
-            [{"show_id": show_id, "fan_discord_id": f, "seats": 0} for f in made],  # one lock order for all
-        )
-        have.update((await conn.execute(_QUOTAS, {"show_id": show_id, "fans": made})).tuples().all())
+    # A fan's own lapsed hold no longer counts against their limit, and only a fan already holding
+    # seats can have one (none, in an on-sale's rush of first buyers: no read at all). Those few are
+    # served by the one-fan path after this batch, which ends the lapsed hold first.
+    holding = [f for f, n in have.items() if n > 0]
+    lapsed = (
+        set((await conn.execute(_LAPSED, {"show_id": show_id, "fans": holding, "now": now})).scalars())
+        if holding
+        else set()
+    )
     outcomes: list[object] = [ALONE] * len(asks)
     within: list[int] = []
     for i, ask in enumerate(asks):
         held = have.get(ask.fan_id, 0)
+        if ask.fan_id in lapsed:
+            continue  # ALONE
         if held + ask.quantity > show.per_fan_limit:
             outcomes[i] = limit_refusal(show, held)
         else:
@@ -207,7 +209,8 @@ async def _hold_many(store: Store, s: AsyncSession, show_id: int, ttl: timedelta
             elif locked == 0 and at == len(picked):
                 outcomes[i] = errors.SoldOut("sold_out.show", title=show.title)
     # Fans the picked seats could not serve in full are served alone, after this batch.
-    unserved = set(made) - {asks[i].fan_id for i, _ in served}
+    # (A row with no seats is as good as none: one this batch found, not made, may go too.)
+    unserved = set(fans) - {asks[i].fan_id for i, _ in served}
     if unserved:
         await conn.execute(
             delete(FanShowQuota).where(
