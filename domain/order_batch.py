@@ -89,13 +89,14 @@ async def settle(store: Store, order_id: int, result: PaymentResult, fan_name: s
 # The batches' statements, built once: a hot sale runs a batch for every few dozen fans, and building a
 # statement costs this box about as much CPU as running it (bench/purchase_steps.py). An UPDATE's
 # parameters may not bear a column's name.
+# The holds, locked, each with the order already made from it if any (an outer join: locks only
+# that rare order's row too).
 _P_HOLDS = (
-    select(Hold.id, Hold.show_id, Hold.fan_discord_id, Hold.status, Hold.expires_at)
+    select(Hold.id, Hold.fan_discord_id, Hold.status, Hold.expires_at, Order.id.label("ordered"))
+    .outerjoin(Order, Order.hold_id == Hold.id)
     .where(Hold.id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
-_P_ORDERED = select(Order.hold_id).where(Order.hold_id.in_(bindparam("ids", expanding=True)))
-_P_SHOWS = select(Show.id, Show.status, Show.currency).where(Show.id.in_(bindparam("ids", expanding=True)))
 # The orders are made from the holds' rows (their amount: the sum of their seats' prices) and the
 # charges' payments from the orders' rows, INSERT ... SELECT: a fan's values never cross the driver,
 # whose escaping of each value was most of a batch's CPU (bench/purchase_steps.py).
@@ -126,7 +127,8 @@ _P_ORDERS = (
         .join(Show, Show.id == Hold.show_id)
         .outerjoin(ShowSeat, ShowSeat.hold_id == Hold.id)
         .outerjoin(PriceTier, PriceTier.id == ShowSeat.tier_id)
-        .where(Hold.id.in_(bindparam("ids", expanding=True)))
+        # A cancelled show's hold makes no order here: the one-fan path refuses it, saying why.
+        .where(Hold.id.in_(bindparam("ids", expanding=True)), Show.status != ShowStatus.CANCELLED.value)
         .group_by(Hold.id, Hold.show_id, Hold.fan_discord_id, Show.currency),
     )
     .returning(Order.id, Order.hold_id, Order.amount_cents, Order.currency)
@@ -156,6 +158,7 @@ def _payments_for_orders(store_dialect: str) -> Insert:
     )
 
 
+# The orders with their holds, both locked (the order's row, then its hold's, as the one-order path).
 _S_ORDERS = (
     select(
         Order.id,
@@ -166,12 +169,12 @@ _S_ORDERS = (
         Order.amount_cents,
         Order.organizer_amount_cents,
         Order.currency,
+        Hold.status.label("hold_status"),
+        Hold.quantity,
     )
+    .outerjoin(Hold, Hold.id == Order.hold_id)
     .where(Order.id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
-)
-_S_HOLDS = (
-    select(Hold.id, Hold.status, Hold.quantity).where(Hold.id.in_(bindparam("ids", expanding=True))).with_for_update()
 )
 _S_SEATS = (
     select(ShowSeat.id, ShowSeat.tier_id, ShowSeat.hold_id, ShowSeat.section, ShowSeat.row_label, ShowSeat.seat_number)
@@ -272,27 +275,26 @@ async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> 
     conn = await s.connection()
     ids = [a.hold_id for a in asks]
     holds = {h.id: h for h in await conn.execute(_P_HOLDS, {"ids": ids})}
-    ordered = set((await conn.execute(_P_ORDERED, {"ids": ids})).scalars())
-    shows = {r.id: r for r in await conn.execute(_P_SHOWS, {"ids": list({h.show_id for h in holds.values()})})}
     outcomes: list[object] = [ALONE] * len(asks)
     plain = [
         i
         for i, a in enumerate(asks)
         if (h := holds.get(a.hold_id)) is not None
         and h.fan_discord_id == a.fan_id
-        and a.hold_id not in ordered
+        and h.ordered is None
         and h.status == HoldStatus.ACTIVE.value
         and h.expires_at > now
-        and shows[h.show_id].status != ShowStatus.CANCELLED.value
     ]
     if not plain:
         return outcomes
     plain_ids = [asks[i].hold_id for i in plain]
     made = {r.hold_id: r for r in await conn.execute(_P_ORDERS, {"ids": plain_ids, "now": now})}
+    if not made:
+        return outcomes
     await conn.execute(_payments_for_orders(store.dialect), {"ids": [r.id for r in made.values()], "now": now})
     for i, hid in zip(plain, plain_ids, strict=True):
-        order = made[hid]
-        outcomes[i] = (order.id, _charge_key(order.id), order.amount_cents, order.currency)
+        if (order := made.get(hid)) is not None:
+            outcomes[i] = (order.id, _charge_key(order.id), order.amount_cents, order.currency)
     return outcomes
 
 
@@ -319,16 +321,14 @@ async def _settle_many(store: Store, s: AsyncSession, asks: list[_Settle]) -> li
         if a.result.ok and (o := orders.get(a.order_id)) and o.status == OrderStatus.PENDING.value
     ]
     hold_ids = [orders[asks[i].order_id].hold_id for i in pending]
-    holds = {h.id: h for h in await conn.execute(_S_HOLDS, {"ids": hold_ids})}
     seats: dict[int, list[Any]] = defaultdict(list)
     for seat in await conn.execute(_S_SEATS, {"ids": hold_ids}):
         seats[seat.hold_id].append(seat)
     paid = [
         i
         for i in pending
-        if (h := holds.get(orders[asks[i].order_id].hold_id)) is not None
-        and h.status == HoldStatus.ACTIVE.value
-        and len(seats[h.id]) == h.quantity
+        if (o := orders[asks[i].order_id]).hold_status == HoldStatus.ACTIVE.value
+        and len(seats[o.hold_id]) == o.quantity
     ]
     if not paid:
         return outcomes

@@ -99,6 +99,27 @@ async def test_a_lapsed_hold_among_good_ones_is_refused_alone(store, gateway):
     assert gateway.charged_total == 2 * 4500
 
 
+async def test_a_hold_on_a_show_cancelled_meanwhile_is_refused_in_a_batch_and_charges_nothing(store, gateway):
+    from domain.models import Show, ShowStatus
+
+    gone, live = await on_sale_show(store), await on_sale_show(store)
+    doomed = await holds.hold_seats(store, show_id=gone.id, fan_id=1, quantity=1)
+    good = await asyncio.gather(*(holds.hold_seats(store, show_id=live.id, fan_id=f, quantity=1) for f in (2, 3)))
+    async with store.session() as s:  # cancelled while the fan held seats, before they paid
+        await s.execute(update(Show).where(Show.id == gone.id).values(status=ShowStatus.CANCELLED.value))
+
+    results = await asyncio.gather(
+        orders.purchase(store, gateway, hold_id=doomed.id, fan_id=1),
+        *(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in good),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[0], errors.ShowCancelled)
+    assert [o.status for o in results[1:]] == ["paid", "paid"]
+    assert gateway.charged_total == 2 * 4500
+    assert (await stats.show_totals(store, gone.id)).sold == 0
+
+
 async def test_a_double_clicked_pay_in_one_batch_charges_once(store, gateway):
     show = await on_sale_show(store)
     hold = await holds.hold_seats(store, show_id=show.id, fan_id=9, quantity=2)
