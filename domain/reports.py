@@ -76,12 +76,22 @@ async def note(
 _ACTIVITY = cast(Table, OnSaleActivity.__table__)  # bulk rows as Core inserts: no ORM bookkeeping per row
 
 
-async def note_many(s: AsyncSession, show_id: int, kind: str, fans: list[int], at: datetime) -> None:
+async def note_admitted(s: AsyncSession, show_id: int, fans: list[int], at: datetime) -> None:
+    """The fans let in (their places' rows, in ``queue_places``), in the admission's own transaction:
+    one INSERT ... SELECT from those rows, so a fan's values do not cross the driver again."""
     if fans:
-        await s.execute(
-            insert(_ACTIVITY),
-            [dict(show_id=show_id, kind=kind, fan_discord_id=f, at=at, detail=None) for f in fans],
-        )
+        await s.execute(_ADMITTED_FROM_PLACES, {"show": show_id, "fans": fans, "at": at})
+
+
+_ADMITTED_FROM_PLACES = insert(_ACTIVITY).from_select(
+    ["show_id", "kind", "fan_discord_id", "at"],
+    select(
+        QueuePlace.show_id,
+        literal(ADMITTED, String),
+        QueuePlace.fan_discord_id,
+        bindparam("at", type_=OnSaleActivity.at.type),
+    ).where(QueuePlace.show_id == bindparam("show"), QueuePlace.fan_discord_id.in_(bindparam("fans", expanding=True))),
+)
 
 
 async def note_joins(s: AsyncSession, places: list[dict[str, Any]]) -> None:
