@@ -217,6 +217,20 @@ async def test_a_burst_after_redis_lost_the_line_keeps_the_old_order(store, redi
     assert [f for f in after if f <= 30] == old  # the old places, in the old order; the newcomers drawn among them
 
 
+async def test_discord_sized_fan_ids_keep_their_exact_places_when_redis_loses_the_line(store, redis, clock):
+    from domain.queue_keys import show_keys
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=10))
+    fans = [812_345_678_901_234_567 + 2 * k for k in range(20)]  # snowflakes: past a double's 53 bits
+    for fan in fans:
+        await queue.join(store, redis, show.id, fan)
+    old = [int(f) for f in await redis.zrange(show_keys(show.id)["line"], 0, -1)]
+    await redis.flushdb()  # Redis restarts empty; the line comes back from the places written through
+    assert (await queue.join(store, redis, show.id, fans[0])).state == "lobby"
+    assert [int(f) for f in await redis.zrange(show_keys(show.id)["line"], 0, -1)] == old
+    assert sorted(old) == fans
+
+
 async def test_a_redis_that_forgot_the_scripts_still_runs_the_queue(store, redis, clock):
     show = await on_sale_show(store, opens_in=timedelta(minutes=1), admission_per_minute=60)
     await queue.join(store, redis, show.id, 1)
