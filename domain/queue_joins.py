@@ -27,7 +27,7 @@ from domain.show_facts import ShowQueue
 from domain.store import Store
 
 Place = tuple[str, int, float | None]  # (state, value, score of a new place)
-Ask = tuple[int, float, float, float]  # fan, now, on-sale time, random draw
+Ask = tuple[int, str]  # fan, the script's argument for them ('fan', or 'fan draw' before the open)
 Context = tuple[Store, Redis, int]  # the show's id
 
 
@@ -55,9 +55,7 @@ async def _run(context: Context, batch: list[tuple[Ask, asyncio.Future[Place]]])
 async def _call(store: Store, redis: Redis, show_id: int, asks: list[Ask]) -> list[object]:
     k = show_keys(show_id)
     keys = (k["line"], k["seq"], k["ever"], k["turns"], k["epoch"])
-    args: list[object] = []
-    for ask in asks:
-        args += ask
+    args = [arg for _, arg in asks]  # one argument a fan: redis-py packs each one it is given
     for _ in range(queue_places.RESTORE_WAITS):
         raw: list[object] = await queue_scripts.JOIN(redis, keys, args)
         if raw[0] != "lost":
@@ -101,5 +99,7 @@ _joins: Batched[Context, Ask, Place] = Batched(_run, most=500)
 def take_place(store: Store, redis: Redis, q: ShowQueue, fan_id: int, now: datetime) -> asyncio.Future[Place]:
     """To await: the fan's place in the show's line, taken if new (and then written through first):
     ("admitted", seconds of the turn left, None) | ("queued", rank, score of a new place or None)."""
-    ask = (fan_id, now.timestamp(), q.on_sale_at.timestamp(), random.random())
+    # Before the open a new place is a random draw (the lobby is shuffled at the open), after it the
+    # next in arrival order: decided here, by the time the fan asked.
+    ask = (fan_id, f"{fan_id} {random.random()!r}" if now < q.on_sale_at else str(fan_id))
     return _joins((id(store), id(redis), q.show_id), (store, redis, q.show_id), ask)

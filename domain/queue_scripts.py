@@ -15,8 +15,11 @@ JOIN = Script(
 local line, seq, ever, turns, epoch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if redis.call('EXISTS', epoch) == 0 then return {'lost'} end  -- Redis lost this show's line: restore it first
 local out = {}
-for i = 1, #ARGV, 4 do
-  local fan, now, on_sale, draw = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+for i = 1, #ARGV do
+  -- one argument a fan: 'fan', or 'fan draw' for a fan asking before the open (a random place)
+  local fan, draw = ARGV[i], nil
+  local cut = string.find(fan, ' ', 1, true)
+  if cut then fan, draw = string.sub(fan, 1, cut - 1), tonumber(string.sub(fan, cut + 1)) end
   local state, value, score = 'queued', nil, ''
   local left = tonumber(redis.call('ZSCORE', turns, fan) or '0') - server_now
   if left > 0 then
@@ -27,13 +30,14 @@ for i = 1, #ARGV, 4 do
       local again = redis.call('SISMEMBER', ever, fan)
       redis.call('SADD', ever, fan)
       local new
-      if now < on_sale and again == 0 then
+      if draw and again == 0 then
         new = draw
       else
         new = 1 + redis.call('INCR', seq)
       end
       redis.call('ZADD', line, new, fan)
-      value, score = redis.call('ZRANK', line, fan), tostring(new)
+      -- all 17 digits (tostring gives 14): the place written through is the score Redis holds
+      value, score = redis.call('ZRANK', line, fan), string.format('%.17g', new)
     end
   end
   out[#out + 1] = state

@@ -217,6 +217,23 @@ async def test_a_burst_after_redis_lost_the_line_keeps_the_old_order(store, redi
     assert [f for f in after if f <= 30] == old  # the old places, in the old order; the newcomers drawn among them
 
 
+async def test_the_places_written_through_are_the_exact_scores_redis_holds(store, redis, clock):
+    """Before the open, places are random draws: the copy the line is rebuilt from must hold each
+    one whole (it held 14 of its 17 digits, so a rebuilt lobby could reorder two close draws)."""
+    from sqlalchemy import select
+
+    from domain.models import QueuePlace
+    from domain.queue_keys import show_keys
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=10))
+    for fan in range(1, 41):
+        await queue.join(store, redis, show.id, fan)
+    held = {int(f): score for f, score in await redis.zrange(show_keys(show.id)["line"], 0, -1, withscores=True)}
+    async with store.session() as s:
+        written = dict((await s.execute(select(QueuePlace.fan_discord_id, QueuePlace.score))).tuples().all())
+    assert written == held
+
+
 async def test_discord_sized_fan_ids_keep_their_exact_places_when_redis_loses_the_line(store, redis, clock):
     from domain.queue_keys import show_keys
 
