@@ -110,8 +110,8 @@ class _PlaceJournal:
 
 # MariaDB: a burst's places reach the server as one JSON document a show, unpacked there by
 # JSON_TABLE, instead of five values a row through the pure-Python driver's escaping (the journal's
-# write was a quarter of the joining process's CPU; bench/onsale.py). Fan ids go as JSON strings: a
-# JSON number that large would pass through a double and lose digits.
+# write was a quarter of the joining process's CPU; bench/onsale.py). Fan ids go as JSON strings, so
+# no parser's handling of numbers past a double's 53 bits can touch a snowflake's digits.
 _PLACES_FROM_JSON = text(
     "INSERT INTO queue_places (show_id, fan_discord_id, score, admitted_until, joined_at) "
     "SELECT :show, j.fan, j.score, NULL, j.joined FROM JSON_TABLE(:places, '$[*]' COLUMNS ("
