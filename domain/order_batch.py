@@ -89,14 +89,15 @@ async def settle(store: Store, order_id: int, result: PaymentResult, fan_name: s
 # The batches' statements, built once: a hot sale runs a batch for every few dozen fans, and building a
 # statement costs this box about as much CPU as running it (bench/purchase_steps.py). An UPDATE's
 # parameters may not bear a column's name.
-# The holds, locked, each with the order already made from it if any (an outer join: locks only
-# that rare order's row too).
 _P_HOLDS = (
-    select(Hold.id, Hold.fan_discord_id, Hold.status, Hold.expires_at, Order.id.label("ordered"))
-    .outerjoin(Order, Order.hold_id == Hold.id)
+    select(Hold.id, Hold.fan_discord_id, Hold.status, Hold.expires_at)
     .where(Hold.id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
+# The orders already made from those holds: a plain read. Locked together with the holds (one statement,
+# an outer join), a hold would be locked before its order, the reverse of settling's order: a double
+# click's prepare and settle could deadlock.
+_P_ORDERED = select(Order.hold_id).where(Order.hold_id.in_(bindparam("ids", expanding=True)))
 # The orders are made from the holds' rows (their amount: the sum of their seats' prices) and the
 # charges' payments from the orders' rows, INSERT ... SELECT: a fan's values never cross the driver,
 # whose escaping of each value was most of a batch's CPU (bench/purchase_steps.py).
@@ -275,13 +276,14 @@ async def _prepare_many(store: Store, s: AsyncSession, asks: list[_Prepare]) -> 
     conn = await s.connection()
     ids = [a.hold_id for a in asks]
     holds = {h.id: h for h in await conn.execute(_P_HOLDS, {"ids": ids})}
+    ordered = set((await conn.execute(_P_ORDERED, {"ids": ids})).scalars())
     outcomes: list[object] = [ALONE] * len(asks)
     plain = [
         i
         for i, a in enumerate(asks)
         if (h := holds.get(a.hold_id)) is not None
         and h.fan_discord_id == a.fan_id
-        and h.ordered is None
+        and a.hold_id not in ordered
         and h.status == HoldStatus.ACTIVE.value
         and h.expires_at > now
     ]

@@ -57,7 +57,7 @@ from domain.queue_joins import take_place
 from domain.queue_keys import ACTIVE_SHOWS, show_keys
 from domain.show_facts import ShowQueue as ShowQueue
 from domain.show_facts import show_queue as show_queue
-from domain.store import Store
+from domain.store import Store, rowcount
 
 
 async def _deactivate(redis: Redis, show_id: int) -> None:
@@ -238,16 +238,33 @@ async def _admit(
     told = set(answering)
 
     async def work(s: AsyncSession) -> None:
-        await s.execute(_LET_IN, {"show": q.show_id, "fans": fans, "until": until})
+        let_in = await s.execute(_LET_IN, {"show": q.show_id, "fans": fans, "until": until})
         # The "your turn" DMs and the on-sale report's rows are made from the places' rows (INSERT ...
         # SELECT): an admission lets hundreds in at an on-sale's open, and sending each one's values
         # to the driver again made it as costly as their holds (bench/onsale.py).
-        dm = [fan for fan in fans if fan not in told]
+        stamp = int(now.timestamp())
+        placed = set(fans)
+        if rowcount(let_in) < len(fans):
+            # A fan whose place is in Redis but not (yet) in the database: their join's write-through
+            # is still committing, or failed. They are told and recorded from the list, as before.
+            placed = set((await s.execute(_PLACED, {"show": q.show_id, "fans": fans})).scalars())
+        dm = [fan for fan in fans if fan not in told and fan in placed]
         if dm:  # through the session: its commit wakes the sender
-            await s.execute(
-                _turn_dms(store.dialect), {"show": q.show_id, "fans": dm, "stamp": int(now.timestamp()), "now": now}
+            await s.execute(_turn_dms(store.dialect), {"show": q.show_id, "fans": dm, "stamp": stamp, "now": now})
+        await reports.note_admitted(s, q.show_id, [fan for fan in fans if fan in placed], now)
+        unplaced = [fan for fan in fans if fan not in placed]
+        if unplaced:
+            await outbox.enqueue_many(
+                store,
+                s,
+                kind=ADMISSION_DM,
+                messages=[
+                    (fan, {"show_id": q.show_id}, f"queue:{q.show_id}:turn:{fan}:{stamp}")
+                    for fan in unplaced
+                    if fan not in told
+                ],
             )
-        await reports.note_admitted(s, q.show_id, fans, now)
+            await reports.note_many(s, q.show_id, reports.ADMITTED, unplaced, now)
 
     await store.transaction(work)
     telemetry.count("queue_admitted", len(fans))
@@ -470,6 +487,9 @@ async def _tell_closed(store: Store, fans: list[int], q: ShowQueue) -> None:
 
 ADMISSION_DM = "queue_turn"
 
+_PLACED = select(QueuePlace.fan_discord_id).where(
+    QueuePlace.show_id == bindparam("show"), QueuePlace.fan_discord_id.in_(bindparam("fans", expanding=True))
+)
 _LET_IN = (
     update(QueuePlace)
     .where(QueuePlace.show_id == bindparam("show"), QueuePlace.fan_discord_id.in_(bindparam("fans", expanding=True)))

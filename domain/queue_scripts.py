@@ -7,8 +7,9 @@ from __future__ import annotations
 from domain.queue_keys import NOW, Script
 
 # Taking places, for a batch of joins of one show (domain/queue_joins.py).
-# ARGV: (fan, now, on-sale time, random draw) per fan. The reply: (state, value, score) per fan, the
-# score ('' if none) when the fan got a new place; or {'lost'} when Redis lost this show's line.
+# ARGV: one per fan, 'fan' (a new place is the next in arrival order) or 'fan draw' (the fan asked before
+# the open: a new place is that random draw). The reply: (state, value, score) per fan, the score (all
+# 17 digits; '' if none) when the fan got a new place; or {'lost'} when Redis lost this show's line.
 JOIN = Script(
     NOW
     + """

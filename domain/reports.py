@@ -76,6 +76,15 @@ async def note(
 _ACTIVITY = cast(Table, OnSaleActivity.__table__)  # bulk rows as Core inserts: no ORM bookkeeping per row
 
 
+async def note_many(s: AsyncSession, show_id: int, kind: str, fans: list[int], at: datetime) -> None:
+    """One row of ``kind`` for each fan, at ``at``, in the caller's transaction (one multi-row INSERT)."""
+    if fans:
+        await s.execute(
+            insert(_ACTIVITY),
+            [dict(show_id=show_id, kind=kind, fan_discord_id=f, at=at, detail=None) for f in fans],
+        )
+
+
 async def note_admitted(s: AsyncSession, show_id: int, fans: list[int], at: datetime) -> None:
     """The fans let in (their places' rows, in ``queue_places``), in the admission's own transaction:
     one INSERT ... SELECT from those rows, so a fan's values do not cross the driver again."""

@@ -234,6 +234,28 @@ async def test_the_places_written_through_are_the_exact_scores_redis_holds(store
     assert written == held
 
 
+async def test_a_fan_let_in_before_their_place_is_written_through_is_still_told_and_counted(store, redis, clock):
+    """Admission draws fans from Redis; a fan's place row may still be committing (their join's
+    write-through) or be missing. They still get their "your turn" DM and the report's row."""
+    from sqlalchemy import delete, select
+
+    from domain.models import OnSaleActivity, OutboxMessage, QueuePlace
+
+    show = await on_sale_show(store, opens_in=timedelta(minutes=1), admission_per_minute=600)
+    for fan in (1, 2, 3):
+        await queue.join(store, redis, show.id, fan)
+    async with store.session() as s:  # fan 2's row not there (yet)
+        await s.execute(delete(QueuePlace).where(QueuePlace.fan_discord_id == 2))
+    clock.advance(minutes=2)
+
+    assert sorted(await queue.admit(store, redis, await queue.show_queue(store, show.id))) == [1, 2, 3]
+    async with store.session() as s:
+        told = (await s.execute(select(OutboxMessage.recipient_discord_id, OutboxMessage.kind))).tuples().all()
+        counted = (await s.execute(select(OnSaleActivity.fan_discord_id, OnSaleActivity.kind))).tuples().all()
+    assert sorted(f for f, kind in told if kind == queue.ADMISSION_DM) == [1, 2, 3]
+    assert sorted(f for f, kind in counted if kind == "admitted") == [1, 2, 3]
+
+
 async def test_discord_sized_fan_ids_keep_their_exact_places_when_redis_loses_the_line(store, redis, clock):
     from domain.queue_keys import show_keys
 
