@@ -83,16 +83,19 @@ async def test_fans_over_their_limit_are_refused_without_costing_the_others_thei
     assert len(fine.seats) == 2
 
 
+async def _pay_together(store, gateway, held):
+    """Each fan pays for their hold, all at once (one batch): each one's order, or the error they get."""
+    return await asyncio.gather(
+        *(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in held), return_exceptions=True
+    )
+
+
 async def test_a_lapsed_hold_among_good_ones_is_refused_alone(store, gateway):
     show = await on_sale_show(store)
     late = await holds.hold_seats(store, show_id=show.id, fan_id=1, quantity=1, ttl=timedelta(seconds=-1))
     good = await asyncio.gather(*(holds.hold_seats(store, show_id=show.id, fan_id=f, quantity=1) for f in (2, 3)))
 
-    results = await asyncio.gather(
-        orders.purchase(store, gateway, hold_id=late.id, fan_id=1),
-        *(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in good),
-        return_exceptions=True,
-    )
+    results = await _pay_together(store, gateway, [late, *good])
 
     assert isinstance(results[0], errors.HoldExpired)
     assert [o.status for o in results[1:]] == ["paid", "paid"]
@@ -108,11 +111,7 @@ async def test_a_hold_on_a_show_cancelled_meanwhile_is_refused_in_a_batch_and_ch
     async with store.session() as s:  # cancelled while the fan held seats, before they paid
         await s.execute(update(Show).where(Show.id == gone.id).values(status=ShowStatus.CANCELLED.value))
 
-    results = await asyncio.gather(
-        orders.purchase(store, gateway, hold_id=doomed.id, fan_id=1),
-        *(orders.purchase(store, gateway, hold_id=h.id, fan_id=h.fan_id) for h in good),
-        return_exceptions=True,
-    )
+    results = await _pay_together(store, gateway, [doomed, *good])
 
     assert isinstance(results[0], errors.ShowCancelled)
     assert [o.status for o in results[1:]] == ["paid", "paid"]
